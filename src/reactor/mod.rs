@@ -1,0 +1,1 @@
+//! The mio event loop (filled in by the event-loop issue).
