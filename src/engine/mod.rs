@@ -1,2 +1,55 @@
-//! The sans-IO AMQP 1.0 protocol engine (filled in by the engine issue).
+//! The sans-IO AMQP 1.0 protocol engine.
+//!
+//! A [`Connection`] is a state machine: bytes read from the transport and
+//! the current time go in ([`Connection::receive`], [`Connection::tick`]);
+//! bytes to write ([`Connection::output`]), the next deadline and
+//! [`Event`]s come out. Commands (open, begin, attach, flow, send,
+//! disposition, close) only change state and queue frames. The engine opens
+//! no socket, reads no clock and calls no callback, so two engines can be
+//! wired back to back in memory and tested deterministically.
+//!
+//! Invariants:
+//! - Entities are named by generational IDs ([`SessionId`], [`LinkId`],
+//!   [`DeliveryId`]); an ID kept after its entity's final event is stale and
+//!   every command on it returns [`Error::Stale`], never touches another
+//!   entity.
+//! - Any byte sequence from the peer is handled without a panic: a
+//!   violation closes the connection with the condition the spec names
+//!   (§2.8.15–§2.8.18) and raises [`Event::TransportError`].
+//! - Buffers are bounded: input holds at most one frame of our
+//!   `max-frame-size`; a delivery at most `max-message-size`; output is
+//!   refused past `max_output` ([`Error::OutputFull`]).
+//! - Sequence numbers use serial arithmetic (§2.8.10).
 #![forbid(unsafe_code)]
+
+mod config;
+mod connection;
+mod delivery;
+mod error;
+mod event;
+mod link;
+mod sasl;
+mod serial;
+mod session;
+mod slab;
+
+pub use config::{Authenticator, Config, Mechanism, SaslConfig};
+pub use connection::{Connection, EndpointState, Role};
+pub use delivery::Payload;
+pub use error::{Error, Result};
+pub use event::Event;
+pub use link::LinkOptions;
+pub use sasl::SaslRequest;
+pub use slab::Key;
+
+/// A session of a [`Connection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(pub Key);
+
+/// A link of a [`Connection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkId(pub Key);
+
+/// A delivery of a [`Connection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeliveryId(pub Key);

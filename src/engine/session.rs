@@ -1,0 +1,439 @@
+//! Sessions (spec §2.5): begin and end, channels, the transfer windows, and
+//! the coalescing of dispositions and credit into as few frames as possible.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::connection::{Connection, EndpointState};
+use super::error::{Error, Result};
+use super::event::Event;
+use super::serial;
+use super::{DeliveryId, LinkId, SessionId};
+use crate::codec::messaging::DeliveryState;
+use crate::codec::transport::{AmqpError, Begin, Disposition, End, Flow, Role, condition};
+
+/// A disposition waiting to be written (coalesced with its neighbours).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PendingDisposition {
+    pub role: Role,
+    pub id: u32,
+    pub settled: bool,
+    pub state: Option<DeliveryState>,
+}
+
+/// A transfer frame's worth of work held back by the remote incoming
+/// window.
+#[derive(Debug)]
+pub(crate) struct PendingTransfer {
+    pub link: LinkId,
+    pub delivery_id: u32,
+    pub tag: crate::codec::DeliveryTag,
+    pub settled: bool,
+    pub payload: Vec<u8>,
+    pub offset: usize,
+    pub first_sent: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub local: EndpointState,
+    pub remote: EndpointState,
+    pub local_channel: Option<u16>,
+    pub remote_channel: Option<u16>,
+    pub begin_sent: bool,
+    pub end_sent: bool,
+    // Windows (§2.5.6).
+    pub next_outgoing_id: u32,
+    pub incoming_window: u32,
+    pub outgoing_window: u32,
+    pub next_incoming_id: u32,
+    pub remote_incoming_window: u32,
+    pub remote_outgoing_window: u32,
+    pub handle_max: u32,
+    pub remote_handle_max: u32,
+    pub next_delivery_id: u32,
+    pub local_handles: HashMap<u32, LinkId>,
+    pub remote_handles: HashMap<u32, LinkId>,
+    /// Unsettled outgoing deliveries by delivery-id.
+    pub outgoing: HashMap<u32, DeliveryId>,
+    /// Unsettled incoming deliveries by the peer's delivery-id.
+    pub incoming: HashMap<u32, DeliveryId>,
+    pub pending_transfers: VecDeque<PendingTransfer>,
+    pub dispositions: Vec<PendingDisposition>,
+    pub flow_links: Vec<LinkId>,
+    pub session_flow: bool,
+    pub queued: bool,
+    pub links_awaiting_begin: Vec<LinkId>,
+    pub local_error: Option<AmqpError>,
+    pub remote_error: Option<AmqpError>,
+    pub final_sent: bool,
+}
+
+impl Session {
+    fn new(window: u32) -> Session {
+        Session {
+            local: EndpointState::Uninit,
+            remote: EndpointState::Uninit,
+            local_channel: None,
+            remote_channel: None,
+            begin_sent: false,
+            end_sent: false,
+            next_outgoing_id: 0,
+            incoming_window: window,
+            outgoing_window: u32::MAX >> 1,
+            next_incoming_id: 0,
+            remote_incoming_window: 0,
+            remote_outgoing_window: 0,
+            handle_max: u32::MAX >> 1,
+            remote_handle_max: u32::MAX,
+            next_delivery_id: 0,
+            local_handles: HashMap::new(),
+            remote_handles: HashMap::new(),
+            outgoing: HashMap::new(),
+            incoming: HashMap::new(),
+            pending_transfers: VecDeque::new(),
+            dispositions: Vec::new(),
+            flow_links: Vec::new(),
+            session_flow: false,
+            queued: false,
+            links_awaiting_begin: Vec::new(),
+            local_error: None,
+            remote_error: None,
+            final_sent: false,
+        }
+    }
+}
+
+impl Connection {
+    pub(crate) fn session(&self, s: SessionId) -> Result<&Session> {
+        self.sessions.get(s.0).ok_or(Error::Stale("session"))
+    }
+
+    pub(crate) fn session_mut(&mut self, s: SessionId) -> Result<&mut Session> {
+        self.sessions.get_mut(s.0).ok_or(Error::Stale("session"))
+    }
+
+    /// Creates a session; `begin` is sent by [`session_open`](Self::session_open).
+    pub fn session_new(&mut self) -> Result<SessionId> {
+        if self.close_sent || self.is_done() {
+            return Err(Error::Closed);
+        }
+        let window = self.config.session_window;
+        Ok(SessionId(self.sessions.insert(Session::new(window))))
+    }
+
+    /// Opens a session: begins one we created, or answers the peer's begin.
+    pub fn session_open(&mut self, s: SessionId) -> Result<()> {
+        if self.close_sent || self.is_done() {
+            return Err(Error::Closed);
+        }
+        let ses = self.session_mut(s)?;
+        if ses.local != EndpointState::Uninit {
+            return Ok(());
+        }
+        ses.local = EndpointState::Active;
+        self.defer_begin(s);
+        Ok(())
+    }
+
+    pub(crate) fn send_begin(&mut self, s: SessionId) {
+        let channel_max = self.remote_channel_max.min(self.config.channel_max);
+        let Some(channel) = (0..=channel_max).find(|c| !self.local_channels.contains_key(c)) else {
+            if let Ok(ses) = self.session_mut(s) {
+                ses.local = EndpointState::Closed;
+                ses.local_error = Some(AmqpError::new(condition::RESOURCE_LIMIT_EXCEEDED, "no free channel"));
+            }
+            self.push(Event::SessionRemoteClose(s));
+            return;
+        };
+        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        ses.local_channel = Some(channel);
+        ses.begin_sent = true;
+        let begin = Begin {
+            remote_channel: ses.remote_channel,
+            next_outgoing_id: ses.next_outgoing_id,
+            incoming_window: ses.incoming_window,
+            outgoing_window: ses.outgoing_window,
+            handle_max: ses.handle_max,
+            offered_capabilities: None,
+            desired_capabilities: None,
+            properties: None,
+        };
+        let waiting = std::mem::take(&mut ses.links_awaiting_begin);
+        self.local_channels.insert(channel, s);
+        self.write_frame(channel, &begin, &[]);
+        for l in waiting {
+            self.send_attach(l);
+        }
+    }
+
+    /// Ends a session, with `error` if it failed.
+    pub fn session_close(&mut self, s: SessionId, error: Option<AmqpError>) -> Result<()> {
+        let ses = self.session_mut(s)?;
+        if ses.local == EndpointState::Closed {
+            return Ok(());
+        }
+        ses.local = EndpointState::Closed;
+        ses.local_error = error.clone();
+        if ses.begin_sent && !ses.end_sent && !self.close_sent && !self.is_done() {
+            self.flush_session(s);
+            let ses = self.session_mut(s)?;
+            ses.end_sent = true;
+            let channel = ses.local_channel.unwrap_or(0);
+            self.write_frame(channel, &End { error }, &[]);
+        }
+        self.check_session_final(s);
+        Ok(())
+    }
+
+    pub(crate) fn check_session_final(&mut self, s: SessionId) {
+        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let local_done = ses.local == EndpointState::Closed && (ses.end_sent || !ses.begin_sent);
+        let remote_done = ses.remote == EndpointState::Closed || ses.remote_channel.is_none() && !ses.begin_sent;
+        if local_done && remote_done && !ses.final_sent {
+            ses.final_sent = true;
+            if let Some(c) = ses.local_channel.take() {
+                self.local_channels.remove(&c);
+            }
+            if let Some(c) = ses.remote_channel.take() {
+                self.remote_channels.remove(&c);
+            }
+            let links: Vec<LinkId> = ses
+                .local_handles
+                .values()
+                .chain(ses.remote_handles.values())
+                .copied()
+                .collect();
+            for l in links {
+                self.link_gone(l);
+            }
+            self.push(Event::SessionFinal(s));
+        }
+    }
+
+    /// The session's local state.
+    pub fn session_local_state(&self, s: SessionId) -> EndpointState {
+        self.session(s).map_or(EndpointState::Closed, |x| x.local)
+    }
+
+    /// The session's remote state.
+    pub fn session_remote_state(&self, s: SessionId) -> EndpointState {
+        self.session(s).map_or(EndpointState::Closed, |x| x.remote)
+    }
+
+    /// The error the peer ended the session with.
+    pub fn session_remote_condition(&self, s: SessionId) -> Option<&AmqpError> {
+        self.session(s).ok()?.remote_error.as_ref()
+    }
+
+    pub(crate) fn session_by_remote_channel(&mut self, channel: u16, what: &str) -> Option<SessionId> {
+        match self.remote_channels.get(&channel) {
+            Some(s) => Some(*s),
+            None => {
+                self.fail(
+                    condition::NOT_ALLOWED,
+                    format!("{what} on channel {channel}, where no session has begun"),
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn on_begin(&mut self, channel: u16, begin: Begin) {
+        if channel > self.config.channel_max {
+            self.fail(
+                condition::FRAMING_ERROR,
+                format!("begin on channel {channel}, above channel-max {}", self.config.channel_max),
+            );
+            return;
+        }
+        if self.remote_channels.contains_key(&channel) {
+            self.fail(condition::ILLEGAL_STATE, format!("second begin on channel {channel}"));
+            return;
+        }
+        let s = match begin.remote_channel {
+            Some(ours) => match self.local_channels.get(&ours) {
+                Some(s) if self.sessions.get(s.0).is_some_and(|x| x.remote_channel.is_none()) => *s,
+                _ => {
+                    self.fail(
+                        condition::NOT_ALLOWED,
+                        format!("begin answers channel {ours}, where no session awaits an answer"),
+                    );
+                    return;
+                }
+            },
+            None => {
+                let window = self.config.session_window;
+                SessionId(self.sessions.insert(Session::new(window)))
+            }
+        };
+        self.remote_channels.insert(channel, s);
+        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        ses.remote = EndpointState::Active;
+        ses.remote_channel = Some(channel);
+        ses.next_incoming_id = begin.next_outgoing_id;
+        ses.remote_incoming_window = begin.incoming_window;
+        ses.remote_outgoing_window = begin.outgoing_window;
+        ses.remote_handle_max = begin.handle_max;
+        self.push(Event::SessionRemoteOpen(s));
+        self.send_pending_transfers(s);
+    }
+
+    pub(crate) fn on_end(&mut self, channel: u16, end: End) {
+        let Some(s) = self.session_by_remote_channel(channel, "end") else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        ses.remote = EndpointState::Closed;
+        ses.remote_error = end.error;
+        // Ending a session detaches its links (§2.5.5).
+        let links: Vec<LinkId> = ses.remote_handles.values().copied().collect();
+        for l in links {
+            if let Ok(link) = self.link_mut(l) {
+                link.remote = EndpointState::Closed;
+            }
+        }
+        self.push(Event::SessionRemoteClose(s));
+        self.check_session_final(s);
+    }
+
+    /// Handles a flow: session windows, then the link part (§2.5.6, §2.6.7).
+    pub(crate) fn on_flow(&mut self, channel: u16, flow: Flow) {
+        let Some(s) = self.session_by_remote_channel(channel, "flow") else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        ses.next_incoming_id = flow.next_outgoing_id;
+        ses.remote_outgoing_window = flow.outgoing_window;
+        let base = flow.next_incoming_id.unwrap_or(0);
+        let limit = base.wrapping_add(flow.incoming_window);
+        ses.remote_incoming_window = serial::remaining(limit, ses.next_outgoing_id);
+        if let Some(h) = flow.handle {
+            let Some(l) = ses.remote_handles.get(&h).copied() else {
+                self.fail(
+                    condition::UNATTACHED_HANDLE,
+                    format!("flow for handle {h}, which is not attached"),
+                );
+                return;
+            };
+            self.on_link_flow(s, l, &flow);
+        } else if flow.echo {
+            self.mark_session_flow(s);
+        }
+        self.send_pending_transfers(s);
+    }
+
+    pub(crate) fn mark_dirty(&mut self, s: SessionId) {
+        if let Some(ses) = self.sessions.get_mut(s.0)
+            && !ses.queued
+        {
+            ses.queued = true;
+            self.dirty_sessions.push(s);
+        }
+    }
+
+    pub(crate) fn mark_session_flow(&mut self, s: SessionId) {
+        if let Some(ses) = self.sessions.get_mut(s.0) {
+            ses.session_flow = true;
+        }
+        self.mark_dirty(s);
+    }
+
+    pub(crate) fn session_flow_frame(&self, ses: &Session) -> Flow {
+        Flow {
+            next_incoming_id: (ses.remote != EndpointState::Uninit).then_some(ses.next_incoming_id),
+            incoming_window: ses.incoming_window,
+            next_outgoing_id: ses.next_outgoing_id,
+            outgoing_window: ses.outgoing_window,
+            handle: None,
+            delivery_count: None,
+            link_credit: None,
+            available: None,
+            drain: false,
+            echo: false,
+            properties: None,
+        }
+    }
+
+    /// Writes the session's queued dispositions (coalesced into ranges),
+    /// link flows and session flow.
+    pub(crate) fn flush_session(&mut self, s: SessionId) {
+        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        ses.queued = false;
+        if !ses.begin_sent || ses.end_sent || self.close_sent {
+            ses.dispositions.clear();
+            ses.flow_links.clear();
+            return;
+        }
+        let channel = ses.local_channel.unwrap_or(0);
+        let mut dispositions = std::mem::take(&mut ses.dispositions);
+        let flow_links = std::mem::take(&mut ses.flow_links);
+        let session_flow = std::mem::replace(&mut ses.session_flow, false);
+        let mut i = 0;
+        while i < dispositions.len() {
+            let first = &dispositions[i];
+            let mut last = first.id;
+            let mut j = i + 1;
+            while j < dispositions.len() {
+                let d = &dispositions[j];
+                if d.role == first.role
+                    && d.settled == first.settled
+                    && d.state == first.state
+                    && d.id == last.wrapping_add(1)
+                {
+                    last = d.id;
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let frame = Disposition {
+                role: first.role,
+                first: first.id,
+                last: (last != first.id).then_some(last),
+                settled: first.settled,
+                state: first.state.clone(),
+                batchable: false,
+            };
+            self.write_frame(channel, &frame, &[]);
+            i = j;
+        }
+        dispositions.clear();
+        if let Some(ses) = self.sessions.get_mut(s.0)
+            && ses.dispositions.is_empty()
+        {
+            ses.dispositions = dispositions;
+        }
+        let mut wrote_session_state = false;
+        for l in flow_links {
+            if let Some(flow) = self.link_flow_frame(s, l) {
+                self.write_frame(channel, &flow, &[]);
+                wrote_session_state = true;
+            }
+        }
+        if session_flow && !wrote_session_state {
+            let Some(ses) = self.sessions.get(s.0) else { return };
+            let flow = self.session_flow_frame(ses);
+            self.write_frame(channel, &flow, &[]);
+        }
+    }
+
+    /// Our incoming window took one transfer; re-open it at half.
+    pub(crate) fn consume_incoming_window(&mut self, s: SessionId) -> bool {
+        let window = self.config.session_window;
+        let Some(ses) = self.sessions.get_mut(s.0) else { return false };
+        if ses.incoming_window == 0 {
+            return false;
+        }
+        ses.incoming_window -= 1;
+        ses.next_incoming_id = ses.next_incoming_id.wrapping_add(1);
+        if ses.incoming_window <= window / 2 {
+            ses.incoming_window = window;
+            self.mark_session_flow(s);
+        }
+        true
+    }
+
+    /// Queues a disposition for `delivery_id` on session `s`.
+    pub(crate) fn queue_disposition(&mut self, s: SessionId, d: PendingDisposition) {
+        if let Some(ses) = self.sessions.get_mut(s.0) {
+            ses.dispositions.push(d);
+        }
+        self.mark_dirty(s);
+    }
+}
