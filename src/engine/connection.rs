@@ -6,13 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::config::Config;
 use super::delivery::Delivery;
-use super::error::{Error, Result};
 use super::event::Event;
 use super::link::Link;
 use super::sasl::Sasl;
 use super::session::Session;
 use super::slab::Slab;
-use super::{DeliveryId, LinkId, SessionId};
+use super::{LinkId, SessionId};
 use crate::codec::Decoder;
 use crate::codec::Encode;
 use crate::codec::frame::{
@@ -59,7 +58,6 @@ pub enum EndpointState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Deferred {
     Begin(SessionId),
-    Attach(LinkId),
 }
 
 /// An entity whose final event was handed out; it is released on the next
@@ -110,10 +108,8 @@ pub struct Connection {
     release: Vec<Release>,
     pub(crate) dirty_sessions: Vec<SessionId>,
     pub(crate) scratch: Vec<u8>,
+    pub(crate) name_counter: u64,
 }
-
-/// Bytes an empty frame takes; also the smallest valid frame.
-const FRAME_HEADER: usize = 8;
 
 impl Connection {
     /// A connecting (client) engine. It writes its protocol header at once.
@@ -124,7 +120,7 @@ impl Connection {
         } else {
             ProtocolHeader::Amqp
         };
-        c.out.extend_from_slice(&header.as_bytes());
+        c.out.extend_from_slice(header.as_bytes());
         c.amqp_header_sent = header == ProtocolHeader::Amqp;
         c.phase = Phase::AwaitHeader(Some(header));
         c
@@ -171,6 +167,7 @@ impl Connection {
             release: Vec::new(),
             dirty_sessions: Vec::new(),
             scratch: Vec::new(),
+            name_counter: 0,
         }
     }
 
@@ -223,7 +220,9 @@ impl Connection {
                 Phase::AwaitHeader(expected) => {
                     if buf.len() - pos < 8 {
                         // A wrong first byte need not wait for eight.
-                        if buf.len() > pos && !b"AMQP".starts_with(&buf[pos..(pos + 4).min(buf.len())]) {
+                        if buf.len() > pos
+                            && !b"AMQP".starts_with(&buf[pos..(pos + 4).min(buf.len())])
+                        {
                             let mut h = [0u8; 8];
                             let n = (buf.len() - pos).min(8);
                             h[..n].copy_from_slice(&buf[pos..pos + n]);
@@ -258,7 +257,10 @@ impl Connection {
                             if f.frame_type != expect {
                                 self.fail(
                                     condition::FRAMING_ERROR,
-                                    format!("frame type {} where {} was expected", f.frame_type, expect),
+                                    format!(
+                                        "frame type {} where {} was expected",
+                                        f.frame_type, expect
+                                    ),
                                 );
                             } else if self.phase == Phase::Sasl {
                                 self.on_sasl_frame(f.body);
@@ -286,7 +288,9 @@ impl Connection {
                 if got != want {
                     self.transport_failed(
                         condition::NOT_IMPLEMENTED,
-                        format!("peer answered with the {got:?} protocol header, {want:?} was expected"),
+                        format!(
+                            "peer answered with the {got:?} protocol header, {want:?} was expected"
+                        ),
                     );
                     return;
                 }
@@ -299,12 +303,14 @@ impl Connection {
             }
             (Role::Server, None) => match got {
                 ProtocolHeader::Sasl if self.config.sasl.enabled => {
-                    self.out.extend_from_slice(&ProtocolHeader::Sasl.as_bytes());
+                    self.out.extend_from_slice(ProtocolHeader::Sasl.as_bytes());
                     self.phase = Phase::Sasl;
                     self.sasl_server_start();
                 }
-                ProtocolHeader::Amqp if !self.config.sasl.enabled || self.config.sasl.allow_skip => {
-                    self.out.extend_from_slice(&ProtocolHeader::Amqp.as_bytes());
+                ProtocolHeader::Amqp
+                    if !self.config.sasl.enabled || self.config.sasl.allow_skip =>
+                {
+                    self.out.extend_from_slice(ProtocolHeader::Amqp.as_bytes());
                     self.amqp_header_sent = true;
                     self.phase = Phase::Amqp;
                     self.send_open_if_ready();
@@ -316,7 +322,7 @@ impl Connection {
                     } else {
                         ProtocolHeader::Amqp
                     };
-                    self.out.extend_from_slice(&ours.as_bytes());
+                    self.out.extend_from_slice(ours.as_bytes());
                     self.transport_failed(
                         condition::NOT_IMPLEMENTED,
                         format!("client asked for the {other:?} protocol, which this server does not accept"),
@@ -326,14 +332,14 @@ impl Connection {
             (Role::Server, Some(want)) => {
                 // After SASL: the AMQP header.
                 if got != want {
-                    self.out.extend_from_slice(&want.as_bytes());
+                    self.out.extend_from_slice(want.as_bytes());
                     self.transport_failed(
                         condition::NOT_IMPLEMENTED,
                         format!("client sent the {got:?} protocol header, {want:?} was expected"),
                     );
                     return;
                 }
-                self.out.extend_from_slice(&ProtocolHeader::Amqp.as_bytes());
+                self.out.extend_from_slice(ProtocolHeader::Amqp.as_bytes());
                 self.amqp_header_sent = true;
                 self.phase = Phase::Amqp;
                 self.send_open_if_ready();
@@ -343,13 +349,16 @@ impl Connection {
     }
 
     fn bad_header(&mut self, got: [u8; 8]) {
-        if self.role == Role::Server && !self.amqp_header_sent && self.phase == Phase::AwaitHeader(None) {
+        if self.role == Role::Server
+            && !self.amqp_header_sent
+            && self.phase == Phase::AwaitHeader(None)
+        {
             let ours = if self.config.sasl.enabled {
                 ProtocolHeader::Sasl
             } else {
                 ProtocolHeader::Amqp
             };
-            self.out.extend_from_slice(&ours.as_bytes());
+            self.out.extend_from_slice(ours.as_bytes());
         }
         self.transport_failed(
             condition::NOT_IMPLEMENTED,
@@ -497,7 +506,10 @@ impl Connection {
             if now >= deadline {
                 self.fail(
                     condition::RESOURCE_LIMIT_EXCEEDED,
-                    format!("local-idle-timeout expired: no frame from the peer for {} ms", limit.as_millis()),
+                    format!(
+                        "local-idle-timeout expired: no frame from the peer for {} ms",
+                        limit.as_millis()
+                    ),
                 );
                 return None;
             }
@@ -576,7 +588,11 @@ impl Connection {
     }
 
     pub(crate) fn send_open_if_ready(&mut self) {
-        if !self.open_requested || self.open_sent || !self.amqp_header_sent || self.phase == Phase::Done {
+        if !self.open_requested
+            || self.open_sent
+            || !self.amqp_header_sent
+            || self.phase == Phase::Done
+        {
             return;
         }
         let c = &self.config;
@@ -585,7 +601,9 @@ impl Connection {
             hostname: c.hostname.clone(),
             max_frame_size: c.max_frame_size,
             channel_max: c.channel_max,
-            idle_time_out: c.idle_timeout.map(|d| (d.as_millis() / 2).min(u128::from(u32::MAX)) as u32),
+            idle_time_out: c
+                .idle_timeout
+                .map(|d| (d.as_millis() / 2).min(u128::from(u32::MAX)) as u32),
             outgoing_locales: None,
             incoming_locales: None,
             offered_capabilities: c.offered_capabilities.clone(),
@@ -597,7 +615,6 @@ impl Connection {
         for d in std::mem::take(&mut self.deferred) {
             match d {
                 Deferred::Begin(s) => self.send_begin(s),
-                Deferred::Attach(l) => self.defer_or_attach(l),
             }
         }
     }
@@ -609,10 +626,6 @@ impl Connection {
         } else {
             self.deferred.push(Deferred::Begin(s));
         }
-    }
-
-    pub(crate) fn defer_attach(&mut self, l: LinkId) {
-        self.deferred.push(Deferred::Attach(l));
     }
 
     /// Closes the connection, with `error` if it failed. `close` is the last
@@ -740,10 +753,5 @@ impl Connection {
     /// Number of live deliveries (incoming and outgoing, unsettled).
     pub fn delivery_count(&self) -> usize {
         self.deliveries.len()
-    }
-
-    /// The delivery behind `id`, if it is alive.
-    pub(crate) fn delivery(&self, id: DeliveryId) -> Result<&Delivery> {
-        self.deliveries.get(id.0).ok_or(Error::Stale("delivery"))
     }
 }

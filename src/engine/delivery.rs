@@ -10,7 +10,9 @@ use super::session::{PendingDisposition, PendingTransfer};
 use super::{DeliveryId, LinkId, SessionId};
 use crate::codec::frame::{self, FRAME_TYPE_AMQP};
 use crate::codec::messaging::DeliveryState;
-use crate::codec::transport::{Disposition, ReceiverSettleMode, Role, SenderSettleMode, Transfer, condition};
+use crate::codec::transport::{
+    Disposition, ReceiverSettleMode, Role, SenderSettleMode, Transfer, condition,
+};
 use crate::codec::{DeliveryTag, Encode};
 
 /// Something that can write a message's bytes: a byte slice, or a
@@ -79,7 +81,10 @@ impl Connection {
         if link.role != Role::Sender {
             return Err(Error::WrongState("only a sender link sends"));
         }
-        if link.local != EndpointState::Active || link.remote != EndpointState::Active || link.detach_sent {
+        if link.local != EndpointState::Active
+            || link.remote != EndpointState::Active
+            || link.detach_sent
+        {
             return Err(Error::WrongState("the link is not attached"));
         }
         if link.link_credit == 0 {
@@ -91,7 +96,8 @@ impl Connection {
             SenderSettleMode::Mixed => settled,
         };
         let tag = match tag {
-            Some(t) => DeliveryTag::new(t).ok_or(Error::InvalidArgument("delivery tag longer than 32 bytes"))?,
+            Some(t) => DeliveryTag::new(t)
+                .ok_or(Error::InvalidArgument("delivery tag longer than 32 bytes"))?,
             None => {
                 link.next_tag = link.next_tag.wrapping_add(1);
                 minimal_tag(link.next_tag)
@@ -130,7 +136,9 @@ impl Connection {
         let payload_len = self.out.len() - payload_start;
         if remote_max_msg.is_some_and(|m| payload_len as u64 > m) {
             self.out.truncate(frame_start);
-            return Err(Error::InvalidArgument("message larger than the peer's max-message-size"));
+            return Err(Error::InvalidArgument(
+                "message larger than the peer's max-message-size",
+            ));
         }
         let fits = self.out.len() - frame_start <= self.remote_max_frame as usize;
         let mut pending = None;
@@ -197,12 +205,16 @@ impl Connection {
     pub(crate) fn send_pending_transfers(&mut self, s: SessionId) {
         let max_frame = self.remote_max_frame as usize;
         loop {
-            let Some(ses) = self.sessions.get_mut(s.0) else { return };
+            let Some(ses) = self.sessions.get_mut(s.0) else {
+                return;
+            };
             if ses.remote_incoming_window == 0 || !ses.begin_sent || ses.end_sent {
                 return;
             }
             let channel = ses.local_channel.unwrap_or(0);
-            let Some(p) = ses.pending_transfers.front_mut() else { return };
+            let Some(p) = ses.pending_transfers.front_mut() else {
+                return;
+            };
             let Some(handle) = self.links.get(p.link.0).and_then(|k| k.local_handle) else {
                 let done = ses.pending_transfers.pop_front();
                 if let Some(done) = done {
@@ -241,7 +253,8 @@ impl Connection {
                 self.out.extend_from_slice(&p.payload[p.offset..]);
                 frame::end_frame(&mut self.out, mark2);
             } else {
-                self.out.extend_from_slice(&p.payload[p.offset..p.offset + chunk]);
+                self.out
+                    .extend_from_slice(&p.payload[p.offset..p.offset + chunk]);
                 frame::end_frame(&mut self.out, mark);
             }
             p.offset += chunk;
@@ -256,8 +269,14 @@ impl Connection {
     }
 
     pub(crate) fn on_transfer(&mut self, channel: u16, t: Transfer, payload: &[u8]) {
-        let Some(s) = self.session_by_remote_channel(channel, "transfer") else { return };
-        let Some(l) = self.sessions.get(s.0).and_then(|x| x.remote_handles.get(&t.handle).copied()) else {
+        let Some(s) = self.session_by_remote_channel(channel, "transfer") else {
+            return;
+        };
+        let Some(l) = self
+            .sessions
+            .get(s.0)
+            .and_then(|x| x.remote_handles.get(&t.handle).copied())
+        else {
             self.fail(
                 condition::UNATTACHED_HANDLE,
                 format!("transfer on handle {}, which is not attached", t.handle),
@@ -272,7 +291,9 @@ impl Connection {
             return;
         }
         let max_msg = self.config.max_message_size;
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         if link.role != Role::Receiver {
             self.fail(condition::NOT_ALLOWED, "transfer sent to a sending link");
             return;
@@ -280,7 +301,11 @@ impl Connection {
         if link.local == EndpointState::Closed {
             return; // detached locally: late frames are dropped
         }
-        let max_msg = link.options.max_message_size.filter(|m| *m > 0).unwrap_or(max_msg);
+        let max_msg = link
+            .options
+            .max_message_size
+            .filter(|m| *m > 0)
+            .unwrap_or(max_msg);
         let d = match link.incoming {
             Some(d) => d,
             None => {
@@ -293,16 +318,16 @@ impl Connection {
                     return;
                 };
                 if serial::diff(link.granted_limit, link.delivery_count) <= 0 {
-                    self.fail(
-                        condition::TRANSFER_LIMIT_EXCEEDED,
-                        format!("transfer on link {:?} without credit", link.name),
-                    );
+                    let msg = format!("transfer on link {:?} without credit", link.name);
+                    self.fail(condition::TRANSFER_LIMIT_EXCEEDED, msg);
                     return;
                 }
                 link.delivery_count = link.delivery_count.wrapping_add(1);
                 link.link_credit = link.link_credit.saturating_sub(1);
                 let rcv_mode = t.rcv_settle_mode.unwrap_or_else(|| {
-                    link.options.rcv_settle_mode.unwrap_or(ReceiverSettleMode::First)
+                    link.options
+                        .rcv_settle_mode
+                        .unwrap_or(ReceiverSettleMode::First)
                 });
                 let d = DeliveryId(self.deliveries.insert(Delivery {
                     link: l,
@@ -327,7 +352,9 @@ impl Connection {
                 d
             }
         };
-        let Some(del) = self.deliveries.get_mut(d.0) else { return };
+        let Some(del) = self.deliveries.get_mut(d.0) else {
+            return;
+        };
         if t.settled == Some(true) {
             del.remote_settled = true;
         }
@@ -378,9 +405,13 @@ impl Connection {
     }
 
     pub(crate) fn on_disposition(&mut self, channel: u16, dp: Disposition) {
-        let Some(s) = self.session_by_remote_channel(channel, "disposition") else { return };
+        let Some(s) = self.session_by_remote_channel(channel, "disposition") else {
+            return;
+        };
         let last = dp.last.unwrap_or(dp.first);
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         // role=receiver: about deliveries we sent.
         let map = match dp.role {
             Role::Receiver => &mut ses.outgoing,
@@ -428,8 +459,16 @@ impl Connection {
     /// Sets the local state of a delivery and/or settles it. Settling
     /// releases the delivery: its ID is stale afterwards. The disposition
     /// frame is coalesced with others at the next [`output`](Self::output).
-    pub fn disposition(&mut self, d: DeliveryId, state: Option<DeliveryState>, settle: bool) -> Result<()> {
-        let del = self.deliveries.get_mut(d.0).ok_or(Error::Stale("delivery"))?;
+    pub fn disposition(
+        &mut self,
+        d: DeliveryId,
+        state: Option<DeliveryState>,
+        settle: bool,
+    ) -> Result<()> {
+        let del = self
+            .deliveries
+            .get_mut(d.0)
+            .ok_or(Error::Stale("delivery"))?;
         if del.local_settled {
             return Ok(());
         }
@@ -437,12 +476,15 @@ impl Connection {
             del.local_state = state.clone();
         }
         del.local_settled = settle;
-        let (l, id, outgoing, remote_settled) = (del.link, del.id, del.outgoing, del.remote_settled);
+        let (l, id, outgoing, remote_settled) =
+            (del.link, del.id, del.outgoing, del.remote_settled);
         let s = self.links.get(l.0).map(|k| k.session);
-        if !remote_settled
-            && let Some(s) = s
-        {
-            let role = if outgoing { Role::Sender } else { Role::Receiver };
+        if !remote_settled && let Some(s) = s {
+            let role = if outgoing {
+                Role::Sender
+            } else {
+                Role::Receiver
+            };
             self.queue_disposition(
                 s,
                 PendingDisposition {
@@ -479,7 +521,9 @@ impl Connection {
     /// Takes the bytes of an incoming delivery out of the engine (the
     /// delivery stays, for its disposition).
     pub fn delivery_take_payload(&mut self, d: DeliveryId) -> Option<Vec<u8>> {
-        self.deliveries.get_mut(d.0).map(|x| std::mem::take(&mut x.payload))
+        self.deliveries
+            .get_mut(d.0)
+            .map(|x| std::mem::take(&mut x.payload))
     }
 
     /// The link a delivery belongs to.

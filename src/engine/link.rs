@@ -80,13 +80,19 @@ impl Connection {
 
     /// Creates a link on session `s` (`Role::Sender` sends messages);
     /// `attach` is sent by [`link_open`](Self::link_open).
-    pub fn link_new(&mut self, s: SessionId, role: Role, mut options: LinkOptions) -> Result<LinkId> {
+    pub fn link_new(
+        &mut self,
+        s: SessionId,
+        role: Role,
+        mut options: LinkOptions,
+    ) -> Result<LinkId> {
         let ses = self.session(s)?;
         if ses.local == EndpointState::Closed || self.close_sent {
             return Err(Error::Closed);
         }
         if options.name.is_empty() {
-            options.name = format!("{}-{}", self.config.container_id, self.links.len() + self.unique());
+            let n = self.unique();
+            options.name = format!("{}-{}", self.config.container_id, n);
         }
         let link = Link {
             session: s,
@@ -119,8 +125,8 @@ impl Connection {
     }
 
     fn unique(&mut self) -> u64 {
-        self.sasl_unique = self.sasl_unique.wrapping_add(1);
-        self.sasl_unique
+        self.name_counter = self.name_counter.wrapping_add(1);
+        self.name_counter
     }
 
     /// Attaches a link we created, or answers the peer's attach. For an
@@ -159,10 +165,6 @@ impl Connection {
         Ok(())
     }
 
-    pub(crate) fn defer_or_attach(&mut self, l: LinkId) {
-        self.send_attach(l);
-    }
-
     pub(crate) fn send_attach(&mut self, l: LinkId) {
         let Ok(link) = self.link(l) else { return };
         let s = link.session;
@@ -178,7 +180,9 @@ impl Connection {
             return;
         };
         let channel = ses.local_channel.unwrap_or(0);
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         link.local_handle = Some(handle);
         link.attach_sent = true;
         let o = &link.options;
@@ -262,9 +266,13 @@ impl Connection {
     }
 
     pub(crate) fn check_link_final(&mut self, l: LinkId) {
-        let Some(link) = self.links.get(l.0) else { return };
-        let local_done = link.local == EndpointState::Closed && (link.detach_sent || !link.attach_sent);
-        let remote_done = link.remote == EndpointState::Closed || link.remote_handle.is_none() && !link.attach_sent;
+        let Some(link) = self.links.get(l.0) else {
+            return;
+        };
+        let local_done =
+            link.local == EndpointState::Closed && (link.detach_sent || !link.attach_sent);
+        let remote_done = link.remote == EndpointState::Closed
+            || link.remote_handle.is_none() && !link.attach_sent;
         if local_done && remote_done {
             self.link_gone(l);
         }
@@ -272,7 +280,9 @@ impl Connection {
 
     /// Unmaps a link from its session and emits its final event.
     pub(crate) fn link_gone(&mut self, l: LinkId) {
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         if link.final_sent {
             return;
         }
@@ -291,7 +301,9 @@ impl Connection {
 
     /// Frees a link and its deliveries (after its final event).
     pub(crate) fn release_link(&mut self, l: LinkId) {
-        let Some(link) = self.links.remove(l.0) else { return };
+        let Some(link) = self.links.remove(l.0) else {
+            return;
+        };
         let Some(ses) = self.sessions.get_mut(link.session.0) else {
             return;
         };
@@ -317,12 +329,19 @@ impl Connection {
     }
 
     pub(crate) fn on_attach(&mut self, channel: u16, attach: Attach) {
-        let Some(s) = self.session_by_remote_channel(channel, "attach") else { return };
-        let Some(ses) = self.sessions.get(s.0) else { return };
+        let Some(s) = self.session_by_remote_channel(channel, "attach") else {
+            return;
+        };
+        let Some(ses) = self.sessions.get(s.0) else {
+            return;
+        };
         if attach.handle > ses.handle_max {
             self.fail(
                 condition::FRAMING_ERROR,
-                format!("attach with handle {} above handle-max {}", attach.handle, ses.handle_max),
+                format!(
+                    "attach with handle {} above handle-max {}",
+                    attach.handle, ses.handle_max
+                ),
             );
             return;
         }
@@ -335,9 +354,9 @@ impl Connection {
         }
         // An answer to our attach: same name, opposite role, not yet answered.
         let answer = ses.local_handles.values().copied().find(|l| {
-            self.links
-                .get(l.0)
-                .is_some_and(|k| k.name == attach.name && k.role != attach.role && k.remote_handle.is_none())
+            self.links.get(l.0).is_some_and(|k| {
+                k.name == attach.name && k.role != attach.role && k.remote_handle.is_none()
+            })
         });
         let l = match answer {
             Some(l) => l,
@@ -346,17 +365,23 @@ impl Connection {
                     Role::Sender => Role::Receiver,
                     Role::Receiver => Role::Sender,
                 };
-                match self.link_new(s, role, LinkOptions {
-                    name: attach.name.clone(),
-                    ..LinkOptions::default()
-                }) {
+                match self.link_new(
+                    s,
+                    role,
+                    LinkOptions {
+                        name: attach.name.clone(),
+                        ..LinkOptions::default()
+                    },
+                ) {
                     Ok(l) => l,
                     Err(_) => return,
                 }
             }
         };
         let handle = attach.handle;
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         link.remote = EndpointState::Active;
         link.remote_handle = Some(handle);
         if link.role == Role::Receiver {
@@ -374,15 +399,23 @@ impl Connection {
     }
 
     pub(crate) fn on_detach(&mut self, channel: u16, detach: Detach) {
-        let Some(s) = self.session_by_remote_channel(channel, "detach") else { return };
-        let Some(l) = self.sessions.get(s.0).and_then(|x| x.remote_handles.get(&detach.handle).copied()) else {
+        let Some(s) = self.session_by_remote_channel(channel, "detach") else {
+            return;
+        };
+        let Some(l) = self
+            .sessions
+            .get(s.0)
+            .and_then(|x| x.remote_handles.get(&detach.handle).copied())
+        else {
             self.fail(
                 condition::UNATTACHED_HANDLE,
                 format!("detach of handle {}, which is not attached", detach.handle),
             );
             return;
         };
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         link.remote = EndpointState::Closed;
         link.remote_closed = detach.closed;
         link.remote_error = detach.error;
@@ -416,7 +449,9 @@ impl Connection {
     }
 
     pub(crate) fn mark_link_flow(&mut self, l: LinkId) {
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         let s = link.session;
         if !link.flow_pending {
             link.flow_pending = true;
@@ -435,7 +470,12 @@ impl Connection {
         if link.detach_sent {
             return None;
         }
-        let (dc, credit, avail, drain) = (link.delivery_count, link.link_credit, link.available, link.drain);
+        let (dc, credit, avail, drain) = (
+            link.delivery_count,
+            link.link_credit,
+            link.available,
+            link.drain,
+        );
         let ses = self.sessions.get(s.0)?;
         let mut flow = self.session_flow_frame(ses);
         flow.handle = Some(handle);
@@ -443,12 +483,15 @@ impl Connection {
         flow.link_credit = Some(credit);
         flow.available = Some(avail);
         flow.drain = drain;
-        flow.echo = echo && false;
+        // Answering an echo never asks for one back.
+        let _ = echo;
         Some(flow)
     }
 
     pub(crate) fn on_link_flow(&mut self, _s: SessionId, l: LinkId, flow: &Flow) {
-        let Some(link) = self.links.get_mut(l.0) else { return };
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
         match link.role {
             Role::Sender => {
                 // §2.6.7: credit = receiver's count + its credit - our count.
@@ -584,7 +627,9 @@ impl Connection {
 
     /// The sender settle mode in force: the sender's attach decides.
     pub fn link_snd_settle_mode(&self, l: LinkId) -> SenderSettleMode {
-        let Ok(k) = self.link(l) else { return SenderSettleMode::Mixed };
+        let Ok(k) = self.link(l) else {
+            return SenderSettleMode::Mixed;
+        };
         match (k.role, &k.remote_attach) {
             (Role::Receiver, Some(a)) => a.snd_settle_mode,
             _ => k.options.snd_settle_mode.unwrap_or(SenderSettleMode::Mixed),
@@ -593,10 +638,15 @@ impl Connection {
 
     /// The receiver settle mode in force: the receiver's attach decides.
     pub fn link_rcv_settle_mode(&self, l: LinkId) -> ReceiverSettleMode {
-        let Ok(k) = self.link(l) else { return ReceiverSettleMode::First };
+        let Ok(k) = self.link(l) else {
+            return ReceiverSettleMode::First;
+        };
         match (k.role, &k.remote_attach) {
             (Role::Sender, Some(a)) => a.rcv_settle_mode,
-            _ => k.options.rcv_settle_mode.unwrap_or(ReceiverSettleMode::First),
+            _ => k
+                .options
+                .rcv_settle_mode
+                .unwrap_or(ReceiverSettleMode::First),
         }
     }
 

@@ -5,7 +5,9 @@ use super::config::{Authenticator, Config, Mechanism};
 use super::connection::{Connection, Phase, Role};
 use super::event::Event;
 use crate::codec::frame::ProtocolHeader;
-use crate::codec::security::{SaslCode, SaslFrame, SaslInit, SaslMechanisms, SaslOutcome, SaslResponse};
+use crate::codec::security::{
+    SaslCode, SaslFrame, SaslInit, SaslMechanisms, SaslOutcome, SaslResponse,
+};
 use crate::codec::transport::condition;
 use crate::codec::{Binary, Decoder, Symbol, Symbols};
 
@@ -56,7 +58,10 @@ impl Connection {
         let frame = match SaslFrame::decode(&mut d) {
             Ok(f) => f,
             Err(e) => {
-                self.transport_failed(condition::DECODE_ERROR, format!("undecodable SASL frame: {e}"));
+                self.transport_failed(
+                    condition::DECODE_ERROR,
+                    format!("undecodable SASL frame: {e}"),
+                );
                 return;
             }
         };
@@ -83,7 +88,8 @@ impl Connection {
     fn sasl_client_choose(&mut self, m: SaslMechanisms) {
         let offered = &m.sasl_server_mechanisms;
         let cfg = &self.config.sasl;
-        let plain_ok = cfg.username.is_some() && (self.config.encrypted || cfg.allow_insecure_plain);
+        let plain_ok =
+            cfg.username.is_some() && (self.config.encrypted || cfg.allow_insecure_plain);
         let mut refused_plain = false;
         let mut choice = None;
         for mech in [Mechanism::External, Mechanism::Plain, Mechanism::Anonymous] {
@@ -142,7 +148,7 @@ impl Connection {
             return;
         }
         self.push(Event::SaslDone);
-        self.out.extend_from_slice(&ProtocolHeader::Amqp.as_bytes());
+        self.out.extend_from_slice(ProtocolHeader::Amqp.as_bytes());
         self.amqp_header_sent = true;
         self.phase = Phase::AwaitHeader(Some(ProtocolHeader::Amqp));
         self.send_open_if_ready();
@@ -153,7 +159,9 @@ impl Connection {
         let offered: Vec<Symbol> = cfg
             .mechanisms
             .iter()
-            .filter(|m| **m != Mechanism::Plain || self.config.encrypted || cfg.allow_insecure_plain)
+            .filter(|m| {
+                **m != Mechanism::Plain || self.config.encrypted || cfg.allow_insecure_plain
+            })
             .map(|m| Symbol::new(m.name()))
             .collect();
         self.write_sasl_frame(&SaslFrame::Mechanisms(SaslMechanisms {

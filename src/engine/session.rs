@@ -140,12 +140,17 @@ impl Connection {
         let Some(channel) = (0..=channel_max).find(|c| !self.local_channels.contains_key(c)) else {
             if let Ok(ses) = self.session_mut(s) {
                 ses.local = EndpointState::Closed;
-                ses.local_error = Some(AmqpError::new(condition::RESOURCE_LIMIT_EXCEEDED, "no free channel"));
+                ses.local_error = Some(AmqpError::new(
+                    condition::RESOURCE_LIMIT_EXCEEDED,
+                    "no free channel",
+                ));
             }
             self.push(Event::SessionRemoteClose(s));
             return;
         };
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         ses.local_channel = Some(channel);
         ses.begin_sent = true;
         let begin = Begin {
@@ -186,9 +191,12 @@ impl Connection {
     }
 
     pub(crate) fn check_session_final(&mut self, s: SessionId) {
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         let local_done = ses.local == EndpointState::Closed && (ses.end_sent || !ses.begin_sent);
-        let remote_done = ses.remote == EndpointState::Closed || ses.remote_channel.is_none() && !ses.begin_sent;
+        let remote_done =
+            ses.remote == EndpointState::Closed || ses.remote_channel.is_none() && !ses.begin_sent;
         if local_done && remote_done && !ses.final_sent {
             ses.final_sent = true;
             if let Some(c) = ses.local_channel.take() {
@@ -225,7 +233,11 @@ impl Connection {
         self.session(s).ok()?.remote_error.as_ref()
     }
 
-    pub(crate) fn session_by_remote_channel(&mut self, channel: u16, what: &str) -> Option<SessionId> {
+    pub(crate) fn session_by_remote_channel(
+        &mut self,
+        channel: u16,
+        what: &str,
+    ) -> Option<SessionId> {
         match self.remote_channels.get(&channel) {
             Some(s) => Some(*s),
             None => {
@@ -242,17 +254,30 @@ impl Connection {
         if channel > self.config.channel_max {
             self.fail(
                 condition::FRAMING_ERROR,
-                format!("begin on channel {channel}, above channel-max {}", self.config.channel_max),
+                format!(
+                    "begin on channel {channel}, above channel-max {}",
+                    self.config.channel_max
+                ),
             );
             return;
         }
         if self.remote_channels.contains_key(&channel) {
-            self.fail(condition::ILLEGAL_STATE, format!("second begin on channel {channel}"));
+            self.fail(
+                condition::ILLEGAL_STATE,
+                format!("second begin on channel {channel}"),
+            );
             return;
         }
         let s = match begin.remote_channel {
             Some(ours) => match self.local_channels.get(&ours) {
-                Some(s) if self.sessions.get(s.0).is_some_and(|x| x.remote_channel.is_none()) => *s,
+                Some(s)
+                    if self
+                        .sessions
+                        .get(s.0)
+                        .is_some_and(|x| x.remote_channel.is_none()) =>
+                {
+                    *s
+                }
                 _ => {
                     self.fail(
                         condition::NOT_ALLOWED,
@@ -267,7 +292,9 @@ impl Connection {
             }
         };
         self.remote_channels.insert(channel, s);
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         ses.remote = EndpointState::Active;
         ses.remote_channel = Some(channel);
         ses.next_incoming_id = begin.next_outgoing_id;
@@ -279,8 +306,12 @@ impl Connection {
     }
 
     pub(crate) fn on_end(&mut self, channel: u16, end: End) {
-        let Some(s) = self.session_by_remote_channel(channel, "end") else { return };
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(s) = self.session_by_remote_channel(channel, "end") else {
+            return;
+        };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         ses.remote = EndpointState::Closed;
         ses.remote_error = end.error;
         // Ending a session detaches its links (§2.5.5).
@@ -296,8 +327,12 @@ impl Connection {
 
     /// Handles a flow: session windows, then the link part (§2.5.6, §2.6.7).
     pub(crate) fn on_flow(&mut self, channel: u16, flow: Flow) {
-        let Some(s) = self.session_by_remote_channel(channel, "flow") else { return };
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(s) = self.session_by_remote_channel(channel, "flow") else {
+            return;
+        };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         ses.next_incoming_id = flow.next_outgoing_id;
         ses.remote_outgoing_window = flow.outgoing_window;
         let base = flow.next_incoming_id.unwrap_or(0);
@@ -353,7 +388,9 @@ impl Connection {
     /// Writes the session's queued dispositions (coalesced into ranges),
     /// link flows and session flow.
     pub(crate) fn flush_session(&mut self, s: SessionId) {
-        let Some(ses) = self.sessions.get_mut(s.0) else { return };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
         ses.queued = false;
         if !ses.begin_sent || ses.end_sent || self.close_sent {
             ses.dispositions.clear();
@@ -407,7 +444,9 @@ impl Connection {
             }
         }
         if session_flow && !wrote_session_state {
-            let Some(ses) = self.sessions.get(s.0) else { return };
+            let Some(ses) = self.sessions.get(s.0) else {
+                return;
+            };
             let flow = self.session_flow_frame(ses);
             self.write_frame(channel, &flow, &[]);
         }
@@ -416,7 +455,9 @@ impl Connection {
     /// Our incoming window took one transfer; re-open it at half.
     pub(crate) fn consume_incoming_window(&mut self, s: SessionId) -> bool {
         let window = self.config.session_window;
-        let Some(ses) = self.sessions.get_mut(s.0) else { return false };
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return false;
+        };
         if ses.incoming_window == 0 {
             return false;
         }
