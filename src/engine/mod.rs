@@ -40,7 +40,7 @@ pub use error::{Error, Result};
 pub use event::Event;
 pub use link::LinkOptions;
 pub use sasl::SaslRequest;
-pub use slab::Key;
+pub use slab::{Key, Slab};
 
 /// A session of a [`Connection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
