@@ -345,6 +345,24 @@ fn a_split_data_body_is_gathered_directly() {
 }
 
 #[test]
+fn split_amqp_value_binary_and_string_bodies() {
+    let text: String = "héllo wörld ✓ ".repeat(40);
+    for m in [
+        Message::with_body(bin(&[9; 700])),
+        Message::with_body(s(&text)),
+    ] {
+        let bytes = encode(&m);
+        assert_eq!(decode_every_way(&bytes), Ok(m));
+    }
+    // A string that is not UTF-8 fails at the same offset however it is cut.
+    let mut bytes = encode(&Message::with_body(s(&text)));
+    let bad = bytes.iter().rposition(|&b| b == b'h').unwrap();
+    bytes[bad] = 0xff;
+    let e = decode_every_way(&bytes).unwrap_err();
+    assert_eq!((e.offset, e.kind), (bad, DecodeErrorKind::InvalidUtf8));
+}
+
+#[test]
 fn empty_body_lists_encode_one_empty_section() {
     let m = Message {
         body: Body::Data(vec![]),

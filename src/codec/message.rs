@@ -9,12 +9,12 @@
 //! A message arrives as the payload of one transfer frame or of several
 //! (§2.6.14). [`Message::decode_parts`] reads it from the frames' payloads
 //! as they are, without gluing them together first: a section that lies
-//! within one part is decoded where it lies, and a `data` section cut by a
-//! part boundary is copied piece by piece straight into its place in the
-//! message. Only another kind of section that a boundary cuts is gathered
-//! into a scratch buffer first, so its bytes are copied twice. Either way a
-//! body's bytes end up in the message, which owns them, and the input can be
-//! released.
+//! within one part is decoded where it lies, and a `data` section, or an
+//! `amqp-value` holding a binary or a string (Proton's default for bytes),
+//! cut by a part boundary is copied piece by piece straight into its place
+//! in the message. Only another kind of section that a boundary cuts is
+//! gathered into a scratch buffer first, so its bytes are copied twice.
+//! Either way the message owns what it holds, and the input can be released.
 
 use std::borrow::Cow;
 
@@ -204,9 +204,10 @@ impl Message {
     /// reads a whole one; the parts need not be joined first.
     ///
     /// Sections that lie within one part are decoded in place; `data`
-    /// sections cut by a boundary are copied piece by piece into the
-    /// message. Any other section cut by a boundary is first gathered into a
-    /// scratch buffer as large as that section. Error offsets count from the
+    /// sections, and `amqp-value` sections holding a binary or a string, cut
+    /// by a boundary are copied piece by piece into the message. Any other
+    /// section cut by a boundary is first gathered into a scratch buffer as
+    /// large as that section. Error offsets count from the
     /// start of the first part, as if the parts were joined.
     pub fn decode_parts(parts: &[&[u8]]) -> DecodeResult<Message> {
         let mut cur = Cursor::new(parts);
@@ -218,12 +219,12 @@ impl Message {
             asm.admit(head.kind, start)?;
             if let Some(bytes) = cur.contiguous(head.len) {
                 asm.section(head.kind, bytes, start)?;
-            } else if let Some(body_at) = head.data_at {
+            } else if let Some((at, direct)) = head.direct {
                 let mut c = cur.clone();
-                c.skip(body_at);
-                let mut bytes = Vec::with_capacity(head.len - body_at);
-                c.copy_to(head.len - body_at, &mut bytes);
-                asm.push_data(bytes);
+                c.skip(at);
+                let mut bytes = Vec::with_capacity(head.len - at);
+                c.copy_to(head.len - at, &mut bytes);
+                asm.direct(direct, bytes, start + at)?;
             } else {
                 scratch.clear();
                 cur.clone().copy_to(head.len, &mut scratch);
@@ -459,8 +460,21 @@ struct SectionHead {
     kind: SectionKind,
     /// Length of the whole section, descriptor included.
     len: usize,
-    /// For a `data` section holding a binary: where the bytes start.
-    data_at: Option<usize>,
+    /// For a section whose content is the bytes of one binary or string:
+    /// where they start, and what they are.
+    direct: Option<(usize, Direct)>,
+}
+
+/// Sections that hold one run of bytes, which can be copied straight from
+/// the input parts into the message.
+#[derive(Debug, Clone, Copy)]
+enum Direct {
+    /// A `data` section.
+    Data,
+    /// An `amqp-value` holding a binary.
+    Binary,
+    /// An `amqp-value` holding a string.
+    String,
 }
 
 /// Reads a section's descriptor and the sizes that give its extent,
@@ -486,20 +500,26 @@ fn section_head(mut c: Cursor<'_>) -> DecodeResult<SectionHead> {
     };
     let code_at = c.pos;
     let code = c.u8()?;
-    if kind == SectionKind::Data && matches!(code, 0xa0 | 0xb0) {
+    let direct = match (kind, code) {
+        (SectionKind::Data, 0xa0 | 0xb0) => Some(Direct::Data),
+        (SectionKind::AmqpValue, 0xa0 | 0xb0) => Some(Direct::Binary),
+        (SectionKind::AmqpValue, 0xa1 | 0xb1) => Some(Direct::String),
+        _ => None,
+    };
+    if let Some(direct) = direct {
         let len = var_size(&mut c, code)?;
-        let data_at = c.pos - start;
+        let at = c.pos - start;
         return Ok(SectionHead {
             kind,
-            len: data_at + len,
-            data_at: Some(data_at),
+            len: at + len,
+            direct: Some((at, direct)),
         });
     }
     skip_body(&mut c, code, code_at)?;
     Ok(SectionHead {
         kind,
         len: c.pos - start,
-        data_at: None,
+        direct: None,
     })
 }
 
@@ -626,6 +646,23 @@ impl Assembler {
             Body::Data(chunks) => chunks.push(bytes),
             body => *body = Body::Data(vec![bytes]),
         }
+    }
+
+    /// Takes the bytes of a [`Direct`] section, which start at offset `at`
+    /// of the message.
+    fn direct(&mut self, direct: Direct, bytes: Vec<u8>, at: usize) -> DecodeResult<()> {
+        match direct {
+            Direct::Data => self.push_data(bytes),
+            Direct::Binary => self.msg.body = Body::Value(Value::Binary(Cow::Owned(bytes))),
+            Direct::String => match String::from_utf8(bytes) {
+                Ok(s) => self.msg.body = Body::Value(Value::String(Cow::Owned(s))),
+                Err(e) => {
+                    let bad = at + e.utf8_error().valid_up_to();
+                    return Err(DecodeError::new(bad, K::InvalidUtf8));
+                }
+            },
+        }
+        Ok(())
     }
 
     fn push_sequence(&mut self, items: Vec<Value<'static>>) {

@@ -132,7 +132,7 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
-    /// Every kind, in message order.
+    /// Every kind, in message order (§3.2).
     pub const ALL: [SectionKind; 9] = [
         SectionKind::Header,
         SectionKind::DeliveryAnnotations,
@@ -145,7 +145,7 @@ impl SectionKind {
         SectionKind::Footer,
     ];
 
-    /// The numeric descriptor (messaging.bare.xml).
+    /// The numeric descriptor (§3.2, messaging.bare.xml).
     pub fn code(self) -> u64 {
         match self {
             SectionKind::Header => HEADER,
@@ -160,7 +160,7 @@ impl SectionKind {
         }
     }
 
-    /// The symbolic descriptor (messaging.bare.xml).
+    /// The symbolic descriptor (§3.2, messaging.bare.xml).
     pub fn name(self) -> &'static str {
         match self {
             SectionKind::Header => "amqp:header:list",
@@ -175,8 +175,8 @@ impl SectionKind {
         }
     }
 
-    /// The section a descriptor names, by code or by symbol; `None` for a
-    /// descriptor that names no message section.
+    /// The section a descriptor (§1.4) names, by code or by symbol; `None`
+    /// for a descriptor that names no message section (§3.2).
     pub fn from_descriptor(d: &Descriptor<'_>) -> Option<SectionKind> {
         SectionKind::ALL.into_iter().find(|k| match d {
             Descriptor::Code(c) => *c == k.code(),
