@@ -564,6 +564,17 @@ proptest! {
 
     #[test]
     fn messages_round_trip(m in message()) {
+        use muon::codec::Encode;
+        if let Some(h) = &m.header {
+            let mut out = Vec::new();
+            h.encode(&mut out);
+            prop_assert_eq!(out.len(), h.encoded_len());
+        }
+        if let Some(p) = &m.properties {
+            let mut out = Vec::new();
+            p.encode(&mut out);
+            prop_assert_eq!(out.len(), p.encoded_len());
+        }
         let bytes = encode(&m);
         prop_assert_eq!(Message::decode(&bytes), Ok(m));
     }

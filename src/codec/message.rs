@@ -25,7 +25,7 @@ use super::encode::{
     write_variable,
 };
 use super::error::{DecodeError, DecodeErrorKind as K, DecodeResult};
-use super::sections::{Header, Properties, SectionKind};
+use super::sections::{Header, Properties, SectionKind, compound_len, var_len};
 use super::value::{Descriptor, Value};
 
 /// An AMQP message (§3.2): the annotated message, with every section but
@@ -168,8 +168,8 @@ impl Message {
             .flatten()
             .map(|m| DESCRIPTOR_LEN + map_len(m))
             .sum();
-        n += self.header.as_ref().map_or(0, header_len);
-        n += self.properties.as_ref().map_or(0, properties_len);
+        n += self.header.as_ref().map_or(0, Header::encoded_len);
+        n += self.properties.as_ref().map_or(0, Properties::encoded_len);
         n += match &self.body {
             Body::Value(v) => DESCRIPTOR_LEN + value_len(v),
             Body::Data(chunks) if chunks.is_empty() => DESCRIPTOR_LEN + var_len(0),
@@ -270,18 +270,6 @@ fn write_list(items: &[Value<'static>], out: &mut Vec<u8>) {
 
 // Sizes, mirroring the encoder's choice of the smallest encoding.
 
-fn var_len(n: usize) -> usize {
-    if n <= 255 { 2 + n } else { 5 + n }
-}
-
-fn compound_len(content: usize, count: usize) -> usize {
-    if content < 255 && count <= 255 {
-        3 + content
-    } else {
-        9 + content
-    }
-}
-
 fn map_len(m: &Map) -> usize {
     let content = m.0.iter().map(|(k, v)| value_len(k) + value_len(v)).sum();
     compound_len(content, m.0.len() * 2)
@@ -293,72 +281,6 @@ fn list_len(items: &[Value<'static>]) -> usize {
     } else {
         compound_len(items.iter().map(value_len).sum(), items.len())
     }
-}
-
-fn uint_len(n: u32) -> usize {
-    value_len(&Value::Uint(n))
-}
-
-/// The size of a described list as `ListWriter` writes it: trailing nulls
-/// dropped, list0 when nothing is left.
-#[derive(Default)]
-struct ListLen {
-    content: usize,
-    count: usize,
-    kept_content: usize,
-    kept_count: usize,
-}
-
-impl ListLen {
-    fn field(&mut self, len: Option<usize>) {
-        self.count += 1;
-        match len {
-            None => self.content += 1,
-            Some(n) => {
-                self.content += n;
-                self.kept_content = self.content;
-                self.kept_count = self.count;
-            }
-        }
-    }
-
-    fn finish(self) -> usize {
-        DESCRIPTOR_LEN
-            + if self.kept_count == 0 {
-                1
-            } else {
-                compound_len(self.kept_content, self.kept_count)
-            }
-    }
-}
-
-fn header_len(h: &Header) -> usize {
-    let mut l = ListLen::default();
-    l.field(h.durable.then_some(1));
-    l.field((h.priority != 4).then_some(2));
-    l.field(h.ttl.map(uint_len));
-    l.field(h.first_acquirer.then_some(1));
-    l.field((h.delivery_count != 0).then(|| uint_len(h.delivery_count)));
-    l.finish()
-}
-
-fn properties_len(p: &Properties) -> usize {
-    let s = |s: &Option<String>| s.as_ref().map(|s| var_len(s.len()));
-    let mut l = ListLen::default();
-    l.field(p.message_id.as_ref().map(value_len));
-    l.field(p.user_id.as_ref().map(|b| var_len(b.0.len())));
-    l.field(s(&p.to));
-    l.field(s(&p.subject));
-    l.field(s(&p.reply_to));
-    l.field(p.correlation_id.as_ref().map(value_len));
-    l.field(p.content_type.as_ref().map(|s| var_len(s.0.len())));
-    l.field(p.content_encoding.as_ref().map(|s| var_len(s.0.len())));
-    l.field(p.absolute_expiry_time.map(|_| 9));
-    l.field(p.creation_time.map(|_| 9));
-    l.field(s(&p.group_id));
-    l.field(p.group_sequence.map(uint_len));
-    l.field(s(&p.reply_to_group_id));
-    l.finish()
 }
 
 /// A read position over a payload split into parts.
