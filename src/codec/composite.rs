@@ -7,8 +7,6 @@
 //! The [`composite!`](crate::composite) macro writes a composite's struct,
 //! encoder and decoder from its field list, in the order of the XML.
 
-use std::borrow::Cow;
-
 use super::decode::{Constructor, Decoder};
 use super::encode::{
     CompoundMark, begin_compound, encode_value, write_uint, write_ulong, write_variable,
@@ -527,6 +525,8 @@ impl<'d, 'a> ListReader<'d, 'a> {
     }
 
     /// Reads the next field; `None` if null or past the end of the list.
+    /// The field cannot read past the list's declared end.
+    #[allow(clippy::should_implement_trait)] // fallible and typed per call: not an Iterator
     pub fn next<T: Decode<'a>>(&mut self) -> DecodeResult<Option<T>> {
         if self.left == 0 {
             return Ok(None);
@@ -535,7 +535,8 @@ impl<'d, 'a> ListReader<'d, 'a> {
         if self.d.position() >= self.end {
             return Err(self.d.error(self.d.position(), K::Truncated { needed: 1 }));
         }
-        self.d.read::<T>()
+        let end = self.end;
+        self.d.within(end, |d| d.read::<T>())
     }
 
     /// Reads the next field, which must be present.
@@ -584,12 +585,6 @@ pub fn descriptor_text(d: &Descriptor<'_>) -> String {
         Descriptor::Code(c) => format!("0x{:08x}:0x{:08x}", c >> 32, c & 0xffff_ffff),
         Descriptor::Symbol(s) => s.to_string(),
     }
-}
-
-/// A value of a restricted type, as its underlying value (for `Cow`
-/// symmetry in generated code).
-pub fn cow_str(s: &str) -> Cow<'_, str> {
-    Cow::Borrowed(s)
 }
 
 /// Defines a composite type (a described list) from its fields in XML

@@ -398,6 +398,16 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// Runs `f` with the input cut off at `end`, so that nothing it reads
+    /// can run past the enclosing compound.
+    pub fn within<R>(&mut self, end: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        let saved = self.input;
+        self.input = &saved[..end.min(saved.len())];
+        let r = f(self);
+        self.input = saved;
+        r
+    }
+
     /// Reads a value that must end by `end` (the enclosing compound's end).
     fn read_value_within(&mut self, end: usize) -> DecodeResult<Value<'a>> {
         let at = self.pos;

@@ -103,7 +103,7 @@ pub fn encoded_len(v: &Value<'_>) -> usize {
         if len <= 255 { 2 + len } else { 5 + len }
     }
     fn compound(content: usize, count: usize) -> usize {
-        if content + 1 <= 255 && count <= 255 {
+        if content < 255 && count <= 255 {
             3 + content
         } else {
             9 + content
@@ -301,7 +301,10 @@ fn array_element_code(a: &Array<'_>) -> u8 {
         TypeKind::Binary => var_code(a, 0xa0),
         TypeKind::String => var_code(a, 0xa1),
         TypeKind::Symbol => var_code(a, 0xa3),
-        TypeKind::List | TypeKind::Map | TypeKind::Array | TypeKind::Described => {
+        // An array cannot hold described values without a shared
+        // descriptor; such an array is written as an array of nulls.
+        TypeKind::Described => 0x40,
+        TypeKind::List | TypeKind::Map | TypeKind::Array => {
             let small = a.items.iter().all(|v| {
                 let len = encoded_len(v);
                 // 8-bit forms: code + size + count; size covers count + content.
@@ -424,10 +427,10 @@ fn write_compound_body(code: u8, encoded: &[u8], out: &mut Vec<u8>) {
 
 fn write_zero_element(code: u8, out: &mut Vec<u8>) {
     let width = match code {
-        0x56 | 0x50 | 0x51 | 0x52 | 0x53 | 0x54 | 0x55 => 1,
+        0x50..=0x56 => 1,
         0x60 | 0x61 => 2,
-        0x70 | 0x71 | 0x72 | 0x73 | 0x74 => 4,
-        0x80 | 0x81 | 0x82 | 0x83 | 0x84 => 8,
+        0x70..=0x74 => 4,
+        0x80..=0x84 => 8,
         0x94 | 0x98 => 16,
         0xa0 | 0xa1 | 0xa3 => 1,
         0xb0 | 0xb1 | 0xb3 => 4,

@@ -3,8 +3,6 @@
 
 use super::Error;
 
-/// Decodes `%XX` escapes (invalid ones are kept as they are).
-
 /// A parsed connection URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
@@ -22,6 +20,7 @@ pub struct Address {
     pub address: String,
 }
 
+/// Decodes `%XX` escapes (invalid ones are kept as they are).
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -62,8 +61,7 @@ impl Address {
             Some(h) => h.to_string(),
             None => return Err(Error::InvalidUrl(format!("{s}: no host"))),
         };
-        let user = (!u.username().is_empty())
-            .then(|| percent_decode(u.username()));
+        let user = (!u.username().is_empty()).then(|| percent_decode(u.username()));
         let password = u.password().map(percent_decode);
         let path = u.path();
         let address = percent_decode(path.strip_prefix('/').unwrap_or(path));
@@ -85,14 +83,20 @@ mod tests {
     #[test]
     fn forms() {
         let a = Address::parse("localhost:5672/examples").unwrap();
-        assert_eq!((a.host.as_str(), a.port, a.address.as_str()), ("localhost", 5672, "examples"));
+        assert_eq!(
+            (a.host.as_str(), a.port, a.address.as_str()),
+            ("localhost", 5672, "examples")
+        );
         let a = Address::parse("amqp://guest:gu%40st@127.0.0.1/queue").unwrap();
         assert_eq!(a.user.as_deref(), Some("guest"));
         assert_eq!(a.password.as_deref(), Some("gu@st"));
         assert_eq!(a.port, 5672);
         assert_eq!(a.address, "queue");
         let a = Address::parse("amqps://[::1]:1234").unwrap();
-        assert_eq!((a.host.as_str(), a.port, a.address.as_str()), ("::1", 1234, ""));
+        assert_eq!(
+            (a.host.as_str(), a.port, a.address.as_str()),
+            ("::1", 1234, "")
+        );
         let a = Address::parse("localhost:5672//queue/q1").unwrap();
         assert_eq!(a.address, "/queue/q1");
         assert!(Address::parse("http://x").is_err());

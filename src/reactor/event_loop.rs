@@ -261,7 +261,10 @@ impl Loop {
         }
         if let Err(e) = self.start_socket(id) {
             // Report asynchronously, like a refused connection.
-            self.transport_lost(id, AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
+            self.transport_lost(
+                id,
+                AmqpError::new(condition::CONNECTION_FORCED, e.to_string()),
+            );
         }
         Ok(id)
     }
@@ -277,9 +280,11 @@ impl Loop {
             .ok_or_else(|| Error::Resolve(format!("{}:{}", addr.host, addr.port)))?;
         let mut sock = TcpStream::connect(sa)?;
         sock.set_nodelay(true).ok();
-        self.poll
-            .registry()
-            .register(&mut sock, token_of(id.0, false), Interest::READABLE | Interest::WRITABLE)?;
+        self.poll.registry().register(
+            &mut sock,
+            token_of(id.0, false),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         c.socket = Some(sock);
         c.connecting = true;
         c.writable = true;
@@ -299,7 +304,10 @@ impl Loop {
 
     /// The engine of a connection, read-only.
     pub fn engine_ref(&self, id: ConnId) -> Option<&Connection> {
-        self.conns.get(id.0).filter(|c| !c.final_sent).map(|c| &c.engine)
+        self.conns
+            .get(id.0)
+            .filter(|c| !c.final_sent)
+            .map(|c| &c.engine)
     }
 
     /// The connection's default session, begun on first use.
@@ -404,12 +412,18 @@ impl Loop {
 
     /// The port a listener is bound to.
     pub fn listener_port(&self, id: ListenerId) -> Option<u16> {
-        self.listeners.get(id.0).filter(|l| l.socket.is_some()).map(|l| l.port)
+        self.listeners
+            .get(id.0)
+            .filter(|l| l.socket.is_some())
+            .map(|l| l.port)
     }
 
     /// Stops a listener (accepted connections carry on).
     pub fn close_listener(&mut self, id: ListenerId) -> Result<(), Error> {
-        let l = self.listeners.get_mut(id.0).ok_or(Error::Stale("listener"))?;
+        let l = self
+            .listeners
+            .get_mut(id.0)
+            .ok_or(Error::Stale("listener"))?;
         let Some(mut sock) = l.socket.take() else {
             return Err(Error::Stale("listener"));
         };
@@ -463,7 +477,9 @@ impl Loop {
     /// True while there is work: connections, listeners or timers.
     pub fn has_work(&self) -> bool {
         !self.stopped
-            && (self.conns.len() > 0 || self.listeners.keys().next().is_some() || self.timers.len() > 0
+            && (self.conns.len() > 0
+                || self.listeners.keys().next().is_some()
+                || self.timers.len() > 0
                 || !self.queue.is_empty())
     }
 
@@ -565,11 +581,15 @@ impl Loop {
                 break;
             }
             self.heap.pop();
-            let Some(t) = self.timers.get(id.0) else { continue };
+            let Some(t) = self.timers.get(id.0) else {
+                continue;
+            };
             if t.at != at {
                 continue;
             }
-            let Some(t) = self.timers.remove(id.0) else { continue };
+            let Some(t) = self.timers.remove(id.0) else {
+                continue;
+            };
             match t.kind {
                 TimerKind::User(token) => self.queue.push_back(LoopEvent::Timer(id, token)),
                 TimerKind::Reconnect(c) => self.reconnect_now(c),
@@ -582,7 +602,12 @@ impl Loop {
         let due: Vec<Key> = self
             .conns
             .keys()
-            .filter(|k| self.conns.get(*k).and_then(|c| c.deadline).is_some_and(|d| d <= now))
+            .filter(|k| {
+                self.conns
+                    .get(*k)
+                    .and_then(|c| c.deadline)
+                    .is_some_and(|d| d <= now)
+            })
             .collect();
         for k in due {
             if let Some(c) = self.conns.get_mut(k) {
@@ -594,8 +619,12 @@ impl Loop {
 
     fn accept(&mut self, id: ListenerId) {
         loop {
-            let Some(l) = self.listeners.get_mut(id.0) else { return };
-            let Some(sock) = l.socket.as_mut() else { return };
+            let Some(l) = self.listeners.get_mut(id.0) else {
+                return;
+            };
+            let Some(sock) = l.socket.as_mut() else {
+                return;
+            };
             match sock.accept() {
                 Ok((mut stream, _)) => {
                     stream.set_nodelay(true).ok();
@@ -647,12 +676,16 @@ impl Loop {
 
     fn on_readable(&mut self, id: ConnId) {
         let now = Instant::now();
-        let Some(c) = self.conns.get_mut(id.0) else { return };
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         if c.connecting {
             return; // wait for writable to confirm the connection
         }
         loop {
-            let Some(sock) = c.socket.as_mut() else { return };
+            let Some(sock) = c.socket.as_mut() else {
+                return;
+            };
             match sock.read(&mut self.buf) {
                 Ok(0) => {
                     c.engine.input_closed(now);
@@ -671,7 +704,8 @@ impl Loop {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    c.failure.get_or_insert(AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
+                    c.failure
+                        .get_or_insert(AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
                     c.engine.input_closed(now);
                     return;
                 }
@@ -680,12 +714,19 @@ impl Loop {
     }
 
     fn on_writable(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id.0) else { return };
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         if c.connecting {
-            let Some(sock) = c.socket.as_ref() else { return };
+            let Some(sock) = c.socket.as_ref() else {
+                return;
+            };
             match sock.take_error() {
                 Ok(Some(e)) | Err(e) => {
-                    let reason = AmqpError::new(condition::CONNECTION_FORCED, format!("connect failed: {e}"));
+                    let reason = AmqpError::new(
+                        condition::CONNECTION_FORCED,
+                        format!("connect failed: {e}"),
+                    );
                     self.transport_lost(id, reason);
                     return;
                 }
@@ -698,7 +739,10 @@ impl Loop {
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                 Err(e) => {
-                    let reason = AmqpError::new(condition::CONNECTION_FORCED, format!("connect failed: {e}"));
+                    let reason = AmqpError::new(
+                        condition::CONNECTION_FORCED,
+                        format!("connect failed: {e}"),
+                    );
                     self.transport_lost(id, reason);
                     return;
                 }
@@ -713,7 +757,9 @@ impl Loop {
         if c.connecting {
             return;
         }
-        let Some(sock) = c.socket.as_mut() else { return };
+        let Some(sock) = c.socket.as_mut() else {
+            return;
+        };
         loop {
             let out = c.engine.output();
             if out.is_empty() {
@@ -725,7 +771,8 @@ impl Loop {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    c.failure.get_or_insert(AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
+                    c.failure
+                        .get_or_insert(AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
                     c.engine.input_closed(Instant::now());
                     // Nothing more can be written.
                     let n = c.engine.output_len();
@@ -750,7 +797,9 @@ impl Loop {
     /// the last call; ends connections whose transport is done.
     fn flush_dirty(&mut self) {
         while let Some(id) = self.dirty.pop() {
-            let Some(c) = self.conns.get_mut(id.0) else { continue };
+            let Some(c) = self.conns.get_mut(id.0) else {
+                continue;
+            };
             if c.final_sent {
                 continue;
             }
@@ -787,7 +836,9 @@ impl Loop {
     /// or end the connection.
     fn transport_lost(&mut self, id: ConnId, reason: AmqpError) {
         self.shut(id);
-        let Some(c) = self.conns.get_mut(id.0) else { return };
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         self.queue.push_back(LoopEvent::Disconnected(id, reason));
         let policy = c.options.as_ref().and_then(|o| o.reconnect.clone());
         match policy {
@@ -805,15 +856,21 @@ impl Loop {
     }
 
     fn reconnect_now(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id.0) else { return };
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         c.reconnect_timer = None;
-        let Some(options) = c.options.clone() else { return };
+        let Some(options) = c.options.clone() else {
+            return;
+        };
         let now = Instant::now();
         // Old links and sessions are gone: their final events come first.
         while let Some(e) = c.engine.next_event() {
             self.queue.push_back(LoopEvent::Engine(id, e));
         }
-        let Some(c) = self.conns.get_mut(id.0) else { return };
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         c.engine = Connection::client(options.config.clone(), now);
         c.engine.open();
         c.failure = None;
@@ -825,7 +882,10 @@ impl Loop {
             if let Some(c) = self.conns.get_mut(id.0) {
                 c.recipes = recipes;
             }
-            self.transport_lost(id, AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
+            self.transport_lost(
+                id,
+                AmqpError::new(condition::CONNECTION_FORCED, e.to_string()),
+            );
             return;
         }
         self.queue.push_back(LoopEvent::Reconnected(id));
@@ -842,7 +902,9 @@ impl Loop {
     }
 
     fn finalize(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id.0) else { return };
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         if c.final_sent {
             return;
         }
