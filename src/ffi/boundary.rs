@@ -160,3 +160,21 @@ pub(crate) unsafe fn copy_out(src: &[u8], buf: *mut u8, cap: usize) {
     // except as a read-only view.
     unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), buf, n) };
 }
+
+/// Panics inside the boundary, to prove that a panic comes back to C as
+/// `MUON_RESULT_PANIC` instead of unwinding into it. Built only with the
+/// test-only feature `test-panic`, and kept out of the header.
+///
+/// # Safety
+/// None.
+#[cfg(feature = "test-panic")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_test_panic() -> muon_result {
+    boundary!(result: {
+        let limit = std::hint::black_box(0usize);
+        if limit == 0 {
+            panic!("muon_test_panic: deliberate panic to test the boundary");
+        }
+        Ok(())
+    })
+}
