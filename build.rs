@@ -13,6 +13,10 @@ fn main() {
         .expect("src/ffi exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        // cbindgen follows mod.rs's `mod` declarations into the files
+        // listed here, which would declare every item twice; mod.rs itself
+        // holds no C items.
+        .filter(|p| p.file_name().is_some_and(|n| n != "mod.rs"))
         .collect();
     sources.sort();
     let mut builder = cbindgen::Builder::new().with_config(config);

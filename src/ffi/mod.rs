@@ -1,2 +1,22 @@
-//! The C API (see include/muon.h). The only module with `unsafe` code.
+//! The C API declared in `include/muon.h`, and the only module with
+//! `unsafe` code.
+//!
+//! Invariants every exported function keeps:
+//! - its body runs inside `boundary!`, so a panic returns
+//!   `MUON_RESULT_PANIC` (or the function's documented default) instead of
+//!   unwinding into C;
+//! - every pointer from C goes through the helpers in `boundary.rs`, which
+//!   turn NULL into `MUON_RESULT_NULL_ARGUMENT` and bad UTF-8 into
+//!   `MUON_RESULT_INVALID_UTF8`;
+//! - out-parameters are written only on success (the documented exception:
+//!   the size reported with `MUON_RESULT_BUFFER_TOO_SMALL`), and an object
+//!   whose ownership would move in stays with the caller on any error;
+//! - enums are never taken as input from C: type codes arrive as integers
+//!   and are looked up, never transmuted.
 #![allow(non_camel_case_types)]
+
+pub(crate) mod boundary;
+pub mod result;
+pub mod value;
+pub mod value_format;
+pub mod value_get;
