@@ -16,6 +16,13 @@
 #![allow(non_camel_case_types)]
 
 pub(crate) mod boundary;
+pub mod endpoint;
+pub mod event;
+pub mod event_loop;
+pub mod handle;
+pub mod handler;
+pub mod message;
+pub mod options;
 pub mod result;
 pub mod value;
 pub mod value_format;

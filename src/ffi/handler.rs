@@ -1,0 +1,182 @@
+//! `muon_handler`: a table of optional callbacks, one per event, named as
+//! the tutorial names its events.
+
+use std::ffi::c_void;
+
+use super::event::muon_event;
+
+/// A callback: `userdata` is what was registered with the handler table;
+/// `event` is borrowed for the call.
+pub type muon_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const muon_event)>;
+
+/// Frees a handler's userdata: called exactly once, after the final event
+/// of the object the handler was registered on (or when the loop is freed,
+/// for the loop's default handler).
+pub type muon_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// A table of callbacks. Start from `MUON_HANDLER_INIT` (which sets
+/// `struct_size` and leaves every callback NULL) and assign the ones you
+/// want; NULL means "not interested". Passed by const pointer and copied at
+/// registration; the library reads only `struct_size` bytes, so a program
+/// built against an older header keeps working.
+///
+/// An event goes to the most specific table that implements it: a link's,
+/// else its connection's (or listener's, for accepted connections), else
+/// the loop's default handler.
+///
+/// Callbacks run only inside `muon_loop_run` / `muon_loop_run_once`. They
+/// may call any function on handles of the same loop except
+/// `muon_loop_run*` and `muon_loop_free` (which return
+/// `MUON_RESULT_REENTRANT`). C++ callers must not let exceptions escape a
+/// callback, and C callers must not `longjmp` out of one.
+///
+/// Functions: `muon_loop_set_handler`, `muon_loop_connect`,
+/// `muon_loop_listen`, `muon_loop_schedule`,
+/// `muon_connection_open_sender`, `muon_connection_open_receiver`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct muon_handler {
+    /// `sizeof(muon_handler)` as the caller knew it (`MUON_HANDLER_INIT`
+    /// sets it).
+    pub struct_size: usize,
+    /// The peer opened the connection (answered our open, or opened one we
+    /// accepted).
+    pub on_connection_remote_open: muon_callback,
+    /// The peer closed the connection; `muon_event_condition` has its error.
+    pub on_connection_remote_close: muon_callback,
+    /// The peer began a session.
+    pub on_session_remote_open: muon_callback,
+    /// The peer ended a session.
+    pub on_session_remote_close: muon_callback,
+    /// The peer attached a new link, before it is opened here: set its
+    /// local terminus (e.g. a dynamic address) now.
+    pub on_link_remote_attach: muon_callback,
+    /// The peer opened a link (answered ours, or one it attached).
+    pub on_link_remote_open: muon_callback,
+    /// The peer closed a link; `muon_event_condition` has its error.
+    pub on_link_remote_close: muon_callback,
+    /// A sender has credit to send, or a receiver's drain finished.
+    pub on_link_flow: muon_callback,
+    /// A message arrived; `muon_event_message` is borrowed for the call.
+    pub on_message: muon_callback,
+    /// The peer accepted a delivery we sent.
+    pub on_accepted: muon_callback,
+    /// The peer rejected a delivery we sent.
+    pub on_rejected: muon_callback,
+    /// The peer released a delivery we sent.
+    pub on_released: muon_callback,
+    /// The peer modified a delivery we sent.
+    pub on_modified: muon_callback,
+    /// A delivery was settled by the peer (and, with auto-settle on, here).
+    pub on_settled: muon_callback,
+    /// The transport was lost or refused; `muon_event_condition` says why.
+    pub on_disconnected: muon_callback,
+    /// The built-in reconnect got a new transport for the connection.
+    pub on_reconnected: muon_callback,
+    /// A timer fired.
+    pub on_timer: muon_callback,
+    /// A listener is bound and accepting.
+    pub on_listener_open: muon_callback,
+    /// A listener accepted a connection (`muon_event_connection`).
+    pub on_connection_accepted: muon_callback,
+    /// `muon_loop_wake` was called (loop default handler only).
+    pub on_wake: muon_callback,
+    /// A link is gone; its handle is stale after this callback.
+    pub on_link_final: muon_callback,
+    /// A connection is gone; its handle is stale after this callback.
+    pub on_connection_final: muon_callback,
+    /// A listener is closed; its handle is stale after this callback.
+    pub on_listener_final: muon_callback,
+    /// The connection failed: a protocol error by the peer, a failed login,
+    /// an idle timeout. `muon_event_condition` has the AMQP condition.
+    pub on_transport_error: muon_callback,
+    /// Frees the userdata registered with this table, once, after the final
+    /// event of its object. May be NULL.
+    pub userdata_free: muon_userdata_free,
+}
+
+impl muon_handler {
+    /// A table with every callback NULL.
+    pub(crate) fn empty() -> muon_handler {
+        muon_handler {
+            struct_size: std::mem::size_of::<muon_handler>(),
+            on_connection_remote_open: None,
+            on_connection_remote_close: None,
+            on_session_remote_open: None,
+            on_session_remote_close: None,
+            on_link_remote_attach: None,
+            on_link_remote_open: None,
+            on_link_remote_close: None,
+            on_link_flow: None,
+            on_message: None,
+            on_accepted: None,
+            on_rejected: None,
+            on_released: None,
+            on_modified: None,
+            on_settled: None,
+            on_disconnected: None,
+            on_reconnected: None,
+            on_timer: None,
+            on_listener_open: None,
+            on_connection_accepted: None,
+            on_wake: None,
+            on_link_final: None,
+            on_connection_final: None,
+            on_listener_final: None,
+            on_transport_error: None,
+            userdata_free: None,
+        }
+    }
+
+    /// Copies the caller's table, reading only the `struct_size` bytes it
+    /// declares (an older, shorter table leaves the newer callbacks NULL).
+    ///
+    /// # Safety
+    /// `p` is NULL or points to at least `(*p).struct_size` readable bytes
+    /// laid out as a `muon_handler` prefix.
+    pub(crate) unsafe fn copy_from(p: *const muon_handler) -> Option<muon_handler> {
+        if p.is_null() {
+            return None;
+        }
+        let mut h = muon_handler::empty();
+        // SAFETY: `p` is non-NULL and, as the caller promises, starts with
+        // a readable `size_t struct_size`.
+        let declared = unsafe { std::ptr::addr_of!((*p).struct_size).read_unaligned() };
+        let n = declared.min(std::mem::size_of::<muon_handler>());
+        // SAFETY: the caller promises `declared` readable bytes at `p`; we
+        // copy at most that many into a table of our own size. Every field
+        // is a nullable function pointer or an integer, so any bytes the
+        // caller wrote are a valid value (zero is NULL).
+        unsafe {
+            std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&raw mut h).cast::<u8>(), n);
+        }
+        h.struct_size = std::mem::size_of::<muon_handler>();
+        Some(h)
+    }
+}
+
+/// A handler table with the userdata it was registered with.
+#[derive(Clone, Copy)]
+pub(crate) struct Registered {
+    pub handler: muon_handler,
+    pub userdata: *mut c_void,
+}
+
+impl Registered {
+    /// # Safety
+    /// As [`muon_handler::copy_from`].
+    pub(crate) unsafe fn new(p: *const muon_handler, userdata: *mut c_void) -> Option<Registered> {
+        // SAFETY: forwarded to the caller.
+        unsafe { muon_handler::copy_from(p) }.map(|handler| Registered { handler, userdata })
+    }
+
+    /// Calls `userdata_free` if set.
+    pub(crate) fn free_userdata(&self) {
+        if let Some(f) = self.handler.userdata_free {
+            // SAFETY: the application registered this function for this
+            // userdata and asked for exactly one call after the final event.
+            unsafe { f(self.userdata) };
+        }
+    }
+}
