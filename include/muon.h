@@ -121,6 +121,30 @@ typedef enum muon_result {
 } muon_result;
 
 /*
+ The form of a message's body (AMQP 1.0 §3.2.6-3.2.8). The numbers are
+ stable.
+ */
+typedef enum muon_body_kind {
+  /*
+   Not a body: the answer for a NULL message.
+   */
+  MUON_BODY_KIND_INVALID = 0,
+  /*
+   One amqp-value section: any single value (`muon_message_body`).
+   */
+  MUON_BODY_KIND_VALUE = 1,
+  /*
+   One or more data sections: opaque bytes (`muon_message_body_data`).
+   */
+  MUON_BODY_KIND_DATA = 2,
+  /*
+   One or more amqp-sequence sections: lists of values
+   (`muon_message_body_sequence_get`).
+   */
+  MUON_BODY_KIND_SEQUENCE = 3,
+} muon_body_kind;
+
+/*
  The AMQP type of a value (`muon_value_type`), or of an array's elements
  (`muon_value_array_type`, `muon_value_array_new`). The numbers are
  stable. `MUON_TYPE_INVALID` is what the getters return for NULL or for
@@ -234,6 +258,51 @@ typedef enum muon_type {
 } muon_type;
 
 /*
+ An AMQP 1.0 message: header, delivery and message annotations,
+ properties, application properties, a body, and a footer (AMQP 1.0
+ §3.2). A new message has no sections but its body, which is the null
+ value.
+
+ A `muon_message *` from `muon_message_new`, `muon_message_clone` or
+ `muon_message_decode` is owned by the application: free it with
+ `muon_message_free`. A message handed to a callback is borrowed until
+ the callback returns; clone it to keep it.
+
+ Getters return views (`const muon_value *`, `const char *`,
+ `muon_bytes`) borrowed until the field they read is changed or the
+ message is freed.
+
+ A message is plain data: it may be moved between threads, but must not
+ be used from two threads at once. Every function may be called from a
+ callback.
+
+ Functions: `muon_message_new`, `muon_message_clone`,
+ `muon_message_set_body`, `muon_message_set_body_string`,
+ `muon_message_set_body_binary`, `muon_message_add_body_data`,
+ `muon_message_add_body_sequence`, `muon_message_body_kind`,
+ `muon_message_body`, `muon_message_body_data_count`,
+ `muon_message_body_data`, `muon_message_body_sequence_count`,
+ `muon_message_body_sequence_len`, `muon_message_body_sequence_get`;
+ header: `muon_message_set_durable`, `_set_priority`, `_set_ttl`,
+ `_clear_ttl`, `_set_first_acquirer`, `_set_delivery_count` and the
+ getters `muon_message_durable`, `_priority`, `_ttl`, `_first_acquirer`,
+ `_delivery_count`; properties: `muon_message_set_id`,
+ `_set_correlation_id`, `_set_user_id`, `_set_to`, `_set_subject`,
+ `_set_reply_to`, `_set_content_type`, `_set_content_encoding`,
+ `_set_absolute_expiry_time`, `_set_creation_time`, `_set_group_id`,
+ `_set_group_sequence`, `_set_reply_to_group_id`, the `_clear_` forms
+ of the numeric ones, and the getters `muon_message_id`,
+ `_correlation_id`, `_user_id`, `_to`, `_subject`, `_reply_to`,
+ `_content_type`, `_content_encoding`, `_absolute_expiry_time`,
+ `_creation_time`, `_group_id`, `_group_sequence`, `_reply_to_group_id`;
+ maps: `muon_message_set_property`, `_property`, `_property_count`,
+ `_property_key`, `_property_value`, and the same five for
+ `annotation` (message annotations), `delivery_annotation` and `footer`;
+ `muon_message_encode`, `muon_message_decode`, `muon_message_free`.
+ */
+typedef struct muon_message muon_message;
+
+/*
  An AMQP 1.0 value of any type: null, boolean, the integer widths,
  float, double, decimal32/64/128, char, timestamp, uuid, binary, string,
  symbol, list, map, array or described.
@@ -290,6 +359,1116 @@ typedef struct muon_bytes {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Makes an empty message: no header, annotations, properties or footer,
+ and the null value as its body.
+
+ Returns the message (ownership moves out; free with
+ `muon_message_free`), or NULL only if muon failed internally.
+ May be called from a callback.
+
+ # Safety
+ None.
+ */
+struct muon_message *muon_message_new(void);
+
+/*
+ Makes a deep copy of `msg`, for instance to keep a message that a
+ callback only lends.
+
+ `msg` is borrowed for the call. `out` is borrowed for the call and
+ receives the copy only on success: ownership moves out; free with
+ `muon_message_free`.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing a pointer.
+ */
+enum muon_result muon_message_clone(const struct muon_message *msg, struct muon_message **out);
+
+/*
+ Sets the body to one amqp-value section holding `value`, replacing the
+ old body of any kind.
+
+ `msg` is borrowed for the call. On success ownership of `value` moves
+ in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `value` is NULL or a value
+ the caller owns (not a view).
+ */
+enum muon_result muon_message_set_body(struct muon_message *msg, struct muon_value *value);
+
+/*
+ Sets the body to one amqp-value section holding a copy of the
+ NUL-terminated UTF-8 string `text`: the usual body of a text message.
+
+ `msg` and `text` are borrowed for the call.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_INVALID_UTF8` (body unchanged).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_body_string(struct muon_message *msg, const char *text);
+
+/*
+ Sets the body to one data section holding a copy of `len` bytes at
+ `ptr`: the usual body of a binary message.
+
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
+ is 0.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `ptr` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_message_set_body_binary(struct muon_message *msg,
+                                              const uint8_t *ptr,
+                                              size_t len);
+
+/*
+ Appends a data section holding a copy of `len` bytes at `ptr`. When the
+ body is not already data sections, it is replaced by this one section.
+
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
+ is 0. Views of earlier data sections are invalidated.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `ptr` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_message_add_body_data(struct muon_message *msg,
+                                            const uint8_t *ptr,
+                                            size_t len);
+
+/*
+ Appends an amqp-sequence section holding the items of `list`. When the
+ body is not already sequence sections, it is replaced by this one
+ section.
+
+ `msg` is borrowed for the call. On success ownership of `list` moves in:
+ do not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views of earlier sequence items are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `list` is NULL or a value the
+ caller owns (not a view).
+ */
+enum muon_result muon_message_add_body_sequence(struct muon_message *msg, struct muon_value *list);
+
+/*
+ The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_body_kind muon_message_body_kind(const struct muon_message *msg);
+
+/*
+ The value of an amqp-value body, as a view borrowed until the body is
+ changed or `msg` is freed. NULL when `msg` is NULL or its body is data
+ or sequence sections.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_body(const struct muon_message *msg);
+
+/*
+ The number of data sections in the body; 0 when `msg` is NULL or the
+ body is not data sections.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_body_data_count(const struct muon_message *msg);
+
+/*
+ Reads data section `index` of the body as a view of its bytes.
+
+ `msg` is borrowed for the call. `out` is borrowed for the call and
+ written only on success; the bytes are borrowed until the body is
+ changed or `msg` is freed.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
+ `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
+ error.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+enum muon_result muon_message_body_data(const struct muon_message *msg,
+                                        size_t index,
+                                        struct muon_bytes *out);
+
+/*
+ The number of amqp-sequence sections in the body; 0 when `msg` is NULL
+ or the body is not sequence sections.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_body_sequence_count(const struct muon_message *msg);
+
+/*
+ The number of items in amqp-sequence section `section`; 0 when `msg` is
+ NULL, the body is not sequence sections, or there is no such section.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_body_sequence_len(const struct muon_message *msg, size_t section);
+
+/*
+ Item `index` of amqp-sequence section `section`, as a view borrowed
+ until the body is changed or `msg` is freed. NULL when `msg` is NULL,
+ the body is not sequence sections, or there is no such item.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_body_sequence_get(const struct muon_message *msg,
+                                                        size_t section,
+                                                        size_t index);
+
+/*
+ Encodes `msg` as an AMQP 1.0 message (its sections in the order of
+ §3.2, absent ones left out): the payload of a transfer.
+
+ `msg` is borrowed for the call. `buf` is borrowed for the call and
+ written only on success. `len` is borrowed for the call: on success it
+ receives the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL`
+ it receives the number needed and `buf` is untouched (this size report
+ is the one exception to "out-parameters are written only on success").
+ `buf` may be NULL when `cap` is 0, to ask for the size.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_BUFFER_TOO_SMALL`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `buf` is NULL or valid for
+ writing `cap` bytes; `len` is NULL or valid for writing.
+ */
+enum muon_result muon_message_encode(const struct muon_message *msg,
+                                     uint8_t *buf,
+                                     size_t cap,
+                                     size_t *len);
+
+/*
+ Decodes an AMQP 1.0 message from `len` bytes at `data` (a transfer's
+ whole payload). Any input is safe: bytes that are not a valid message
+ (sections out of order or repeated, mixed body kinds, non-string
+ application-property keys, bad encodings) give
+ `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
+ null body.
+
+ `data` is borrowed for the call (it may be NULL when `len` is 0; the
+ message copies what it keeps). `out` is borrowed for the call and
+ receives the message only on success: ownership moves out; free with
+ `muon_message_free`.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_DECODE_ERROR`.
+ May be called from a callback.
+
+ # Safety
+ `data` is NULL or points to `len` readable bytes; `out` is NULL or
+ valid for writing a pointer.
+ */
+enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muon_message **out);
+
+/*
+ Frees `msg` and everything in it. NULL is ignored. Every view into the
+ message becomes invalid.
+
+ Ownership of `msg` moves in.
+ May be called from a callback (never on a message the callback only
+ borrows).
+
+ # Safety
+ `msg` is NULL or a message this API handed to the caller (ownership
+ moved out) and not yet freed.
+ */
+void muon_message_free(struct muon_message *msg);
+
+/*
+ Sets the application property `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated UTF-8 string.
+ `value` must be a simple value: not a list, map, array or described
+ value (AMQP 1.0 §3.2.5).
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with
+ the caller, unchanged. Views into the application properties are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_property(struct muon_message *msg,
+                                           const char *key,
+                                           struct muon_value *value);
+
+/*
+ The application property under the string key `key`, as a view borrowed until the
+ application properties change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_property(const struct muon_message *msg, const char *key);
+
+/*
+ The number of application property entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_property_count(const struct muon_message *msg);
+
+/*
+ The key of application property entry `index`, in wire order, as a view
+ borrowed until the application properties change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys are strings.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_property_key(const struct muon_message *msg, size_t index);
+
+/*
+ The value of application property entry `index`, in wire order, as a view
+ borrowed until the application properties change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_property_value(const struct muon_message *msg, size_t index);
+
+/*
+ Sets the message annotation `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated ASCII symbol (such as `x-opt-jms-dest`).
+ `value` may be of any type.
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with
+ the caller, unchanged. Views into the message annotations are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
+ or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_annotation(struct muon_message *msg,
+                                             const char *key,
+                                             struct muon_value *value);
+
+/*
+ The message annotation under the symbol key `key`, as a view borrowed until the
+ message annotations change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_annotation(const struct muon_message *msg, const char *key);
+
+/*
+ The number of message annotation entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_annotation_count(const struct muon_message *msg);
+
+/*
+ The key of message annotation entry `index`, in wire order, as a view
+ borrowed until the message annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys set here are symbols;
+ a peer may also send ulong keys (§3.2.10).
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_annotation_key(const struct muon_message *msg, size_t index);
+
+/*
+ The value of message annotation entry `index`, in wire order, as a view
+ borrowed until the message annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_annotation_value(const struct muon_message *msg,
+                                                       size_t index);
+
+/*
+ Sets the delivery annotation `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated ASCII symbol.
+ `value` may be of any type.
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with
+ the caller, unchanged. Views into the delivery annotations are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
+ or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_delivery_annotation(struct muon_message *msg,
+                                                      const char *key,
+                                                      struct muon_value *value);
+
+/*
+ The delivery annotation under the symbol key `key`, as a view borrowed until the
+ delivery annotations change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_delivery_annotation(const struct muon_message *msg,
+                                                          const char *key);
+
+/*
+ The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_delivery_annotation_count(const struct muon_message *msg);
+
+/*
+ The key of delivery annotation entry `index`, in wire order, as a view
+ borrowed until the delivery annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys set here are symbols;
+ a peer may also send ulong keys (§3.2.10).
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_delivery_annotation_key(const struct muon_message *msg,
+                                                              size_t index);
+
+/*
+ The value of delivery annotation entry `index`, in wire order, as a view
+ borrowed until the delivery annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_delivery_annotation_value(const struct muon_message *msg,
+                                                                size_t index);
+
+/*
+ Sets the footer entry `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated ASCII symbol.
+ `value` may be of any type.
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with
+ the caller, unchanged. Views into the footer are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
+ or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_footer(struct muon_message *msg,
+                                         const char *key,
+                                         struct muon_value *value);
+
+/*
+ The footer entry under the symbol key `key`, as a view borrowed until the
+ footer change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_footer(const struct muon_message *msg, const char *key);
+
+/*
+ The number of footer entry entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_footer_count(const struct muon_message *msg);
+
+/*
+ The key of footer entry entry `index`, in wire order, as a view
+ borrowed until the footer change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys set here are symbols;
+ a peer may also send ulong keys (§3.2.10).
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_footer_key(const struct muon_message *msg, size_t index);
+
+/*
+ The value of footer entry entry `index`, in wire order, as a view
+ borrowed until the footer change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_footer_value(const struct muon_message *msg, size_t index);
+
+/*
+ Sets the header's durable flag: the message should survive an intermediary's restart (default false).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_durable(struct muon_message *msg,
+                                          bool durable);
+
+/*
+ The header's durable flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_durable(const struct muon_message *msg);
+
+/*
+ Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
+
+/*
+ The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint8_t muon_message_priority(const struct muon_message *msg);
+
+/*
+ Sets the header's time to live (milliseconds).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
+
+/*
+ Removes the header's time to live.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_ttl(struct muon_message *msg);
+
+/*
+ Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
+
+/*
+ Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
+
+/*
+ The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_first_acquirer(const struct muon_message *msg);
+
+/*
+ Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
+
+/*
+ The header's delivery count; 0 when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint32_t muon_message_delivery_count(const struct muon_message *msg);
+
+/*
+ Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
+ §3.2.11-3.2.14). NULL removes it.
+
+ `msg` is borrowed for the call. On success ownership of `value` moves in:
+ do not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
+ `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `value` is NULL or a value the
+ caller owns (not a view).
+ */
+enum muon_result muon_message_set_id(struct muon_message *msg, struct muon_value *value);
+
+/*
+ The message-id, as a view borrowed until it is changed or `msg` is
+ freed; NULL when absent or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_id(const struct muon_message *msg);
+
+/*
+ Sets the user-id to a copy of `len` bytes at `ptr`; a NULL `ptr` removes
+ it (pass a non-NULL `ptr` with `len` 0 for an empty user-id).
+
+ `msg` and `ptr` are borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `ptr` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_t *ptr, size_t len);
+
+/*
+ Reads the user-id: returns `true` and writes `*out`, a view of its bytes
+ borrowed until it is changed or `msg` is freed, when the message has one;
+ returns `false`, leaving `*out` untouched, when it has not, or `msg` or
+ `out` is NULL.
+
+ `msg` and `out` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_user_id(const struct muon_message *msg, struct muon_bytes *out);
+
+/*
+ Sets the to address (the node the message is for) to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_to` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_to(struct muon_message *msg,
+                                     const char *text);
+
+/*
+ The to address (the node the message is for) as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_to(const struct muon_message *msg);
+
+/*
+ Sets the subject to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_subject` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_subject(struct muon_message *msg, const char *text);
+
+/*
+ The subject as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_subject(const struct muon_message *msg);
+
+/*
+ Sets the reply-to address to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_reply_to` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_reply_to(struct muon_message *msg, const char *text);
+
+/*
+ The reply-to address as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_reply_to(const struct muon_message *msg);
+
+/*
+ Sets the correlation-id: a ulong, uuid, binary or string value (AMQP 1.0
+ §3.2.11-3.2.14). NULL removes it.
+
+ `msg` is borrowed for the call. On success ownership of `value` moves in:
+ do not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
+ `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `value` is NULL or a value the
+ caller owns (not a view).
+ */
+enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
+                                                 struct muon_value *value);
+
+/*
+ The correlation-id, as a view borrowed until it is changed or `msg` is
+ freed; NULL when absent or `msg` is NULL.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_correlation_id(const struct muon_message *msg);
+
+/*
+ Sets the content-type (a MIME type such as `text/plain`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_content_type` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
+ ASCII); the field is unchanged on error.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_content_type(struct muon_message *msg,
+                                               const char *text);
+
+/*
+ The content-type (a MIME type such as `text/plain`) as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_content_type(const struct muon_message *msg);
+
+/*
+ Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_content_encoding` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
+ ASCII); the field is unchanged on error.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_content_encoding(struct muon_message *msg,
+                                                   const char *text);
+
+/*
+ The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_content_encoding(const struct muon_message *msg);
+
+/*
+ Sets the absolute expiry time (milliseconds since the Unix epoch).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
+                                                       int64_t absolute_expiry_time);
+
+/*
+ Removes the absolute expiry time.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_absolute_expiry_time(struct muon_message *msg);
+
+/*
+ Reads the absolute expiry time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_absolute_expiry_time(const struct muon_message *msg,
+                                       int64_t *out);
+
+/*
+ Sets the creation time (milliseconds since the Unix epoch).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_t creation_time);
+
+/*
+ Removes the creation time.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_creation_time(struct muon_message *msg);
+
+/*
+ Reads the creation time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_creation_time(const struct muon_message *msg, int64_t *out);
+
+/*
+ Sets the group-id to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_group_id` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_group_id(struct muon_message *msg, const char *text);
+
+/*
+ The group-id as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_group_id(const struct muon_message *msg);
+
+/*
+ Sets the message's position in its group, the group-sequence (a sequence number).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint32_t group_sequence);
+
+/*
+ Removes the message's position in its group, the group-sequence.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_group_sequence(struct muon_message *msg);
+
+/*
+ Reads the message's position in its group, the group-sequence (a sequence number): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_group_sequence(const struct muon_message *msg,
+                                 uint32_t *out);
+
+/*
+ Sets the reply-to-group-id to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_reply_to_group_id` is invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
+ or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_reply_to_group_id(struct muon_message *msg, const char *text);
+
+/*
+ The reply-to-group-id as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_reply_to_group_id(const struct muon_message *msg);
 
 /*
  The name of result code `code` as it is spelled in this header, such as

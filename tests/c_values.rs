@@ -61,3 +61,57 @@ fn values_c_shared() {
     let exe = compile_c(Path::new("tests/c/values.c"), Link::Shared);
     run_expecting(&exe, &[], VALUES_EXPECTED);
 }
+
+const MESSAGE_EXPECTED: &str = r#"Hello World!
+hello: 17 bytes
+id: 42
+correlation-id: a0b1c2d3-e4f5-0617-2839-4a5b6c7d8e9f
+property sequence = 2
+property name = widget
+property price = 2.5
+property gift = False
+annotation x-opt-trace = [1, 'a']
+annotation[0] = :topic
+delivery annotation :x-opt-hop = ts:1700000000001
+footer :x-opt-hmac = b'\x01\x02'
+body: {'sequence': 1}
+full: 318 bytes
+id: 42
+correlation-id: a0b1c2d3-e4f5-0617-2839-4a5b6c7d8e9f
+property sequence = 2
+property name = widget
+property price = 2.5
+property gift = False
+annotation x-opt-trace = [1, 'a']
+annotation[0] = :topic
+delivery annotation :x-opt-hop = ts:1700000000001
+footer :x-opt-hmac = b'\x01\x02'
+body: {'sequence': 1}
+id: 42
+correlation-id: a0b1c2d3-e4f5-0617-2839-4a5b6c7d8e9f
+property sequence = 2
+property name = widget
+property price = 2.5
+property gift = False
+annotation x-opt-trace = [1, 'a']
+annotation[0] = :topic
+delivery annotation :x-opt-hop = ts:1700000000001
+footer :x-opt-hmac = b'\x01\x02'
+body: {'sequence': 1}
+data sections: 3
+sequence[0][1]: b
+body: 5
+message: ok
+"#;
+
+#[test]
+fn message_c_static() {
+    let exe = compile_c(Path::new("tests/c/message.c"), Link::Static);
+    run_expecting(&exe, &[], MESSAGE_EXPECTED);
+}
+
+#[test]
+fn message_c_shared() {
+    let exe = compile_c(Path::new("tests/c/message.c"), Link::Shared);
+    run_expecting(&exe, &[], MESSAGE_EXPECTED);
+}

@@ -16,6 +16,9 @@
 #![allow(non_camel_case_types)]
 
 pub(crate) mod boundary;
+pub mod message;
+pub mod message_maps;
+pub mod message_props;
 pub mod result;
 pub mod value;
 pub mod value_format;
