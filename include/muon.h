@@ -627,6 +627,137 @@ enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muo
 void muon_message_free(struct muon_message *msg);
 
 /*
+ Sets the header's durable flag: the message should survive an intermediary's restart (default false).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_durable(struct muon_message *msg,
+                                          bool durable);
+
+/*
+ The header's durable flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_durable(const struct muon_message *msg);
+
+/*
+ Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
+
+/*
+ The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint8_t muon_message_priority(const struct muon_message *msg);
+
+/*
+ Sets the header's time to live (milliseconds).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
+
+/*
+ Removes the header's time to live.
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_ttl(struct muon_message *msg);
+
+/*
+ Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
+
+/*
+ Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
+
+/*
+ The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_first_acquirer(const struct muon_message *msg);
+
+/*
+ Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
+
+ `msg` is borrowed for the call.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
+
+/*
+ The header's delivery count; 0 when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call.
+ May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint32_t muon_message_delivery_count(const struct muon_message *msg);
+
+/*
  Sets the application property `key` to `value`, replacing the value of an existing
  equal key. `key` is a NUL-terminated UTF-8 string.
  `value` must be a simple value: not a list, map, array or described
@@ -925,137 +1056,6 @@ const struct muon_value *muon_message_footer_key(const struct muon_message *msg,
  `msg` is NULL or a message from this API.
  */
 const struct muon_value *muon_message_footer_value(const struct muon_message *msg, size_t index);
-
-/*
- Sets the header's durable flag: the message should survive an intermediary's restart (default false).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_durable(struct muon_message *msg,
-                                          bool durable);
-
-/*
- The header's durable flag; `false` when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-bool muon_message_durable(const struct muon_message *msg);
-
-/*
- Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
-
-/*
- The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-uint8_t muon_message_priority(const struct muon_message *msg);
-
-/*
- Sets the header's time to live (milliseconds).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
-
-/*
- Removes the header's time to live.
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_clear_ttl(struct muon_message *msg);
-
-/*
- Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
-
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API; `out` is NULL or valid for
- writing.
- */
-bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
-
-/*
- Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
-
-/*
- The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-bool muon_message_first_acquirer(const struct muon_message *msg);
-
-/*
- Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
-
-/*
- The header's delivery count; 0 when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-uint32_t muon_message_delivery_count(const struct muon_message *msg);
 
 /*
  Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
@@ -1794,6 +1794,35 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
 enum muon_result muon_value_symbol(const char *s, struct muon_value **out);
 
 /*
+ Makes a deep copy of `v`. A view may be cloned: that is how a value
+ borrowed from a message or a container is kept.
+
+ `v` is borrowed for the call. `out` is borrowed for the call and
+ receives the copy only on success: ownership moves out; free with
+ `muon_value_free`.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
+ May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value or view from this API; `out` is NULL or valid
+ for writing a pointer.
+ */
+enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
+
+/*
+ Frees `v` and everything inside it. NULL is ignored. Views into `v`
+ become invalid.
+
+ Ownership of `v` moves in.
+ May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value this API handed to the caller (ownership moved
+ out) and not yet freed or moved in elsewhere; never a view.
+ */
+void muon_value_free(struct muon_value *v);
+
+/*
  Makes an empty list. Add items with `muon_value_list_append`.
 
  `out` is borrowed for the call and receives the new value only on
@@ -1918,35 +1947,6 @@ enum muon_result muon_value_map_put(struct muon_value *map,
  owns (not views).
  */
 enum muon_result muon_value_array_append(struct muon_value *array, struct muon_value *item);
-
-/*
- Makes a deep copy of `v`. A view may be cloned: that is how a value
- borrowed from a message or a container is kept.
-
- `v` is borrowed for the call. `out` is borrowed for the call and
- receives the copy only on success: ownership moves out; free with
- `muon_value_free`.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value or view from this API; `out` is NULL or valid
- for writing a pointer.
- */
-enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
-
-/*
- Frees `v` and everything inside it. NULL is ignored. Views into `v`
- become invalid.
-
- Ownership of `v` moves in.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value this API handed to the caller (ownership moved
- out) and not yet freed or moved in elsewhere; never a view.
- */
-void muon_value_free(struct muon_value *v);
 
 /*
  Writes `v` as readable text into `buf`, always NUL-terminated when `cap`

@@ -13,9 +13,11 @@ use super::boundary::{
 };
 use super::result::muon_result;
 use super::value::muon_value;
-use super::value_get::{emit, muon_bytes};
+use super::value_get::muon_bytes;
+use super::value_wire::emit;
 use crate::codec::Value;
 use crate::codec::message::{Body, Message};
+use crate::codec::sections::{Header, Properties};
 
 /// An AMQP 1.0 message: header, delivery and message annotations,
 /// properties, application properties, a body, and a footer (AMQP 1.0
@@ -136,6 +138,72 @@ impl Clone for MessageBox {
     fn clone(&self) -> Self {
         MessageBox::new(self.msg.clone())
     }
+}
+
+/// Drops a header or properties section that holds only defaults.
+pub(crate) fn tidy(m: &mut Message) {
+    if m.header.as_ref().is_some_and(|h| *h == Header::default()) {
+        m.header = None;
+    }
+    if m.properties
+        .as_ref()
+        .is_some_and(|p| *p == Properties::default())
+    {
+        m.properties = None;
+    }
+}
+
+/// Runs `f` on the message behind `msg`, then tidies it.
+///
+/// # Safety
+/// `msg` is NULL or a live message that nothing else uses for the call.
+pub(crate) unsafe fn change(
+    msg: *mut muon_message,
+    f: impl FnOnce(&mut MessageBox) -> Result<(), muon_result>,
+) -> Result<(), muon_result> {
+    // SAFETY: forwarded from the caller.
+    let m = unsafe { borrow_mut(msg) }?;
+    let r = f(m);
+    tidy(&mut m.msg);
+    r
+}
+
+/// `f` applied to the message behind `msg`, or `default` for NULL.
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+pub(crate) unsafe fn read<T>(
+    msg: *const muon_message,
+    default: T,
+    f: impl FnOnce(&MessageBox) -> T,
+) -> T {
+    // SAFETY: forwarded from the caller.
+    unsafe { borrow(msg) }.map_or(default, f)
+}
+
+/// Writes an optional field to `out`: true when present.
+///
+/// # Safety
+/// `msg` is NULL or a live message; `out` is NULL or writable.
+pub(crate) unsafe fn optional<T>(
+    msg: *const muon_message,
+    out: *mut T,
+    f: impl FnOnce(&Message) -> Option<T>,
+) -> bool {
+    if out.is_null() {
+        return false;
+    }
+    // SAFETY: forwarded from the caller.
+    match unsafe { read(msg, None, |m| f(&m.msg)) } {
+        // SAFETY: `out` is non-NULL and, per the caller, writable.
+        Some(v) => unsafe { write(out, v) }.is_ok(),
+        None => false,
+    }
+}
+
+/// The properties section, if any.
+pub(crate) fn props(m: &Message) -> Option<&Properties> {
+    m.properties.as_ref()
 }
 
 /// The form of a message's body (AMQP 1.0 §3.2.6-3.2.8). The numbers are

@@ -13,7 +13,8 @@ use std::ffi::c_char;
 use super::boundary::{borrow, borrow_mut, boundary, cstr, take, view};
 use super::message::{MessageBox, muon_message};
 use super::result::muon_result;
-use super::value::{muon_value, put, symbol_text};
+use super::value::{muon_value, symbol_text};
+use super::value_container::put;
 use crate::codec::message::Message;
 use crate::codec::{Map, Value};
 
@@ -160,8 +161,10 @@ pub unsafe extern "C" fn muon_message_set_property(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::ApplicationProperties, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::ApplicationProperties, key, value) }
+    })
 }
 
 /// The application property under the string key `key`, as a view borrowed until the
@@ -179,8 +182,8 @@ pub unsafe extern "C" fn muon_message_property(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::ApplicationProperties, key) }
     })
 }
@@ -194,8 +197,8 @@ pub unsafe extern "C" fn muon_message_property(
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_property_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
     boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
         unsafe { entries(msg, Section::ApplicationProperties) }.len()
     })
 }
@@ -266,8 +269,10 @@ pub unsafe extern "C" fn muon_message_set_annotation(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::MessageAnnotations, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::MessageAnnotations, key, value) }
+    })
 }
 
 /// The message annotation under the symbol key `key`, as a view borrowed until the
@@ -285,8 +290,8 @@ pub unsafe extern "C" fn muon_message_annotation(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::MessageAnnotations, key) }
     })
 }
@@ -300,8 +305,8 @@ pub unsafe extern "C" fn muon_message_annotation(
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_annotation_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
     boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
         unsafe { entries(msg, Section::MessageAnnotations) }.len()
     })
 }
@@ -373,8 +378,10 @@ pub unsafe extern "C" fn muon_message_set_delivery_annotation(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::DeliveryAnnotations, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::DeliveryAnnotations, key, value) }
+    })
 }
 
 /// The delivery annotation under the symbol key `key`, as a view borrowed until the
@@ -392,8 +399,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::DeliveryAnnotations, key) }
     })
 }
@@ -407,8 +414,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation(
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_delivery_annotation_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
     boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
         unsafe { entries(msg, Section::DeliveryAnnotations) }.len()
     })
 }
@@ -480,8 +487,10 @@ pub unsafe extern "C" fn muon_message_set_footer(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::Footer, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::Footer, key, value) }
+    })
 }
 
 /// The footer entry under the symbol key `key`, as a view borrowed until the
@@ -499,8 +508,8 @@ pub unsafe extern "C" fn muon_message_footer(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::Footer, key) }
     })
 }
@@ -514,8 +523,10 @@ pub unsafe extern "C" fn muon_message_footer(
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_footer_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(0, { unsafe { entries(msg, Section::Footer) }.len() })
+    boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { entries(msg, Section::Footer) }.len()
+    })
 }
 
 /// The key of footer entry entry `index`, in wire order, as a view

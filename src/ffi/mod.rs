@@ -17,9 +17,13 @@
 
 pub(crate) mod boundary;
 pub mod message;
+pub mod message_header;
 pub mod message_maps;
 pub mod message_props;
 pub mod result;
 pub mod value;
+pub mod value_container;
 pub mod value_format;
 pub mod value_get;
+pub mod value_view;
+pub mod value_wire;
