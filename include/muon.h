@@ -366,7 +366,7 @@ extern "C" {
 
  Returns the message (ownership moves out; free with
  `muon_message_free`), or NULL only if muon failed internally.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  None.
@@ -381,7 +381,7 @@ struct muon_message *muon_message_new(void);
  receives the copy only on success: ownership moves out; free with
  `muon_message_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -397,7 +397,7 @@ enum muon_result muon_message_clone(const struct muon_message *msg, struct muon_
  in: do not use or free it afterwards. On any error it stays with the
  caller, unchanged.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value
@@ -412,7 +412,7 @@ enum muon_result muon_message_set_body(struct muon_message *msg, struct muon_val
  `msg` and `text` are borrowed for the call.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_INVALID_UTF8` (body unchanged).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -427,7 +427,7 @@ enum muon_result muon_message_set_body_string(struct muon_message *msg, const ch
  `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
  is 0.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -444,7 +444,7 @@ enum muon_result muon_message_set_body_binary(struct muon_message *msg,
  `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
  is 0. Views of earlier data sections are invalidated.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -464,7 +464,7 @@ enum muon_result muon_message_add_body_data(struct muon_message *msg,
  unchanged. Views of earlier sequence items are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `list` is NULL or a value the
@@ -476,7 +476,7 @@ enum muon_result muon_message_add_body_sequence(struct muon_message *msg, struct
  The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -489,7 +489,7 @@ enum muon_body_kind muon_message_body_kind(const struct muon_message *msg);
  or sequence sections.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -501,7 +501,7 @@ const struct muon_value *muon_message_body(const struct muon_message *msg);
  body is not data sections.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -518,7 +518,7 @@ size_t muon_message_body_data_count(const struct muon_message *msg);
  `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
  `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
  error.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -533,7 +533,7 @@ enum muon_result muon_message_body_data(const struct muon_message *msg,
  or the body is not sequence sections.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -545,7 +545,7 @@ size_t muon_message_body_sequence_count(const struct muon_message *msg);
  NULL, the body is not sequence sections, or there is no such section.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -558,7 +558,7 @@ size_t muon_message_body_sequence_len(const struct muon_message *msg, size_t sec
  the body is not sequence sections, or there is no such item.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -579,7 +579,7 @@ const struct muon_value *muon_message_body_sequence_get(const struct muon_messag
  `buf` may be NULL when `cap` is 0, to ask for the size.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `buf` is NULL or valid for
@@ -604,7 +604,7 @@ enum muon_result muon_message_encode(const struct muon_message *msg,
  `muon_message_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -617,7 +617,7 @@ enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muo
  message becomes invalid.
 
  Ownership of `msg` moves in.
- May be called from a callback (never on a message the callback only
+ Not thread-safe: use one message from one thread at a time. May be called from a callback (never on a message the callback only
  borrows).
 
  # Safety
@@ -631,7 +631,7 @@ void muon_message_free(struct muon_message *msg);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -643,7 +643,7 @@ enum muon_result muon_message_set_durable(struct muon_message *msg,
  The header's durable flag; `false` when `msg` is NULL or has no header.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -655,7 +655,7 @@ bool muon_message_durable(const struct muon_message *msg);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -666,7 +666,7 @@ enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t pri
  The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -678,7 +678,7 @@ uint8_t muon_message_priority(const struct muon_message *msg);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -690,7 +690,7 @@ enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -703,7 +703,7 @@ enum muon_result muon_message_clear_ttl(struct muon_message *msg);
  has not, or `msg` or `out` is NULL.
 
  `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -716,7 +716,7 @@ bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -727,7 +727,7 @@ enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool 
  The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -739,7 +739,7 @@ bool muon_message_first_acquirer(const struct muon_message *msg);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -750,7 +750,7 @@ enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint3
  The header's delivery count; 0 when `msg` is NULL or has no header.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -769,7 +769,7 @@ uint32_t muon_message_delivery_count(const struct muon_message *msg);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
  `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -786,7 +786,7 @@ enum muon_result muon_message_set_property(struct muon_message *msg,
  `key` is NULL or `key` is not UTF-8.
 
  `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -798,7 +798,7 @@ const struct muon_value *muon_message_property(const struct muon_message *msg, c
  The number of application property entries; 0 when there are none or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -811,7 +811,7 @@ size_t muon_message_property_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys are strings.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -824,7 +824,7 @@ const struct muon_value *muon_message_property_key(const struct muon_message *ms
  `index` is out of range or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -842,7 +842,7 @@ const struct muon_value *muon_message_property_value(const struct muon_message *
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
  or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -859,7 +859,7 @@ enum muon_result muon_message_set_annotation(struct muon_message *msg,
  `key` is NULL or `key` is not UTF-8.
 
  `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -871,7 +871,7 @@ const struct muon_value *muon_message_annotation(const struct muon_message *msg,
  The number of message annotation entries; 0 when there are none or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -885,7 +885,7 @@ size_t muon_message_annotation_count(const struct muon_message *msg);
  a peer may also send ulong keys (§3.2.10).
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -898,7 +898,7 @@ const struct muon_value *muon_message_annotation_key(const struct muon_message *
  `index` is out of range or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -917,7 +917,7 @@ const struct muon_value *muon_message_annotation_value(const struct muon_message
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
  or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -934,7 +934,7 @@ enum muon_result muon_message_set_delivery_annotation(struct muon_message *msg,
  `key` is NULL or `key` is not UTF-8.
 
  `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -947,7 +947,7 @@ const struct muon_value *muon_message_delivery_annotation(const struct muon_mess
  The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -961,7 +961,7 @@ size_t muon_message_delivery_annotation_count(const struct muon_message *msg);
  a peer may also send ulong keys (§3.2.10).
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -975,7 +975,7 @@ const struct muon_value *muon_message_delivery_annotation_key(const struct muon_
  `index` is out of range or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -994,7 +994,7 @@ const struct muon_value *muon_message_delivery_annotation_value(const struct muo
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
  or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -1011,7 +1011,7 @@ enum muon_result muon_message_set_footer(struct muon_message *msg,
  `key` is NULL or `key` is not UTF-8.
 
  `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -1023,7 +1023,7 @@ const struct muon_value *muon_message_footer(const struct muon_message *msg, con
  The number of footer entry entries; 0 when there are none or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1037,7 +1037,7 @@ size_t muon_message_footer_count(const struct muon_message *msg);
  a peer may also send ulong keys (§3.2.10).
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1050,7 +1050,7 @@ const struct muon_value *muon_message_footer_key(const struct muon_message *msg,
  `index` is out of range or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1066,7 +1066,7 @@ const struct muon_value *muon_message_footer_value(const struct muon_message *ms
  unchanged. A view of the old value is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
  `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -1079,7 +1079,7 @@ enum muon_result muon_message_set_id(struct muon_message *msg, struct muon_value
  freed; NULL when absent or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1092,7 +1092,7 @@ const struct muon_value *muon_message_id(const struct muon_message *msg);
 
  `msg` and `ptr` are borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -1107,7 +1107,7 @@ enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_
  `out` is NULL.
 
  `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1123,7 +1123,7 @@ bool muon_message_user_id(const struct muon_message *msg, struct muon_bytes *out
  `muon_message_to` is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1138,7 +1138,7 @@ enum muon_result muon_message_set_to(struct muon_message *msg,
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1153,7 +1153,7 @@ const char *muon_message_to(const struct muon_message *msg);
  `muon_message_subject` is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1167,7 +1167,7 @@ enum muon_result muon_message_set_subject(struct muon_message *msg, const char *
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1182,7 +1182,7 @@ const char *muon_message_subject(const struct muon_message *msg);
  `muon_message_reply_to` is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1196,7 +1196,7 @@ enum muon_result muon_message_set_reply_to(struct muon_message *msg, const char 
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1212,7 +1212,7 @@ const char *muon_message_reply_to(const struct muon_message *msg);
  unchanged. A view of the old value is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
  `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -1226,7 +1226,7 @@ enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
  freed; NULL when absent or `msg` is NULL.
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1242,7 +1242,7 @@ const struct muon_value *muon_message_correlation_id(const struct muon_message *
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
  ASCII); the field is unchanged on error.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1257,7 +1257,7 @@ enum muon_result muon_message_set_content_type(struct muon_message *msg,
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1273,7 +1273,7 @@ const char *muon_message_content_type(const struct muon_message *msg);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
  ASCII); the field is unchanged on error.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1288,7 +1288,7 @@ enum muon_result muon_message_set_content_encoding(struct muon_message *msg,
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1300,7 +1300,7 @@ const char *muon_message_content_encoding(const struct muon_message *msg);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1313,7 +1313,7 @@ enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1326,7 +1326,7 @@ enum muon_result muon_message_clear_absolute_expiry_time(struct muon_message *ms
  has not, or `msg` or `out` is NULL.
 
  `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1340,7 +1340,7 @@ bool muon_message_absolute_expiry_time(const struct muon_message *msg,
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1352,7 +1352,7 @@ enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1365,7 +1365,7 @@ enum muon_result muon_message_clear_creation_time(struct muon_message *msg);
  has not, or `msg` or `out` is NULL.
 
  `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1381,7 +1381,7 @@ bool muon_message_creation_time(const struct muon_message *msg, int64_t *out);
  `muon_message_group_id` is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1395,7 +1395,7 @@ enum muon_result muon_message_set_group_id(struct muon_message *msg, const char 
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1407,7 +1407,7 @@ const char *muon_message_group_id(const struct muon_message *msg);
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1419,7 +1419,7 @@ enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint3
 
  `msg` is borrowed for the call.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1432,7 +1432,7 @@ enum muon_result muon_message_clear_group_sequence(struct muon_message *msg);
  has not, or `msg` or `out` is NULL.
 
  `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1449,7 +1449,7 @@ bool muon_message_group_sequence(const struct muon_message *msg,
  `muon_message_reply_to_group_id` is invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
  or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1463,7 +1463,7 @@ enum muon_result muon_message_set_reply_to_group_id(struct muon_message *msg, co
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
  `msg` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1504,7 +1504,7 @@ const char *muon_result_message(int code);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL).
- Not thread-safe with respect to `out`; may be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1517,7 +1517,7 @@ enum muon_result muon_value_null(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1530,7 +1530,7 @@ enum muon_result muon_value_bool(bool v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1543,7 +1543,7 @@ enum muon_result muon_value_ubyte(uint8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1556,7 +1556,7 @@ enum muon_result muon_value_ushort(uint16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1569,7 +1569,7 @@ enum muon_result muon_value_uint(uint32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1582,7 +1582,7 @@ enum muon_result muon_value_ulong(uint64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1595,7 +1595,7 @@ enum muon_result muon_value_byte(int8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1608,7 +1608,7 @@ enum muon_result muon_value_short(int16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1621,7 +1621,7 @@ enum muon_result muon_value_int(int32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1634,7 +1634,7 @@ enum muon_result muon_value_long(int64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1647,7 +1647,7 @@ enum muon_result muon_value_float(float v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1661,7 +1661,7 @@ enum muon_result muon_value_double(double v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1675,7 +1675,7 @@ enum muon_result muon_value_decimal32(uint32_t bits, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1690,7 +1690,7 @@ enum muon_result muon_value_decimal64(uint64_t bits, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -1706,7 +1706,7 @@ enum muon_result muon_value_decimal128(const uint8_t *bytes, struct muon_value *
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_OUT_OF_RANGE` when `code_point` is a surrogate or above
  U+10FFFF.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1720,7 +1720,7 @@ enum muon_result muon_value_char(uint32_t code_point, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1735,7 +1735,7 @@ enum muon_result muon_value_timestamp(int64_t ms, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -1750,7 +1750,7 @@ enum muon_result muon_value_uuid(const uint8_t *bytes, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `ptr` is NULL or points to `len` readable bytes; `out` is NULL or valid
@@ -1767,7 +1767,7 @@ enum muon_result muon_value_binary(const uint8_t *ptr, size_t len, struct muon_v
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_INVALID_UTF8`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -1785,7 +1785,7 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (not UTF-8 at all), or
  `MUON_RESULT_INVALID_ARGUMENT` (UTF-8 but not ASCII).
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -1801,7 +1801,7 @@ enum muon_result muon_value_symbol(const char *s, struct muon_value **out);
  receives the copy only on success: ownership moves out; free with
  `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1814,7 +1814,7 @@ enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value 
  become invalid.
 
  Ownership of `v` moves in.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value this API handed to the caller (ownership moved
@@ -1828,7 +1828,7 @@ void muon_value_free(struct muon_value *v);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1841,7 +1841,7 @@ enum muon_result muon_value_list_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1859,7 +1859,7 @@ enum muon_result muon_value_map_new(struct muon_value **out);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
  or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1878,7 +1878,7 @@ enum muon_result muon_value_array_new(uint32_t type, struct muon_value **out);
  `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
  `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
  pointer).
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `descriptor` and `value` are NULL or values from this API that the
@@ -1897,7 +1897,7 @@ enum muon_result muon_value_described_new(struct muon_value *descriptor,
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
  `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `list` and `item` are NULL or values from this API that the caller
@@ -1917,7 +1917,7 @@ enum muon_result muon_value_list_append(struct muon_value *list, struct muon_val
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
  `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `map`, `key` and `value` are NULL or values from this API that the
@@ -1940,7 +1940,7 @@ enum muon_result muon_value_map_put(struct muon_value *map,
  `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
  its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
  `array` itself).
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `array` and `item` are NULL or values from this API that the caller
@@ -1979,7 +1979,7 @@ enum muon_result muon_value_array_append(struct muon_value *array, struct muon_v
 
  `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is
  0, to ask for the length.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -1991,7 +1991,7 @@ size_t muon_value_format(const struct muon_value *v, char *buf, size_t cap);
  The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2005,7 +2005,7 @@ enum muon_type muon_value_type(const struct muon_value *v);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2020,7 +2020,7 @@ enum muon_result muon_value_get_bool(const struct muon_value *v, bool *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2035,7 +2035,7 @@ enum muon_result muon_value_get_ubyte(const struct muon_value *v, uint8_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2050,7 +2050,7 @@ enum muon_result muon_value_get_ushort(const struct muon_value *v, uint16_t *out
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2065,7 +2065,7 @@ enum muon_result muon_value_get_uint(const struct muon_value *v, uint32_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2080,7 +2080,7 @@ enum muon_result muon_value_get_ulong(const struct muon_value *v, uint64_t *out)
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2095,7 +2095,7 @@ enum muon_result muon_value_get_byte(const struct muon_value *v, int8_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2110,7 +2110,7 @@ enum muon_result muon_value_get_short(const struct muon_value *v, int16_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2125,7 +2125,7 @@ enum muon_result muon_value_get_int(const struct muon_value *v, int32_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2140,7 +2140,7 @@ enum muon_result muon_value_get_long(const struct muon_value *v, int64_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2155,7 +2155,7 @@ enum muon_result muon_value_get_float(const struct muon_value *v, float *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2170,7 +2170,7 @@ enum muon_result muon_value_get_double(const struct muon_value *v, double *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2185,7 +2185,7 @@ enum muon_result muon_value_get_decimal32(const struct muon_value *v, uint32_t *
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2200,7 +2200,7 @@ enum muon_result muon_value_get_decimal64(const struct muon_value *v, uint64_t *
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2215,7 +2215,7 @@ enum muon_result muon_value_get_char(const struct muon_value *v, uint32_t *out);
  written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2231,7 +2231,7 @@ enum muon_result muon_value_get_timestamp(const struct muon_value *v, int64_t *o
  room for 16 bytes, and is written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2246,7 +2246,7 @@ enum muon_result muon_value_get_decimal128(const struct muon_value *v, uint8_t *
  room for 16 bytes, and is written only on success.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2262,7 +2262,7 @@ enum muon_result muon_value_get_uuid(const struct muon_value *v, uint8_t *out);
  value or message that owns it) is changed or freed.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2280,7 +2280,7 @@ enum muon_result muon_value_get_binary(const struct muon_value *v, struct muon_b
  value or message that owns it) is changed or freed.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2296,7 +2296,7 @@ enum muon_result muon_value_get_string(const struct muon_value *v, struct muon_b
  value or message that owns it) is changed or freed.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2318,7 +2318,7 @@ enum muon_result muon_value_get_symbol(const struct muon_value *v, struct muon_b
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
  `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -2334,7 +2334,7 @@ enum muon_result muon_value_get_string_copy(const struct muon_value *v,
  pairs) in a map; 0 for any other value and for NULL.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2347,7 +2347,7 @@ size_t muon_value_len(const struct muon_value *v);
  NULL or not a list, or `index` is out of range.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2361,7 +2361,7 @@ const struct muon_value *muon_value_list_get(const struct muon_value *v, size_t 
  of range.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2374,7 +2374,7 @@ const struct muon_value *muon_value_map_key(const struct muon_value *v, size_t i
  is NULL or not a map, or `index` is out of range.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2388,7 +2388,7 @@ const struct muon_value *muon_value_map_value(const struct muon_value *v, size_t
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
  `v` and `key` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -2403,7 +2403,7 @@ const struct muon_value *muon_value_map_get_string_key(const struct muon_value *
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
  `v` and `key` are borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -2416,7 +2416,7 @@ const struct muon_value *muon_value_map_get_symbol_key(const struct muon_value *
  or not an array.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2429,7 +2429,7 @@ enum muon_type muon_value_array_type(const struct muon_value *v);
  NULL or not an array, or `index` is out of range.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2444,7 +2444,7 @@ const struct muon_value *muon_value_array_get(const struct muon_value *v, size_t
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
  its descriptor is a symbol.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2462,7 +2462,7 @@ enum muon_result muon_value_described_descriptor_code(const struct muon_value *v
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
  its descriptor is numeric.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -2477,7 +2477,7 @@ enum muon_result muon_value_described_descriptor_symbol(const struct muon_value 
  NULL or not described.
 
  `v` is borrowed for the call.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -2496,7 +2496,7 @@ const struct muon_value *muon_value_described_value(const struct muon_value *v);
  `buf` may be NULL when `cap` is 0, to ask for the size.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ Not thread-safe: use one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid
@@ -2518,7 +2518,7 @@ enum muon_result muon_value_encode(const struct muon_value *v,
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or

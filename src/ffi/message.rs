@@ -227,7 +227,7 @@ pub enum muon_body_kind {
 ///
 /// Returns the message (ownership moves out; free with
 /// `muon_message_free`), or NULL only if muon failed internally.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// None.
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn muon_message_new() -> *mut muon_message {
 /// receives the copy only on success: ownership moves out; free with
 /// `muon_message_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -271,7 +271,7 @@ pub unsafe extern "C" fn muon_message_clone(
 /// in: do not use or free it afterwards. On any error it stays with the
 /// caller, unchanged.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value
@@ -299,7 +299,7 @@ pub unsafe extern "C" fn muon_message_set_body(
 /// `msg` and `text` are borrowed for the call.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_INVALID_UTF8` (body unchanged).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -325,7 +325,7 @@ pub unsafe extern "C" fn muon_message_set_body_string(
 /// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
 /// is 0.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -352,7 +352,7 @@ pub unsafe extern "C" fn muon_message_set_body_binary(
 /// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
 /// is 0. Views of earlier data sections are invalidated.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -385,7 +385,7 @@ pub unsafe extern "C" fn muon_message_add_body_data(
 /// unchanged. Views of earlier sequence items are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `list` is NULL or a value the
@@ -417,7 +417,7 @@ pub unsafe extern "C" fn muon_message_add_body_sequence(
 /// The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -441,7 +441,7 @@ pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muo
 /// or sequence sections.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -467,7 +467,7 @@ pub unsafe extern "C" fn muon_message_body(msg: *const muon_message) -> *const m
 /// body is not data sections.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -498,7 +498,7 @@ pub unsafe extern "C" fn muon_message_body_data_count(msg: *const muon_message) 
 /// `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
 /// `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
 /// error.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -539,7 +539,7 @@ fn sequence(m: Result<&MessageBox, muon_result>) -> Option<&Vec<Vec<Value<'stati
 /// or the body is not sequence sections.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -555,7 +555,7 @@ pub unsafe extern "C" fn muon_message_body_sequence_count(msg: *const muon_messa
 /// NULL, the body is not sequence sections, or there is no such section.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -577,7 +577,7 @@ pub unsafe extern "C" fn muon_message_body_sequence_len(
 /// the body is not sequence sections, or there is no such item.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -607,7 +607,7 @@ pub unsafe extern "C" fn muon_message_body_sequence_get(
 /// `buf` may be NULL when `cap` is 0, to ask for the size.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_BUFFER_TOO_SMALL`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `buf` is NULL or valid for
@@ -643,7 +643,7 @@ pub unsafe extern "C" fn muon_message_encode(
 /// `muon_message_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_DECODE_ERROR`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `data` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -668,7 +668,7 @@ pub unsafe extern "C" fn muon_message_decode(
 /// message becomes invalid.
 ///
 /// Ownership of `msg` moves in.
-/// May be called from a callback (never on a message the callback only
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback (never on a message the callback only
 /// borrows).
 ///
 /// # Safety

@@ -10,7 +10,7 @@ use super::result::muon_result;
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -33,7 +33,7 @@ pub unsafe extern "C" fn muon_message_set_durable(
 /// The header's durable flag; `false` when `msg` is NULL or has no header.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn muon_message_durable(msg: *const muon_message) -> bool 
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -76,7 +76,7 @@ pub unsafe extern "C" fn muon_message_set_priority(
 /// The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn muon_message_priority(msg: *const muon_message) -> u8 {
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -113,7 +113,7 @@ pub unsafe extern "C" fn muon_message_set_ttl(msg: *mut muon_message, ttl: u32) 
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn muon_message_clear_ttl(msg: *mut muon_message) -> muon_
 /// has not, or `msg` or `out` is NULL.
 ///
 /// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -154,7 +154,7 @@ pub unsafe extern "C" fn muon_message_ttl(msg: *const muon_message, out: *mut u3
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -177,7 +177,7 @@ pub unsafe extern "C" fn muon_message_set_first_acquirer(
 /// The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -197,7 +197,7 @@ pub unsafe extern "C" fn muon_message_first_acquirer(msg: *const muon_message) -
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn muon_message_set_delivery_count(
 /// The header's delivery count; 0 when `msg` is NULL or has no header.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

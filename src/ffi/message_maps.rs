@@ -149,7 +149,7 @@ unsafe fn lookup(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
 /// `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn muon_message_set_property(
 /// `key` is NULL or `key` is not UTF-8.
 ///
 /// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -191,7 +191,7 @@ pub unsafe extern "C" fn muon_message_property(
 /// The number of application property entries; 0 when there are none or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -208,7 +208,7 @@ pub unsafe extern "C" fn muon_message_property_count(msg: *const muon_message) -
 /// `index` is out of range or `msg` is NULL. Keys are strings.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn muon_message_property_key(
 /// `index` is out of range or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn muon_message_property_value(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
 /// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -280,7 +280,7 @@ pub unsafe extern "C" fn muon_message_set_annotation(
 /// `key` is NULL or `key` is not UTF-8.
 ///
 /// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -299,7 +299,7 @@ pub unsafe extern "C" fn muon_message_annotation(
 /// The number of message annotation entries; 0 when there are none or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -317,7 +317,7 @@ pub unsafe extern "C" fn muon_message_annotation_count(msg: *const muon_message)
 /// a peer may also send ulong keys (§3.2.10).
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -339,7 +339,7 @@ pub unsafe extern "C" fn muon_message_annotation_key(
 /// `index` is out of range or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -366,7 +366,7 @@ pub unsafe extern "C" fn muon_message_annotation_value(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
 /// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -389,7 +389,7 @@ pub unsafe extern "C" fn muon_message_set_delivery_annotation(
 /// `key` is NULL or `key` is not UTF-8.
 ///
 /// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -408,7 +408,7 @@ pub unsafe extern "C" fn muon_message_delivery_annotation(
 /// The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -426,7 +426,7 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_count(msg: *const muon
 /// a peer may also send ulong keys (§3.2.10).
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -448,7 +448,7 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_key(
 /// `index` is out of range or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -475,7 +475,7 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_value(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
 /// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -498,7 +498,7 @@ pub unsafe extern "C" fn muon_message_set_footer(
 /// `key` is NULL or `key` is not UTF-8.
 ///
 /// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -517,7 +517,7 @@ pub unsafe extern "C" fn muon_message_footer(
 /// The number of footer entry entries; 0 when there are none or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -535,7 +535,7 @@ pub unsafe extern "C" fn muon_message_footer_count(msg: *const muon_message) -> 
 /// a peer may also send ulong keys (§3.2.10).
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -557,7 +557,7 @@ pub unsafe extern "C" fn muon_message_footer_key(
 /// `index` is out of range or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

@@ -25,7 +25,7 @@ use crate::codec::{Binary, Symbol, Timestamp};
 /// unchanged. A view of the old value is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
 /// `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -58,7 +58,7 @@ pub unsafe extern "C" fn muon_message_set_id(
 /// freed; NULL when absent or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn muon_message_id(msg: *const muon_message) -> *const muo
 ///
 /// `msg` and `ptr` are borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn muon_message_set_user_id(
 /// `out` is NULL.
 ///
 /// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -144,7 +144,7 @@ pub unsafe extern "C" fn muon_message_user_id(
 /// `muon_message_to` is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn muon_message_set_to(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -197,7 +197,7 @@ pub unsafe extern "C" fn muon_message_to(msg: *const muon_message) -> *const c_c
 /// `muon_message_subject` is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -231,7 +231,7 @@ pub unsafe extern "C" fn muon_message_set_subject(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -250,7 +250,7 @@ pub unsafe extern "C" fn muon_message_subject(msg: *const muon_message) -> *cons
 /// `muon_message_reply_to` is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -284,7 +284,7 @@ pub unsafe extern "C" fn muon_message_set_reply_to(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -304,7 +304,7 @@ pub unsafe extern "C" fn muon_message_reply_to(msg: *const muon_message) -> *con
 /// unchanged. A view of the old value is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
 /// `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -337,7 +337,7 @@ pub unsafe extern "C" fn muon_message_set_correlation_id(
 /// freed; NULL when absent or `msg` is NULL.
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -365,7 +365,7 @@ pub unsafe extern "C" fn muon_message_correlation_id(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
 /// ASCII); the field is unchanged on error.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -399,7 +399,7 @@ pub unsafe extern "C" fn muon_message_set_content_type(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -419,7 +419,7 @@ pub unsafe extern "C" fn muon_message_content_type(msg: *const muon_message) -> 
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
 /// ASCII); the field is unchanged on error.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -453,7 +453,7 @@ pub unsafe extern "C" fn muon_message_set_content_encoding(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -473,7 +473,7 @@ pub unsafe extern "C" fn muon_message_content_encoding(msg: *const muon_message)
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -497,7 +497,7 @@ pub unsafe extern "C" fn muon_message_set_absolute_expiry_time(
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -523,7 +523,7 @@ pub unsafe extern "C" fn muon_message_clear_absolute_expiry_time(
 /// has not, or `msg` or `out` is NULL.
 ///
 /// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -547,7 +547,7 @@ pub unsafe extern "C" fn muon_message_absolute_expiry_time(
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -571,7 +571,7 @@ pub unsafe extern "C" fn muon_message_set_creation_time(
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -595,7 +595,7 @@ pub unsafe extern "C" fn muon_message_clear_creation_time(msg: *mut muon_message
 /// has not, or `msg` or `out` is NULL.
 ///
 /// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -622,7 +622,7 @@ pub unsafe extern "C" fn muon_message_creation_time(
 /// `muon_message_group_id` is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -656,7 +656,7 @@ pub unsafe extern "C" fn muon_message_set_group_id(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -672,7 +672,7 @@ pub unsafe extern "C" fn muon_message_group_id(msg: *const muon_message) -> *con
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -696,7 +696,7 @@ pub unsafe extern "C" fn muon_message_set_group_sequence(
 ///
 /// `msg` is borrowed for the call.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -720,7 +720,7 @@ pub unsafe extern "C" fn muon_message_clear_group_sequence(msg: *mut muon_messag
 /// has not, or `msg` or `out` is NULL.
 ///
 /// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -743,7 +743,7 @@ pub unsafe extern "C" fn muon_message_group_sequence(
 /// `muon_message_reply_to_group_id` is invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
 /// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -777,7 +777,7 @@ pub unsafe extern "C" fn muon_message_set_reply_to_group_id(
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
 /// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

@@ -252,7 +252,7 @@ unsafe fn bytes16(p: *const u8) -> Result<[u8; 16], muon_result> {
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL).
-/// Not thread-safe with respect to `out`; may be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -269,7 +269,7 @@ pub unsafe extern "C" fn muon_value_null(out: *mut *mut muon_value) -> muon_resu
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -286,7 +286,7 @@ pub unsafe extern "C" fn muon_value_bool(v: bool, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -303,7 +303,7 @@ pub unsafe extern "C" fn muon_value_ubyte(v: u8, out: *mut *mut muon_value) -> m
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -320,7 +320,7 @@ pub unsafe extern "C" fn muon_value_ushort(v: u16, out: *mut *mut muon_value) ->
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -337,7 +337,7 @@ pub unsafe extern "C" fn muon_value_uint(v: u32, out: *mut *mut muon_value) -> m
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -354,7 +354,7 @@ pub unsafe extern "C" fn muon_value_ulong(v: u64, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -371,7 +371,7 @@ pub unsafe extern "C" fn muon_value_byte(v: i8, out: *mut *mut muon_value) -> mu
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -388,7 +388,7 @@ pub unsafe extern "C" fn muon_value_short(v: i16, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -405,7 +405,7 @@ pub unsafe extern "C" fn muon_value_int(v: i32, out: *mut *mut muon_value) -> mu
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -422,7 +422,7 @@ pub unsafe extern "C" fn muon_value_long(v: i64, out: *mut *mut muon_value) -> m
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -439,7 +439,7 @@ pub unsafe extern "C" fn muon_value_float(v: f32, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -457,7 +457,7 @@ pub unsafe extern "C" fn muon_value_double(v: f64, out: *mut *mut muon_value) ->
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -475,7 +475,7 @@ pub unsafe extern "C" fn muon_value_decimal32(bits: u32, out: *mut *mut muon_val
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -494,7 +494,7 @@ pub unsafe extern "C" fn muon_value_decimal64(bits: u64, out: *mut *mut muon_val
 /// borrowed for the call and receives the new value only on success:
 /// ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -519,7 +519,7 @@ pub unsafe extern "C" fn muon_value_decimal128(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_OUT_OF_RANGE` when `code_point` is a surrogate or above
 /// U+10FFFF.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -542,7 +542,7 @@ pub unsafe extern "C" fn muon_value_char(
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -561,7 +561,7 @@ pub unsafe extern "C" fn muon_value_timestamp(ms: i64, out: *mut *mut muon_value
 /// borrowed for the call and receives the new value only on success:
 /// ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -585,7 +585,7 @@ pub unsafe extern "C" fn muon_value_uuid(
 /// borrowed for the call and receives the new value only on success:
 /// ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `ptr` is NULL or points to `len` readable bytes; `out` is NULL or valid
@@ -613,7 +613,7 @@ pub unsafe extern "C" fn muon_value_binary(
 /// `muon_value_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_INVALID_UTF8`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -641,7 +641,7 @@ pub unsafe extern "C" fn muon_value_string(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (not UTF-8 at all), or
 /// `MUON_RESULT_INVALID_ARGUMENT` (UTF-8 but not ASCII).
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -667,7 +667,7 @@ pub unsafe extern "C" fn muon_value_symbol(
 /// receives the copy only on success: ownership moves out; free with
 /// `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -690,7 +690,7 @@ pub unsafe extern "C" fn muon_value_clone(
 /// become invalid.
 ///
 /// Ownership of `v` moves in.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value this API handed to the caller (ownership moved

@@ -13,7 +13,7 @@ use crate::codec::{Array, Descriptor, TypeKind, Value};
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -30,7 +30,7 @@ pub unsafe extern "C" fn muon_value_list_new(out: *mut *mut muon_value) -> muon_
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -52,7 +52,7 @@ pub unsafe extern "C" fn muon_value_map_new(out: *mut *mut muon_value) -> muon_r
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
 /// or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -84,7 +84,7 @@ pub unsafe extern "C" fn muon_value_array_new(
 /// `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
 /// `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
 /// pointer).
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `descriptor` and `value` are NULL or values from this API that the
@@ -126,7 +126,7 @@ pub unsafe extern "C" fn muon_value_described_new(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
 /// `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `list` and `item` are NULL or values from this API that the caller
@@ -164,7 +164,7 @@ pub unsafe extern "C" fn muon_value_list_append(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
 /// `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `map`, `key` and `value` are NULL or values from this API that the
@@ -217,7 +217,7 @@ pub(crate) fn put(
 /// `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
 /// its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
 /// `array` itself).
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `array` and `item` are NULL or values from this API that the caller

@@ -274,7 +274,7 @@ fn python_float(sci: &str, nan: bool, infinite: bool, out: &mut String) {
 ///
 /// `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is
 /// 0, to ask for the length.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid for

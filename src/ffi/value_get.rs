@@ -51,7 +51,7 @@ pub(crate) unsafe fn get<T>(
 /// The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -69,7 +69,7 @@ pub unsafe extern "C" fn muon_value_type(v: *const muon_value) -> muon_type {
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -93,7 +93,7 @@ pub unsafe extern "C" fn muon_value_get_bool(v: *const muon_value, out: *mut boo
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn muon_value_get_ubyte(v: *const muon_value, out: *mut u8
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -141,7 +141,7 @@ pub unsafe extern "C" fn muon_value_get_ushort(v: *const muon_value, out: *mut u
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -165,7 +165,7 @@ pub unsafe extern "C" fn muon_value_get_uint(v: *const muon_value, out: *mut u32
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -189,7 +189,7 @@ pub unsafe extern "C" fn muon_value_get_ulong(v: *const muon_value, out: *mut u6
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -213,7 +213,7 @@ pub unsafe extern "C" fn muon_value_get_byte(v: *const muon_value, out: *mut i8)
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -237,7 +237,7 @@ pub unsafe extern "C" fn muon_value_get_short(v: *const muon_value, out: *mut i1
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -261,7 +261,7 @@ pub unsafe extern "C" fn muon_value_get_int(v: *const muon_value, out: *mut i32)
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -285,7 +285,7 @@ pub unsafe extern "C" fn muon_value_get_long(v: *const muon_value, out: *mut i64
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -309,7 +309,7 @@ pub unsafe extern "C" fn muon_value_get_float(v: *const muon_value, out: *mut f3
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -333,7 +333,7 @@ pub unsafe extern "C" fn muon_value_get_double(v: *const muon_value, out: *mut f
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -360,7 +360,7 @@ pub unsafe extern "C" fn muon_value_get_decimal32(
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -387,7 +387,7 @@ pub unsafe extern "C" fn muon_value_get_decimal64(
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -411,7 +411,7 @@ pub unsafe extern "C" fn muon_value_get_char(v: *const muon_value, out: *mut u32
 /// written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -450,7 +450,7 @@ unsafe fn write16(out: *mut u8, b: &[u8; 16]) -> Result<(), muon_result> {
 /// room for 16 bytes, and is written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -477,7 +477,7 @@ pub unsafe extern "C" fn muon_value_get_decimal128(
 /// room for 16 bytes, and is written only on success.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -502,7 +502,7 @@ pub unsafe extern "C" fn muon_value_get_uuid(v: *const muon_value, out: *mut u8)
 /// value or message that owns it) is changed or freed.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -532,7 +532,7 @@ pub unsafe extern "C" fn muon_value_get_binary(
 /// value or message that owns it) is changed or freed.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -560,7 +560,7 @@ pub unsafe extern "C" fn muon_value_get_string(
 /// value or message that owns it) is changed or freed.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -594,7 +594,7 @@ pub unsafe extern "C" fn muon_value_get_symbol(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
 /// `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid for

@@ -14,7 +14,7 @@ use crate::codec::{Descriptor, Value};
 /// pairs) in a map; 0 for any other value and for NULL.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -41,7 +41,7 @@ fn view_of(r: Option<&Value<'static>>) -> *const muon_value {
 /// NULL or not a list, or `index` is out of range.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn muon_value_list_get(
 /// of range.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -88,7 +88,7 @@ pub unsafe extern "C" fn muon_value_map_key(
 /// is NULL or not a map, or `index` is out of range.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -128,7 +128,7 @@ unsafe fn map_lookup(
 /// not a map, `key` is NULL or not UTF-8, or there is no such key.
 ///
 /// `v` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -150,7 +150,7 @@ pub unsafe extern "C" fn muon_value_map_get_string_key(
 /// not a map, `key` is NULL or not UTF-8, or there is no such key.
 ///
 /// `v` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -170,7 +170,7 @@ pub unsafe extern "C" fn muon_value_map_get_symbol_key(
 /// or not an array.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -190,7 +190,7 @@ pub unsafe extern "C" fn muon_value_array_type(v: *const muon_value) -> muon_typ
 /// NULL or not an array, or `index` is out of range.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn muon_value_array_get(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
 /// its descriptor is a symbol.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn muon_value_described_descriptor_code(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
 /// its descriptor is numeric.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -277,7 +277,7 @@ pub unsafe extern "C" fn muon_value_described_descriptor_symbol(
 /// NULL or not described.
 ///
 /// `v` is borrowed for the call.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.

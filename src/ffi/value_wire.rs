@@ -39,7 +39,7 @@ pub(crate) unsafe fn emit(
 /// `buf` may be NULL when `cap` is 0, to ask for the size.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_BUFFER_TOO_SMALL`.
-/// May be called from a callback.
+/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid
@@ -72,7 +72,7 @@ pub unsafe extern "C" fn muon_value_encode(
 /// `muon_value_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_DECODE_ERROR`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `data` is NULL or points to `len` readable bytes; `out` is NULL or
