@@ -241,11 +241,11 @@ pub unsafe extern "C" fn muon_message_new() -> *mut muon_message {
 /// Makes a deep copy of `msg`, for instance to keep a message that a
 /// callback only lends.
 ///
-/// `msg` is borrowed for the call. `out` is borrowed for the call and
-/// receives the copy only on success: ownership moves out; free with
-/// `muon_message_free`.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. `out` is borrowed for the call and receives
+/// the copy only on success: ownership moves out; free with
+/// `muon_message_free`. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -267,11 +267,11 @@ pub unsafe extern "C" fn muon_message_clone(
 /// Sets the body to one amqp-value section holding `value`, replacing the
 /// old body of any kind.
 ///
-/// `msg` is borrowed for the call. On success ownership of `value` moves
-/// in: do not use or free it afterwards. On any error it stays with the
-/// caller, unchanged.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `value` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value
@@ -296,10 +296,10 @@ pub unsafe extern "C" fn muon_message_set_body(
 /// Sets the body to one amqp-value section holding a copy of the
 /// NUL-terminated UTF-8 string `text`: the usual body of a text message.
 ///
-/// `msg` and `text` are borrowed for the call.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_INVALID_UTF8` (body unchanged).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `text` are borrowed for the call. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_INVALID_UTF8` (body unchanged).
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -322,10 +322,9 @@ pub unsafe extern "C" fn muon_message_set_body_string(
 /// Sets the body to one data section holding a copy of `len` bytes at
 /// `ptr`: the usual body of a binary message.
 ///
-/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
-/// is 0.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+/// 0. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+/// use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -349,10 +348,10 @@ pub unsafe extern "C" fn muon_message_set_body_binary(
 /// Appends a data section holding a copy of `len` bytes at `ptr`. When the
 /// body is not already data sections, it is replaced by this one section.
 ///
-/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
-/// is 0. Views of earlier data sections are invalidated.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+/// 0. Views of earlier data sections are invalidated. Returns `MUON_RESULT_OK`
+/// or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -380,12 +379,12 @@ pub unsafe extern "C" fn muon_message_add_body_data(
 /// body is not already sequence sections, it is replaced by this one
 /// section.
 ///
-/// `msg` is borrowed for the call. On success ownership of `list` moves in:
-/// do not use or free it afterwards. On any error it stays with the caller,
-/// unchanged. Views of earlier sequence items are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `list` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. Views of earlier sequence items are invalidated. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE`
+/// (`list` is not a list). Not thread-safe: use one message from one thread at
+/// a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `list` is NULL or a value the
@@ -416,8 +415,8 @@ pub unsafe extern "C" fn muon_message_add_body_sequence(
 
 /// The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -440,8 +439,8 @@ pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muo
 /// changed or `msg` is freed. NULL when `msg` is NULL or its body is data
 /// or sequence sections.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -466,8 +465,8 @@ pub unsafe extern "C" fn muon_message_body(msg: *const muon_message) -> *const m
 /// The number of data sections in the body; 0 when `msg` is NULL or the
 /// body is not data sections.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -491,14 +490,13 @@ pub unsafe extern "C" fn muon_message_body_data_count(msg: *const muon_message) 
 
 /// Reads data section `index` of the body as a view of its bytes.
 ///
-/// `msg` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success; the bytes are borrowed until the body is
-/// changed or `msg` is freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `msg` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success; the bytes are borrowed until the body is changed or `msg`
+/// is freed. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
-/// `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
-/// error.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on error.
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -538,8 +536,8 @@ fn sequence(m: Result<&MessageBox, muon_result>) -> Option<&Vec<Vec<Value<'stati
 /// The number of amqp-sequence sections in the body; 0 when `msg` is NULL
 /// or the body is not sequence sections.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -554,8 +552,8 @@ pub unsafe extern "C" fn muon_message_body_sequence_count(msg: *const muon_messa
 /// The number of items in amqp-sequence section `section`; 0 when `msg` is
 /// NULL, the body is not sequence sections, or there is no such section.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -576,8 +574,8 @@ pub unsafe extern "C" fn muon_message_body_sequence_len(
 /// until the body is changed or `msg` is freed. NULL when `msg` is NULL,
 /// the body is not sequence sections, or there is no such item.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -599,15 +597,15 @@ pub unsafe extern "C" fn muon_message_body_sequence_get(
 /// Encodes `msg` as an AMQP 1.0 message (its sections in the order of
 /// §3.2, absent ones left out): the payload of a transfer.
 ///
-/// `msg` is borrowed for the call. `buf` is borrowed for the call and
-/// written only on success. `len` is borrowed for the call: on success it
-/// receives the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL`
-/// it receives the number needed and `buf` is untouched (this size report
-/// is the one exception to "out-parameters are written only on success").
-/// `buf` may be NULL when `cap` is 0, to ask for the size.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_BUFFER_TOO_SMALL`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. `buf` is borrowed for the call and written
+/// only on success. `len` is borrowed for the call: on success it receives the
+/// number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+/// number needed and `buf` is untouched (this size report is the one exception
+/// to "out-parameters are written only on success"). `buf` may be NULL when
+/// `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `buf` is NULL or valid for
@@ -637,13 +635,12 @@ pub unsafe extern "C" fn muon_message_encode(
 /// `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
 /// null body.
 ///
-/// `data` is borrowed for the call (it may be NULL when `len` is 0; the
-/// message copies what it keeps). `out` is borrowed for the call and
-/// receives the message only on success: ownership moves out; free with
-/// `muon_message_free`.
+/// `data` is borrowed for the call (it may be NULL when `len` is 0; the message
+/// copies what it keeps). `out` is borrowed for the call and receives the
+/// message only on success: ownership moves out; free with `muon_message_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_DECODE_ERROR`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_DECODE_ERROR`. Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `data` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -667,9 +664,9 @@ pub unsafe extern "C" fn muon_message_decode(
 /// Frees `msg` and everything in it. NULL is ignored. Every view into the
 /// message becomes invalid.
 ///
-/// Ownership of `msg` moves in.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback (never on a message the callback only
-/// borrows).
+/// Ownership of `msg` moves in. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback (never on a message the
+/// callback only borrows).
 ///
 /// # Safety
 /// `msg` is NULL or a message this API handed to the caller (ownership

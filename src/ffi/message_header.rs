@@ -6,11 +6,12 @@ use super::boundary::boundary;
 use super::message::{change, muon_message, optional, read};
 use super::result::muon_result;
 
-/// Sets the header's durable flag: the message should survive an intermediary's restart (default false).
+/// Sets the header's durable flag: the message should survive an intermediary's
+/// restart (default false).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -32,8 +33,8 @@ pub unsafe extern "C" fn muon_message_set_durable(
 
 /// The header's durable flag; `false` when `msg` is NULL or has no header.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -51,9 +52,9 @@ pub unsafe extern "C" fn muon_message_durable(msg: *const muon_message) -> bool 
 
 /// Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -75,8 +76,8 @@ pub unsafe extern "C" fn muon_message_set_priority(
 
 /// The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -90,9 +91,9 @@ pub unsafe extern "C" fn muon_message_priority(msg: *const muon_message) -> u8 {
 
 /// Sets the header's time to live (milliseconds).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -111,9 +112,9 @@ pub unsafe extern "C" fn muon_message_set_ttl(msg: *mut muon_message, ttl: u32) 
 
 /// Removes the header's time to live.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -136,8 +137,8 @@ pub unsafe extern "C" fn muon_message_clear_ttl(msg: *mut muon_message) -> muon_
 /// the message has it; returns `false`, leaving `*out` untouched, when it
 /// has not, or `msg` or `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -150,11 +151,12 @@ pub unsafe extern "C" fn muon_message_ttl(msg: *const muon_message, out: *mut u3
     })
 }
 
-/// Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
+/// Sets the header's first-acquirer flag: no earlier acquirer of the message is
+/// known (default false).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -176,8 +178,8 @@ pub unsafe extern "C" fn muon_message_set_first_acquirer(
 
 /// The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -193,11 +195,12 @@ pub unsafe extern "C" fn muon_message_first_acquirer(msg: *const muon_message) -
     })
 }
 
-/// Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
+/// Sets the header's delivery count: how many earlier delivery attempts failed
+/// (default 0).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -219,8 +222,8 @@ pub unsafe extern "C" fn muon_message_set_delivery_count(
 
 /// The header's delivery count; 0 when `msg` is NULL or has no header.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

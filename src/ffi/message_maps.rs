@@ -144,12 +144,12 @@ unsafe fn lookup(
 /// value (AMQP 1.0 §3.2.5).
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the application properties are invalidated.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the application properties are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
-/// `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or `MUON_RESULT_WRONG_TYPE`
+/// (`value` is not simple). Not thread-safe: use one message from one thread at
+/// a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -171,8 +171,8 @@ pub unsafe extern "C" fn muon_message_set_property(
 /// application properties change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -190,8 +190,8 @@ pub unsafe extern "C" fn muon_message_property(
 
 /// The number of application property entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -207,8 +207,8 @@ pub unsafe extern "C" fn muon_message_property_count(msg: *const muon_message) -
 /// borrowed until the application properties change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL. Keys are strings.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -229,8 +229,8 @@ pub unsafe extern "C" fn muon_message_property_key(
 /// borrowed until the application properties change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -252,12 +252,12 @@ pub unsafe extern "C" fn muon_message_property_value(
 /// `value` may be of any type.
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the message annotations are invalidated.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the message annotations are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
-/// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII). Not thread-safe: use
+/// one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -279,8 +279,8 @@ pub unsafe extern "C" fn muon_message_set_annotation(
 /// message annotations change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -298,8 +298,8 @@ pub unsafe extern "C" fn muon_message_annotation(
 
 /// The number of message annotation entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -316,8 +316,8 @@ pub unsafe extern "C" fn muon_message_annotation_count(msg: *const muon_message)
 /// `index` is out of range or `msg` is NULL. Keys set here are symbols;
 /// a peer may also send ulong keys (§3.2.10).
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -338,8 +338,8 @@ pub unsafe extern "C" fn muon_message_annotation_key(
 /// borrowed until the message annotations change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -361,12 +361,12 @@ pub unsafe extern "C" fn muon_message_annotation_value(
 /// `value` may be of any type.
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the delivery annotations are invalidated.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the delivery annotations are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
-/// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII). Not thread-safe: use
+/// one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -388,8 +388,8 @@ pub unsafe extern "C" fn muon_message_set_delivery_annotation(
 /// delivery annotations change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -407,8 +407,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation(
 
 /// The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -425,8 +425,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_count(msg: *const muon
 /// `index` is out of range or `msg` is NULL. Keys set here are symbols;
 /// a peer may also send ulong keys (§3.2.10).
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -447,8 +447,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_key(
 /// borrowed until the delivery annotations change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -470,12 +470,12 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_value(
 /// `value` may be of any type.
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the footer are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
-/// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the footer are invalidated. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+/// (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
+/// ASCII). Not thread-safe: use one message from one thread at a time. May be
+/// called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -497,8 +497,8 @@ pub unsafe extern "C" fn muon_message_set_footer(
 /// footer change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -516,8 +516,8 @@ pub unsafe extern "C" fn muon_message_footer(
 
 /// The number of footer entry entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -534,8 +534,8 @@ pub unsafe extern "C" fn muon_message_footer_count(msg: *const muon_message) -> 
 /// `index` is out of range or `msg` is NULL. Keys set here are symbols;
 /// a peer may also send ulong keys (§3.2.10).
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -556,8 +556,8 @@ pub unsafe extern "C" fn muon_message_footer_key(
 /// borrowed until the footer change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

@@ -20,12 +20,12 @@ use crate::codec::{Binary, Symbol, Timestamp};
 /// Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
 /// §3.2.11-3.2.14). NULL removes it.
 ///
-/// `msg` is borrowed for the call. On success ownership of `value` moves in:
-/// do not use or free it afterwards. On any error it stays with the caller,
-/// unchanged. A view of the old value is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
-/// `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `value` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+/// (`value` is of another type). Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -57,8 +57,8 @@ pub unsafe extern "C" fn muon_message_set_id(
 /// The message-id, as a view borrowed until it is changed or `msg` is
 /// freed; NULL when absent or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -79,9 +79,9 @@ pub unsafe extern "C" fn muon_message_id(msg: *const muon_message) -> *const muo
 /// Sets the user-id to a copy of `len` bytes at `ptr`; a NULL `ptr` removes
 /// it (pass a non-NULL `ptr` with `len` 0 for an empty user-id).
 ///
-/// `msg` and `ptr` are borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `ptr` are borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL). Not thread-safe: use one
+/// message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -114,8 +114,8 @@ pub unsafe extern "C" fn muon_message_set_user_id(
 /// returns `false`, leaving `*out` untouched, when it has not, or `msg` or
 /// `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -137,14 +137,14 @@ pub unsafe extern "C" fn muon_message_user_id(
     })
 }
 
-/// Sets the to address (the node the message is for) to a copy of the NUL-terminated UTF-8 string `text`; NULL
-/// removes it.
+/// Sets the to address (the node the message is for) to a copy of the
+/// NUL-terminated UTF-8 string `text`; NULL removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_to` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_to` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -173,12 +173,13 @@ pub unsafe extern "C" fn muon_message_set_to(
     })
 }
 
-/// The to address (the node the message is for) as a NUL-terminated string, borrowed until the field is
-/// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
-/// that holds a NUL byte, which only a peer can send, appears cut short.)
+/// The to address (the node the message is for) as a NUL-terminated string,
+/// borrowed until the field is changed or `msg` is freed; NULL when absent or
+/// `msg` is NULL. (A string that holds a NUL byte, which only a peer can send,
+/// appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -194,10 +195,10 @@ pub unsafe extern "C" fn muon_message_to(msg: *const muon_message) -> *const c_c
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_subject` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_subject` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -230,8 +231,8 @@ pub unsafe extern "C" fn muon_message_set_subject(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -247,10 +248,10 @@ pub unsafe extern "C" fn muon_message_subject(msg: *const muon_message) -> *cons
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_reply_to` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_reply_to` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -283,8 +284,8 @@ pub unsafe extern "C" fn muon_message_set_reply_to(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -299,12 +300,12 @@ pub unsafe extern "C" fn muon_message_reply_to(msg: *const muon_message) -> *con
 /// Sets the correlation-id: a ulong, uuid, binary or string value (AMQP 1.0
 /// §3.2.11-3.2.14). NULL removes it.
 ///
-/// `msg` is borrowed for the call. On success ownership of `value` moves in:
-/// do not use or free it afterwards. On any error it stays with the caller,
-/// unchanged. A view of the old value is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
-/// `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `value` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+/// (`value` is of another type). Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -336,8 +337,8 @@ pub unsafe extern "C" fn muon_message_set_correlation_id(
 /// The correlation-id, as a view borrowed until it is changed or `msg` is
 /// freed; NULL when absent or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -357,15 +358,15 @@ pub unsafe extern "C" fn muon_message_correlation_id(
     })
 }
 
-/// Sets the content-type (a MIME type such as `text/plain`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
-/// removes it.
+/// Sets the content-type (a MIME type such as `text/plain`) to a copy of the
+/// NUL-terminated ASCII symbol `text`; NULL removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_content_type` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
-/// ASCII); the field is unchanged on error.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_content_type` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+/// `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -394,12 +395,13 @@ pub unsafe extern "C" fn muon_message_set_content_type(
     })
 }
 
-/// The content-type (a MIME type such as `text/plain`) as a NUL-terminated string, borrowed until the field is
-/// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
-/// that holds a NUL byte, which only a peer can send, appears cut short.)
+/// The content-type (a MIME type such as `text/plain`) as a NUL-terminated
+/// string, borrowed until the field is changed or `msg` is freed; NULL when
+/// absent or `msg` is NULL. (A string that holds a NUL byte, which only a peer
+/// can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -411,15 +413,15 @@ pub unsafe extern "C" fn muon_message_content_type(msg: *const muon_message) -> 
     })
 }
 
-/// Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
-/// removes it.
+/// Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated
+/// ASCII symbol `text`; NULL removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_content_encoding` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
-/// ASCII); the field is unchanged on error.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_content_encoding` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+/// `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -448,12 +450,13 @@ pub unsafe extern "C" fn muon_message_set_content_encoding(
     })
 }
 
-/// The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed until the field is
-/// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
-/// that holds a NUL byte, which only a peer can send, appears cut short.)
+/// The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed
+/// until the field is changed or `msg` is freed; NULL when absent or `msg` is
+/// NULL. (A string that holds a NUL byte, which only a peer can send, appears
+/// cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -471,9 +474,9 @@ pub unsafe extern "C" fn muon_message_content_encoding(msg: *const muon_message)
 
 /// Sets the absolute expiry time (milliseconds since the Unix epoch).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -495,9 +498,9 @@ pub unsafe extern "C" fn muon_message_set_absolute_expiry_time(
 
 /// Removes the absolute expiry time.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -518,12 +521,12 @@ pub unsafe extern "C" fn muon_message_clear_absolute_expiry_time(
     })
 }
 
-/// Reads the absolute expiry time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the absolute expiry time (milliseconds since the Unix epoch): returns
+/// `true` and writes `*out` when the message has it; returns `false`, leaving
+/// `*out` untouched, when it has not, or `msg` or `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -545,9 +548,9 @@ pub unsafe extern "C" fn muon_message_absolute_expiry_time(
 
 /// Sets the creation time (milliseconds since the Unix epoch).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -569,9 +572,9 @@ pub unsafe extern "C" fn muon_message_set_creation_time(
 
 /// Removes the creation time.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -590,12 +593,12 @@ pub unsafe extern "C" fn muon_message_clear_creation_time(msg: *mut muon_message
     })
 }
 
-/// Reads the creation time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the creation time (milliseconds since the Unix epoch): returns `true`
+/// and writes `*out` when the message has it; returns `false`, leaving `*out`
+/// untouched, when it has not, or `msg` or `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -619,10 +622,10 @@ pub unsafe extern "C" fn muon_message_creation_time(
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_group_id` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -655,8 +658,8 @@ pub unsafe extern "C" fn muon_message_set_group_id(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -670,9 +673,9 @@ pub unsafe extern "C" fn muon_message_group_id(msg: *const muon_message) -> *con
 
 /// Sets the message's position in its group, the group-sequence (a sequence number).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -694,9 +697,9 @@ pub unsafe extern "C" fn muon_message_set_group_sequence(
 
 /// Removes the message's position in its group, the group-sequence.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -715,12 +718,13 @@ pub unsafe extern "C" fn muon_message_clear_group_sequence(msg: *mut muon_messag
     })
 }
 
-/// Reads the message's position in its group, the group-sequence (a sequence number): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the message's position in its group, the group-sequence (a sequence
+/// number): returns `true` and writes `*out` when the message has it; returns
+/// `false`, leaving `*out` untouched, when it has not, or `msg` or `out` is
+/// NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -740,10 +744,10 @@ pub unsafe extern "C" fn muon_message_group_sequence(
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_reply_to_group_id` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `muon_message_reply_to_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -776,8 +780,8 @@ pub unsafe extern "C" fn muon_message_set_reply_to_group_id(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// Not thread-safe: use one message from one thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

@@ -663,11 +663,10 @@ pub unsafe extern "C" fn muon_value_symbol(
 /// Makes a deep copy of `v`. A view may be cloned: that is how a value
 /// borrowed from a message or a container is kept.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// receives the copy only on success: ownership moves out; free with
-/// `muon_value_free`.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and receives
+/// the copy only on success: ownership moves out; free with `muon_value_free`.
+/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+/// use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -689,8 +688,8 @@ pub unsafe extern "C" fn muon_value_clone(
 /// Frees `v` and everything inside it. NULL is ignored. Views into `v`
 /// become invalid.
 ///
-/// Ownership of `v` moves in.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// Ownership of `v` moves in. Not thread-safe: use one value from one thread at
+/// a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value this API handed to the caller (ownership moved

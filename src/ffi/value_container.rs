@@ -76,15 +76,14 @@ pub unsafe extern "C" fn muon_value_array_new(
 /// Makes a described value from a descriptor (a ulong or symbol value)
 /// and the value it describes.
 ///
-/// On success ownership of `descriptor` and of `value` moves in: do not use
-/// or free either afterwards. On any error both stay with the caller,
-/// unchanged. `out` is borrowed for the call and receives the new value
-/// only on success: ownership moves out; free with `muon_value_free`.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
-/// pointer).
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// On success ownership of `descriptor` and of `value` moves in: do not use or
+/// free either afterwards. On any error both stay with the caller, unchanged.
+/// `out` is borrowed for the call and receives the new value only on success:
+/// ownership moves out; free with `muon_value_free`. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (descriptor is not a
+/// ulong or symbol), or `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and
+/// `value` are the same pointer). Not thread-safe: use one value from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `descriptor` and `value` are NULL or values from this API that the
@@ -120,13 +119,13 @@ pub unsafe extern "C" fn muon_value_described_new(
 
 /// Appends `item` to the end of `list`.
 ///
-/// `list` is borrowed for the call. On success ownership of `item` moves
-/// in: do not use or free it afterwards. On any error it stays with the
-/// caller, unchanged. Views into `list` are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `list` is borrowed for the call. On success ownership of `item` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. Views into `list` are invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (`list` is not a
+/// list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself). Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `list` and `item` are NULL or values from this API that the caller
@@ -158,13 +157,13 @@ pub unsafe extern "C" fn muon_value_list_append(
 /// key is freed; otherwise the entry is appended, so entries keep the
 /// order they were first put in.
 ///
-/// `map` is borrowed for the call. On success ownership of `key` and of
-/// `value` moves in: do not use or free either afterwards. On any error
-/// both stay with the caller, unchanged. Views into `map` are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `map` is borrowed for the call. On success ownership of `key` and of `value`
+/// moves in: do not use or free either afterwards. On any error both stay with
+/// the caller, unchanged. Views into `map` are invalidated. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE`
+/// (`map` is not a map), or `MUON_RESULT_INVALID_ARGUMENT` (two of the three
+/// pointers are equal). Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `map`, `key` and `value` are NULL or values from this API that the
@@ -208,16 +207,15 @@ pub(crate) fn put(
 /// Appends `item` to the end of `array`. The item must be of the array's
 /// element type (`muon_value_array_type`).
 ///
-/// `array` is borrowed for the call. On success ownership of `item` moves
-/// in: do not use or free it afterwards. On any error, including
+/// `array` is borrowed for the call. On success ownership of `item` moves in:
+/// do not use or free it afterwards. On any error, including
 /// `MUON_RESULT_WRONG_TYPE` for an item of another type, it stays with the
-/// caller, unchanged, and the caller must still free it. Views into `array`
-/// are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
-/// its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
-/// `array` itself).
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// caller, unchanged, and the caller must still free it. Views into `array` are
+/// invalidated. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of its
+/// element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `array` itself).
+/// Not thread-safe: use one value from one thread at a time. May be called from
+/// a callback.
 ///
 /// # Safety
 /// `array` and `item` are NULL or values from this API that the caller

@@ -50,8 +50,8 @@ pub(crate) unsafe fn get<T>(
 
 /// The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -65,11 +65,11 @@ pub unsafe extern "C" fn muon_value_type(v: *const muon_value) -> muon_type {
 
 /// Reads a boolean value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -89,11 +89,11 @@ pub unsafe extern "C" fn muon_value_get_bool(v: *const muon_value, out: *mut boo
 
 /// Reads a ubyte value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -113,11 +113,11 @@ pub unsafe extern "C" fn muon_value_get_ubyte(v: *const muon_value, out: *mut u8
 
 /// Reads a ushort value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -137,11 +137,11 @@ pub unsafe extern "C" fn muon_value_get_ushort(v: *const muon_value, out: *mut u
 
 /// Reads a uint value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -161,11 +161,11 @@ pub unsafe extern "C" fn muon_value_get_uint(v: *const muon_value, out: *mut u32
 
 /// Reads a ulong value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -185,11 +185,11 @@ pub unsafe extern "C" fn muon_value_get_ulong(v: *const muon_value, out: *mut u6
 
 /// Reads a byte value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -209,11 +209,11 @@ pub unsafe extern "C" fn muon_value_get_byte(v: *const muon_value, out: *mut i8)
 
 /// Reads a short value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -233,11 +233,11 @@ pub unsafe extern "C" fn muon_value_get_short(v: *const muon_value, out: *mut i1
 
 /// Reads an int value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -257,11 +257,11 @@ pub unsafe extern "C" fn muon_value_get_int(v: *const muon_value, out: *mut i32)
 
 /// Reads a long value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -281,11 +281,11 @@ pub unsafe extern "C" fn muon_value_get_long(v: *const muon_value, out: *mut i64
 
 /// Reads a float value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -305,11 +305,11 @@ pub unsafe extern "C" fn muon_value_get_float(v: *const muon_value, out: *mut f3
 
 /// Reads a double value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -329,11 +329,11 @@ pub unsafe extern "C" fn muon_value_get_double(v: *const muon_value, out: *mut f
 
 /// Reads a decimal32 value as its 32 bits (the inverse of `muon_value_decimal32`).
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -356,11 +356,11 @@ pub unsafe extern "C" fn muon_value_get_decimal32(
 
 /// Reads a decimal64 value as its 64 bits (the inverse of `muon_value_decimal64`).
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -383,11 +383,11 @@ pub unsafe extern "C" fn muon_value_get_decimal64(
 
 /// Reads a char value as its Unicode code point.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -407,11 +407,11 @@ pub unsafe extern "C" fn muon_value_get_char(v: *const muon_value, out: *mut u32
 
 /// Reads a timestamp value: milliseconds since the Unix epoch.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -446,11 +446,11 @@ unsafe fn write16(out: *mut u8, b: &[u8; 16]) -> Result<(), muon_result> {
 /// Reads a decimal128 value: copies its 16 bytes, in network order, to
 /// `out`.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call, must have
-/// room for 16 bytes, and is written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call, must have room
+/// for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -473,11 +473,11 @@ pub unsafe extern "C" fn muon_value_get_decimal128(
 
 /// Reads a uuid value: copies its 16 bytes (RFC 4122 order) to `out`.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call, must have
-/// room for 16 bytes, and is written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call, must have room
+/// for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -498,11 +498,11 @@ pub unsafe extern "C" fn muon_value_get_uuid(v: *const muon_value, out: *mut u8)
 /// Reads a binary value as a view of its bytes.
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes it points to are borrowed until `v` (or the
-/// value or message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// only on success; the bytes it points to are borrowed until `v` (or the value
+/// or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -528,11 +528,11 @@ pub unsafe extern "C" fn muon_value_get_binary(
 /// `muon_value_get_string_copy` for a C string.
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes it points to are borrowed until `v` (or the
-/// value or message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// only on success; the bytes it points to are borrowed until `v` (or the value
+/// or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -556,11 +556,11 @@ pub unsafe extern "C" fn muon_value_get_string(
 /// Reads a symbol value as a view of its ASCII bytes (not NUL-terminated).
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes it points to are borrowed until `v` (or the
-/// value or message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// only on success; the bytes it points to are borrowed until `v` (or the value
+/// or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -583,18 +583,18 @@ pub unsafe extern "C" fn muon_value_get_symbol(
 
 /// Copies a string value into `buf` as a NUL-terminated C string.
 ///
-/// `v` is borrowed for the call. `buf` is borrowed for the call and is
-/// written only on success, with the text and a NUL. `len` is borrowed for
-/// the call: on success it receives the length of the text (without the
-/// NUL); on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so
-/// that a buffer of `*len + 1` bytes will do, and `buf` is untouched (this
-/// size report is the one exception to "out-parameters are written only on
-/// success"). `buf` may be NULL when `cap` is 0, to ask for the size.
-/// A string holding a NUL byte is copied whole; C will see it end early.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
-/// `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. `buf` is borrowed for the call and is written
+/// only on success, with the text and a NUL. `len` is borrowed for the call: on
+/// success it receives the length of the text (without the NUL); on
+/// `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so that a buffer
+/// of `*len + 1` bytes will do, and `buf` is untouched (this size report is the
+/// one exception to "out-parameters are written only on success"). `buf` may be
+/// NULL when `cap` is 0, to ask for the size. A string holding a NUL byte is
+/// copied whole; C will see it end early. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (not a string; nothing
+/// written), or `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1). Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid for

@@ -13,8 +13,8 @@ use crate::codec::{Descriptor, Value};
 /// The number of items in a list or array, or of entries (key/value
 /// pairs) in a map; 0 for any other value and for NULL.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -40,8 +40,8 @@ fn view_of(r: Option<&Value<'static>>) -> *const muon_value {
 /// value or message that owns it) is changed or freed. NULL when `v` is
 /// NULL or not a list, or `index` is out of range.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -64,8 +64,8 @@ pub unsafe extern "C" fn muon_value_list_get(
 /// changed or freed. NULL when `v` is NULL or not a map, or `index` is out
 /// of range.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -87,8 +87,8 @@ pub unsafe extern "C" fn muon_value_map_key(
 /// the value or message that owns it) is changed or freed. NULL when `v`
 /// is NULL or not a map, or `index` is out of range.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -127,8 +127,8 @@ unsafe fn map_lookup(
 /// changed or freed. A symbol key does not match. NULL when `v` is NULL or
 /// not a map, `key` is NULL or not UTF-8, or there is no such key.
 ///
-/// `v` and `key` are borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+/// one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -149,8 +149,8 @@ pub unsafe extern "C" fn muon_value_map_get_string_key(
 /// changed or freed. A string key does not match. NULL when `v` is NULL or
 /// not a map, `key` is NULL or not UTF-8, or there is no such key.
 ///
-/// `v` and `key` are borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+/// one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -169,8 +169,8 @@ pub unsafe extern "C" fn muon_value_map_get_symbol_key(
 /// The element type of array `v`, or `MUON_TYPE_INVALID` when `v` is NULL
 /// or not an array.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -189,8 +189,8 @@ pub unsafe extern "C" fn muon_value_array_type(v: *const muon_value) -> muon_typ
 /// the value or message that owns it) is changed or freed. NULL when `v` is
 /// NULL or not an array, or `index` is out of range.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -211,11 +211,10 @@ pub unsafe extern "C" fn muon_value_array_get(
 /// Reads the descriptor of a described value when it is numeric (a ulong).
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
-/// its descriptor is a symbol.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or its
+/// descriptor is a symbol. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -243,12 +242,11 @@ pub unsafe extern "C" fn muon_value_described_descriptor_code(
 /// view of its ASCII bytes (not NUL-terminated).
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes are borrowed until `v` (or the value or
-/// message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
-/// its descriptor is numeric.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// only on success; the bytes are borrowed until `v` (or the value or message
+/// that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched)
+/// when `v` is not described or its descriptor is numeric. Not thread-safe: use
+/// one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -276,8 +274,8 @@ pub unsafe extern "C" fn muon_value_described_descriptor_symbol(
 /// the value or message that owns it) is changed or freed. NULL when `v` is
 /// NULL or not described.
 ///
-/// `v` is borrowed for the call.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.

@@ -32,14 +32,14 @@ pub(crate) unsafe fn emit(
 /// `buf`.
 ///
 /// `v` is borrowed for the call. `buf` is borrowed for the call and written
-/// only on success. `len` is borrowed for the call: on success it receives
-/// the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it
-/// receives the number needed and `buf` is untouched (this size report is
-/// the one exception to "out-parameters are written only on success").
-/// `buf` may be NULL when `cap` is 0, to ask for the size.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_BUFFER_TOO_SMALL`.
-/// Not thread-safe: use one value from one thread at a time. May be called from a callback.
+/// only on success. `len` is borrowed for the call: on success it receives the
+/// number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+/// number needed and `buf` is untouched (this size report is the one exception
+/// to "out-parameters are written only on success"). `buf` may be NULL when
+/// `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid
