@@ -840,8 +840,11 @@ const struct muon_value *muon_message_property_value(const struct muon_message *
  caller, unchanged. Views into the message annotations are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
- `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII). Not thread-safe: use
- one message from one thread at a time. May be called from a callback.
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -915,8 +918,11 @@ const struct muon_value *muon_message_annotation_value(const struct muon_message
  caller, unchanged. Views into the delivery annotations are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
- `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII). Not thread-safe: use
- one message from one thread at a time. May be called from a callback.
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -992,8 +998,10 @@ const struct muon_value *muon_message_delivery_annotation_value(const struct muo
  caller, unchanged. Views into the footer are invalidated. Returns
  `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
  (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
- ASCII). Not thread-safe: use one message from one thread at a time. May be
- called from a callback.
+ ASCII). `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels
+ deep, so that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -1854,9 +1862,9 @@ enum muon_result muon_value_map_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
- or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
- Thread-safe. May be called from a callback.
+ `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number, or
+ is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`. Thread-safe. May be called
+ from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -1873,7 +1881,9 @@ enum muon_result muon_value_array_new(uint32_t type, struct muon_value **out);
  ownership moves out; free with `muon_value_free`. Returns `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (descriptor is not a
  ulong or symbol), or `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and
- `value` are the same pointer). Not thread-safe: use one value from one
+ `value` are the same pointer). `MUON_RESULT_OUT_OF_RANGE` means the result
+ would nest more than 64 levels of lists, maps, arrays and described values,
+ deeper than muon's decoder accepts. Not thread-safe: use one value from one
  thread at a time. May be called from a callback.
 
  # Safety
@@ -1891,9 +1901,11 @@ enum muon_result muon_value_described_new(struct muon_value *descriptor,
  not use or free it afterwards. On any error it stays with the caller,
  unchanged. Views into `list` are invalidated. Returns `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (`list` is not a
- list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself). Not
- thread-safe: use one value from one thread at a time. May be called from a
- callback.
+ list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `list` and `item` are NULL or values from this API that the caller
@@ -1912,7 +1924,9 @@ enum muon_result muon_value_list_append(struct muon_value *list, struct muon_val
  the caller, unchanged. Views into `map` are invalidated. Returns
  `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE`
  (`map` is not a map), or `MUON_RESULT_INVALID_ARGUMENT` (two of the three
- pointers are equal). Not thread-safe: use one value from one thread at a
+ pointers are equal). `MUON_RESULT_OUT_OF_RANGE` means the result would nest
+ more than 64 levels of lists, maps, arrays and described values, deeper than
+ muon's decoder accepts. Not thread-safe: use one value from one thread at a
  time. May be called from a callback.
 
  # Safety
@@ -1934,8 +1948,10 @@ enum muon_result muon_value_map_put(struct muon_value *map,
  invalidated. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of its
  element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `array` itself).
- Not thread-safe: use one value from one thread at a time. May be called from
- a callback.
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `array` and `item` are NULL or values from this API that the caller

@@ -47,6 +47,7 @@ described: @:com.example:thing 'x'
 map: {'sequence': 2, :list: [1, 'two', [True, None]], 7: @int[1, -200000], 'syms': @symbol[:a, :b-c], 'described': @0x70 [3], :x-opt: @:com.example:thing 'x', 'bin': b'\x00\x01', 'uuid': 12345678-9abc-def0-0123-456789abcdef, 'ts': ts:-1, 'char': 'c', 'empty': ''}
 encoded: 180 bytes
 decoded: {'sequence': 2, :list: [1, 'two', [True, None]], 7: @int[1, -200000], 'syms': @symbol[:a, :b-c], 'described': @0x70 [3], :x-opt: @:com.example:thing 'x', 'bin': b'\x00\x01', 'uuid': 12345678-9abc-def0-0123-456789abcdef, 'ts': ts:-1, 'char': 'c', 'empty': ''}
+nesting: 64 levels kept, 194 bytes
 values: ok
 "#;
 
@@ -101,6 +102,7 @@ body: {'sequence': 1}
 data sections: 3
 sequence[0][1]: b
 body: 5
+nesting: ok
 message: ok
 "#;
 

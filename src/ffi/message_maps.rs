@@ -14,7 +14,7 @@ use super::boundary::{borrow, borrow_mut, boundary, cstr, take, view};
 use super::message::{MessageBox, muon_message};
 use super::result::muon_result;
 use super::value::{muon_value, symbol_text};
-use super::value_container::put;
+use super::value_container::{check_nesting, nesting, put};
 use crate::codec::message::Message;
 use crate::codec::{Map, Value};
 
@@ -94,12 +94,15 @@ unsafe fn set(
     // SAFETY: forwarded from the caller.
     let k = section.key(unsafe { cstr(key) }?)?;
     // SAFETY: forwarded from the caller.
-    if !section.accepts(unsafe { borrow(value) }?) {
+    let v = unsafe { borrow(value) }?;
+    if !section.accepts(v) {
         return Err(muon_result::WrongType);
     }
+    // The map is one more level around the value.
+    check_nesting(nesting(v))?;
     // SAFETY: checked non-NULL above; ownership moves in now.
-    let v = *unsafe { take(value) }?;
-    put(&mut section.get_mut(&mut m.msg).0, k, v);
+    let owned = *unsafe { take(value) }?;
+    put(&mut section.get_mut(&mut m.msg).0, k, owned);
     Ok(())
 }
 
@@ -256,8 +259,11 @@ pub unsafe extern "C" fn muon_message_property_value(
 /// caller, unchanged. Views into the message annotations are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII). Not thread-safe: use
-/// one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+/// `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+/// that the section would be deeper than muon's decoder accepts. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -365,8 +371,11 @@ pub unsafe extern "C" fn muon_message_annotation_value(
 /// caller, unchanged. Views into the delivery annotations are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII). Not thread-safe: use
-/// one message from one thread at a time. May be called from a callback.
+/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+/// `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+/// that the section would be deeper than muon's decoder accepts. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -474,8 +483,10 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_value(
 /// caller, unchanged. Views into the footer are invalidated. Returns
 /// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
 /// (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
-/// ASCII). Not thread-safe: use one message from one thread at a time. May be
-/// called from a callback.
+/// ASCII). `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels
+/// deep, so that the section would be deeper than muon's decoder accepts. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a

@@ -8,6 +8,36 @@ use super::result::muon_result;
 use super::value::{give, muon_type, muon_value};
 use crate::codec::{Array, Descriptor, TypeKind, Value};
 
+/// How deeply a value built through this API may nest: as deep as muon's
+/// decoder accepts, so that whatever C builds can be read back. This bound
+/// also keeps every recursion over a value (format, encode, clone, drop)
+/// shallow.
+pub(crate) const MAX_NESTING: usize = crate::codec::decode::MAX_DEPTH;
+
+/// The levels of lists, maps, arrays and described values in `v` (0 for a
+/// scalar), as the decoder counts them. Values built or decoded here never
+/// nest deeper than [`MAX_NESTING`], so the recursion is bounded.
+pub(crate) fn nesting(v: &Value<'_>) -> usize {
+    let deepest =
+        |items: &mut dyn Iterator<Item = &Value<'_>>| items.map(nesting).max().unwrap_or(0);
+    match v {
+        Value::List(items) => 1 + deepest(&mut items.iter()),
+        Value::Map(pairs) => 1 + deepest(&mut pairs.iter().flat_map(|(k, v)| [k, v])),
+        Value::Array(a) => 1 + deepest(&mut a.items.iter()),
+        Value::Described(b) => 1 + nesting(&b.1),
+        _ => 0,
+    }
+}
+
+/// Refuses a container of `inner` levels that would nest too deeply.
+pub(crate) fn check_nesting(inner: usize) -> Result<(), muon_result> {
+    if 1 + inner > MAX_NESTING {
+        Err(muon_result::OutOfRange)
+    } else {
+        Ok(())
+    }
+}
+
 /// Makes an empty list. Add items with `muon_value_list_append`.
 ///
 /// `out` is borrowed for the call and receives the new value only on
@@ -50,9 +80,9 @@ pub unsafe extern "C" fn muon_value_map_new(out: *mut *mut muon_value) -> muon_r
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
-/// or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
-/// Thread-safe. May be called from a callback.
+/// `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number, or
+/// is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`. Thread-safe. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -82,7 +112,9 @@ pub unsafe extern "C" fn muon_value_array_new(
 /// ownership moves out; free with `muon_value_free`. Returns `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (descriptor is not a
 /// ulong or symbol), or `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and
-/// `value` are the same pointer). Not thread-safe: use one value from one
+/// `value` are the same pointer). `MUON_RESULT_OUT_OF_RANGE` means the result
+/// would nest more than 64 levels of lists, maps, arrays and described values,
+/// deeper than muon's decoder accepts. Not thread-safe: use one value from one
 /// thread at a time. May be called from a callback.
 ///
 /// # Safety
@@ -108,6 +140,8 @@ pub unsafe extern "C" fn muon_value_described_new(
         if std::ptr::eq(descriptor, value) {
             return Err(muon_result::InvalidArgument);
         }
+        // SAFETY: `value` is an owned value distinct from `descriptor`.
+        check_nesting(nesting(unsafe { borrow(value) }?))?;
         // SAFETY: both are distinct owned values (checked above), so taking
         // them frees each exactly once.
         let (taken_descriptor, v) = unsafe { (take(descriptor)?, take(value)?) };
@@ -123,9 +157,11 @@ pub unsafe extern "C" fn muon_value_described_new(
 /// not use or free it afterwards. On any error it stays with the caller,
 /// unchanged. Views into `list` are invalidated. Returns `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (`list` is not a
-/// list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself). Not
-/// thread-safe: use one value from one thread at a time. May be called from a
-/// callback.
+/// list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
+/// `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+/// of lists, maps, arrays and described values, deeper than muon's decoder
+/// accepts. Not thread-safe: use one value from one thread at a time. May be
+/// called from a callback.
 ///
 /// # Safety
 /// `list` and `item` are NULL or values from this API that the caller
@@ -146,6 +182,8 @@ pub unsafe extern "C" fn muon_value_list_append(
         if std::ptr::eq(list, item) {
             return Err(muon_result::InvalidArgument);
         }
+        // SAFETY: `item` is an owned value distinct from `list`; only read.
+        check_nesting(nesting(unsafe { borrow(item) }?))?;
         // SAFETY: `item` is an owned value distinct from `list`.
         items.push(*unsafe { take(item) }?);
         Ok(())
@@ -162,7 +200,9 @@ pub unsafe extern "C" fn muon_value_list_append(
 /// the caller, unchanged. Views into `map` are invalidated. Returns
 /// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE`
 /// (`map` is not a map), or `MUON_RESULT_INVALID_ARGUMENT` (two of the three
-/// pointers are equal). Not thread-safe: use one value from one thread at a
+/// pointers are equal). `MUON_RESULT_OUT_OF_RANGE` means the result would nest
+/// more than 64 levels of lists, maps, arrays and described values, deeper than
+/// muon's decoder accepts. Not thread-safe: use one value from one thread at a
 /// time. May be called from a callback.
 ///
 /// # Safety
@@ -185,6 +225,9 @@ pub unsafe extern "C" fn muon_value_map_put(
         if std::ptr::eq(map, key) || std::ptr::eq(map, value) || std::ptr::eq(key, value) {
             return Err(muon_result::InvalidArgument);
         }
+        // SAFETY: distinct owned values (checked above); only read here.
+        let (k, v) = unsafe { (borrow(key)?, borrow(value)?) };
+        check_nesting(nesting(k).max(nesting(v)))?;
         // SAFETY: three distinct owned values (checked above).
         let (k, v) = unsafe { (*take(key)?, *take(value)?) };
         put(pairs, k, v);
@@ -214,8 +257,10 @@ pub(crate) fn put(
 /// invalidated. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of its
 /// element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `array` itself).
-/// Not thread-safe: use one value from one thread at a time. May be called from
-/// a callback.
+/// `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+/// of lists, maps, arrays and described values, deeper than muon's decoder
+/// accepts. Not thread-safe: use one value from one thread at a time. May be
+/// called from a callback.
 ///
 /// # Safety
 /// `array` and `item` are NULL or values from this API that the caller
@@ -238,9 +283,11 @@ pub unsafe extern "C" fn muon_value_array_append(
         };
         // SAFETY: `item` is an owned value distinct from `array`; it is only
         // read here.
-        if unsafe { borrow(item) }?.kind() != a.kind {
+        let item_ref = unsafe { borrow(item) }?;
+        if item_ref.kind() != a.kind {
             return Err(muon_result::WrongType);
         }
+        check_nesting(nesting(item_ref))?;
         // SAFETY: `item` is an owned value distinct from `array`.
         a.items.push(*unsafe { take(item) }?);
         Ok(())
