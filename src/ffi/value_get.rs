@@ -613,9 +613,9 @@ pub unsafe extern "C" fn muon_value_get_string_copy(
             return Err(muon_result::WrongType);
         };
         let needed = s.len();
-        // SAFETY: `len` is non-NULL and writable, per the contract.
-        unsafe { write(len, needed) }?;
         if cap <= needed {
+            // SAFETY: `len` is non-NULL and writable, per the contract.
+            unsafe { write(len, needed) }?;
             return Err(muon_result::BufferTooSmall);
         }
         if buf.is_null() {
@@ -626,6 +626,8 @@ pub unsafe extern "C" fn muon_value_get_string_copy(
             copy_out(s.as_bytes(), buf.cast(), cap);
             buf.add(needed).write(0);
         }
+        // SAFETY: `len` is non-NULL and writable, per the contract.
+        unsafe { write(len, needed) }?;
         Ok(())
     })
 }

@@ -15,9 +15,10 @@ pub(crate) unsafe fn emit(
     cap: usize,
     len: *mut usize,
 ) -> Result<(), muon_result> {
-    // SAFETY: forwarded from the caller.
-    unsafe { write(len, encoded.len()) }?;
+    check_out(len)?;
     if cap < encoded.len() {
+        // SAFETY: `len` is non-NULL and, per the caller, writable.
+        unsafe { write(len, encoded.len()) }?;
         return Err(muon_result::BufferTooSmall);
     }
     if buf.is_null() && !encoded.is_empty() {
@@ -25,6 +26,8 @@ pub(crate) unsafe fn emit(
     }
     // SAFETY: `buf` has room for `cap >= encoded.len()` bytes.
     unsafe { copy_out(encoded, buf, cap) };
+    // SAFETY: `len` is non-NULL and, per the caller, writable.
+    unsafe { write(len, encoded.len()) }?;
     Ok(())
 }
 

@@ -496,6 +496,7 @@ static void errors(void) {
   size_t len = 5;
   EXPECT(muon_message_encode(NULL, NULL, 0, &len), MUON_RESULT_NULL_ARGUMENT);
   EXPECT(muon_message_encode(m, NULL, 0, NULL), MUON_RESULT_NULL_ARGUMENT);
+  EXPECT(muon_message_encode(m, NULL, 4096, &len), MUON_RESULT_NULL_ARGUMENT);
   CHECK(len == 5);
   muon_bytes chunk = {NULL, 5};
   EXPECT(muon_message_body_data(NULL, 0, &chunk), MUON_RESULT_NULL_ARGUMENT);

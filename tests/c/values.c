@@ -393,9 +393,17 @@ static void null_and_invalid(void) {
   CHECK(muon_value_array_type(NULL) == MUON_TYPE_INVALID);
   CHECK(muon_value_described_value(NULL) == NULL);
   size_t len = 9;
+  char buf4[8] = "xyz";
   EXPECT(muon_value_encode(NULL, NULL, 0, &len), MUON_RESULT_NULL_ARGUMENT);
   EXPECT(muon_value_encode(item, NULL, 0, NULL), MUON_RESULT_NULL_ARGUMENT);
+  EXPECT(muon_value_encode(item, NULL, 100, &len), MUON_RESULT_NULL_ARGUMENT);
   CHECK(len == 9);
+  muon_value *str = NULL;
+  OK(muon_value_string("abc", &str));
+  EXPECT(muon_value_get_string_copy(str, NULL, 100, &len), MUON_RESULT_NULL_ARGUMENT);
+  EXPECT(muon_value_get_string_copy(str, buf4, sizeof buf4, NULL), MUON_RESULT_NULL_ARGUMENT);
+  CHECK(len == 9 && strcmp(buf4, "xyz") == 0);
+  muon_value_free(str);
   EXPECT(muon_value_decode(NULL, 4, &v), MUON_RESULT_NULL_ARGUMENT);
   EXPECT(muon_value_decode((const uint8_t *)"\x40", 1, NULL), MUON_RESULT_NULL_ARGUMENT);
   CHECK(v == sentinel);
