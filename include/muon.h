@@ -1721,7 +1721,7 @@ enum muon_result muon_timer_cancel(struct muon_timer timer);
 
  Returns the message (ownership moves out; free with
  `muon_message_free`), or NULL only if muon failed internally.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  None.
@@ -1732,11 +1732,11 @@ struct muon_message *muon_message_new(void);
  Makes a deep copy of `msg`, for instance to keep a message that a
  callback only lends.
 
- `msg` is borrowed for the call. `out` is borrowed for the call and
- receives the copy only on success: ownership moves out; free with
- `muon_message_free`.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. `out` is borrowed for the call and receives
+ the copy only on success: ownership moves out; free with
+ `muon_message_free`. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1748,11 +1748,11 @@ enum muon_result muon_message_clone(const struct muon_message *msg, struct muon_
  Sets the body to one amqp-value section holding `value`, replacing the
  old body of any kind.
 
- `msg` is borrowed for the call. On success ownership of `value` moves
- in: do not use or free it afterwards. On any error it stays with the
- caller, unchanged.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value
@@ -1764,10 +1764,10 @@ enum muon_result muon_message_set_body(struct muon_message *msg, struct muon_val
  Sets the body to one amqp-value section holding a copy of the
  NUL-terminated UTF-8 string `text`: the usual body of a text message.
 
- `msg` and `text` are borrowed for the call.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_INVALID_UTF8` (body unchanged).
- May be called from a callback.
+ `msg` and `text` are borrowed for the call. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_INVALID_UTF8` (body unchanged).
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1779,10 +1779,9 @@ enum muon_result muon_message_set_body_string(struct muon_message *msg, const ch
  Sets the body to one data section holding a copy of `len` bytes at
  `ptr`: the usual body of a binary message.
 
- `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
- is 0.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+ 0. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+ use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -1796,10 +1795,10 @@ enum muon_result muon_message_set_body_binary(struct muon_message *msg,
  Appends a data section holding a copy of `len` bytes at `ptr`. When the
  body is not already data sections, it is replaced by this one section.
 
- `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
- is 0. Views of earlier data sections are invalidated.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+ 0. Views of earlier data sections are invalidated. Returns `MUON_RESULT_OK`
+ or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -1814,12 +1813,12 @@ enum muon_result muon_message_add_body_data(struct muon_message *msg,
  body is not already sequence sections, it is replaced by this one
  section.
 
- `msg` is borrowed for the call. On success ownership of `list` moves in:
- do not use or free it afterwards. On any error it stays with the caller,
- unchanged. Views of earlier sequence items are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `list` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views of earlier sequence items are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE`
+ (`list` is not a list). Not thread-safe: use one message from one thread at
+ a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `list` is NULL or a value the
@@ -1830,8 +1829,8 @@ enum muon_result muon_message_add_body_sequence(struct muon_message *msg, struct
 /*
  The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1843,8 +1842,8 @@ enum muon_body_kind muon_message_body_kind(const struct muon_message *msg);
  changed or `msg` is freed. NULL when `msg` is NULL or its body is data
  or sequence sections.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1855,8 +1854,8 @@ const struct muon_value *muon_message_body(const struct muon_message *msg);
  The number of data sections in the body; 0 when `msg` is NULL or the
  body is not data sections.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1866,14 +1865,13 @@ size_t muon_message_body_data_count(const struct muon_message *msg);
 /*
  Reads data section `index` of the body as a view of its bytes.
 
- `msg` is borrowed for the call. `out` is borrowed for the call and
- written only on success; the bytes are borrowed until the body is
- changed or `msg` is freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `msg` is borrowed for the call. `out` is borrowed for the call and written
+ only on success; the bytes are borrowed until the body is changed or `msg`
+ is freed. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
- `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
- error.
- May be called from a callback.
+ `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1887,8 +1885,8 @@ enum muon_result muon_message_body_data(const struct muon_message *msg,
  The number of amqp-sequence sections in the body; 0 when `msg` is NULL
  or the body is not sequence sections.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1899,8 +1897,8 @@ size_t muon_message_body_sequence_count(const struct muon_message *msg);
  The number of items in amqp-sequence section `section`; 0 when `msg` is
  NULL, the body is not sequence sections, or there is no such section.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1912,8 +1910,8 @@ size_t muon_message_body_sequence_len(const struct muon_message *msg, size_t sec
  until the body is changed or `msg` is freed. NULL when `msg` is NULL,
  the body is not sequence sections, or there is no such item.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -1926,15 +1924,15 @@ const struct muon_value *muon_message_body_sequence_get(const struct muon_messag
  Encodes `msg` as an AMQP 1.0 message (its sections in the order of
  §3.2, absent ones left out): the payload of a transfer.
 
- `msg` is borrowed for the call. `buf` is borrowed for the call and
- written only on success. `len` is borrowed for the call: on success it
- receives the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL`
- it receives the number needed and `buf` is untouched (this size report
- is the one exception to "out-parameters are written only on success").
- `buf` may be NULL when `cap` is 0, to ask for the size.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ `msg` is borrowed for the call. `buf` is borrowed for the call and written
+ only on success. `len` is borrowed for the call: on success it receives the
+ number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+ number needed and `buf` is untouched (this size report is the one exception
+ to "out-parameters are written only on success"). `buf` may be NULL when
+ `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `buf` is NULL or valid for
@@ -1953,13 +1951,12 @@ enum muon_result muon_message_encode(const struct muon_message *msg,
  `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
  null body.
 
- `data` is borrowed for the call (it may be NULL when `len` is 0; the
- message copies what it keeps). `out` is borrowed for the call and
- receives the message only on success: ownership moves out; free with
- `muon_message_free`.
+ `data` is borrowed for the call (it may be NULL when `len` is 0; the message
+ copies what it keeps). `out` is borrowed for the call and receives the
+ message only on success: ownership moves out; free with `muon_message_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ `MUON_RESULT_DECODE_ERROR`. Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -1971,9 +1968,9 @@ enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muo
  Frees `msg` and everything in it. NULL is ignored. Every view into the
  message becomes invalid.
 
- Ownership of `msg` moves in.
- May be called from a callback (never on a message the callback only
- borrows).
+ Ownership of `msg` moves in. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback (never on a message the
+ callback only borrows).
 
  # Safety
  `msg` is NULL or a message this API handed to the caller (ownership
@@ -1982,18 +1979,151 @@ enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muo
 void muon_message_free(struct muon_message *msg);
 
 /*
+ Sets the header's durable flag: the message should survive an intermediary's
+ restart (default false).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_durable(struct muon_message *msg, bool durable);
+
+/*
+ The header's durable flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_durable(const struct muon_message *msg);
+
+/*
+ Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
+
+/*
+ The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint8_t muon_message_priority(const struct muon_message *msg);
+
+/*
+ Sets the header's time to live (milliseconds).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
+
+/*
+ Removes the header's time to live.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_ttl(struct muon_message *msg);
+
+/*
+ Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
+
+/*
+ Sets the header's first-acquirer flag: no earlier acquirer of the message is
+ known (default false).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
+
+/*
+ The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_first_acquirer(const struct muon_message *msg);
+
+/*
+ Sets the header's delivery count: how many earlier delivery attempts failed
+ (default 0).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
+
+/*
+ The header's delivery count; 0 when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint32_t muon_message_delivery_count(const struct muon_message *msg);
+
+/*
  Sets the application property `key` to `value`, replacing the value of an existing
  equal key. `key` is a NUL-terminated UTF-8 string.
  `value` must be a simple value: not a list, map, array or described
  value (AMQP 1.0 §3.2.5).
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the application properties are invalidated.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the application properties are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
- `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
- May be called from a callback.
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is not simple). Not thread-safe: use one message from one thread at
+ a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2009,8 +2139,8 @@ enum muon_result muon_message_set_property(struct muon_message *msg,
  application properties change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2021,8 +2151,8 @@ const struct muon_value *muon_message_property(const struct muon_message *msg, c
 /*
  The number of application property entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2034,8 +2164,8 @@ size_t muon_message_property_count(const struct muon_message *msg);
  borrowed until the application properties change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL. Keys are strings.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2047,8 +2177,8 @@ const struct muon_value *muon_message_property_key(const struct muon_message *ms
  borrowed until the application properties change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2061,12 +2191,15 @@ const struct muon_value *muon_message_property_value(const struct muon_message *
  `value` may be of any type.
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the message annotations are invalidated.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the message annotations are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
- or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2082,8 +2215,8 @@ enum muon_result muon_message_set_annotation(struct muon_message *msg,
  message annotations change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2094,8 +2227,8 @@ const struct muon_value *muon_message_annotation(const struct muon_message *msg,
 /*
  The number of message annotation entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2108,8 +2241,8 @@ size_t muon_message_annotation_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys set here are symbols;
  a peer may also send ulong keys (§3.2.10).
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2121,8 +2254,8 @@ const struct muon_value *muon_message_annotation_key(const struct muon_message *
  borrowed until the message annotations change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2136,12 +2269,15 @@ const struct muon_value *muon_message_annotation_value(const struct muon_message
  `value` may be of any type.
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the delivery annotations are invalidated.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the delivery annotations are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
- or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2157,8 +2293,8 @@ enum muon_result muon_message_set_delivery_annotation(struct muon_message *msg,
  delivery annotations change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2170,8 +2306,8 @@ const struct muon_value *muon_message_delivery_annotation(const struct muon_mess
 /*
  The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2184,8 +2320,8 @@ size_t muon_message_delivery_annotation_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys set here are symbols;
  a peer may also send ulong keys (§3.2.10).
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2198,8 +2334,8 @@ const struct muon_value *muon_message_delivery_annotation_key(const struct muon_
  borrowed until the delivery annotations change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2213,12 +2349,14 @@ const struct muon_value *muon_message_delivery_annotation_value(const struct muo
  `value` may be of any type.
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the footer are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
- or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the footer are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+ (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
+ ASCII). `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels
+ deep, so that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2234,8 +2372,8 @@ enum muon_result muon_message_set_footer(struct muon_message *msg,
  footer change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2246,8 +2384,8 @@ const struct muon_value *muon_message_footer(const struct muon_message *msg, con
 /*
  The number of footer entry entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2260,8 +2398,8 @@ size_t muon_message_footer_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys set here are symbols;
  a peer may also send ulong keys (§3.2.10).
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2273,8 +2411,8 @@ const struct muon_value *muon_message_footer_key(const struct muon_message *msg,
  borrowed until the footer change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2282,146 +2420,15 @@ const struct muon_value *muon_message_footer_key(const struct muon_message *msg,
 const struct muon_value *muon_message_footer_value(const struct muon_message *msg, size_t index);
 
 /*
- Sets the header's durable flag: the message should survive an intermediary's restart (default false).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_durable(struct muon_message *msg,
-                                          bool durable);
-
-/*
- The header's durable flag; `false` when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-bool muon_message_durable(const struct muon_message *msg);
-
-/*
- Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
-
-/*
- The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-uint8_t muon_message_priority(const struct muon_message *msg);
-
-/*
- Sets the header's time to live (milliseconds).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
-
-/*
- Removes the header's time to live.
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_clear_ttl(struct muon_message *msg);
-
-/*
- Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
-
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API; `out` is NULL or valid for
- writing.
- */
-bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
-
-/*
- Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
-
-/*
- The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-bool muon_message_first_acquirer(const struct muon_message *msg);
-
-/*
- Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
-
-/*
- The header's delivery count; 0 when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-uint32_t muon_message_delivery_count(const struct muon_message *msg);
-
-/*
  Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
  §3.2.11-3.2.14). NULL removes it.
 
- `msg` is borrowed for the call. On success ownership of `value` moves in:
- do not use or free it afterwards. On any error it stays with the caller,
- unchanged. A view of the old value is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
- `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is of another type). Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -2433,8 +2440,8 @@ enum muon_result muon_message_set_id(struct muon_message *msg, struct muon_value
  The message-id, as a view borrowed until it is changed or `msg` is
  freed; NULL when absent or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2445,9 +2452,9 @@ const struct muon_value *muon_message_id(const struct muon_message *msg);
  Sets the user-id to a copy of `len` bytes at `ptr`; a NULL `ptr` removes
  it (pass a non-NULL `ptr` with `len` 0 for an empty user-id).
 
- `msg` and `ptr` are borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
- May be called from a callback.
+ `msg` and `ptr` are borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL). Not thread-safe: use one
+ message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -2461,8 +2468,8 @@ enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_
  returns `false`, leaving `*out` untouched, when it has not, or `msg` or
  `out` is NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -2471,29 +2478,29 @@ enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_
 bool muon_message_user_id(const struct muon_message *msg, struct muon_bytes *out);
 
 /*
- Sets the to address (the node the message is for) to a copy of the NUL-terminated UTF-8 string `text`; NULL
- removes it.
+ Sets the to address (the node the message is for) to a copy of the
+ NUL-terminated UTF-8 string `text`; NULL removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_to` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_to` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
  NUL-terminated string.
  */
-enum muon_result muon_message_set_to(struct muon_message *msg,
-                                     const char *text);
+enum muon_result muon_message_set_to(struct muon_message *msg, const char *text);
 
 /*
- The to address (the node the message is for) as a NUL-terminated string, borrowed until the field is
- changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
- that holds a NUL byte, which only a peer can send, appears cut short.)
+ The to address (the node the message is for) as a NUL-terminated string,
+ borrowed until the field is changed or `msg` is freed; NULL when absent or
+ `msg` is NULL. (A string that holds a NUL byte, which only a peer can send,
+ appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2505,10 +2512,10 @@ const char *muon_message_to(const struct muon_message *msg);
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_subject` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_subject` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -2521,8 +2528,8 @@ enum muon_result muon_message_set_subject(struct muon_message *msg, const char *
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2534,10 +2541,10 @@ const char *muon_message_subject(const struct muon_message *msg);
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_reply_to` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_reply_to` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -2550,8 +2557,8 @@ enum muon_result muon_message_set_reply_to(struct muon_message *msg, const char 
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2562,12 +2569,12 @@ const char *muon_message_reply_to(const struct muon_message *msg);
  Sets the correlation-id: a ulong, uuid, binary or string value (AMQP 1.0
  §3.2.11-3.2.14). NULL removes it.
 
- `msg` is borrowed for the call. On success ownership of `value` moves in:
- do not use or free it afterwards. On any error it stays with the caller,
- unchanged. A view of the old value is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
- `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is of another type). Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -2580,8 +2587,8 @@ enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
  The correlation-id, as a view borrowed until it is changed or `msg` is
  freed; NULL when absent or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2589,30 +2596,30 @@ enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
 const struct muon_value *muon_message_correlation_id(const struct muon_message *msg);
 
 /*
- Sets the content-type (a MIME type such as `text/plain`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
- removes it.
+ Sets the content-type (a MIME type such as `text/plain`) to a copy of the
+ NUL-terminated ASCII symbol `text`; NULL removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_content_type` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
- ASCII); the field is unchanged on error.
- May be called from a callback.
+ `muon_message_content_type` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+ `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
  NUL-terminated string.
  */
-enum muon_result muon_message_set_content_type(struct muon_message *msg,
-                                               const char *text);
+enum muon_result muon_message_set_content_type(struct muon_message *msg, const char *text);
 
 /*
- The content-type (a MIME type such as `text/plain`) as a NUL-terminated string, borrowed until the field is
- changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
- that holds a NUL byte, which only a peer can send, appears cut short.)
+ The content-type (a MIME type such as `text/plain`) as a NUL-terminated
+ string, borrowed until the field is changed or `msg` is freed; NULL when
+ absent or `msg` is NULL. (A string that holds a NUL byte, which only a peer
+ can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2620,30 +2627,30 @@ enum muon_result muon_message_set_content_type(struct muon_message *msg,
 const char *muon_message_content_type(const struct muon_message *msg);
 
 /*
- Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
- removes it.
+ Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated
+ ASCII symbol `text`; NULL removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_content_encoding` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
- ASCII); the field is unchanged on error.
- May be called from a callback.
+ `muon_message_content_encoding` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+ `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
  NUL-terminated string.
  */
-enum muon_result muon_message_set_content_encoding(struct muon_message *msg,
-                                                   const char *text);
+enum muon_result muon_message_set_content_encoding(struct muon_message *msg, const char *text);
 
 /*
- The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed until the field is
- changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
- that holds a NUL byte, which only a peer can send, appears cut short.)
+ The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed
+ until the field is changed or `msg` is freed; NULL when absent or `msg` is
+ NULL. (A string that holds a NUL byte, which only a peer can send, appears
+ cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2653,9 +2660,9 @@ const char *muon_message_content_encoding(const struct muon_message *msg);
 /*
  Sets the absolute expiry time (milliseconds since the Unix epoch).
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2666,9 +2673,9 @@ enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
 /*
  Removes the absolute expiry time.
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2676,26 +2683,25 @@ enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
 enum muon_result muon_message_clear_absolute_expiry_time(struct muon_message *msg);
 
 /*
- Reads the absolute expiry time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
+ Reads the absolute expiry time (milliseconds since the Unix epoch): returns
+ `true` and writes `*out` when the message has it; returns `false`, leaving
+ `*out` untouched, when it has not, or `msg` or `out` is NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
  writing.
  */
-bool muon_message_absolute_expiry_time(const struct muon_message *msg,
-                                       int64_t *out);
+bool muon_message_absolute_expiry_time(const struct muon_message *msg, int64_t *out);
 
 /*
  Sets the creation time (milliseconds since the Unix epoch).
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2705,9 +2711,9 @@ enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_
 /*
  Removes the creation time.
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2715,12 +2721,12 @@ enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_
 enum muon_result muon_message_clear_creation_time(struct muon_message *msg);
 
 /*
- Reads the creation time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
+ Reads the creation time (milliseconds since the Unix epoch): returns `true`
+ and writes `*out` when the message has it; returns `false`, leaving `*out`
+ untouched, when it has not, or `msg` or `out` is NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -2733,10 +2739,10 @@ bool muon_message_creation_time(const struct muon_message *msg, int64_t *out);
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_group_id` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -2749,8 +2755,8 @@ enum muon_result muon_message_set_group_id(struct muon_message *msg, const char 
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2760,9 +2766,9 @@ const char *muon_message_group_id(const struct muon_message *msg);
 /*
  Sets the message's position in its group, the group-sequence (a sequence number).
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2772,9 +2778,9 @@ enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint3
 /*
  Removes the message's position in its group, the group-sequence.
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2782,29 +2788,29 @@ enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint3
 enum muon_result muon_message_clear_group_sequence(struct muon_message *msg);
 
 /*
- Reads the message's position in its group, the group-sequence (a sequence number): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
+ Reads the message's position in its group, the group-sequence (a sequence
+ number): returns `true` and writes `*out` when the message has it; returns
+ `false`, leaving `*out` untouched, when it has not, or `msg` or `out` is
+ NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
  writing.
  */
-bool muon_message_group_sequence(const struct muon_message *msg,
-                                 uint32_t *out);
+bool muon_message_group_sequence(const struct muon_message *msg, uint32_t *out);
 
 /*
  Sets the reply-to-group-id to a copy of the NUL-terminated UTF-8 string `text`; NULL
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_reply_to_group_id` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_reply_to_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -2817,8 +2823,8 @@ enum muon_result muon_message_set_reply_to_group_id(struct muon_message *msg, co
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3280,7 +3286,7 @@ const char *muon_result_message(int code);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL).
- Not thread-safe with respect to `out`; may be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3293,7 +3299,7 @@ enum muon_result muon_value_null(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3306,7 +3312,7 @@ enum muon_result muon_value_bool(bool v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3319,7 +3325,7 @@ enum muon_result muon_value_ubyte(uint8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3332,7 +3338,7 @@ enum muon_result muon_value_ushort(uint16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3345,7 +3351,7 @@ enum muon_result muon_value_uint(uint32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3358,7 +3364,7 @@ enum muon_result muon_value_ulong(uint64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3371,7 +3377,7 @@ enum muon_result muon_value_byte(int8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3384,7 +3390,7 @@ enum muon_result muon_value_short(int16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3397,7 +3403,7 @@ enum muon_result muon_value_int(int32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3410,7 +3416,7 @@ enum muon_result muon_value_long(int64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3423,7 +3429,7 @@ enum muon_result muon_value_float(float v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3437,7 +3443,7 @@ enum muon_result muon_value_double(double v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3451,7 +3457,7 @@ enum muon_result muon_value_decimal32(uint32_t bits, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3466,7 +3472,7 @@ enum muon_result muon_value_decimal64(uint64_t bits, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -3482,7 +3488,7 @@ enum muon_result muon_value_decimal128(const uint8_t *bytes, struct muon_value *
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_OUT_OF_RANGE` when `code_point` is a surrogate or above
  U+10FFFF.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3496,7 +3502,7 @@ enum muon_result muon_value_char(uint32_t code_point, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3511,7 +3517,7 @@ enum muon_result muon_value_timestamp(int64_t ms, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -3526,7 +3532,7 @@ enum muon_result muon_value_uuid(const uint8_t *bytes, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `ptr` is NULL or points to `len` readable bytes; `out` is NULL or valid
@@ -3543,7 +3549,7 @@ enum muon_result muon_value_binary(const uint8_t *ptr, size_t len, struct muon_v
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_INVALID_UTF8`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -3561,7 +3567,7 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (not UTF-8 at all), or
  `MUON_RESULT_INVALID_ARGUMENT` (UTF-8 but not ASCII).
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -3570,12 +3576,40 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
 enum muon_result muon_value_symbol(const char *s, struct muon_value **out);
 
 /*
+ Makes a deep copy of `v`. A view may be cloned: that is how a value
+ borrowed from a message or a container is kept.
+
+ `v` is borrowed for the call. `out` is borrowed for the call and receives
+ the copy only on success: ownership moves out; free with `muon_value_free`.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+ use one value from one thread at a time. May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value or view from this API; `out` is NULL or valid
+ for writing a pointer.
+ */
+enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
+
+/*
+ Frees `v` and everything inside it. NULL is ignored. Views into `v`
+ become invalid.
+
+ Ownership of `v` moves in. Not thread-safe: use one value from one thread at
+ a time. May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value this API handed to the caller (ownership moved
+ out) and not yet freed or moved in elsewhere; never a view.
+ */
+void muon_value_free(struct muon_value *v);
+
+/*
  Makes an empty list. Add items with `muon_value_list_append`.
 
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3588,7 +3622,7 @@ enum muon_result muon_value_list_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3604,9 +3638,9 @@ enum muon_result muon_value_map_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
- or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
- May be called from a callback.
+ `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number, or
+ is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`. Thread-safe. May be called
+ from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3617,15 +3651,16 @@ enum muon_result muon_value_array_new(uint32_t type, struct muon_value **out);
  Makes a described value from a descriptor (a ulong or symbol value)
  and the value it describes.
 
- On success ownership of `descriptor` and of `value` moves in: do not use
- or free either afterwards. On any error both stay with the caller,
- unchanged. `out` is borrowed for the call and receives the new value
- only on success: ownership moves out; free with `muon_value_free`.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
- `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
- pointer).
- May be called from a callback.
+ On success ownership of `descriptor` and of `value` moves in: do not use or
+ free either afterwards. On any error both stay with the caller, unchanged.
+ `out` is borrowed for the call and receives the new value only on success:
+ ownership moves out; free with `muon_value_free`. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (descriptor is not a
+ ulong or symbol), or `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and
+ `value` are the same pointer). `MUON_RESULT_OUT_OF_RANGE` means the result
+ would nest more than 64 levels of lists, maps, arrays and described values,
+ deeper than muon's decoder accepts. Not thread-safe: use one value from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `descriptor` and `value` are NULL or values from this API that the
@@ -3638,13 +3673,15 @@ enum muon_result muon_value_described_new(struct muon_value *descriptor,
 /*
  Appends `item` to the end of `list`.
 
- `list` is borrowed for the call. On success ownership of `item` moves
- in: do not use or free it afterwards. On any error it stays with the
- caller, unchanged. Views into `list` are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
- `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
- May be called from a callback.
+ `list` is borrowed for the call. On success ownership of `item` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views into `list` are invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (`list` is not a
+ list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `list` and `item` are NULL or values from this API that the caller
@@ -3658,13 +3695,15 @@ enum muon_result muon_value_list_append(struct muon_value *list, struct muon_val
  key is freed; otherwise the entry is appended, so entries keep the
  order they were first put in.
 
- `map` is borrowed for the call. On success ownership of `key` and of
- `value` moves in: do not use or free either afterwards. On any error
- both stay with the caller, unchanged. Views into `map` are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
- `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
- May be called from a callback.
+ `map` is borrowed for the call. On success ownership of `key` and of `value`
+ moves in: do not use or free either afterwards. On any error both stay with
+ the caller, unchanged. Views into `map` are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE`
+ (`map` is not a map), or `MUON_RESULT_INVALID_ARGUMENT` (two of the three
+ pointers are equal). `MUON_RESULT_OUT_OF_RANGE` means the result would nest
+ more than 64 levels of lists, maps, arrays and described values, deeper than
+ muon's decoder accepts. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `map`, `key` and `value` are NULL or values from this API that the
@@ -3678,51 +3717,23 @@ enum muon_result muon_value_map_put(struct muon_value *map,
  Appends `item` to the end of `array`. The item must be of the array's
  element type (`muon_value_array_type`).
 
- `array` is borrowed for the call. On success ownership of `item` moves
- in: do not use or free it afterwards. On any error, including
+ `array` is borrowed for the call. On success ownership of `item` moves in:
+ do not use or free it afterwards. On any error, including
  `MUON_RESULT_WRONG_TYPE` for an item of another type, it stays with the
- caller, unchanged, and the caller must still free it. Views into `array`
- are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
- its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
- `array` itself).
- May be called from a callback.
+ caller, unchanged, and the caller must still free it. Views into `array` are
+ invalidated. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of its
+ element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `array` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `array` and `item` are NULL or values from this API that the caller
  owns (not views).
  */
 enum muon_result muon_value_array_append(struct muon_value *array, struct muon_value *item);
-
-/*
- Makes a deep copy of `v`. A view may be cloned: that is how a value
- borrowed from a message or a container is kept.
-
- `v` is borrowed for the call. `out` is borrowed for the call and
- receives the copy only on success: ownership moves out; free with
- `muon_value_free`.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value or view from this API; `out` is NULL or valid
- for writing a pointer.
- */
-enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
-
-/*
- Frees `v` and everything inside it. NULL is ignored. Views into `v`
- become invalid.
-
- Ownership of `v` moves in.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value this API handed to the caller (ownership moved
- out) and not yet freed or moved in elsewhere; never a view.
- */
-void muon_value_free(struct muon_value *v);
 
 /*
  Writes `v` as readable text into `buf`, always NUL-terminated when `cap`
@@ -3753,9 +3764,9 @@ void muon_value_free(struct muon_value *v);
    `@:com.example:thing 'x'`; an array whose elements share a
    descriptor prints that descriptor before the array.
 
- `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is
- 0, to ask for the length.
- May be called from a callback.
+ `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is 0,
+ to ask for the length. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -3766,8 +3777,8 @@ size_t muon_value_format(const struct muon_value *v, char *buf, size_t cap);
 /*
  The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -3777,11 +3788,11 @@ enum muon_type muon_value_type(const struct muon_value *v);
 /*
  Reads a boolean value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3792,11 +3803,11 @@ enum muon_result muon_value_get_bool(const struct muon_value *v, bool *out);
 /*
  Reads a ubyte value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3807,11 +3818,11 @@ enum muon_result muon_value_get_ubyte(const struct muon_value *v, uint8_t *out);
 /*
  Reads a ushort value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3822,11 +3833,11 @@ enum muon_result muon_value_get_ushort(const struct muon_value *v, uint16_t *out
 /*
  Reads a uint value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3837,11 +3848,11 @@ enum muon_result muon_value_get_uint(const struct muon_value *v, uint32_t *out);
 /*
  Reads a ulong value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3852,11 +3863,11 @@ enum muon_result muon_value_get_ulong(const struct muon_value *v, uint64_t *out)
 /*
  Reads a byte value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3867,11 +3878,11 @@ enum muon_result muon_value_get_byte(const struct muon_value *v, int8_t *out);
 /*
  Reads a short value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3882,11 +3893,11 @@ enum muon_result muon_value_get_short(const struct muon_value *v, int16_t *out);
 /*
  Reads an int value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3897,11 +3908,11 @@ enum muon_result muon_value_get_int(const struct muon_value *v, int32_t *out);
 /*
  Reads a long value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3912,11 +3923,11 @@ enum muon_result muon_value_get_long(const struct muon_value *v, int64_t *out);
 /*
  Reads a float value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3927,11 +3938,11 @@ enum muon_result muon_value_get_float(const struct muon_value *v, float *out);
 /*
  Reads a double value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3942,11 +3953,11 @@ enum muon_result muon_value_get_double(const struct muon_value *v, double *out);
 /*
  Reads a decimal32 value as its 32 bits (the inverse of `muon_value_decimal32`).
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3957,11 +3968,11 @@ enum muon_result muon_value_get_decimal32(const struct muon_value *v, uint32_t *
 /*
  Reads a decimal64 value as its 64 bits (the inverse of `muon_value_decimal64`).
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3972,11 +3983,11 @@ enum muon_result muon_value_get_decimal64(const struct muon_value *v, uint64_t *
 /*
  Reads a char value as its Unicode code point.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -3987,11 +3998,11 @@ enum muon_result muon_value_get_char(const struct muon_value *v, uint32_t *out);
 /*
  Reads a timestamp value: milliseconds since the Unix epoch.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4003,11 +4014,11 @@ enum muon_result muon_value_get_timestamp(const struct muon_value *v, int64_t *o
  Reads a decimal128 value: copies its 16 bytes, in network order, to
  `out`.
 
- `v` is borrowed for the call. `out` is borrowed for the call, must have
- room for 16 bytes, and is written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call, must have room
+ for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4018,11 +4029,11 @@ enum muon_result muon_value_get_decimal128(const struct muon_value *v, uint8_t *
 /*
  Reads a uuid value: copies its 16 bytes (RFC 4122 order) to `out`.
 
- `v` is borrowed for the call. `out` is borrowed for the call, must have
- room for 16 bytes, and is written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call, must have room
+ for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4034,11 +4045,11 @@ enum muon_result muon_value_get_uuid(const struct muon_value *v, uint8_t *out);
  Reads a binary value as a view of its bytes.
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4052,11 +4063,11 @@ enum muon_result muon_value_get_binary(const struct muon_value *v, struct muon_b
  `muon_value_get_string_copy` for a C string.
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4068,11 +4079,11 @@ enum muon_result muon_value_get_string(const struct muon_value *v, struct muon_b
  Reads a symbol value as a view of its ASCII bytes (not NUL-terminated).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4083,18 +4094,18 @@ enum muon_result muon_value_get_symbol(const struct muon_value *v, struct muon_b
 /*
  Copies a string value into `buf` as a NUL-terminated C string.
 
- `v` is borrowed for the call. `buf` is borrowed for the call and is
- written only on success, with the text and a NUL. `len` is borrowed for
- the call: on success it receives the length of the text (without the
- NUL); on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so
- that a buffer of `*len + 1` bytes will do, and `buf` is untouched (this
- size report is the one exception to "out-parameters are written only on
- success"). `buf` may be NULL when `cap` is 0, to ask for the size.
- A string holding a NUL byte is copied whole; C will see it end early.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
- `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
- May be called from a callback.
+ `v` is borrowed for the call. `buf` is borrowed for the call and is written
+ only on success, with the text and a NUL. `len` is borrowed for the call: on
+ success it receives the length of the text (without the NUL); on
+ `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so that a buffer
+ of `*len + 1` bytes will do, and `buf` is untouched (this size report is the
+ one exception to "out-parameters are written only on success"). `buf` may be
+ NULL when `cap` is 0, to ask for the size. A string holding a NUL byte is
+ copied whole; C will see it end early. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (not a string; nothing
+ written), or `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1). Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -4109,8 +4120,8 @@ enum muon_result muon_value_get_string_copy(const struct muon_value *v,
  The number of items in a list or array, or of entries (key/value
  pairs) in a map; 0 for any other value and for NULL.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4122,8 +4133,8 @@ size_t muon_value_len(const struct muon_value *v);
  value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not a list, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4136,8 +4147,8 @@ const struct muon_value *muon_value_list_get(const struct muon_value *v, size_t 
  changed or freed. NULL when `v` is NULL or not a map, or `index` is out
  of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4149,8 +4160,8 @@ const struct muon_value *muon_value_map_key(const struct muon_value *v, size_t i
  the value or message that owns it) is changed or freed. NULL when `v`
  is NULL or not a map, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4163,8 +4174,8 @@ const struct muon_value *muon_value_map_value(const struct muon_value *v, size_t
  changed or freed. A symbol key does not match. NULL when `v` is NULL or
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
- `v` and `key` are borrowed for the call.
- May be called from a callback.
+ `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+ one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -4178,8 +4189,8 @@ const struct muon_value *muon_value_map_get_string_key(const struct muon_value *
  changed or freed. A string key does not match. NULL when `v` is NULL or
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
- `v` and `key` are borrowed for the call.
- May be called from a callback.
+ `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+ one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -4191,8 +4202,8 @@ const struct muon_value *muon_value_map_get_symbol_key(const struct muon_value *
  The element type of array `v`, or `MUON_TYPE_INVALID` when `v` is NULL
  or not an array.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4204,8 +4215,8 @@ enum muon_type muon_value_array_type(const struct muon_value *v);
  the value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not an array, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4216,11 +4227,10 @@ const struct muon_value *muon_value_array_get(const struct muon_value *v, size_t
  Reads the descriptor of a described value when it is numeric (a ulong).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
- its descriptor is a symbol.
- May be called from a callback.
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or its
+ descriptor is a symbol. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4233,12 +4243,11 @@ enum muon_result muon_value_described_descriptor_code(const struct muon_value *v
  view of its ASCII bytes (not NUL-terminated).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes are borrowed until `v` (or the value or
- message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
- its descriptor is numeric.
- May be called from a callback.
+ only on success; the bytes are borrowed until `v` (or the value or message
+ that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched)
+ when `v` is not described or its descriptor is numeric. Not thread-safe: use
+ one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4252,8 +4261,8 @@ enum muon_result muon_value_described_descriptor_symbol(const struct muon_value 
  the value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not described.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4265,14 +4274,14 @@ const struct muon_value *muon_value_described_value(const struct muon_value *v);
  `buf`.
 
  `v` is borrowed for the call. `buf` is borrowed for the call and written
- only on success. `len` is borrowed for the call: on success it receives
- the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it
- receives the number needed and `buf` is untouched (this size report is
- the one exception to "out-parameters are written only on success").
- `buf` may be NULL when `cap` is 0, to ask for the size.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ only on success. `len` is borrowed for the call: on success it receives the
+ number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+ number needed and `buf` is untouched (this size report is the one exception
+ to "out-parameters are written only on success"). `buf` may be NULL when
+ `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid
@@ -4294,7 +4303,7 @@ enum muon_result muon_value_encode(const struct muon_value *v,
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or
