@@ -4,7 +4,9 @@
  *   - command-line options: -a URL, -m COUNT, -v, and the arguments left over;
  *   - splitting "host:port/address" into the part to connect to and the address;
  *   - checking a muon_result and stopping with a clear message;
- *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s).
+ *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s);
+ *   - stopping a loop cleanly on SIGINT and SIGTERM (a thread waits for the
+ *     signal and wakes the loop, muon's one thread-safe call).
  *
  * Everything is `static inline`, so an example that uses only part of it
  * compiles cleanly with -Wall -Wextra -Werror.
@@ -12,6 +14,10 @@
 #ifndef MUON_EXAMPLES_COMMON_H
 #define MUON_EXAMPLES_COMMON_H
 
+#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
+
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,5 +128,46 @@ static inline unsigned backoff_next(struct backoff *b) {
 }
 
 static inline void backoff_reset(struct backoff *b) { b->delay_ms = 0; }
+
+/*
+ * SIGINT and SIGTERM as a loop wake-up: signals_start blocks both signals
+ * (call it before starting other threads, so that they inherit the mask)
+ * and starts a thread that waits for one and calls muon_loop_wake, so the
+ * loop's on_wake callback runs on the loop thread. signals_stop ends the
+ * thread; call it before muon_loop_free.
+ */
+struct signals {
+    pthread_t thread;
+    muon_loop *loop;
+};
+
+static inline void *signals_wait(void *arg) {
+    struct signals *s = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig;
+    if (sigwait(&set, &sig) == 0) check(muon_loop_wake(s->loop), "muon_loop_wake");
+    return NULL;
+}
+
+static inline void signals_start(struct signals *s, muon_loop *loop) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    s->loop = loop;
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+        pthread_create(&s->thread, NULL, signals_wait, s) != 0) {
+        fprintf(stderr, "error: cannot start the signal thread\n");
+        exit(1);
+    }
+}
+
+static inline void signals_stop(struct signals *s) {
+    pthread_cancel(s->thread); /* sigwait is a cancellation point */
+    pthread_join(s->thread, NULL);
+}
 
 #endif
