@@ -108,6 +108,11 @@ static inline const char *condition_text(const muon_condition *c, char *buf, siz
     return buf;
 }
 
+/* A failed login: reconnecting would not help. */
+static inline bool is_unauthorized(const muon_condition *c) {
+    return c != NULL && strcmp(muon_condition_name(c), "amqp:unauthorized-access") == 0;
+}
+
 /*
  * The tutorial's reconnect backoff. `delay_ms` is 0 while connected; after a
  * disconnect the first attempt is immediate, then 100 ms, doubling up to 10 s.
