@@ -14,7 +14,7 @@
  *   - A message is kept until its consumer settles it: accepted, it is
  *     dropped; rejected, dropped and counted; released or modified, or its
  *     consumer detaching or disconnecting first, it goes back to the head of
- *     its queue (at-least-once).
+ *     its queue, in its original order (at-least-once).
  *   - Many connections are served at once, on one thread.
  *   - SIGINT or SIGTERM closes the listener and every connection and stops.
  *
@@ -27,6 +27,7 @@
 
 struct node {             /* a message waiting in a queue, or in flight */
     muon_message *msg;
+    unsigned long long seq;  /* arrival order: a returned message goes back in its place */
     muon_delivery delivery; /* in flight: the delivery it went out as */
     struct node *next;
 };
@@ -67,6 +68,7 @@ struct broker {
     struct queue *queues;
     struct conn *conns;
     unsigned next_conn_id, next_temp_id;
+    unsigned long long next_seq;
     unsigned long rejected;
     bool verbose, stopping;
 };
@@ -110,10 +112,13 @@ static void push_tail(struct queue *q, struct node *n) {
     q->tail = n;
 }
 
-static void push_head(struct queue *q, struct node *n) {
-    n->next = q->head;
-    q->head = n;
-    if (q->tail == NULL) q->tail = n;
+/* Returns a message to the head of its queue, before any that arrived after it. */
+static void requeue(struct queue *q, struct node *n) {
+    struct node **p = &q->head;
+    while (*p != NULL && (*p)->seq < n->seq) p = &(*p)->next;
+    n->next = *p;
+    *p = n;
+    if (n->next == NULL) q->tail = n;
 }
 
 static void free_nodes(struct node *n) {
@@ -205,19 +210,12 @@ static void detach_consumer(struct broker *b, struct link *c) {
         if (q->next >= q->n_consumers) q->next = 0;
         break;
     }
-    struct node *back = NULL; /* reverse the list, then push each to the head */
     while (c->unsettled != NULL) {
         struct node *n = c->unsettled;
         c->unsettled = n->next;
-        n->next = back;
-        back = n;
+        requeue(q, n);
     }
     c->unsettled_tail = NULL;
-    while (back != NULL) {
-        struct node *n = back;
-        back = n->next;
-        push_head(q, n);
-    }
     c->queue = NULL;
     if (q->dynamic && q->n_consumers == 0) {
         /* Producers still sending to it are told it is gone. */
@@ -266,7 +264,7 @@ static void on_released(void *app, const muon_event *ev) {
         free_nodes(n);
         return;
     }
-    push_head(c->queue, n);
+    requeue(c->queue, n);
     deliver(c->queue);
 }
 
@@ -294,6 +292,7 @@ static void on_message(void *app, const muon_event *ev) {
     struct node *n = calloc(1, sizeof *n);
     if (n == NULL) exit(1);
     check(muon_message_clone(m, &n->msg), "muon_message_clone");
+    n->seq = ++p->b->next_seq;
     push_tail(q, n);
     deliver(q);
 } /* returning without settling: muon accepts the message now it is queued */

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,30 +140,37 @@ static inline void backoff_reset(struct backoff *b) { b->delay_ms = 0; }
  * (call it before starting other threads, so that they inherit the mask)
  * and starts a thread that waits for one and calls muon_loop_wake, so the
  * loop's on_wake callback runs on the loop thread. signals_stop ends the
- * thread; call it before muon_loop_free.
+ * thread (with a signal of its own, never pthread_cancel, which could
+ * unwind through muon); call it before muon_loop_free.
  */
 struct signals {
     pthread_t thread;
     muon_loop *loop;
+    atomic_bool stopping;
 };
+
+static inline void signal_set(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
 
 static inline void *signals_wait(void *arg) {
     struct signals *s = arg;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    signal_set(&set);
     int sig;
-    if (sigwait(&set, &sig) == 0) check(muon_loop_wake(s->loop), "muon_loop_wake");
+    if (sigwait(&set, &sig) == 0 && !atomic_load(&s->stopping)) {
+        check(muon_loop_wake(s->loop), "muon_loop_wake");
+    }
     return NULL;
 }
 
 static inline void signals_start(struct signals *s, muon_loop *loop) {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    signal_set(&set);
     s->loop = loop;
+    atomic_init(&s->stopping, false);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
         pthread_create(&s->thread, NULL, signals_wait, s) != 0) {
         fprintf(stderr, "error: cannot start the signal thread\n");
@@ -171,7 +179,8 @@ static inline void signals_start(struct signals *s, muon_loop *loop) {
 }
 
 static inline void signals_stop(struct signals *s) {
-    pthread_cancel(s->thread); /* sigwait is a cancellation point */
+    atomic_store(&s->stopping, true);
+    pthread_kill(s->thread, SIGTERM); /* ends its sigwait, if it still waits */
     pthread_join(s->thread, NULL);
 }
 

@@ -48,6 +48,7 @@ static void on_message(void *app, const muon_event *ev) {
     char text[4096];
     muon_value_format(muon_message_body(muon_event_message(ev)), text, sizeof text);
     printf("%s\n", text);
+    fflush(stdout); /* one line at a time, even into a pipe */
     if (++r->received == r->expected) {
         r->done = true;
         check(muon_receiver_close(muon_event_receiver(ev)), "muon_receiver_close");
