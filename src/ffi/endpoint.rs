@@ -445,6 +445,11 @@ fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(
     unsafe {
         with_state(conn.owner, |st| {
             let (_, cid) = conn_of(st, conn)?;
+            if st.dispatching {
+                // From a callback: after the event's built-ins (execute).
+                st.deferred_closes.push((cid, error));
+                return Ok(());
+            }
             st.lp.close(cid, error).map_err(reactor_err)
         })
     }

@@ -120,6 +120,10 @@ pub(crate) struct State {
     /// this loop".
     pub scratch: CString,
     pub condition: Option<Box<Condition>>,
+    /// Connections closed from a callback: closed once the event's
+    /// built-ins ran, so that an auto-accept of the message being handled
+    /// still goes out before the `close` frame.
+    pub deferred_closes: Vec<(ConnId, Option<AmqpError>)>,
 }
 
 /// One step of a dispatch: call the application, or run a built-in.
@@ -814,6 +818,7 @@ pub extern "C" fn muon_loop_new() -> *mut muon_loop {
                 timers: HashMap::new(),
                 scratch: CString::default(),
                 condition: None,
+                deferred_closes: Vec::new(),
             }),
         });
         let p = Box::into_raw(lb);
@@ -900,7 +905,15 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
             }
         }
     }
-    Ok(())
+    // SAFETY: as above.
+    unsafe {
+        with_state(lp, |st| {
+            for (cid, error) in std::mem::take(&mut st.deferred_closes) {
+                let _ = st.lp.close(cid, error);
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Dispatches queued events; polls once (up to `timeout`) if none are
