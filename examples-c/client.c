@@ -28,14 +28,14 @@ struct client {
     char *reply_to;       /* the receiver's address, once the broker gave it */
     char **requests;
     int n_requests, next; /* next: the request in flight, or to send */
-    bool in_flight;
+    bool in_flight, opened;
     int exit_code;
 };
 
 static void fail(struct client *c, const char *what, const muon_event *ev) {
     char buf[512];
     if (c->exit_code == 0) {
-        fprintf(stderr, "client: %s %s: %s\n", what, c->host,
+        fprintf(stderr, "client: %s %s: %s\n", c->opened ? what : "cannot connect to", c->host,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "closed"));
     }
     c->exit_code = 1;
@@ -90,6 +90,12 @@ static void on_message(void *app, const muon_event *ev) {
 }
 
 /* The connection's handler. */
+static void on_connection_remote_open(void *app, const muon_event *ev) {
+    struct client *c = app;
+    (void)ev;
+    c->opened = true;
+}
+
 static void on_link_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) fail(app, "link closed by", ev);
 }
@@ -119,6 +125,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     muon_handler ch = MUON_HANDLER_INIT;
+    ch.on_connection_remote_open = on_connection_remote_open;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
     ch.on_disconnected = on_disconnected;
