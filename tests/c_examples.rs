@@ -813,3 +813,52 @@ fn the_tutorial_script_runs_end_to_end() {
         assert!(out.contains(&e), "missing {e:?} in:\n{out}");
     }
 }
+
+// ---- install and pkg-config -----------------------------------------------------------
+
+#[test]
+fn installed_muon_builds_the_examples_outside_the_repository_with_pkg_config() {
+    let root = out_dir().join("install-test");
+    let _ = std::fs::remove_dir_all(&root);
+    let prefix = root.join("prefix");
+    let status = Command::new(manifest_dir().join("scripts/install"))
+        .arg(&prefix)
+        .stdout(Stdio::null())
+        .status()
+        .expect("scripts/install runs");
+    assert!(status.success(), "scripts/install failed");
+    for f in [
+        "lib/libmuon.a",
+        "lib/libmuon.so",
+        "include/muon.h",
+        "lib/pkgconfig/muon.pc",
+    ] {
+        assert!(prefix.join(f).exists(), "{f} was not installed");
+    }
+    // A user's directory, away from the repository: the installed examples.
+    let user = root.join("user");
+    std::fs::create_dir_all(&user).expect("a directory");
+    for entry in std::fs::read_dir(prefix.join("share/muon/examples")).expect("examples installed")
+    {
+        let entry = entry.expect("a directory entry");
+        std::fs::copy(entry.path(), user.join(entry.file_name())).expect("copy");
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{cc} -std=c11 -Wall -Wextra -Werror -pedantic -o helloworld_direct helloworld_direct.c \
+             $(pkg-config --cflags --libs muon)"
+        ))
+        .current_dir(&user)
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "building with pkg-config failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("localhost:{}/examples", free_port());
+    run_exact(&user.join("helloworld_direct"), &["-a", &url], &HELLO);
+}
