@@ -767,7 +767,7 @@ fn clients_reconnect_to_a_broker_killed_and_restarted() {
     // Messages the dead broker held are lost with it (it keeps them in
     // memory); the last ones are sent after the restart and must arrive.
     let last = format!("{{'sequence': {TOTAL}}}");
-    receiver.wait_output(LIMIT, &last, |l| l.iter().any(|x| *x == last));
+    receiver.wait_output(LIMIT, &last, |l| l.contains(&last));
     let lines = receiver.lines();
     drop(receiver);
     assert!(

@@ -869,14 +869,24 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
         match a {
             Action::Call(Some(f), ud, ev) => {
                 // SAFETY: `lp` is live (the caller's promise).
-                unsafe { with_state(lp, |st| Ok(st.dispatching = true)) }?;
+                unsafe {
+                    with_state(lp, |st| {
+                        st.dispatching = true;
+                        Ok(())
+                    })
+                }?;
                 let ev_ptr: *const muon_event = (&*ev as *const EventData).cast();
                 // SAFETY: the application registered `f` for this event with
                 // this userdata; the event lives until the call returns.
                 unsafe { f(ud, ev_ptr) };
                 drop(ev);
                 // SAFETY: as above.
-                unsafe { with_state(lp, |st| Ok(st.dispatching = false)) }?;
+                unsafe {
+                    with_state(lp, |st| {
+                        st.dispatching = false;
+                        Ok(())
+                    })
+                }?;
             }
             Action::Call(None, ..) => {}
             Action::Free(r) => r.free_userdata(),
@@ -888,12 +898,22 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                 );
                 for p in posted {
                     // SAFETY: as above.
-                    unsafe { with_state(lp, |st| Ok(st.dispatching = true)) }?;
+                    unsafe {
+                        with_state(lp, |st| {
+                            st.dispatching = true;
+                            Ok(())
+                        })
+                    }?;
                     // SAFETY: the application posted this function with this
                     // context to be run on the loop thread.
                     unsafe { (p.f)(p.context as *mut c_void) };
                     // SAFETY: as above.
-                    unsafe { with_state(lp, |st| Ok(st.dispatching = false)) }?;
+                    unsafe {
+                        with_state(lp, |st| {
+                            st.dispatching = false;
+                            Ok(())
+                        })
+                    }?;
                 }
             }
             other => {
