@@ -14,7 +14,7 @@
 #define MUON_VERSION_STRING "0.1.0"
 
 /* Initializer for a muon_handler: sets struct_size, every callback NULL. */
-#define MUON_HANDLER_INIT { sizeof(muon_handler) }
+#define MUON_HANDLER_INIT { .struct_size = sizeof(muon_handler) }
 
 
 /*
@@ -152,6 +152,112 @@ typedef enum muon_delivery_state {
    */
   MUON_DELIVERY_STATE_RECEIVED = 5,
 } muon_delivery_state;
+
+/*
+ What happened: the type of a `muon_event`. The numbers are stable.
+ */
+typedef enum muon_event_kind {
+  /*
+   Not an event (NULL event).
+   */
+  MUON_EVENT_KIND_NONE = 0,
+  /*
+   `on_connection_remote_open`
+   */
+  MUON_EVENT_KIND_CONNECTION_REMOTE_OPEN = 1,
+  /*
+   `on_connection_remote_close`
+   */
+  MUON_EVENT_KIND_CONNECTION_REMOTE_CLOSE = 2,
+  /*
+   `on_session_remote_open`
+   */
+  MUON_EVENT_KIND_SESSION_REMOTE_OPEN = 3,
+  /*
+   `on_session_remote_close`
+   */
+  MUON_EVENT_KIND_SESSION_REMOTE_CLOSE = 4,
+  /*
+   `on_link_remote_attach`
+   */
+  MUON_EVENT_KIND_LINK_REMOTE_ATTACH = 5,
+  /*
+   `on_link_remote_open`
+   */
+  MUON_EVENT_KIND_LINK_REMOTE_OPEN = 6,
+  /*
+   `on_link_remote_close`
+   */
+  MUON_EVENT_KIND_LINK_REMOTE_CLOSE = 7,
+  /*
+   `on_link_flow`
+   */
+  MUON_EVENT_KIND_LINK_FLOW = 8,
+  /*
+   `on_message`
+   */
+  MUON_EVENT_KIND_MESSAGE = 9,
+  /*
+   `on_accepted`
+   */
+  MUON_EVENT_KIND_ACCEPTED = 10,
+  /*
+   `on_rejected`
+   */
+  MUON_EVENT_KIND_REJECTED = 11,
+  /*
+   `on_released`
+   */
+  MUON_EVENT_KIND_RELEASED = 12,
+  /*
+   `on_modified`
+   */
+  MUON_EVENT_KIND_MODIFIED = 13,
+  /*
+   `on_settled`
+   */
+  MUON_EVENT_KIND_SETTLED = 14,
+  /*
+   `on_disconnected`
+   */
+  MUON_EVENT_KIND_DISCONNECTED = 15,
+  /*
+   `on_reconnected`
+   */
+  MUON_EVENT_KIND_RECONNECTED = 16,
+  /*
+   `on_timer`
+   */
+  MUON_EVENT_KIND_TIMER = 17,
+  /*
+   `on_listener_open`
+   */
+  MUON_EVENT_KIND_LISTENER_OPEN = 18,
+  /*
+   `on_connection_accepted`
+   */
+  MUON_EVENT_KIND_CONNECTION_ACCEPTED = 19,
+  /*
+   `on_wake`
+   */
+  MUON_EVENT_KIND_WAKE = 20,
+  /*
+   `on_link_final`
+   */
+  MUON_EVENT_KIND_LINK_FINAL = 21,
+  /*
+   `on_connection_final`
+   */
+  MUON_EVENT_KIND_CONNECTION_FINAL = 22,
+  /*
+   `on_listener_final`
+   */
+  MUON_EVENT_KIND_LISTENER_FINAL = 23,
+  /*
+   `on_transport_error`
+   */
+  MUON_EVENT_KIND_TRANSPORT_ERROR = 24,
+} muon_event_kind;
 
 /*
  The form of a message's body (AMQP 1.0 §3.2.6-3.2.8). The numbers are
@@ -587,6 +693,148 @@ typedef struct muon_handler {
 } muon_handler;
 
 /*
+ A connection: owned by the loop, valid until after
+ `on_connection_final`. Survives the built-in reconnect.
+
+ Functions: `muon_loop_connect`, `muon_connection_open_sender`,
+ `muon_connection_open_receiver`, `muon_connection_close`,
+ `muon_connection_close_with`, `muon_connection_set_handler`,
+ `muon_connection_remote_condition`, `muon_connection_remote_container_id`,
+ `muon_connection_remote_offered_capability`, `muon_connection_user`,
+ `muon_connection_is_open`.
+ */
+typedef struct muon_connection {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_connection;
+
+/*
+ A listener: owned by the loop, valid until after `on_listener_final`.
+
+ Functions: `muon_loop_listen`, `muon_listener_port`,
+ `muon_listener_close`.
+ */
+typedef struct muon_listener {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_listener;
+
+/*
+ A sending link: owned by the loop, valid until after `on_link_final`
+ (a reconnect makes it stale: the link is re-opened as a new sender).
+
+ Functions: `muon_connection_open_sender`, `muon_sender_send`,
+ `muon_sender_credit`, `muon_sender_offered`, `muon_sender_drained`,
+ `muon_sender_connection`, `muon_sender_close`,
+ `muon_sender_close_with`, `muon_sender_remote_condition`,
+ `muon_sender_remote_target_address`, `muon_sender_name`.
+ */
+typedef struct muon_sender {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_sender;
+
+/*
+ A receiving link: owned by the loop, valid until after
+ `on_link_final` (a reconnect makes it stale).
+
+ Functions: `muon_connection_open_receiver`, `muon_receiver_flow`,
+ `muon_receiver_drain`, `muon_receiver_credit`,
+ `muon_receiver_connection`, `muon_receiver_close`,
+ `muon_receiver_close_with`, `muon_receiver_remote_condition`,
+ `muon_receiver_remote_source_address`,
+ `muon_receiver_set_source_address`, `muon_receiver_name`.
+ */
+typedef struct muon_receiver {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_receiver;
+
+/*
+ A delivery (a message in transit): owned by the loop, valid until it
+ is settled here.
+
+ Functions: `muon_delivery_accept`, `muon_delivery_reject`,
+ `muon_delivery_release`, `muon_delivery_modify`,
+ `muon_delivery_settle`, `muon_delivery_remote_state`,
+ `muon_delivery_is_remote_settled`, `muon_delivery_tag`.
+ */
+typedef struct muon_delivery {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_delivery;
+
+/*
+ A timer: valid until it fires or is cancelled.
+
+ Functions: `muon_loop_schedule`, `muon_timer_cancel`.
+ */
+typedef struct muon_timer {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_timer;
+
+/*
  A function posted from another thread, run on the loop thread.
  */
 typedef void (*muon_post_fn)(void *context);
@@ -635,7 +883,7 @@ enum muon_result muon_loop_connect(struct muon_loop *lp,
                                    const struct muon_connection_options *options,
                                    const struct muon_handler *handler,
                                    void *userdata,
-                                   muon_connection *out);
+                                   struct muon_connection *out);
 
 /*
  Listens on `address` (`host:port`; port 0 picks a free port, read it
@@ -663,7 +911,7 @@ enum muon_result muon_loop_listen(struct muon_loop *lp,
                                   const struct muon_connection_options *options,
                                   const struct muon_handler *handler,
                                   void *userdata,
-                                  muon_listener *out);
+                                  struct muon_listener *out);
 
 /*
  The port a listener is bound to (0 for a stale or null handle).
@@ -672,7 +920,7 @@ enum muon_result muon_loop_listen(struct muon_loop *lp,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-uint16_t muon_listener_port(muon_listener listener);
+uint16_t muon_listener_port(struct muon_listener listener);
 
 /*
  Stops listening; `on_listener_final` follows. Accepted connections carry
@@ -685,7 +933,7 @@ uint16_t muon_listener_port(muon_listener listener);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_listener_close(muon_listener listener);
+enum muon_result muon_listener_close(struct muon_listener listener);
 
 /*
  Sets the handler for a connection's events (and its links' events that
@@ -700,7 +948,7 @@ enum muon_result muon_listener_close(muon_listener listener);
  # Safety
  The handle's loop is live; `handler` is NULL or a valid table.
  */
-enum muon_result muon_connection_set_handler(muon_connection conn,
+enum muon_result muon_connection_set_handler(struct muon_connection conn,
                                              const struct muon_handler *handler,
                                              void *userdata);
 
@@ -720,12 +968,12 @@ enum muon_result muon_connection_set_handler(muon_connection conn,
  # Safety
  The handle's loop is live; pointers are NULL or valid as described.
  */
-enum muon_result muon_connection_open_sender(muon_connection conn,
+enum muon_result muon_connection_open_sender(struct muon_connection conn,
                                              const char *address,
                                              const struct muon_link_options *options,
                                              const struct muon_handler *handler,
                                              void *userdata,
-                                             muon_sender *out);
+                                             struct muon_sender *out);
 
 /*
  Opens a receiver from `address` (NULL with the dynamic option: the peer
@@ -740,12 +988,12 @@ enum muon_result muon_connection_open_sender(muon_connection conn,
  # Safety
  The handle's loop is live; pointers are NULL or valid as described.
  */
-enum muon_result muon_connection_open_receiver(muon_connection conn,
+enum muon_result muon_connection_open_receiver(struct muon_connection conn,
                                                const char *address,
                                                const struct muon_link_options *options,
                                                const struct muon_handler *handler,
                                                void *userdata,
-                                               muon_receiver *out);
+                                               struct muon_receiver *out);
 
 /*
  Begins closing the connection (and stops any reconnect);
@@ -759,7 +1007,7 @@ enum muon_result muon_connection_open_receiver(muon_connection conn,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_connection_close(muon_connection conn);
+enum muon_result muon_connection_close(struct muon_connection conn);
 
 /*
  Begins closing the connection with an error condition `name` (e.g.
@@ -772,7 +1020,7 @@ enum muon_result muon_connection_close(muon_connection conn);
  # Safety
  The handle's loop is live; strings are NULL or NUL-terminated.
  */
-enum muon_result muon_connection_close_with(muon_connection conn,
+enum muon_result muon_connection_close_with(struct muon_connection conn,
                                             const char *name,
                                             const char *description);
 
@@ -783,7 +1031,7 @@ enum muon_result muon_connection_close_with(muon_connection conn,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-bool muon_connection_is_open(muon_connection conn);
+bool muon_connection_is_open(struct muon_connection conn);
 
 /*
  The error condition the peer closed the connection with: borrowed until
@@ -792,7 +1040,7 @@ bool muon_connection_is_open(muon_connection conn);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const struct muon_condition *muon_connection_remote_condition(muon_connection conn);
+const struct muon_condition *muon_connection_remote_condition(struct muon_connection conn);
 
 /*
  The peer's container id: NUL-terminated, borrowed until the next call
@@ -801,7 +1049,7 @@ const struct muon_condition *muon_connection_remote_condition(muon_connection co
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_connection_remote_container_id(muon_connection conn);
+const char *muon_connection_remote_container_id(struct muon_connection conn);
 
 /*
  True if the peer's open offered the capability `capability` (e.g.
@@ -810,7 +1058,7 @@ const char *muon_connection_remote_container_id(muon_connection conn);
  # Safety
  The handle's loop is live; `capability` is NULL or NUL-terminated.
  */
-bool muon_connection_remote_offered_capability(muon_connection conn, const char *capability);
+bool muon_connection_remote_offered_capability(struct muon_connection conn, const char *capability);
 
 /*
  The SASL user name the connection logged in with (client) or that
@@ -820,7 +1068,7 @@ bool muon_connection_remote_offered_capability(muon_connection conn, const char 
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_connection_user(muon_connection conn);
+const char *muon_connection_user(struct muon_connection conn);
 
 /*
  Sends `message` on the sender: encoded during the call, so the message
@@ -840,9 +1088,9 @@ const char *muon_connection_user(muon_connection conn);
  The handle's loop is live; `message` is NULL or live; `out` NULL or
  writable.
  */
-enum muon_result muon_sender_send(muon_sender sender,
+enum muon_result muon_sender_send(struct muon_sender sender,
                                   const struct muon_message *message,
-                                  muon_delivery *out);
+                                  struct muon_delivery *out);
 
 /*
  The sender's credit: how many messages it may send now (0 for a stale
@@ -851,7 +1099,7 @@ enum muon_result muon_sender_send(muon_sender sender,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-uint32_t muon_sender_credit(muon_sender sender);
+uint32_t muon_sender_credit(struct muon_sender sender);
 
 /*
  Tells the receiver how many messages wait to be sent (the `available`
@@ -864,7 +1112,7 @@ uint32_t muon_sender_credit(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_sender_offered(muon_sender sender, uint32_t count);
+enum muon_result muon_sender_offered(struct muon_sender sender, uint32_t count);
 
 /*
  Says the sender has nothing more to send: if the receiver asked to
@@ -876,7 +1124,7 @@ enum muon_result muon_sender_offered(muon_sender sender, uint32_t count);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_sender_drained(muon_sender sender);
+enum muon_result muon_sender_drained(struct muon_sender sender);
 
 /*
  Begins closing the sender; `on_link_final` follows. Closing twice is not
@@ -887,7 +1135,7 @@ enum muon_result muon_sender_drained(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_sender_close(muon_sender sender);
+enum muon_result muon_sender_close(struct muon_sender sender);
 
 /*
  Begins closing the sender with the error condition `name` and
@@ -898,7 +1146,7 @@ enum muon_result muon_sender_close(muon_sender sender);
  # Safety
  The handle's loop is live; strings are NULL or NUL-terminated.
  */
-enum muon_result muon_sender_close_with(muon_sender sender,
+enum muon_result muon_sender_close_with(struct muon_sender sender,
                                         const char *name,
                                         const char *description);
 
@@ -908,7 +1156,7 @@ enum muon_result muon_sender_close_with(muon_sender sender,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-muon_connection muon_sender_connection(muon_sender sender);
+struct muon_connection muon_sender_connection(struct muon_sender sender);
 
 /*
  The address of the target the peer attached (for a dynamic sender, the
@@ -917,7 +1165,7 @@ muon_connection muon_sender_connection(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_sender_remote_target_address(muon_sender sender);
+const char *muon_sender_remote_target_address(struct muon_sender sender);
 
 /*
  The error the peer closed the sender with: borrowed until the next call
@@ -926,7 +1174,7 @@ const char *muon_sender_remote_target_address(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const struct muon_condition *muon_sender_remote_condition(muon_sender sender);
+const struct muon_condition *muon_sender_remote_condition(struct muon_sender sender);
 
 /*
  The sender's link name: borrowed until the next call on this loop; NULL
@@ -935,7 +1183,7 @@ const struct muon_condition *muon_sender_remote_condition(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_sender_name(muon_sender sender);
+const char *muon_sender_name(struct muon_sender sender);
 
 /*
  Grants the receiver's peer `credit` further messages (absolute: the
@@ -950,7 +1198,7 @@ const char *muon_sender_name(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_receiver_flow(muon_receiver receiver, uint32_t credit);
+enum muon_result muon_receiver_flow(struct muon_receiver receiver, uint32_t credit);
 
 /*
  Grants `credit` and asks the sender to use it up or give it back at
@@ -961,7 +1209,7 @@ enum muon_result muon_receiver_flow(muon_receiver receiver, uint32_t credit);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_receiver_drain(muon_receiver receiver, uint32_t credit);
+enum muon_result muon_receiver_drain(struct muon_receiver receiver, uint32_t credit);
 
 /*
  The credit the receiver has granted and not yet used (0 for a stale or
@@ -970,7 +1218,7 @@ enum muon_result muon_receiver_drain(muon_receiver receiver, uint32_t credit);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-uint32_t muon_receiver_credit(muon_receiver receiver);
+uint32_t muon_receiver_credit(struct muon_receiver receiver);
 
 /*
  Begins closing the receiver; `on_link_final` follows.
@@ -980,7 +1228,7 @@ uint32_t muon_receiver_credit(muon_receiver receiver);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_receiver_close(muon_receiver receiver);
+enum muon_result muon_receiver_close(struct muon_receiver receiver);
 
 /*
  Begins closing the receiver with an error condition. Results as
@@ -989,7 +1237,7 @@ enum muon_result muon_receiver_close(muon_receiver receiver);
  # Safety
  The handle's loop is live; strings are NULL or NUL-terminated.
  */
-enum muon_result muon_receiver_close_with(muon_receiver receiver,
+enum muon_result muon_receiver_close_with(struct muon_receiver receiver,
                                           const char *name,
                                           const char *description);
 
@@ -999,7 +1247,7 @@ enum muon_result muon_receiver_close_with(muon_receiver receiver,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-muon_connection muon_receiver_connection(muon_receiver receiver);
+struct muon_connection muon_receiver_connection(struct muon_receiver receiver);
 
 /*
  The address of the source the peer attached: for a dynamic receiver,
@@ -1009,7 +1257,7 @@ muon_connection muon_receiver_connection(muon_receiver receiver);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_receiver_remote_source_address(muon_receiver receiver);
+const char *muon_receiver_remote_source_address(struct muon_receiver receiver);
 
 /*
  The address of the target of a link the peer attached to this
@@ -1019,7 +1267,7 @@ const char *muon_receiver_remote_source_address(muon_receiver receiver);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_receiver_remote_target_address(muon_receiver receiver);
+const char *muon_receiver_remote_target_address(struct muon_receiver receiver);
 
 /*
  For a sender the peer attached (a consumer, seen from a server): the
@@ -1029,7 +1277,7 @@ const char *muon_receiver_remote_target_address(muon_receiver receiver);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_sender_remote_source_address(muon_sender sender);
+const char *muon_sender_remote_source_address(struct muon_sender sender);
 
 /*
  For a sender the peer attached: true if it asked for a dynamic source
@@ -1039,7 +1287,7 @@ const char *muon_sender_remote_source_address(muon_sender sender);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-bool muon_sender_remote_source_is_dynamic(muon_sender sender);
+bool muon_sender_remote_source_is_dynamic(struct muon_sender sender);
 
 /*
  In `on_link_remote_attach`, before the link is opened: sets the address
@@ -1053,7 +1301,7 @@ bool muon_sender_remote_source_is_dynamic(muon_sender sender);
  # Safety
  The handle's loop is live; `address` is NULL or NUL-terminated.
  */
-enum muon_result muon_sender_set_source_address(muon_sender sender, const char *address);
+enum muon_result muon_sender_set_source_address(struct muon_sender sender, const char *address);
 
 /*
  The error the peer closed the receiver with: borrowed until the next
@@ -1062,7 +1310,7 @@ enum muon_result muon_sender_set_source_address(muon_sender sender, const char *
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const struct muon_condition *muon_receiver_remote_condition(muon_receiver receiver);
+const struct muon_condition *muon_receiver_remote_condition(struct muon_receiver receiver);
 
 /*
  The receiver's link name: borrowed until the next call on this loop.
@@ -1070,7 +1318,7 @@ const struct muon_condition *muon_receiver_remote_condition(muon_receiver receiv
  # Safety
  The handle's loop is live (or the handle is null).
  */
-const char *muon_receiver_name(muon_receiver receiver);
+const char *muon_receiver_name(struct muon_receiver receiver);
 
 /*
  Sets a link's handler (a sender's or receiver's; pass the handle's
@@ -1083,7 +1331,7 @@ const char *muon_receiver_name(muon_receiver receiver);
  # Safety
  The handle's loop is live; `handler` NULL or a valid table.
  */
-enum muon_result muon_receiver_set_handler(muon_receiver receiver,
+enum muon_result muon_receiver_set_handler(struct muon_receiver receiver,
                                            const struct muon_handler *handler,
                                            void *userdata);
 
@@ -1093,7 +1341,7 @@ enum muon_result muon_receiver_set_handler(muon_receiver receiver,
  # Safety
  The handle's loop is live; `handler` NULL or a valid table.
  */
-enum muon_result muon_sender_set_handler(muon_sender sender,
+enum muon_result muon_sender_set_handler(struct muon_sender sender,
                                          const struct muon_handler *handler,
                                          void *userdata);
 
@@ -1107,7 +1355,7 @@ enum muon_result muon_sender_set_handler(muon_sender sender,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_delivery_accept(muon_delivery delivery);
+enum muon_result muon_delivery_accept(struct muon_delivery delivery);
 
 /*
  Rejects and settles an incoming delivery, with an optional error
@@ -1117,7 +1365,7 @@ enum muon_result muon_delivery_accept(muon_delivery delivery);
  # Safety
  The handle's loop is live; strings are NULL or NUL-terminated.
  */
-enum muon_result muon_delivery_reject(muon_delivery delivery,
+enum muon_result muon_delivery_reject(struct muon_delivery delivery,
                                       const char *name,
                                       const char *description);
 
@@ -1128,7 +1376,7 @@ enum muon_result muon_delivery_reject(muon_delivery delivery,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_delivery_release(muon_delivery delivery);
+enum muon_result muon_delivery_release(struct muon_delivery delivery);
 
 /*
  Modifies and settles an incoming delivery: `failed` counts a failed
@@ -1138,7 +1386,9 @@ enum muon_result muon_delivery_release(muon_delivery delivery);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_delivery_modify(muon_delivery delivery, bool failed, bool undeliverable_here);
+enum muon_result muon_delivery_modify(struct muon_delivery delivery,
+                                      bool failed,
+                                      bool undeliverable_here);
 
 /*
  Settles a delivery without giving it an outcome (for an outgoing one:
@@ -1147,7 +1397,7 @@ enum muon_result muon_delivery_modify(muon_delivery delivery, bool failed, bool 
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_delivery_settle(muon_delivery delivery);
+enum muon_result muon_delivery_settle(struct muon_delivery delivery);
 
 /*
  The outcome the peer gave the delivery (`MUON_DELIVERY_STATE_NONE` if
@@ -1156,7 +1406,7 @@ enum muon_result muon_delivery_settle(muon_delivery delivery);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_delivery_state muon_delivery_remote_state(muon_delivery delivery);
+enum muon_delivery_state muon_delivery_remote_state(struct muon_delivery delivery);
 
 /*
  True if the peer has settled the delivery (false for a stale handle).
@@ -1164,7 +1414,7 @@ enum muon_delivery_state muon_delivery_remote_state(muon_delivery delivery);
  # Safety
  The handle's loop is live (or the handle is null).
  */
-bool muon_delivery_is_remote_settled(muon_delivery delivery);
+bool muon_delivery_is_remote_settled(struct muon_delivery delivery);
 
 /*
  Copies the delivery's tag into `buf` (up to `cap` bytes) and returns its
@@ -1173,7 +1423,132 @@ bool muon_delivery_is_remote_settled(muon_delivery delivery);
  # Safety
  The handle's loop is live; `buf` is NULL or valid for `cap` bytes.
  */
-size_t muon_delivery_tag(muon_delivery delivery, uint8_t *buf, size_t cap);
+size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap);
+
+/*
+ The event's type (`MUON_EVENT_KIND_NONE` for NULL).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+enum muon_event_kind muon_event_type(const struct muon_event *event);
+
+/*
+ The loop the event comes from (NULL for NULL).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_loop *muon_event_loop(const struct muon_event *event);
+
+/*
+ The connection the event concerns (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_connection muon_event_connection(const struct muon_event *event);
+
+/*
+ The sender the event concerns (the null handle if none, or if the
+ link is a receiver).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_sender muon_event_sender(const struct muon_event *event);
+
+/*
+ The receiver the event concerns (the null handle if none, or if the
+ link is a sender).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_receiver muon_event_receiver(const struct muon_event *event);
+
+/*
+ True if the event's link is a receiver (false if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+bool muon_event_is_receiver(const struct muon_event *event);
+
+/*
+ The delivery the event concerns (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_delivery muon_event_delivery(const struct muon_event *event);
+
+/*
+ The listener the event concerns (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_listener muon_event_listener(const struct muon_event *event);
+
+/*
+ The timer that fired (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_timer muon_event_timer(const struct muon_event *event);
+
+/*
+ The incoming message of `on_message`: borrowed until the callback
+ returns (`muon_message_clone` to keep it). NULL for other events.
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+const struct muon_message *muon_event_message(const struct muon_event *event);
+
+/*
+ The AMQP condition of a close, disconnect or transport error:
+ borrowed until the callback returns. NULL when there is none.
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+const struct muon_condition *muon_event_condition(const struct muon_event *event);
 
 /*
  The condition's symbolic name, e.g. `amqp:unauthorized-access`,
@@ -1323,7 +1698,7 @@ enum muon_result muon_loop_schedule(struct muon_loop *lp,
                                     uint64_t delay_ms,
                                     const struct muon_handler *handler,
                                     void *userdata,
-                                    muon_timer *out);
+                                    struct muon_timer *out);
 
 /*
  Cancels a timer that has not fired; its `userdata_free` is called.
@@ -1336,7 +1711,7 @@ enum muon_result muon_loop_schedule(struct muon_loop *lp,
  # Safety
  The handle's loop is live (or the handle is null).
  */
-enum muon_result muon_timer_cancel(muon_timer timer);
+enum muon_result muon_timer_cancel(struct muon_timer timer);
 
 /*
  Makes an empty message: no header, annotations, properties or footer,
@@ -2467,6 +2842,222 @@ const char *muon_message_reply_to_group_id(const struct muon_message *msg);
 enum muon_result muon_connection_options_new(struct muon_connection_options **out);
 
 /*
+ Sets the container id sent in `open` (default: a unique id).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_container_id(struct muon_connection_options *opts,
+                                                          const char *id);
+
+/*
+ Sets the virtual host asked for in `open` and SASL (default: the
+ URL's host).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_hostname(struct muon_connection_options *opts,
+                                                      const char *host);
+
+/*
+ Sets the SASL mechanisms allowed (client) or offered (listener), as
+ a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
+ `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_sasl_mechanisms(struct muon_connection_options *opts,
+                                                             const char *mechanisms);
+
+/*
+ Sets the SASL user name (PLAIN). The URL's user, if any, is used
+ when this is not set.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_user(struct muon_connection_options *opts,
+                                                  const char *user);
+
+/*
+ Sets the SASL password (PLAIN).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_password(struct muon_connection_options *opts,
+                                                      const char *password);
+
+/*
+ Allows SASL PLAIN over an unencrypted transport (default false:
+ PLAIN is then refused and the password never sent in clear).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_allow_insecure_plain(struct muon_connection_options *opts,
+                                                                  bool allow);
+
+/*
+ Turns SASL on or off (default on). A client without SASL sends the
+ plain AMQP header; a listener without SASL refuses SASL clients.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_sasl_enabled(struct muon_connection_options *opts,
+                                                          bool enabled);
+
+/*
+ Sets the largest frame accepted (at least 512; default 65536).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_max_frame_size(struct muon_connection_options *opts,
+                                                            uint32_t size);
+
+/*
+ Sets the highest channel number accepted (default 32767).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_channel_max(struct muon_connection_options *opts,
+                                                         uint16_t channel_max);
+
+/*
+ Sets how long the peer may stay silent, in milliseconds, before the
+ connection is closed with `amqp:resource-limit-exceeded` (0: no
+ limit, the default). Half of it is advertised, as the spec asks.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_idle_timeout(struct muon_connection_options *opts,
+                                                          uint32_t ms);
+
+/*
+ Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_offered_capability(struct muon_connection_options *opts,
+                                                                const char *capability);
+
+/*
+ Adds a capability desired in `open`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_desired_capability(struct muon_connection_options *opts,
+                                                                const char *capability);
+
+/*
+ Adds a URL tried, in turn with the first, by the built-in reconnect.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_failover_url(struct muon_connection_options *opts,
+                                                          const char *url);
+
+/*
  Turns on the built-in reconnect: after the transport is lost, wait
  `initial_ms`, doubling after each failed attempt up to `max_ms`, for at
  most `max_attempts` attempts (0: no limit); rotate through the failover
@@ -2509,6 +3100,153 @@ void muon_connection_options_free(struct muon_connection_options *opts);
  `out` is NULL or valid for writing a pointer.
  */
 enum muon_result muon_link_options_new(struct muon_link_options **out);
+
+/*
+ Sets the link name (default: unique).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
+
+/*
+ Asks the peer to create a temporary node (a dynamic source for a
+ receiver, target for a sender) and assign its address; read it with
+ `muon_receiver_remote_source_address` once the link is open.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
+
+/*
+ Receivers: keep this much credit granted (default 10; credit is
+ topped up when half is used). 0 turns the built-in flow control off:
+ grant credit with `muon_receiver_flow`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
+                                                     uint32_t window);
+
+/*
+ Receivers: accept and settle a message when `on_message` returns
+ without settling it (default on).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
+
+/*
+ Senders: settle a delivery once the peer settles it, after
+ `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
+
+/*
+ Sends pre-settled (at-most-once) when true: senders send every
+ message settled; receivers ask for that. Default false
+ (at-least-once).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
+
+/*
+ Terminus durability: 0 none (default), 1 configuration, 2
+ unsettled-state.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_durable(struct muon_link_options *opts, uint32_t durable);
+
+/*
+ Receivers: source distribution mode, `move` or `copy`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
+                                                         const char *mode);
+
+/*
+ Adds a terminus capability (e.g. `queue`, `topic`).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
+                                                  const char *capability);
 
 /*
  Frees link options. NULL is ignored.

@@ -14,7 +14,7 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use super::boundary::{Opaque, boundary};
-use super::event::{Condition, EventData, muon_event, muon_event_type as T};
+use super::event::{Condition, EventData, muon_event, muon_event_kind as T};
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
