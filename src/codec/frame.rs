@@ -45,7 +45,7 @@ pub const FRAME_HEADER_SIZE: usize = 8;
 /// Which protocol a protocol header (§2.2) announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProtocolHeader {
-    /// Protocol id 0: AMQP frames follow ([`AMQP_HEADER`]).
+    /// Protocol id 0: AMQP frames follow ([`AMQP_HEADER`], §2.2).
     Amqp,
     /// Protocol id 3: SASL frames follow ([`SASL_HEADER`], §5.3.1).
     Sasl,
@@ -241,7 +241,8 @@ pub fn parse_frame(
     )))
 }
 
-/// Where a frame begun with [`begin_frame`] starts in the output buffer.
+/// Where a frame (§2.3.1) begun with [`begin_frame`] starts in the output
+/// buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "a frame begun must be completed with end_frame"]
 pub struct FrameMark {
@@ -249,7 +250,8 @@ pub struct FrameMark {
 }
 
 impl FrameMark {
-    /// Offset of the frame's first byte in the output buffer.
+    /// Offset of the frame's first byte (its SIZE, §2.3.1) in the output
+    /// buffer.
     pub fn start(&self) -> usize {
         self.start
     }

@@ -9,12 +9,12 @@
 //! A message arrives as the payload of one transfer frame or of several
 //! (§2.6.14). [`Message::decode_parts`] reads it from the frames' payloads
 //! as they are, without gluing them together first: a section that lies
-//! within one part is decoded where it lies, and a `data` section cut by a
-//! part boundary is copied piece by piece straight into its place in the
-//! message. Only another kind of section that a boundary cuts is gathered
-//! into a scratch buffer first, so its bytes are copied twice. Either way a
-//! body's bytes end up in the message, which owns them, and the input can be
-//! released.
+//! within one part is decoded where it lies, and a `data` section, or an
+//! `amqp-value` holding a binary or a string (Proton's default for bytes),
+//! cut by a part boundary is copied piece by piece straight into its place
+//! in the message. Only another kind of section that a boundary cuts is
+//! gathered into a scratch buffer first, so its bytes are copied twice.
+//! Either way the message owns what it holds, and the input can be released.
 
 use std::borrow::Cow;
 
@@ -25,7 +25,7 @@ use super::encode::{
     write_variable,
 };
 use super::error::{DecodeError, DecodeErrorKind as K, DecodeResult};
-use super::sections::{Header, Properties, SectionKind};
+use super::sections::{Header, Properties, SectionKind, compound_len, var_len};
 use super::value::{Descriptor, Value};
 
 /// An AMQP message (§3.2): the annotated message, with every section but
@@ -168,8 +168,8 @@ impl Message {
             .flatten()
             .map(|m| DESCRIPTOR_LEN + map_len(m))
             .sum();
-        n += self.header.as_ref().map_or(0, header_len);
-        n += self.properties.as_ref().map_or(0, properties_len);
+        n += self.header.as_ref().map_or(0, Header::encoded_len);
+        n += self.properties.as_ref().map_or(0, Properties::encoded_len);
         n += match &self.body {
             Body::Value(v) => DESCRIPTOR_LEN + value_len(v),
             Body::Data(chunks) if chunks.is_empty() => DESCRIPTOR_LEN + var_len(0),
@@ -204,9 +204,10 @@ impl Message {
     /// reads a whole one; the parts need not be joined first.
     ///
     /// Sections that lie within one part are decoded in place; `data`
-    /// sections cut by a boundary are copied piece by piece into the
-    /// message. Any other section cut by a boundary is first gathered into a
-    /// scratch buffer as large as that section. Error offsets count from the
+    /// sections, and `amqp-value` sections holding a binary or a string, cut
+    /// by a boundary are copied piece by piece into the message. Any other
+    /// section cut by a boundary is first gathered into a scratch buffer as
+    /// large as that section. Error offsets count from the
     /// start of the first part, as if the parts were joined.
     pub fn decode_parts(parts: &[&[u8]]) -> DecodeResult<Message> {
         let mut cur = Cursor::new(parts);
@@ -218,12 +219,12 @@ impl Message {
             asm.admit(head.kind, start)?;
             if let Some(bytes) = cur.contiguous(head.len) {
                 asm.section(head.kind, bytes, start)?;
-            } else if let Some(body_at) = head.data_at {
+            } else if let Some((at, direct)) = head.direct {
                 let mut c = cur.clone();
-                c.skip(body_at);
-                let mut bytes = Vec::with_capacity(head.len - body_at);
-                c.copy_to(head.len - body_at, &mut bytes);
-                asm.push_data(bytes);
+                c.skip(at);
+                let mut bytes = Vec::with_capacity(head.len - at);
+                c.copy_to(head.len - at, &mut bytes);
+                asm.direct(direct, bytes, start + at)?;
             } else {
                 scratch.clear();
                 cur.clone().copy_to(head.len, &mut scratch);
@@ -269,18 +270,6 @@ fn write_list(items: &[Value<'static>], out: &mut Vec<u8>) {
 
 // Sizes, mirroring the encoder's choice of the smallest encoding.
 
-fn var_len(n: usize) -> usize {
-    if n <= 255 { 2 + n } else { 5 + n }
-}
-
-fn compound_len(content: usize, count: usize) -> usize {
-    if content < 255 && count <= 255 {
-        3 + content
-    } else {
-        9 + content
-    }
-}
-
 fn map_len(m: &Map) -> usize {
     let content = m.0.iter().map(|(k, v)| value_len(k) + value_len(v)).sum();
     compound_len(content, m.0.len() * 2)
@@ -292,72 +281,6 @@ fn list_len(items: &[Value<'static>]) -> usize {
     } else {
         compound_len(items.iter().map(value_len).sum(), items.len())
     }
-}
-
-fn uint_len(n: u32) -> usize {
-    value_len(&Value::Uint(n))
-}
-
-/// The size of a described list as `ListWriter` writes it: trailing nulls
-/// dropped, list0 when nothing is left.
-#[derive(Default)]
-struct ListLen {
-    content: usize,
-    count: usize,
-    kept_content: usize,
-    kept_count: usize,
-}
-
-impl ListLen {
-    fn field(&mut self, len: Option<usize>) {
-        self.count += 1;
-        match len {
-            None => self.content += 1,
-            Some(n) => {
-                self.content += n;
-                self.kept_content = self.content;
-                self.kept_count = self.count;
-            }
-        }
-    }
-
-    fn finish(self) -> usize {
-        DESCRIPTOR_LEN
-            + if self.kept_count == 0 {
-                1
-            } else {
-                compound_len(self.kept_content, self.kept_count)
-            }
-    }
-}
-
-fn header_len(h: &Header) -> usize {
-    let mut l = ListLen::default();
-    l.field(h.durable.then_some(1));
-    l.field((h.priority != 4).then_some(2));
-    l.field(h.ttl.map(uint_len));
-    l.field(h.first_acquirer.then_some(1));
-    l.field((h.delivery_count != 0).then(|| uint_len(h.delivery_count)));
-    l.finish()
-}
-
-fn properties_len(p: &Properties) -> usize {
-    let s = |s: &Option<String>| s.as_ref().map(|s| var_len(s.len()));
-    let mut l = ListLen::default();
-    l.field(p.message_id.as_ref().map(value_len));
-    l.field(p.user_id.as_ref().map(|b| var_len(b.0.len())));
-    l.field(s(&p.to));
-    l.field(s(&p.subject));
-    l.field(s(&p.reply_to));
-    l.field(p.correlation_id.as_ref().map(value_len));
-    l.field(p.content_type.as_ref().map(|s| var_len(s.0.len())));
-    l.field(p.content_encoding.as_ref().map(|s| var_len(s.0.len())));
-    l.field(p.absolute_expiry_time.map(|_| 9));
-    l.field(p.creation_time.map(|_| 9));
-    l.field(s(&p.group_id));
-    l.field(p.group_sequence.map(uint_len));
-    l.field(s(&p.reply_to_group_id));
-    l.finish()
 }
 
 /// A read position over a payload split into parts.
@@ -459,8 +382,21 @@ struct SectionHead {
     kind: SectionKind,
     /// Length of the whole section, descriptor included.
     len: usize,
-    /// For a `data` section holding a binary: where the bytes start.
-    data_at: Option<usize>,
+    /// For a section whose content is the bytes of one binary or string:
+    /// where they start, and what they are.
+    direct: Option<(usize, Direct)>,
+}
+
+/// Sections that hold one run of bytes, which can be copied straight from
+/// the input parts into the message.
+#[derive(Debug, Clone, Copy)]
+enum Direct {
+    /// A `data` section.
+    Data,
+    /// An `amqp-value` holding a binary.
+    Binary,
+    /// An `amqp-value` holding a string.
+    String,
 }
 
 /// Reads a section's descriptor and the sizes that give its extent,
@@ -486,20 +422,26 @@ fn section_head(mut c: Cursor<'_>) -> DecodeResult<SectionHead> {
     };
     let code_at = c.pos;
     let code = c.u8()?;
-    if kind == SectionKind::Data && matches!(code, 0xa0 | 0xb0) {
+    let direct = match (kind, code) {
+        (SectionKind::Data, 0xa0 | 0xb0) => Some(Direct::Data),
+        (SectionKind::AmqpValue, 0xa0 | 0xb0) => Some(Direct::Binary),
+        (SectionKind::AmqpValue, 0xa1 | 0xb1) => Some(Direct::String),
+        _ => None,
+    };
+    if let Some(direct) = direct {
         let len = var_size(&mut c, code)?;
-        let data_at = c.pos - start;
+        let at = c.pos - start;
         return Ok(SectionHead {
             kind,
-            len: data_at + len,
-            data_at: Some(data_at),
+            len: at + len,
+            direct: Some((at, direct)),
         });
     }
     skip_body(&mut c, code, code_at)?;
     Ok(SectionHead {
         kind,
         len: c.pos - start,
-        data_at: None,
+        direct: None,
     })
 }
 
@@ -626,6 +568,23 @@ impl Assembler {
             Body::Data(chunks) => chunks.push(bytes),
             body => *body = Body::Data(vec![bytes]),
         }
+    }
+
+    /// Takes the bytes of a [`Direct`] section, which start at offset `at`
+    /// of the message.
+    fn direct(&mut self, direct: Direct, bytes: Vec<u8>, at: usize) -> DecodeResult<()> {
+        match direct {
+            Direct::Data => self.push_data(bytes),
+            Direct::Binary => self.msg.body = Body::Value(Value::Binary(Cow::Owned(bytes))),
+            Direct::String => match String::from_utf8(bytes) {
+                Ok(s) => self.msg.body = Body::Value(Value::String(Cow::Owned(s))),
+                Err(e) => {
+                    let bad = at + e.utf8_error().valid_up_to();
+                    return Err(DecodeError::new(bad, K::InvalidUtf8));
+                }
+            },
+        }
+        Ok(())
     }
 
     fn push_sequence(&mut self, items: Vec<Value<'static>>) {

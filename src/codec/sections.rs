@@ -5,6 +5,7 @@
 //! [`crate::codec::message`] puts the sections together into a message.
 
 use super::composite::{Binary, Symbol, Timestamp};
+use super::encode::encoded_len as value_len;
 use super::value::{Descriptor, Value};
 
 crate::composite! {
@@ -37,6 +38,20 @@ impl Default for Header {
             first_acquirer: false,
             delivery_count: 0,
         }
+    }
+}
+
+impl Header {
+    /// The number of bytes its encoding takes (§3.2.1), descriptor
+    /// included, computed without encoding.
+    pub fn encoded_len(&self) -> usize {
+        let mut l = ListLen::default();
+        l.field(self.durable.then_some(1));
+        l.field((self.priority != 4).then_some(2));
+        l.field(self.ttl.map(uint_len));
+        l.field(self.first_acquirer.then_some(1));
+        l.field((self.delivery_count != 0).then(|| uint_len(self.delivery_count)));
+        l.finish()
     }
 }
 
@@ -75,6 +90,29 @@ crate::composite! {
         group_sequence: opt u32,
         /// Group that replies should belong to.
         reply_to_group_id: opt String,
+    }
+}
+
+impl Properties {
+    /// The number of bytes its encoding takes (§3.2.4), descriptor
+    /// included, computed without encoding.
+    pub fn encoded_len(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map(|s| var_len(s.len()));
+        let mut l = ListLen::default();
+        l.field(self.message_id.as_ref().map(value_len));
+        l.field(self.user_id.as_ref().map(|b| var_len(b.0.len())));
+        l.field(text(&self.to));
+        l.field(text(&self.subject));
+        l.field(text(&self.reply_to));
+        l.field(self.correlation_id.as_ref().map(value_len));
+        l.field(self.content_type.as_ref().map(|s| var_len(s.0.len())));
+        l.field(self.content_encoding.as_ref().map(|s| var_len(s.0.len())));
+        l.field(self.absolute_expiry_time.map(|_| 9));
+        l.field(self.creation_time.map(|_| 9));
+        l.field(text(&self.group_id));
+        l.field(self.group_sequence.map(uint_len));
+        l.field(text(&self.reply_to_group_id));
+        l.finish()
     }
 }
 
@@ -132,7 +170,7 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
-    /// Every kind, in message order.
+    /// Every kind, in message order (§3.2).
     pub const ALL: [SectionKind; 9] = [
         SectionKind::Header,
         SectionKind::DeliveryAnnotations,
@@ -145,7 +183,7 @@ impl SectionKind {
         SectionKind::Footer,
     ];
 
-    /// The numeric descriptor (messaging.bare.xml).
+    /// The numeric descriptor (§3.2, messaging.bare.xml).
     pub fn code(self) -> u64 {
         match self {
             SectionKind::Header => HEADER,
@@ -160,7 +198,7 @@ impl SectionKind {
         }
     }
 
-    /// The symbolic descriptor (messaging.bare.xml).
+    /// The symbolic descriptor (§3.2, messaging.bare.xml).
     pub fn name(self) -> &'static str {
         match self {
             SectionKind::Header => "amqp:header:list",
@@ -175,8 +213,8 @@ impl SectionKind {
         }
     }
 
-    /// The section a descriptor names, by code or by symbol; `None` for a
-    /// descriptor that names no message section.
+    /// The section a descriptor (§1.4) names, by code or by symbol; `None`
+    /// for a descriptor that names no message section (§3.2).
     pub fn from_descriptor(d: &Descriptor<'_>) -> Option<SectionKind> {
         SectionKind::ALL.into_iter().find(|k| match d {
             Descriptor::Code(c) => *c == k.code(),
@@ -190,5 +228,58 @@ impl SectionKind {
             self,
             SectionKind::Data | SectionKind::AmqpSequence | SectionKind::AmqpValue
         )
+    }
+}
+
+// Sizes, mirroring the encoder's choice of the smallest encoding (§1.6).
+
+/// Size of a binary, string or symbol of `n` bytes.
+pub(crate) fn var_len(n: usize) -> usize {
+    if n <= 255 { 2 + n } else { 5 + n }
+}
+
+/// Size of a list, map or array whose elements take `content` bytes.
+pub(crate) fn compound_len(content: usize, count: usize) -> usize {
+    if content < 255 && count <= 255 {
+        3 + content
+    } else {
+        9 + content
+    }
+}
+
+fn uint_len(n: u32) -> usize {
+    value_len(&Value::Uint(n))
+}
+
+/// The size of a section's described list as `ListWriter` writes it:
+/// trailing nulls dropped, list0 when nothing is left.
+#[derive(Default)]
+struct ListLen {
+    content: usize,
+    count: usize,
+    kept_content: usize,
+    kept_count: usize,
+}
+
+impl ListLen {
+    fn field(&mut self, len: Option<usize>) {
+        self.count += 1;
+        match len {
+            None => self.content += 1,
+            Some(n) => {
+                self.content += n;
+                self.kept_content = self.content;
+                self.kept_count = self.count;
+            }
+        }
+    }
+
+    fn finish(self) -> usize {
+        // The descriptor is a smallulong: 00 53 7x.
+        3 + if self.kept_count == 0 {
+            1
+        } else {
+            compound_len(self.kept_content, self.kept_count)
+        }
     }
 }
