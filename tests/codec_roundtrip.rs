@@ -80,7 +80,7 @@ fn var_len(n: usize) -> usize {
 /// A list, map or array: 8-bit size and count when the size (count byte
 /// plus content) and the count both fit a byte.
 fn compound_len(content: usize, count: usize) -> usize {
-    if content + 1 <= 255 && count <= 255 {
+    if content < 255 && count <= 255 {
         3 + content
     } else {
         9 + content
@@ -211,7 +211,7 @@ fn array_elements_min_len(a: &Array<'_>) -> usize {
         }
         TypeKind::List | TypeKind::Map | TypeKind::Array => {
             let parts: Vec<(usize, usize)> = a.items.iter().map(compound_parts).collect();
-            let small = parts.iter().all(|&(c, n)| c + 1 <= 255 && n <= 255);
+            let small = parts.iter().all(|&(c, n)| c < 255 && n <= 255);
             parts
                 .iter()
                 .map(|&(c, _)| if small { 2 + c } else { 8 + c })
