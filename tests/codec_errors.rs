@@ -604,7 +604,7 @@ fn nested_maps_and_arrays_deeper_than_max_depth() {
     // nulls. An element array's own constructor is the outer array's
     // element constructor, so the refused level is reported at the byte
     // where its body starts.
-    let mut body = vec![1, 0, 0x40];
+    let mut body = vec![2, 0, 0x40];
     for _ in 0..=MAX_DEPTH {
         let mut outer = vec![(body.len() + 2) as u8, 1, 0xe0];
         outer.extend_from_slice(&body);

@@ -24,12 +24,48 @@
 //! form; a described array carries its descriptor in `Array::descriptor`),
 //! and arrays holding an element of another type than their `kind`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use muon::codec::decode::{Decoder, MAX_DEPTH};
 use muon::codec::{Array, Descriptor, TypeKind, Value, encode_value, encoded_len};
 use proptest::collection::vec;
 use proptest::prelude::*;
+
+// ---------------------------------------------------------------------------
+// An allocator that counts this thread's allocations, to measure how much
+// work an encoding does without timing it.
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers every call to `System`, adding only a thread-local
+// counter update that neither allocates nor unwinds.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns its result with the number of allocations it made.
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    ALLOCATIONS.with(|n| n.set(0));
+    let r = f();
+    (r, ALLOCATIONS.with(Cell::get))
+}
 
 // ---------------------------------------------------------------------------
 // Comparison
@@ -852,6 +888,42 @@ fn array_of_17_nulls_round_trips() {
     let bytes = encode(&v);
     assert_eq!(bytes, [0xe0, 2, 17, 0x40]);
     assert_eq!(Decoder::decode_exact(&bytes).ok(), Some(v));
+}
+
+/// Arrays nested in arrays: `encoded_len` of an array encodes it into a
+/// scratch buffer, and the encoder calls `encoded_len` on each compound
+/// element (to choose the element constructor) before encoding it again,
+/// so each level of array doubles the work: 2^depth. A 70-byte value of
+/// 22 nested arrays takes over a second to encode (release build), and the
+/// decoder accepts 63 levels. Counted in allocations, not timed: linear
+/// work is a few allocations per level.
+#[test]
+fn encoding_nested_arrays_is_linear_in_depth() {
+    let depth = 16;
+    let mut v = Value::Array(Array {
+        descriptor: None,
+        kind: TypeKind::Null,
+        items: vec![],
+    });
+    for _ in 0..depth {
+        v = Value::Array(Array {
+            descriptor: None,
+            kind: TypeKind::Array,
+            items: vec![v],
+        });
+    }
+    let (bytes, n) = allocations(|| encode(&v));
+    assert_eq!(bytes.len(), 3 * depth + 4);
+    assert!(
+        n <= 8 * depth,
+        "{n} allocations to encode {depth} nested arrays"
+    );
+    let (len, n) = allocations(|| encoded_len(&v));
+    assert_eq!(len, bytes.len());
+    assert!(
+        n <= 8 * depth,
+        "{n} allocations to size {depth} nested arrays"
+    );
 }
 
 // ---------------------------------------------------------------------------
