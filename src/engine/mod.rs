@@ -27,11 +27,15 @@ mod connection;
 mod delivery;
 mod error;
 mod event;
+mod flow;
+mod input;
 mod link;
 mod sasl;
 mod serial;
 mod session;
 mod slab;
+mod timer;
+mod transfer;
 
 pub use config::{Authenticator, Config, Mechanism, SaslConfig};
 pub use connection::{Connection, EndpointState, Role};
