@@ -63,10 +63,12 @@ pub(crate) enum Release {
     Delivery(DeliveryId),
 }
 
-/// Buffers kept for reuse, so that steady traffic allocates nothing: at
-/// most this many, each at most [`POOL_MAX_CAPACITY`] bytes.
-const POOL_MAX_BUFFERS: usize = 256;
+/// Buffers kept for reuse, so that steady traffic allocates nothing: each
+/// at most [`POOL_MAX_CAPACITY`] bytes, all together at most
+/// [`POOL_MAX_BYTES`] (enough for a few thousand small deliveries in
+/// flight at once).
 const POOL_MAX_CAPACITY: usize = 1 << 20;
+const POOL_MAX_BYTES: usize = 8 << 20;
 
 /// One AMQP 1.0 connection, sans I/O. Feed it bytes with
 /// [`receive`](Self::receive), write out [`output`](Self::output) and
@@ -113,6 +115,7 @@ pub struct Connection {
     release: Vec<Release>,
     pub(crate) dirty_sessions: Vec<SessionId>,
     pub(crate) buf_pool: Vec<Vec<u8>>,
+    pool_bytes: usize,
     pub(crate) id_scratch: Vec<(u32, DeliveryId)>,
     pub(crate) name_counter: u64,
 }
@@ -176,6 +179,7 @@ impl Connection {
             release: Vec::new(),
             dirty_sessions: Vec::new(),
             buf_pool: Vec::new(),
+            pool_bytes: 0,
             id_scratch: Vec::new(),
             name_counter: 0,
         }
@@ -275,16 +279,21 @@ impl Connection {
 
     /// A cleared buffer, reused if one is free.
     pub(crate) fn take_buf(&mut self) -> Vec<u8> {
-        self.buf_pool.pop().unwrap_or_default()
+        match self.buf_pool.pop() {
+            Some(b) => {
+                self.pool_bytes = self.pool_bytes.saturating_sub(b.capacity());
+                b
+            }
+            None => Vec::new(),
+        }
     }
 
-    /// Returns a buffer for reuse.
+    /// Returns a buffer for reuse (or drops it, past the pool's bounds).
     pub(crate) fn give_buf(&mut self, mut b: Vec<u8>) {
-        if b.capacity() > 0
-            && b.capacity() <= POOL_MAX_CAPACITY
-            && self.buf_pool.len() < POOL_MAX_BUFFERS
-        {
+        let cap = b.capacity();
+        if cap > 0 && cap <= POOL_MAX_CAPACITY && self.pool_bytes + cap <= POOL_MAX_BYTES {
             b.clear();
+            self.pool_bytes += cap;
             self.buf_pool.push(b);
         }
     }

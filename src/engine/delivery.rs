@@ -121,25 +121,10 @@ impl Connection {
         };
         let mut ids = std::mem::take(&mut self.id_scratch);
         ids.clear();
-        if (span as usize) < map.len() {
-            for i in 0..=span as u32 {
-                let id = dp.first.wrapping_add(i);
-                if let Some(d) = map.get(&id) {
-                    ids.push((id, *d));
-                }
-            }
-        } else {
-            ids.extend(
-                map.iter()
-                    .filter(|(id, _)| serial::in_range(**id, dp.first, last))
-                    .map(|(id, d)| (*id, *d)),
-            );
-        }
+        map.collect_range(dp.first, last, &mut ids);
         if dp.settled {
             // The peer forgot them; a later disposition cannot name them.
-            for (id, _) in &ids {
-                map.remove(id);
-            }
+            map.remove_range(dp.first, last);
         }
         for (_, d) in ids.drain(..) {
             let Some(del) = self.deliveries.get_mut(d.0) else {
@@ -235,9 +220,7 @@ impl Connection {
             } else {
                 &mut ses.incoming
             };
-            if map.get(&del.id) == Some(&d) {
-                map.remove(&del.id);
-            }
+            map.remove_if(del.id, d);
         }
         self.give_buf(del.payload);
     }

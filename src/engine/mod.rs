@@ -36,6 +36,7 @@ mod session;
 mod slab;
 mod timer;
 mod transfer;
+mod unsettled;
 
 pub use config::{Authenticator, Config, Mechanism, SaslConfig};
 pub use connection::{Connection, EndpointState, Role};

@@ -7,7 +7,8 @@ use super::connection::{Connection, EndpointState};
 use super::error::{Error, Result};
 use super::event::Event;
 use super::serial;
-use super::{DeliveryId, LinkId, SessionId};
+use super::unsettled::Unsettled;
+use super::{LinkId, SessionId};
 use crate::codec::messaging::DeliveryState;
 use crate::codec::transport::{AmqpError, Begin, Disposition, End, Flow, Role, condition};
 
@@ -57,9 +58,9 @@ pub(crate) struct Session {
     pub local_handles: HashMap<u32, LinkId>,
     pub remote_handles: HashMap<u32, LinkId>,
     /// Unsettled outgoing deliveries by delivery-id.
-    pub outgoing: HashMap<u32, DeliveryId>,
+    pub outgoing: Unsettled,
     /// Unsettled incoming deliveries by the peer's delivery-id.
-    pub incoming: HashMap<u32, DeliveryId>,
+    pub incoming: Unsettled,
     pub pending_transfers: VecDeque<PendingTransfer>,
     pub dispositions: Vec<PendingDisposition>,
     pub flow_links: Vec<LinkId>,
@@ -92,8 +93,8 @@ impl Session {
             next_delivery_id: 0,
             local_handles: HashMap::new(),
             remote_handles: HashMap::new(),
-            outgoing: HashMap::new(),
-            incoming: HashMap::new(),
+            outgoing: Unsettled::default(),
+            incoming: Unsettled::default(),
             pending_transfers: VecDeque::new(),
             dispositions: Vec::new(),
             flow_links: Vec::new(),

@@ -399,7 +399,7 @@ impl Connection {
             }
             if remote_settled && let Some(ses) = self.sessions.get_mut(s.0) {
                 // Pre-settled: no disposition will ever name it.
-                ses.incoming.remove(&id);
+                ses.incoming.remove(id);
             }
             self.push(Event::Delivery(d));
         }
