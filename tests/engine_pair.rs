@@ -1786,3 +1786,41 @@ fn steady_state_allocates_nothing_per_message_presettled() {
     let (snd, rcv) = steady_allocations(true);
     assert_eq!((snd, rcv), (0, 0), "allocations over 100 000 messages");
 }
+
+#[test]
+fn transfers_held_back_by_the_window_count_towards_max_output() {
+    let mut p = Pair::new(
+        Config {
+            max_output: 2000,
+            ..client_config()
+        },
+        Config {
+            session_window: 2,
+            ..server_config()
+        },
+    );
+    p.s.auto.credit = 100;
+    p.connect();
+    let (cs, _) = p.session();
+    let (cl, _) = p.link(cs, LinkRole::Sender, sender_options("q"));
+    p.pump();
+    p.s.hold = true;
+    let mut n = 0;
+    let res = loop {
+        match p.c.conn.send(cl, None, &[1u8; 300][..], false) {
+            Ok(_) => n += 1,
+            Err(e) => break e,
+        }
+        p.pump(); // output is written, but the window stays shut
+    };
+    assert!(matches!(res, Error::OutputFull(_)), "{res:?}");
+    assert!(p.c.conn.pending_send_bytes() > 1000);
+    assert_eq!(p.c.conn.output_len(), 0);
+    assert!(n < 10, "{n} sends before the limit");
+    // The window opens: everything goes, and sending works again.
+    p.s.hold = false;
+    p.pump();
+    assert_eq!(p.c.conn.pending_send_bytes(), 0);
+    assert_eq!(deliveries(&p.s.events).len(), n);
+    p.c.conn.send(cl, None, &[1u8; 300][..], false).unwrap();
+}

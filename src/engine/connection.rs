@@ -116,6 +116,9 @@ pub struct Connection {
     pub(crate) dirty_sessions: Vec<SessionId>,
     pub(crate) buf_pool: Vec<Vec<u8>>,
     pool_bytes: usize,
+    /// Payload bytes of deliveries held back (window, frame splitting):
+    /// they count towards `max_output` with the output itself.
+    pub(crate) pending_bytes: usize,
     pub(crate) id_scratch: Vec<(u32, DeliveryId)>,
     pub(crate) name_counter: u64,
 }
@@ -180,6 +183,7 @@ impl Connection {
             dirty_sessions: Vec::new(),
             buf_pool: Vec::new(),
             pool_bytes: 0,
+            pending_bytes: 0,
             id_scratch: Vec::new(),
             name_counter: 0,
         }
@@ -224,6 +228,15 @@ impl Connection {
             self.out.drain(..self.out_pos);
             self.out_pos = 0;
         }
+    }
+
+    /// Payload bytes of deliveries accepted by [`send`](Self::send) but
+    /// not yet framed into the output (held back by the peer's session
+    /// window, or waiting to be split). With
+    /// [`output_len`](Self::output_len) they count towards
+    /// `Config::max_output`.
+    pub fn pending_send_bytes(&self) -> usize {
+        self.pending_bytes
     }
 
     /// Bytes of a partial frame held until the rest arrives: never more

@@ -384,14 +384,14 @@ impl Connection {
         let mut freed = Vec::new();
         for p in ses.pending_transfers.drain(..) {
             if p.link == l {
-                freed.push(p.payload);
+                freed.push(p);
             } else {
                 kept.push_back(p);
             }
         }
         ses.pending_transfers = kept;
-        for b in freed {
-            self.give_buf(b);
+        for p in freed {
+            self.discard_pending(p);
         }
     }
 

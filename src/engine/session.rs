@@ -388,9 +388,9 @@ impl Connection {
         ses.remote_error = end.error;
         // §2.5.5: ending a session detaches its links; nothing more will
         // be sent on it, so held-back transfers are dropped.
-        let pending: Vec<Vec<u8>> = ses.pending_transfers.drain(..).map(|p| p.payload).collect();
-        for b in pending {
-            self.give_buf(b);
+        let pending: Vec<PendingTransfer> = ses.pending_transfers.drain(..).collect();
+        for p in pending {
+            self.discard_pending(p);
         }
         let links: Vec<LinkId> = self
             .links

@@ -49,8 +49,9 @@ impl Connection {
         if self.close_sent || self.is_done() {
             return Err(Error::Closed);
         }
-        if self.output_len() > self.config.max_output {
-            return Err(Error::OutputFull(self.output_len()));
+        let buffered = self.output_len() + self.pending_bytes;
+        if buffered > self.config.max_output {
+            return Err(Error::OutputFull(buffered));
         }
         let snd_mode = self.link_snd_settle_mode(l);
         let rcv_mode = self.link_rcv_settle_mode(l);
@@ -134,6 +135,7 @@ impl Connection {
             let mut bytes = self.take_buf();
             bytes.extend_from_slice(self.out.get(payload_start..).unwrap_or_default());
             self.out.truncate(frame_start);
+            self.pending_bytes += bytes.len();
             pending = Some(PendingTransfer {
                 link: l,
                 delivery_id,
@@ -200,7 +202,7 @@ impl Connection {
             let Some(handle) = handle else {
                 // The link went away: its frames are never sent.
                 if let Some(done) = ses.pending_transfers.pop_front() {
-                    self.give_buf(done.payload);
+                    self.discard_pending(done);
                 }
                 continue;
             };
@@ -239,6 +241,7 @@ impl Connection {
             frame::end_frame(&mut self.out, mark);
             p.offset = end;
             p.first_sent = true;
+            self.pending_bytes = self.pending_bytes.saturating_sub(chunk);
             let finished = p.offset >= p.payload.len();
             ses.next_outgoing_id = ses.next_outgoing_id.wrapping_add(1);
             ses.remote_incoming_window -= 1;
@@ -246,6 +249,13 @@ impl Connection {
                 self.give_buf(done.payload);
             }
         }
+    }
+
+    /// Drops a held-back delivery that will never be sent.
+    pub(crate) fn discard_pending(&mut self, p: PendingTransfer) {
+        let left = p.payload.len().saturating_sub(p.offset);
+        self.pending_bytes = self.pending_bytes.saturating_sub(left);
+        self.give_buf(p.payload);
     }
 
     pub(crate) fn on_transfer(&mut self, channel: u16, t: Transfer, payload: &[u8]) {
