@@ -1637,7 +1637,7 @@ fn output_beyond_max_output_refuses_sends_until_written() {
         }
     };
     assert!(matches!(res, Error::OutputFull(len) if len > 1000));
-    assert!(n >= 4 && n <= 6, "{n} sends fitted");
+    assert!((4..=6).contains(&n), "{n} sends fitted");
     assert!(p.c.conn.output_len() <= 1000 + 300);
     p.pump();
     p.c.conn.send(cl, None, &[7u8; 200][..], true).unwrap();

@@ -72,21 +72,20 @@ impl Script {
                 any = true;
                 match e {
                     Event::ConnectionRemoteOpen => self.eng.open(),
-                    Event::SessionRemoteOpen(s) => {
-                        if self.eng.session_local_state(s) == EndpointState::Uninit {
-                            self.eng.session_open(s).unwrap();
-                        }
+                    Event::SessionRemoteOpen(s)
+                        if self.eng.session_local_state(s) == EndpointState::Uninit =>
+                    {
+                        self.eng.session_open(s).unwrap();
                     }
-                    Event::LinkRemoteOpen(l) => {
-                        if self.eng.link_local_state(l) == EndpointState::Uninit {
-                            if let Some(o) = self.link_options.clone() {
-                                *self.eng.link_options_mut(l).unwrap() = o;
-                            }
-                            self.eng.link_open(l).unwrap();
-                            if self.credit > 0 && self.eng.link_role(l) == Some(LinkRole::Receiver)
-                            {
-                                self.eng.link_flow(l, self.credit, false).unwrap();
-                            }
+                    Event::LinkRemoteOpen(l)
+                        if self.eng.link_local_state(l) == EndpointState::Uninit =>
+                    {
+                        if let Some(o) = self.link_options.clone() {
+                            *self.eng.link_options_mut(l).unwrap() = o;
+                        }
+                        self.eng.link_open(l).unwrap();
+                        if self.credit > 0 && self.eng.link_role(l) == Some(LinkRole::Receiver) {
+                            self.eng.link_flow(l, self.credit, false).unwrap();
                         }
                     }
                     _ => {}

@@ -34,8 +34,15 @@ impl Unsettled {
 
     fn position(&self, id: u32) -> Option<usize> {
         let &(front, _) = self.items.front()?;
+        // Settlement in order hits the front; a fresh id, the back.
+        if id == front {
+            return Some(0);
+        }
         if serial::lt(id, front) {
             return None;
+        }
+        if self.items.back().is_some_and(|(b, _)| *b == id) {
+            return Some(self.items.len() - 1);
         }
         self.search(id).ok()
     }

@@ -225,39 +225,39 @@ impl Side {
         let a = self.auto;
         let c = &mut self.conn;
         match *e {
-            Event::ConnectionRemoteOpen if a.handshake => {
-                if c.local_state() == EndpointState::Uninit {
-                    c.open();
+            Event::ConnectionRemoteOpen
+                if a.handshake && c.local_state() == EndpointState::Uninit =>
+            {
+                c.open();
+            }
+            Event::ConnectionRemoteClose
+                if a.handshake && c.local_state() != EndpointState::Closed =>
+            {
+                c.close(None);
+            }
+            Event::SessionRemoteOpen(s)
+                if a.handshake && c.session_local_state(s) == EndpointState::Uninit =>
+            {
+                c.session_open(s).unwrap();
+            }
+            Event::SessionRemoteClose(s)
+                if a.handshake && c.session_local_state(s) != EndpointState::Closed =>
+            {
+                c.session_close(s, None).unwrap();
+            }
+            Event::LinkRemoteOpen(l)
+                if a.handshake && c.link_local_state(l) == EndpointState::Uninit =>
+            {
+                c.link_open(l).unwrap();
+                if a.credit > 0 && c.link_role(l) == Some(LinkRole::Receiver) {
+                    c.link_flow(l, a.credit, false).unwrap();
                 }
             }
-            Event::ConnectionRemoteClose if a.handshake => {
-                if c.local_state() != EndpointState::Closed {
-                    c.close(None);
-                }
-            }
-            Event::SessionRemoteOpen(s) if a.handshake => {
-                if c.session_local_state(s) == EndpointState::Uninit {
-                    c.session_open(s).unwrap();
-                }
-            }
-            Event::SessionRemoteClose(s) if a.handshake => {
-                if c.session_local_state(s) != EndpointState::Closed {
-                    c.session_close(s, None).unwrap();
-                }
-            }
-            Event::LinkRemoteOpen(l) if a.handshake => {
-                if c.link_local_state(l) == EndpointState::Uninit {
-                    c.link_open(l).unwrap();
-                    if a.credit > 0 && c.link_role(l) == Some(LinkRole::Receiver) {
-                        c.link_flow(l, a.credit, false).unwrap();
-                    }
-                }
-            }
-            Event::LinkRemoteClose(l) if a.handshake => {
-                if c.link_local_state(l) != EndpointState::Closed {
-                    let closed = c.link_remote_closed(l);
-                    c.link_close(l, closed, None).unwrap();
-                }
+            Event::LinkRemoteClose(l)
+                if a.handshake && c.link_local_state(l) != EndpointState::Closed =>
+            {
+                let closed = c.link_remote_closed(l);
+                c.link_close(l, closed, None).unwrap();
             }
             Event::Delivery(d) if a.accept => {
                 c.disposition(d, Some(DeliveryState::Accepted), true)
