@@ -1512,7 +1512,7 @@ fn every_terminus_field_goes_over_the_wire() {
 }
 
 #[test]
-fn dynamic_source_gets_its_address_from_the_accepting_application() {
+fn dynamic_source_and_target_get_their_address_from_the_accepting_application() {
     let mut p = Pair::default_pair();
     p.s.auto.handshake = false;
     p.c.conn.open();
@@ -1549,6 +1549,30 @@ fn dynamic_source_gets_its_address_from_the_accepting_application() {
     let got = p.c.conn.link_remote_source(cl).unwrap();
     assert!(got.dynamic);
     assert_eq!(got.address.as_deref(), Some("tmp.queue.1"));
+    // Likewise a sender asking for a dynamic target.
+    let opts = LinkOptions {
+        source: Some(Source::default()),
+        target: Some(Target::dynamic()),
+        ..LinkOptions::default()
+    };
+    let cl = p.c.conn.link_new(cs, LinkRole::Sender, opts).unwrap();
+    p.c.conn.link_open(cl).unwrap();
+    p.pump();
+    for e in p.s.take_events() {
+        if let Event::LinkRemoteOpen(l) = e {
+            let asked = p.s.conn.link_remote_target(l).unwrap().clone();
+            assert!(asked.dynamic && asked.address.is_none());
+            p.s.conn.link_options_mut(l).unwrap().target = Some(Target {
+                address: Some("tmp.topic.2".into()),
+                ..asked
+            });
+            p.s.conn.link_open(l).unwrap();
+        }
+    }
+    p.pump();
+    let got = p.c.conn.link_remote_target(cl).unwrap();
+    assert!(got.dynamic);
+    assert_eq!(got.address.as_deref(), Some("tmp.topic.2"));
 }
 
 #[test]

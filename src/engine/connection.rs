@@ -388,6 +388,7 @@ impl Connection {
             channel_max: c.channel_max,
             idle_time_out: c
                 .idle_timeout
+                .filter(|d| !d.is_zero())
                 .map(|d| (d.as_millis() / 2).clamp(1, u128::from(u32::MAX)) as u32),
             outgoing_locales: None,
             incoming_locales: None,
