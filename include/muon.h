@@ -159,9 +159,7 @@ typedef enum muon_delivery_state {
 } muon_delivery_state;
 
 /*
- What happened: the kind of a `muon_event`, as `muon_event_type`
- returns it. The numbers are stable. (Named `kind`, not `type`, because
- C cannot have a type and a function both called `muon_event_type`.)
+ What happened: the type of a `muon_event`. The numbers are stable.
  */
 typedef enum muon_event_kind {
   /*
@@ -3112,13 +3110,14 @@ enum muon_result muon_link_options_new(struct muon_link_options **out);
  Sets the link name (default: unique).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
 
@@ -3128,13 +3127,14 @@ enum muon_result muon_link_options_set_name(struct muon_link_options *opts, cons
  `muon_receiver_remote_source_address` once the link is open.
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
 
@@ -3144,13 +3144,14 @@ enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, b
  grant credit with `muon_receiver_flow`.
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
                                                      uint32_t window);
@@ -3160,13 +3161,14 @@ enum muon_result muon_link_options_set_credit_window(struct muon_link_options *o
  without settling it (default on).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
 
@@ -3175,13 +3177,14 @@ enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opt
  `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
 
@@ -3191,13 +3194,14 @@ enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opt
  (at-least-once).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
 
@@ -3206,13 +3210,14 @@ enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts
  unsettled-state.
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_durable(struct muon_link_options *opts, uint32_t durable);
 
@@ -3220,13 +3225,14 @@ enum muon_result muon_link_options_set_durable(struct muon_link_options *opts, u
  Receivers: source distribution mode, `move` or `copy`.
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
                                                          const char *mode);
@@ -3235,13 +3241,14 @@ enum muon_result muon_link_options_set_distribution_mode(struct muon_link_option
  Adds a terminus capability (e.g. `queue`, `topic`).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
- from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- `opts` is NULL or a live options object; strings are NULL or
- NUL-terminated.
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
  */
 enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
                                                   const char *capability);

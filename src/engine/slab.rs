@@ -96,7 +96,7 @@ impl<T> Slab<T> {
         self.len
     }
 
-    /// True if no entity is live.
+    /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -8,12 +8,11 @@ use super::event_loop::muon_loop;
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
-use super::message::{MessageBox, muon_message};
+use super::message::MessageBox;
+use super::message::muon_message;
 use crate::codec::transport::AmqpError;
 
-/// What happened: the kind of a `muon_event`, as `muon_event_type`
-/// returns it. The numbers are stable. (Named `kind`, not `type`, because
-/// C cannot have a type and a function both called `muon_event_type`.)
+/// What happened: the type of a `muon_event`. The numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_event_kind {
@@ -116,7 +115,7 @@ pub(crate) struct EventData {
     pub delivery: muon_delivery,
     pub listener: muon_listener,
     pub timer: muon_timer,
-    pub(crate) message: Option<MessageBox>,
+    pub message: Option<MessageBox>,
     pub condition: Option<Condition>,
 }
 
@@ -317,7 +316,7 @@ pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const 
             Some(e) => e
                 .message
                 .as_ref()
-                .map_or(std::ptr::null(), view::<muon_message>),
+                .map_or(std::ptr::null(), |m| view::<muon_message>(m)),
             None => std::ptr::null(),
         }
     })
@@ -338,7 +337,7 @@ pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *cons
             Some(e) => e
                 .condition
                 .as_ref()
-                .map_or(std::ptr::null(), view::<muon_condition>),
+                .map_or(std::ptr::null(), |c| view::<muon_condition>(c)),
             None => std::ptr::null(),
         }
     })

@@ -6,10 +6,9 @@
 use super::event_loop::muon_loop;
 use crate::engine::Key;
 
-// The structs are written out (not made by the macro) because cbindgen
-// does not expand macros: a type defined inside one never reaches the
-// header. The macro adds only the Rust-side helpers.
-macro_rules! handle {
+/// The methods every handle type has (cbindgen must see each struct
+/// itself, so only the impl is generated).
+macro_rules! handle_impl {
     ($name:ident) => {
         impl $name {
             /// The null handle.
@@ -61,7 +60,7 @@ pub struct muon_connection {
     /// Slot generation (0 for the null handle).
     pub generation: u32,
 }
-handle!(muon_connection);
+handle_impl!(muon_connection);
 
 /// A listener: owned by the loop, valid until after `on_listener_final`.
 ///
@@ -77,7 +76,7 @@ pub struct muon_listener {
     /// Slot generation (0 for the null handle).
     pub generation: u32,
 }
-handle!(muon_listener);
+handle_impl!(muon_listener);
 
 /// A sending link: owned by the loop, valid until after `on_link_final`
 /// (a reconnect makes it stale: the link is re-opened as a new sender).
@@ -97,7 +96,7 @@ pub struct muon_sender {
     /// Slot generation (0 for the null handle).
     pub generation: u32,
 }
-handle!(muon_sender);
+handle_impl!(muon_sender);
 
 /// A receiving link: owned by the loop, valid until after
 /// `on_link_final` (a reconnect makes it stale).
@@ -118,7 +117,7 @@ pub struct muon_receiver {
     /// Slot generation (0 for the null handle).
     pub generation: u32,
 }
-handle!(muon_receiver);
+handle_impl!(muon_receiver);
 
 /// A delivery (a message in transit): owned by the loop, valid until it
 /// is settled here.
@@ -137,7 +136,7 @@ pub struct muon_delivery {
     /// Slot generation (0 for the null handle).
     pub generation: u32,
 }
-handle!(muon_delivery);
+handle_impl!(muon_delivery);
 
 /// A timer: valid until it fires or is cancelled.
 ///
@@ -152,4 +151,4 @@ pub struct muon_timer {
     /// Slot generation (0 for the null handle).
     pub generation: u32,
 }
-handle!(muon_timer);
+handle_impl!(muon_timer);

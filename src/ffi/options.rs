@@ -85,7 +85,6 @@ pub unsafe extern "C" fn muon_connection_options_set_container_id(
         Ok(())
     })
 }
-
 /// Sets the virtual host asked for in `open` and SASL (default: the
 /// URL's host).
 ///
@@ -111,7 +110,6 @@ pub unsafe extern "C" fn muon_connection_options_set_hostname(
         Ok(())
     })
 }
-
 /// Sets the SASL mechanisms allowed (client) or offered (listener), as
 /// a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
 /// `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
@@ -136,15 +134,14 @@ pub unsafe extern "C" fn muon_connection_options_set_sasl_mechanisms(
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(mechanisms) }?;
         let list = s
-        .split_whitespace()
-        .map(Mechanism::from_name)
-        .collect::<Option<Vec<_>>>()
-        .ok_or(muon_result::InvalidArgument)?;
+            .split_whitespace()
+            .map(Mechanism::from_name)
+            .collect::<Option<Vec<_>>>()
+            .ok_or(muon_result::InvalidArgument)?;
         o.config.sasl.mechanisms = list;
         Ok(())
     })
 }
-
 /// Sets the SASL user name (PLAIN). The URL's user, if any, is used
 /// when this is not set.
 ///
@@ -170,7 +167,6 @@ pub unsafe extern "C" fn muon_connection_options_set_user(
         Ok(())
     })
 }
-
 /// Sets the SASL password (PLAIN).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
@@ -195,7 +191,6 @@ pub unsafe extern "C" fn muon_connection_options_set_password(
         Ok(())
     })
 }
-
 /// Allows SASL PLAIN over an unencrypted transport (default false:
 /// PLAIN is then refused and the password never sent in clear).
 ///
@@ -220,7 +215,6 @@ pub unsafe extern "C" fn muon_connection_options_set_allow_insecure_plain(
         Ok(())
     })
 }
-
 /// Turns SASL on or off (default on). A client without SASL sends the
 /// plain AMQP header; a listener without SASL refuses SASL clients.
 ///
@@ -245,7 +239,6 @@ pub unsafe extern "C" fn muon_connection_options_set_sasl_enabled(
         Ok(())
     })
 }
-
 /// Sets the largest frame accepted (at least 512; default 65536).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
@@ -266,13 +259,12 @@ pub unsafe extern "C" fn muon_connection_options_set_max_frame_size(
         // SAFETY: the caller promises a live options object.
         let o = unsafe { borrow_mut(opts) }?;
         if size < 512 {
-        return Err(muon_result::InvalidArgument);
+            return Err(muon_result::InvalidArgument);
         }
         o.config.max_frame_size = size;
         Ok(())
     })
 }
-
 /// Sets the highest channel number accepted (default 32767).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
@@ -296,7 +288,6 @@ pub unsafe extern "C" fn muon_connection_options_set_channel_max(
         Ok(())
     })
 }
-
 /// Sets how long the peer may stay silent, in milliseconds, before the
 /// connection is closed with `amqp:resource-limit-exceeded` (0: no
 /// limit, the default). Half of it is advertised, as the spec asks.
@@ -322,7 +313,6 @@ pub unsafe extern "C" fn muon_connection_options_set_idle_timeout(
         Ok(())
     })
 }
-
 /// Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
@@ -345,17 +335,16 @@ pub unsafe extern "C" fn muon_connection_options_add_offered_capability(
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(capability) }?;
         if !s.is_ascii() {
-        return Err(muon_result::InvalidArgument);
+            return Err(muon_result::InvalidArgument);
         }
         o.config
-        .offered_capabilities
-        .get_or_insert_with(|| Symbols(Vec::new()))
-        .0
-        .push(Symbol::new(s));
+            .offered_capabilities
+            .get_or_insert_with(|| Symbols(Vec::new()))
+            .0
+            .push(Symbol::new(s));
         Ok(())
     })
 }
-
 /// Adds a capability desired in `open`.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
@@ -378,17 +367,16 @@ pub unsafe extern "C" fn muon_connection_options_add_desired_capability(
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(capability) }?;
         if !s.is_ascii() {
-        return Err(muon_result::InvalidArgument);
+            return Err(muon_result::InvalidArgument);
         }
         o.config
-        .desired_capabilities
-        .get_or_insert_with(|| Symbols(Vec::new()))
-        .0
-        .push(Symbol::new(s));
+            .desired_capabilities
+            .get_or_insert_with(|| Symbols(Vec::new()))
+            .0
+            .push(Symbol::new(s));
         Ok(())
     })
 }
-
 /// Adds a URL tried, in turn with the first, by the built-in reconnect.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
@@ -528,13 +516,14 @@ pub unsafe extern "C" fn muon_link_options_new(out: *mut *mut muon_link_options)
 /// Sets the link name (default: unique).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_name(
     opts: *mut muon_link_options,
@@ -548,19 +537,19 @@ pub unsafe extern "C" fn muon_link_options_set_name(
         Ok(())
     })
 }
-
 /// Asks the peer to create a temporary node (a dynamic source for a
 /// receiver, target for a sender) and assign its address; read it with
 /// `muon_receiver_remote_source_address` once the link is open.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_dynamic(
     opts: *mut muon_link_options,
@@ -573,19 +562,19 @@ pub unsafe extern "C" fn muon_link_options_set_dynamic(
         Ok(())
     })
 }
-
 /// Receivers: keep this much credit granted (default 10; credit is
 /// topped up when half is used). 0 turns the built-in flow control off:
 /// grant credit with `muon_receiver_flow`.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_credit_window(
     opts: *mut muon_link_options,
@@ -598,18 +587,18 @@ pub unsafe extern "C" fn muon_link_options_set_credit_window(
         Ok(())
     })
 }
-
 /// Receivers: accept and settle a message when `on_message` returns
 /// without settling it (default on).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_auto_accept(
     opts: *mut muon_link_options,
@@ -622,18 +611,18 @@ pub unsafe extern "C" fn muon_link_options_set_auto_accept(
         Ok(())
     })
 }
-
 /// Senders: settle a delivery once the peer settles it, after
 /// `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_auto_settle(
     opts: *mut muon_link_options,
@@ -646,19 +635,19 @@ pub unsafe extern "C" fn muon_link_options_set_auto_settle(
         Ok(())
     })
 }
-
 /// Sends pre-settled (at-most-once) when true: senders send every
 /// message settled; receivers ask for that. Default false
 /// (at-least-once).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_presettled(
     opts: *mut muon_link_options,
@@ -671,18 +660,18 @@ pub unsafe extern "C" fn muon_link_options_set_presettled(
         Ok(())
     })
 }
-
 /// Terminus durability: 0 none (default), 1 configuration, 2
 /// unsettled-state.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_durable(
     opts: *mut muon_link_options,
@@ -692,23 +681,23 @@ pub unsafe extern "C" fn muon_link_options_set_durable(
         // SAFETY: the caller promises a live options object.
         let o = unsafe { borrow_mut(opts) }?;
         if durable > 2 {
-        return Err(muon_result::InvalidArgument);
+            return Err(muon_result::InvalidArgument);
         }
         o.durable = durable;
         Ok(())
     })
 }
-
 /// Receivers: source distribution mode, `move` or `copy`.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_set_distribution_mode(
     opts: *mut muon_link_options,
@@ -720,23 +709,23 @@ pub unsafe extern "C" fn muon_link_options_set_distribution_mode(
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(mode) }?;
         if !s.is_ascii() {
-        return Err(muon_result::InvalidArgument);
+            return Err(muon_result::InvalidArgument);
         }
         o.distribution_mode = Some(s.to_owned());
         Ok(())
     })
 }
-
 /// Adds a terminus capability (e.g. `queue`, `topic`).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-/// from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
-/// `opts` is NULL or a live options object; strings are NULL or
-/// NUL-terminated.
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_link_options_add_capability(
     opts: *mut muon_link_options,
@@ -748,7 +737,7 @@ pub unsafe extern "C" fn muon_link_options_add_capability(
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(capability) }?;
         if !s.is_ascii() {
-        return Err(muon_result::InvalidArgument);
+            return Err(muon_result::InvalidArgument);
         }
         o.capabilities.push(Symbol::new(s));
         Ok(())
