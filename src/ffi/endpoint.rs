@@ -766,6 +766,12 @@ fn close_link(
             e.closed_by_app = true;
         }
         st.lp.forget_link(cid, l);
+        if st.dispatching {
+            // From a callback: after the event's built-ins (execute).
+            engine(st, cid)?;
+            st.deferred_link_closes.push((cid, l, error));
+            return Ok(());
+        }
         engine(st, cid)?
             .link_close(l, true, error)
             .map_err(map_engine)

@@ -124,6 +124,9 @@ pub(crate) struct State {
     /// built-ins ran, so that an auto-accept of the message being handled
     /// still goes out before the `close` frame.
     pub deferred_closes: Vec<(ConnId, Option<AmqpError>)>,
+    /// Links closed from a callback, likewise: a receiver closed in
+    /// `on_message` still accepts that message before its `detach`.
+    pub deferred_link_closes: Vec<(ConnId, LinkId, Option<AmqpError>)>,
 }
 
 /// One step of a dispatch: call the application, or run a built-in.
@@ -819,6 +822,7 @@ pub extern "C" fn muon_loop_new() -> *mut muon_loop {
                 scratch: CString::default(),
                 condition: None,
                 deferred_closes: Vec::new(),
+                deferred_link_closes: Vec::new(),
             }),
         });
         let p = Box::into_raw(lb);
@@ -928,6 +932,11 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
     // SAFETY: as above.
     unsafe {
         with_state(lp, |st| {
+            for (cid, l, error) in std::mem::take(&mut st.deferred_link_closes) {
+                if let Some(x) = st.lp.engine(cid) {
+                    let _ = x.link_close(l, true, error);
+                }
+            }
             for (cid, error) in std::mem::take(&mut st.deferred_closes) {
                 let _ = st.lp.close(cid, error);
             }
