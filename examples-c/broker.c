@@ -52,6 +52,7 @@ struct link {              /* userdata of each link's handler */
     struct queue *queue;     /* CONSUMER: its queue (NULL before open) */
     char *address;           /* CONSUMER: the source; PRODUCER: the target or NULL */
     struct node *unsettled, *unsettled_tail; /* CONSUMER: sent, not settled */
+    bool closing;            /* CONSUMER: detached by the peer, or failing */
     struct link *next_link;  /* in conn->links */
 };
 
@@ -146,21 +147,24 @@ static void delete_queue(struct broker *b, struct queue *q) {
 
 /* Sends waiting messages round-robin to the consumers that have credit. */
 static void deliver(struct queue *q) {
-    while (q->head != NULL && q->n_consumers > 0) {
-        struct link *c = NULL;
-        for (size_t i = 0; i < q->n_consumers && c == NULL; i++) {
-            struct link *k = q->consumers[(q->next + i) % q->n_consumers];
-            if (muon_sender_credit(k->sender) > 0) {
-                c = k;
-                q->next = (q->next + i + 1) % q->n_consumers;
-            }
+    size_t idle = 0; /* consumers in a row that could take nothing */
+    while (q->head != NULL && idle < q->n_consumers) {
+        struct link *c = q->consumers[q->next];
+        q->next = (q->next + 1) % q->n_consumers;
+        if (c->closing || muon_sender_credit(c->sender) == 0) {
+            idle++;
+            continue;
         }
-        if (c == NULL) return; /* nobody has credit: wait for on_link_flow */
         struct node *n = q->head;
         muon_delivery d;
         muon_result rc = muon_sender_send(c->sender, n->msg, &d);
-        if (rc == MUON_RESULT_WRONG_STATE) return; /* output backlog: retry on next flow */
-        check(rc, "muon_sender_send");
+        if (rc != MUON_RESULT_OK) {
+            /* WRONG_STATE: output backlog, try again later; else it is going. */
+            if (rc != MUON_RESULT_WRONG_STATE) c->closing = true;
+            idle++;
+            continue;
+        }
+        idle = 0;
         q->head = n->next;
         if (q->head == NULL) q->tail = NULL;
         n->next = NULL;
@@ -266,6 +270,13 @@ static void on_released(void *app, const muon_event *ev) {
     }
     requeue(c->queue, n);
     deliver(c->queue);
+}
+
+/* The consumer is going: send it nothing more (its final event requeues). */
+static void on_consumer_close(void *app, const muon_event *ev) {
+    struct link *c = app;
+    (void)ev;
+    c->closing = true;
 }
 
 /* Settled with no outcome (the others took theirs off already): delivered. */
@@ -391,6 +402,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
     h.on_released = on_released;
     h.on_modified = on_released;
     h.on_settled = on_settled;
+    h.on_link_remote_close = on_consumer_close;
     check(muon_sender_set_handler(k->sender, &h, k), "muon_sender_set_handler");
     if (q != NULL) {
         k->address = copy(q->name);
