@@ -94,10 +94,6 @@ impl Server {
         })
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
-    }
-
     /// Everything the server has printed so far.
     pub fn output(&self) -> String {
         let mut s = String::new();
@@ -277,12 +273,6 @@ impl Client {
             err,
             started: Instant::now(),
         })
-    }
-
-    /// Whether the client has printed a line containing `needle` (used to
-    /// wait for a listener to be ready).
-    pub fn printed(&self, needle: &str) -> bool {
-        std::fs::read_to_string(&self.out).is_ok_and(|s| s.contains(needle))
     }
 
     /// Whether the client is still running.

@@ -141,9 +141,8 @@ def types_message():
     msg.first_acquirer = True
     msg.delivery_count = 3
     msg.instructions = {symbol("x-opt-da-" + n): v for n, v in scalars() + composites()}
-    annotations = {symbol("x-opt-ma-" + n): v for n, v in scalars() + composites()}
-    annotations[ulong(42)] = "ulong key"
-    msg.annotations = annotations
+    # (ulong keys are reserved by AMQP 1.0 §3.2.10: symbol keys only.)
+    msg.annotations = {symbol("x-opt-ma-" + n): v for n, v in scalars() + composites()}
     msg.id = uuid.UUID("01234567-89ab-cdef-0123-456789abcdef")
     msg.user_id = b"muon-user\x00\xff"
     msg.address = "types-to"
@@ -249,17 +248,22 @@ def canonical(msg):
         for k, v in (d or {}).items():
             lines.append("%s[%s]: %s" % (section, fmt(k), fmt(v)))
 
+    def msg_id(v):
+        # message-id and correlation-id are ulong, uuid, binary or string;
+        # Proton's getters hand a ulong back as a plain int.
+        return fmt(ulong(v) if type(v) is int else v)
+
     def opt_str(v, kind="string"):
         if v is None:
             return "null"
         return fmt(symbol(v) if kind == "symbol" else str(v))
     lines += [
-        "properties.message-id: " + fmt(msg.id),
+        "properties.message-id: " + msg_id(msg.id),
         "properties.user-id: " + fmt(bytes(msg.user_id)),
         "properties.to: " + opt_str(msg.address),
         "properties.subject: " + opt_str(msg.subject),
         "properties.reply-to: " + opt_str(msg.reply_to),
-        "properties.correlation-id: " + fmt(msg.correlation_id),
+        "properties.correlation-id: " + msg_id(msg.correlation_id),
         "properties.content-type: " + opt_str(msg.content_type, "symbol"),
         "properties.content-encoding: " + opt_str(msg.content_encoding, "symbol"),
         "properties.absolute-expiry-time: " + fmt(timestamp(ms(msg.expiry_time))),
@@ -346,7 +350,8 @@ class Peer(MessagingHandler):
         if self.o.kind == "types":
             return types_message()
         if self.o.kind == "big":
-            return Message(body=big_body(self.o.size))
+            # inferred: a bytes body goes in a data section
+            return Message(body=big_body(self.o.size), inferred=True)
         return Message(id=n, body={"sequence": n})
 
     def on_sendable(self, event):
@@ -442,9 +447,15 @@ class Peer(MessagingHandler):
         if not self.done:
             self.fail("transport error: %s" % event.transport.condition)
 
+    def on_connection_closing(self, event):
+        if not self.done:
+            self.fail("the peer closed the connection before the work was done "
+                      "(sent %s, confirmed %d, received %s)" % (self.sent, self.confirmed, self.received))
+
     def on_disconnected(self, event):
-        if not self.done and not self.o.listen:
-            self.fail("disconnected before finishing")
+        if not self.done:
+            self.fail("disconnected before the work was done "
+                      "(sent %s, confirmed %d, received %s)" % (self.sent, self.confirmed, self.received))
 
 
 def main():
