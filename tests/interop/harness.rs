@@ -45,7 +45,9 @@ fn signal_group(pid: u32, sig: i32) {
 /// A free TCP port on the loopback interface, chosen by the kernel.
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("can bind a loopback port");
-    l.local_addr().expect("a bound socket has an address").port()
+    l.local_addr()
+        .expect("a bound socket has an address")
+        .port()
 }
 
 /// Whether something is listening on TCP `port` (any address), read from
@@ -78,7 +80,8 @@ pub struct Server {
 impl Server {
     /// Starts `cmd`, its stdout and stderr appended to `log`.
     pub fn start(name: &str, mut cmd: Command, log: PathBuf) -> Result<Server, String> {
-        let out = File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let out =
+            File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         isolate(&mut cmd)
             .stdin(Stdio::null())
@@ -211,19 +214,36 @@ impl Run {
     /// A short account of the run for a failure message.
     pub fn describe(&self) -> String {
         let how = if self.timed_out {
-            format!("timed out after {:.1}s (killed)", self.elapsed.as_secs_f64())
+            format!(
+                "timed out after {:.1}s (killed)",
+                self.elapsed.as_secs_f64()
+            )
         } else {
             match self.status {
                 Some(s) => format!("exited with {s}"),
                 None => "could not be waited for".to_string(),
             }
         };
-        format!(
+        let (trace, other) = split_trace(&self.stderr);
+        let mut s = format!(
             "`{}` {how}\n  stdout (end): {}\n  stderr (end): {}",
             self.what,
             indent(&tail(&self.stdout, 8)),
-            indent(&tail(&self.stderr, 8))
-        )
+            indent(&tail(&other, 8))
+        );
+        if !trace.is_empty() {
+            s.push_str(&format!(
+                "\n  MUON_TRACE=frm (end): {}",
+                indent(&tail(&trace, 6))
+            ));
+        }
+        s
+    }
+
+    /// What the program itself printed (stdout and stderr), without the
+    /// lines of muon's frame trace.
+    pub fn app_output(&self) -> String {
+        format!("{}{}", self.stdout, split_trace(&self.stderr).1)
     }
 
     /// `Ok(self)` if it exited 0, else `Err` describing it.
@@ -234,6 +254,19 @@ impl Run {
             Err(self.describe())
         }
     }
+}
+
+/// Splits stderr into muon's frame trace (`[conn] -> @frame ...` and
+/// `[conn] <- ...` lines) and everything else.
+pub fn split_trace(stderr: &str) -> (String, String) {
+    let (mut trace, mut other) = (String::new(), String::new());
+    for l in stderr.lines() {
+        let is_trace = l.starts_with('[') && (l.contains("] -> ") || l.contains("] <- "));
+        let out = if is_trace { &mut trace } else { &mut other };
+        out.push_str(l);
+        out.push('\n');
+    }
+    (trace, other)
 }
 
 fn indent(s: &str) -> String {
@@ -362,8 +395,9 @@ pub fn describe_command(cmd: &Command) -> String {
     let mut s = prog;
     for a in cmd.get_args() {
         let a = a.to_string_lossy();
-        let a = match Path::new(a.as_ref()).file_name() {
-            Some(n) if a.starts_with('/') => n.to_string_lossy().into_owned(),
+        let p = Path::new(a.as_ref());
+        let a = match p.file_name() {
+            Some(n) if a.starts_with('/') && p.exists() => n.to_string_lossy().into_owned(),
             _ => a.into_owned(),
         };
         s.push(' ');

@@ -36,7 +36,10 @@ fn installed(p: &str) -> bool {
     Command::new("dpkg")
         .args(["-s", p])
         .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Status: install ok installed"))
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).contains("Status: install ok installed")
+        })
 }
 
 pub fn package_version(p: &str) -> String {
@@ -45,7 +48,10 @@ pub fn package_version(p: &str) -> String {
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map_or_else(|| "?".into(), |o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .map_or_else(
+            || "?".into(),
+            |o| String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
 }
 
 /// Installs whatever of `PACKAGES` is missing (tests/interop/install-peers.sh,
@@ -109,14 +115,29 @@ pub fn output_of(mut cmd: Command, what: &str) -> Result<String, String> {
 
 /// Compiles a muon C program (an example or a test program) against the
 /// committed header and libmuon.so, with the flags of the C API tests.
-pub fn compile_muon(src: &Path, out: &Path, extra_include: Option<&Path>) -> Result<PathBuf, String> {
+pub fn compile_muon(
+    src: &Path,
+    out: &Path,
+    extra_include: Option<&Path>,
+) -> Result<PathBuf, String> {
     if !src.exists() {
         return Err(format!("{} does not exist", src.display()));
     }
     let lib = common::lib_dir();
     let mut cmd = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
-    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
-        .arg(format!("-I{}", common::manifest_dir().join("include").display()));
+    cmd.args([
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-g",
+        "-O1",
+    ])
+    .arg(format!(
+        "-I{}",
+        common::manifest_dir().join("include").display()
+    ));
     if let Some(dir) = extra_include {
         cmd.arg(format!("-I{}", dir.display()));
     }
@@ -137,7 +158,10 @@ pub fn compile_proton_c(name: &str, out_dir: &Path) -> Result<PathBuf, String> {
     let dir = Path::new(PROTON_EXAMPLES).join("c");
     let src = dir.join(format!("{name}.c"));
     if !src.exists() {
-        return Err(format!("{} is missing (libqpid-proton11-dev-examples)", src.display()));
+        return Err(format!(
+            "{} is missing (libqpid-proton11-dev-examples)",
+            src.display()
+        ));
     }
     // Debian ships libqpid-proton.pc only; the proactor is inside
     // libqpid-proton.so. Use libqpid-proton-proactor.pc where it exists.
@@ -174,10 +198,13 @@ pub fn compile_proton_c(name: &str, out_dir: &Path) -> Result<PathBuf, String> {
 /// file is never changed.
 pub fn adapt_python(name: &str, dir: &Path, from: &str, to: &str) -> Result<PathBuf, String> {
     let src = Path::new(PROTON_EXAMPLES).join("python").join(name);
-    let text = std::fs::read_to_string(&src)
-        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    let text =
+        std::fs::read_to_string(&src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
     if !text.contains(from) {
-        return Err(format!("{} no longer contains {from:?}; adapt the suite", src.display()));
+        return Err(format!(
+            "{} no longer contains {from:?}; adapt the suite",
+            src.display()
+        ));
     }
     let out = dir.join(name);
     std::fs::write(&out, text.replace(from, to)).map_err(|e| e.to_string())?;
@@ -207,7 +234,9 @@ impl Broker {
 
     /// The port, or `Err` saying why the broker is not usable.
     pub fn port(&self) -> Result<u16, String> {
-        self.port.clone().map_err(|e| format!("{} is not running: {e}", self.name))
+        self.port
+            .clone()
+            .map_err(|e| format!("{} is not running: {e}", self.name))
     }
 
     /// `Ok` while the broker process is alive; `Err` with its log otherwise.
@@ -261,7 +290,9 @@ pub fn start_broker_py(log: PathBuf) -> Broker {
         Ok(s) => s,
         Err(e) => return Broker::failed(name, e),
     };
-    let port = server.wait_listening(port, Duration::from_secs(20)).map(|()| port);
+    let port = server
+        .wait_listening(port, Duration::from_secs(20))
+        .map(|()| port);
     Broker {
         name,
         port,
@@ -303,16 +334,8 @@ impl Rabbit {
                 set(Err(e));
                 return;
             }
-            let (epmd, server) = match start_rabbit(&d, &n, &st) {
-                Ok((port, epmd, server)) => {
-                    set(Ok(port));
-                    (Some(epmd), Some(server))
-                }
-                Err((e, epmd, server)) => {
-                    set(Err(e));
-                    (epmd, server)
-                }
-            };
+            let (mut epmd, mut server) = (None, None);
+            set(start_rabbit(&d, &n, &st, &mut epmd, &mut server));
             // Wait for the end of the suite, then stop the node (graceful
             // SIGTERM through rabbitmq-server's trap) and epmd.
             let (m, cv) = &*st;
@@ -341,13 +364,18 @@ impl Rabbit {
         let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(r) = &g.ready {
-                return r.clone().map_err(|e| format!("RabbitMQ is not running: {e}"));
+                return r
+                    .clone()
+                    .map_err(|e| format!("RabbitMQ is not running: {e}"));
             }
             let now = Instant::now();
             if now >= deadline {
                 return Err(format!("RabbitMQ did not start within {limit:?}"));
             }
-            g = cv.wait_timeout(g, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            g = cv
+                .wait_timeout(g, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -377,8 +405,6 @@ impl Drop for Rabbit {
     }
 }
 
-type RabbitStart = Result<(u16, Server, Server), (String, Option<Server>, Option<Server>)>;
-
 /// The environment of every rabbitmq-* command for the private node.
 fn rabbit_env(cmd: &mut Command, dir: &Path, node: &str, amqp: u16, dist: u16, epmd: u16) {
     cmd.env("HOME", dir.join("home"))
@@ -396,28 +422,36 @@ fn rabbit_env(cmd: &mut Command, dir: &Path, node: &str, amqp: u16, dist: u16, e
         .current_dir(dir);
 }
 
-fn start_rabbit(dir: &Path, node: &str, st: &Arc<(Mutex<RabbitState>, Condvar)>) -> RabbitStart {
-    let fail = |e: String| Err((e, None, None));
+/// Starts epmd and the node (kept in `epmd` and `server`, so that they are
+/// stopped whatever happens); returns the node's AMQP port.
+fn start_rabbit(
+    dir: &Path,
+    node: &str,
+    st: &Arc<(Mutex<RabbitState>, Condvar)>,
+    epmd: &mut Option<Server>,
+    server: &mut Option<Server>,
+) -> Result<u16, String> {
     let amqp = free_port();
     let dist = free_port();
     let epmd_port = free_port();
     for sub in ["home", "mnesia", "log"] {
-        if let Err(e) = std::fs::create_dir_all(dir.join(sub)) {
-            return fail(format!("cannot create {}: {e}", dir.join(sub).display()));
-        }
+        std::fs::create_dir_all(dir.join(sub))
+            .map_err(|e| format!("cannot create {}: {e}", dir.join(sub).display()))?;
     }
-    let template = match std::fs::read_to_string(interop_dir().join("rabbitmq.conf.in")) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("cannot read rabbitmq.conf.in: {e}")),
-    };
+    let template = std::fs::read_to_string(interop_dir().join("rabbitmq.conf.in"))
+        .map_err(|e| format!("cannot read rabbitmq.conf.in: {e}"))?;
+    let definitions = interop_dir().join("rabbitmq-definitions.json");
     let files = [
-        ("rabbitmq.conf", template.replace("@AMQP_PORT@", &amqp.to_string())),
+        (
+            "rabbitmq.conf",
+            template
+                .replace("@AMQP_PORT@", &amqp.to_string())
+                .replace("@DEFINITIONS@", &definitions.display().to_string()),
+        ),
         ("rabbitmq-env.conf", String::new()),
     ];
     for (name, text) in files {
-        if let Err(e) = std::fs::write(dir.join(name), text) {
-            return fail(format!("cannot write {name}: {e}"));
-        }
+        std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))?;
     }
 
     // rabbitmq-plugins enable rabbitmq_amqp1_0, offline: writes our
@@ -425,38 +459,30 @@ fn start_rabbit(dir: &Path, node: &str, st: &Arc<(Mutex<RabbitState>, Condvar)>)
     let mut cmd = Command::new(Path::new(RABBITMQ_BIN).join("rabbitmq-plugins"));
     cmd.args(["--offline", "enable", "rabbitmq_amqp1_0"]);
     rabbit_env(&mut cmd, dir, node, amqp, dist, epmd_port);
-    if let Err(e) = output_of(cmd, "rabbitmq-plugins --offline enable rabbitmq_amqp1_0") {
-        return fail(e);
+    let r = crate::harness::run(dir, "rabbitmq-plugins", cmd, Duration::from_secs(60));
+    if !r.ok() {
+        return Err(format!(
+            "rabbitmq-plugins enable rabbitmq_amqp1_0 failed: {}",
+            r.describe()
+        ));
     }
 
     // Our own epmd, in the foreground so it is ours to stop.
     let mut cmd = Command::new("epmd");
     cmd.args(["-port", &epmd_port.to_string()]);
-    let mut epmd = match Server::start("epmd", cmd, dir.join("epmd.log")) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    if let Err(e) = epmd.wait_listening(epmd_port, Duration::from_secs(10)) {
-        return Err((e, Some(epmd), None));
-    }
+    let e = epmd.insert(Server::start("epmd", cmd, dir.join("epmd.log"))?);
+    e.wait_listening(epmd_port, Duration::from_secs(10))?;
 
     let mut cmd = Command::new(Path::new(RABBITMQ_BIN).join("rabbitmq-server"));
     rabbit_env(&mut cmd, dir, node, amqp, dist, epmd_port);
-    let log = dir.join("rabbitmq-server.out");
     {
         let (m, _) = &**st;
-        m.lock().unwrap_or_else(|e| e.into_inner()).log = Some(dir.join("log").join(format!("{node}.log")));
+        m.lock().unwrap_or_else(|e| e.into_inner()).log =
+            Some(dir.join("log").join(format!("{node}.log")));
     }
-    let mut server = match Server::start("RabbitMQ", cmd, log) {
-        Ok(s) => s,
-        Err(e) => return Err((e, Some(epmd), None)),
-    };
-    let limit = Duration::from_secs(120);
-    let r = server
-        .wait_for_line("completed with", limit)
-        .and_then(|_| server.wait_listening(amqp, Duration::from_secs(20)));
-    match r {
-        Ok(()) => Ok((amqp, epmd, server)),
-        Err(e) => Err((e, Some(epmd), Some(server))),
-    }
+    let log = dir.join("rabbitmq-server.out");
+    let s = server.insert(Server::start("RabbitMQ", cmd, log)?);
+    s.wait_for_line("completed with", Duration::from_secs(120))?;
+    s.wait_listening(amqp, Duration::from_secs(20))?;
+    Ok(amqp)
 }
