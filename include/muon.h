@@ -13,8 +13,13 @@
 #define MUON_VERSION_PATCH 0
 #define MUON_VERSION_STRING "0.1.0"
 
-/* Initializer for a muon_handler: sets struct_size, every callback NULL. */
+/* Initializer for a muon_handler: sets struct_size, every callback NULL.
+   Designated in C, so that -Wextra's missing-field-initializers stays quiet. */
+#ifdef __cplusplus
+#define MUON_HANDLER_INIT { sizeof(muon_handler) }
+#else
 #define MUON_HANDLER_INIT { .struct_size = sizeof(muon_handler) }
+#endif
 
 
 /*

@@ -445,6 +445,11 @@ fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(
     unsafe {
         with_state(conn.owner, |st| {
             let (_, cid) = conn_of(st, conn)?;
+            if st.dispatching {
+                // From a callback: after the event's built-ins (execute).
+                st.deferred_closes.push((cid, error));
+                return Ok(());
+            }
             st.lp.close(cid, error).map_err(reactor_err)
         })
     }
@@ -761,6 +766,12 @@ fn close_link(
             e.closed_by_app = true;
         }
         st.lp.forget_link(cid, l);
+        if st.dispatching {
+            // From a callback: after the event's built-ins (execute).
+            engine(st, cid)?;
+            st.deferred_link_closes.push((cid, l, error));
+            return Ok(());
+        }
         engine(st, cid)?
             .link_close(l, true, error)
             .map_err(map_engine)

@@ -316,7 +316,7 @@ pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const 
             Some(e) => e
                 .message
                 .as_ref()
-                .map_or(std::ptr::null(), |m| view::<muon_message>(m)),
+                .map_or(std::ptr::null(), view::<muon_message>),
             None => std::ptr::null(),
         }
     })
@@ -337,7 +337,7 @@ pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *cons
             Some(e) => e
                 .condition
                 .as_ref()
-                .map_or(std::ptr::null(), |c| view::<muon_condition>(c)),
+                .map_or(std::ptr::null(), view::<muon_condition>),
             None => std::ptr::null(),
         }
     })

@@ -120,6 +120,13 @@ pub(crate) struct State {
     /// this loop".
     pub scratch: CString,
     pub condition: Option<Box<Condition>>,
+    /// Connections closed from a callback: closed once the event's
+    /// built-ins ran, so that an auto-accept of the message being handled
+    /// still goes out before the `close` frame.
+    pub deferred_closes: Vec<(ConnId, Option<AmqpError>)>,
+    /// Links closed from a callback, likewise: a receiver closed in
+    /// `on_message` still accepts that message before its `detach`.
+    pub deferred_link_closes: Vec<(ConnId, LinkId, Option<AmqpError>)>,
 }
 
 /// One step of a dispatch: call the application, or run a built-in.
@@ -814,6 +821,8 @@ pub extern "C" fn muon_loop_new() -> *mut muon_loop {
                 timers: HashMap::new(),
                 scratch: CString::default(),
                 condition: None,
+                deferred_closes: Vec::new(),
+                deferred_link_closes: Vec::new(),
             }),
         });
         let p = Box::into_raw(lb);
@@ -864,14 +873,24 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
         match a {
             Action::Call(Some(f), ud, ev) => {
                 // SAFETY: `lp` is live (the caller's promise).
-                unsafe { with_state(lp, |st| Ok(st.dispatching = true)) }?;
+                unsafe {
+                    with_state(lp, |st| {
+                        st.dispatching = true;
+                        Ok(())
+                    })
+                }?;
                 let ev_ptr: *const muon_event = (&*ev as *const EventData).cast();
                 // SAFETY: the application registered `f` for this event with
                 // this userdata; the event lives until the call returns.
                 unsafe { f(ud, ev_ptr) };
                 drop(ev);
                 // SAFETY: as above.
-                unsafe { with_state(lp, |st| Ok(st.dispatching = false)) }?;
+                unsafe {
+                    with_state(lp, |st| {
+                        st.dispatching = false;
+                        Ok(())
+                    })
+                }?;
             }
             Action::Call(None, ..) => {}
             Action::Free(r) => r.free_userdata(),
@@ -883,12 +902,22 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                 );
                 for p in posted {
                     // SAFETY: as above.
-                    unsafe { with_state(lp, |st| Ok(st.dispatching = true)) }?;
+                    unsafe {
+                        with_state(lp, |st| {
+                            st.dispatching = true;
+                            Ok(())
+                        })
+                    }?;
                     // SAFETY: the application posted this function with this
                     // context to be run on the loop thread.
                     unsafe { (p.f)(p.context as *mut c_void) };
                     // SAFETY: as above.
-                    unsafe { with_state(lp, |st| Ok(st.dispatching = false)) }?;
+                    unsafe {
+                        with_state(lp, |st| {
+                            st.dispatching = false;
+                            Ok(())
+                        })
+                    }?;
                 }
             }
             other => {
@@ -900,7 +929,20 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
             }
         }
     }
-    Ok(())
+    // SAFETY: as above.
+    unsafe {
+        with_state(lp, |st| {
+            for (cid, l, error) in std::mem::take(&mut st.deferred_link_closes) {
+                if let Some(x) = st.lp.engine(cid) {
+                    let _ = x.link_close(l, true, error);
+                }
+            }
+            for (cid, error) in std::mem::take(&mut st.deferred_closes) {
+                let _ = st.lp.close(cid, error);
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Dispatches queued events; polls once (up to `timeout`) if none are

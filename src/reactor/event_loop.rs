@@ -477,9 +477,9 @@ impl Loop {
     /// True while there is work: connections, listeners or timers.
     pub fn has_work(&self) -> bool {
         !self.stopped
-            && (self.conns.len() > 0
+            && (!self.conns.is_empty()
                 || self.listeners.keys().next().is_some()
-                || self.timers.len() > 0
+                || !self.timers.is_empty()
                 || !self.queue.is_empty())
     }
 
