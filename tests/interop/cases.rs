@@ -192,11 +192,14 @@ fn ok(ctx: &Ctx, cmd: Result<Command, String>, limit: Duration) -> Result<Run, S
 /// wait out the time limit.
 fn finish<T>(peer: Client, other: &Result<T, String>, limit: Duration) -> Run {
     peer.finish(if other.is_ok() {
-        limit
+        limit.min(AFTER)
     } else {
         Duration::from_secs(3)
     })
 }
+
+/// How long a peer may take to finish once the other side is done.
+const AFTER: Duration = Duration::from_secs(30);
 
 /// Starts a listening program and waits until `port` listens.
 fn start_listening(ctx: &Ctx, cmd: Result<Command, String>, port: u16) -> Result<Client, String> {
@@ -590,7 +593,9 @@ fn direct_send_muon_recv(ctx: &Ctx, n: usize) -> Result<String, String> {
     let send = finish(send, &recv, LIMIT);
     let recv = recv?;
     expect_lines("muon simple_recv", &recv.stdout, &sequence_lines(n))?;
-    let send = send.require_ok()?;
+    let send = send
+        .require_ok()
+        .map_err(|e| format!("{e}\n  muon's side: {}", recv.describe()))?;
     expect_lines("direct_send.py", &send.stdout, "all messages confirmed\n")?;
     Ok(format!("{n} messages in order"))
 }
@@ -1087,7 +1092,8 @@ fn small_frames_direct_muon_receiver(ctx: &Ctx) -> Result<String, String> {
     );
     let send = finish(send, &recv, LIMIT);
     let recv = recv?;
-    send.require_ok()?;
+    send.require_ok()
+        .map_err(|e| format!("{e}\n  muon's side: {}", recv.describe()))?;
     same_as_expected(
         ctx,
         "muon decoded Proton's 512-byte frames",
