@@ -22,6 +22,7 @@ impl Connection {
         }
         link.link_credit = credit;
         link.drain = drain;
+        link.max_credit = link.max_credit.max(credit);
         let limit = link.delivery_count.wrapping_add(credit);
         if serial::lt(link.granted_limit, limit) {
             link.granted_limit = limit;

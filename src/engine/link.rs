@@ -63,6 +63,11 @@ pub(crate) struct Link {
     /// Receiver: the highest `delivery-count + credit` ever granted, so
     /// that transfers in flight after a credit cut are not violations.
     pub granted_limit: u32,
+    /// Receiver: the largest credit ever granted. A sender may overshoot
+    /// the limit by this much before it is a violation: RabbitMQ 3.x does
+    /// overshoot (SEMANTICS.md §6 allows accepting such deliveries), and
+    /// the slack stays bounded by what this side chose to grant.
+    pub max_credit: u32,
     pub flow_pending: bool,
     /// Our next flow asks the peer to answer with its own (`echo`).
     pub echo_request: bool,
@@ -122,6 +127,7 @@ impl Connection {
             available: 0,
             drain: false,
             granted_limit: INITIAL_DELIVERY_COUNT,
+            max_credit: 0,
             flow_pending: false,
             echo_request: false,
             incoming: None,

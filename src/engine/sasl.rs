@@ -96,7 +96,12 @@ impl Connection {
                 continue;
             }
             if mech == Mechanism::Plain && !plain_ok {
-                refused_plain |= cfg.username.is_some();
+                if cfg.username.is_some() {
+                    // Credentials were given: logging in anonymously instead
+                    // would silently run as someone else.
+                    refused_plain = true;
+                    break;
+                }
                 continue;
             }
             choice = Some(mech);

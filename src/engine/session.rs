@@ -398,9 +398,21 @@ impl Connection {
             .map(LinkId)
             .filter(|l| self.links.get(l.0).is_some_and(|k| k.session == s))
             .collect();
+        let session_error = self.sessions.get(s.0).and_then(|x| x.remote_error.clone());
         for l in links {
-            if let Some(link) = self.links.get_mut(l.0) {
+            if let Some(link) = self.links.get_mut(l.0)
+                && link.remote != EndpointState::Closed
+            {
                 link.remote = EndpointState::Closed;
+                // The links die with the session: tell the application per
+                // link, with the session's error (RabbitMQ refuses an
+                // address by ending the whole session).
+                if link.remote_error.is_none() {
+                    link.remote_error = session_error.clone();
+                }
+                if link.remote_handle.is_some() || link.attach_sent {
+                    self.push(Event::LinkRemoteClose(l));
+                }
             }
         }
         self.push(Event::SessionRemoteClose(s));

@@ -340,8 +340,11 @@ impl Connection {
                     return;
                 };
                 // §2.6.7: a delivery needs credit (granted, possibly cut
-                // since: transfers in flight then are still allowed).
-                if serial::diff(link.granted_limit, link.delivery_count) <= 0 {
+                // since: transfers in flight then are still allowed). An
+                // overshoot of up to the largest credit granted is accepted
+                // (RabbitMQ 3.x overshoots); beyond that it is a violation.
+                let tolerated = link.granted_limit.wrapping_add(link.max_credit);
+                if serial::diff(tolerated, link.delivery_count) <= 0 {
                     let msg = format!("transfer on link {:?} without credit", link.name);
                     self.fail(condition::TRANSFER_LIMIT_EXCEEDED, msg);
                     return;
