@@ -4,9 +4,12 @@
  * Opens a sender to the service's address and a dynamic receiver, for
  * which the broker makes a temporary address. Once the broker has assigned
  * that address, the client sends each request with reply-to set to it, one
- * at a time, and prints each request with its response.
+ * at a time, and prints each request with its response. With -r, it
+ * receives from the fixed address REPLY_TO instead, for brokers without
+ * dynamic nodes (RabbitMQ's AMQP 1.0 plugin, Qpid Proton's C broker).
  *
- *   client [-a URL] [REQUEST ...]   URL defaults to localhost:5672/examples;
+ *   client [-a URL] [-r REPLY_TO] [REQUEST ...]
+ *                                   URL defaults to localhost:5672/examples;
  *                                   without requests, sends the tutorial's four
  *
  * Prints: REQUEST => RESPONSE, one line per request
@@ -25,6 +28,8 @@ struct client {
     muon_sender sender;
     muon_receiver receiver;
     const char *host;
+    const char *peer; /* host without credentials, for messages */
+    const char *fixed_reply_to; /* -r, or NULL for a dynamic receiver */
     char *reply_to;       /* the receiver's address, once the broker gave it */
     char **requests;
     int n_requests, next; /* next: the request in flight, or to send */
@@ -35,7 +40,7 @@ struct client {
 static void fail(struct client *c, const char *what, const muon_event *ev) {
     char buf[512];
     if (c->exit_code == 0) {
-        fprintf(stderr, "client: %s %s: %s\n", c->opened ? what : "cannot connect to", c->host,
+        fprintf(stderr, "client: %s %s: %s\n", c->opened ? what : "cannot connect to", c->peer,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "closed"));
     }
     c->exit_code = 1;
@@ -65,7 +70,9 @@ static void on_link_flow(void *app, const muon_event *ev) {
 /* The receiver's handler. */
 static void on_link_remote_open(void *app, const muon_event *ev) {
     struct client *c = app;
-    const char *address = muon_receiver_remote_source_address(muon_event_receiver(ev));
+    const char *address = c->fixed_reply_to != NULL
+                              ? c->fixed_reply_to
+                              : muon_receiver_remote_source_address(muon_event_receiver(ev));
     if (address == NULL) {
         fail(c, "no reply address from", ev);
         return;
@@ -104,14 +111,33 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) fail(app, "connection closed by", ev);
 }
 
+static void on_transport_error(void *app, const muon_event *ev) {
+    fail(app, "connection failed to", ev);
+}
+
 static void on_disconnected(void *app, const muon_event *ev) {
     fail(app, "disconnected from", ev);
 }
 
+#define USAGE "[-a URL] [-r REPLY_TO] [REQUEST ...]"
+
 int main(int argc, char **argv) {
+    /* -r REPLY_TO is this program's own option: take it out before the
+     * common ones are parsed. */
+    const char *fixed_reply_to = NULL;
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-r") == 0) {
+            if (i + 1 == argc) usage_exit(argv[0], USAGE);
+            fixed_reply_to = argv[++i];
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    argv[n] = NULL;
     struct options opts;
-    parse_options(argc, argv, "[-a URL] [REQUEST ...]", 0, &opts);
-    struct client c = {.host = opts.host};
+    parse_options(n, argv, USAGE, 0, &opts);
+    struct client c = {.host = opts.host, .peer = opts.peer, .fixed_reply_to = fixed_reply_to};
     if (opts.argc > 0) {
         c.requests = opts.argv;
         c.n_requests = opts.argc;
@@ -128,20 +154,23 @@ int main(int argc, char **argv) {
     ch.on_connection_remote_open = on_connection_remote_open;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
+    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
-    check(muon_loop_connect(loop, opts.host, NULL, &ch, &c, &c.conn), "muon_loop_connect");
+    check(connect_to(loop, opts.host, &ch, &c, &c.conn), "muon_loop_connect");
 
     muon_handler sh = MUON_HANDLER_INIT;
     sh.on_link_flow = on_link_flow;
     check(muon_connection_open_sender(c.conn, opts.address, NULL, &sh, &c, &c.sender),
           "muon_connection_open_sender");
-    muon_link_options *dynamic;
-    check(muon_link_options_new(&dynamic), "muon_link_options_new");
-    check(muon_link_options_set_dynamic(dynamic, true), "muon_link_options_set_dynamic");
+    muon_link_options *dynamic = NULL;
+    if (fixed_reply_to == NULL) {
+        check(muon_link_options_new(&dynamic), "muon_link_options_new");
+        check(muon_link_options_set_dynamic(dynamic, true), "muon_link_options_set_dynamic");
+    }
     muon_handler rh = MUON_HANDLER_INIT;
     rh.on_link_remote_open = on_link_remote_open;
     rh.on_message = on_message;
-    check(muon_connection_open_receiver(c.conn, NULL, dynamic, &rh, &c, &c.receiver),
+    check(muon_connection_open_receiver(c.conn, fixed_reply_to, dynamic, &rh, &c, &c.receiver),
           "muon_connection_open_receiver");
     muon_link_options_free(dynamic);
 

@@ -3,6 +3,7 @@
  *
  *   - command-line options: -a URL, -m COUNT, -v, and the arguments left over;
  *   - splitting "host:port/address" into the part to connect to and the address;
+ *   - connecting, with SASL PLAIN allowed when the URL carries a user;
  *   - checking a muon_result and stopping with a clear message;
  *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s);
  *   - stopping a loop cleanly on SIGINT and SIGTERM (a thread waits for the
@@ -32,6 +33,7 @@
 struct options {
     const char *url;   /* -a: [amqp://][user[:password]@]host[:port][/address] */
     char host[512];    /* url without the /address part: what to connect to */
+    char peer[512];    /* host without user:password: what messages name */
     const char *address; /* the address (url's path), "" if none */
     long count;        /* -m COUNT */
     bool count_given;  /* whether -m was on the command line */
@@ -78,6 +80,9 @@ static inline void parse_options(int argc, char **argv, const char *usage,
     if (host_len >= sizeof opts->host) usage_exit(argv[0], usage);
     memcpy(opts->host, opts->url, host_len);
     opts->host[host_len] = '\0';
+    const char *at = strchr(opts->host + (start - opts->url), '@');
+    snprintf(opts->peer, sizeof opts->peer, "%.*s%s", (int)(start - opts->url), opts->url,
+             at ? at + 1 : opts->host + (start - opts->url));
     opts->address = slash ? slash + 1 : "";
 }
 
@@ -109,9 +114,36 @@ static inline const char *condition_text(const muon_condition *c, char *buf, siz
     return buf;
 }
 
-/* A failed login: reconnecting would not help. */
-static inline bool is_unauthorized(const muon_condition *c) {
-    return c != NULL && strcmp(muon_condition_name(c), "amqp:unauthorized-access") == 0;
+/*
+ * Connects to `host` (opts->host: [amqp://][user[:password]@]host[:port]).
+ * A user and password in the URL are the application's explicit choice of
+ * SASL PLAIN, so PLAIN is allowed over a connection without TLS, where muon
+ * otherwise refuses it (it never falls back to ANONYMOUS instead). Without a
+ * user in the URL, the defaults apply (ANONYMOUS).
+ */
+static inline muon_result connect_to(muon_loop *loop, const char *host,
+                                     const muon_handler *handler, void *userdata,
+                                     muon_connection *out) {
+    const char *start = strstr(host, "://");
+    bool has_user = strchr(start ? start + 3 : host, '@') != NULL;
+    muon_connection_options *options = NULL;
+    if (has_user) {
+        check(muon_connection_options_new(&options), "muon_connection_options_new");
+        check(muon_connection_options_set_allow_insecure_plain(options, true),
+              "muon_connection_options_set_allow_insecure_plain");
+    }
+    muon_result rc = muon_loop_connect(loop, host, options, handler, userdata, out);
+    muon_connection_options_free(options);
+    return rc;
+}
+
+/*
+ * Whether a transport error only says that the connection was lost (the
+ * socket closed or failed without an AMQP close), which reconnecting may
+ * mend, rather than a failed login or a protocol error, which it would not.
+ */
+static inline bool is_connection_lost(const muon_condition *c) {
+    return c == NULL || strcmp(muon_condition_name(c), "amqp:connection:forced") == 0;
 }
 
 /*

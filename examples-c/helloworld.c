@@ -15,6 +15,7 @@
 struct hello {
     muon_connection conn;
     const char *host, *address;
+    const char *peer; /* host without credentials, for messages */
     bool opened;
     int exit_code;
 };
@@ -24,7 +25,7 @@ static void fail(struct hello *h, const char *what, const muon_event *ev) {
     char buf[512];
     if (h->exit_code == 0) {
         fprintf(stderr, "helloworld: %s %s: %s\n", h->opened ? what : "cannot connect to",
-                h->host, condition_text(muon_event_condition(ev), buf, sizeof buf, "closed"));
+                h->peer, condition_text(muon_event_condition(ev), buf, sizeof buf, "closed"));
     }
     h->exit_code = 1;
     (void)muon_connection_close(h->conn); /* stale once disconnected: no matter */
@@ -91,7 +92,7 @@ int main(int argc, char **argv) {
     struct options opts;
     parse_options(argc, argv, "[-a URL]", 0, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
-    struct hello h = {.host = opts.host, .address = opts.address};
+    struct hello h = {.host = opts.host, .peer = opts.peer, .address = opts.address};
 
     muon_loop *loop = muon_loop_new();
     if (loop == NULL) {
@@ -105,7 +106,7 @@ int main(int argc, char **argv) {
     hh.on_connection_remote_close = on_connection_remote_close;
     hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
-    check(muon_loop_connect(loop, opts.host, NULL, &hh, &h, &h.conn), "muon_loop_connect");
+    check(connect_to(loop, opts.host, &hh, &h, &h.conn), "muon_loop_connect");
 
     muon_result rc = muon_loop_run(loop);
     check(muon_loop_free(loop), "muon_loop_free");

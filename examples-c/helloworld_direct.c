@@ -7,11 +7,16 @@
  * (the tutorial's Handshaker and FlowController). The sending side opens a
  * sender once the connection is open and sends on credit. When the message
  * has arrived, the connection and the listener are closed and the loop ends.
+ * With -m COUNT it keeps listening until COUNT messages have arrived, its
+ * own hello and COUNT - 1 from other programs sending to it (a Proton
+ * simple_send.py, say), then closes everything.
  *
- *   helloworld_direct [-a URL]     URL defaults to localhost:5672/examples;
- *                                  port 0 picks a free port
+ *   helloworld_direct [-a URL] [-m COUNT]   URL defaults to
+ *                                  localhost:5672/examples; port 0 picks a
+ *                                  free port; COUNT defaults to 1
  *
- * Prints: Hello World!   (after "listening on PORT" when port 0 was asked for)
+ * Prints: Hello World!   (after "listening on PORT" when port 0 was asked for),
+ *         and the body of each other message that arrives, one per line
  */
 #include "common.h"
 
@@ -20,6 +25,7 @@ struct hello {
     muon_listener listener;
     muon_connection conn;
     const char *address;
+    long expected, received; /* -m COUNT, and how many have arrived */
     int exit_code;
 };
 
@@ -35,13 +41,17 @@ static void closed(struct hello *h, const char *what, const muon_event *ev) {
     (void)muon_listener_close(h->listener); /* likewise */
 }
 
-/* The loop's handler: receives on the accepted connection. */
+/* The loop's handler: receives on the accepted connections. */
 static void on_message(void *app, const muon_event *ev) {
-    (void)app;
+    struct hello *h = app;
     char text[1024];
     muon_value_format(muon_message_body(muon_event_message(ev)), text, sizeof text);
     printf("%s\n", text);
-    check(muon_connection_close(muon_event_connection(ev)), "muon_connection_close");
+    fflush(stdout);
+    if (++h->received == h->expected) {
+        check(muon_connection_close(muon_event_connection(ev)), "muon_connection_close");
+        closed(h, NULL, ev);
+    }
 }
 
 /* The sender's handler. */
@@ -73,15 +83,25 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     closed(app, muon_event_condition(ev) != NULL ? "connection closed" : NULL, ev);
 }
 
+/* The loop's handler: an accepted connection closed by its peer. The
+ * built-in handshake answers; only an error is ours to report. */
+static void on_accepted_remote_close(void *app, const muon_event *ev) {
+    if (muon_event_condition(ev) != NULL) closed(app, "connection closed", ev);
+}
+
+static void on_transport_error(void *app, const muon_event *ev) {
+    closed(app, "connection failed", ev);
+}
+
 static void on_disconnected(void *app, const muon_event *ev) {
     closed(app, "disconnected", ev);
 }
 
 int main(int argc, char **argv) {
     struct options opts;
-    parse_options(argc, argv, "[-a URL]", 0, &opts);
-    if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
-    struct hello h = {.address = opts.address};
+    parse_options(argc, argv, "[-a URL] [-m COUNT]", 1, &opts);
+    if (opts.argc > 0 || opts.count == 0) usage_exit(argv[0], "[-a URL] [-m COUNT]");
+    struct hello h = {.address = opts.address, .expected = opts.count};
 
     h.loop = muon_loop_new();
     if (h.loop == NULL) {
@@ -91,6 +111,9 @@ int main(int argc, char **argv) {
     /* EventLoop(HelloWorldReceiver(), Handshaker(), FlowController(1)) */
     muon_handler receiver = MUON_HANDLER_INIT;
     receiver.on_message = on_message;
+    receiver.on_link_remote_close = on_link_remote_close;
+    receiver.on_connection_remote_close = on_accepted_remote_close;
+    receiver.on_transport_error = on_transport_error;
     check(muon_loop_set_handler(h.loop, &receiver, &h), "muon_loop_set_handler");
 
     muon_result rc = muon_loop_listen(h.loop, listen_address(&opts), NULL, NULL, NULL, &h.listener);
@@ -116,6 +139,7 @@ int main(int argc, char **argv) {
     hh.on_connection_remote_open = on_connection_remote_open;
     hh.on_link_remote_close = on_link_remote_close;
     hh.on_connection_remote_close = on_connection_remote_close;
+    hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
     check(muon_loop_connect(h.loop, url, NULL, &hh, &h, &h.conn), "muon_loop_connect");
 

@@ -20,6 +20,7 @@ struct server {
     muon_loop *loop;
     muon_connection conn;
     const char *host;
+    const char *peer; /* host without credentials, for messages */
     struct reply *replies; /* one per reply-to address */
     int exit_code;
 };
@@ -57,6 +58,20 @@ static void on_link_flow(void *app, const muon_event *ev) {
     flush(app);
 }
 
+/* A reply sender closed by the broker. amqp:resource-deleted is how a
+ * client's temporary address ends when the client leaves; any other error
+ * (a reply-to the broker refuses) is reported, and the service goes on
+ * serving other clients. Either way on_link_final frees the sender. */
+static void on_reply_remote_close(void *app, const muon_event *ev) {
+    struct reply *r = app;
+    const muon_condition *c = muon_event_condition(ev);
+    char buf[512];
+    if (c != NULL && strcmp(muon_condition_name(c), "amqp:resource-deleted") != 0) {
+        fprintf(stderr, "server: cannot reply to %s: %s\n", r->address,
+                condition_text(c, buf, sizeof buf, ""));
+    }
+}
+
 /* The sender is gone (e.g. the client left and its queue was deleted). */
 static void on_link_final(void *app, const muon_event *ev) {
     struct reply *r = app;
@@ -80,6 +95,7 @@ static struct reply *sender_for(struct server *srv, const char *address) {
     r->srv = srv;
     muon_handler h = MUON_HANDLER_INIT;
     h.on_link_flow = on_link_flow;
+    h.on_link_remote_close = on_reply_remote_close;
     h.on_link_final = on_link_final;
     check(muon_connection_open_sender(srv->conn, address, NULL, &h, r, &r->sender),
           "muon_connection_open_sender");
@@ -127,15 +143,15 @@ static void on_message(void *app, const muon_event *ev) {
     flush(r);
 }
 
-/* The connection's handler. */
+/* The connection's handler; the request receiver's close comes here. */
 static void on_link_remote_close(void *app, const muon_event *ev) {
     struct server *srv = app;
     char buf[512];
-    if (muon_event_is_receiver(ev) && muon_event_condition(ev) != NULL) {
+    if (muon_event_condition(ev) != NULL) {
         fprintf(stderr, "server: the request link was closed: %s\n",
                 condition_text(muon_event_condition(ev), buf, sizeof buf, ""));
         srv->exit_code = 1;
-        check(muon_connection_close(srv->conn), "muon_connection_close");
+        (void)muon_connection_close(srv->conn); /* may be closing already */
     }
 }
 
@@ -144,16 +160,27 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     char buf[512];
     if (muon_event_condition(ev) != NULL) {
         printf("Closed due to %s\n", condition_text(muon_event_condition(ev), buf, sizeof buf, ""));
+        fprintf(stderr, "server: connection closed by %s: %s\n", srv->peer, buf);
         srv->exit_code = 1;
     }
     (void)muon_connection_close(srv->conn);
 }
 
+static void on_transport_error(void *app, const muon_event *ev) {
+    struct server *srv = app;
+    char buf[512];
+    fprintf(stderr, "server: connection to %s failed: %s\n", srv->peer,
+            condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+    srv->exit_code = 1;
+}
+
 static void on_disconnected(void *app, const muon_event *ev) {
     struct server *srv = app;
     char buf[512];
-    fprintf(stderr, "server: disconnected from %s: %s\n", srv->host,
-            condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+    if (srv->exit_code == 0) { /* else on_transport_error has said why */
+        fprintf(stderr, "server: disconnected from %s: %s\n", srv->peer,
+                condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+    }
     srv->exit_code = 1;
 }
 
@@ -168,7 +195,7 @@ int main(int argc, char **argv) {
     struct options opts;
     parse_options(argc, argv, "[-a URL]", 0, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
-    struct server srv = {.host = opts.host};
+    struct server srv = {.host = opts.host, .peer = opts.peer};
     srv.loop = muon_loop_new();
     if (srv.loop == NULL) {
         fprintf(stderr, "server: cannot make an event loop\n");
@@ -183,8 +210,9 @@ int main(int argc, char **argv) {
     muon_handler ch = MUON_HANDLER_INIT;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
+    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
-    check(muon_loop_connect(srv.loop, opts.host, NULL, &ch, &srv, &srv.conn), "muon_loop_connect");
+    check(connect_to(srv.loop, opts.host, &ch, &srv, &srv.conn), "muon_loop_connect");
     muon_handler rh = MUON_HANDLER_INIT;
     rh.on_message = on_message;
     check(muon_connection_open_receiver(srv.conn, opts.address, NULL, &rh, &srv, NULL),

@@ -17,6 +17,7 @@
 struct recv {
     muon_loop *loop;
     const char *host, *address;
+    const char *peer; /* host without credentials, for messages */
     long expected, received;
     muon_connection conn;
     struct backoff backoff;
@@ -30,7 +31,7 @@ static void closed(struct recv *r, const char *what, const muon_condition *error
     char buf[512];
     if (error != NULL) {
         printf("Closed due to %s\n", condition_text(error, buf, sizeof buf, ""));
-        fprintf(stderr, "simple_recv: %s %s: %s\n", what, r->host, buf);
+        fprintf(stderr, "simple_recv: %s %s: %s\n", what, r->peer, buf);
         r->exit_code = 1;
         r->done = true;
     }
@@ -83,14 +84,26 @@ static void on_timer(void *app, const muon_event *ev) {
     connect_now(app);
 }
 
-static void on_disconnected(void *app, const muon_event *ev) {
+/* A failed login or a protocol error: say why and give up (on_disconnected
+ * follows). A lost connection is left to on_disconnected, which reconnects. */
+static void on_transport_error(void *app, const muon_event *ev) {
     struct recv *r = app;
     char buf[512];
     const muon_condition *why = muon_event_condition(ev);
+    if (r->done || is_connection_lost(why)) return;
+    fprintf(stderr, "simple_recv: connection to %s failed: %s\n", r->peer,
+            condition_text(why, buf, sizeof buf, "no reason given"));
+    r->exit_code = 1;
+    r->done = true;
+}
+
+static void on_disconnected(void *app, const muon_event *ev) {
+    struct recv *r = app;
+    char buf[512];
     if (r->done) return;
-    if (!r->opened_once || is_unauthorized(why)) { /* say why and give up */
-        fprintf(stderr, "simple_recv: cannot connect to %s: %s\n", r->host,
-                condition_text(why, buf, sizeof buf, "no reason given"));
+    if (!r->opened_once) { /* never connected: say why and give up */
+        fprintf(stderr, "simple_recv: cannot connect to %s: %s\n", r->peer,
+                condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
         r->exit_code = 1;
         return;
     }
@@ -112,15 +125,17 @@ static void connect_now(struct recv *r) {
     h.on_connection_remote_open = on_connection_remote_open;
     h.on_link_remote_close = on_link_remote_close;
     h.on_connection_remote_close = on_connection_remote_close;
+    h.on_transport_error = on_transport_error;
     h.on_disconnected = on_disconnected;
-    check(muon_loop_connect(r->loop, r->host, NULL, &h, r, &r->conn), "muon_loop_connect");
+    check(connect_to(r->loop, r->host, &h, r, &r->conn), "muon_loop_connect");
 }
 
 int main(int argc, char **argv) {
     struct options opts;
     parse_options(argc, argv, "[-a URL] [-m COUNT]", 100, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL] [-m COUNT]");
-    struct recv r = {.host = opts.host, .address = opts.address, .expected = opts.count};
+    struct recv r = {
+        .host = opts.host, .peer = opts.peer, .address = opts.address, .expected = opts.count};
     r.loop = muon_loop_new();
     if (r.loop == NULL) {
         fprintf(stderr, "simple_recv: cannot make an event loop\n");

@@ -19,6 +19,7 @@
 struct send {
     muon_loop *loop;
     const char *host, *address;
+    const char *peer; /* host without credentials, for messages */
     long total, sent, confirmed;
     muon_connection conn;
     muon_sender sender;
@@ -33,7 +34,7 @@ static void closed(struct send *s, const char *what, const muon_condition *error
     char buf[512];
     if (error != NULL) {
         printf("Closed due to %s\n", condition_text(error, buf, sizeof buf, ""));
-        fprintf(stderr, "simple_send: %s %s: %s\n", what, s->host, buf);
+        fprintf(stderr, "simple_send: %s %s: %s\n", what, s->peer, buf);
         s->exit_code = 1;
         s->done = true;
     }
@@ -101,14 +102,26 @@ static void on_timer(void *app, const muon_event *ev) {
     connect_now(app);
 }
 
-static void on_disconnected(void *app, const muon_event *ev) {
+/* A failed login or a protocol error: say why and give up (on_disconnected
+ * follows). A lost connection is left to on_disconnected, which reconnects. */
+static void on_transport_error(void *app, const muon_event *ev) {
     struct send *s = app;
     char buf[512];
     const muon_condition *why = muon_event_condition(ev);
+    if (s->done || is_connection_lost(why)) return;
+    fprintf(stderr, "simple_send: connection to %s failed: %s\n", s->peer,
+            condition_text(why, buf, sizeof buf, "no reason given"));
+    s->exit_code = 1;
+    s->done = true;
+}
+
+static void on_disconnected(void *app, const muon_event *ev) {
+    struct send *s = app;
+    char buf[512];
     if (s->done) return;
-    if (!s->opened_once || is_unauthorized(why)) { /* say why and give up */
-        fprintf(stderr, "simple_send: cannot connect to %s: %s\n", s->host,
-                condition_text(why, buf, sizeof buf, "no reason given"));
+    if (!s->opened_once) { /* never connected: say why and give up */
+        fprintf(stderr, "simple_send: cannot connect to %s: %s\n", s->peer,
+                condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
         s->exit_code = 1;
         return;
     }
@@ -130,15 +143,17 @@ static void connect_now(struct send *s) {
     h.on_connection_remote_open = on_connection_remote_open;
     h.on_link_remote_close = on_link_remote_close;
     h.on_connection_remote_close = on_connection_remote_close;
+    h.on_transport_error = on_transport_error;
     h.on_disconnected = on_disconnected;
-    check(muon_loop_connect(s->loop, s->host, NULL, &h, s, &s->conn), "muon_loop_connect");
+    check(connect_to(s->loop, s->host, &h, s, &s->conn), "muon_loop_connect");
 }
 
 int main(int argc, char **argv) {
     struct options opts;
     parse_options(argc, argv, "[-a URL] [-m COUNT]", 100, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL] [-m COUNT]");
-    struct send s = {.host = opts.host, .address = opts.address, .total = opts.count};
+    struct send s = {
+        .host = opts.host, .peer = opts.peer, .address = opts.address, .total = opts.count};
     if (s.total == 0) {
         printf("all messages confirmed\n");
         return 0;

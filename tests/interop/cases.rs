@@ -11,7 +11,7 @@
 //! Plus controls, Proton against Proton, so that a muon failure is never a
 //! broken peer.
 
-use crate::harness::{Client, Run, describe_command, is_listening, run};
+use crate::harness::{Client, Run, describe_command, is_listening, run, split_trace};
 use crate::peers::{self, Broker, PYTHON, Rabbit};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -1239,7 +1239,15 @@ fn rabbit_wrong_password_example(ctx: &Ctx) -> Result<String, String> {
             r.describe()
         ));
     }
-    let all = r.app_output();
+    let all = split_trace(&r.stderr).1;
+    // muon's own refusal to send PLAIN in clear would carry the same
+    // condition: the example must have opted in, and RabbitMQ refused.
+    if all.contains("allow-insecure-PLAIN") {
+        return Err(format!(
+            "simple_send never sent the password (PLAIN over cleartext not allowed): {}",
+            r.describe()
+        ));
+    }
     let line = all.lines().find(|l| l.contains("amqp:unauthorized-access"));
     match line {
         Some(l) => Ok(format!(
@@ -1248,7 +1256,7 @@ fn rabbit_wrong_password_example(ctx: &Ctx) -> Result<String, String> {
             l.trim()
         )),
         None => Err(format!(
-            "no amqp:unauthorized-access in the output: {}",
+            "no amqp:unauthorized-access on stderr: {}",
             r.describe()
         )),
     }
@@ -1287,35 +1295,37 @@ fn rabbit_refused_api(ctx: &Ctx) -> Result<String, String> {
     Ok(cond)
 }
 
-fn rabbit_refused_example(ctx: &Ctx) -> Result<String, String> {
-    ctx.needs(&["simple_send"])?;
+/// A muon example given an address RabbitMQ refuses: it must exit
+/// non-zero, soon, with the remote condition on stderr. `args` follow
+/// `-a URL`.
+fn rabbit_refused_example(ctx: &Ctx, program: &str, args_after: &[&str]) -> Result<String, String> {
+    ctx.needs(&[program])?;
     let hp = B::Rabbit.hostport(ctx)?;
     let url = format!("{hp}/{REFUSED}");
-    let r = ctx.run(
-        args(ctx.muon("simple_send"), &["-a", &url, "-m", "1"])?,
-        Duration::from_secs(30),
-    );
+    let mut a = vec!["-a", url.as_str()];
+    a.extend_from_slice(args_after);
+    let r = ctx.run(args(ctx.muon(program), &a)?, Duration::from_secs(30));
     if r.timed_out {
         return Err(format!(
-            "simple_send hung on a refused address: {}",
+            "{program} hung on a refused address: {}",
             r.describe()
         ));
     }
     if r.ok() {
         return Err(format!(
-            "simple_send exited 0 on a refused address: {}",
+            "{program} exited 0 on a refused address: {}",
             r.describe()
         ));
     }
-    let all = r.app_output();
-    match all.lines().find(|l| l.contains("amqp:not-found")) {
+    let stderr = split_trace(&r.stderr).1;
+    match stderr.lines().find(|l| l.contains("amqp:not-found")) {
         Some(l) => Ok(format!(
             "exit {}: {}",
             r.status.map_or(-1, |s| s.code().unwrap_or(-1)),
             l.trim()
         )),
         None => Err(format!(
-            "the remote condition amqp:not-found is not in the output: {}",
+            "the remote condition amqp:not-found is not on stderr: {}",
             r.describe()
         )),
     }
@@ -1674,11 +1684,22 @@ pub fn all() -> Vec<Case> {
         "refused address → remote condition (C API)",
         rabbit_refused_api,
     ));
-    v.push(case(
-        "7",
-        r.label(),
-        "refused address → simple_send exits non-zero",
-        rabbit_refused_example,
-    ));
+    // Every example that connects, refused: RabbitMQ ends the session, and
+    // each must say why and exit, never hang.
+    let refused: [(&'static str, &'static [&'static str]); 5] = [
+        ("simple_send", &["-m", "1"]),
+        ("simple_recv", &["-m", "1"]),
+        ("helloworld", &[]),
+        ("server", &[]),
+        ("client", &["-r", "/queue/muon-refused-replies"]),
+    ];
+    for (program, extra) in refused {
+        v.push(case(
+            "7",
+            r.label(),
+            &format!("refused address → {program} exits non-zero"),
+            move |c| rabbit_refused_example(c, program, extra),
+        ));
+    }
     v
 }

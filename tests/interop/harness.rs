@@ -240,12 +240,6 @@ impl Run {
         s
     }
 
-    /// What the program itself printed (stdout and stderr), without the
-    /// lines of muon's frame trace.
-    pub fn app_output(&self) -> String {
-        format!("{}{}", self.stdout, split_trace(&self.stderr).1)
-    }
-
     /// `Ok(self)` if it exited 0, else `Err` describing it.
     pub fn require_ok(self) -> Result<Run, String> {
         if self.ok() {
