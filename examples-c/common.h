@@ -138,12 +138,17 @@ static inline muon_result connect_to(muon_loop *loop, const char *host,
 }
 
 /*
- * Whether a transport error only says that the connection was lost (the
- * socket closed or failed without an AMQP close), which reconnecting may
- * mend, rather than a failed login or a protocol error, which it would not.
+ * Whether a transport error only says that the connection was lost, which
+ * reconnecting may mend: the socket closed or failed without an AMQP close
+ * (amqp:connection:forced), or the peer went silent past the idle timeout
+ * (amqp:resource-limit-exceeded). A failed login or a protocol error would
+ * only happen again.
  */
 static inline bool is_connection_lost(const muon_condition *c) {
-    return c == NULL || strcmp(muon_condition_name(c), "amqp:connection:forced") == 0;
+    if (c == NULL) return true;
+    const char *name = muon_condition_name(c);
+    return strcmp(name, "amqp:connection:forced") == 0 ||
+           strcmp(name, "amqp:resource-limit-exceeded") == 0;
 }
 
 /*
