@@ -8,8 +8,7 @@ use super::event_loop::muon_loop;
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
-use super::message::muon_message;
-use crate::codec::message::Message;
+use super::message::{MessageBox, muon_message};
 use crate::codec::transport::AmqpError;
 
 /// What happened: the type of a `muon_event`. The numbers are stable.
@@ -115,7 +114,7 @@ pub(crate) struct EventData {
     pub delivery: muon_delivery,
     pub listener: muon_listener,
     pub timer: muon_timer,
-    pub message: Option<Message>,
+    pub message: Option<MessageBox>,
     pub condition: Option<Condition>,
 }
 

@@ -458,7 +458,7 @@ impl State {
                     Some(Ok(m)) => {
                         let mut ev = self.link_event(T::Message, lk);
                         ev.delivery = muon_delivery::new(self.me, dk);
-                        ev.message = Some(m);
+                        ev.message = Some(super::message::MessageBox::new(m));
                         self.call(out, |h| h.on_message, Some(lk), me, None, ev);
                         out.push(Action::AutoAccept(dk));
                     }

@@ -22,6 +22,8 @@ pub mod event_loop;
 pub mod handle;
 pub mod handler;
 pub mod message;
+pub mod message_maps;
+pub mod message_props;
 pub mod options;
 pub mod result;
 pub mod value;
