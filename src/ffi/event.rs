@@ -11,11 +11,12 @@ use super::handle::{
 use super::message::{MessageBox, muon_message};
 use crate::codec::transport::AmqpError;
 
-/// What happened: the type of a `muon_event`. The numbers are stable.
+/// What happened: the kind of a `muon_event` (`muon_event_type`). The
+/// numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum muon_event_type {
-    /// Not an event (NULL event).
+pub enum muon_event_kind {
+    /// Not an event: what `muon_event_type` says for NULL.
     None = 0,
     /// `on_connection_remote_open`
     ConnectionRemoteOpen = 1,
@@ -95,7 +96,9 @@ impl Opaque for muon_condition {
     type Inner = Condition;
 }
 
-/// The event a callback is handed: borrowed for the callback's duration.
+/// The event a callback is handed: borrowed until the callback returns.
+/// It names the handles the event concerns; handles not concerned are the
+/// null handle.
 ///
 /// Functions: `muon_event_type`, `muon_event_loop`,
 /// `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
@@ -106,7 +109,7 @@ pub struct muon_event {
 }
 
 pub(crate) struct EventData {
-    pub kind: muon_event_type,
+    pub kind: muon_event_kind,
     pub owner: *mut muon_loop,
     pub connection: muon_connection,
     pub sender: muon_sender,
@@ -119,7 +122,7 @@ pub(crate) struct EventData {
 }
 
 impl EventData {
-    pub(crate) fn new(kind: muon_event_type, owner: *mut muon_loop) -> EventData {
+    pub(crate) fn new(kind: muon_event_kind, owner: *mut muon_loop) -> EventData {
         EventData {
             kind,
             owner,
@@ -139,89 +142,191 @@ impl Opaque for muon_event {
     type Inner = EventData;
 }
 
+/// The event behind `ev`, if `ev` is not NULL.
 fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
     // SAFETY: a non-NULL `ev` is the event the loop handed to the running
     // callback (a live `EventData`), as every accessor's contract says.
     unsafe { ev.cast::<EventData>().as_ref() }
 }
 
-macro_rules! accessor {
-    ($(#[$m:meta])* $name:ident -> $ty:ty, $default:expr, |$e:ident| $body:expr) => {
-        $(#[$m])*
-        ///
-        /// `event` is borrowed for the call. Returns the documented default
-        /// for a NULL event. Not thread-safe; call it from the callback.
-        ///
-        /// # Safety
-        /// `event` is NULL or the event handed to the running callback.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(event: *const muon_event) -> $ty {
-            boundary!($default, {
-                match self::event(event) {
-                    Some($e) => $body,
-                    None => $default,
-                }
-            })
-        }
-    };
+/// The event's kind (`MUON_EVENT_KIND_NONE` for NULL).
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_type(event: *const muon_event) -> muon_event_kind {
+    boundary!(muon_event_kind::None, {
+        self::event(event).map_or(muon_event_kind::None, |e| e.kind)
+    })
 }
 
-accessor!(
-    /// The event's type (`MUON_EVENT_TYPE_NONE` for NULL).
-    muon_event_type -> muon_event_type, muon_event_type::None, |e| e.kind
-);
-accessor!(
-    /// The loop the event comes from (NULL for NULL).
-    muon_event_loop -> *mut muon_loop, std::ptr::null_mut(), |e| e.owner
-);
-accessor!(
-    /// The connection the event concerns (the null handle if none).
-    muon_event_connection -> muon_connection, muon_connection::NULL, |e| e.connection
-);
-accessor!(
-    /// The sender the event concerns (the null handle if none, or if the
-    /// link is a receiver).
-    muon_event_sender -> muon_sender, muon_sender::NULL, |e| e.sender
-);
-accessor!(
-    /// The receiver the event concerns (the null handle if none, or if the
-    /// link is a sender).
-    muon_event_receiver -> muon_receiver, muon_receiver::NULL, |e| e.receiver
-);
-accessor!(
-    /// True if the event's link is a receiver (false if none).
-    muon_event_is_receiver -> bool, false, |e| !e.receiver.is_null()
-);
-accessor!(
-    /// The delivery the event concerns (the null handle if none).
-    muon_event_delivery -> muon_delivery, muon_delivery::NULL, |e| e.delivery
-);
-accessor!(
-    /// The listener the event concerns (the null handle if none).
-    muon_event_listener -> muon_listener, muon_listener::NULL, |e| e.listener
-);
-accessor!(
-    /// The timer that fired (the null handle if none).
-    muon_event_timer -> muon_timer, muon_timer::NULL, |e| e.timer
-);
-accessor!(
-    /// The incoming message of `on_message`: borrowed until the callback
-    /// returns (`muon_message_clone` to keep it). NULL for other events.
-    muon_event_message -> *const muon_message, std::ptr::null(), |e| {
-        e.message.as_ref().map_or(std::ptr::null(), |m| view::<muon_message>(m))
-    }
-);
-accessor!(
-    /// The AMQP condition of a close, disconnect or transport error:
-    /// borrowed until the callback returns. NULL when there is none.
-    muon_event_condition -> *const muon_condition, std::ptr::null(), |e| {
-        e.condition.as_ref().map_or(std::ptr::null(), |c| view::<muon_condition>(c))
-    }
-);
+/// The loop the event comes from (NULL for NULL): borrowed, the loop stays
+/// the application's.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_loop(event: *const muon_event) -> *mut muon_loop {
+    boundary!(std::ptr::null_mut(), {
+        self::event(event).map_or(std::ptr::null_mut(), |e| e.owner)
+    })
+}
 
-/// The condition's symbolic name, e.g. `amqp:unauthorized-access`,
-/// NUL-terminated; borrowed as long as the condition. NULL for NULL.
-/// Not thread-safe.
+/// The connection the event concerns (the null handle if none, or for
+/// NULL). Every link, delivery, message and connection event has one.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_connection(event: *const muon_event) -> muon_connection {
+    boundary!(muon_connection::NULL, {
+        self::event(event).map_or(muon_connection::NULL, |e| e.connection)
+    })
+}
+
+/// The sender the event concerns: the null handle if none, if the link is
+/// a receiver, or for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_sender(event: *const muon_event) -> muon_sender {
+    boundary!(muon_sender::NULL, {
+        self::event(event).map_or(muon_sender::NULL, |e| e.sender)
+    })
+}
+
+/// The receiver the event concerns: the null handle if none, if the link
+/// is a sender, or for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_receiver(event: *const muon_event) -> muon_receiver {
+    boundary!(muon_receiver::NULL, {
+        self::event(event).map_or(muon_receiver::NULL, |e| e.receiver)
+    })
+}
+
+/// True if the event's link is a receiver (false if it is a sender, if
+/// there is no link, or for NULL): the tutorial's `event.link.is_receiver`.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_is_receiver(event: *const muon_event) -> bool {
+    boundary!(false, {
+        self::event(event).is_some_and(|e| !e.receiver.is_null())
+    })
+}
+
+/// The delivery the event concerns (`on_message`, `on_accepted`,
+/// `on_rejected`, `on_released`, `on_modified`, `on_settled`); the null
+/// handle otherwise, or for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_delivery(event: *const muon_event) -> muon_delivery {
+    boundary!(muon_delivery::NULL, {
+        self::event(event).map_or(muon_delivery::NULL, |e| e.delivery)
+    })
+}
+
+/// The listener the event concerns (`on_listener_open`,
+/// `on_listener_final`, `on_connection_accepted`); the null handle
+/// otherwise, or for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_listener(event: *const muon_event) -> muon_listener {
+    boundary!(muon_listener::NULL, {
+        self::event(event).map_or(muon_listener::NULL, |e| e.listener)
+    })
+}
+
+/// The timer that fired (`on_timer`; the handle is already stale, useful
+/// to tell timers apart); the null handle otherwise, or for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_timer(event: *const muon_event) -> muon_timer {
+    boundary!(muon_timer::NULL, {
+        self::event(event).map_or(muon_timer::NULL, |e| e.timer)
+    })
+}
+
+/// The incoming message of `on_message`: borrowed until the callback
+/// returns (`muon_message_clone` to keep it). NULL for other events and
+/// for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const muon_message {
+    boundary!(std::ptr::null(), {
+        self::event(event)
+            .and_then(|e| e.message.as_ref())
+            .map_or(std::ptr::null(), |m| view::<muon_message>(m))
+    })
+}
+
+/// The AMQP error condition of `on_connection_remote_close`,
+/// `on_session_remote_close`, `on_link_remote_close`, `on_disconnected`
+/// (why the transport was lost), `on_transport_error` and `on_rejected`:
+/// borrowed until the callback returns. NULL when there is none (a clean
+/// close) and for NULL.
+///
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *const muon_condition {
+    boundary!(std::ptr::null(), {
+        self::event(event)
+            .and_then(|e| e.condition.as_ref())
+            .map_or(std::ptr::null(), |c| view::<muon_condition>(c))
+    })
+}
+
+/// The condition's symbolic name, e.g. `amqp:unauthorized-access`:
+/// NUL-terminated, borrowed as long as the condition is. NULL for NULL.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// `condition` is NULL or a live condition.
@@ -236,8 +341,10 @@ pub unsafe extern "C" fn muon_condition_name(condition: *const muon_condition) -
     })
 }
 
-/// The condition's description, NUL-terminated (empty if it has none);
-/// borrowed as long as the condition. NULL for NULL. Not thread-safe.
+/// The condition's description: NUL-terminated (empty if it has none),
+/// borrowed as long as the condition is. NULL for NULL.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// `condition` is NULL or a live condition.

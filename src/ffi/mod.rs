@@ -16,16 +16,21 @@
 #![allow(non_camel_case_types)]
 
 pub(crate) mod boundary;
+pub mod delivery;
+pub(crate) mod dispatch;
 pub mod endpoint;
 pub mod event;
 pub mod event_loop;
 pub mod handle;
 pub mod handler;
+pub mod link;
 pub mod message;
 pub mod message_maps;
 pub mod message_props;
 pub mod options;
 pub mod result;
+pub mod terminus;
+pub mod trace;
 pub mod value;
 pub mod value_format;
 pub mod value_get;
