@@ -44,8 +44,9 @@ fn forced(text: String) -> AmqpError {
 
 impl Loop {
     /// Starts a transport for a client connection, to the next of its URLs:
-    /// a fresh engine (re-attaching the remembered links on a reconnect)
-    /// and a non-blocking TCP connect. A failure is reported as
+    /// a fresh engine and a non-blocking TCP connect. On a reconnect, the
+    /// remembered links are attached again once the TCP connect succeeds,
+    /// so that failed attempts make no links. A failure is reported as
     /// [`LoopEvent::Disconnected`], never returned.
     pub(super) fn start_transport(&mut self, id: super::ConnId, reconnect: bool) {
         let Some(c) = self.conns.get_mut(id.0) else {
@@ -62,11 +63,6 @@ impl Loop {
         c.transport_over = false;
         c.reconnecting = reconnect;
         let serial = c.serial;
-        let recipes = if reconnect {
-            std::mem::take(&mut c.recipes)
-        } else {
-            Vec::new()
-        };
         drop(old);
         let tracers = self.new_tracers(serial);
         if let Some(t) = &tracers {
@@ -77,15 +73,6 @@ impl Loop {
         }
         if let Some(c) = self.conns.get_mut(id.0) {
             c.trace = tracers;
-        }
-        for r in recipes {
-            if let Ok(new) = self.open_link(id, r.role, r.options) {
-                self.queue.push_back(LoopEvent::LinkRecreated {
-                    conn: id,
-                    old: r.link,
-                    new,
-                });
-            }
         }
         if let Err(reason) = self.connect_socket(id, &addr) {
             self.transport_lost(id, reason);
@@ -249,11 +236,12 @@ impl Loop {
                 return;
             }
             c.connecting = false;
-            if std::mem::take(&mut c.reconnecting) {
-                self.queue.push_back(LoopEvent::Reconnected(id));
-            }
             if let Some(t) = &c.trace {
                 self.log.emit(format!("[{}] connected", t.label));
+            }
+            if std::mem::take(&mut c.reconnecting) {
+                self.queue.push_back(LoopEvent::Reconnected(id));
+                self.reattach(id);
             }
         }
         let Some(c) = self.conns.get_mut(id.0) else {
@@ -365,6 +353,23 @@ impl Loop {
             }
             _ => self.finalize(id),
         }
+    }
+
+    /// Attaches the remembered links again, on a new transport.
+    fn reattach(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        for r in std::mem::take(&mut c.recipes) {
+            if let Ok(new) = self.open_link(id, r.role, r.options) {
+                self.queue.push_back(LoopEvent::LinkRecreated {
+                    conn: id,
+                    old: r.link,
+                    new,
+                });
+            }
+        }
+        self.dirty.push(id);
     }
 
     pub(super) fn reconnect_now(&mut self, id: ConnId) {
