@@ -23,10 +23,12 @@ fn cc() -> String {
 const STRICT: [&str; 6] = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
 const ASAN: [&str; 2] = ["-fsanitize=address", "-fno-omit-frame-pointer"];
 
-/// Compiles `tests/c/<name>.c` against `libmuon.a`, with ASan if asked.
-fn compile(name: &str, asan: bool) -> PathBuf {
+/// Compiles `tests/c/<name>.c` against `libmuon.a`, with ASan if asked,
+/// into an executable named after `name` and `tag` (tests running at the
+/// same time must not share one).
+fn compile(name: &str, asan: bool, tag: &str) -> PathBuf {
     let src = manifest_dir().join("tests/c").join(format!("{name}.c"));
-    let exe = out_dir().join(format!("{name}-{}", if asan { "asan" } else { "static" }));
+    let exe = out_dir().join(format!("{name}-{tag}"));
     let mut cmd = Command::new(cc());
     cmd.args(STRICT)
         .arg(format!("-I{}", manifest_dir().join("include").display()))
@@ -64,7 +66,10 @@ fn asan_supported() -> bool {
             .arg(&exe)
             .output()
             .is_ok_and(|o| o.status.success());
-        built && Command::new(&exe).output().is_ok_and(|o| o.status.success())
+        built
+            && Command::new(&exe)
+                .output()
+                .is_ok_and(|o| o.status.success())
     })
 }
 
@@ -74,7 +79,10 @@ fn run(exe: &Path, args: &[&str], env: &[(&str, &str)], expect: &str) -> String 
     let mut cmd = common::command(exe);
     cmd.args(args)
         .envs(env.iter().copied())
-        .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0")
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:halt_on_error=1:abort_on_error=0",
+        )
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -108,7 +116,7 @@ macro_rules! c_program {
 
             #[test]
             fn static_library() {
-                let exe = compile(NAME, false);
+                let exe = compile(NAME, false, "static");
                 run(&exe, &[], &[], &format!("{NAME}: ok"));
             }
 
@@ -118,7 +126,7 @@ macro_rules! c_program {
                     eprintln!("{} does not support -fsanitize=address: skipped", cc());
                     return;
                 }
-                let exe = compile(NAME, true);
+                let exe = compile(NAME, true, "asan");
                 run(&exe, &[], &[], &format!("{NAME}: ok"));
             }
         }
@@ -145,7 +153,7 @@ fn api_scoping_shared_library() {
 /// standard error when no log callback is set.
 #[test]
 fn muon_trace_env_prints_frames_to_stderr() {
-    let exe = compile("api_trace", false);
+    let exe = compile("api_trace", false, "env");
     let stderr = run(&exe, &["env"], &[("MUON_TRACE", "frm")], "api_trace: ok");
     for needle in [
         "-> SASL header",

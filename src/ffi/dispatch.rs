@@ -48,6 +48,8 @@ pub(crate) struct ConnEntry {
     /// Entries of links that ended with their transport and will be
     /// attached again by the reconnect, by their old engine ID.
     pub stash: HashMap<LinkId, LinkEntry>,
+    /// The condition the application closed it with.
+    pub local_error: Option<AmqpError>,
 }
 
 #[derive(Clone)]
@@ -81,6 +83,14 @@ pub(crate) struct ListenerEntry {
     pub handshake: bool,
 }
 
+/// What a timer was scheduled with: its own handler table (if any) and
+/// its userdata.
+#[derive(Clone, Copy)]
+pub(crate) struct TimerReg {
+    pub reg: Option<Registered>,
+    pub userdata: *mut c_void,
+}
+
 /// Whose view a getter returned (see [`State::views`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ViewOf {
@@ -110,7 +120,7 @@ pub(crate) struct State {
     pub delivery_index: HashMap<(ConnId, DeliveryId), Key>,
     pub listeners: Slab<ListenerEntry>,
     pub listener_index: HashMap<ListenerId, Key>,
-    pub timers: HashMap<TimerId, Registered>,
+    pub timers: HashMap<TimerId, TimerReg>,
     /// What getters returned, one slot per handle and getter: a returned
     /// pointer stays valid until the same getter is called again for the
     /// same handle, or the handle's object is gone.
@@ -118,7 +128,17 @@ pub(crate) struct State {
     /// Userdata whose `userdata_free` is due; called at the next dispatch
     /// step, never from inside the API call that made it due.
     pub deferred_free: Vec<Registered>,
+    /// Closes asked for inside a callback: they take effect once the
+    /// current event is handled, so that its built-ins (e.g. accepting
+    /// the message of `on_message`) still go out before the close.
+    pub pending_closes: Vec<PendingClose>,
     pub log: Option<LogTarget>,
+}
+
+/// A close asked for inside a callback.
+pub(crate) enum PendingClose {
+    Conn(ConnId, Option<AmqpError>),
+    Link(ConnId, LinkId, Option<AmqpError>),
 }
 
 /// Picks one callback out of a handler table.
@@ -137,7 +157,7 @@ pub(crate) enum Action {
     },
     /// Call a timer's own `on_timer` (else the loop's), then free its
     /// userdata.
-    Timer { reg: Registered, ev: Box<EventData> },
+    Timer { reg: TimerReg, ev: Box<EventData> },
     /// Run a built-in behaviour.
     Builtin(Builtin),
     /// Run the functions posted from other threads.
@@ -180,6 +200,7 @@ impl State {
             timers: HashMap::new(),
             views: HashMap::new(),
             deferred_free: Vec::new(),
+            pending_closes: Vec::new(),
             log: None,
         }
     }
@@ -313,6 +334,24 @@ impl State {
         self.views.retain(|(o, _), _| *o != of);
     }
 
+    /// Carries out the closes asked for inside callbacks.
+    pub(crate) fn apply_pending_closes(&mut self) {
+        for p in std::mem::take(&mut self.pending_closes) {
+            match p {
+                PendingClose::Conn(cid, error) => {
+                    let _ = self.lp.close(cid, error);
+                }
+                PendingClose::Link(cid, l, error) => {
+                    if let Some(x) = self.lp.engine(cid)
+                        && x.link_local_state(l) != EndpointState::Closed
+                    {
+                        let _ = x.link_close(l, true, error);
+                    }
+                }
+            }
+        }
+    }
+
     // ---- events ---------------------------------------------------------------
 
     /// Works out the callbacks and built-ins for one reactor event.
@@ -331,6 +370,7 @@ impl State {
                     listener: lk,
                     handshake,
                     stash: HashMap::new(),
+                    local_error: None,
                 });
                 self.conn_index.insert(cid, ck);
                 let mut e = self.event(K::ConnectionAccepted, Some(ck));

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::ffi::{CString, c_char, c_void};
 
 use super::boundary::{borrow, boundary, cstr};
-use super::dispatch::{ConnEntry, ListenerEntry, State, View, ViewOf};
+use super::dispatch::{ConnEntry, ListenerEntry, PendingClose, State, View, ViewOf};
 use super::event::{Condition, muon_condition};
 use super::event_loop::{map_reactor, muon_loop, with_state};
 use super::handle::{muon_connection, muon_listener};
@@ -215,6 +215,7 @@ pub unsafe extern "C" fn muon_loop_connect(
                     listener: None,
                     handshake: opts.handshake,
                     stash: HashMap::new(),
+                    local_error: None,
                 });
                 st.conn_index.insert(cid, k);
                 Ok(muon_connection::new(st.me, k))
@@ -394,9 +395,18 @@ pub unsafe extern "C" fn muon_connection_open(conn: muon_connection) -> muon_res
 }
 
 fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(), muon_result> {
-    conn_call(conn, |st, _, cid| {
+    conn_call(conn, |st, k, cid| {
         if !st.lp.connection_exists(cid) {
             return Ok(()); // in its final callback: closed already
+        }
+        if let Some(c) = st.conns.get_mut(k)
+            && error.is_some()
+        {
+            c.local_error = error.clone();
+        }
+        if st.dispatching {
+            st.pending_closes.push(PendingClose::Conn(cid, error));
+            return Ok(());
         }
         st.lp.close(cid, error).map_err(map_reactor)
     })
@@ -404,7 +414,10 @@ fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(
 
 /// Begins closing the connection (and stops any reconnect): its links
 /// close with it. `on_connection_final` follows once the peer answered, or
-/// at once if no transport is up. Closing twice is not an error.
+/// at once if no transport is up. Closing twice is not an error. Called
+/// from a callback, the close takes effect once the callback's event is
+/// handled, so that the event's built-ins still happen first (the message
+/// of `on_message` is still accepted).
 ///
 /// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
@@ -662,10 +675,15 @@ pub unsafe extern "C" fn muon_connection_local_condition(
     boundary!(std::ptr::null(), {
         conn_call(conn, |st, k, cid| {
             let e = st
-                .lp
-                .engine_ref(cid)
-                .and_then(|x| x.local_condition())
-                .cloned();
+                .conns
+                .get(k)
+                .and_then(|c| c.local_error.clone())
+                .or_else(|| {
+                    st.lp
+                        .engine_ref(cid)
+                        .and_then(|x| x.local_condition())
+                        .cloned()
+                });
             Ok(condition_view(
                 st,
                 ViewOf::Conn(k),

@@ -20,7 +20,7 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use super::boundary::{Opaque, boundary};
-use super::dispatch::{Action, State};
+use super::dispatch::{Action, State, TimerReg};
 use super::event::{EventData, muon_event};
 use super::handle::muon_timer;
 use super::handler::{Registered, muon_handler};
@@ -239,17 +239,25 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
             Action::Timer { reg, ev } => {
                 // SAFETY: the caller's promise.
                 let default = unsafe { with_state(lp, |st| Ok(st.default)) }?;
+                let default_timer = |ud| default.and_then(|d| d.handler.on_timer.map(|f| (f, ud)));
                 let target =
-                    reg.handler.on_timer.map(|f| (f, reg.userdata)).or_else(|| {
-                        default.and_then(|d| d.handler.on_timer.map(|f| (f, d.userdata)))
-                    });
+                    match reg.reg {
+                        // No table: the default handler, with this timer's
+                        // userdata.
+                        None => default_timer(reg.userdata),
+                        // A table: its on_timer, else the default handler's
+                        // with the default's userdata.
+                        Some(r) => r.handler.on_timer.map(|f| (f, r.userdata)).or_else(|| {
+                            default_timer(default.map_or(reg.userdata, |d| d.userdata))
+                        }),
+                    };
                 if let Some((f, ud)) = target {
                     let ev_ptr: *const muon_event = (&*ev as *const EventData).cast();
                     // SAFETY: as for a dispatch.
                     unsafe { callback(lp, || f(ud, ev_ptr)) }?;
                 }
                 // SAFETY: the caller's promise.
-                unsafe { with_state(lp, |st| Ok(st.deferred_free.push(reg))) }?;
+                unsafe { with_state(lp, |st| Ok(st.deferred_free.extend(reg.reg))) }?;
             }
             Action::Builtin(b) => {
                 // SAFETY: the caller's promise.
@@ -304,14 +312,17 @@ unsafe fn step(
     }?;
     // SAFETY: the caller's promise.
     unsafe { housekeeping(lp) }?;
-    match next {
-        None => Ok(false),
+    let more = match next {
+        None => false,
         Some(actions) => {
             // SAFETY: the caller's promise.
             unsafe { execute(lp, actions) }?;
-            Ok(true)
+            true
         }
-    }
+    };
+    // SAFETY: the caller's promise.
+    unsafe { with_state(lp, |st| Ok(st.apply_pending_closes())) }?;
+    Ok(more)
 }
 
 /// Refuses a run from inside a callback; clears an earlier stop.
@@ -576,7 +587,7 @@ pub unsafe extern "C" fn muon_loop_free(lp: *mut muon_loop) -> muon_result {
             regs.extend(c.handler);
         }
         regs.extend(st.listeners.iter().filter_map(|(_, l)| l.handler));
-        regs.extend(st.timers.values().copied());
+        regs.extend(st.timers.values().filter_map(|t| t.reg));
         regs.extend(st.default);
         // Sockets close here, before any application code runs.
         drop(st.lp);
@@ -587,10 +598,12 @@ pub unsafe extern "C" fn muon_loop_free(lp: *mut muon_loop) -> muon_result {
     })
 }
 
-/// Schedules a timer: after `delay_ms` milliseconds, `on_timer` is called
-/// on `handler` (or, if it is NULL or lacks `on_timer`, on the loop's
-/// default handler) with `userdata`: the tutorial's
-/// `eventloop.schedule(...)`. Timers fire in order of due time; timers due
+/// Schedules a timer: after `delay_ms` milliseconds, `on_timer` is called:
+/// `handler`'s with `userdata`; if `handler` is NULL, the loop's default
+/// handler's with `userdata` (so a timer can carry its own context, like
+/// the tutorial's `eventloop.schedule(time, connection=conn)`); if
+/// `handler` lacks `on_timer`, the default handler's with the default's
+/// userdata. Timers fire in order of due time; timers due
 /// at the same time fire in the order they were scheduled. The table's
 /// `userdata_free` is called once the timer fired or was cancelled.
 ///
@@ -613,10 +626,10 @@ pub unsafe extern "C" fn muon_loop_schedule(
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a valid handler table or NULL.
-        let reg = unsafe { Registered::new(handler, userdata) }.unwrap_or(Registered {
-            handler: muon_handler::empty(),
+        let reg = TimerReg {
+            reg: unsafe { Registered::new(handler, userdata) },
             userdata,
-        });
+        };
         // SAFETY: the caller promises a live loop.
         let t = unsafe {
             with_state(lp, |st| {
@@ -654,7 +667,8 @@ pub unsafe extern "C" fn muon_timer_cancel(timer: muon_timer) -> muon_result {
             with_state(timer.owner, |st| {
                 let id = TimerId(timer.key());
                 st.lp.cancel(id).map_err(map_reactor)?;
-                st.deferred_free.extend(st.timers.remove(&id));
+                st.deferred_free
+                    .extend(st.timers.remove(&id).and_then(|t| t.reg));
                 Ok(())
             })
         }

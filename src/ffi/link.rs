@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_void};
 
 use super::boundary::{borrow, boundary, cstr};
-use super::dispatch::{DeliveryEntry, State, View, ViewOf};
+use super::dispatch::{DeliveryEntry, PendingClose, State, View, ViewOf};
 use super::endpoint::{
     check, condition_view, conn_of, engine, error_from, map_view, text_view, write_out,
 };
@@ -570,6 +570,10 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
             }
         }
         st.lp.forget_link(cid, l);
+        if st.dispatching {
+            st.pending_closes.push(PendingClose::Link(cid, l, error));
+            return Ok(());
+        }
         let Some(x) = st.lp.engine(cid) else {
             return Ok(()); // the connection is in its final callback
         };
@@ -582,7 +586,8 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
 
 /// Begins closing the sender: the tutorial's `link.close()`.
 /// `on_link_final` follows once the peer answered. Closing twice is not an
-/// error. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// error. Called from a callback, the close takes effect once the
+/// callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
 /// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
 /// including the link's own.

@@ -135,7 +135,8 @@ static void part_one(void) {
     h.on_link_final = one_link_final;
     h.on_connection_final = one_conn_final;
     OK(muon_loop_set_handler(o.loop, &h, &o));
-    OK(muon_loop_schedule(o.loop, 1, NULL, NULL, &o.timer));
+    /* No table: the default handler's on_timer, with this userdata. */
+    OK(muon_loop_schedule(o.loop, 1, NULL, &o, &o.timer));
     OK(muon_loop_listen(o.loop, "127.0.0.1:0", NULL, NULL, NULL, &o.lis));
     char url[64];
     snprintf(url, sizeof url, "127.0.0.1:%u", (unsigned)muon_listener_port(o.lis));
