@@ -167,29 +167,3 @@ fn muon_trace_env_prints_frames_to_stderr() {
         assert!(stderr.contains(needle), "no {needle:?} in:\n{stderr}");
     }
 }
-
-/// A panic inside a loop call poisons the loop: every later call on it
-/// returns `MUON_RESULT_PANIC` (or its default), and it can still be freed.
-#[cfg(feature = "test-panic")]
-#[test]
-fn a_panic_poisons_the_loop() {
-    use muon::ffi::event_loop::{
-        muon_loop_free, muon_loop_new, muon_loop_run, muon_loop_run_once, muon_loop_schedule,
-        test_panic_inside,
-    };
-    use muon::ffi::result::muon_result;
-    // SAFETY: a fresh loop, used on this thread only and freed once.
-    unsafe {
-        let lp = muon_loop_new();
-        assert!(!lp.is_null());
-        assert_eq!(test_panic_inside(lp), muon_result::Panic);
-        assert_eq!(muon_loop_run(lp), muon_result::Panic);
-        assert_eq!(muon_loop_run_once(lp, 0), muon_result::Panic);
-        let mut t = std::mem::zeroed();
-        assert_eq!(
-            muon_loop_schedule(lp, 1, std::ptr::null(), std::ptr::null_mut(), &mut t),
-            muon_result::Panic
-        );
-        assert_eq!(muon_loop_free(lp), muon_result::Ok);
-    }
-}

@@ -299,7 +299,7 @@ pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const 
     boundary!(std::ptr::null(), {
         self::event(event)
             .and_then(|e| e.message.as_ref())
-            .map_or(std::ptr::null(), |m| view::<muon_message>(m))
+            .map_or(std::ptr::null(), view::<muon_message>)
     })
 }
 
@@ -319,7 +319,7 @@ pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *cons
     boundary!(std::ptr::null(), {
         self::event(event)
             .and_then(|e| e.condition.as_ref())
-            .map_or(std::ptr::null(), |c| view::<muon_condition>(c))
+            .map_or(std::ptr::null(), view::<muon_condition>)
     })
 }
 

@@ -167,10 +167,20 @@ pub(crate) fn map_engine(e: crate::engine::Error) -> muon_result {
 /// registered for this purpose.
 unsafe fn callback(lp: *mut muon_loop, call: impl FnOnce()) -> Result<(), muon_result> {
     // SAFETY: the caller's promise.
-    unsafe { with_state(lp, |st| Ok(st.dispatching = true)) }?;
+    unsafe {
+        with_state(lp, |st| {
+            st.dispatching = true;
+            Ok(())
+        })
+    }?;
     call();
     // SAFETY: as above.
-    unsafe { with_state(lp, |st| Ok(st.dispatching = false)) }
+    unsafe {
+        with_state(lp, |st| {
+            st.dispatching = false;
+            Ok(())
+        })
+    }
 }
 
 /// Calls every `userdata_free` that became due and hands queued trace
@@ -257,7 +267,12 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                     unsafe { callback(lp, || f(ud, ev_ptr)) }?;
                 }
                 // SAFETY: the caller's promise.
-                unsafe { with_state(lp, |st| Ok(st.deferred_free.extend(reg.reg))) }?;
+                unsafe {
+                    with_state(lp, |st| {
+                        st.deferred_free.extend(reg.reg);
+                        Ok(())
+                    })
+                }?;
             }
             Action::Builtin(b) => {
                 // SAFETY: the caller's promise.
@@ -321,7 +336,12 @@ unsafe fn step(
         }
     };
     // SAFETY: the caller's promise.
-    unsafe { with_state(lp, |st| Ok(st.apply_pending_closes())) }?;
+    unsafe {
+        with_state(lp, |st| {
+            st.apply_pending_closes();
+            Ok(())
+        })
+    }?;
     Ok(more)
 }
 
@@ -625,8 +645,8 @@ pub unsafe extern "C" fn muon_loop_schedule(
     out: *mut muon_timer,
 ) -> muon_result {
     boundary!(result: {
-        // SAFETY: the caller promises a valid handler table or NULL.
         let reg = TimerReg {
+            // SAFETY: the caller promises a valid handler table or NULL.
             reg: unsafe { Registered::new(handler, userdata) },
             userdata,
         };
@@ -675,24 +695,56 @@ pub unsafe extern "C" fn muon_timer_cancel(timer: muon_timer) -> muon_result {
     })
 }
 
-/// Test hook: panics inside the loop, to prove a panic poisons it. Rust
-/// only (not exported to C); built with the test-only feature `test-panic`.
-///
-/// # Safety
-/// `lp` is NULL or a live loop.
-#[cfg(feature = "test-panic")]
-#[doc(hidden)]
-pub unsafe fn test_panic_inside(lp: *mut muon_loop) -> muon_result {
-    boundary!(result: {
-        // SAFETY: the caller promises a live loop or NULL.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic under a loop function poisons the loop: every later call on
+    /// it returns `MUON_RESULT_PANIC` (or its default), and it can still be
+    /// freed.
+    #[test]
+    fn a_panic_poisons_the_loop() {
+        // SAFETY: a fresh loop, used on this thread only and freed once.
         unsafe {
-            with_state(lp, |_| {
+            let lp = muon_loop_new();
+            assert!(!lp.is_null());
+            let r: Result<(), muon_result> = with_state(lp, |_| {
                 let limit = std::hint::black_box(0usize);
                 if limit == 0 {
-                    panic!("test_panic_inside: deliberate panic to test poisoning");
+                    panic!("deliberate panic to test poisoning");
                 }
                 Ok(())
-            })
+            });
+            assert_eq!(r, Err(muon_result::Panic));
+            assert_eq!(muon_loop_run(lp), muon_result::Panic);
+            assert_eq!(muon_loop_run_once(lp, 0), muon_result::Panic);
+            assert_eq!(muon_loop_stop(lp), muon_result::Panic);
+            let mut t = muon_timer::NULL;
+            assert_eq!(
+                muon_loop_schedule(lp, 1, std::ptr::null(), std::ptr::null_mut(), &mut t),
+                muon_result::Panic
+            );
+            assert!(t.is_null(), "out-parameters stay untouched");
+            assert_eq!(muon_loop_free(lp), muon_result::Ok);
         }
-    })
+    }
+
+    /// A panic outside `with_state` but under a loop function poisons too.
+    #[test]
+    fn guarded_poisons_on_panic() {
+        // SAFETY: as above.
+        unsafe {
+            let lp = muon_loop_new();
+            let r = guarded(lp, || {
+                let limit = std::hint::black_box(0usize);
+                if limit == 0 {
+                    panic!("deliberate panic to test poisoning");
+                }
+                Ok(())
+            });
+            assert_eq!(r, Err(muon_result::Panic));
+            assert_eq!(muon_loop_run(lp), muon_result::Panic);
+            assert_eq!(muon_loop_free(lp), muon_result::Ok);
+        }
+    }
 }

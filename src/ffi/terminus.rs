@@ -241,7 +241,7 @@ pub unsafe extern "C" fn muon_terminus_dynamic_node_properties(
     boundary!(std::ptr::null(), {
         get(t)
             .and_then(|t| t.dynamic_node_properties.as_ref())
-            .map_or(std::ptr::null(), |v| view::<muon_value>(v))
+            .map_or(std::ptr::null(), view::<muon_value>)
     })
 }
 
@@ -256,6 +256,6 @@ pub unsafe extern "C" fn muon_terminus_filter(t: *const muon_terminus) -> *const
     boundary!(std::ptr::null(), {
         get(t)
             .and_then(|t| t.filter.as_ref())
-            .map_or(std::ptr::null(), |v| view::<muon_value>(v))
+            .map_or(std::ptr::null(), view::<muon_value>)
     })
 }

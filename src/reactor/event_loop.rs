@@ -592,7 +592,7 @@ impl Loop {
                 break;
             }
             self.heap.pop();
-            if !self.timers.get(id.0).is_some_and(|t| t.at == at) {
+            if self.timers.get(id.0).is_none_or(|t| t.at != at) {
                 continue;
             }
             let Some(t) = self.timers.remove(id.0) else {
