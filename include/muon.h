@@ -1161,7 +1161,10 @@ enum muon_result muon_connection_open(struct muon_connection conn);
 /*
  Begins closing the connection (and stops any reconnect): its links
  close with it. `on_connection_final` follows once the peer answered, or
- at once if no transport is up. Closing twice is not an error.
+ at once if no transport is up. Closing twice is not an error. Called
+ from a callback, the close takes effect once the callback's event is
+ handled, so that the event's built-ins still happen first (the message
+ of `on_message` is still accepted).
 
  Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
@@ -1594,10 +1597,12 @@ enum muon_result muon_loop_post(struct muon_loop *lp, muon_post_fn f, void *cont
 enum muon_result muon_loop_free(struct muon_loop *lp);
 
 /*
- Schedules a timer: after `delay_ms` milliseconds, `on_timer` is called
- on `handler` (or, if it is NULL or lacks `on_timer`, on the loop's
- default handler) with `userdata`: the tutorial's
- `eventloop.schedule(...)`. Timers fire in order of due time; timers due
+ Schedules a timer: after `delay_ms` milliseconds, `on_timer` is called:
+ `handler`'s with `userdata`; if `handler` is NULL, the loop's default
+ handler's with `userdata` (so a timer can carry its own context, like
+ the tutorial's `eventloop.schedule(time, connection=conn)`); if
+ `handler` lacks `on_timer`, the default handler's with the default's
+ userdata. Timers fire in order of due time; timers due
  at the same time fire in the order they were scheduled. The table's
  `userdata_free` is called once the timer fired or was cancelled.
 
@@ -1883,7 +1888,8 @@ bool muon_receiver_is_draining(struct muon_receiver receiver);
 /*
  Begins closing the sender: the tutorial's `link.close()`.
  `on_link_final` follows once the peer answered. Closing twice is not an
- error. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ error. Called from a callback, the close takes effect once the
+ callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
  `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
  including the link's own.
@@ -2173,7 +2179,7 @@ const struct muon_condition *muon_receiver_local_condition(struct muon_receiver 
 
  Returns the message (ownership moves out; free with
  `muon_message_free`), or NULL only if muon failed internally.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  None.
@@ -2184,11 +2190,11 @@ struct muon_message *muon_message_new(void);
  Makes a deep copy of `msg`, for instance to keep a message that a
  callback only lends.
 
- `msg` is borrowed for the call. `out` is borrowed for the call and
- receives the copy only on success: ownership moves out; free with
- `muon_message_free`.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. `out` is borrowed for the call and receives
+ the copy only on success: ownership moves out; free with
+ `muon_message_free`. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -2200,11 +2206,11 @@ enum muon_result muon_message_clone(const struct muon_message *msg, struct muon_
  Sets the body to one amqp-value section holding `value`, replacing the
  old body of any kind.
 
- `msg` is borrowed for the call. On success ownership of `value` moves
- in: do not use or free it afterwards. On any error it stays with the
- caller, unchanged.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value
@@ -2216,10 +2222,10 @@ enum muon_result muon_message_set_body(struct muon_message *msg, struct muon_val
  Sets the body to one amqp-value section holding a copy of the
  NUL-terminated UTF-8 string `text`: the usual body of a text message.
 
- `msg` and `text` are borrowed for the call.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_INVALID_UTF8` (body unchanged).
- May be called from a callback.
+ `msg` and `text` are borrowed for the call. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_INVALID_UTF8` (body unchanged).
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -2231,10 +2237,9 @@ enum muon_result muon_message_set_body_string(struct muon_message *msg, const ch
  Sets the body to one data section holding a copy of `len` bytes at
  `ptr`: the usual body of a binary message.
 
- `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
- is 0.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+ 0. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+ use one message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -2248,10 +2253,10 @@ enum muon_result muon_message_set_body_binary(struct muon_message *msg,
  Appends a data section holding a copy of `len` bytes at `ptr`. When the
  body is not already data sections, it is replaced by this one section.
 
- `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
- is 0. Views of earlier data sections are invalidated.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+ 0. Views of earlier data sections are invalidated. Returns `MUON_RESULT_OK`
+ or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -2266,12 +2271,12 @@ enum muon_result muon_message_add_body_data(struct muon_message *msg,
  body is not already sequence sections, it is replaced by this one
  section.
 
- `msg` is borrowed for the call. On success ownership of `list` moves in:
- do not use or free it afterwards. On any error it stays with the caller,
- unchanged. Views of earlier sequence items are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `list` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views of earlier sequence items are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE`
+ (`list` is not a list). Not thread-safe: use one message from one thread at
+ a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `list` is NULL or a value the
@@ -2282,8 +2287,8 @@ enum muon_result muon_message_add_body_sequence(struct muon_message *msg, struct
 /*
  The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2295,8 +2300,8 @@ enum muon_body_kind muon_message_body_kind(const struct muon_message *msg);
  changed or `msg` is freed. NULL when `msg` is NULL or its body is data
  or sequence sections.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2307,8 +2312,8 @@ const struct muon_value *muon_message_body(const struct muon_message *msg);
  The number of data sections in the body; 0 when `msg` is NULL or the
  body is not data sections.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2318,14 +2323,13 @@ size_t muon_message_body_data_count(const struct muon_message *msg);
 /*
  Reads data section `index` of the body as a view of its bytes.
 
- `msg` is borrowed for the call. `out` is borrowed for the call and
- written only on success; the bytes are borrowed until the body is
- changed or `msg` is freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `msg` is borrowed for the call. `out` is borrowed for the call and written
+ only on success; the bytes are borrowed until the body is changed or `msg`
+ is freed. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
- `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
- error.
- May be called from a callback.
+ `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -2339,8 +2343,8 @@ enum muon_result muon_message_body_data(const struct muon_message *msg,
  The number of amqp-sequence sections in the body; 0 when `msg` is NULL
  or the body is not sequence sections.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2351,8 +2355,8 @@ size_t muon_message_body_sequence_count(const struct muon_message *msg);
  The number of items in amqp-sequence section `section`; 0 when `msg` is
  NULL, the body is not sequence sections, or there is no such section.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2364,8 +2368,8 @@ size_t muon_message_body_sequence_len(const struct muon_message *msg, size_t sec
  until the body is changed or `msg` is freed. NULL when `msg` is NULL,
  the body is not sequence sections, or there is no such item.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2378,15 +2382,15 @@ const struct muon_value *muon_message_body_sequence_get(const struct muon_messag
  Encodes `msg` as an AMQP 1.0 message (its sections in the order of
  §3.2, absent ones left out): the payload of a transfer.
 
- `msg` is borrowed for the call. `buf` is borrowed for the call and
- written only on success. `len` is borrowed for the call: on success it
- receives the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL`
- it receives the number needed and `buf` is untouched (this size report
- is the one exception to "out-parameters are written only on success").
- `buf` may be NULL when `cap` is 0, to ask for the size.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ `msg` is borrowed for the call. `buf` is borrowed for the call and written
+ only on success. `len` is borrowed for the call: on success it receives the
+ number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+ number needed and `buf` is untouched (this size report is the one exception
+ to "out-parameters are written only on success"). `buf` may be NULL when
+ `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `buf` is NULL or valid for
@@ -2405,13 +2409,12 @@ enum muon_result muon_message_encode(const struct muon_message *msg,
  `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
  null body.
 
- `data` is borrowed for the call (it may be NULL when `len` is 0; the
- message copies what it keeps). `out` is borrowed for the call and
- receives the message only on success: ownership moves out; free with
- `muon_message_free`.
+ `data` is borrowed for the call (it may be NULL when `len` is 0; the message
+ copies what it keeps). `out` is borrowed for the call and receives the
+ message only on success: ownership moves out; free with `muon_message_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ `MUON_RESULT_DECODE_ERROR`. Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -2423,9 +2426,9 @@ enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muo
  Frees `msg` and everything in it. NULL is ignored. Every view into the
  message becomes invalid.
 
- Ownership of `msg` moves in.
- May be called from a callback (never on a message the callback only
- borrows).
+ Ownership of `msg` moves in. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback (never on a message the
+ callback only borrows).
 
  # Safety
  `msg` is NULL or a message this API handed to the caller (ownership
@@ -2434,18 +2437,151 @@ enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muo
 void muon_message_free(struct muon_message *msg);
 
 /*
+ Sets the header's durable flag: the message should survive an intermediary's
+ restart (default false).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_durable(struct muon_message *msg, bool durable);
+
+/*
+ The header's durable flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_durable(const struct muon_message *msg);
+
+/*
+ Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
+
+/*
+ The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint8_t muon_message_priority(const struct muon_message *msg);
+
+/*
+ Sets the header's time to live (milliseconds).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
+
+/*
+ Removes the header's time to live.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_ttl(struct muon_message *msg);
+
+/*
+ Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
+
+/*
+ Sets the header's first-acquirer flag: no earlier acquirer of the message is
+ known (default false).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
+
+/*
+ The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_first_acquirer(const struct muon_message *msg);
+
+/*
+ Sets the header's delivery count: how many earlier delivery attempts failed
+ (default 0).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
+
+/*
+ The header's delivery count; 0 when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint32_t muon_message_delivery_count(const struct muon_message *msg);
+
+/*
  Sets the application property `key` to `value`, replacing the value of an existing
  equal key. `key` is a NUL-terminated UTF-8 string.
  `value` must be a simple value: not a list, map, array or described
  value (AMQP 1.0 §3.2.5).
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the application properties are invalidated.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the application properties are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
- `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
- May be called from a callback.
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is not simple). Not thread-safe: use one message from one thread at
+ a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2461,8 +2597,8 @@ enum muon_result muon_message_set_property(struct muon_message *msg,
  application properties change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2473,8 +2609,8 @@ const struct muon_value *muon_message_property(const struct muon_message *msg, c
 /*
  The number of application property entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2486,8 +2622,8 @@ size_t muon_message_property_count(const struct muon_message *msg);
  borrowed until the application properties change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL. Keys are strings.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2499,8 +2635,8 @@ const struct muon_value *muon_message_property_key(const struct muon_message *ms
  borrowed until the application properties change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2513,12 +2649,15 @@ const struct muon_value *muon_message_property_value(const struct muon_message *
  `value` may be of any type.
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the message annotations are invalidated.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the message annotations are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
- or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2534,8 +2673,8 @@ enum muon_result muon_message_set_annotation(struct muon_message *msg,
  message annotations change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2546,8 +2685,8 @@ const struct muon_value *muon_message_annotation(const struct muon_message *msg,
 /*
  The number of message annotation entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2560,8 +2699,8 @@ size_t muon_message_annotation_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys set here are symbols;
  a peer may also send ulong keys (§3.2.10).
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2573,8 +2712,8 @@ const struct muon_value *muon_message_annotation_key(const struct muon_message *
  borrowed until the message annotations change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2588,12 +2727,15 @@ const struct muon_value *muon_message_annotation_value(const struct muon_message
  `value` may be of any type.
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the delivery annotations are invalidated.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the delivery annotations are invalidated.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
- or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2609,8 +2751,8 @@ enum muon_result muon_message_set_delivery_annotation(struct muon_message *msg,
  delivery annotations change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2622,8 +2764,8 @@ const struct muon_value *muon_message_delivery_annotation(const struct muon_mess
 /*
  The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2636,8 +2778,8 @@ size_t muon_message_delivery_annotation_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys set here are symbols;
  a peer may also send ulong keys (§3.2.10).
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2650,8 +2792,8 @@ const struct muon_value *muon_message_delivery_annotation_key(const struct muon_
  borrowed until the delivery annotations change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2665,12 +2807,14 @@ const struct muon_value *muon_message_delivery_annotation_value(const struct muo
  `value` may be of any type.
 
  `msg` and `key` are borrowed for the call. On success ownership of `value`
- moves in: do not use or free it afterwards. On any error it stays with
- the caller, unchanged. Views into the footer are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
- or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
- May be called from a callback.
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the footer are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+ (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
+ ASCII). `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels
+ deep, so that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2686,8 +2830,8 @@ enum muon_result muon_message_set_footer(struct muon_message *msg,
  footer change or `msg` is freed; NULL when there is none, or `msg` or
  `key` is NULL or `key` is not UTF-8.
 
- `msg` and `key` are borrowed for the call.
- May be called from a callback.
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `key` is NULL or a
@@ -2698,8 +2842,8 @@ const struct muon_value *muon_message_footer(const struct muon_message *msg, con
 /*
  The number of footer entry entries; 0 when there are none or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2712,8 +2856,8 @@ size_t muon_message_footer_count(const struct muon_message *msg);
  `index` is out of range or `msg` is NULL. Keys set here are symbols;
  a peer may also send ulong keys (§3.2.10).
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2725,8 +2869,8 @@ const struct muon_value *muon_message_footer_key(const struct muon_message *msg,
  borrowed until the footer change or `msg` is freed; NULL when
  `index` is out of range or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2734,146 +2878,15 @@ const struct muon_value *muon_message_footer_key(const struct muon_message *msg,
 const struct muon_value *muon_message_footer_value(const struct muon_message *msg, size_t index);
 
 /*
- Sets the header's durable flag: the message should survive an intermediary's restart (default false).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_durable(struct muon_message *msg,
-                                          bool durable);
-
-/*
- The header's durable flag; `false` when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-bool muon_message_durable(const struct muon_message *msg);
-
-/*
- Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
-
-/*
- The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-uint8_t muon_message_priority(const struct muon_message *msg);
-
-/*
- Sets the header's time to live (milliseconds).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
-
-/*
- Removes the header's time to live.
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_clear_ttl(struct muon_message *msg);
-
-/*
- Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
-
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API; `out` is NULL or valid for
- writing.
- */
-bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
-
-/*
- Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
-
-/*
- The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-bool muon_message_first_acquirer(const struct muon_message *msg);
-
-/*
- Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
-
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
-
-/*
- The header's delivery count; 0 when `msg` is NULL or has no header.
-
- `msg` is borrowed for the call.
- May be called from a callback.
-
- # Safety
- `msg` is NULL or a message from this API.
- */
-uint32_t muon_message_delivery_count(const struct muon_message *msg);
-
-/*
  Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
  §3.2.11-3.2.14). NULL removes it.
 
- `msg` is borrowed for the call. On success ownership of `value` moves in:
- do not use or free it afterwards. On any error it stays with the caller,
- unchanged. A view of the old value is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
- `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is of another type). Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -2885,8 +2898,8 @@ enum muon_result muon_message_set_id(struct muon_message *msg, struct muon_value
  The message-id, as a view borrowed until it is changed or `msg` is
  freed; NULL when absent or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2897,9 +2910,9 @@ const struct muon_value *muon_message_id(const struct muon_message *msg);
  Sets the user-id to a copy of `len` bytes at `ptr`; a NULL `ptr` removes
  it (pass a non-NULL `ptr` with `len` 0 for an empty user-id).
 
- `msg` and `ptr` are borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
- May be called from a callback.
+ `msg` and `ptr` are borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL). Not thread-safe: use one
+ message from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -2913,8 +2926,8 @@ enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_
  returns `false`, leaving `*out` untouched, when it has not, or `msg` or
  `out` is NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -2923,29 +2936,29 @@ enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_
 bool muon_message_user_id(const struct muon_message *msg, struct muon_bytes *out);
 
 /*
- Sets the to address (the node the message is for) to a copy of the NUL-terminated UTF-8 string `text`; NULL
- removes it.
+ Sets the to address (the node the message is for) to a copy of the
+ NUL-terminated UTF-8 string `text`; NULL removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_to` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_to` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
  NUL-terminated string.
  */
-enum muon_result muon_message_set_to(struct muon_message *msg,
-                                     const char *text);
+enum muon_result muon_message_set_to(struct muon_message *msg, const char *text);
 
 /*
- The to address (the node the message is for) as a NUL-terminated string, borrowed until the field is
- changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
- that holds a NUL byte, which only a peer can send, appears cut short.)
+ The to address (the node the message is for) as a NUL-terminated string,
+ borrowed until the field is changed or `msg` is freed; NULL when absent or
+ `msg` is NULL. (A string that holds a NUL byte, which only a peer can send,
+ appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2957,10 +2970,10 @@ const char *muon_message_to(const struct muon_message *msg);
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_subject` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_subject` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -2973,8 +2986,8 @@ enum muon_result muon_message_set_subject(struct muon_message *msg, const char *
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -2986,10 +2999,10 @@ const char *muon_message_subject(const struct muon_message *msg);
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_reply_to` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_reply_to` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -3002,8 +3015,8 @@ enum muon_result muon_message_set_reply_to(struct muon_message *msg, const char 
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3014,12 +3027,12 @@ const char *muon_message_reply_to(const struct muon_message *msg);
  Sets the correlation-id: a ulong, uuid, binary or string value (AMQP 1.0
  §3.2.11-3.2.14). NULL removes it.
 
- `msg` is borrowed for the call. On success ownership of `value` moves in:
- do not use or free it afterwards. On any error it stays with the caller,
- unchanged. A view of the old value is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
- `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
- May be called from a callback.
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is of another type). Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -3032,8 +3045,8 @@ enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
  The correlation-id, as a view borrowed until it is changed or `msg` is
  freed; NULL when absent or `msg` is NULL.
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3041,30 +3054,30 @@ enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
 const struct muon_value *muon_message_correlation_id(const struct muon_message *msg);
 
 /*
- Sets the content-type (a MIME type such as `text/plain`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
- removes it.
+ Sets the content-type (a MIME type such as `text/plain`) to a copy of the
+ NUL-terminated ASCII symbol `text`; NULL removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_content_type` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
- ASCII); the field is unchanged on error.
- May be called from a callback.
+ `muon_message_content_type` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+ `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
  NUL-terminated string.
  */
-enum muon_result muon_message_set_content_type(struct muon_message *msg,
-                                               const char *text);
+enum muon_result muon_message_set_content_type(struct muon_message *msg, const char *text);
 
 /*
- The content-type (a MIME type such as `text/plain`) as a NUL-terminated string, borrowed until the field is
- changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
- that holds a NUL byte, which only a peer can send, appears cut short.)
+ The content-type (a MIME type such as `text/plain`) as a NUL-terminated
+ string, borrowed until the field is changed or `msg` is freed; NULL when
+ absent or `msg` is NULL. (A string that holds a NUL byte, which only a peer
+ can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3072,30 +3085,30 @@ enum muon_result muon_message_set_content_type(struct muon_message *msg,
 const char *muon_message_content_type(const struct muon_message *msg);
 
 /*
- Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
- removes it.
+ Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated
+ ASCII symbol `text`; NULL removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_content_encoding` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
- ASCII); the field is unchanged on error.
- May be called from a callback.
+ `muon_message_content_encoding` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+ `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
  NUL-terminated string.
  */
-enum muon_result muon_message_set_content_encoding(struct muon_message *msg,
-                                                   const char *text);
+enum muon_result muon_message_set_content_encoding(struct muon_message *msg, const char *text);
 
 /*
- The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed until the field is
- changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
- that holds a NUL byte, which only a peer can send, appears cut short.)
+ The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed
+ until the field is changed or `msg` is freed; NULL when absent or `msg` is
+ NULL. (A string that holds a NUL byte, which only a peer can send, appears
+ cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3105,9 +3118,9 @@ const char *muon_message_content_encoding(const struct muon_message *msg);
 /*
  Sets the absolute expiry time (milliseconds since the Unix epoch).
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3118,9 +3131,9 @@ enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
 /*
  Removes the absolute expiry time.
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3128,26 +3141,25 @@ enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
 enum muon_result muon_message_clear_absolute_expiry_time(struct muon_message *msg);
 
 /*
- Reads the absolute expiry time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
+ Reads the absolute expiry time (milliseconds since the Unix epoch): returns
+ `true` and writes `*out` when the message has it; returns `false`, leaving
+ `*out` untouched, when it has not, or `msg` or `out` is NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
  writing.
  */
-bool muon_message_absolute_expiry_time(const struct muon_message *msg,
-                                       int64_t *out);
+bool muon_message_absolute_expiry_time(const struct muon_message *msg, int64_t *out);
 
 /*
  Sets the creation time (milliseconds since the Unix epoch).
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3157,9 +3169,9 @@ enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_
 /*
  Removes the creation time.
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3167,12 +3179,12 @@ enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_
 enum muon_result muon_message_clear_creation_time(struct muon_message *msg);
 
 /*
- Reads the creation time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
+ Reads the creation time (milliseconds since the Unix epoch): returns `true`
+ and writes `*out` when the message has it; returns `false`, leaving `*out`
+ untouched, when it has not, or `msg` or `out` is NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -3185,10 +3197,10 @@ bool muon_message_creation_time(const struct muon_message *msg, int64_t *out);
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_group_id` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -3201,8 +3213,8 @@ enum muon_result muon_message_set_group_id(struct muon_message *msg, const char 
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3212,9 +3224,9 @@ const char *muon_message_group_id(const struct muon_message *msg);
 /*
  Sets the message's position in its group, the group-sequence (a sequence number).
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3224,9 +3236,9 @@ enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint3
 /*
  Removes the message's position in its group, the group-sequence.
 
- `msg` is borrowed for the call.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3234,29 +3246,29 @@ enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint3
 enum muon_result muon_message_clear_group_sequence(struct muon_message *msg);
 
 /*
- Reads the message's position in its group, the group-sequence (a sequence number): returns `true` and writes `*out` when
- the message has it; returns `false`, leaving `*out` untouched, when it
- has not, or `msg` or `out` is NULL.
+ Reads the message's position in its group, the group-sequence (a sequence
+ number): returns `true` and writes `*out` when the message has it; returns
+ `false`, leaving `*out` untouched, when it has not, or `msg` or `out` is
+ NULL.
 
- `msg` and `out` are borrowed for the call.
- May be called from a callback.
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `out` is NULL or valid for
  writing.
  */
-bool muon_message_group_sequence(const struct muon_message *msg,
-                                 uint32_t *out);
+bool muon_message_group_sequence(const struct muon_message *msg, uint32_t *out);
 
 /*
  Sets the reply-to-group-id to a copy of the NUL-terminated UTF-8 string `text`; NULL
  removes it.
 
  `msg` and `text` are borrowed for the call. A string returned earlier by
- `muon_message_reply_to_group_id` is invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
- or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
- May be called from a callback.
+ `muon_message_reply_to_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API; `text` is NULL or a
@@ -3269,8 +3281,8 @@ enum muon_result muon_message_set_reply_to_group_id(struct muon_message *msg, co
  changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
  that holds a NUL byte, which only a peer can send, appears cut short.)
 
- `msg` is borrowed for the call.
- May be called from a callback.
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `msg` is NULL or a message from this API.
@@ -3940,7 +3952,7 @@ enum muon_result muon_loop_set_log(struct muon_loop *lp, muon_log_fn log, void *
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL).
- Not thread-safe with respect to `out`; may be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3953,7 +3965,7 @@ enum muon_result muon_value_null(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3966,7 +3978,7 @@ enum muon_result muon_value_bool(bool v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3979,7 +3991,7 @@ enum muon_result muon_value_ubyte(uint8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -3992,7 +4004,7 @@ enum muon_result muon_value_ushort(uint16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4005,7 +4017,7 @@ enum muon_result muon_value_uint(uint32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4018,7 +4030,7 @@ enum muon_result muon_value_ulong(uint64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4031,7 +4043,7 @@ enum muon_result muon_value_byte(int8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4044,7 +4056,7 @@ enum muon_result muon_value_short(int16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4057,7 +4069,7 @@ enum muon_result muon_value_int(int32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4070,7 +4082,7 @@ enum muon_result muon_value_long(int64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4083,7 +4095,7 @@ enum muon_result muon_value_float(float v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4097,7 +4109,7 @@ enum muon_result muon_value_double(double v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4111,7 +4123,7 @@ enum muon_result muon_value_decimal32(uint32_t bits, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4126,7 +4138,7 @@ enum muon_result muon_value_decimal64(uint64_t bits, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -4142,7 +4154,7 @@ enum muon_result muon_value_decimal128(const uint8_t *bytes, struct muon_value *
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_OUT_OF_RANGE` when `code_point` is a surrogate or above
  U+10FFFF.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4156,7 +4168,7 @@ enum muon_result muon_value_char(uint32_t code_point, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4171,7 +4183,7 @@ enum muon_result muon_value_timestamp(int64_t ms, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -4186,7 +4198,7 @@ enum muon_result muon_value_uuid(const uint8_t *bytes, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `ptr` is NULL or points to `len` readable bytes; `out` is NULL or valid
@@ -4203,7 +4215,7 @@ enum muon_result muon_value_binary(const uint8_t *ptr, size_t len, struct muon_v
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_INVALID_UTF8`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -4221,7 +4233,7 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (not UTF-8 at all), or
  `MUON_RESULT_INVALID_ARGUMENT` (UTF-8 but not ASCII).
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -4230,12 +4242,40 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
 enum muon_result muon_value_symbol(const char *s, struct muon_value **out);
 
 /*
+ Makes a deep copy of `v`. A view may be cloned: that is how a value
+ borrowed from a message or a container is kept.
+
+ `v` is borrowed for the call. `out` is borrowed for the call and receives
+ the copy only on success: ownership moves out; free with `muon_value_free`.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+ use one value from one thread at a time. May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value or view from this API; `out` is NULL or valid
+ for writing a pointer.
+ */
+enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
+
+/*
+ Frees `v` and everything inside it. NULL is ignored. Views into `v`
+ become invalid.
+
+ Ownership of `v` moves in. Not thread-safe: use one value from one thread at
+ a time. May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value this API handed to the caller (ownership moved
+ out) and not yet freed or moved in elsewhere; never a view.
+ */
+void muon_value_free(struct muon_value *v);
+
+/*
  Makes an empty list. Add items with `muon_value_list_append`.
 
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4248,7 +4288,7 @@ enum muon_result muon_value_list_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4264,9 +4304,9 @@ enum muon_result muon_value_map_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
- or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
- May be called from a callback.
+ `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number, or
+ is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`. Thread-safe. May be called
+ from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -4277,15 +4317,16 @@ enum muon_result muon_value_array_new(uint32_t type, struct muon_value **out);
  Makes a described value from a descriptor (a ulong or symbol value)
  and the value it describes.
 
- On success ownership of `descriptor` and of `value` moves in: do not use
- or free either afterwards. On any error both stay with the caller,
- unchanged. `out` is borrowed for the call and receives the new value
- only on success: ownership moves out; free with `muon_value_free`.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
- `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
- pointer).
- May be called from a callback.
+ On success ownership of `descriptor` and of `value` moves in: do not use or
+ free either afterwards. On any error both stay with the caller, unchanged.
+ `out` is borrowed for the call and receives the new value only on success:
+ ownership moves out; free with `muon_value_free`. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (descriptor is not a
+ ulong or symbol), or `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and
+ `value` are the same pointer). `MUON_RESULT_OUT_OF_RANGE` means the result
+ would nest more than 64 levels of lists, maps, arrays and described values,
+ deeper than muon's decoder accepts. Not thread-safe: use one value from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `descriptor` and `value` are NULL or values from this API that the
@@ -4298,13 +4339,15 @@ enum muon_result muon_value_described_new(struct muon_value *descriptor,
 /*
  Appends `item` to the end of `list`.
 
- `list` is borrowed for the call. On success ownership of `item` moves
- in: do not use or free it afterwards. On any error it stays with the
- caller, unchanged. Views into `list` are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
- `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
- May be called from a callback.
+ `list` is borrowed for the call. On success ownership of `item` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views into `list` are invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (`list` is not a
+ list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `list` and `item` are NULL or values from this API that the caller
@@ -4318,13 +4361,15 @@ enum muon_result muon_value_list_append(struct muon_value *list, struct muon_val
  key is freed; otherwise the entry is appended, so entries keep the
  order they were first put in.
 
- `map` is borrowed for the call. On success ownership of `key` and of
- `value` moves in: do not use or free either afterwards. On any error
- both stay with the caller, unchanged. Views into `map` are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
- `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
- May be called from a callback.
+ `map` is borrowed for the call. On success ownership of `key` and of `value`
+ moves in: do not use or free either afterwards. On any error both stay with
+ the caller, unchanged. Views into `map` are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE`
+ (`map` is not a map), or `MUON_RESULT_INVALID_ARGUMENT` (two of the three
+ pointers are equal). `MUON_RESULT_OUT_OF_RANGE` means the result would nest
+ more than 64 levels of lists, maps, arrays and described values, deeper than
+ muon's decoder accepts. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `map`, `key` and `value` are NULL or values from this API that the
@@ -4338,51 +4383,23 @@ enum muon_result muon_value_map_put(struct muon_value *map,
  Appends `item` to the end of `array`. The item must be of the array's
  element type (`muon_value_array_type`).
 
- `array` is borrowed for the call. On success ownership of `item` moves
- in: do not use or free it afterwards. On any error, including
+ `array` is borrowed for the call. On success ownership of `item` moves in:
+ do not use or free it afterwards. On any error, including
  `MUON_RESULT_WRONG_TYPE` for an item of another type, it stays with the
- caller, unchanged, and the caller must still free it. Views into `array`
- are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
- its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
- `array` itself).
- May be called from a callback.
+ caller, unchanged, and the caller must still free it. Views into `array` are
+ invalidated. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of its
+ element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `array` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `array` and `item` are NULL or values from this API that the caller
  owns (not views).
  */
 enum muon_result muon_value_array_append(struct muon_value *array, struct muon_value *item);
-
-/*
- Makes a deep copy of `v`. A view may be cloned: that is how a value
- borrowed from a message or a container is kept.
-
- `v` is borrowed for the call. `out` is borrowed for the call and
- receives the copy only on success: ownership moves out; free with
- `muon_value_free`.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value or view from this API; `out` is NULL or valid
- for writing a pointer.
- */
-enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
-
-/*
- Frees `v` and everything inside it. NULL is ignored. Views into `v`
- become invalid.
-
- Ownership of `v` moves in.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value this API handed to the caller (ownership moved
- out) and not yet freed or moved in elsewhere; never a view.
- */
-void muon_value_free(struct muon_value *v);
 
 /*
  Writes `v` as readable text into `buf`, always NUL-terminated when `cap`
@@ -4413,9 +4430,9 @@ void muon_value_free(struct muon_value *v);
    `@:com.example:thing 'x'`; an array whose elements share a
    descriptor prints that descriptor before the array.
 
- `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is
- 0, to ask for the length.
- May be called from a callback.
+ `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is 0,
+ to ask for the length. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -4426,8 +4443,8 @@ size_t muon_value_format(const struct muon_value *v, char *buf, size_t cap);
 /*
  The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4437,11 +4454,11 @@ enum muon_type muon_value_type(const struct muon_value *v);
 /*
  Reads a boolean value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4452,11 +4469,11 @@ enum muon_result muon_value_get_bool(const struct muon_value *v, bool *out);
 /*
  Reads a ubyte value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4467,11 +4484,11 @@ enum muon_result muon_value_get_ubyte(const struct muon_value *v, uint8_t *out);
 /*
  Reads a ushort value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4482,11 +4499,11 @@ enum muon_result muon_value_get_ushort(const struct muon_value *v, uint16_t *out
 /*
  Reads a uint value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4497,11 +4514,11 @@ enum muon_result muon_value_get_uint(const struct muon_value *v, uint32_t *out);
 /*
  Reads a ulong value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4512,11 +4529,11 @@ enum muon_result muon_value_get_ulong(const struct muon_value *v, uint64_t *out)
 /*
  Reads a byte value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4527,11 +4544,11 @@ enum muon_result muon_value_get_byte(const struct muon_value *v, int8_t *out);
 /*
  Reads a short value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4542,11 +4559,11 @@ enum muon_result muon_value_get_short(const struct muon_value *v, int16_t *out);
 /*
  Reads an int value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4557,11 +4574,11 @@ enum muon_result muon_value_get_int(const struct muon_value *v, int32_t *out);
 /*
  Reads a long value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4572,11 +4589,11 @@ enum muon_result muon_value_get_long(const struct muon_value *v, int64_t *out);
 /*
  Reads a float value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4587,11 +4604,11 @@ enum muon_result muon_value_get_float(const struct muon_value *v, float *out);
 /*
  Reads a double value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4602,11 +4619,11 @@ enum muon_result muon_value_get_double(const struct muon_value *v, double *out);
 /*
  Reads a decimal32 value as its 32 bits (the inverse of `muon_value_decimal32`).
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4617,11 +4634,11 @@ enum muon_result muon_value_get_decimal32(const struct muon_value *v, uint32_t *
 /*
  Reads a decimal64 value as its 64 bits (the inverse of `muon_value_decimal64`).
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4632,11 +4649,11 @@ enum muon_result muon_value_get_decimal64(const struct muon_value *v, uint64_t *
 /*
  Reads a char value as its Unicode code point.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4647,11 +4664,11 @@ enum muon_result muon_value_get_char(const struct muon_value *v, uint32_t *out);
 /*
  Reads a timestamp value: milliseconds since the Unix epoch.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4663,11 +4680,11 @@ enum muon_result muon_value_get_timestamp(const struct muon_value *v, int64_t *o
  Reads a decimal128 value: copies its 16 bytes, in network order, to
  `out`.
 
- `v` is borrowed for the call. `out` is borrowed for the call, must have
- room for 16 bytes, and is written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call, must have room
+ for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4678,11 +4695,11 @@ enum muon_result muon_value_get_decimal128(const struct muon_value *v, uint8_t *
 /*
  Reads a uuid value: copies its 16 bytes (RFC 4122 order) to `out`.
 
- `v` is borrowed for the call. `out` is borrowed for the call, must have
- room for 16 bytes, and is written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call, must have room
+ for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4694,11 +4711,11 @@ enum muon_result muon_value_get_uuid(const struct muon_value *v, uint8_t *out);
  Reads a binary value as a view of its bytes.
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4712,11 +4729,11 @@ enum muon_result muon_value_get_binary(const struct muon_value *v, struct muon_b
  `muon_value_get_string_copy` for a C string.
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4728,11 +4745,11 @@ enum muon_result muon_value_get_string(const struct muon_value *v, struct muon_b
  Reads a symbol value as a view of its ASCII bytes (not NUL-terminated).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4743,18 +4760,18 @@ enum muon_result muon_value_get_symbol(const struct muon_value *v, struct muon_b
 /*
  Copies a string value into `buf` as a NUL-terminated C string.
 
- `v` is borrowed for the call. `buf` is borrowed for the call and is
- written only on success, with the text and a NUL. `len` is borrowed for
- the call: on success it receives the length of the text (without the
- NUL); on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so
- that a buffer of `*len + 1` bytes will do, and `buf` is untouched (this
- size report is the one exception to "out-parameters are written only on
- success"). `buf` may be NULL when `cap` is 0, to ask for the size.
- A string holding a NUL byte is copied whole; C will see it end early.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
- `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
- May be called from a callback.
+ `v` is borrowed for the call. `buf` is borrowed for the call and is written
+ only on success, with the text and a NUL. `len` is borrowed for the call: on
+ success it receives the length of the text (without the NUL); on
+ `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so that a buffer
+ of `*len + 1` bytes will do, and `buf` is untouched (this size report is the
+ one exception to "out-parameters are written only on success"). `buf` may be
+ NULL when `cap` is 0, to ask for the size. A string holding a NUL byte is
+ copied whole; C will see it end early. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (not a string; nothing
+ written), or `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1). Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -4769,8 +4786,8 @@ enum muon_result muon_value_get_string_copy(const struct muon_value *v,
  The number of items in a list or array, or of entries (key/value
  pairs) in a map; 0 for any other value and for NULL.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4782,8 +4799,8 @@ size_t muon_value_len(const struct muon_value *v);
  value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not a list, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4796,8 +4813,8 @@ const struct muon_value *muon_value_list_get(const struct muon_value *v, size_t 
  changed or freed. NULL when `v` is NULL or not a map, or `index` is out
  of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4809,8 +4826,8 @@ const struct muon_value *muon_value_map_key(const struct muon_value *v, size_t i
  the value or message that owns it) is changed or freed. NULL when `v`
  is NULL or not a map, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4823,8 +4840,8 @@ const struct muon_value *muon_value_map_value(const struct muon_value *v, size_t
  changed or freed. A symbol key does not match. NULL when `v` is NULL or
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
- `v` and `key` are borrowed for the call.
- May be called from a callback.
+ `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+ one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -4838,8 +4855,8 @@ const struct muon_value *muon_value_map_get_string_key(const struct muon_value *
  changed or freed. A string key does not match. NULL when `v` is NULL or
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
- `v` and `key` are borrowed for the call.
- May be called from a callback.
+ `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+ one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -4851,8 +4868,8 @@ const struct muon_value *muon_value_map_get_symbol_key(const struct muon_value *
  The element type of array `v`, or `MUON_TYPE_INVALID` when `v` is NULL
  or not an array.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4864,8 +4881,8 @@ enum muon_type muon_value_array_type(const struct muon_value *v);
  the value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not an array, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4876,11 +4893,10 @@ const struct muon_value *muon_value_array_get(const struct muon_value *v, size_t
  Reads the descriptor of a described value when it is numeric (a ulong).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
- its descriptor is a symbol.
- May be called from a callback.
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or its
+ descriptor is a symbol. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4893,12 +4909,11 @@ enum muon_result muon_value_described_descriptor_code(const struct muon_value *v
  view of its ASCII bytes (not NUL-terminated).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes are borrowed until `v` (or the value or
- message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
- its descriptor is numeric.
- May be called from a callback.
+ only on success; the bytes are borrowed until `v` (or the value or message
+ that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched)
+ when `v` is not described or its descriptor is numeric. Not thread-safe: use
+ one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -4912,8 +4927,8 @@ enum muon_result muon_value_described_descriptor_symbol(const struct muon_value 
  the value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not described.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -4925,14 +4940,14 @@ const struct muon_value *muon_value_described_value(const struct muon_value *v);
  `buf`.
 
  `v` is borrowed for the call. `buf` is borrowed for the call and written
- only on success. `len` is borrowed for the call: on success it receives
- the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it
- receives the number needed and `buf` is untouched (this size report is
- the one exception to "out-parameters are written only on success").
- `buf` may be NULL when `cap` is 0, to ask for the size.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ only on success. `len` is borrowed for the call: on success it receives the
+ number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+ number needed and `buf` is untouched (this size report is the one exception
+ to "out-parameters are written only on success"). `buf` may be NULL when
+ `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid
@@ -4954,7 +4969,7 @@ enum muon_result muon_value_encode(const struct muon_value *v,
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or

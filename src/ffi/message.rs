@@ -13,9 +13,11 @@ use super::boundary::{
 };
 use super::result::muon_result;
 use super::value::muon_value;
-use super::value_get::{emit, muon_bytes};
+use super::value_get::muon_bytes;
+use super::value_wire::emit;
 use crate::codec::Value;
 use crate::codec::message::{Body, Message};
+use crate::codec::sections::{Header, Properties};
 
 /// An AMQP 1.0 message: header, delivery and message annotations,
 /// properties, application properties, a body, and a footer (AMQP 1.0
@@ -138,6 +140,72 @@ impl Clone for MessageBox {
     }
 }
 
+/// Drops a header or properties section that holds only defaults.
+pub(crate) fn tidy(m: &mut Message) {
+    if m.header.as_ref().is_some_and(|h| *h == Header::default()) {
+        m.header = None;
+    }
+    if m.properties
+        .as_ref()
+        .is_some_and(|p| *p == Properties::default())
+    {
+        m.properties = None;
+    }
+}
+
+/// Runs `f` on the message behind `msg`, then tidies it.
+///
+/// # Safety
+/// `msg` is NULL or a live message that nothing else uses for the call.
+pub(crate) unsafe fn change(
+    msg: *mut muon_message,
+    f: impl FnOnce(&mut MessageBox) -> Result<(), muon_result>,
+) -> Result<(), muon_result> {
+    // SAFETY: forwarded from the caller.
+    let m = unsafe { borrow_mut(msg) }?;
+    let r = f(m);
+    tidy(&mut m.msg);
+    r
+}
+
+/// `f` applied to the message behind `msg`, or `default` for NULL.
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+pub(crate) unsafe fn read<T>(
+    msg: *const muon_message,
+    default: T,
+    f: impl FnOnce(&MessageBox) -> T,
+) -> T {
+    // SAFETY: forwarded from the caller.
+    unsafe { borrow(msg) }.map_or(default, f)
+}
+
+/// Writes an optional field to `out`: true when present.
+///
+/// # Safety
+/// `msg` is NULL or a live message; `out` is NULL or writable.
+pub(crate) unsafe fn optional<T>(
+    msg: *const muon_message,
+    out: *mut T,
+    f: impl FnOnce(&Message) -> Option<T>,
+) -> bool {
+    if out.is_null() {
+        return false;
+    }
+    // SAFETY: forwarded from the caller.
+    match unsafe { read(msg, None, |m| f(&m.msg)) } {
+        // SAFETY: `out` is non-NULL and, per the caller, writable.
+        Some(v) => unsafe { write(out, v) }.is_ok(),
+        None => false,
+    }
+}
+
+/// The properties section, if any.
+pub(crate) fn props(m: &Message) -> Option<&Properties> {
+    m.properties.as_ref()
+}
+
 /// The form of a message's body (AMQP 1.0 §3.2.6-3.2.8). The numbers are
 /// stable.
 #[repr(C)]
@@ -159,7 +227,7 @@ pub enum muon_body_kind {
 ///
 /// Returns the message (ownership moves out; free with
 /// `muon_message_free`), or NULL only if muon failed internally.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// None.
@@ -173,11 +241,11 @@ pub unsafe extern "C" fn muon_message_new() -> *mut muon_message {
 /// Makes a deep copy of `msg`, for instance to keep a message that a
 /// callback only lends.
 ///
-/// `msg` is borrowed for the call. `out` is borrowed for the call and
-/// receives the copy only on success: ownership moves out; free with
-/// `muon_message_free`.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. `out` is borrowed for the call and receives
+/// the copy only on success: ownership moves out; free with
+/// `muon_message_free`. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -199,11 +267,11 @@ pub unsafe extern "C" fn muon_message_clone(
 /// Sets the body to one amqp-value section holding `value`, replacing the
 /// old body of any kind.
 ///
-/// `msg` is borrowed for the call. On success ownership of `value` moves
-/// in: do not use or free it afterwards. On any error it stays with the
-/// caller, unchanged.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `value` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value
@@ -228,10 +296,10 @@ pub unsafe extern "C" fn muon_message_set_body(
 /// Sets the body to one amqp-value section holding a copy of the
 /// NUL-terminated UTF-8 string `text`: the usual body of a text message.
 ///
-/// `msg` and `text` are borrowed for the call.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_INVALID_UTF8` (body unchanged).
-/// May be called from a callback.
+/// `msg` and `text` are borrowed for the call. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_INVALID_UTF8` (body unchanged).
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -254,10 +322,9 @@ pub unsafe extern "C" fn muon_message_set_body_string(
 /// Sets the body to one data section holding a copy of `len` bytes at
 /// `ptr`: the usual body of a binary message.
 ///
-/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
-/// is 0.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+/// 0. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+/// use one message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -281,10 +348,10 @@ pub unsafe extern "C" fn muon_message_set_body_binary(
 /// Appends a data section holding a copy of `len` bytes at `ptr`. When the
 /// body is not already data sections, it is replaced by this one section.
 ///
-/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len`
-/// is 0. Views of earlier data sections are invalidated.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+/// 0. Views of earlier data sections are invalidated. Returns `MUON_RESULT_OK`
+/// or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -312,12 +379,12 @@ pub unsafe extern "C" fn muon_message_add_body_data(
 /// body is not already sequence sections, it is replaced by this one
 /// section.
 ///
-/// `msg` is borrowed for the call. On success ownership of `list` moves in:
-/// do not use or free it afterwards. On any error it stays with the caller,
-/// unchanged. Views of earlier sequence items are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (`list` is not a list).
-/// May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `list` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. Views of earlier sequence items are invalidated. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE`
+/// (`list` is not a list). Not thread-safe: use one message from one thread at
+/// a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `list` is NULL or a value the
@@ -348,8 +415,8 @@ pub unsafe extern "C" fn muon_message_add_body_sequence(
 
 /// The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -372,8 +439,8 @@ pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muo
 /// changed or `msg` is freed. NULL when `msg` is NULL or its body is data
 /// or sequence sections.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -398,8 +465,8 @@ pub unsafe extern "C" fn muon_message_body(msg: *const muon_message) -> *const m
 /// The number of data sections in the body; 0 when `msg` is NULL or the
 /// body is not data sections.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -423,14 +490,13 @@ pub unsafe extern "C" fn muon_message_body_data_count(msg: *const muon_message) 
 
 /// Reads data section `index` of the body as a view of its bytes.
 ///
-/// `msg` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success; the bytes are borrowed until the body is
-/// changed or `msg` is freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `msg` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success; the bytes are borrowed until the body is changed or `msg`
+/// is freed. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
-/// `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on
-/// error.
-/// May be called from a callback.
+/// `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on error.
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -470,8 +536,8 @@ fn sequence(m: Result<&MessageBox, muon_result>) -> Option<&Vec<Vec<Value<'stati
 /// The number of amqp-sequence sections in the body; 0 when `msg` is NULL
 /// or the body is not sequence sections.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -486,8 +552,8 @@ pub unsafe extern "C" fn muon_message_body_sequence_count(msg: *const muon_messa
 /// The number of items in amqp-sequence section `section`; 0 when `msg` is
 /// NULL, the body is not sequence sections, or there is no such section.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -508,8 +574,8 @@ pub unsafe extern "C" fn muon_message_body_sequence_len(
 /// until the body is changed or `msg` is freed. NULL when `msg` is NULL,
 /// the body is not sequence sections, or there is no such item.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -531,15 +597,15 @@ pub unsafe extern "C" fn muon_message_body_sequence_get(
 /// Encodes `msg` as an AMQP 1.0 message (its sections in the order of
 /// §3.2, absent ones left out): the payload of a transfer.
 ///
-/// `msg` is borrowed for the call. `buf` is borrowed for the call and
-/// written only on success. `len` is borrowed for the call: on success it
-/// receives the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL`
-/// it receives the number needed and `buf` is untouched (this size report
-/// is the one exception to "out-parameters are written only on success").
-/// `buf` may be NULL when `cap` is 0, to ask for the size.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_BUFFER_TOO_SMALL`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. `buf` is borrowed for the call and written
+/// only on success. `len` is borrowed for the call: on success it receives the
+/// number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+/// number needed and `buf` is untouched (this size report is the one exception
+/// to "out-parameters are written only on success"). `buf` may be NULL when
+/// `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `buf` is NULL or valid for
@@ -569,13 +635,12 @@ pub unsafe extern "C" fn muon_message_encode(
 /// `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
 /// null body.
 ///
-/// `data` is borrowed for the call (it may be NULL when `len` is 0; the
-/// message copies what it keeps). `out` is borrowed for the call and
-/// receives the message only on success: ownership moves out; free with
-/// `muon_message_free`.
+/// `data` is borrowed for the call (it may be NULL when `len` is 0; the message
+/// copies what it keeps). `out` is borrowed for the call and receives the
+/// message only on success: ownership moves out; free with `muon_message_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_DECODE_ERROR`.
-/// May be called from a callback.
+/// `MUON_RESULT_DECODE_ERROR`. Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `data` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -599,9 +664,9 @@ pub unsafe extern "C" fn muon_message_decode(
 /// Frees `msg` and everything in it. NULL is ignored. Every view into the
 /// message becomes invalid.
 ///
-/// Ownership of `msg` moves in.
-/// May be called from a callback (never on a message the callback only
-/// borrows).
+/// Ownership of `msg` moves in. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback (never on a message the
+/// callback only borrows).
 ///
 /// # Safety
 /// `msg` is NULL or a message this API handed to the caller (ownership

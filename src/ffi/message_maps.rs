@@ -13,7 +13,8 @@ use std::ffi::c_char;
 use super::boundary::{borrow, borrow_mut, boundary, cstr, take, view};
 use super::message::{MessageBox, muon_message};
 use super::result::muon_result;
-use super::value::{muon_value, put, symbol_text};
+use super::value::{muon_value, symbol_text};
+use super::value_container::{check_nesting, nesting, put};
 use crate::codec::message::Message;
 use crate::codec::{Map, Value};
 
@@ -93,12 +94,15 @@ unsafe fn set(
     // SAFETY: forwarded from the caller.
     let k = section.key(unsafe { cstr(key) }?)?;
     // SAFETY: forwarded from the caller.
-    if !section.accepts(unsafe { borrow(value) }?) {
+    let v = unsafe { borrow(value) }?;
+    if !section.accepts(v) {
         return Err(muon_result::WrongType);
     }
+    // The map is one more level around the value.
+    check_nesting(nesting(v))?;
     // SAFETY: checked non-NULL above; ownership moves in now.
-    let v = *unsafe { take(value) }?;
-    put(&mut section.get_mut(&mut m.msg).0, k, v);
+    let owned = *unsafe { take(value) }?;
+    put(&mut section.get_mut(&mut m.msg).0, k, owned);
     Ok(())
 }
 
@@ -143,12 +147,12 @@ unsafe fn lookup(
 /// value (AMQP 1.0 §3.2.5).
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the application properties are invalidated.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the application properties are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
-/// `MUON_RESULT_WRONG_TYPE` (`value` is not simple).
-/// May be called from a callback.
+/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or `MUON_RESULT_WRONG_TYPE`
+/// (`value` is not simple). Not thread-safe: use one message from one thread at
+/// a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -160,16 +164,18 @@ pub unsafe extern "C" fn muon_message_set_property(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::ApplicationProperties, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::ApplicationProperties, key, value) }
+    })
 }
 
 /// The application property under the string key `key`, as a view borrowed until the
 /// application properties change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -179,23 +185,23 @@ pub unsafe extern "C" fn muon_message_property(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::ApplicationProperties, key) }
     })
 }
 
 /// The number of application property entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_property_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
     boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
         unsafe { entries(msg, Section::ApplicationProperties) }.len()
     })
 }
@@ -204,8 +210,8 @@ pub unsafe extern "C" fn muon_message_property_count(msg: *const muon_message) -
 /// borrowed until the application properties change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL. Keys are strings.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -226,8 +232,8 @@ pub unsafe extern "C" fn muon_message_property_key(
 /// borrowed until the application properties change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -249,12 +255,15 @@ pub unsafe extern "C" fn muon_message_property_value(
 /// `value` may be of any type.
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the message annotations are invalidated.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the message annotations are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
-/// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// May be called from a callback.
+/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+/// `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+/// that the section would be deeper than muon's decoder accepts. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -266,16 +275,18 @@ pub unsafe extern "C" fn muon_message_set_annotation(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::MessageAnnotations, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::MessageAnnotations, key, value) }
+    })
 }
 
 /// The message annotation under the symbol key `key`, as a view borrowed until the
 /// message annotations change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -285,23 +296,23 @@ pub unsafe extern "C" fn muon_message_annotation(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::MessageAnnotations, key) }
     })
 }
 
 /// The number of message annotation entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_annotation_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
     boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
         unsafe { entries(msg, Section::MessageAnnotations) }.len()
     })
 }
@@ -311,8 +322,8 @@ pub unsafe extern "C" fn muon_message_annotation_count(msg: *const muon_message)
 /// `index` is out of range or `msg` is NULL. Keys set here are symbols;
 /// a peer may also send ulong keys (§3.2.10).
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -333,8 +344,8 @@ pub unsafe extern "C" fn muon_message_annotation_key(
 /// borrowed until the message annotations change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -356,12 +367,15 @@ pub unsafe extern "C" fn muon_message_annotation_value(
 /// `value` may be of any type.
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the delivery annotations are invalidated.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the delivery annotations are invalidated.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
-/// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// May be called from a callback.
+/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+/// `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+/// `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+/// that the section would be deeper than muon's decoder accepts. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -373,16 +387,18 @@ pub unsafe extern "C" fn muon_message_set_delivery_annotation(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::DeliveryAnnotations, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::DeliveryAnnotations, key, value) }
+    })
 }
 
 /// The delivery annotation under the symbol key `key`, as a view borrowed until the
 /// delivery annotations change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -392,23 +408,23 @@ pub unsafe extern "C" fn muon_message_delivery_annotation(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::DeliveryAnnotations, key) }
     })
 }
 
 /// The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_delivery_annotation_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
     boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
         unsafe { entries(msg, Section::DeliveryAnnotations) }.len()
     })
 }
@@ -418,8 +434,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_count(msg: *const muon
 /// `index` is out of range or `msg` is NULL. Keys set here are symbols;
 /// a peer may also send ulong keys (§3.2.10).
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -440,8 +456,8 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_key(
 /// borrowed until the delivery annotations change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -463,12 +479,14 @@ pub unsafe extern "C" fn muon_message_delivery_annotation_value(
 /// `value` may be of any type.
 ///
 /// `msg` and `key` are borrowed for the call. On success ownership of `value`
-/// moves in: do not use or free it afterwards. On any error it stays with
-/// the caller, unchanged. Views into the footer are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8),
-/// or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
-/// May be called from a callback.
+/// moves in: do not use or free it afterwards. On any error it stays with the
+/// caller, unchanged. Views into the footer are invalidated. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+/// (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
+/// ASCII). `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels
+/// deep, so that the section would be deeper than muon's decoder accepts. Not
+/// thread-safe: use one message from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -480,16 +498,18 @@ pub unsafe extern "C" fn muon_message_set_footer(
     key: *const c_char,
     value: *mut muon_value,
 ) -> muon_result {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(result: { unsafe { set(msg, Section::Footer, key, value) } })
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set(msg, Section::Footer, key, value) }
+    })
 }
 
 /// The footer entry under the symbol key `key`, as a view borrowed until the
 /// footer change or `msg` is freed; NULL when there is none, or `msg` or
 /// `key` is NULL or `key` is not UTF-8.
 ///
-/// `msg` and `key` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `key` is NULL or a
@@ -499,23 +519,25 @@ pub unsafe extern "C" fn muon_message_footer(
     msg: *const muon_message,
     key: *const c_char,
 ) -> *const muon_value {
-    // SAFETY: forwarded from this function's contract.
     boundary!(std::ptr::null(), {
+        // SAFETY: forwarded from this function's contract.
         unsafe { lookup(msg, Section::Footer, key) }
     })
 }
 
 /// The number of footer entry entries; 0 when there are none or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_footer_count(msg: *const muon_message) -> usize {
-    // SAFETY: forwarded from this function's contract.
-    boundary!(0, { unsafe { entries(msg, Section::Footer) }.len() })
+    boundary!(0, {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { entries(msg, Section::Footer) }.len()
+    })
 }
 
 /// The key of footer entry entry `index`, in wire order, as a view
@@ -523,8 +545,8 @@ pub unsafe extern "C" fn muon_message_footer_count(msg: *const muon_message) -> 
 /// `index` is out of range or `msg` is NULL. Keys set here are symbols;
 /// a peer may also send ulong keys (§3.2.10).
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -545,8 +567,8 @@ pub unsafe extern "C" fn muon_message_footer_key(
 /// borrowed until the footer change or `msg` is freed; NULL when
 /// `index` is out of range or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

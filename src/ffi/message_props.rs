@@ -9,320 +9,23 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{borrow, borrow_mut, boundary, bytes, cstr, take, view, write};
-use super::message::{MessageBox, TextField, muon_message};
+use super::boundary::{borrow, borrow_mut, boundary, bytes, cstr, take, view};
+use super::message::{TextField, change, muon_message, optional, props, read, tidy};
 use super::result::muon_result;
 use super::value::{muon_value, symbol_text};
 use super::value_get::muon_bytes;
-use crate::codec::message::Message;
-use crate::codec::sections::{Header, Properties, is_message_id};
+use crate::codec::sections::is_message_id;
 use crate::codec::{Binary, Symbol, Timestamp};
-
-/// Drops a header or properties section that holds only defaults.
-fn tidy(m: &mut Message) {
-    if m.header.as_ref().is_some_and(|h| *h == Header::default()) {
-        m.header = None;
-    }
-    if m.properties
-        .as_ref()
-        .is_some_and(|p| *p == Properties::default())
-    {
-        m.properties = None;
-    }
-}
-
-/// Runs `f` on the message behind `msg`, then tidies it.
-///
-/// # Safety
-/// `msg` is NULL or a live message that nothing else uses for the call.
-unsafe fn change(
-    msg: *mut muon_message,
-    f: impl FnOnce(&mut MessageBox) -> Result<(), muon_result>,
-) -> Result<(), muon_result> {
-    // SAFETY: forwarded from the caller.
-    let m = unsafe { borrow_mut(msg) }?;
-    let r = f(m);
-    tidy(&mut m.msg);
-    r
-}
-
-/// `f` applied to the message behind `msg`, or `default` for NULL.
-///
-/// # Safety
-/// `msg` is NULL or a live message.
-unsafe fn read<T>(msg: *const muon_message, default: T, f: impl FnOnce(&MessageBox) -> T) -> T {
-    // SAFETY: forwarded from the caller.
-    unsafe { borrow(msg) }.map_or(default, f)
-}
-
-/// Writes an optional field to `out`: true when present.
-///
-/// # Safety
-/// `msg` is NULL or a live message; `out` is NULL or writable.
-unsafe fn optional<T>(
-    msg: *const muon_message,
-    out: *mut T,
-    f: impl FnOnce(&Message) -> Option<T>,
-) -> bool {
-    if out.is_null() {
-        return false;
-    }
-    // SAFETY: forwarded from the caller.
-    match unsafe { read(msg, None, |m| f(&m.msg)) } {
-        // SAFETY: `out` is non-NULL and, per the caller, writable.
-        Some(v) => unsafe { write(out, v) }.is_ok(),
-        None => false,
-    }
-}
-
-/// The properties section, if any.
-fn props(m: &Message) -> Option<&Properties> {
-    m.properties.as_ref()
-}
-
-/// Sets the header's durable flag: the message should survive an intermediary's restart (default false).
-///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_set_durable(
-    msg: *mut muon_message,
-    durable: bool,
-) -> muon_result {
-    boundary!(result: {
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.msg.header_mut().durable = durable;
-                Ok(())
-            })
-        }
-    })
-}
-
-/// The header's durable flag; `false` when `msg` is NULL or has no header.
-///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_durable(msg: *const muon_message) -> bool {
-    boundary!(false, {
-        // SAFETY: `msg` is NULL or live, per the contract.
-        unsafe {
-            read(msg, false, |m| {
-                m.msg.header.as_ref().map_or(false, |h| h.durable)
-            })
-        }
-    })
-}
-
-/// Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
-///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_set_priority(
-    msg: *mut muon_message,
-    priority: u8,
-) -> muon_result {
-    boundary!(result: {
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.msg.header_mut().priority = priority;
-                Ok(())
-            })
-        }
-    })
-}
-
-/// The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
-///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_priority(msg: *const muon_message) -> u8 {
-    boundary!(4, {
-        // SAFETY: `msg` is NULL or live, per the contract.
-        unsafe { read(msg, 4, |m| m.msg.header.as_ref().map_or(4, |h| h.priority)) }
-    })
-}
-
-/// Sets the header's time to live (milliseconds).
-///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_set_ttl(msg: *mut muon_message, ttl: u32) -> muon_result {
-    boundary!(result: {
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.msg.header_mut().ttl = Some(ttl);
-                Ok(())
-            })
-        }
-    })
-}
-
-/// Removes the header's time to live.
-///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_clear_ttl(msg: *mut muon_message) -> muon_result {
-    boundary!(result: {
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                if let Some(s) = m.msg.header.as_mut() {
-                    s.ttl = None;
-                }
-                Ok(())
-            })
-        }
-    })
-}
-
-/// Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
-///
-/// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API; `out` is NULL or valid for
-/// writing.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_ttl(msg: *const muon_message, out: *mut u32) -> bool {
-    boundary!(false, {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            optional(msg, out, |m| {
-                m.header.as_ref().and_then(|s| s.ttl).map(|t| t)
-            })
-        }
-    })
-}
-
-/// Sets the header's first-acquirer flag: no earlier acquirer of the message is known (default false).
-///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_set_first_acquirer(
-    msg: *mut muon_message,
-    first_acquirer: bool,
-) -> muon_result {
-    boundary!(result: {
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.msg.header_mut().first_acquirer = first_acquirer;
-                Ok(())
-            })
-        }
-    })
-}
-
-/// The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
-///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_first_acquirer(msg: *const muon_message) -> bool {
-    boundary!(false, {
-        // SAFETY: `msg` is NULL or live, per the contract.
-        unsafe {
-            read(msg, false, |m| {
-                m.msg.header.as_ref().map_or(false, |h| h.first_acquirer)
-            })
-        }
-    })
-}
-
-/// Sets the header's delivery count: how many earlier delivery attempts failed (default 0).
-///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_set_delivery_count(
-    msg: *mut muon_message,
-    delivery_count: u32,
-) -> muon_result {
-    boundary!(result: {
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.msg.header_mut().delivery_count = delivery_count;
-                Ok(())
-            })
-        }
-    })
-}
-
-/// The header's delivery count; 0 when `msg` is NULL or has no header.
-///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `msg` is NULL or a message from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_delivery_count(msg: *const muon_message) -> u32 {
-    boundary!(0, {
-        // SAFETY: `msg` is NULL or live, per the contract.
-        unsafe {
-            read(msg, 0, |m| {
-                m.msg.header.as_ref().map_or(0, |h| h.delivery_count)
-            })
-        }
-    })
-}
 
 /// Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
 /// §3.2.11-3.2.14). NULL removes it.
 ///
-/// `msg` is borrowed for the call. On success ownership of `value` moves in:
-/// do not use or free it afterwards. On any error it stays with the caller,
-/// unchanged. A view of the old value is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
-/// `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
-/// May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `value` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+/// (`value` is of another type). Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -354,8 +57,8 @@ pub unsafe extern "C" fn muon_message_set_id(
 /// The message-id, as a view borrowed until it is changed or `msg` is
 /// freed; NULL when absent or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -376,9 +79,9 @@ pub unsafe extern "C" fn muon_message_id(msg: *const muon_message) -> *const muo
 /// Sets the user-id to a copy of `len` bytes at `ptr`; a NULL `ptr` removes
 /// it (pass a non-NULL `ptr` with `len` 0 for an empty user-id).
 ///
-/// `msg` and `ptr` are borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL).
-/// May be called from a callback.
+/// `msg` and `ptr` are borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL). Not thread-safe: use one
+/// message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `ptr` is NULL or points to
@@ -411,8 +114,8 @@ pub unsafe extern "C" fn muon_message_set_user_id(
 /// returns `false`, leaving `*out` untouched, when it has not, or `msg` or
 /// `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -434,14 +137,14 @@ pub unsafe extern "C" fn muon_message_user_id(
     })
 }
 
-/// Sets the to address (the node the message is for) to a copy of the NUL-terminated UTF-8 string `text`; NULL
-/// removes it.
+/// Sets the to address (the node the message is for) to a copy of the
+/// NUL-terminated UTF-8 string `text`; NULL removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_to` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// `muon_message_to` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -470,12 +173,13 @@ pub unsafe extern "C" fn muon_message_set_to(
     })
 }
 
-/// The to address (the node the message is for) as a NUL-terminated string, borrowed until the field is
-/// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
-/// that holds a NUL byte, which only a peer can send, appears cut short.)
+/// The to address (the node the message is for) as a NUL-terminated string,
+/// borrowed until the field is changed or `msg` is freed; NULL when absent or
+/// `msg` is NULL. (A string that holds a NUL byte, which only a peer can send,
+/// appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -491,10 +195,10 @@ pub unsafe extern "C" fn muon_message_to(msg: *const muon_message) -> *const c_c
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_subject` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// `muon_message_subject` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -527,8 +231,8 @@ pub unsafe extern "C" fn muon_message_set_subject(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -544,10 +248,10 @@ pub unsafe extern "C" fn muon_message_subject(msg: *const muon_message) -> *cons
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_reply_to` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// `muon_message_reply_to` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -580,8 +284,8 @@ pub unsafe extern "C" fn muon_message_set_reply_to(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -596,12 +300,12 @@ pub unsafe extern "C" fn muon_message_reply_to(msg: *const muon_message) -> *con
 /// Sets the correlation-id: a ulong, uuid, binary or string value (AMQP 1.0
 /// §3.2.11-3.2.14). NULL removes it.
 ///
-/// `msg` is borrowed for the call. On success ownership of `value` moves in:
-/// do not use or free it afterwards. On any error it stays with the caller,
-/// unchanged. A view of the old value is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or
-/// `MUON_RESULT_WRONG_TYPE` (`value` is of another type).
-/// May be called from a callback.
+/// `msg` is borrowed for the call. On success ownership of `value` moves in: do
+/// not use or free it afterwards. On any error it stays with the caller,
+/// unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+/// (`value` is of another type). Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `value` is NULL or a value the
@@ -633,8 +337,8 @@ pub unsafe extern "C" fn muon_message_set_correlation_id(
 /// The correlation-id, as a view borrowed until it is changed or `msg` is
 /// freed; NULL when absent or `msg` is NULL.
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -654,15 +358,15 @@ pub unsafe extern "C" fn muon_message_correlation_id(
     })
 }
 
-/// Sets the content-type (a MIME type such as `text/plain`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
-/// removes it.
+/// Sets the content-type (a MIME type such as `text/plain`) to a copy of the
+/// NUL-terminated ASCII symbol `text`; NULL removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_content_type` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
-/// ASCII); the field is unchanged on error.
-/// May be called from a callback.
+/// `muon_message_content_type` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+/// `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -691,12 +395,13 @@ pub unsafe extern "C" fn muon_message_set_content_type(
     })
 }
 
-/// The content-type (a MIME type such as `text/plain`) as a NUL-terminated string, borrowed until the field is
-/// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
-/// that holds a NUL byte, which only a peer can send, appears cut short.)
+/// The content-type (a MIME type such as `text/plain`) as a NUL-terminated
+/// string, borrowed until the field is changed or `msg` is freed; NULL when
+/// absent or `msg` is NULL. (A string that holds a NUL byte, which only a peer
+/// can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -708,15 +413,15 @@ pub unsafe extern "C" fn muon_message_content_type(msg: *const muon_message) -> 
     })
 }
 
-/// Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated ASCII symbol `text`; NULL
-/// removes it.
+/// Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated
+/// ASCII symbol `text`; NULL removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_content_encoding` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// `MUON_RESULT_INVALID_UTF8`, or `MUON_RESULT_INVALID_ARGUMENT` (not
-/// ASCII); the field is unchanged on error.
-/// May be called from a callback.
+/// `muon_message_content_encoding` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+/// `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+/// Not thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -745,12 +450,13 @@ pub unsafe extern "C" fn muon_message_set_content_encoding(
     })
 }
 
-/// The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed until the field is
-/// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
-/// that holds a NUL byte, which only a peer can send, appears cut short.)
+/// The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed
+/// until the field is changed or `msg` is freed; NULL when absent or `msg` is
+/// NULL. (A string that holds a NUL byte, which only a peer can send, appears
+/// cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -768,9 +474,9 @@ pub unsafe extern "C" fn muon_message_content_encoding(msg: *const muon_message)
 
 /// Sets the absolute expiry time (milliseconds since the Unix epoch).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -792,9 +498,9 @@ pub unsafe extern "C" fn muon_message_set_absolute_expiry_time(
 
 /// Removes the absolute expiry time.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -815,12 +521,12 @@ pub unsafe extern "C" fn muon_message_clear_absolute_expiry_time(
     })
 }
 
-/// Reads the absolute expiry time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the absolute expiry time (milliseconds since the Unix epoch): returns
+/// `true` and writes `*out` when the message has it; returns `false`, leaving
+/// `*out` untouched, when it has not, or `msg` or `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -842,9 +548,9 @@ pub unsafe extern "C" fn muon_message_absolute_expiry_time(
 
 /// Sets the creation time (milliseconds since the Unix epoch).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -866,9 +572,9 @@ pub unsafe extern "C" fn muon_message_set_creation_time(
 
 /// Removes the creation time.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -887,12 +593,12 @@ pub unsafe extern "C" fn muon_message_clear_creation_time(msg: *mut muon_message
     })
 }
 
-/// Reads the creation time (milliseconds since the Unix epoch): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the creation time (milliseconds since the Unix epoch): returns `true`
+/// and writes `*out` when the message has it; returns `false`, leaving `*out`
+/// untouched, when it has not, or `msg` or `out` is NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -916,10 +622,10 @@ pub unsafe extern "C" fn muon_message_creation_time(
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_group_id` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// `muon_message_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -952,8 +658,8 @@ pub unsafe extern "C" fn muon_message_set_group_id(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -967,9 +673,9 @@ pub unsafe extern "C" fn muon_message_group_id(msg: *const muon_message) -> *con
 
 /// Sets the message's position in its group, the group-sequence (a sequence number).
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -991,9 +697,9 @@ pub unsafe extern "C" fn muon_message_set_group_sequence(
 
 /// Removes the message's position in its group, the group-sequence.
 ///
-/// `msg` is borrowed for the call.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
@@ -1012,12 +718,13 @@ pub unsafe extern "C" fn muon_message_clear_group_sequence(msg: *mut muon_messag
     })
 }
 
-/// Reads the message's position in its group, the group-sequence (a sequence number): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the message's position in its group, the group-sequence (a sequence
+/// number): returns `true` and writes `*out` when the message has it; returns
+/// `false`, leaving `*out` untouched, when it has not, or `msg` or `out` is
+/// NULL.
 ///
-/// `msg` and `out` are borrowed for the call.
-/// May be called from a callback.
+/// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+/// from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
@@ -1029,11 +736,7 @@ pub unsafe extern "C" fn muon_message_group_sequence(
 ) -> bool {
     boundary!(false, {
         // SAFETY: forwarded from this function's contract.
-        unsafe {
-            optional(msg, out, |m| {
-                props(m).and_then(|s| s.group_sequence).map(|n| n)
-            })
-        }
+        unsafe { optional(msg, out, |m| props(m).and_then(|s| s.group_sequence)) }
     })
 }
 
@@ -1041,10 +744,10 @@ pub unsafe extern "C" fn muon_message_group_sequence(
 /// removes it.
 ///
 /// `msg` and `text` are borrowed for the call. A string returned earlier by
-/// `muon_message_reply_to_group_id` is invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL),
-/// or `MUON_RESULT_INVALID_UTF8` (the field is unchanged).
-/// May be called from a callback.
+/// `muon_message_reply_to_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+/// (the field is unchanged). Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API; `text` is NULL or a
@@ -1077,8 +780,8 @@ pub unsafe extern "C" fn muon_message_set_reply_to_group_id(
 /// changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
 /// that holds a NUL byte, which only a peer can send, appears cut short.)
 ///
-/// `msg` is borrowed for the call.
-/// May be called from a callback.
+/// `msg` is borrowed for the call. Not thread-safe: use one message from one
+/// thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.

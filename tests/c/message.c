@@ -496,6 +496,7 @@ static void errors(void) {
   size_t len = 5;
   EXPECT(muon_message_encode(NULL, NULL, 0, &len), MUON_RESULT_NULL_ARGUMENT);
   EXPECT(muon_message_encode(m, NULL, 0, NULL), MUON_RESULT_NULL_ARGUMENT);
+  EXPECT(muon_message_encode(m, NULL, 4096, &len), MUON_RESULT_NULL_ARGUMENT);
   CHECK(len == 5);
   muon_bytes chunk = {NULL, 5};
   EXPECT(muon_message_body_data(NULL, 0, &chunk), MUON_RESULT_NULL_ARGUMENT);
@@ -539,12 +540,42 @@ static void errors(void) {
   muon_message_free(m);
 }
 
+static muon_value *nested(int levels) {
+  muon_value *v = new_int(0);
+  for (int i = 0; i < levels; i++) {
+    muon_value *l = NULL;
+    OK(muon_value_list_new(&l));
+    OK(muon_value_list_append(l, v));
+    v = l;
+  }
+  return v;
+}
+
+/* An annotation map is one level around its values: a value there may nest
+ * 63 levels, one level less than a body. */
+static void nesting(void) {
+  muon_message *m = muon_message_new();
+  muon_value *deep = nested(64);
+  EXPECT(muon_message_set_annotation(m, "deep", deep), MUON_RESULT_OUT_OF_RANGE);
+  EXPECT(muon_message_set_delivery_annotation(m, "deep", deep), MUON_RESULT_OUT_OF_RANGE);
+  EXPECT(muon_message_set_footer(m, "deep", deep), MUON_RESULT_OUT_OF_RANGE);
+  OK(muon_message_set_body(m, deep)); /* a body may be 64 deep */
+  OK(muon_message_set_annotation(m, "deep", nested(63)));
+  muon_message *back = round_trip(m);
+  CHECK(muon_value_format(muon_message_body(back), NULL, 0) == 64 * 2 + 1);
+  CHECK(muon_value_len(muon_message_annotation(back, "deep")) == 1);
+  printf("nesting: ok\n");
+  muon_message_free(back);
+  muon_message_free(m);
+}
+
 int main(void) {
   hello();
   full();
   clearing();
   bodies();
   errors();
+  nesting();
   printf("message: ok\n");
   return 0;
 }

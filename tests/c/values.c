@@ -393,9 +393,17 @@ static void null_and_invalid(void) {
   CHECK(muon_value_array_type(NULL) == MUON_TYPE_INVALID);
   CHECK(muon_value_described_value(NULL) == NULL);
   size_t len = 9;
+  char buf4[8] = "xyz";
   EXPECT(muon_value_encode(NULL, NULL, 0, &len), MUON_RESULT_NULL_ARGUMENT);
   EXPECT(muon_value_encode(item, NULL, 0, NULL), MUON_RESULT_NULL_ARGUMENT);
+  EXPECT(muon_value_encode(item, NULL, 100, &len), MUON_RESULT_NULL_ARGUMENT);
   CHECK(len == 9);
+  muon_value *str = NULL;
+  OK(muon_value_string("abc", &str));
+  EXPECT(muon_value_get_string_copy(str, NULL, 100, &len), MUON_RESULT_NULL_ARGUMENT);
+  EXPECT(muon_value_get_string_copy(str, buf4, sizeof buf4, NULL), MUON_RESULT_NULL_ARGUMENT);
+  CHECK(len == 9 && strcmp(buf4, "xyz") == 0);
+  muon_value_free(str);
   EXPECT(muon_value_decode(NULL, 4, &v), MUON_RESULT_NULL_ARGUMENT);
   EXPECT(muon_value_decode((const uint8_t *)"\x40", 1, NULL), MUON_RESULT_NULL_ARGUMENT);
   CHECK(v == sentinel);
@@ -603,12 +611,63 @@ static void containers(void) {
   muon_value_free(map);
 }
 
+/* Values may nest as deep as muon's decoder accepts (64 levels) and no
+ * deeper: what C builds can always be read back. */
+static muon_value *nested(int levels) {
+  muon_value *v = NULL;
+  OK(muon_value_int(0, &v));
+  for (int i = 0; i < levels; i++) {
+    muon_value *l = NULL;
+    OK(muon_value_list_new(&l));
+    OK(muon_value_list_append(l, v));
+    v = l;
+  }
+  return v;
+}
+
+static void nesting(void) {
+  muon_value *deep = nested(64), *outer = NULL, *key = NULL, *out = NULL;
+  OK(muon_value_list_new(&outer));
+  EXPECT(muon_value_list_append(outer, deep), MUON_RESULT_OUT_OF_RANGE);
+  OK(muon_value_map_new(&out));
+  OK(muon_value_int(1, &key));
+  EXPECT(muon_value_map_put(out, key, deep), MUON_RESULT_OUT_OF_RANGE);
+  EXPECT(muon_value_map_put(out, deep, key), MUON_RESULT_OUT_OF_RANGE);
+  muon_value_free(out);
+  OK(muon_value_array_new(MUON_TYPE_LIST, &out));
+  EXPECT(muon_value_array_append(out, deep), MUON_RESULT_OUT_OF_RANGE);
+  muon_value_free(out);
+  out = NULL;
+  EXPECT(muon_value_described_new(key, deep, &out), MUON_RESULT_WRONG_TYPE);
+  muon_value_free(key);
+  OK(muon_value_ulong(1, &key));
+  EXPECT(muon_value_described_new(key, deep, &out), MUON_RESULT_OUT_OF_RANGE);
+  CHECK(out == NULL);
+  muon_value_free(key);
+  muon_value_free(outer);
+
+  /* 64 levels encode and decode. */
+  size_t need = 0, len = 0;
+  EXPECT(muon_value_encode(deep, NULL, 0, &need), MUON_RESULT_BUFFER_TOO_SMALL);
+  uint8_t *wire = malloc(need);
+  CHECK(wire != NULL);
+  OK(muon_value_encode(deep, wire, need, &len));
+  muon_value *back = NULL;
+  OK(muon_value_decode(wire, len, &back));
+  CHECK(muon_value_format(back, NULL, 0) == 64 * 2 + 1);
+  printf("nesting: 64 levels kept, %zu bytes\n", len);
+  free(wire);
+  muon_value_free(back);
+  muon_value_free(deep);
+}
+
 int main(void) {
   results();
   scalars();
   wrong_types();
   null_and_invalid();
   containers();
+  nesting();
   printf("values: ok\n");
   return 0;
 }
