@@ -359,8 +359,10 @@ fn idle_timeout_closes_a_connection_to_a_silent_peer() {
 #[test]
 fn heartbeats_keep_a_quiet_connection_open() {
     let mut lp = Loop::new().unwrap();
-    let mut server = Config::default();
-    server.idle_timeout = Some(Duration::from_millis(200));
+    let server = Config {
+        idle_timeout: Some(Duration::from_millis(200)),
+        ..Config::default()
+    };
     let l = lp.listen("127.0.0.1:0", server).unwrap();
     let port = lp.listener_port(l).unwrap();
     let mut options = ConnectOptions::default();
