@@ -969,6 +969,8 @@ enum muon_result muon_delivery_accept(struct muon_delivery delivery);
  the call). Results as `muon_delivery_accept`, plus
  `MUON_RESULT_INVALID_UTF8` and `MUON_RESULT_INVALID_ARGUMENT`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live; strings are NULL or
  NUL-terminated.
@@ -981,6 +983,8 @@ enum muon_result muon_delivery_reject(struct muon_delivery delivery,
  Releases and settles an incoming delivery: the sender may deliver it
  again, to anyone. Results as `muon_delivery_accept`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -990,6 +994,8 @@ enum muon_result muon_delivery_release(struct muon_delivery delivery);
  Modifies and settles an incoming delivery: `failed` counts a failed
  delivery attempt, `undeliverable_here` asks not to deliver it to this
  link again. Results as `muon_delivery_accept`.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -1003,6 +1009,8 @@ enum muon_result muon_delivery_modify(struct muon_delivery delivery,
  the application is done with it (auto-settle off), an incoming one
  whose outcome does not matter. Its handle is stale after. Results as
  `muon_delivery_accept`.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -1032,6 +1040,8 @@ bool muon_delivery_is_remote_settled(struct muon_delivery delivery);
  Copies the delivery's tag into `buf` (at most `cap` bytes; `buf` may be
  NULL when `cap` is 0) and returns its whole length (at most 32; 0 for a
  stale or null handle). Not thread-safe; may be called from a callback.
+
+ `buf` is borrowed for the call.
 
  # Safety
  The handle is the null handle or its loop is live; `buf` is NULL or
@@ -1185,6 +1195,8 @@ enum muon_result muon_connection_close(struct muon_connection conn);
  `muon_connection_close`, plus `MUON_RESULT_INVALID_UTF8` and
  `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live; strings are NULL or
  NUL-terminated.
@@ -1249,6 +1261,9 @@ bool muon_connection_remote_offered_capability(struct muon_connection conn, cons
 /*
  True if the peer's open desired the capability `capability`. As
  `muon_connection_remote_offered_capability` otherwise.
+
+ `capability` is borrowed for the call. Not thread-safe; may be called from a
+ callback.
 
  # Safety
  The handle is the null handle or its loop is live; `capability` is
@@ -1676,6 +1691,13 @@ enum muon_result muon_connection_open_sender(struct muon_connection conn,
  Ownership and results as `muon_connection_open_sender`; `out` receives
  a receiver. Not thread-safe; may be called from a callback.
 
+ `address`, `options` and `handler` are borrowed for the call; `userdata`
+ stays the application's; `out` (may be NULL) receives the receiver, owned by
+ the loop until `on_link_final` returns. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+
  # Safety
  The handle is the null handle or its loop is live; pointers are NULL or
  valid as described.
@@ -1709,6 +1731,8 @@ enum muon_result muon_sender_open(struct muon_sender sender);
  server) when the handshake is off, granting its credit window (if not
  0). Opening an open link does nothing. Results as `muon_sender_open`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -1735,6 +1759,11 @@ enum muon_result muon_sender_set_handler(struct muon_sender sender,
 
 /*
  Sets a receiver's handler; see `muon_sender_set_handler`.
+
+ `handler` is borrowed for the call; `userdata` stays the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live; `handler` is NULL or
@@ -1763,6 +1792,8 @@ enum muon_result muon_sender_set_auto_settle(struct muon_sender sender, bool on)
  `muon_link_options_set_auto_accept`). Results as
  `muon_sender_set_auto_settle`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -1773,6 +1804,8 @@ enum muon_result muon_receiver_set_auto_accept(struct muon_receiver receiver, bo
  `muon_link_options_set_credit_window`; 0 turns the built-in off). For a
  receiver the peer attached, set it in `on_link_remote_attach`, before
  the first credit is granted. Results as `muon_sender_set_auto_settle`.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -1834,6 +1867,8 @@ enum muon_result muon_sender_offered(struct muon_sender sender, uint32_t count);
  done automatically, so call it only when the sender runs dry outside
  that callback. Results as `muon_sender_offered`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -1860,6 +1895,8 @@ enum muon_result muon_receiver_flow(struct muon_receiver receiver, uint32_t cred
  (drain). When the sender answers, `on_link_flow` comes for the
  receiver, and `muon_receiver_is_draining` is false once the drain is
  over. Results as `muon_receiver_flow`.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -1905,6 +1942,8 @@ enum muon_result muon_sender_close(struct muon_sender sender);
  `muon_sender_close`, plus `MUON_RESULT_INVALID_UTF8` and
  `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live; strings are NULL or
  NUL-terminated.
@@ -1916,6 +1955,10 @@ enum muon_result muon_sender_close_with(struct muon_sender sender,
 /*
  Begins closing the receiver; see `muon_sender_close`.
 
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+ Not thread-safe; may be called from a callback, including the link's own.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -1924,6 +1967,12 @@ enum muon_result muon_receiver_close(struct muon_receiver receiver);
 /*
  Begins closing the receiver with an error condition; see
  `muon_sender_close_with`.
+
+ `name` and `description` are borrowed for the call. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback, including the link's own.
 
  # Safety
  The handle is the null handle or its loop is live; strings are NULL or
@@ -1964,6 +2013,8 @@ const char *muon_sender_name(struct muon_sender sender);
 /*
  The receiver's link name; see `muon_sender_name`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -1986,6 +2037,8 @@ const char *muon_sender_remote_target_address(struct muon_sender sender);
  `muon_sender_remote_target_address`. NULL if none (e.g. a dynamic
  request), and for a stale or null handle.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -1996,6 +2049,8 @@ const char *muon_sender_remote_source_address(struct muon_sender sender);
  a temporary node this side makes and names with
  `muon_sender_set_source_address` in `on_link_remote_attach`. False for
  a stale or null handle.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -2009,6 +2064,8 @@ bool muon_sender_remote_source_is_dynamic(struct muon_sender sender);
  `muon_sender_remote_target_address`; NULL if none, and for a stale or
  null handle.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -2019,6 +2076,8 @@ const char *muon_receiver_remote_source_address(struct muon_receiver receiver);
  address of the target it sends to. Borrowed as
  `muon_sender_remote_target_address`; NULL if none (an anonymous-relay
  producer), and for a stale or null handle.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -2040,6 +2099,8 @@ const struct muon_terminus *muon_sender_remote_source(struct muon_sender sender)
  The target the peer attached the sender with; see
  `muon_sender_remote_source`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -2049,6 +2110,8 @@ const struct muon_terminus *muon_sender_remote_target(struct muon_sender sender)
  The source the peer attached the receiver with; see
  `muon_sender_remote_source`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -2057,6 +2120,8 @@ const struct muon_terminus *muon_receiver_remote_source(struct muon_receiver rec
 /*
  The target the peer attached the receiver with; see
  `muon_sender_remote_source`.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -2086,6 +2151,12 @@ enum muon_result muon_sender_set_source_address(struct muon_sender sender, const
  address of the target this side answers with (e.g. a dynamic node's
  name). As `muon_sender_set_source_address` otherwise.
 
+ `address` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_STATE` (opened already),
+ `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+ thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live; `address` is NULL or
  NUL-terminated.
@@ -2108,6 +2179,8 @@ const struct muon_value *muon_sender_remote_properties(struct muon_sender sender
  The properties of the peer's attach; see
  `muon_sender_remote_properties`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -2127,6 +2200,9 @@ bool muon_sender_remote_offered_capability(struct muon_sender sender, const char
 /*
  True if the peer's attach offered `capability`; see
  `muon_sender_remote_offered_capability`.
+
+ `capability` is borrowed for the call. Not thread-safe; may be called from a
+ callback.
 
  # Safety
  The handle is the null handle or its loop is live; `capability` is
@@ -2149,6 +2225,8 @@ const struct muon_condition *muon_sender_remote_condition(struct muon_sender sen
  The error condition the peer closed the receiver with; see
  `muon_sender_remote_condition`.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -2159,6 +2237,8 @@ const struct muon_condition *muon_receiver_remote_condition(struct muon_receiver
  (`muon_sender_close_with`); borrowed as `muon_sender_remote_condition`.
  NULL if none, and for a stale or null handle.
 
+ Not thread-safe; may be called from a callback.
+
  # Safety
  The handle is the null handle or its loop is live.
  */
@@ -2167,6 +2247,8 @@ const struct muon_condition *muon_sender_local_condition(struct muon_sender send
 /*
  The error condition this side closed the receiver with; see
  `muon_sender_local_condition`.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -3820,6 +3902,8 @@ const char *muon_terminus_address(const struct muon_terminus *t);
  `muon_terminus_address`). False for NULL. Not thread-safe; may be
  called from a callback.
 
+ `t` is borrowed for the call.
+
  # Safety
  `t` is NULL or a live terminus view.
  */
@@ -3828,6 +3912,8 @@ bool muon_terminus_is_dynamic(const struct muon_terminus *t);
 /*
  The terminus durability: 0 none, 1 configuration, 2 unsettled-state (0
  for NULL). Not thread-safe; may be called from a callback.
+
+ `t` is borrowed for the call.
 
  # Safety
  `t` is NULL or a live terminus view.
@@ -3848,6 +3934,8 @@ const char *muon_terminus_expiry_policy(const struct muon_terminus *t);
  The expiry timeout in seconds (0 for NULL). Not thread-safe; may be
  called from a callback.
 
+ `t` is borrowed for the call.
+
  # Safety
  `t` is NULL or a live terminus view.
  */
@@ -3866,6 +3954,8 @@ const char *muon_terminus_distribution_mode(const struct muon_terminus *t);
 /*
  How many capabilities the terminus lists (0 for NULL). Not
  thread-safe; may be called from a callback.
+
+ `t` is borrowed for the call.
 
  # Safety
  `t` is NULL or a live terminus view.

@@ -87,6 +87,8 @@ pub unsafe extern "C" fn muon_delivery_accept(delivery: muon_delivery) -> muon_r
 /// the call). Results as `muon_delivery_accept`, plus
 /// `MUON_RESULT_INVALID_UTF8` and `MUON_RESULT_INVALID_ARGUMENT`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live; strings are NULL or
 /// NUL-terminated.
@@ -110,6 +112,8 @@ pub unsafe extern "C" fn muon_delivery_reject(
 /// Releases and settles an incoming delivery: the sender may deliver it
 /// again, to anyone. Results as `muon_delivery_accept`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -120,6 +124,8 @@ pub unsafe extern "C" fn muon_delivery_release(delivery: muon_delivery) -> muon_
 /// Modifies and settles an incoming delivery: `failed` counts a failed
 /// delivery attempt, `undeliverable_here` asks not to deliver it to this
 /// link again. Results as `muon_delivery_accept`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -145,6 +151,8 @@ pub unsafe extern "C" fn muon_delivery_modify(
 /// the application is done with it (auto-settle off), an incoming one
 /// whose outcome does not matter. Its handle is stale after. Results as
 /// `muon_delivery_accept`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -205,6 +213,8 @@ pub unsafe extern "C" fn muon_delivery_is_remote_settled(delivery: muon_delivery
 /// Copies the delivery's tag into `buf` (at most `cap` bytes; `buf` may be
 /// NULL when `cap` is 0) and returns its whole length (at most 32; 0 for a
 /// stale or null handle). Not thread-safe; may be called from a callback.
+///
+/// `buf` is borrowed for the call.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live; `buf` is NULL or

@@ -439,6 +439,8 @@ pub unsafe extern "C" fn muon_connection_close(conn: muon_connection) -> muon_re
 /// `muon_connection_close`, plus `MUON_RESULT_INVALID_UTF8` and
 /// `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live; strings are NULL or
 /// NUL-terminated.
@@ -576,6 +578,9 @@ pub unsafe extern "C" fn muon_connection_remote_offered_capability(
 
 /// True if the peer's open desired the capability `capability`. As
 /// `muon_connection_remote_offered_capability` otherwise.
+///
+/// `capability` is borrowed for the call. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live; `capability` is

@@ -214,6 +214,13 @@ pub unsafe extern "C" fn muon_connection_open_sender(
 /// Ownership and results as `muon_connection_open_sender`; `out` receives
 /// a receiver. Not thread-safe; may be called from a callback.
 ///
+/// `address`, `options` and `handler` are borrowed for the call; `userdata`
+/// stays the application's; `out` (may be NULL) receives the receiver, owned by
+/// the loop until `on_link_final` returns. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live; pointers are NULL or
 /// valid as described.
@@ -258,6 +265,8 @@ pub unsafe extern "C" fn muon_sender_open(sender: muon_sender) -> muon_result {
 /// Opens, by hand, a receiver the peer attached (a producer, seen from a
 /// server) when the handshake is off, granting its credit window (if not
 /// 0). Opening an open link does nothing. Results as `muon_sender_open`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -307,6 +316,11 @@ pub unsafe extern "C" fn muon_sender_set_handler(
 
 /// Sets a receiver's handler; see `muon_sender_set_handler`.
 ///
+/// `handler` is borrowed for the call; `userdata` stays the application's.
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live; `handler` is NULL or
 /// a valid table.
@@ -345,6 +359,8 @@ pub unsafe extern "C" fn muon_sender_set_auto_settle(sender: muon_sender, on: bo
 /// `muon_link_options_set_auto_accept`). Results as
 /// `muon_sender_set_auto_settle`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -366,6 +382,8 @@ pub unsafe extern "C" fn muon_receiver_set_auto_accept(
 /// `muon_link_options_set_credit_window`; 0 turns the built-in off). For a
 /// receiver the peer attached, set it in `on_link_remote_attach`, before
 /// the first credit is granted. Results as `muon_sender_set_auto_settle`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -478,6 +496,8 @@ pub unsafe extern "C" fn muon_sender_offered(sender: muon_sender, count: u32) ->
 /// done automatically, so call it only when the sender runs dry outside
 /// that callback. Results as `muon_sender_offered`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -516,6 +536,8 @@ pub unsafe extern "C" fn muon_receiver_flow(receiver: muon_receiver, credit: u32
 /// (drain). When the sender answers, `on_link_flow` comes for the
 /// receiver, and `muon_receiver_is_draining` is false once the drain is
 /// over. Results as `muon_receiver_flow`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -604,6 +626,8 @@ pub unsafe extern "C" fn muon_sender_close(sender: muon_sender) -> muon_result {
 /// `muon_sender_close`, plus `MUON_RESULT_INVALID_UTF8` and
 /// `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live; strings are NULL or
 /// NUL-terminated.
@@ -622,6 +646,10 @@ pub unsafe extern "C" fn muon_sender_close_with(
 
 /// Begins closing the receiver; see `muon_sender_close`.
 ///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+/// Not thread-safe; may be called from a callback, including the link's own.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -631,6 +659,12 @@ pub unsafe extern "C" fn muon_receiver_close(receiver: muon_receiver) -> muon_re
 
 /// Begins closing the receiver with an error condition; see
 /// `muon_sender_close_with`.
+///
+/// `name` and `description` are borrowed for the call. Results:
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+/// called from a callback, including the link's own.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live; strings are NULL or
@@ -712,6 +746,8 @@ pub unsafe extern "C" fn muon_sender_name(sender: muon_sender) -> *const c_char 
 
 /// The receiver's link name; see `muon_sender_name`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -744,6 +780,8 @@ pub unsafe extern "C" fn muon_sender_remote_target_address(sender: muon_sender) 
 /// `muon_sender_remote_target_address`. NULL if none (e.g. a dynamic
 /// request), and for a stale or null handle.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -759,6 +797,8 @@ pub unsafe extern "C" fn muon_sender_remote_source_address(sender: muon_sender) 
 /// a temporary node this side makes and names with
 /// `muon_sender_set_source_address` in `on_link_remote_attach`. False for
 /// a stale or null handle.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -782,6 +822,8 @@ pub unsafe extern "C" fn muon_sender_remote_source_is_dynamic(sender: muon_sende
 /// `muon_sender_remote_target_address`; NULL if none, and for a stale or
 /// null handle.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -799,6 +841,8 @@ pub unsafe extern "C" fn muon_receiver_remote_source_address(
 /// address of the target it sends to. Borrowed as
 /// `muon_sender_remote_target_address`; NULL if none (an anonymous-relay
 /// producer), and for a stale or null handle.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -853,6 +897,8 @@ pub unsafe extern "C" fn muon_sender_remote_source(sender: muon_sender) -> *cons
 /// The target the peer attached the sender with; see
 /// `muon_sender_remote_source`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -862,6 +908,8 @@ pub unsafe extern "C" fn muon_sender_remote_target(sender: muon_sender) -> *cons
 
 /// The source the peer attached the receiver with; see
 /// `muon_sender_remote_source`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -874,6 +922,8 @@ pub unsafe extern "C" fn muon_receiver_remote_source(
 
 /// The target the peer attached the receiver with; see
 /// `muon_sender_remote_source`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -935,6 +985,12 @@ pub unsafe extern "C" fn muon_sender_set_source_address(
 /// address of the target this side answers with (e.g. a dynamic node's
 /// name). As `muon_sender_set_source_address` otherwise.
 ///
+/// `address` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_STATE` (opened already),
+/// `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+/// thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live; `address` is NULL or
 /// NUL-terminated.
@@ -977,6 +1033,8 @@ pub unsafe extern "C" fn muon_sender_remote_properties(sender: muon_sender) -> *
 
 /// The properties of the peer's attach; see
 /// `muon_sender_remote_properties`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -1021,6 +1079,9 @@ pub unsafe extern "C" fn muon_sender_remote_offered_capability(
 
 /// True if the peer's attach offered `capability`; see
 /// `muon_sender_remote_offered_capability`.
+///
+/// `capability` is borrowed for the call. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live; `capability` is
@@ -1070,6 +1131,8 @@ pub unsafe extern "C" fn muon_sender_remote_condition(
 /// The error condition the peer closed the receiver with; see
 /// `muon_sender_remote_condition`.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -1083,6 +1146,8 @@ pub unsafe extern "C" fn muon_receiver_remote_condition(
 /// (`muon_sender_close_with`); borrowed as `muon_sender_remote_condition`.
 /// NULL if none, and for a stale or null handle.
 ///
+/// Not thread-safe; may be called from a callback.
+///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
@@ -1092,6 +1157,8 @@ pub unsafe extern "C" fn muon_sender_local_condition(sender: muon_sender) -> *co
 
 /// The error condition this side closed the receiver with; see
 /// `muon_sender_local_condition`.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.

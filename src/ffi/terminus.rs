@@ -121,6 +121,8 @@ pub unsafe extern "C" fn muon_terminus_address(t: *const muon_terminus) -> *cons
 /// `muon_terminus_address`). False for NULL. Not thread-safe; may be
 /// called from a callback.
 ///
+/// `t` is borrowed for the call.
+///
 /// # Safety
 /// `t` is NULL or a live terminus view.
 #[unsafe(no_mangle)]
@@ -130,6 +132,8 @@ pub unsafe extern "C" fn muon_terminus_is_dynamic(t: *const muon_terminus) -> bo
 
 /// The terminus durability: 0 none, 1 configuration, 2 unsettled-state (0
 /// for NULL). Not thread-safe; may be called from a callback.
+///
+/// `t` is borrowed for the call.
 ///
 /// # Safety
 /// `t` is NULL or a live terminus view.
@@ -153,6 +157,8 @@ pub unsafe extern "C" fn muon_terminus_expiry_policy(t: *const muon_terminus) ->
 
 /// The expiry timeout in seconds (0 for NULL). Not thread-safe; may be
 /// called from a callback.
+///
+/// `t` is borrowed for the call.
 ///
 /// # Safety
 /// `t` is NULL or a live terminus view.
@@ -178,6 +184,8 @@ pub unsafe extern "C" fn muon_terminus_distribution_mode(t: *const muon_terminus
 
 /// How many capabilities the terminus lists (0 for NULL). Not
 /// thread-safe; may be called from a callback.
+///
+/// `t` is borrowed for the call.
 ///
 /// # Safety
 /// `t` is NULL or a live terminus view.
