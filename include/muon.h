@@ -14,9 +14,9 @@
 #define MUON_VERSION_STRING "0.1.0"
 
 /* Initializer for a muon_handler: sets struct_size, every callback NULL.
- * Designated where the language has designated initializers (C, C++20),
- * so that -Wextra (missing-field-initializers) stays quiet. */
-#if defined(__cplusplus) && __cplusplus < 202002L
+ * Designated in C, so that -Wextra (missing-field-initializers) stays
+ * quiet; positional in C++, where designated initializers need C++20. */
+#ifdef __cplusplus
 #define MUON_HANDLER_INIT { sizeof(muon_handler) }
 #else
 #define MUON_HANDLER_INIT { .struct_size = sizeof(muon_handler) }
