@@ -2257,6 +2257,223 @@ const struct muon_condition *muon_sender_local_condition(struct muon_sender send
 const struct muon_condition *muon_receiver_local_condition(struct muon_receiver receiver);
 
 /*
+ Makes link options with every default: a unique name, credit window
+ 10, auto-accept, auto-settle and the handshake on, at-least-once
+ (unsettled) delivery.
+
+ `out` receives it: ownership moves out; free with
+ `muon_link_options_free`. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Thread-safe; may be
+ called from a callback.
+
+ # Safety
+ `out` is NULL or valid for writing a pointer.
+ */
+enum muon_result muon_link_options_new(struct muon_link_options **out);
+
+/*
+ Sets the link name (default: a unique one).
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
+
+/*
+ Asks the peer to make a temporary node (a dynamic source for a
+ receiver, target for a sender) and give it an address; the address
+ passed to the open call is then ignored. Read the address with
+ `muon_receiver_remote_source_address` (or
+ `muon_sender_remote_target_address`) in `on_link_remote_open`: the
+ tutorial's `receiver(None, dynamic=True)`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
+
+/*
+ Receivers: the credit window built-in (the tutorial's
+ FlowController): keep `window` messages of credit granted, topping up
+ once half is used (default 10). 0 turns it off: grant credit by hand
+ with `muon_receiver_flow` or `muon_receiver_drain`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
+                                                     uint32_t window);
+
+/*
+ Receivers: the auto-accept built-in: accept and settle a message when
+ `on_message` returns without settling it (default on). Off: settle each
+ delivery by hand with `muon_delivery_accept`, `_reject`, `_release`,
+ `_modify` or `_settle`, in `on_message` or later.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
+
+/*
+ Senders: the auto-settle built-in: once the peer gives a delivery an
+ outcome or settles it, report `on_accepted` (`on_rejected`,
+ `on_released`, `on_modified`), then `on_settled`, then settle it here
+ (default on). Off: `on_settled` reports the peer's settlement and the
+ delivery stays until `muon_delivery_settle`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
+
+/*
+ The handshake built-in for this link (default on): answer the peer's
+ detach with ours. Off: call `muon_sender_close` / `muon_receiver_close`
+ in `on_link_remote_close`. (Links the peer attaches take their
+ connection's setting, see `muon_connection_options_set_handshake`.)
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_handshake(struct muon_link_options *opts, bool on);
+
+/*
+ Senders: send every message settled, at-most-once (no outcome comes
+ back); receivers: ask the sender for that. Default false
+ (at-least-once).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
+
+/*
+ Terminus durability: 0 none (default), 1 configuration, 2
+ unsettled-state.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (out of range), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_durable(struct muon_link_options *opts,
+                                               uint32_t durable);
+
+/*
+ Receivers: the source's distribution mode, `move` or `copy`.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
+                                                         const char *mode);
+
+/*
+ Adds a terminus capability (e.g. `queue`, `topic`): on the target of a
+ sender, the source of a receiver.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
+                                                  const char *capability);
+
+/*
+ Adds a capability offered in `attach`.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_offered_capability(struct muon_link_options *opts,
+                                                          const char *capability);
+
+/*
+ Adds a capability desired in `attach`.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_desired_capability(struct muon_link_options *opts,
+                                                          const char *capability);
+
+/*
+ Sets the link properties sent in `attach`: a map with symbol keys
+ (NULL: none). The peer reads them with `muon_sender_remote_properties`
+ or `muon_receiver_remote_properties`.
+
+ `opts` is borrowed for the call, and so is the value (copied). Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a map with symbol keys), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `value` is NULL or a live value.
+ */
+enum muon_result muon_link_options_set_properties(struct muon_link_options *opts,
+                                                  const struct muon_value *value);
+
+/*
+ Frees link options. NULL is ignored.
+
+ `opts`: ownership moves in. Not thread-safe (plain data); may be called
+ from a callback.
+
+ # Safety
+ `opts` is NULL or was made by `muon_link_options_new` and not freed.
+ */
+void muon_link_options_free(struct muon_link_options *opts);
+
+/*
  Makes an empty message: no header, annotations, properties or footer,
  and the null value as its body.
 
@@ -3641,223 +3858,6 @@ enum muon_result muon_connection_options_set_reconnect(struct muon_connection_op
  freed.
  */
 void muon_connection_options_free(struct muon_connection_options *opts);
-
-/*
- Makes link options with every default: a unique name, credit window
- 10, auto-accept, auto-settle and the handshake on, at-least-once
- (unsettled) delivery.
-
- `out` receives it: ownership moves out; free with
- `muon_link_options_free`. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Thread-safe; may be
- called from a callback.
-
- # Safety
- `out` is NULL or valid for writing a pointer.
- */
-enum muon_result muon_link_options_new(struct muon_link_options **out);
-
-/*
- Sets the link name (default: a unique one).
-
- `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
-
-/*
- Asks the peer to make a temporary node (a dynamic source for a
- receiver, target for a sender) and give it an address; the address
- passed to the open call is then ignored. Read the address with
- `muon_receiver_remote_source_address` (or
- `muon_sender_remote_target_address`) in `on_link_remote_open`: the
- tutorial's `receiver(None, dynamic=True)`.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
-
-/*
- Receivers: the credit window built-in (the tutorial's
- FlowController): keep `window` messages of credit granted, topping up
- once half is used (default 10). 0 turns it off: grant credit by hand
- with `muon_receiver_flow` or `muon_receiver_drain`.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
-                                                     uint32_t window);
-
-/*
- Receivers: the auto-accept built-in: accept and settle a message when
- `on_message` returns without settling it (default on). Off: settle each
- delivery by hand with `muon_delivery_accept`, `_reject`, `_release`,
- `_modify` or `_settle`, in `on_message` or later.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
-
-/*
- Senders: the auto-settle built-in: once the peer gives a delivery an
- outcome or settles it, report `on_accepted` (`on_rejected`,
- `on_released`, `on_modified`), then `on_settled`, then settle it here
- (default on). Off: `on_settled` reports the peer's settlement and the
- delivery stays until `muon_delivery_settle`.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
-
-/*
- The handshake built-in for this link (default on): answer the peer's
- detach with ours. Off: call `muon_sender_close` / `muon_receiver_close`
- in `on_link_remote_close`. (Links the peer attaches take their
- connection's setting, see `muon_connection_options_set_handshake`.)
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_handshake(struct muon_link_options *opts, bool on);
-
-/*
- Senders: send every message settled, at-most-once (no outcome comes
- back); receivers: ask the sender for that. Default false
- (at-least-once).
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
-
-/*
- Terminus durability: 0 none (default), 1 configuration, 2
- unsettled-state.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (out of range), `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object.
- */
-enum muon_result muon_link_options_set_durable(struct muon_link_options *opts,
-                                               uint32_t durable);
-
-/*
- Receivers: the source's distribution mode, `move` or `copy`.
-
- `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
- not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
-                                                         const char *mode);
-
-/*
- Adds a terminus capability (e.g. `queue`, `topic`): on the target of a
- sender, the source of a receiver.
-
- `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
- not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
-                                                  const char *capability);
-
-/*
- Adds a capability offered in `attach`.
-
- `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
- not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_add_offered_capability(struct muon_link_options *opts,
-                                                          const char *capability);
-
-/*
- Adds a capability desired in `attach`.
-
- `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
- not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_add_desired_capability(struct muon_link_options *opts,
-                                                          const char *capability);
-
-/*
- Sets the link properties sent in `attach`: a map with symbol keys
- (NULL: none). The peer reads them with `muon_sender_remote_properties`
- or `muon_receiver_remote_properties`.
-
- `opts` is borrowed for the call, and so is the value (copied). Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a map with symbol keys), `MUON_RESULT_PANIC`. Not thread-safe
- (plain data); may be called from a callback.
-
- # Safety
- `opts` is NULL or a live options object; `value` is NULL or a live value.
- */
-enum muon_result muon_link_options_set_properties(struct muon_link_options *opts,
-                                                  const struct muon_value *value);
-
-/*
- Frees link options. NULL is ignored.
-
- `opts`: ownership moves in. Not thread-safe (plain data); may be called
- from a callback.
-
- # Safety
- `opts` is NULL or was made by `muon_link_options_new` and not freed.
- */
-void muon_link_options_free(struct muon_link_options *opts);
 
 /*
  The name of result code `code` as it is spelled in this header, such as

@@ -16,6 +16,7 @@
 #![allow(non_camel_case_types)]
 
 pub(crate) mod boundary;
+pub(crate) mod builtin;
 pub mod delivery;
 pub(crate) mod dispatch;
 pub mod endpoint;
@@ -24,6 +25,8 @@ pub mod event_loop;
 pub mod handle;
 pub mod handler;
 pub mod link;
+pub mod link_info;
+pub mod link_options;
 pub mod message;
 pub mod message_header;
 pub mod message_maps;
