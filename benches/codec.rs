@@ -43,8 +43,9 @@ fn typical_message() -> Message {
 }
 
 /// A transfer as a plain value: the described list a first transfer frame
-/// carries (handle, delivery-id, 8-byte tag, message-format, settled,
-/// more).
+/// carries (handle, delivery-id, 8-byte tag, message-format, settled;
+/// `more` is false, its default, so it is left out as muon's typed
+/// encoder leaves it out).
 fn transfer_value() -> Value<'static> {
     Value::Described(Box::new((
         Descriptor::Code(0x14),
@@ -53,7 +54,6 @@ fn transfer_value() -> Value<'static> {
             Value::Uint(70_000),
             Value::Binary(Cow::Owned(70_000u64.to_be_bytes().to_vec())),
             Value::Uint(0),
-            Value::Bool(false),
             Value::Bool(false),
         ]),
     )))

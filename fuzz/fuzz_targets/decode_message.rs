@@ -41,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
     let split = Message::decode_parts(&parts);
     match (&whole, &split) {
         (Ok(a), Ok(b)) => assert_eq!(encode(a), encode(b), "parts and whole disagree"),
-        (Err(a), Err(b)) => assert_eq!(a, b, "parts and whole fail differently on {}", hex(payload)),
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "parts and whole fail differently on {}", hex(payload))
+        }
         _ => panic!("whole {whole:?} but parts {split:?} for {}", hex(payload)),
     }
 
@@ -50,8 +52,17 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(out.len(), m.encoded_len(), "encoded_len of {m:?}");
         let back = match Message::decode(&out) {
             Ok(back) => back,
-            Err(e) => panic!("re-encoding {} of {} does not decode: {e}", hex(&out), hex(payload)),
+            Err(e) => panic!(
+                "re-encoding {} of {} does not decode: {e}",
+                hex(&out),
+                hex(payload)
+            ),
         };
-        assert_eq!(encode(&back), out, "re-encoding of {} is not stable", hex(payload));
+        assert_eq!(
+            encode(&back),
+            out,
+            "re-encoding of {} is not stable",
+            hex(payload)
+        );
     }
 });

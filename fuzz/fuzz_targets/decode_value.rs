@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(out.len(), encoded_len(&v), "encoded_len of {v:?}");
         let back = match Decoder::decode_exact(&out) {
             Ok(back) => back,
-            Err(e) => panic!("re-encoding {} of input {} does not decode: {e}", hex(&out), hex(data)),
+            Err(e) => panic!(
+                "re-encoding {} of input {} does not decode: {e}",
+                hex(&out),
+                hex(data)
+            ),
         };
         assert!(same(&back, &v), "{v:?} came back as {back:?}");
         let mut again = Vec::new();

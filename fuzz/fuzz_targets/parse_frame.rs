@@ -28,7 +28,11 @@ fn check_performative(body: &[u8]) {
     p.encode(&mut out);
     let back = match Performative::decode(&mut Decoder::new(&out)) {
         Ok(back) => back,
-        Err(e) => panic!("re-encoded {} ({}) does not decode: {e}", p.name(), hex(&out)),
+        Err(e) => panic!(
+            "re-encoded {} ({}) does not decode: {e}",
+            p.name(),
+            hex(&out)
+        ),
     };
     let mut again = Vec::new();
     back.encode(&mut again);
@@ -47,7 +51,11 @@ fn check_sasl(body: &[u8]) {
     f.encode(&mut out);
     let back = match SaslFrame::decode(&mut Decoder::new(&out)) {
         Ok(back) => back,
-        Err(e) => panic!("re-encoded {} ({}) does not decode: {e}", f.name(), hex(&out)),
+        Err(e) => panic!(
+            "re-encoded {} ({}) does not decode: {e}",
+            f.name(),
+            hex(&out)
+        ),
     };
     assert_eq!(f, back);
 }
@@ -55,19 +63,14 @@ fn check_sasl(body: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     for max in [512u32, 65536] {
         let mut buf = data;
-        loop {
-            match parse_frame(buf, max) {
-                Ok(Some((frame, used))) => {
-                    assert!(used >= 8 && used <= buf.len() && used as u64 <= u64::from(max));
-                    match frame.frame_type {
-                        FRAME_TYPE_AMQP if !frame.body.is_empty() => check_performative(frame.body),
-                        FRAME_TYPE_SASL => check_sasl(frame.body),
-                        _ => {}
-                    }
-                    buf = &buf[used..];
-                }
-                Ok(None) | Err(_) => break,
+        while let Ok(Some((frame, used))) = parse_frame(buf, max) {
+            assert!(used >= 8 && used <= buf.len() && used as u64 <= u64::from(max));
+            match frame.frame_type {
+                FRAME_TYPE_AMQP if !frame.body.is_empty() => check_performative(frame.body),
+                FRAME_TYPE_SASL => check_sasl(frame.body),
+                _ => {}
             }
+            buf = &buf[used..];
         }
     }
 });
