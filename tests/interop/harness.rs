@@ -250,13 +250,31 @@ impl Run {
     }
 }
 
-/// Splits stderr into muon's frame trace (`[conn] -> @frame ...` and
-/// `[conn] <- ...` lines) and everything else.
+/// Whether `line` is one of muon's frame trace (`MUON_TRACE=frm`):
+/// `[c1] -> AMQP header`, `[c1] 0 <- @open ...` (label, channel for a
+/// frame, direction).
+fn is_trace_line(line: &str) -> bool {
+    let Some(rest) = line
+        .strip_prefix('[')
+        .and_then(|l| l.split_once("] "))
+        .map(|(_, r)| r)
+    else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    rest.starts_with("-> ") || rest.starts_with("<- ")
+}
+
+/// Splits stderr into muon's frame trace and everything else.
 pub fn split_trace(stderr: &str) -> (String, String) {
     let (mut trace, mut other) = (String::new(), String::new());
     for l in stderr.lines() {
-        let is_trace = l.starts_with('[') && (l.contains("] -> ") || l.contains("] <- "));
-        let out = if is_trace { &mut trace } else { &mut other };
+        let out = if is_trace_line(l) {
+            &mut trace
+        } else {
+            &mut other
+        };
         out.push_str(l);
         out.push('\n');
     }
