@@ -466,9 +466,42 @@ fn client_and_server_print_the_upper_cased_requests() {
         &["-a", &url, "hello", "Grüße, world"],
         &["hello => HELLO", "Grüße, world => GRüßE, WORLD"],
     );
+    // A fixed reply address (-r) instead of a dynamic receiver.
+    run_exact(
+        &build("client", Build::Static),
+        &["-a", &url, "-r", "fixed-replies", "hi"],
+        &["hi => HI"],
+    );
     server.signal(libc::SIGTERM);
     assert_eq!(server.success(LIMIT), Vec::<String>::new());
     broker.stop();
+}
+
+#[test]
+fn helloworld_direct_with_a_count_waits_for_other_senders() {
+    // -m 3: its own hello and two messages from simple_send, in any order.
+    let hello = Program::start(
+        &build("helloworld_direct", Build::Static),
+        &["-a", "127.0.0.1:0/examples", "-m", "3"],
+    );
+    let port = hello.wait_line("listening on ", LIMIT);
+    let port = port.trim_start_matches("listening on ");
+    run_exact(
+        &build("simple_send", Build::Static),
+        &["-a", &format!("127.0.0.1:{port}/examples"), "-m", "2"],
+        &["all messages confirmed"],
+    );
+    let mut out = hello.success(LIMIT);
+    out.sort();
+    assert_eq!(
+        out,
+        [
+            "Hello World!".to_string(),
+            format!("listening on {port}"),
+            "{'sequence': 1}".to_string(),
+            "{'sequence': 2}".to_string(),
+        ]
+    );
 }
 
 // ---- AddressSanitizer with leak detection ------------------------------------------------------
