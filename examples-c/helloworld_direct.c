@@ -29,10 +29,11 @@ struct hello {
     int exit_code;
 };
 
-/* Closes the client connection and the listener: nothing is left to do. */
+/* Closes the client connection and the listener: nothing is left to do.
+ * A failure (`what`) is reported unless every message has arrived. */
 static void closed(struct hello *h, const char *what, const muon_event *ev) {
     char buf[512];
-    if (what != NULL && h->exit_code == 0) {
+    if (what != NULL && h->exit_code == 0 && h->received < h->expected) {
         fprintf(stderr, "helloworld_direct: %s: %s\n", what,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "closed"));
         h->exit_code = 1;
