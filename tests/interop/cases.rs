@@ -1248,7 +1248,9 @@ fn rabbit_wrong_password_example(ctx: &Ctx) -> Result<String, String> {
             r.describe()
         ));
     }
-    let line = all.lines().find(|l| l.contains("amqp:unauthorized-access"));
+    let line = all
+        .lines()
+        .find(|l| l.starts_with("simple_send: ") && l.contains("amqp:unauthorized-access"));
     match line {
         Some(l) => Ok(format!(
             "exit {}: {}",
@@ -1256,7 +1258,7 @@ fn rabbit_wrong_password_example(ctx: &Ctx) -> Result<String, String> {
             l.trim()
         )),
         None => Err(format!(
-            "no amqp:unauthorized-access on stderr: {}",
+            "simple_send did not print amqp:unauthorized-access on stderr: {}",
             r.describe()
         )),
     }
@@ -1318,14 +1320,18 @@ fn rabbit_refused_example(ctx: &Ctx, program: &str, args_after: &[&str]) -> Resu
         ));
     }
     let stderr = split_trace(&r.stderr).1;
-    match stderr.lines().find(|l| l.contains("amqp:not-found")) {
+    let own = format!("{program}: ");
+    match stderr
+        .lines()
+        .find(|l| l.starts_with(&own) && l.contains("amqp:not-found"))
+    {
         Some(l) => Ok(format!(
             "exit {}: {}",
             r.status.map_or(-1, |s| s.code().unwrap_or(-1)),
             l.trim()
         )),
         None => Err(format!(
-            "the remote condition amqp:not-found is not on stderr: {}",
+            "{program} did not print the remote condition amqp:not-found on stderr: {}",
             r.describe()
         )),
     }

@@ -250,20 +250,25 @@ impl Run {
     }
 }
 
-/// Whether `line` is one of muon's frame trace (`MUON_TRACE=frm`):
-/// `[c1] -> AMQP header`, `[c1] 0 <- @open ...` (label, channel for a
-/// frame, direction).
+/// Whether `line` is one of muon's trace (`MUON_TRACE=frm`): a frame or
+/// protocol header (`[c1] -> AMQP header`, `[c1] 0 <- @open ...`: label,
+/// channel for a frame, direction) or a transport note (`[c1] connecting
+/// to ...`, `connected`, `accepted from ...`, `disconnected: ...`).
 fn is_trace_line(line: &str) -> bool {
-    let Some(rest) = line
-        .strip_prefix('[')
-        .and_then(|l| l.split_once("] "))
-        .map(|(_, r)| r)
-    else {
+    let Some((label, rest)) = line.strip_prefix('[').and_then(|l| l.split_once("] ")) else {
         return false;
     };
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-    let rest = rest.strip_prefix(' ').unwrap_or(rest);
-    rest.starts_with("-> ") || rest.starts_with("<- ")
+    if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let frame = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let frame = frame.strip_prefix(' ').unwrap_or(frame);
+    frame.starts_with("-> ")
+        || frame.starts_with("<- ")
+        || rest == "connected"
+        || ["connecting to ", "accepted from ", "disconnected: "]
+            .iter()
+            .any(|p| rest.starts_with(p))
 }
 
 /// Splits stderr into muon's frame trace and everything else.
