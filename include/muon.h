@@ -765,7 +765,10 @@ typedef struct muon_handler {
   muon_callback on_listener_final;
   /*
    The connection failed: a protocol error by the peer, a failed login,
-   an idle timeout. `muon_event_condition` has the AMQP condition.
+   an idle timeout, or the transport ended without an AMQP close
+   (`amqp:connection:forced`; `on_disconnected` follows, and with
+   reconnect on, a new attempt). `muon_event_condition` has the AMQP
+   condition.
    */
   muon_callback on_transport_error;
   /*

@@ -89,7 +89,10 @@ pub struct muon_handler {
     /// A listener is closed; its handle is stale after this callback.
     pub on_listener_final: muon_callback,
     /// The connection failed: a protocol error by the peer, a failed login,
-    /// an idle timeout. `muon_event_condition` has the AMQP condition.
+    /// an idle timeout, or the transport ended without an AMQP close
+    /// (`amqp:connection:forced`; `on_disconnected` follows, and with
+    /// reconnect on, a new attempt). `muon_event_condition` has the AMQP
+    /// condition.
     pub on_transport_error: muon_callback,
     /// Frees the userdata registered with this table, once, after the final
     /// event of its object. May be NULL.

@@ -182,6 +182,8 @@ pub(super) struct Conn {
     pub transport_over: bool,
     pub trace: Option<Box<Tracers>>,
     pub serial: u64,
+    /// Queued for the write phase of `flush_dirty`.
+    pub write_queued: bool,
 }
 
 pub(super) struct Listener {
@@ -215,6 +217,8 @@ pub struct Loop {
     pub(super) timer_seq: u64,
     pub(super) queue: VecDeque<LoopEvent>,
     pub(super) dirty: Vec<ConnId>,
+    /// Connections whose output waits for the end of the dispatch batch.
+    pub(super) to_write: Vec<ConnId>,
     pub(super) buf: Vec<u8>,
     pub(super) stopped: bool,
     pub(super) trace_frames: bool,
@@ -266,6 +270,7 @@ impl Loop {
             timer_seq: 0,
             queue: VecDeque::new(),
             dirty: Vec::new(),
+            to_write: Vec::new(),
             buf: vec![0; READ_CHUNK],
             stopped: false,
             trace_frames: super::trace::env_wants_frames(),
@@ -349,6 +354,7 @@ impl Loop {
             final_sent: false,
             failure: None,
             transport_over: false,
+            write_queued: false,
             trace: None,
             serial,
         }));
@@ -727,30 +733,36 @@ impl Loop {
     /// Writes output and collects events of every connection touched since
     /// the last call; ends transports whose engine is done.
     pub(super) fn flush_dirty(&mut self) {
+        // Collect the events of every engine touched since the last call.
         while let Some(id) = self.dirty.pop() {
+            if self.collect(id)
+                && let Some(c) = self.conns.get_mut(id.0)
+                && !c.write_queued
+            {
+                c.write_queued = true;
+                self.to_write.push(id);
+            }
+        }
+        // Write only once the application has handled every queued event:
+        // what its callbacks queued (dispositions, credit, transfers) then
+        // goes out coalesced, in one write per connection per batch.
+        if !self.queue.is_empty() {
+            return;
+        }
+        while let Some(id) = self.to_write.pop() {
             let Some(c) = self.conns.get_mut(id.0) else {
                 continue;
             };
+            c.write_queued = false;
             if c.final_sent {
                 continue;
             }
-            c.deadline = c.engine.tick(Instant::now());
             Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
-            let up = !c.engine.is_done();
-            while let Some(e) = c.engine.next_event() {
-                match &e {
-                    Event::TransportError(err) => {
-                        c.failure.get_or_insert(err.clone());
-                    }
-                    // The AMQP connection is up: the backoff starts over.
-                    Event::ConnectionRemoteOpen => c.attempt = 0,
-                    // A link that ended while the transport was up is not
-                    // re-attached by a later reconnect.
-                    Event::LinkFinal(l) if up => c.recipes.retain(|r| r.link != *l),
-                    _ => {}
-                }
-                self.queue.push_back(LoopEvent::Engine(id, e));
-            }
+            // A failed write reports through the engine.
+            self.collect(id);
+            let Some(c) = self.conns.get_mut(id.0) else {
+                continue;
+            };
             if c.engine.is_done()
                 && !c.transport_over
                 && (c.engine.output_len() == 0 || c.socket.is_none())
@@ -764,6 +776,34 @@ impl Loop {
             }
             // Otherwise a done engine waits for WRITABLE to drain its close.
         }
+    }
+
+    /// Ticks a connection's engine and queues its events; false if the
+    /// connection is gone or final.
+    fn collect(&mut self, id: ConnId) -> bool {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return false;
+        };
+        if c.final_sent {
+            return false;
+        }
+        c.deadline = c.engine.tick(Instant::now());
+        let up = !c.engine.is_done();
+        while let Some(e) = c.engine.next_event() {
+            match &e {
+                Event::TransportError(err) => {
+                    c.failure.get_or_insert(err.clone());
+                }
+                // The AMQP connection is up: the backoff starts over.
+                Event::ConnectionRemoteOpen => c.attempt = 0,
+                // A link that ended while the transport was up is not
+                // re-attached by a later reconnect.
+                Event::LinkFinal(l) if up => c.recipes.retain(|r| r.link != *l),
+                _ => {}
+            }
+            self.queue.push_back(LoopEvent::Engine(id, e));
+        }
+        true
     }
 
     /// Reports the connection's final event (after its engine's last

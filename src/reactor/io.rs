@@ -143,6 +143,7 @@ impl Loop {
                         final_sent: false,
                         failure: None,
                         transport_over: false,
+                        write_queued: false,
                         trace,
                         serial,
                     }));
