@@ -10,7 +10,6 @@
 //! callback for the same event, so the application can take over first
 //! (settle a message itself, open a link itself, set its terminus).
 
-use std::collections::HashMap;
 use std::ffi::{CString, c_void};
 
 use super::event::{Condition, EventData, muon_event_kind as K};
@@ -19,6 +18,7 @@ use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
 use super::handler::{Registered, muon_callback, muon_handler};
+use super::idmap::IdMap;
 use super::link_options::LinkOpts;
 use super::message::MessageBox;
 use super::terminus::TerminusView;
@@ -46,7 +46,7 @@ pub(crate) struct ConnEntry {
     pub handshake: bool,
     /// Entries of links that ended with their transport and will be
     /// attached again by the reconnect, by their old engine ID.
-    pub stash: HashMap<LinkId, LinkEntry>,
+    pub stash: IdMap<LinkId, LinkEntry>,
     /// The condition the application closed it with.
     pub local_error: Option<AmqpError>,
 }
@@ -112,18 +112,18 @@ pub(crate) struct State {
     pub poisoned: bool,
     pub default: Option<Registered>,
     pub conns: Slab<ConnEntry>,
-    pub conn_index: HashMap<ConnId, Key>,
+    pub conn_index: IdMap<ConnId, Key>,
     pub links: Slab<LinkEntry>,
-    pub link_index: HashMap<(ConnId, LinkId), Key>,
+    pub link_index: IdMap<(ConnId, LinkId), Key>,
     pub deliveries: Slab<DeliveryEntry>,
-    pub delivery_index: HashMap<(ConnId, DeliveryId), Key>,
+    pub delivery_index: IdMap<(ConnId, DeliveryId), Key>,
     pub listeners: Slab<ListenerEntry>,
-    pub listener_index: HashMap<ListenerId, Key>,
-    pub timers: HashMap<TimerId, TimerReg>,
+    pub listener_index: IdMap<ListenerId, Key>,
+    pub timers: IdMap<TimerId, TimerReg>,
     /// What getters returned, one slot per handle and getter: a returned
     /// pointer stays valid until the same getter is called again for the
     /// same handle, or the handle's object is gone.
-    pub views: HashMap<(ViewOf, &'static str), View>,
+    pub views: IdMap<(ViewOf, &'static str), View>,
     /// Userdata whose `userdata_free` is due; called at the next dispatch
     /// step, never from inside the API call that made it due.
     pub deferred_free: Vec<Registered>,
@@ -189,15 +189,15 @@ impl State {
             poisoned: false,
             default: None,
             conns: Slab::default(),
-            conn_index: HashMap::new(),
+            conn_index: IdMap::default(),
             links: Slab::default(),
-            link_index: HashMap::new(),
+            link_index: IdMap::default(),
             deliveries: Slab::default(),
-            delivery_index: HashMap::new(),
+            delivery_index: IdMap::default(),
             listeners: Slab::default(),
-            listener_index: HashMap::new(),
-            timers: HashMap::new(),
-            views: HashMap::new(),
+            listener_index: IdMap::default(),
+            timers: IdMap::default(),
+            views: IdMap::default(),
             deferred_free: Vec::new(),
             pending_closes: Vec::new(),
             log: None,
@@ -350,7 +350,7 @@ impl State {
                     handler: None,
                     listener: lk,
                     handshake,
-                    stash: HashMap::new(),
+                    stash: IdMap::default(),
                     local_error: None,
                 });
                 self.conn_index.insert(cid, ck);

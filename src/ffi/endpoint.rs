@@ -8,7 +8,6 @@
 //! both. Strings and values a getter returns stay valid until the same
 //! getter is called again for the same handle, or the object is gone.
 
-use std::collections::HashMap;
 use std::ffi::{CString, c_char, c_void};
 
 use super::boundary::{borrow, boundary, cstr};
@@ -214,7 +213,7 @@ pub unsafe extern "C" fn muon_loop_connect(
                     handler: reg,
                     listener: None,
                     handshake: opts.handshake,
-                    stash: HashMap::new(),
+                    stash: Default::default(),
                     local_error: None,
                 });
                 st.conn_index.insert(cid, k);

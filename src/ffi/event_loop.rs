@@ -16,7 +16,6 @@ use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
 use std::time::Duration;
 
 use super::boundary::{Opaque, boundary};
@@ -24,6 +23,7 @@ use super::dispatch::{Action, State, TimerReg};
 use super::event::{EventData, muon_event};
 use super::handle::muon_timer;
 use super::handler::{Registered, muon_handler};
+use super::idmap::ThreadMark;
 use super::result::muon_result;
 use crate::reactor::{self, Loop, LoopWaker, TimerId};
 
@@ -64,7 +64,7 @@ pub(crate) struct Shared {
 /// What a `muon_loop *` points to.
 pub(crate) struct LoopBox {
     pub shared: Arc<Shared>,
-    pub owner: ThreadId,
+    pub owner: ThreadMark,
     pub state: UnsafeCell<State>,
 }
 
@@ -83,7 +83,7 @@ pub(crate) unsafe fn with_state<R>(
 ) -> Result<R, muon_result> {
     // SAFETY: the caller promises a live loop or NULL.
     let lb = unsafe { p.cast::<LoopBox>().as_ref() }.ok_or(muon_result::NullArgument)?;
-    if std::thread::current().id() != lb.owner {
+    if ThreadMark::current() != lb.owner {
         return Err(muon_result::WrongThread);
     }
     // SAFETY: only the owner thread gets here, and no other borrow of the
@@ -109,7 +109,7 @@ pub(crate) fn poison(p: *mut muon_loop) {
     // live; on its own thread, with no borrow of the state alive (the
     // panicking one has unwound).
     if let Some(lb) = unsafe { p.cast::<LoopBox>().as_ref() }
-        && std::thread::current().id() == lb.owner
+        && ThreadMark::current() == lb.owner
     {
         // SAFETY: as above.
         unsafe { &mut *lb.state.get() }.poisoned = true;
@@ -383,7 +383,7 @@ pub unsafe extern "C" fn muon_loop_new() -> *mut muon_loop {
         });
         let lb = Box::new(LoopBox {
             shared,
-            owner: std::thread::current().id(),
+            owner: ThreadMark::current(),
             state: UnsafeCell::new(State::new(lp)),
         });
         let p = Box::into_raw(lb);
@@ -588,7 +588,7 @@ pub unsafe extern "C" fn muon_loop_free(lp: *mut muon_loop) -> muon_result {
         let Some(lb) = (unsafe { lp.cast::<LoopBox>().as_ref() }) else {
             return Ok(());
         };
-        if std::thread::current().id() != lb.owner {
+        if ThreadMark::current() != lb.owner {
             return Err(muon_result::WrongThread);
         }
         // SAFETY: on the owner thread with no borrow alive (this is not

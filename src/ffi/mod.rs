@@ -24,6 +24,7 @@ pub mod event;
 pub mod event_loop;
 pub mod handle;
 pub mod handler;
+mod idmap;
 pub mod link;
 pub mod link_info;
 pub mod link_options;

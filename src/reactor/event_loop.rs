@@ -733,9 +733,11 @@ impl Loop {
     /// Writes output and collects events of every connection touched since
     /// the last call; ends transports whose engine is done.
     pub(super) fn flush_dirty(&mut self) {
-        // Collect the events of every engine touched since the last call.
+        // Collect the events of every engine touched since the last call
+        // (one clock read for them all).
+        let now = Instant::now();
         while let Some(id) = self.dirty.pop() {
-            if self.collect(id)
+            if self.collect(id, now)
                 && let Some(c) = self.conns.get_mut(id.0)
                 && !c.write_queued
             {
@@ -759,7 +761,7 @@ impl Loop {
             }
             Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
             // A failed write reports through the engine.
-            self.collect(id);
+            self.collect(id, now);
             let Some(c) = self.conns.get_mut(id.0) else {
                 continue;
             };
@@ -780,14 +782,14 @@ impl Loop {
 
     /// Ticks a connection's engine and queues its events; false if the
     /// connection is gone or final.
-    fn collect(&mut self, id: ConnId) -> bool {
+    fn collect(&mut self, id: ConnId, now: Instant) -> bool {
         let Some(c) = self.conns.get_mut(id.0) else {
             return false;
         };
         if c.final_sent {
             return false;
         }
-        c.deadline = c.engine.tick(Instant::now());
+        c.deadline = c.engine.tick(now);
         let up = !c.engine.is_done();
         while let Some(e) = c.engine.next_event() {
             match &e {
