@@ -13,6 +13,9 @@
 #define MUON_VERSION_PATCH 0
 #define MUON_VERSION_STRING "0.1.0"
 
+/* Initializer for a muon_handler: sets struct_size, every callback NULL. */
+#define MUON_HANDLER_INIT { .struct_size = sizeof(muon_handler) }
+
 
 /*
  The result of every fallible muon function. `MUON_RESULT_OK` is zero;
@@ -119,6 +122,166 @@ typedef enum muon_result {
    */
   MUON_RESULT_PANIC = 900,
 } muon_result;
+
+/*
+ The state of a delivery as the peer reported it.
+ */
+typedef enum muon_delivery_state {
+  /*
+   No outcome yet (or a stale handle).
+   */
+  MUON_DELIVERY_STATE_NONE = 0,
+  /*
+   Accepted.
+   */
+  MUON_DELIVERY_STATE_ACCEPTED = 1,
+  /*
+   Rejected.
+   */
+  MUON_DELIVERY_STATE_REJECTED = 2,
+  /*
+   Released.
+   */
+  MUON_DELIVERY_STATE_RELEASED = 3,
+  /*
+   Modified.
+   */
+  MUON_DELIVERY_STATE_MODIFIED = 4,
+  /*
+   Received (partial; resumption only).
+   */
+  MUON_DELIVERY_STATE_RECEIVED = 5,
+} muon_delivery_state;
+
+/*
+ What happened: the type of a `muon_event`. The numbers are stable.
+ */
+typedef enum muon_event_kind {
+  /*
+   Not an event (NULL event).
+   */
+  MUON_EVENT_KIND_NONE = 0,
+  /*
+   `on_connection_remote_open`
+   */
+  MUON_EVENT_KIND_CONNECTION_REMOTE_OPEN = 1,
+  /*
+   `on_connection_remote_close`
+   */
+  MUON_EVENT_KIND_CONNECTION_REMOTE_CLOSE = 2,
+  /*
+   `on_session_remote_open`
+   */
+  MUON_EVENT_KIND_SESSION_REMOTE_OPEN = 3,
+  /*
+   `on_session_remote_close`
+   */
+  MUON_EVENT_KIND_SESSION_REMOTE_CLOSE = 4,
+  /*
+   `on_link_remote_attach`
+   */
+  MUON_EVENT_KIND_LINK_REMOTE_ATTACH = 5,
+  /*
+   `on_link_remote_open`
+   */
+  MUON_EVENT_KIND_LINK_REMOTE_OPEN = 6,
+  /*
+   `on_link_remote_close`
+   */
+  MUON_EVENT_KIND_LINK_REMOTE_CLOSE = 7,
+  /*
+   `on_link_flow`
+   */
+  MUON_EVENT_KIND_LINK_FLOW = 8,
+  /*
+   `on_message`
+   */
+  MUON_EVENT_KIND_MESSAGE = 9,
+  /*
+   `on_accepted`
+   */
+  MUON_EVENT_KIND_ACCEPTED = 10,
+  /*
+   `on_rejected`
+   */
+  MUON_EVENT_KIND_REJECTED = 11,
+  /*
+   `on_released`
+   */
+  MUON_EVENT_KIND_RELEASED = 12,
+  /*
+   `on_modified`
+   */
+  MUON_EVENT_KIND_MODIFIED = 13,
+  /*
+   `on_settled`
+   */
+  MUON_EVENT_KIND_SETTLED = 14,
+  /*
+   `on_disconnected`
+   */
+  MUON_EVENT_KIND_DISCONNECTED = 15,
+  /*
+   `on_reconnected`
+   */
+  MUON_EVENT_KIND_RECONNECTED = 16,
+  /*
+   `on_timer`
+   */
+  MUON_EVENT_KIND_TIMER = 17,
+  /*
+   `on_listener_open`
+   */
+  MUON_EVENT_KIND_LISTENER_OPEN = 18,
+  /*
+   `on_connection_accepted`
+   */
+  MUON_EVENT_KIND_CONNECTION_ACCEPTED = 19,
+  /*
+   `on_wake`
+   */
+  MUON_EVENT_KIND_WAKE = 20,
+  /*
+   `on_link_final`
+   */
+  MUON_EVENT_KIND_LINK_FINAL = 21,
+  /*
+   `on_connection_final`
+   */
+  MUON_EVENT_KIND_CONNECTION_FINAL = 22,
+  /*
+   `on_listener_final`
+   */
+  MUON_EVENT_KIND_LISTENER_FINAL = 23,
+  /*
+   `on_transport_error`
+   */
+  MUON_EVENT_KIND_TRANSPORT_ERROR = 24,
+} muon_event_kind;
+
+/*
+ The form of a message's body (AMQP 1.0 §3.2.6-3.2.8). The numbers are
+ stable.
+ */
+typedef enum muon_body_kind {
+  /*
+   Not a body: the answer for a NULL message.
+   */
+  MUON_BODY_KIND_INVALID = 0,
+  /*
+   One amqp-value section: any single value (`muon_message_body`).
+   */
+  MUON_BODY_KIND_VALUE = 1,
+  /*
+   One or more data sections: opaque bytes (`muon_message_body_data`).
+   */
+  MUON_BODY_KIND_DATA = 2,
+  /*
+   One or more amqp-sequence sections: lists of values
+   (`muon_message_body_sequence_get`).
+   */
+  MUON_BODY_KIND_SEQUENCE = 3,
+} muon_body_kind;
 
 /*
  The AMQP type of a value (`muon_value_type`), or of an array's elements
@@ -234,6 +397,118 @@ typedef enum muon_type {
 } muon_type;
 
 /*
+ An AMQP error condition: a symbolic name such as `amqp:not-found` and a
+ description.
+
+ Functions: `muon_condition_name`, `muon_condition_description`.
+ */
+typedef struct muon_condition muon_condition;
+
+/*
+ Options for `muon_loop_connect` and `muon_loop_listen`: identity, SASL,
+ limits and reconnect. Every field has a sensible default.
+
+ Functions: `muon_connection_options_new`,
+ `muon_connection_options_set_container_id`,
+ `muon_connection_options_set_hostname`,
+ `muon_connection_options_set_sasl_mechanisms`,
+ `muon_connection_options_set_user`,
+ `muon_connection_options_set_password`,
+ `muon_connection_options_set_allow_insecure_plain`,
+ `muon_connection_options_set_sasl_enabled`,
+ `muon_connection_options_set_max_frame_size`,
+ `muon_connection_options_set_channel_max`,
+ `muon_connection_options_set_idle_timeout`,
+ `muon_connection_options_add_offered_capability`,
+ `muon_connection_options_set_reconnect`,
+ `muon_connection_options_add_failover_url`,
+ `muon_connection_options_free`.
+ */
+typedef struct muon_connection_options muon_connection_options;
+
+/*
+ The event a callback is handed: borrowed for the callback's duration.
+
+ Functions: `muon_event_type`, `muon_event_loop`,
+ `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
+ `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
+ `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
+ */
+typedef struct muon_event muon_event;
+
+/*
+ Options for `muon_connection_open_sender` and
+ `muon_connection_open_receiver`.
+
+ Functions: `muon_link_options_new`, `muon_link_options_set_name`,
+ `muon_link_options_set_dynamic`, `muon_link_options_set_credit_window`,
+ `muon_link_options_set_auto_accept`, `muon_link_options_set_auto_settle`,
+ `muon_link_options_set_presettled`, `muon_link_options_set_durable`,
+ `muon_link_options_set_distribution_mode`,
+ `muon_link_options_add_capability`, `muon_link_options_free`.
+ */
+typedef struct muon_link_options muon_link_options;
+
+/*
+ An event loop: owned by the application (`muon_loop_new`,
+ `muon_loop_free`), used from the thread that made it. Everything made
+ through it (connections, listeners, links, deliveries, timers) belongs
+ to it and to that thread; only `muon_loop_wake` and `muon_loop_post` may
+ be called from other threads.
+
+ Functions: `muon_loop_new`, `muon_loop_set_handler`, `muon_loop_connect`,
+ `muon_loop_listen`, `muon_loop_schedule`, `muon_loop_run`,
+ `muon_loop_run_once`, `muon_loop_stop`, `muon_loop_wake`,
+ `muon_loop_post`, `muon_loop_free`.
+ */
+typedef struct muon_loop muon_loop;
+
+/*
+ An AMQP 1.0 message: header, delivery and message annotations,
+ properties, application properties, a body, and a footer (AMQP 1.0
+ §3.2). A new message has no sections but its body, which is the null
+ value.
+
+ A `muon_message *` from `muon_message_new`, `muon_message_clone` or
+ `muon_message_decode` is owned by the application: free it with
+ `muon_message_free`. A message handed to a callback is borrowed until
+ the callback returns; clone it to keep it.
+
+ Getters return views (`const muon_value *`, `const char *`,
+ `muon_bytes`) borrowed until the field they read is changed or the
+ message is freed.
+
+ A message is plain data: it may be moved between threads, but must not
+ be used from two threads at once. Every function may be called from a
+ callback.
+
+ Functions: `muon_message_new`, `muon_message_clone`,
+ `muon_message_set_body`, `muon_message_set_body_string`,
+ `muon_message_set_body_binary`, `muon_message_add_body_data`,
+ `muon_message_add_body_sequence`, `muon_message_body_kind`,
+ `muon_message_body`, `muon_message_body_data_count`,
+ `muon_message_body_data`, `muon_message_body_sequence_count`,
+ `muon_message_body_sequence_len`, `muon_message_body_sequence_get`;
+ header: `muon_message_set_durable`, `_set_priority`, `_set_ttl`,
+ `_clear_ttl`, `_set_first_acquirer`, `_set_delivery_count` and the
+ getters `muon_message_durable`, `_priority`, `_ttl`, `_first_acquirer`,
+ `_delivery_count`; properties: `muon_message_set_id`,
+ `_set_correlation_id`, `_set_user_id`, `_set_to`, `_set_subject`,
+ `_set_reply_to`, `_set_content_type`, `_set_content_encoding`,
+ `_set_absolute_expiry_time`, `_set_creation_time`, `_set_group_id`,
+ `_set_group_sequence`, `_set_reply_to_group_id`, the `_clear_` forms
+ of the numeric ones, and the getters `muon_message_id`,
+ `_correlation_id`, `_user_id`, `_to`, `_subject`, `_reply_to`,
+ `_content_type`, `_content_encoding`, `_absolute_expiry_time`,
+ `_creation_time`, `_group_id`, `_group_sequence`, `_reply_to_group_id`;
+ maps: `muon_message_set_property`, `_property`, `_property_count`,
+ `_property_key`, `_property_value`, and the same five for
+ `annotation` (message annotations), `delivery_annotation` and `footer`;
+ `muon_message_encode`, `muon_message_decode`, `muon_message_free`.
+ */
+typedef struct muon_message muon_message;
+
+/*
  An AMQP 1.0 value of any type: null, boolean, the integer widths,
  float, double, decimal32/64/128, char, timestamp, uuid, binary, string,
  symbol, list, map, array or described.
@@ -272,6 +547,299 @@ typedef enum muon_type {
 typedef struct muon_value muon_value;
 
 /*
+ A callback: `userdata` is what was registered with the handler table;
+ `event` is borrowed for the call.
+ */
+typedef void (*muon_callback)(void *userdata, const struct muon_event *event);
+
+/*
+ Frees a handler's userdata: called exactly once, after the final event
+ of the object the handler was registered on (or when the loop is freed,
+ for the loop's default handler).
+ */
+typedef void (*muon_userdata_free)(void *userdata);
+
+/*
+ A table of callbacks. Start from `MUON_HANDLER_INIT` (which sets
+ `struct_size` and leaves every callback NULL) and assign the ones you
+ want; NULL means "not interested". Passed by const pointer and copied at
+ registration; the library reads only `struct_size` bytes, so a program
+ built against an older header keeps working.
+
+ An event goes to the most specific table that implements it: a link's,
+ else its connection's (or listener's, for accepted connections), else
+ the loop's default handler.
+
+ Callbacks run only inside `muon_loop_run` / `muon_loop_run_once`. They
+ may call any function on handles of the same loop except
+ `muon_loop_run*` and `muon_loop_free` (which return
+ `MUON_RESULT_REENTRANT`). C++ callers must not let exceptions escape a
+ callback, and C callers must not `longjmp` out of one.
+
+ Functions: `muon_loop_set_handler`, `muon_loop_connect`,
+ `muon_loop_listen`, `muon_loop_schedule`,
+ `muon_connection_open_sender`, `muon_connection_open_receiver`.
+ */
+typedef struct muon_handler {
+  /*
+   `sizeof(muon_handler)` as the caller knew it (`MUON_HANDLER_INIT`
+   sets it).
+   */
+  size_t struct_size;
+  /*
+   The peer opened the connection (answered our open, or opened one we
+   accepted).
+   */
+  muon_callback on_connection_remote_open;
+  /*
+   The peer closed the connection; `muon_event_condition` has its error.
+   */
+  muon_callback on_connection_remote_close;
+  /*
+   The peer began a session.
+   */
+  muon_callback on_session_remote_open;
+  /*
+   The peer ended a session.
+   */
+  muon_callback on_session_remote_close;
+  /*
+   The peer attached a new link, before it is opened here: set its
+   local terminus (e.g. a dynamic address) now.
+   */
+  muon_callback on_link_remote_attach;
+  /*
+   The peer opened a link (answered ours, or one it attached).
+   */
+  muon_callback on_link_remote_open;
+  /*
+   The peer closed a link; `muon_event_condition` has its error.
+   */
+  muon_callback on_link_remote_close;
+  /*
+   A sender has credit to send, or a receiver's drain finished.
+   */
+  muon_callback on_link_flow;
+  /*
+   A message arrived; `muon_event_message` is borrowed for the call.
+   */
+  muon_callback on_message;
+  /*
+   The peer accepted a delivery we sent.
+   */
+  muon_callback on_accepted;
+  /*
+   The peer rejected a delivery we sent.
+   */
+  muon_callback on_rejected;
+  /*
+   The peer released a delivery we sent.
+   */
+  muon_callback on_released;
+  /*
+   The peer modified a delivery we sent.
+   */
+  muon_callback on_modified;
+  /*
+   A delivery was settled by the peer (and, with auto-settle on, here).
+   */
+  muon_callback on_settled;
+  /*
+   The transport was lost or refused; `muon_event_condition` says why.
+   */
+  muon_callback on_disconnected;
+  /*
+   The built-in reconnect got a new transport for the connection.
+   */
+  muon_callback on_reconnected;
+  /*
+   A timer fired.
+   */
+  muon_callback on_timer;
+  /*
+   A listener is bound and accepting.
+   */
+  muon_callback on_listener_open;
+  /*
+   A listener accepted a connection (`muon_event_connection`).
+   */
+  muon_callback on_connection_accepted;
+  /*
+   `muon_loop_wake` was called (loop default handler only).
+   */
+  muon_callback on_wake;
+  /*
+   A link is gone; its handle is stale after this callback.
+   */
+  muon_callback on_link_final;
+  /*
+   A connection is gone; its handle is stale after this callback.
+   */
+  muon_callback on_connection_final;
+  /*
+   A listener is closed; its handle is stale after this callback.
+   */
+  muon_callback on_listener_final;
+  /*
+   The connection failed: a protocol error by the peer, a failed login,
+   an idle timeout. `muon_event_condition` has the AMQP condition.
+   */
+  muon_callback on_transport_error;
+  /*
+   Frees the userdata registered with this table, once, after the final
+   event of its object. May be NULL.
+   */
+  muon_userdata_free userdata_free;
+} muon_handler;
+
+/*
+ A connection: owned by the loop, valid until after
+ `on_connection_final`. Survives the built-in reconnect.
+
+ Functions: `muon_loop_connect`, `muon_connection_open_sender`,
+ `muon_connection_open_receiver`, `muon_connection_close`,
+ `muon_connection_close_with`, `muon_connection_set_handler`,
+ `muon_connection_remote_condition`, `muon_connection_remote_container_id`,
+ `muon_connection_remote_offered_capability`, `muon_connection_user`,
+ `muon_connection_is_open`.
+ */
+typedef struct muon_connection {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_connection;
+
+/*
+ A listener: owned by the loop, valid until after `on_listener_final`.
+
+ Functions: `muon_loop_listen`, `muon_listener_port`,
+ `muon_listener_close`.
+ */
+typedef struct muon_listener {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_listener;
+
+/*
+ A sending link: owned by the loop, valid until after `on_link_final`
+ (a reconnect makes it stale: the link is re-opened as a new sender).
+
+ Functions: `muon_connection_open_sender`, `muon_sender_send`,
+ `muon_sender_credit`, `muon_sender_offered`, `muon_sender_drained`,
+ `muon_sender_connection`, `muon_sender_close`,
+ `muon_sender_close_with`, `muon_sender_remote_condition`,
+ `muon_sender_remote_target_address`, `muon_sender_name`.
+ */
+typedef struct muon_sender {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_sender;
+
+/*
+ A receiving link: owned by the loop, valid until after
+ `on_link_final` (a reconnect makes it stale).
+
+ Functions: `muon_connection_open_receiver`, `muon_receiver_flow`,
+ `muon_receiver_drain`, `muon_receiver_credit`,
+ `muon_receiver_connection`, `muon_receiver_close`,
+ `muon_receiver_close_with`, `muon_receiver_remote_condition`,
+ `muon_receiver_remote_source_address`,
+ `muon_receiver_set_source_address`, `muon_receiver_name`.
+ */
+typedef struct muon_receiver {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_receiver;
+
+/*
+ A delivery (a message in transit): owned by the loop, valid until it
+ is settled here.
+
+ Functions: `muon_delivery_accept`, `muon_delivery_reject`,
+ `muon_delivery_release`, `muon_delivery_modify`,
+ `muon_delivery_settle`, `muon_delivery_remote_state`,
+ `muon_delivery_is_remote_settled`, `muon_delivery_tag`.
+ */
+typedef struct muon_delivery {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_delivery;
+
+/*
+ A timer: valid until it fires or is cancelled.
+
+ Functions: `muon_loop_schedule`, `muon_timer_cancel`.
+ */
+typedef struct muon_timer {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_timer;
+
+/*
+ A function posted from another thread, run on the loop thread.
+ */
+typedef void (*muon_post_fn)(void *context);
+
+/*
  A borrowed view of bytes owned by muon: `len` bytes at `ptr`. Not
  NUL-terminated. Each function that fills one says how long it stays
  valid; never free `ptr`. `ptr` may be NULL when `len` is 0.
@@ -290,6 +858,2406 @@ typedef struct muon_bytes {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Connects to `url` (`[amqp://][user[:password]@]host[:port][/address]`,
+ default port 5672). The connection opens as soon as the transport is up;
+ its events go to `handler` (copied; may be NULL), else the loop's
+ default handler.
+
+ `lp`, `url`, `options` (may be NULL: defaults) and `handler` are
+ borrowed for the call; `userdata` is the application's; `out` (may be
+ NULL) receives the connection handle, owned by the loop until after
+ `on_connection_final`. A refused connection is reported later, through
+ `on_disconnected`. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (bad URL),
+ `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `lp` is NULL or a live loop; `url` NULL or NUL-terminated; `options`
+ NULL or live; `handler` NULL or a valid table; `out` NULL or writable.
+ */
+enum muon_result muon_loop_connect(struct muon_loop *lp,
+                                   const char *url,
+                                   const struct muon_connection_options *options,
+                                   const struct muon_handler *handler,
+                                   void *userdata,
+                                   struct muon_connection *out);
+
+/*
+ Listens on `address` (`host:port`; port 0 picks a free port, read it
+ with `muon_listener_port`). Each accepted connection is reported with
+ `on_connection_accepted`; its events go to its own handler if one is set
+ with `muon_connection_set_handler`, else to `handler`, else the loop's
+ default. Accepted connections answer the peer's open, begin and attach
+ automatically.
+
+ `lp`, `address`, `options` (SASL, limits, offered capabilities; may be
+ NULL) and `handler` are borrowed for the call; `out` (may be NULL)
+ receives the listener, owned by the loop until after
+ `on_listener_final`. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_ADDRESS_IN_USE`,
+ `MUON_RESULT_RESOLVE_FAILED`, `MUON_RESULT_IO_ERROR`,
+ `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ As `muon_loop_connect`.
+ */
+enum muon_result muon_loop_listen(struct muon_loop *lp,
+                                  const char *address,
+                                  const struct muon_connection_options *options,
+                                  const struct muon_handler *handler,
+                                  void *userdata,
+                                  struct muon_listener *out);
+
+/*
+ The port a listener is bound to (0 for a stale or null handle).
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+uint16_t muon_listener_port(struct muon_listener listener);
+
+/*
+ Stops listening; `on_listener_final` follows. Accepted connections carry
+ on.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_listener_close(struct muon_listener listener);
+
+/*
+ Sets the handler for a connection's events (and its links' events that
+ their own handlers do not implement). Useful for connections accepted by
+ a listener. The previous handler's `userdata_free` is called.
+
+ `handler` is copied; NULL removes it. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ The handle's loop is live; `handler` is NULL or a valid table.
+ */
+enum muon_result muon_connection_set_handler(struct muon_connection conn,
+                                             const struct muon_handler *handler,
+                                             void *userdata);
+
+/*
+ Opens a sender to `address` (NULL: no target address, for an anonymous
+ relay that routes by each message's `to`). Its events go to `handler`
+ (copied; may be NULL), else the connection's handler, else the loop's.
+
+ `address`, `options` (may be NULL: defaults) and `handler` are borrowed
+ for the call; `out` (may be NULL) receives the sender, owned by the loop
+ until after `on_link_final`. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ The handle's loop is live; pointers are NULL or valid as described.
+ */
+enum muon_result muon_connection_open_sender(struct muon_connection conn,
+                                             const char *address,
+                                             const struct muon_link_options *options,
+                                             const struct muon_handler *handler,
+                                             void *userdata,
+                                             struct muon_sender *out);
+
+/*
+ Opens a receiver from `address` (NULL with the dynamic option: the peer
+ makes a temporary node; read its address with
+ `muon_receiver_remote_source_address` in `on_link_remote_open`).
+ Credit is granted automatically (window 10 unless the options say
+ otherwise) and messages are accepted when `on_message` returns.
+
+ Ownership and results as `muon_connection_open_sender`; `out` receives a
+ receiver. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle's loop is live; pointers are NULL or valid as described.
+ */
+enum muon_result muon_connection_open_receiver(struct muon_connection conn,
+                                               const char *address,
+                                               const struct muon_link_options *options,
+                                               const struct muon_handler *handler,
+                                               void *userdata,
+                                               struct muon_receiver *out);
+
+/*
+ Begins closing the connection (and stops any reconnect);
+ `on_connection_final` follows once the peer answered. Closing twice is
+ not an error.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
+ may be called from a callback, including the connection's own.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_connection_close(struct muon_connection conn);
+
+/*
+ Begins closing the connection with an error condition `name` (e.g.
+ `amqp:internal-error`) and `description` (may be NULL).
+
+ `name` and `description` are borrowed for the call. Results as
+ `muon_connection_close`, plus `MUON_RESULT_INVALID_UTF8` and
+ `MUON_RESULT_INVALID_ARGUMENT` (non-ASCII name).
+
+ # Safety
+ The handle's loop is live; strings are NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_close_with(struct muon_connection conn,
+                                            const char *name,
+                                            const char *description);
+
+/*
+ True while the connection is open both ways (false for a stale or null
+ handle). Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+bool muon_connection_is_open(struct muon_connection conn);
+
+/*
+ The error condition the peer closed the connection with: borrowed until
+ the next call on this loop. NULL if none (or for a stale handle).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const struct muon_condition *muon_connection_remote_condition(struct muon_connection conn);
+
+/*
+ The peer's container id: NUL-terminated, borrowed until the next call
+ on this loop; NULL before the peer's open (or for a stale handle).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_connection_remote_container_id(struct muon_connection conn);
+
+/*
+ True if the peer's open offered the capability `capability` (e.g.
+ `ANONYMOUS-RELAY`). False for a stale handle or NULL.
+
+ # Safety
+ The handle's loop is live; `capability` is NULL or NUL-terminated.
+ */
+bool muon_connection_remote_offered_capability(struct muon_connection conn, const char *capability);
+
+/*
+ The SASL user name the connection logged in with (client) or that
+ logged in (accepted connection): borrowed until the next call on this
+ loop; NULL if none.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_connection_user(struct muon_connection conn);
+
+/*
+ Sends `message` on the sender: encoded during the call, so the message
+ may be changed or freed right after. Needs credit (`muon_sender_credit`
+ > 0; send from `on_link_flow`).
+
+ `message` is borrowed for the call; `out` (may be NULL) receives the
+ delivery, owned by the loop until it is settled (the null handle for a
+ pre-settled send). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_NO_CREDIT`,
+ `MUON_RESULT_WRONG_STATE` (not attached yet, or output backlog full),
+ `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT` (larger than the
+ peer's max-message-size), `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
+ may be called from a callback.
+
+ # Safety
+ The handle's loop is live; `message` is NULL or live; `out` NULL or
+ writable.
+ */
+enum muon_result muon_sender_send(struct muon_sender sender,
+                                  const struct muon_message *message,
+                                  struct muon_delivery *out);
+
+/*
+ The sender's credit: how many messages it may send now (0 for a stale
+ or null handle). Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+uint32_t muon_sender_credit(struct muon_sender sender);
+
+/*
+ Tells the receiver how many messages wait to be sent (the `available`
+ hint of the next flow).
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
+ may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_sender_offered(struct muon_sender sender, uint32_t count);
+
+/*
+ Says the sender has nothing more to send: if the receiver asked to
+ drain, the remaining credit is used up and the receiver told. (Done
+ automatically after `on_link_flow`.)
+
+ Results as `muon_sender_offered`.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_sender_drained(struct muon_sender sender);
+
+/*
+ Begins closing the sender; `on_link_final` follows. Closing twice is not
+ an error. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
+ may be called from a callback, including the link's own.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_sender_close(struct muon_sender sender);
+
+/*
+ Begins closing the sender with the error condition `name` and
+ `description` (may be NULL), both borrowed for the call. Results as
+ `muon_sender_close`, plus `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT`.
+
+ # Safety
+ The handle's loop is live; strings are NULL or NUL-terminated.
+ */
+enum muon_result muon_sender_close_with(struct muon_sender sender,
+                                        const char *name,
+                                        const char *description);
+
+/*
+ The sender's connection (the null handle for a stale sender).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+struct muon_connection muon_sender_connection(struct muon_sender sender);
+
+/*
+ The address of the target the peer attached (for a dynamic sender, the
+ node it made): borrowed until the next call on this loop; NULL if none.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_sender_remote_target_address(struct muon_sender sender);
+
+/*
+ The error the peer closed the sender with: borrowed until the next call
+ on this loop; NULL if none.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const struct muon_condition *muon_sender_remote_condition(struct muon_sender sender);
+
+/*
+ The sender's link name: borrowed until the next call on this loop; NULL
+ for a stale handle.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_sender_name(struct muon_sender sender);
+
+/*
+ Grants the receiver's peer `credit` further messages (absolute: the
+ credit becomes `credit`). With the built-in credit window on, it is
+ still topped up automatically; set the window to 0 to manage credit by
+ hand.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
+ may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_receiver_flow(struct muon_receiver receiver, uint32_t credit);
+
+/*
+ Grants `credit` and asks the sender to use it up or give it back at
+ once (drain); `on_link_flow` reports when the drain is over.
+
+ Results as `muon_receiver_flow`.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_receiver_drain(struct muon_receiver receiver, uint32_t credit);
+
+/*
+ The credit the receiver has granted and not yet used (0 for a stale or
+ null handle).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+uint32_t muon_receiver_credit(struct muon_receiver receiver);
+
+/*
+ Begins closing the receiver; `on_link_final` follows.
+
+ Results as `muon_sender_close`.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_receiver_close(struct muon_receiver receiver);
+
+/*
+ Begins closing the receiver with an error condition. Results as
+ `muon_sender_close_with`.
+
+ # Safety
+ The handle's loop is live; strings are NULL or NUL-terminated.
+ */
+enum muon_result muon_receiver_close_with(struct muon_receiver receiver,
+                                          const char *name,
+                                          const char *description);
+
+/*
+ The receiver's connection (the null handle for a stale receiver).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+struct muon_connection muon_receiver_connection(struct muon_receiver receiver);
+
+/*
+ The address of the source the peer attached: for a dynamic receiver,
+ the address the peer assigned (use it as reply-to). Borrowed until the
+ next call on this loop; NULL if none.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_receiver_remote_source_address(struct muon_receiver receiver);
+
+/*
+ The address of the target of a link the peer attached to this
+ receiver (where the peer sends): borrowed until the next call on this
+ loop; NULL if none (e.g. an anonymous-relay sender).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_receiver_remote_target_address(struct muon_receiver receiver);
+
+/*
+ For a sender the peer attached (a consumer, seen from a server): the
+ address of the source it asks for, borrowed until the next call on this
+ loop; NULL if none or if it asked for a dynamic node.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_sender_remote_source_address(struct muon_sender sender);
+
+/*
+ For a sender the peer attached: true if it asked for a dynamic source
+ (a temporary node the server must create and name with
+ `muon_sender_set_source_address`, in `on_link_remote_attach`).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+bool muon_sender_remote_source_is_dynamic(struct muon_sender sender);
+
+/*
+ In `on_link_remote_attach`, before the link is opened: sets the address
+ of the source this side answers with (e.g. the name a server gives a
+ dynamic node). `address` is borrowed for the call.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_STATE` (already opened), `MUON_RESULT_WRONG_THREAD`.
+
+ # Safety
+ The handle's loop is live; `address` is NULL or NUL-terminated.
+ */
+enum muon_result muon_sender_set_source_address(struct muon_sender sender, const char *address);
+
+/*
+ The error the peer closed the receiver with: borrowed until the next
+ call on this loop; NULL if none.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const struct muon_condition *muon_receiver_remote_condition(struct muon_receiver receiver);
+
+/*
+ The receiver's link name: borrowed until the next call on this loop.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+const char *muon_receiver_name(struct muon_receiver receiver);
+
+/*
+ Sets a link's handler (a sender's or receiver's; pass the handle's
+ `owner`, `index` and `generation` through either type). The previous
+ handler's `userdata_free` is called.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`.
+
+ # Safety
+ The handle's loop is live; `handler` NULL or a valid table.
+ */
+enum muon_result muon_receiver_set_handler(struct muon_receiver receiver,
+                                           const struct muon_handler *handler,
+                                           void *userdata);
+
+/*
+ Sets a sender's handler; see `muon_receiver_set_handler`.
+
+ # Safety
+ The handle's loop is live; `handler` NULL or a valid table.
+ */
+enum muon_result muon_sender_set_handler(struct muon_sender sender,
+                                         const struct muon_handler *handler,
+                                         void *userdata);
+
+/*
+ Accepts and settles an incoming delivery; its handle is stale after.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE` (settled already), `MUON_RESULT_WRONG_THREAD`.
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_delivery_accept(struct muon_delivery delivery);
+
+/*
+ Rejects and settles an incoming delivery, with an optional error
+ condition (`name` NULL: none). Results as `muon_delivery_accept`, plus
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT`.
+
+ # Safety
+ The handle's loop is live; strings are NULL or NUL-terminated.
+ */
+enum muon_result muon_delivery_reject(struct muon_delivery delivery,
+                                      const char *name,
+                                      const char *description);
+
+/*
+ Releases and settles an incoming delivery (the sender may deliver it
+ again, to anyone). Results as `muon_delivery_accept`.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_delivery_release(struct muon_delivery delivery);
+
+/*
+ Modifies and settles an incoming delivery: `failed` counts a failed
+ attempt, `undeliverable_here` asks not to deliver it to this link
+ again. Results as `muon_delivery_accept`.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_delivery_modify(struct muon_delivery delivery,
+                                      bool failed,
+                                      bool undeliverable_here);
+
+/*
+ Settles a delivery without giving it an outcome (for an outgoing one:
+ forget it). Results as `muon_delivery_accept`.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_delivery_settle(struct muon_delivery delivery);
+
+/*
+ The outcome the peer gave the delivery (`MUON_DELIVERY_STATE_NONE` if
+ none yet, or for a stale handle).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_delivery_state muon_delivery_remote_state(struct muon_delivery delivery);
+
+/*
+ True if the peer has settled the delivery (false for a stale handle).
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+bool muon_delivery_is_remote_settled(struct muon_delivery delivery);
+
+/*
+ Copies the delivery's tag into `buf` (up to `cap` bytes) and returns its
+ length (at most 32; 0 for a stale handle).
+
+ # Safety
+ The handle's loop is live; `buf` is NULL or valid for `cap` bytes.
+ */
+size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap);
+
+/*
+ The event's type (`MUON_EVENT_KIND_NONE` for NULL).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+enum muon_event_kind muon_event_type(const struct muon_event *event);
+
+/*
+ The loop the event comes from (NULL for NULL).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_loop *muon_event_loop(const struct muon_event *event);
+
+/*
+ The connection the event concerns (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_connection muon_event_connection(const struct muon_event *event);
+
+/*
+ The sender the event concerns (the null handle if none, or if the
+ link is a receiver).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_sender muon_event_sender(const struct muon_event *event);
+
+/*
+ The receiver the event concerns (the null handle if none, or if the
+ link is a sender).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_receiver muon_event_receiver(const struct muon_event *event);
+
+/*
+ True if the event's link is a receiver (false if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+bool muon_event_is_receiver(const struct muon_event *event);
+
+/*
+ The delivery the event concerns (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_delivery muon_event_delivery(const struct muon_event *event);
+
+/*
+ The listener the event concerns (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_listener muon_event_listener(const struct muon_event *event);
+
+/*
+ The timer that fired (the null handle if none).
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+struct muon_timer muon_event_timer(const struct muon_event *event);
+
+/*
+ The incoming message of `on_message`: borrowed until the callback
+ returns (`muon_message_clone` to keep it). NULL for other events.
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+const struct muon_message *muon_event_message(const struct muon_event *event);
+
+/*
+ The AMQP condition of a close, disconnect or transport error:
+ borrowed until the callback returns. NULL when there is none.
+
+ `event` is borrowed for the call. Returns the documented default
+ for a NULL event. Not thread-safe; call it from the callback.
+
+ # Safety
+ `event` is NULL or the event handed to the running callback.
+ */
+const struct muon_condition *muon_event_condition(const struct muon_event *event);
+
+/*
+ The condition's symbolic name, e.g. `amqp:unauthorized-access`,
+ NUL-terminated; borrowed as long as the condition. NULL for NULL.
+ Not thread-safe.
+
+ # Safety
+ `condition` is NULL or a live condition.
+ */
+const char *muon_condition_name(const struct muon_condition *condition);
+
+/*
+ The condition's description, NUL-terminated (empty if it has none);
+ borrowed as long as the condition. NULL for NULL. Not thread-safe.
+
+ # Safety
+ `condition` is NULL or a live condition.
+ */
+const char *muon_condition_description(const struct muon_condition *condition);
+
+/*
+ Makes an event loop. Returns NULL if the OS refuses (no file
+ descriptors left).
+
+ Ownership moves out; free with `muon_loop_free`. The loop belongs to the
+ calling thread. Thread-safe; not callable from a callback of the same
+ thread's loop? It may be: loops are independent.
+ */
+struct muon_loop *muon_loop_new(void);
+
+/*
+ Sets the loop's default handler: it gets every event that no more
+ specific handler (link, connection, listener) implements. `handler` is
+ copied; NULL removes it. The previous handler's `userdata_free` is called.
+
+ `lp` and `handler` are borrowed for the call; `userdata` is the
+ application's, passed to every callback of this table. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`.
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop; `handler` is NULL or a `muon_handler` of at
+ least its declared `struct_size`.
+ */
+enum muon_result muon_loop_set_handler(struct muon_loop *lp,
+                                       const struct muon_handler *handler,
+                                       void *userdata);
+
+/*
+ Runs the loop until no work is left (no connections, listeners or
+ timers) or `muon_loop_stop` is called. Callbacks run inside this call.
+
+ `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_REENTRANT` (called from a
+ callback), `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_IO_ERROR`,
+ `MUON_RESULT_PANIC`. Not thread-safe; not callable from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop.
+ */
+enum muon_result muon_loop_run(struct muon_loop *lp);
+
+/*
+ Waits up to `timeout_ms` milliseconds (−1: without limit; 0: not at
+ all) for something to happen, then dispatches every event that is ready.
+
+ `lp` is borrowed for the call. Results as `muon_loop_run`. Not
+ thread-safe; not callable from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop.
+ */
+enum muon_result muon_loop_run_once(struct muon_loop *lp, int64_t timeout_ms);
+
+/*
+ Makes `muon_loop_run` return after the current callback.
+
+ `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`. Not
+ thread-safe (from another thread, use `muon_loop_wake` and stop in
+ `on_wake`); may be called from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop.
+ */
+enum muon_result muon_loop_stop(struct muon_loop *lp);
+
+/*
+ Wakes the loop: it soon calls the default handler's `on_wake`.
+
+ `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_IO_ERROR`. **Thread-safe**:
+ may be called from any thread while the loop is alive, and from a
+ callback.
+
+ # Safety
+ `lp` is NULL or a live loop (not freed concurrently).
+ */
+enum muon_result muon_loop_wake(struct muon_loop *lp);
+
+/*
+ Runs `f(context)` on the loop's thread, soon, from inside the loop's
+ dispatch (before `on_wake`). For work that comes from another thread,
+ like the tutorial's messages read from a database thread.
+
+ `lp` is borrowed for the call; `context` is the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (also for a NULL
+ `f`), `MUON_RESULT_IO_ERROR`. **Thread-safe**.
+
+ # Safety
+ `lp` is NULL or a live loop (not freed concurrently); `f` is safe to
+ call on the loop thread with `context`.
+ */
+enum muon_result muon_loop_post(struct muon_loop *lp, muon_post_fn f, void *context);
+
+/*
+ Frees the loop and everything it owns: open connections are dropped
+ without a close handshake, and every `userdata_free` not yet called is
+ called. Every handle of the loop is invalid afterwards. NULL is ignored.
+
+ `lp`: ownership moves in. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_REENTRANT` (from a callback: nothing is freed),
+ `MUON_RESULT_WRONG_THREAD`. Not thread-safe; not callable from a
+ callback.
+
+ # Safety
+ `lp` is NULL or a live loop; no other thread uses it any more.
+ */
+enum muon_result muon_loop_free(struct muon_loop *lp);
+
+/*
+ Schedules `on_timer` after `delay_ms` milliseconds, on `handler` (or the
+ loop's default handler if NULL or if it lacks `on_timer`) with
+ `userdata`. The handler's `userdata_free` is called once the timer fired
+ or was cancelled.
+
+ `lp` and `handler` are borrowed for the call; `out` (may be NULL)
+ receives the timer's handle. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop; `handler` is NULL or a valid table; `out`
+ is NULL or writable.
+ */
+enum muon_result muon_loop_schedule(struct muon_loop *lp,
+                                    uint64_t delay_ms,
+                                    const struct muon_handler *handler,
+                                    void *userdata,
+                                    struct muon_timer *out);
+
+/*
+ Cancels a timer that has not fired; its `userdata_free` is called.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (null handle),
+ `MUON_RESULT_STALE_HANDLE` (fired or cancelled already),
+ `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ The handle's loop is live (or the handle is null).
+ */
+enum muon_result muon_timer_cancel(struct muon_timer timer);
+
+/*
+ Makes an empty message: no header, annotations, properties or footer,
+ and the null value as its body.
+
+ Returns the message (ownership moves out; free with
+ `muon_message_free`), or NULL only if muon failed internally.
+ Thread-safe. May be called from a callback.
+
+ # Safety
+ None.
+ */
+struct muon_message *muon_message_new(void);
+
+/*
+ Makes a deep copy of `msg`, for instance to keep a message that a
+ callback only lends.
+
+ `msg` is borrowed for the call. `out` is borrowed for the call and receives
+ the copy only on success: ownership moves out; free with
+ `muon_message_free`. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing a pointer.
+ */
+enum muon_result muon_message_clone(const struct muon_message *msg, struct muon_message **out);
+
+/*
+ Sets the body to one amqp-value section holding `value`, replacing the
+ old body of any kind.
+
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `value` is NULL or a value
+ the caller owns (not a view).
+ */
+enum muon_result muon_message_set_body(struct muon_message *msg, struct muon_value *value);
+
+/*
+ Sets the body to one amqp-value section holding a copy of the
+ NUL-terminated UTF-8 string `text`: the usual body of a text message.
+
+ `msg` and `text` are borrowed for the call. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_INVALID_UTF8` (body unchanged).
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_body_string(struct muon_message *msg, const char *text);
+
+/*
+ Sets the body to one data section holding a copy of `len` bytes at
+ `ptr`: the usual body of a binary message.
+
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+ 0. Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+ use one message from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `ptr` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_message_set_body_binary(struct muon_message *msg,
+                                              const uint8_t *ptr,
+                                              size_t len);
+
+/*
+ Appends a data section holding a copy of `len` bytes at `ptr`. When the
+ body is not already data sections, it is replaced by this one section.
+
+ `msg` and `ptr` are borrowed for the call; `ptr` may be NULL when `len` is
+ 0. Views of earlier data sections are invalidated. Returns `MUON_RESULT_OK`
+ or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `ptr` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_message_add_body_data(struct muon_message *msg,
+                                            const uint8_t *ptr,
+                                            size_t len);
+
+/*
+ Appends an amqp-sequence section holding the items of `list`. When the
+ body is not already sequence sections, it is replaced by this one
+ section.
+
+ `msg` is borrowed for the call. On success ownership of `list` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views of earlier sequence items are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE`
+ (`list` is not a list). Not thread-safe: use one message from one thread at
+ a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `list` is NULL or a value the
+ caller owns (not a view).
+ */
+enum muon_result muon_message_add_body_sequence(struct muon_message *msg, struct muon_value *list);
+
+/*
+ The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_body_kind muon_message_body_kind(const struct muon_message *msg);
+
+/*
+ The value of an amqp-value body, as a view borrowed until the body is
+ changed or `msg` is freed. NULL when `msg` is NULL or its body is data
+ or sequence sections.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_body(const struct muon_message *msg);
+
+/*
+ The number of data sections in the body; 0 when `msg` is NULL or the
+ body is not data sections.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_body_data_count(const struct muon_message *msg);
+
+/*
+ Reads data section `index` of the body as a view of its bytes.
+
+ `msg` is borrowed for the call. `out` is borrowed for the call and written
+ only on success; the bytes are borrowed until the body is changed or `msg`
+ is freed. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_WRONG_TYPE` (the body is not data sections), or
+ `MUON_RESULT_OUT_OF_RANGE` (no section `index`); out is untouched on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+enum muon_result muon_message_body_data(const struct muon_message *msg,
+                                        size_t index,
+                                        struct muon_bytes *out);
+
+/*
+ The number of amqp-sequence sections in the body; 0 when `msg` is NULL
+ or the body is not sequence sections.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_body_sequence_count(const struct muon_message *msg);
+
+/*
+ The number of items in amqp-sequence section `section`; 0 when `msg` is
+ NULL, the body is not sequence sections, or there is no such section.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_body_sequence_len(const struct muon_message *msg, size_t section);
+
+/*
+ Item `index` of amqp-sequence section `section`, as a view borrowed
+ until the body is changed or `msg` is freed. NULL when `msg` is NULL,
+ the body is not sequence sections, or there is no such item.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_body_sequence_get(const struct muon_message *msg,
+                                                        size_t section,
+                                                        size_t index);
+
+/*
+ Encodes `msg` as an AMQP 1.0 message (its sections in the order of
+ §3.2, absent ones left out): the payload of a transfer.
+
+ `msg` is borrowed for the call. `buf` is borrowed for the call and written
+ only on success. `len` is borrowed for the call: on success it receives the
+ number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+ number needed and `buf` is untouched (this size report is the one exception
+ to "out-parameters are written only on success"). `buf` may be NULL when
+ `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `buf` is NULL or valid for
+ writing `cap` bytes; `len` is NULL or valid for writing.
+ */
+enum muon_result muon_message_encode(const struct muon_message *msg,
+                                     uint8_t *buf,
+                                     size_t cap,
+                                     size_t *len);
+
+/*
+ Decodes an AMQP 1.0 message from `len` bytes at `data` (a transfer's
+ whole payload). Any input is safe: bytes that are not a valid message
+ (sections out of order or repeated, mixed body kinds, non-string
+ application-property keys, bad encodings) give
+ `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
+ null body.
+
+ `data` is borrowed for the call (it may be NULL when `len` is 0; the message
+ copies what it keeps). `out` is borrowed for the call and receives the
+ message only on success: ownership moves out; free with `muon_message_free`.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_DECODE_ERROR`. Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
+
+ # Safety
+ `data` is NULL or points to `len` readable bytes; `out` is NULL or
+ valid for writing a pointer.
+ */
+enum muon_result muon_message_decode(const uint8_t *data, size_t len, struct muon_message **out);
+
+/*
+ Frees `msg` and everything in it. NULL is ignored. Every view into the
+ message becomes invalid.
+
+ Ownership of `msg` moves in. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback (never on a message the
+ callback only borrows).
+
+ # Safety
+ `msg` is NULL or a message this API handed to the caller (ownership
+ moved out) and not yet freed.
+ */
+void muon_message_free(struct muon_message *msg);
+
+/*
+ Sets the header's durable flag: the message should survive an intermediary's
+ restart (default false).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_durable(struct muon_message *msg, bool durable);
+
+/*
+ The header's durable flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_durable(const struct muon_message *msg);
+
+/*
+ Sets the header's priority, 0 (lowest) to 255; AMQP defines 0-9 and the default is 4.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_priority(struct muon_message *msg, uint8_t priority);
+
+/*
+ The header's priority; 4, the AMQP default, when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint8_t muon_message_priority(const struct muon_message *msg);
+
+/*
+ Sets the header's time to live (milliseconds).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_ttl(struct muon_message *msg, uint32_t ttl);
+
+/*
+ Removes the header's time to live.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_ttl(struct muon_message *msg);
+
+/*
+ Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
+ the message has it; returns `false`, leaving `*out` untouched, when it
+ has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_ttl(const struct muon_message *msg, uint32_t *out);
+
+/*
+ Sets the header's first-acquirer flag: no earlier acquirer of the message is
+ known (default false).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_first_acquirer(struct muon_message *msg, bool first_acquirer);
+
+/*
+ The header's first-acquirer flag; `false` when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+bool muon_message_first_acquirer(const struct muon_message *msg);
+
+/*
+ Sets the header's delivery count: how many earlier delivery attempts failed
+ (default 0).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_delivery_count(struct muon_message *msg, uint32_t delivery_count);
+
+/*
+ The header's delivery count; 0 when `msg` is NULL or has no header.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+uint32_t muon_message_delivery_count(const struct muon_message *msg);
+
+/*
+ Sets the application property `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated UTF-8 string.
+ `value` must be a simple value: not a list, map, array or described
+ value (AMQP 1.0 §3.2.5).
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the application properties are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is not simple). Not thread-safe: use one message from one thread at
+ a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_property(struct muon_message *msg,
+                                           const char *key,
+                                           struct muon_value *value);
+
+/*
+ The application property under the string key `key`, as a view borrowed until the
+ application properties change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_property(const struct muon_message *msg, const char *key);
+
+/*
+ The number of application property entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_property_count(const struct muon_message *msg);
+
+/*
+ The key of application property entry `index`, in wire order, as a view
+ borrowed until the application properties change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys are strings.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_property_key(const struct muon_message *msg, size_t index);
+
+/*
+ The value of application property entry `index`, in wire order, as a view
+ borrowed until the application properties change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_property_value(const struct muon_message *msg, size_t index);
+
+/*
+ Sets the message annotation `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated ASCII symbol (such as `x-opt-jms-dest`).
+ `value` may be of any type.
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the message annotations are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_annotation(struct muon_message *msg,
+                                             const char *key,
+                                             struct muon_value *value);
+
+/*
+ The message annotation under the symbol key `key`, as a view borrowed until the
+ message annotations change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_annotation(const struct muon_message *msg, const char *key);
+
+/*
+ The number of message annotation entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_annotation_count(const struct muon_message *msg);
+
+/*
+ The key of message annotation entry `index`, in wire order, as a view
+ borrowed until the message annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys set here are symbols;
+ a peer may also send ulong keys (§3.2.10).
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_annotation_key(const struct muon_message *msg, size_t index);
+
+/*
+ The value of message annotation entry `index`, in wire order, as a view
+ borrowed until the message annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_annotation_value(const struct muon_message *msg,
+                                                       size_t index);
+
+/*
+ Sets the delivery annotation `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated ASCII symbol.
+ `value` may be of any type.
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the delivery annotations are invalidated.
+ Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8` (`key` is not UTF-8), or
+ `MUON_RESULT_INVALID_ARGUMENT` (`key` is not ASCII).
+ `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels deep, so
+ that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_delivery_annotation(struct muon_message *msg,
+                                                      const char *key,
+                                                      struct muon_value *value);
+
+/*
+ The delivery annotation under the symbol key `key`, as a view borrowed until the
+ delivery annotations change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_delivery_annotation(const struct muon_message *msg,
+                                                          const char *key);
+
+/*
+ The number of delivery annotation entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_delivery_annotation_count(const struct muon_message *msg);
+
+/*
+ The key of delivery annotation entry `index`, in wire order, as a view
+ borrowed until the delivery annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys set here are symbols;
+ a peer may also send ulong keys (§3.2.10).
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_delivery_annotation_key(const struct muon_message *msg,
+                                                              size_t index);
+
+/*
+ The value of delivery annotation entry `index`, in wire order, as a view
+ borrowed until the delivery annotations change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_delivery_annotation_value(const struct muon_message *msg,
+                                                                size_t index);
+
+/*
+ Sets the footer entry `key` to `value`, replacing the value of an existing
+ equal key. `key` is a NUL-terminated ASCII symbol.
+ `value` may be of any type.
+
+ `msg` and `key` are borrowed for the call. On success ownership of `value`
+ moves in: do not use or free it afterwards. On any error it stays with the
+ caller, unchanged. Views into the footer are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+ (`key` is not UTF-8), or `MUON_RESULT_INVALID_ARGUMENT` (`key` is not
+ ASCII). `MUON_RESULT_OUT_OF_RANGE` means `value` nests more than 63 levels
+ deep, so that the section would be deeper than muon's decoder accepts. Not
+ thread-safe: use one message from one thread at a time. May be called from a
+ callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string; `value` is NULL or a value the caller owns (not a
+ view).
+ */
+enum muon_result muon_message_set_footer(struct muon_message *msg,
+                                         const char *key,
+                                         struct muon_value *value);
+
+/*
+ The footer entry under the symbol key `key`, as a view borrowed until the
+ footer change or `msg` is freed; NULL when there is none, or `msg` or
+ `key` is NULL or `key` is not UTF-8.
+
+ `msg` and `key` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `key` is NULL or a
+ NUL-terminated string.
+ */
+const struct muon_value *muon_message_footer(const struct muon_message *msg, const char *key);
+
+/*
+ The number of footer entry entries; 0 when there are none or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+size_t muon_message_footer_count(const struct muon_message *msg);
+
+/*
+ The key of footer entry entry `index`, in wire order, as a view
+ borrowed until the footer change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL. Keys set here are symbols;
+ a peer may also send ulong keys (§3.2.10).
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_footer_key(const struct muon_message *msg, size_t index);
+
+/*
+ The value of footer entry entry `index`, in wire order, as a view
+ borrowed until the footer change or `msg` is freed; NULL when
+ `index` is out of range or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_footer_value(const struct muon_message *msg, size_t index);
+
+/*
+ Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
+ §3.2.11-3.2.14). NULL removes it.
+
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is of another type). Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `value` is NULL or a value the
+ caller owns (not a view).
+ */
+enum muon_result muon_message_set_id(struct muon_message *msg, struct muon_value *value);
+
+/*
+ The message-id, as a view borrowed until it is changed or `msg` is
+ freed; NULL when absent or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_id(const struct muon_message *msg);
+
+/*
+ Sets the user-id to a copy of `len` bytes at `ptr`; a NULL `ptr` removes
+ it (pass a non-NULL `ptr` with `len` 0 for an empty user-id).
+
+ `msg` and `ptr` are borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL). Not thread-safe: use one
+ message from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `ptr` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_message_set_user_id(struct muon_message *msg, const uint8_t *ptr, size_t len);
+
+/*
+ Reads the user-id: returns `true` and writes `*out`, a view of its bytes
+ borrowed until it is changed or `msg` is freed, when the message has one;
+ returns `false`, leaving `*out` untouched, when it has not, or `msg` or
+ `out` is NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_user_id(const struct muon_message *msg, struct muon_bytes *out);
+
+/*
+ Sets the to address (the node the message is for) to a copy of the
+ NUL-terminated UTF-8 string `text`; NULL removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_to` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_to(struct muon_message *msg, const char *text);
+
+/*
+ The to address (the node the message is for) as a NUL-terminated string,
+ borrowed until the field is changed or `msg` is freed; NULL when absent or
+ `msg` is NULL. (A string that holds a NUL byte, which only a peer can send,
+ appears cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_to(const struct muon_message *msg);
+
+/*
+ Sets the subject to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_subject` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_subject(struct muon_message *msg, const char *text);
+
+/*
+ The subject as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_subject(const struct muon_message *msg);
+
+/*
+ Sets the reply-to address to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_reply_to` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_reply_to(struct muon_message *msg, const char *text);
+
+/*
+ The reply-to address as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_reply_to(const struct muon_message *msg);
+
+/*
+ Sets the correlation-id: a ulong, uuid, binary or string value (AMQP 1.0
+ §3.2.11-3.2.14). NULL removes it.
+
+ `msg` is borrowed for the call. On success ownership of `value` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. A view of the old value is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_WRONG_TYPE`
+ (`value` is of another type). Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `value` is NULL or a value the
+ caller owns (not a view).
+ */
+enum muon_result muon_message_set_correlation_id(struct muon_message *msg,
+                                                 struct muon_value *value);
+
+/*
+ The correlation-id, as a view borrowed until it is changed or `msg` is
+ freed; NULL when absent or `msg` is NULL.
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const struct muon_value *muon_message_correlation_id(const struct muon_message *msg);
+
+/*
+ Sets the content-type (a MIME type such as `text/plain`) to a copy of the
+ NUL-terminated ASCII symbol `text`; NULL removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_content_type` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+ `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_content_type(struct muon_message *msg, const char *text);
+
+/*
+ The content-type (a MIME type such as `text/plain`) as a NUL-terminated
+ string, borrowed until the field is changed or `msg` is freed; NULL when
+ absent or `msg` is NULL. (A string that holds a NUL byte, which only a peer
+ can send, appears cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_content_type(const struct muon_message *msg);
+
+/*
+ Sets the content-encoding (such as `gzip`) to a copy of the NUL-terminated
+ ASCII symbol `text`; NULL removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_content_encoding` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), `MUON_RESULT_INVALID_UTF8`, or
+ `MUON_RESULT_INVALID_ARGUMENT` (not ASCII); the field is unchanged on error.
+ Not thread-safe: use one message from one thread at a time. May be called
+ from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_content_encoding(struct muon_message *msg, const char *text);
+
+/*
+ The content-encoding (such as `gzip`) as a NUL-terminated string, borrowed
+ until the field is changed or `msg` is freed; NULL when absent or `msg` is
+ NULL. (A string that holds a NUL byte, which only a peer can send, appears
+ cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_content_encoding(const struct muon_message *msg);
+
+/*
+ Sets the absolute expiry time (milliseconds since the Unix epoch).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_absolute_expiry_time(struct muon_message *msg,
+                                                       int64_t absolute_expiry_time);
+
+/*
+ Removes the absolute expiry time.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_absolute_expiry_time(struct muon_message *msg);
+
+/*
+ Reads the absolute expiry time (milliseconds since the Unix epoch): returns
+ `true` and writes `*out` when the message has it; returns `false`, leaving
+ `*out` untouched, when it has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_absolute_expiry_time(const struct muon_message *msg, int64_t *out);
+
+/*
+ Sets the creation time (milliseconds since the Unix epoch).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_creation_time(struct muon_message *msg, int64_t creation_time);
+
+/*
+ Removes the creation time.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_creation_time(struct muon_message *msg);
+
+/*
+ Reads the creation time (milliseconds since the Unix epoch): returns `true`
+ and writes `*out` when the message has it; returns `false`, leaving `*out`
+ untouched, when it has not, or `msg` or `out` is NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_creation_time(const struct muon_message *msg, int64_t *out);
+
+/*
+ Sets the group-id to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_group_id(struct muon_message *msg, const char *text);
+
+/*
+ The group-id as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_group_id(const struct muon_message *msg);
+
+/*
+ Sets the message's position in its group, the group-sequence (a sequence number).
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_set_group_sequence(struct muon_message *msg, uint32_t group_sequence);
+
+/*
+ Removes the message's position in its group, the group-sequence.
+
+ `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+enum muon_result muon_message_clear_group_sequence(struct muon_message *msg);
+
+/*
+ Reads the message's position in its group, the group-sequence (a sequence
+ number): returns `true` and writes `*out` when the message has it; returns
+ `false`, leaving `*out` untouched, when it has not, or `msg` or `out` is
+ NULL.
+
+ `msg` and `out` are borrowed for the call. Not thread-safe: use one message
+ from one thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `out` is NULL or valid for
+ writing.
+ */
+bool muon_message_group_sequence(const struct muon_message *msg, uint32_t *out);
+
+/*
+ Sets the reply-to-group-id to a copy of the NUL-terminated UTF-8 string `text`; NULL
+ removes it.
+
+ `msg` and `text` are borrowed for the call. A string returned earlier by
+ `muon_message_reply_to_group_id` is invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (`msg` is NULL), or `MUON_RESULT_INVALID_UTF8`
+ (the field is unchanged). Not thread-safe: use one message from one thread
+ at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API; `text` is NULL or a
+ NUL-terminated string.
+ */
+enum muon_result muon_message_set_reply_to_group_id(struct muon_message *msg, const char *text);
+
+/*
+ The reply-to-group-id as a NUL-terminated string, borrowed until the field is
+ changed or `msg` is freed; NULL when absent or `msg` is NULL. (A string
+ that holds a NUL byte, which only a peer can send, appears cut short.)
+
+ `msg` is borrowed for the call. Not thread-safe: use one message from one
+ thread at a time. May be called from a callback.
+
+ # Safety
+ `msg` is NULL or a message from this API.
+ */
+const char *muon_message_reply_to_group_id(const struct muon_message *msg);
+
+/*
+ Makes a connection options object with every default.
+
+ `out` receives it: ownership moves out; free with
+ `muon_connection_options_free`. Results: `MUON_RESULT_NULL_ARGUMENT`.
+ Thread-safe; may be called from a callback.
+
+ # Safety
+ `out` is NULL or valid for writing a pointer.
+ */
+enum muon_result muon_connection_options_new(struct muon_connection_options **out);
+
+/*
+ Sets the container id sent in `open` (default: a unique id).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_container_id(struct muon_connection_options *opts,
+                                                          const char *id);
+
+/*
+ Sets the virtual host asked for in `open` and SASL (default: the
+ URL's host).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_hostname(struct muon_connection_options *opts,
+                                                      const char *host);
+
+/*
+ Sets the SASL mechanisms allowed (client) or offered (listener), as
+ a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
+ `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_sasl_mechanisms(struct muon_connection_options *opts,
+                                                             const char *mechanisms);
+
+/*
+ Sets the SASL user name (PLAIN). The URL's user, if any, is used
+ when this is not set.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_user(struct muon_connection_options *opts,
+                                                  const char *user);
+
+/*
+ Sets the SASL password (PLAIN).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_password(struct muon_connection_options *opts,
+                                                      const char *password);
+
+/*
+ Allows SASL PLAIN over an unencrypted transport (default false:
+ PLAIN is then refused and the password never sent in clear).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_allow_insecure_plain(struct muon_connection_options *opts,
+                                                                  bool allow);
+
+/*
+ Turns SASL on or off (default on). A client without SASL sends the
+ plain AMQP header; a listener without SASL refuses SASL clients.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_sasl_enabled(struct muon_connection_options *opts,
+                                                          bool enabled);
+
+/*
+ Sets the largest frame accepted (at least 512; default 65536).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_max_frame_size(struct muon_connection_options *opts,
+                                                            uint32_t size);
+
+/*
+ Sets the highest channel number accepted (default 32767).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_channel_max(struct muon_connection_options *opts,
+                                                         uint16_t channel_max);
+
+/*
+ Sets how long the peer may stay silent, in milliseconds, before the
+ connection is closed with `amqp:resource-limit-exceeded` (0: no
+ limit, the default). Half of it is advertised, as the spec asks.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_idle_timeout(struct muon_connection_options *opts,
+                                                          uint32_t ms);
+
+/*
+ Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_offered_capability(struct muon_connection_options *opts,
+                                                                const char *capability);
+
+/*
+ Adds a capability desired in `open`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_desired_capability(struct muon_connection_options *opts,
+                                                                const char *capability);
+
+/*
+ Adds a URL tried, in turn with the first, by the built-in reconnect.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_failover_url(struct muon_connection_options *opts,
+                                                          const char *url);
+
+/*
+ Turns on the built-in reconnect: after the transport is lost, wait
+ `initial_ms`, doubling after each failed attempt up to `max_ms`, for at
+ most `max_attempts` attempts (0: no limit); rotate through the failover
+ URLs; re-open the links the application had open. The tutorial's values
+ are 100, 10000, 0. `initial_ms` 0 turns reconnect off.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_reconnect(struct muon_connection_options *opts,
+                                                       uint32_t initial_ms,
+                                                       uint32_t max_ms,
+                                                       uint32_t max_attempts);
+
+/*
+ Frees connection options. NULL is ignored.
+
+ `opts`: ownership moves in. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or was made by `muon_connection_options_new` and not
+ freed.
+ */
+void muon_connection_options_free(struct muon_connection_options *opts);
+
+/*
+ Makes link options with every default: credit window 10, auto-accept
+ and auto-settle on, at-least-once (unsettled) delivery.
+
+ `out` receives it: ownership moves out; free with
+ `muon_link_options_free`. Results: `MUON_RESULT_NULL_ARGUMENT`.
+ Thread-safe; may be called from a callback.
+
+ # Safety
+ `out` is NULL or valid for writing a pointer.
+ */
+enum muon_result muon_link_options_new(struct muon_link_options **out);
+
+/*
+ Sets the link name (default: unique).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
+
+/*
+ Asks the peer to create a temporary node (a dynamic source for a
+ receiver, target for a sender) and assign its address; read it with
+ `muon_receiver_remote_source_address` once the link is open.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
+
+/*
+ Receivers: keep this much credit granted (default 10; credit is
+ topped up when half is used). 0 turns the built-in flow control off:
+ grant credit with `muon_receiver_flow`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
+                                                     uint32_t window);
+
+/*
+ Receivers: accept and settle a message when `on_message` returns
+ without settling it (default on).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
+
+/*
+ Senders: settle a delivery once the peer settles it, after
+ `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
+
+/*
+ Sends pre-settled (at-most-once) when true: senders send every
+ message settled; receivers ask for that. Default false
+ (at-least-once).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
+
+/*
+ Terminus durability: 0 none (default), 1 configuration, 2
+ unsettled-state.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_durable(struct muon_link_options *opts, uint32_t durable);
+
+/*
+ Receivers: source distribution mode, `move` or `copy`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
+                                                         const char *mode);
+
+/*
+ Adds a terminus capability (e.g. `queue`, `topic`).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+ string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+ value out of range. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; string arguments are
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
+                                                  const char *capability);
+
+/*
+ Frees link options. NULL is ignored.
+
+ `opts`: ownership moves in. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or was made by `muon_link_options_new` and not freed.
+ */
+void muon_link_options_free(struct muon_link_options *opts);
 
 /*
  The name of result code `code` as it is spelled in this header, such as
@@ -325,7 +3293,7 @@ const char *muon_result_message(int code);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL).
- Not thread-safe with respect to `out`; may be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -338,7 +3306,7 @@ enum muon_result muon_value_null(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -351,7 +3319,7 @@ enum muon_result muon_value_bool(bool v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -364,7 +3332,7 @@ enum muon_result muon_value_ubyte(uint8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -377,7 +3345,7 @@ enum muon_result muon_value_ushort(uint16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -390,7 +3358,7 @@ enum muon_result muon_value_uint(uint32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -403,7 +3371,7 @@ enum muon_result muon_value_ulong(uint64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -416,7 +3384,7 @@ enum muon_result muon_value_byte(int8_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -429,7 +3397,7 @@ enum muon_result muon_value_short(int16_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -442,7 +3410,7 @@ enum muon_result muon_value_int(int32_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -455,7 +3423,7 @@ enum muon_result muon_value_long(int64_t v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -468,7 +3436,7 @@ enum muon_result muon_value_float(float v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -482,7 +3450,7 @@ enum muon_result muon_value_double(double v, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -496,7 +3464,7 @@ enum muon_result muon_value_decimal32(uint32_t bits, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -511,7 +3479,7 @@ enum muon_result muon_value_decimal64(uint64_t bits, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -527,7 +3495,7 @@ enum muon_result muon_value_decimal128(const uint8_t *bytes, struct muon_value *
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_OUT_OF_RANGE` when `code_point` is a surrogate or above
  U+10FFFF.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -541,7 +3509,7 @@ enum muon_result muon_value_char(uint32_t code_point, struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -556,7 +3524,7 @@ enum muon_result muon_value_timestamp(int64_t ms, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -571,7 +3539,7 @@ enum muon_result muon_value_uuid(const uint8_t *bytes, struct muon_value **out);
  borrowed for the call and receives the new value only on success:
  ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `ptr` is NULL or points to `len` readable bytes; `out` is NULL or valid
@@ -588,7 +3556,7 @@ enum muon_result muon_value_binary(const uint8_t *ptr, size_t len, struct muon_v
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_INVALID_UTF8`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -606,7 +3574,7 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_INVALID_UTF8` (not UTF-8 at all), or
  `MUON_RESULT_INVALID_ARGUMENT` (UTF-8 but not ASCII).
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -615,12 +3583,40 @@ enum muon_result muon_value_string(const char *s, struct muon_value **out);
 enum muon_result muon_value_symbol(const char *s, struct muon_value **out);
 
 /*
+ Makes a deep copy of `v`. A view may be cloned: that is how a value
+ borrowed from a message or a container is kept.
+
+ `v` is borrowed for the call. `out` is borrowed for the call and receives
+ the copy only on success: ownership moves out; free with `muon_value_free`.
+ Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+ use one value from one thread at a time. May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value or view from this API; `out` is NULL or valid
+ for writing a pointer.
+ */
+enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
+
+/*
+ Frees `v` and everything inside it. NULL is ignored. Views into `v`
+ become invalid.
+
+ Ownership of `v` moves in. Not thread-safe: use one value from one thread at
+ a time. May be called from a callback.
+
+ # Safety
+ `v` is NULL or a value this API handed to the caller (ownership moved
+ out) and not yet freed or moved in elsewhere; never a view.
+ */
+void muon_value_free(struct muon_value *v);
+
+/*
  Makes an empty list. Add items with `muon_value_list_append`.
 
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -633,7 +3629,7 @@ enum muon_result muon_value_list_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -649,9 +3645,9 @@ enum muon_result muon_value_map_new(struct muon_value **out);
  `out` is borrowed for the call and receives the new value only on
  success: ownership moves out; free with `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
- or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
- May be called from a callback.
+ `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number, or
+ is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`. Thread-safe. May be called
+ from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -662,15 +3658,16 @@ enum muon_result muon_value_array_new(uint32_t type, struct muon_value **out);
  Makes a described value from a descriptor (a ulong or symbol value)
  and the value it describes.
 
- On success ownership of `descriptor` and of `value` moves in: do not use
- or free either afterwards. On any error both stay with the caller,
- unchanged. `out` is borrowed for the call and receives the new value
- only on success: ownership moves out; free with `muon_value_free`.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
- `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
- pointer).
- May be called from a callback.
+ On success ownership of `descriptor` and of `value` moves in: do not use or
+ free either afterwards. On any error both stay with the caller, unchanged.
+ `out` is borrowed for the call and receives the new value only on success:
+ ownership moves out; free with `muon_value_free`. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (descriptor is not a
+ ulong or symbol), or `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and
+ `value` are the same pointer). `MUON_RESULT_OUT_OF_RANGE` means the result
+ would nest more than 64 levels of lists, maps, arrays and described values,
+ deeper than muon's decoder accepts. Not thread-safe: use one value from one
+ thread at a time. May be called from a callback.
 
  # Safety
  `descriptor` and `value` are NULL or values from this API that the
@@ -683,13 +3680,15 @@ enum muon_result muon_value_described_new(struct muon_value *descriptor,
 /*
  Appends `item` to the end of `list`.
 
- `list` is borrowed for the call. On success ownership of `item` moves
- in: do not use or free it afterwards. On any error it stays with the
- caller, unchanged. Views into `list` are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
- `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
- May be called from a callback.
+ `list` is borrowed for the call. On success ownership of `item` moves in: do
+ not use or free it afterwards. On any error it stays with the caller,
+ unchanged. Views into `list` are invalidated. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (`list` is not a
+ list), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `list` and `item` are NULL or values from this API that the caller
@@ -703,13 +3702,15 @@ enum muon_result muon_value_list_append(struct muon_value *list, struct muon_val
  key is freed; otherwise the entry is appended, so entries keep the
  order they were first put in.
 
- `map` is borrowed for the call. On success ownership of `key` and of
- `value` moves in: do not use or free either afterwards. On any error
- both stay with the caller, unchanged. Views into `map` are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
- `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
- May be called from a callback.
+ `map` is borrowed for the call. On success ownership of `key` and of `value`
+ moves in: do not use or free either afterwards. On any error both stay with
+ the caller, unchanged. Views into `map` are invalidated. Returns
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE`
+ (`map` is not a map), or `MUON_RESULT_INVALID_ARGUMENT` (two of the three
+ pointers are equal). `MUON_RESULT_OUT_OF_RANGE` means the result would nest
+ more than 64 levels of lists, maps, arrays and described values, deeper than
+ muon's decoder accepts. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `map`, `key` and `value` are NULL or values from this API that the
@@ -723,51 +3724,23 @@ enum muon_result muon_value_map_put(struct muon_value *map,
  Appends `item` to the end of `array`. The item must be of the array's
  element type (`muon_value_array_type`).
 
- `array` is borrowed for the call. On success ownership of `item` moves
- in: do not use or free it afterwards. On any error, including
+ `array` is borrowed for the call. On success ownership of `item` moves in:
+ do not use or free it afterwards. On any error, including
  `MUON_RESULT_WRONG_TYPE` for an item of another type, it stays with the
- caller, unchanged, and the caller must still free it. Views into `array`
- are invalidated.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
- its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
- `array` itself).
- May be called from a callback.
+ caller, unchanged, and the caller must still free it. Views into `array` are
+ invalidated. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of its
+ element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is `array` itself).
+ `MUON_RESULT_OUT_OF_RANGE` means the result would nest more than 64 levels
+ of lists, maps, arrays and described values, deeper than muon's decoder
+ accepts. Not thread-safe: use one value from one thread at a time. May be
+ called from a callback.
 
  # Safety
  `array` and `item` are NULL or values from this API that the caller
  owns (not views).
  */
 enum muon_result muon_value_array_append(struct muon_value *array, struct muon_value *item);
-
-/*
- Makes a deep copy of `v`. A view may be cloned: that is how a value
- borrowed from a message or a container is kept.
-
- `v` is borrowed for the call. `out` is borrowed for the call and
- receives the copy only on success: ownership moves out; free with
- `muon_value_free`.
- Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value or view from this API; `out` is NULL or valid
- for writing a pointer.
- */
-enum muon_result muon_value_clone(const struct muon_value *v, struct muon_value **out);
-
-/*
- Frees `v` and everything inside it. NULL is ignored. Views into `v`
- become invalid.
-
- Ownership of `v` moves in.
- May be called from a callback.
-
- # Safety
- `v` is NULL or a value this API handed to the caller (ownership moved
- out) and not yet freed or moved in elsewhere; never a view.
- */
-void muon_value_free(struct muon_value *v);
 
 /*
  Writes `v` as readable text into `buf`, always NUL-terminated when `cap`
@@ -798,9 +3771,9 @@ void muon_value_free(struct muon_value *v);
    `@:com.example:thing 'x'`; an array whose elements share a
    descriptor prints that descriptor before the array.
 
- `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is
- 0, to ask for the length.
- May be called from a callback.
+ `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is 0,
+ to ask for the length. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -811,8 +3784,8 @@ size_t muon_value_format(const struct muon_value *v, char *buf, size_t cap);
 /*
  The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -822,11 +3795,11 @@ enum muon_type muon_value_type(const struct muon_value *v);
 /*
  Reads a boolean value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -837,11 +3810,11 @@ enum muon_result muon_value_get_bool(const struct muon_value *v, bool *out);
 /*
  Reads a ubyte value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -852,11 +3825,11 @@ enum muon_result muon_value_get_ubyte(const struct muon_value *v, uint8_t *out);
 /*
  Reads a ushort value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -867,11 +3840,11 @@ enum muon_result muon_value_get_ushort(const struct muon_value *v, uint16_t *out
 /*
  Reads a uint value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -882,11 +3855,11 @@ enum muon_result muon_value_get_uint(const struct muon_value *v, uint32_t *out);
 /*
  Reads a ulong value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -897,11 +3870,11 @@ enum muon_result muon_value_get_ulong(const struct muon_value *v, uint64_t *out)
 /*
  Reads a byte value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -912,11 +3885,11 @@ enum muon_result muon_value_get_byte(const struct muon_value *v, int8_t *out);
 /*
  Reads a short value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -927,11 +3900,11 @@ enum muon_result muon_value_get_short(const struct muon_value *v, int16_t *out);
 /*
  Reads an int value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -942,11 +3915,11 @@ enum muon_result muon_value_get_int(const struct muon_value *v, int32_t *out);
 /*
  Reads a long value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -957,11 +3930,11 @@ enum muon_result muon_value_get_long(const struct muon_value *v, int64_t *out);
 /*
  Reads a float value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -972,11 +3945,11 @@ enum muon_result muon_value_get_float(const struct muon_value *v, float *out);
 /*
  Reads a double value.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -987,11 +3960,11 @@ enum muon_result muon_value_get_double(const struct muon_value *v, double *out);
 /*
  Reads a decimal32 value as its 32 bits (the inverse of `muon_value_decimal32`).
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1002,11 +3975,11 @@ enum muon_result muon_value_get_decimal32(const struct muon_value *v, uint32_t *
 /*
  Reads a decimal64 value as its 64 bits (the inverse of `muon_value_decimal64`).
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1017,11 +3990,11 @@ enum muon_result muon_value_get_decimal64(const struct muon_value *v, uint64_t *
 /*
  Reads a char value as its Unicode code point.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1032,11 +4005,11 @@ enum muon_result muon_value_get_char(const struct muon_value *v, uint32_t *out);
 /*
  Reads a timestamp value: milliseconds since the Unix epoch.
 
- `v` is borrowed for the call. `out` is borrowed for the call and
- written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call and written
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1048,11 +4021,11 @@ enum muon_result muon_value_get_timestamp(const struct muon_value *v, int64_t *o
  Reads a decimal128 value: copies its 16 bytes, in network order, to
  `out`.
 
- `v` is borrowed for the call. `out` is borrowed for the call, must have
- room for 16 bytes, and is written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call, must have room
+ for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1063,11 +4036,11 @@ enum muon_result muon_value_get_decimal128(const struct muon_value *v, uint8_t *
 /*
  Reads a uuid value: copies its 16 bytes (RFC 4122 order) to `out`.
 
- `v` is borrowed for the call. `out` is borrowed for the call, must have
- room for 16 bytes, and is written only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ `v` is borrowed for the call. `out` is borrowed for the call, must have room
+ for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1079,11 +4052,11 @@ enum muon_result muon_value_get_uuid(const struct muon_value *v, uint8_t *out);
  Reads a binary value as a view of its bytes.
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1097,11 +4070,11 @@ enum muon_result muon_value_get_binary(const struct muon_value *v, struct muon_b
  `muon_value_get_string_copy` for a C string.
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1113,11 +4086,11 @@ enum muon_result muon_value_get_string(const struct muon_value *v, struct muon_b
  Reads a symbol value as a view of its ASCII bytes (not NUL-terminated).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes it points to are borrowed until `v` (or the
- value or message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
- May be called from a callback.
+ only on success; the bytes it points to are borrowed until `v` (or the value
+ or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+ a value of another type. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1128,18 +4101,18 @@ enum muon_result muon_value_get_symbol(const struct muon_value *v, struct muon_b
 /*
  Copies a string value into `buf` as a NUL-terminated C string.
 
- `v` is borrowed for the call. `buf` is borrowed for the call and is
- written only on success, with the text and a NUL. `len` is borrowed for
- the call: on success it receives the length of the text (without the
- NUL); on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so
- that a buffer of `*len + 1` bytes will do, and `buf` is untouched (this
- size report is the one exception to "out-parameters are written only on
- success"). `buf` may be NULL when `cap` is 0, to ask for the size.
- A string holding a NUL byte is copied whole; C will see it end early.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
- `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
- May be called from a callback.
+ `v` is borrowed for the call. `buf` is borrowed for the call and is written
+ only on success, with the text and a NUL. `len` is borrowed for the call: on
+ success it receives the length of the text (without the NUL); on
+ `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so that a buffer
+ of `*len + 1` bytes will do, and `buf` is untouched (this size report is the
+ one exception to "out-parameters are written only on success"). `buf` may be
+ NULL when `cap` is 0, to ask for the size. A string holding a NUL byte is
+ copied whole; C will see it end early. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (not a string; nothing
+ written), or `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1). Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -1154,8 +4127,8 @@ enum muon_result muon_value_get_string_copy(const struct muon_value *v,
  The number of items in a list or array, or of entries (key/value
  pairs) in a map; 0 for any other value and for NULL.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1167,8 +4140,8 @@ size_t muon_value_len(const struct muon_value *v);
  value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not a list, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1181,8 +4154,8 @@ const struct muon_value *muon_value_list_get(const struct muon_value *v, size_t 
  changed or freed. NULL when `v` is NULL or not a map, or `index` is out
  of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1194,8 +4167,8 @@ const struct muon_value *muon_value_map_key(const struct muon_value *v, size_t i
  the value or message that owns it) is changed or freed. NULL when `v`
  is NULL or not a map, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1208,8 +4181,8 @@ const struct muon_value *muon_value_map_value(const struct muon_value *v, size_t
  changed or freed. A symbol key does not match. NULL when `v` is NULL or
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
- `v` and `key` are borrowed for the call.
- May be called from a callback.
+ `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+ one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -1223,8 +4196,8 @@ const struct muon_value *muon_value_map_get_string_key(const struct muon_value *
  changed or freed. A string key does not match. NULL when `v` is NULL or
  not a map, `key` is NULL or not UTF-8, or there is no such key.
 
- `v` and `key` are borrowed for the call.
- May be called from a callback.
+ `v` and `key` are borrowed for the call. Not thread-safe: use one value from
+ one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `key` is NULL or a
@@ -1236,8 +4209,8 @@ const struct muon_value *muon_value_map_get_symbol_key(const struct muon_value *
  The element type of array `v`, or `MUON_TYPE_INVALID` when `v` is NULL
  or not an array.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1249,8 +4222,8 @@ enum muon_type muon_value_array_type(const struct muon_value *v);
  the value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not an array, or `index` is out of range.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1261,11 +4234,10 @@ const struct muon_value *muon_value_array_get(const struct muon_value *v, size_t
  Reads the descriptor of a described value when it is numeric (a ulong).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
- its descriptor is a symbol.
- May be called from a callback.
+ only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+ `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or its
+ descriptor is a symbol. Not thread-safe: use one value from one thread at a
+ time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1278,12 +4250,11 @@ enum muon_result muon_value_described_descriptor_code(const struct muon_value *v
  view of its ASCII bytes (not NUL-terminated).
 
  `v` is borrowed for the call. `out` is borrowed for the call and written
- only on success; the bytes are borrowed until `v` (or the value or
- message that owns it) is changed or freed.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
- its descriptor is numeric.
- May be called from a callback.
+ only on success; the bytes are borrowed until `v` (or the value or message
+ that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched)
+ when `v` is not described or its descriptor is numeric. Not thread-safe: use
+ one value from one thread at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -1297,8 +4268,8 @@ enum muon_result muon_value_described_descriptor_symbol(const struct muon_value 
  the value or message that owns it) is changed or freed. NULL when `v` is
  NULL or not described.
 
- `v` is borrowed for the call.
- May be called from a callback.
+ `v` is borrowed for the call. Not thread-safe: use one value from one thread
+ at a time. May be called from a callback.
 
  # Safety
  `v` is NULL or a value or view from this API.
@@ -1310,14 +4281,14 @@ const struct muon_value *muon_value_described_value(const struct muon_value *v);
  `buf`.
 
  `v` is borrowed for the call. `buf` is borrowed for the call and written
- only on success. `len` is borrowed for the call: on success it receives
- the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it
- receives the number needed and `buf` is untouched (this size report is
- the one exception to "out-parameters are written only on success").
- `buf` may be NULL when `cap` is 0, to ask for the size.
- Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
- `MUON_RESULT_BUFFER_TOO_SMALL`.
- May be called from a callback.
+ only on success. `len` is borrowed for the call: on success it receives the
+ number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the
+ number needed and `buf` is untouched (this size report is the one exception
+ to "out-parameters are written only on success"). `buf` may be NULL when
+ `cap` is 0, to ask for the size. Returns `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_BUFFER_TOO_SMALL`. Not
+ thread-safe: use one value from one thread at a time. May be called from a
+ callback.
 
  # Safety
  `v` is NULL or a value or view from this API; `buf` is NULL or valid
@@ -1339,7 +4310,7 @@ enum muon_result muon_value_encode(const struct muon_value *v,
  `muon_value_free`.
  Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
  `MUON_RESULT_DECODE_ERROR`.
- May be called from a callback.
+ Thread-safe. May be called from a callback.
 
  # Safety
  `data` is NULL or points to `len` readable bytes; `out` is NULL or

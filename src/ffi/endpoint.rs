@@ -677,7 +677,7 @@ pub unsafe extern "C" fn muon_sender_send(
         link_call(sender.owner, sender.generation, sender.key(), Role::Sender, |st, cid, l| {
             let presettled = st.links.get(sender.key()).is_some_and(|e| e.opts.presettled);
             let x = engine(st, cid)?;
-            let d = x.send(l, None, m, presettled).map_err(map_engine)?;
+            let d = x.send(l, None, &m.msg, presettled).map_err(map_engine)?;
             if x.delivery_exists(d) {
                 let dk = st.deliveries.insert(super::event_loop::DeliveryEntry {
                     cid,

@@ -8,14 +8,14 @@ use super::event_loop::muon_loop;
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
+use super::message::MessageBox;
 use super::message::muon_message;
-use crate::codec::message::Message;
 use crate::codec::transport::AmqpError;
 
 /// What happened: the type of a `muon_event`. The numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum muon_event_type {
+pub enum muon_event_kind {
     /// Not an event (NULL event).
     None = 0,
     /// `on_connection_remote_open`
@@ -107,7 +107,7 @@ pub struct muon_event {
 }
 
 pub(crate) struct EventData {
-    pub kind: muon_event_type,
+    pub kind: muon_event_kind,
     pub owner: *mut muon_loop,
     pub connection: muon_connection,
     pub sender: muon_sender,
@@ -115,12 +115,12 @@ pub(crate) struct EventData {
     pub delivery: muon_delivery,
     pub listener: muon_listener,
     pub timer: muon_timer,
-    pub message: Option<Message>,
+    pub message: Option<MessageBox>,
     pub condition: Option<Condition>,
 }
 
 impl EventData {
-    pub(crate) fn new(kind: muon_event_type, owner: *mut muon_loop) -> EventData {
+    pub(crate) fn new(kind: muon_event_kind, owner: *mut muon_loop) -> EventData {
         EventData {
             kind,
             owner,
@@ -146,79 +146,202 @@ fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
     unsafe { ev.cast::<EventData>().as_ref() }
 }
 
-macro_rules! accessor {
-    ($(#[$m:meta])* $name:ident -> $ty:ty, $default:expr, |$e:ident| $body:expr) => {
-        $(#[$m])*
-        ///
-        /// `event` is borrowed for the call. Returns the documented default
-        /// for a NULL event. Not thread-safe; call it from the callback.
-        ///
-        /// # Safety
-        /// `event` is NULL or the event handed to the running callback.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(event: *const muon_event) -> $ty {
-            boundary!($default, {
-                match self::event(event) {
-                    Some($e) => $body,
-                    None => $default,
-                }
-            })
+/// The event's type (`MUON_EVENT_KIND_NONE` for NULL).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_type(event: *const muon_event) -> muon_event_kind {
+    boundary!(muon_event_kind::None, {
+        match self::event(event) {
+            Some(e) => e.kind,
+            None => muon_event_kind::None,
         }
-    };
+    })
 }
 
-accessor!(
-    /// The event's type (`MUON_EVENT_TYPE_NONE` for NULL).
-    muon_event_type -> muon_event_type, muon_event_type::None, |e| e.kind
-);
-accessor!(
-    /// The loop the event comes from (NULL for NULL).
-    muon_event_loop -> *mut muon_loop, std::ptr::null_mut(), |e| e.owner
-);
-accessor!(
-    /// The connection the event concerns (the null handle if none).
-    muon_event_connection -> muon_connection, muon_connection::NULL, |e| e.connection
-);
-accessor!(
-    /// The sender the event concerns (the null handle if none, or if the
-    /// link is a receiver).
-    muon_event_sender -> muon_sender, muon_sender::NULL, |e| e.sender
-);
-accessor!(
-    /// The receiver the event concerns (the null handle if none, or if the
-    /// link is a sender).
-    muon_event_receiver -> muon_receiver, muon_receiver::NULL, |e| e.receiver
-);
-accessor!(
-    /// True if the event's link is a receiver (false if none).
-    muon_event_is_receiver -> bool, false, |e| !e.receiver.is_null()
-);
-accessor!(
-    /// The delivery the event concerns (the null handle if none).
-    muon_event_delivery -> muon_delivery, muon_delivery::NULL, |e| e.delivery
-);
-accessor!(
-    /// The listener the event concerns (the null handle if none).
-    muon_event_listener -> muon_listener, muon_listener::NULL, |e| e.listener
-);
-accessor!(
-    /// The timer that fired (the null handle if none).
-    muon_event_timer -> muon_timer, muon_timer::NULL, |e| e.timer
-);
-accessor!(
-    /// The incoming message of `on_message`: borrowed until the callback
-    /// returns (`muon_message_clone` to keep it). NULL for other events.
-    muon_event_message -> *const muon_message, std::ptr::null(), |e| {
-        e.message.as_ref().map_or(std::ptr::null(), |m| view::<muon_message>(m))
-    }
-);
-accessor!(
-    /// The AMQP condition of a close, disconnect or transport error:
-    /// borrowed until the callback returns. NULL when there is none.
-    muon_event_condition -> *const muon_condition, std::ptr::null(), |e| {
-        e.condition.as_ref().map_or(std::ptr::null(), |c| view::<muon_condition>(c))
-    }
-);
+/// The loop the event comes from (NULL for NULL).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_loop(event: *const muon_event) -> *mut muon_loop {
+    boundary!(std::ptr::null_mut(), {
+        match self::event(event) {
+            Some(e) => e.owner,
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// The connection the event concerns (the null handle if none).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_connection(event: *const muon_event) -> muon_connection {
+    boundary!(muon_connection::NULL, {
+        match self::event(event) {
+            Some(e) => e.connection,
+            None => muon_connection::NULL,
+        }
+    })
+}
+
+/// The sender the event concerns (the null handle if none, or if the
+/// link is a receiver).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_sender(event: *const muon_event) -> muon_sender {
+    boundary!(muon_sender::NULL, {
+        match self::event(event) {
+            Some(e) => e.sender,
+            None => muon_sender::NULL,
+        }
+    })
+}
+
+/// The receiver the event concerns (the null handle if none, or if the
+/// link is a sender).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_receiver(event: *const muon_event) -> muon_receiver {
+    boundary!(muon_receiver::NULL, {
+        match self::event(event) {
+            Some(e) => e.receiver,
+            None => muon_receiver::NULL,
+        }
+    })
+}
+
+/// True if the event's link is a receiver (false if none).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_is_receiver(event: *const muon_event) -> bool {
+    boundary!(false, {
+        match self::event(event) {
+            Some(e) => !e.receiver.is_null(),
+            None => false,
+        }
+    })
+}
+
+/// The delivery the event concerns (the null handle if none).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_delivery(event: *const muon_event) -> muon_delivery {
+    boundary!(muon_delivery::NULL, {
+        match self::event(event) {
+            Some(e) => e.delivery,
+            None => muon_delivery::NULL,
+        }
+    })
+}
+
+/// The listener the event concerns (the null handle if none).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_listener(event: *const muon_event) -> muon_listener {
+    boundary!(muon_listener::NULL, {
+        match self::event(event) {
+            Some(e) => e.listener,
+            None => muon_listener::NULL,
+        }
+    })
+}
+
+/// The timer that fired (the null handle if none).
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_timer(event: *const muon_event) -> muon_timer {
+    boundary!(muon_timer::NULL, {
+        match self::event(event) {
+            Some(e) => e.timer,
+            None => muon_timer::NULL,
+        }
+    })
+}
+
+/// The incoming message of `on_message`: borrowed until the callback
+/// returns (`muon_message_clone` to keep it). NULL for other events.
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const muon_message {
+    boundary!(std::ptr::null(), {
+        match self::event(event) {
+            Some(e) => e
+                .message
+                .as_ref()
+                .map_or(std::ptr::null(), |m| view::<muon_message>(m)),
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// The AMQP condition of a close, disconnect or transport error:
+/// borrowed until the callback returns. NULL when there is none.
+///
+/// `event` is borrowed for the call. Returns the documented default
+/// for a NULL event. Not thread-safe; call it from the callback.
+///
+/// # Safety
+/// `event` is NULL or the event handed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *const muon_condition {
+    boundary!(std::ptr::null(), {
+        match self::event(event) {
+            Some(e) => e
+                .condition
+                .as_ref()
+                .map_or(std::ptr::null(), |c| view::<muon_condition>(c)),
+            None => std::ptr::null(),
+        }
+    })
+}
 
 /// The condition's symbolic name, e.g. `amqp:unauthorized-access`,
 /// NUL-terminated; borrowed as long as the condition. NULL for NULL.

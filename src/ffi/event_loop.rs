@@ -14,7 +14,7 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use super::boundary::{Opaque, boundary};
-use super::event::{Condition, EventData, muon_event, muon_event_type as T};
+use super::event::{Condition, EventData, muon_event, muon_event_kind as T};
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
@@ -458,7 +458,7 @@ impl State {
                     Some(Ok(m)) => {
                         let mut ev = self.link_event(T::Message, lk);
                         ev.delivery = muon_delivery::new(self.me, dk);
-                        ev.message = Some(m);
+                        ev.message = Some(super::message::MessageBox::new(m));
                         self.call(out, |h| h.on_message, Some(lk), me, None, ev);
                         out.push(Action::AutoAccept(dk));
                     }

@@ -61,53 +61,76 @@ pub unsafe extern "C" fn muon_connection_options_new(
     })
 }
 
-macro_rules! opt_setter {
-    ($(#[$m:meta])* $name:ident($arg:ident: $ty:ty) => |$o:ident| $body:expr) => {
-        $(#[$m])*
-        ///
-        /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-        /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
-        /// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
-        /// value out of range. Not thread-safe; may be called from a
-        /// callback.
-        ///
-        /// # Safety
-        /// `opts` is NULL or a live options object; string arguments are
-        /// NULL or NUL-terminated.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(opts: *mut muon_connection_options, $arg: $ty) -> muon_result {
-            boundary!(result: {
-                // SAFETY: the caller promises a live options object.
-                let $o = unsafe { borrow_mut(opts) }?;
-                #[allow(clippy::redundant_closure_call)]
-                (|| -> Result<(), muon_result> { $body })()
-            })
-        }
-    };
-}
-
-opt_setter!(
-    /// Sets the container id sent in `open` (default: a unique id).
-    muon_connection_options_set_container_id(id: *const c_char) => |o| {
+/// Sets the container id sent in `open` (default: a unique id).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_container_id(
+    opts: *mut muon_connection_options,
+    id: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         o.config.container_id = unsafe { cstr(id) }?.to_owned();
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets the virtual host asked for in `open` and SASL (default: the
-    /// URL's host).
-    muon_connection_options_set_hostname(host: *const c_char) => |o| {
+    })
+}
+/// Sets the virtual host asked for in `open` and SASL (default: the
+/// URL's host).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_hostname(
+    opts: *mut muon_connection_options,
+    host: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         o.config.hostname = Some(unsafe { cstr(host) }?.to_owned());
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets the SASL mechanisms allowed (client) or offered (listener), as
-    /// a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
-    /// `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
-    muon_connection_options_set_sasl_mechanisms(mechanisms: *const c_char) => |o| {
+    })
+}
+/// Sets the SASL mechanisms allowed (client) or offered (listener), as
+/// a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
+/// `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_sasl_mechanisms(
+    opts: *mut muon_connection_options,
+    mechanisms: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(mechanisms) }?;
         let list = s
@@ -117,70 +140,198 @@ opt_setter!(
             .ok_or(muon_result::InvalidArgument)?;
         o.config.sasl.mechanisms = list;
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets the SASL user name (PLAIN). The URL's user, if any, is used
-    /// when this is not set.
-    muon_connection_options_set_user(user: *const c_char) => |o| {
+    })
+}
+/// Sets the SASL user name (PLAIN). The URL's user, if any, is used
+/// when this is not set.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_user(
+    opts: *mut muon_connection_options,
+    user: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         o.config.sasl.username = Some(unsafe { cstr(user) }?.to_owned());
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets the SASL password (PLAIN).
-    muon_connection_options_set_password(password: *const c_char) => |o| {
+    })
+}
+/// Sets the SASL password (PLAIN).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_password(
+    opts: *mut muon_connection_options,
+    password: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         o.config.sasl.password = Some(unsafe { cstr(password) }?.to_owned());
         Ok(())
-    }
-);
-opt_setter!(
-    /// Allows SASL PLAIN over an unencrypted transport (default false:
-    /// PLAIN is then refused and the password never sent in clear).
-    muon_connection_options_set_allow_insecure_plain(allow: bool) => |o| {
+    })
+}
+/// Allows SASL PLAIN over an unencrypted transport (default false:
+/// PLAIN is then refused and the password never sent in clear).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_allow_insecure_plain(
+    opts: *mut muon_connection_options,
+    allow: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.config.sasl.allow_insecure_plain = allow;
         Ok(())
-    }
-);
-opt_setter!(
-    /// Turns SASL on or off (default on). A client without SASL sends the
-    /// plain AMQP header; a listener without SASL refuses SASL clients.
-    muon_connection_options_set_sasl_enabled(enabled: bool) => |o| {
+    })
+}
+/// Turns SASL on or off (default on). A client without SASL sends the
+/// plain AMQP header; a listener without SASL refuses SASL clients.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_sasl_enabled(
+    opts: *mut muon_connection_options,
+    enabled: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.config.sasl.enabled = enabled;
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets the largest frame accepted (at least 512; default 65536).
-    muon_connection_options_set_max_frame_size(size: u32) => |o| {
+    })
+}
+/// Sets the largest frame accepted (at least 512; default 65536).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_max_frame_size(
+    opts: *mut muon_connection_options,
+    size: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         if size < 512 {
             return Err(muon_result::InvalidArgument);
         }
         o.config.max_frame_size = size;
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets the highest channel number accepted (default 32767).
-    muon_connection_options_set_channel_max(channel_max: u16) => |o| {
+    })
+}
+/// Sets the highest channel number accepted (default 32767).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_channel_max(
+    opts: *mut muon_connection_options,
+    channel_max: u16,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.config.channel_max = channel_max;
         Ok(())
-    }
-);
-opt_setter!(
-    /// Sets how long the peer may stay silent, in milliseconds, before the
-    /// connection is closed with `amqp:resource-limit-exceeded` (0: no
-    /// limit, the default). Half of it is advertised, as the spec asks.
-    muon_connection_options_set_idle_timeout(ms: u32) => |o| {
+    })
+}
+/// Sets how long the peer may stay silent, in milliseconds, before the
+/// connection is closed with `amqp:resource-limit-exceeded` (0: no
+/// limit, the default). Half of it is advertised, as the spec asks.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_idle_timeout(
+    opts: *mut muon_connection_options,
+    ms: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.config.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
         Ok(())
-    }
-);
-opt_setter!(
-    /// Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).
-    muon_connection_options_add_offered_capability(capability: *const c_char) => |o| {
+    })
+}
+/// Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_add_offered_capability(
+    opts: *mut muon_connection_options,
+    capability: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(capability) }?;
         if !s.is_ascii() {
@@ -192,11 +343,27 @@ opt_setter!(
             .0
             .push(Symbol::new(s));
         Ok(())
-    }
-);
-opt_setter!(
-    /// Adds a capability desired in `open`.
-    muon_connection_options_add_desired_capability(capability: *const c_char) => |o| {
+    })
+}
+/// Adds a capability desired in `open`.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_add_desired_capability(
+    opts: *mut muon_connection_options,
+    capability: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(capability) }?;
         if !s.is_ascii() {
@@ -208,17 +375,33 @@ opt_setter!(
             .0
             .push(Symbol::new(s));
         Ok(())
-    }
-);
-opt_setter!(
-    /// Adds a URL tried, in turn with the first, by the built-in reconnect.
-    muon_connection_options_add_failover_url(url: *const c_char) => |o| {
+    })
+}
+/// Adds a URL tried, in turn with the first, by the built-in reconnect.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_add_failover_url(
+    opts: *mut muon_connection_options,
+    url: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(url) }?;
         o.failover.push(Address::parse(s).map_err(|_| muon_result::InvalidArgument)?);
         Ok(())
-    }
-);
+    })
+}
 
 /// Turns on the built-in reconnect: after the transport is lost, wait
 /// `initial_ms`, doubling after each failed attempt up to `max_ms`, for at
@@ -330,95 +513,199 @@ pub unsafe extern "C" fn muon_link_options_new(out: *mut *mut muon_link_options)
     })
 }
 
-macro_rules! link_setter {
-    ($(#[$m:meta])* $name:ident($arg:ident: $ty:ty) => |$o:ident| $body:expr) => {
-        $(#[$m])*
-        ///
-        /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-        /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-        /// `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe; may be called
-        /// from a callback.
-        ///
-        /// # Safety
-        /// `opts` is NULL or a live options object; strings are NULL or
-        /// NUL-terminated.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(opts: *mut muon_link_options, $arg: $ty) -> muon_result {
-            boundary!(result: {
-                // SAFETY: the caller promises a live options object.
-                let $o = unsafe { borrow_mut(opts) }?;
-                #[allow(clippy::redundant_closure_call)]
-                (|| -> Result<(), muon_result> { $body })()
-            })
-        }
-    };
-}
-
-link_setter!(
-    /// Sets the link name (default: unique).
-    muon_link_options_set_name(name: *const c_char) => |o| {
+/// Sets the link name (default: unique).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_name(
+    opts: *mut muon_link_options,
+    name: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         o.name = Some(unsafe { cstr(name) }?.to_owned());
         Ok(())
-    }
-);
-link_setter!(
-    /// Asks the peer to create a temporary node (a dynamic source for a
-    /// receiver, target for a sender) and assign its address; read it with
-    /// `muon_receiver_remote_source_address` once the link is open.
-    muon_link_options_set_dynamic(dynamic: bool) => |o| {
+    })
+}
+/// Asks the peer to create a temporary node (a dynamic source for a
+/// receiver, target for a sender) and assign its address; read it with
+/// `muon_receiver_remote_source_address` once the link is open.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_dynamic(
+    opts: *mut muon_link_options,
+    dynamic: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.dynamic = dynamic;
         Ok(())
-    }
-);
-link_setter!(
-    /// Receivers: keep this much credit granted (default 10; credit is
-    /// topped up when half is used). 0 turns the built-in flow control off:
-    /// grant credit with `muon_receiver_flow`.
-    muon_link_options_set_credit_window(window: u32) => |o| {
+    })
+}
+/// Receivers: keep this much credit granted (default 10; credit is
+/// topped up when half is used). 0 turns the built-in flow control off:
+/// grant credit with `muon_receiver_flow`.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_credit_window(
+    opts: *mut muon_link_options,
+    window: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.credit_window = window;
         Ok(())
-    }
-);
-link_setter!(
-    /// Receivers: accept and settle a message when `on_message` returns
-    /// without settling it (default on).
-    muon_link_options_set_auto_accept(on: bool) => |o| {
+    })
+}
+/// Receivers: accept and settle a message when `on_message` returns
+/// without settling it (default on).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_auto_accept(
+    opts: *mut muon_link_options,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.auto_accept = on;
         Ok(())
-    }
-);
-link_setter!(
-    /// Senders: settle a delivery once the peer settles it, after
-    /// `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
-    muon_link_options_set_auto_settle(on: bool) => |o| {
+    })
+}
+/// Senders: settle a delivery once the peer settles it, after
+/// `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_auto_settle(
+    opts: *mut muon_link_options,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.auto_settle = on;
         Ok(())
-    }
-);
-link_setter!(
-    /// Sends pre-settled (at-most-once) when true: senders send every
-    /// message settled; receivers ask for that. Default false
-    /// (at-least-once).
-    muon_link_options_set_presettled(on: bool) => |o| {
+    })
+}
+/// Sends pre-settled (at-most-once) when true: senders send every
+/// message settled; receivers ask for that. Default false
+/// (at-least-once).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_presettled(
+    opts: *mut muon_link_options,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         o.presettled = on;
         Ok(())
-    }
-);
-link_setter!(
-    /// Terminus durability: 0 none (default), 1 configuration, 2
-    /// unsettled-state.
-    muon_link_options_set_durable(durable: u32) => |o| {
+    })
+}
+/// Terminus durability: 0 none (default), 1 configuration, 2
+/// unsettled-state.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_durable(
+    opts: *mut muon_link_options,
+    durable: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         if durable > 2 {
             return Err(muon_result::InvalidArgument);
         }
         o.durable = durable;
         Ok(())
-    }
-);
-link_setter!(
-    /// Receivers: source distribution mode, `move` or `copy`.
-    muon_link_options_set_distribution_mode(mode: *const c_char) => |o| {
+    })
+}
+/// Receivers: source distribution mode, `move` or `copy`.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_distribution_mode(
+    opts: *mut muon_link_options,
+    mode: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(mode) }?;
         if !s.is_ascii() {
@@ -426,11 +713,27 @@ link_setter!(
         }
         o.distribution_mode = Some(s.to_owned());
         Ok(())
-    }
-);
-link_setter!(
-    /// Adds a terminus capability (e.g. `queue`, `topic`).
-    muon_link_options_add_capability(capability: *const c_char) => |o| {
+    })
+}
+/// Adds a terminus capability (e.g. `queue`, `topic`).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
+/// string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
+/// value out of range. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; string arguments are
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_add_capability(
+    opts: *mut muon_link_options,
+    capability: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object.
+        let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises a NUL-terminated string.
         let s = unsafe { cstr(capability) }?;
         if !s.is_ascii() {
@@ -438,8 +741,8 @@ link_setter!(
         }
         o.capabilities.push(Symbol::new(s));
         Ok(())
-    }
-);
+    })
+}
 
 /// Frees link options. NULL is ignored.
 ///

@@ -7,11 +7,9 @@
 use std::borrow::Cow;
 use std::ffi::c_char;
 
-use super::boundary::{
-    Opaque, borrow, borrow_mut, boundary, bytes, check_out, cstr, into_raw, take,
-};
+use super::boundary::{Opaque, borrow, boundary, bytes, check_out, cstr, into_raw, take};
 use super::result::muon_result;
-use crate::codec::{Array, Descriptor, TypeKind, Value};
+use crate::codec::{TypeKind, Value};
 
 /// An AMQP 1.0 value of any type: null, boolean, the integer widths,
 /// float, double, decimal32/64/128, char, timestamp, uuid, binary, string,
@@ -254,14 +252,16 @@ unsafe fn bytes16(p: *const u8) -> Result<[u8; 16], muon_result> {
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL).
-/// Not thread-safe with respect to `out`; may be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_null(out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Null) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Null) }
+    })
 }
 
 /// Makes a boolean value.
@@ -269,14 +269,16 @@ pub unsafe extern "C" fn muon_value_null(out: *mut *mut muon_value) -> muon_resu
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_bool(v: bool, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Bool(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Bool(v)) }
+    })
 }
 
 /// Makes a ubyte (unsigned 8-bit) value.
@@ -284,14 +286,16 @@ pub unsafe extern "C" fn muon_value_bool(v: bool, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_ubyte(v: u8, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Ubyte(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Ubyte(v)) }
+    })
 }
 
 /// Makes a ushort (unsigned 16-bit) value.
@@ -299,14 +303,16 @@ pub unsafe extern "C" fn muon_value_ubyte(v: u8, out: *mut *mut muon_value) -> m
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_ushort(v: u16, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Ushort(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Ushort(v)) }
+    })
 }
 
 /// Makes a uint (unsigned 32-bit) value.
@@ -314,14 +320,16 @@ pub unsafe extern "C" fn muon_value_ushort(v: u16, out: *mut *mut muon_value) ->
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_uint(v: u32, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Uint(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Uint(v)) }
+    })
 }
 
 /// Makes a ulong (unsigned 64-bit) value.
@@ -329,14 +337,16 @@ pub unsafe extern "C" fn muon_value_uint(v: u32, out: *mut *mut muon_value) -> m
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_ulong(v: u64, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Ulong(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Ulong(v)) }
+    })
 }
 
 /// Makes a byte (signed 8-bit) value.
@@ -344,14 +354,16 @@ pub unsafe extern "C" fn muon_value_ulong(v: u64, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_byte(v: i8, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Byte(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Byte(v)) }
+    })
 }
 
 /// Makes a short (signed 16-bit) value.
@@ -359,14 +371,16 @@ pub unsafe extern "C" fn muon_value_byte(v: i8, out: *mut *mut muon_value) -> mu
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_short(v: i16, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Short(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Short(v)) }
+    })
 }
 
 /// Makes an int (signed 32-bit) value.
@@ -374,14 +388,16 @@ pub unsafe extern "C" fn muon_value_short(v: i16, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_int(v: i32, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Int(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Int(v)) }
+    })
 }
 
 /// Makes a long (signed 64-bit) value.
@@ -389,14 +405,16 @@ pub unsafe extern "C" fn muon_value_int(v: i32, out: *mut *mut muon_value) -> mu
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_long(v: i64, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Long(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Long(v)) }
+    })
 }
 
 /// Makes a float (32-bit IEEE 754) value. NaN and infinities are allowed.
@@ -404,14 +422,16 @@ pub unsafe extern "C" fn muon_value_long(v: i64, out: *mut *mut muon_value) -> m
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_float(v: f32, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Float(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Float(v)) }
+    })
 }
 
 /// Makes a double (64-bit IEEE 754) value. NaN and infinities are allowed.
@@ -419,14 +439,16 @@ pub unsafe extern "C" fn muon_value_float(v: f32, out: *mut *mut muon_value) -> 
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_double(v: f64, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Double(v)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Double(v)) }
+    })
 }
 
 /// Makes a decimal32 value from its 32 bits (IEEE 754-2008 decimal32,
@@ -435,14 +457,16 @@ pub unsafe extern "C" fn muon_value_double(v: f64, out: *mut *mut muon_value) ->
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_decimal32(bits: u32, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Decimal32(bits.to_be_bytes())) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Decimal32(bits.to_be_bytes())) }
+    })
 }
 
 /// Makes a decimal64 value from its 64 bits (IEEE 754-2008 decimal64,
@@ -451,14 +475,16 @@ pub unsafe extern "C" fn muon_value_decimal32(bits: u32, out: *mut *mut muon_val
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_decimal64(bits: u64, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Decimal64(bits.to_be_bytes())) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Decimal64(bits.to_be_bytes())) }
+    })
 }
 
 /// Makes a decimal128 value from its 16 bytes in network (big-endian)
@@ -468,7 +494,7 @@ pub unsafe extern "C" fn muon_value_decimal64(bits: u64, out: *mut *mut muon_val
 /// borrowed for the call and receives the new value only on success:
 /// ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -493,7 +519,7 @@ pub unsafe extern "C" fn muon_value_decimal128(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_OUT_OF_RANGE` when `code_point` is a surrogate or above
 /// U+10FFFF.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
@@ -516,14 +542,16 @@ pub unsafe extern "C" fn muon_value_char(
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_timestamp(ms: i64, out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Timestamp(ms)) } })
+    boundary!(result: {
+        // SAFETY: `out` is as `give` requires, per this function's contract.
+        unsafe { give(out, Value::Timestamp(ms)) }
+    })
 }
 
 /// Makes a uuid value from its 16 bytes (RFC 4122 order: the canonical
@@ -533,7 +561,7 @@ pub unsafe extern "C" fn muon_value_timestamp(ms: i64, out: *mut *mut muon_value
 /// borrowed for the call and receives the new value only on success:
 /// ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `bytes` is NULL or points to 16 readable bytes; `out` is NULL or valid
@@ -557,7 +585,7 @@ pub unsafe extern "C" fn muon_value_uuid(
 /// borrowed for the call and receives the new value only on success:
 /// ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `ptr` is NULL or points to `len` readable bytes; `out` is NULL or valid
@@ -585,7 +613,7 @@ pub unsafe extern "C" fn muon_value_binary(
 /// `muon_value_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
 /// `MUON_RESULT_INVALID_UTF8`.
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -613,7 +641,7 @@ pub unsafe extern "C" fn muon_value_string(
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_INVALID_UTF8` (not UTF-8 at all), or
 /// `MUON_RESULT_INVALID_ARGUMENT` (UTF-8 but not ASCII).
-/// May be called from a callback.
+/// Thread-safe. May be called from a callback.
 ///
 /// # Safety
 /// `s` is NULL or a NUL-terminated string; `out` is NULL or valid for
@@ -632,251 +660,13 @@ pub unsafe extern "C" fn muon_value_symbol(
     })
 }
 
-/// Makes an empty list. Add items with `muon_value_list_append`.
-///
-/// `out` is borrowed for the call and receives the new value only on
-/// success: ownership moves out; free with `muon_value_free`.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `out` is NULL or valid for writing a pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_list_new(out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::List(Vec::new())) } })
-}
-
-/// Makes an empty map. Add entries with `muon_value_map_put`.
-///
-/// `out` is borrowed for the call and receives the new value only on
-/// success: ownership moves out; free with `muon_value_free`.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `out` is NULL or valid for writing a pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_map_new(out: *mut *mut muon_value) -> muon_result {
-    // SAFETY: `out` is as `give` requires, per this function's contract.
-    boundary!(result: { unsafe { give(out, Value::Map(Vec::new())) } })
-}
-
-/// Makes an empty array whose elements will all be of type `type`, a
-/// `muon_type` number. Add elements with `muon_value_array_append`.
-/// Arrays of described values are not built through this API (a decoded
-/// one can still be read, encoded and formatted).
-///
-/// `out` is borrowed for the call and receives the new value only on
-/// success: ownership moves out; free with `muon_value_free`.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number,
-/// or is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `out` is NULL or valid for writing a pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_array_new(
-    r#type: u32,
-    out: *mut *mut muon_value,
-) -> muon_result {
-    boundary!(result: {
-        check_out(out)?;
-        let kind = muon_type::from_code(r#type)
-            .and_then(muon_type::kind)
-            .filter(|k| *k != TypeKind::Described)
-            .ok_or(muon_result::InvalidArgument)?;
-        let array = Value::Array(Array { descriptor: None, kind, items: Vec::new() });
-        // SAFETY: `out` is as `give` requires, per this function's contract.
-        unsafe { give(out, array) }
-    })
-}
-
-/// Makes a described value from a descriptor (a ulong or symbol value)
-/// and the value it describes.
-///
-/// On success ownership of `descriptor` and of `value` moves in: do not use
-/// or free either afterwards. On any error both stay with the caller,
-/// unchanged. `out` is borrowed for the call and receives the new value
-/// only on success: ownership moves out; free with `muon_value_free`.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (descriptor is not a ulong or symbol), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (`descriptor` and `value` are the same
-/// pointer).
-/// May be called from a callback.
-///
-/// # Safety
-/// `descriptor` and `value` are NULL or values from this API that the
-/// caller owns (not views); `out` is NULL or valid for writing a pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_described_new(
-    descriptor: *mut muon_value,
-    value: *mut muon_value,
-    out: *mut *mut muon_value,
-) -> muon_result {
-    boundary!(result: {
-        check_out(out)?;
-        if value.is_null() {
-            return Err(muon_result::NullArgument);
-        }
-        // SAFETY: `descriptor` is NULL or an owned value, per the contract.
-        let d = match unsafe { borrow(descriptor) }? {
-            Value::Ulong(code) => Descriptor::Code(*code),
-            Value::Symbol(s) => Descriptor::Symbol(Cow::Owned(s.to_string())),
-            _ => return Err(muon_result::WrongType),
-        };
-        if std::ptr::eq(descriptor, value) {
-            return Err(muon_result::InvalidArgument);
-        }
-        // SAFETY: both are distinct owned values (checked above), so taking
-        // them frees each exactly once.
-        let (taken_descriptor, v) = unsafe { (take(descriptor)?, take(value)?) };
-        drop(taken_descriptor);
-        // SAFETY: `out` is as `give` requires, per this function's contract.
-        unsafe { give(out, Value::Described(Box::new((d, *v)))) }
-    })
-}
-
-/// Appends `item` to the end of `list`.
-///
-/// `list` is borrowed for the call. On success ownership of `item` moves
-/// in: do not use or free it afterwards. On any error it stays with the
-/// caller, unchanged. Views into `list` are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (`list` is not a list), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (`item` is `list` itself).
-/// May be called from a callback.
-///
-/// # Safety
-/// `list` and `item` are NULL or values from this API that the caller
-/// owns (not views).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_list_append(
-    list: *mut muon_value,
-    item: *mut muon_value,
-) -> muon_result {
-    boundary!(result: {
-        if item.is_null() {
-            return Err(muon_result::NullArgument);
-        }
-        // SAFETY: `list` is NULL or an owned value, per the contract.
-        let Value::List(items) = unsafe { borrow_mut(list) }? else {
-            return Err(muon_result::WrongType);
-        };
-        if std::ptr::eq(list, item) {
-            return Err(muon_result::InvalidArgument);
-        }
-        // SAFETY: `item` is an owned value distinct from `list`.
-        items.push(*unsafe { take(item) }?);
-        Ok(())
-    })
-}
-
-/// Puts `key` → `value` in `map`. When the map already holds an equal key
-/// (same type and contents), that entry's value is replaced and the new
-/// key is freed; otherwise the entry is appended, so entries keep the
-/// order they were first put in.
-///
-/// `map` is borrowed for the call. On success ownership of `key` and of
-/// `value` moves in: do not use or free either afterwards. On any error
-/// both stay with the caller, unchanged. Views into `map` are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (`map` is not a map), or
-/// `MUON_RESULT_INVALID_ARGUMENT` (two of the three pointers are equal).
-/// May be called from a callback.
-///
-/// # Safety
-/// `map`, `key` and `value` are NULL or values from this API that the
-/// caller owns (not views).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_map_put(
-    map: *mut muon_value,
-    key: *mut muon_value,
-    value: *mut muon_value,
-) -> muon_result {
-    boundary!(result: {
-        if key.is_null() || value.is_null() {
-            return Err(muon_result::NullArgument);
-        }
-        // SAFETY: `map` is NULL or an owned value, per the contract.
-        let Value::Map(pairs) = unsafe { borrow_mut(map) }? else {
-            return Err(muon_result::WrongType);
-        };
-        if std::ptr::eq(map, key) || std::ptr::eq(map, value) || std::ptr::eq(key, value) {
-            return Err(muon_result::InvalidArgument);
-        }
-        // SAFETY: three distinct owned values (checked above).
-        let (k, v) = unsafe { (*take(key)?, *take(value)?) };
-        put(pairs, k, v);
-        Ok(())
-    })
-}
-
-/// Puts `k` → `v` in `pairs`, replacing the value of an equal key.
-pub(crate) fn put(
-    pairs: &mut Vec<(Value<'static>, Value<'static>)>,
-    k: Value<'static>,
-    v: Value<'static>,
-) {
-    match pairs.iter_mut().find(|(old, _)| *old == k) {
-        Some((_, old)) => *old = v,
-        None => pairs.push((k, v)),
-    }
-}
-
-/// Appends `item` to the end of `array`. The item must be of the array's
-/// element type (`muon_value_array_type`).
-///
-/// `array` is borrowed for the call. On success ownership of `item` moves
-/// in: do not use or free it afterwards. On any error, including
-/// `MUON_RESULT_WRONG_TYPE` for an item of another type, it stays with the
-/// caller, unchanged, and the caller must still free it. Views into `array`
-/// are invalidated.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (`array` is not an array, or `item` is not of
-/// its element type), or `MUON_RESULT_INVALID_ARGUMENT` (`item` is
-/// `array` itself).
-/// May be called from a callback.
-///
-/// # Safety
-/// `array` and `item` are NULL or values from this API that the caller
-/// owns (not views).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_array_append(
-    array: *mut muon_value,
-    item: *mut muon_value,
-) -> muon_result {
-    boundary!(result: {
-        if item.is_null() {
-            return Err(muon_result::NullArgument);
-        }
-        if std::ptr::eq(array, item) {
-            return Err(muon_result::InvalidArgument);
-        }
-        // SAFETY: `array` is NULL or an owned value, per the contract.
-        let Value::Array(a) = unsafe { borrow_mut(array) }? else {
-            return Err(muon_result::WrongType);
-        };
-        // SAFETY: `item` is an owned value distinct from `array`; it is only
-        // read here.
-        if unsafe { borrow(item) }?.kind() != a.kind {
-            return Err(muon_result::WrongType);
-        }
-        // SAFETY: `item` is an owned value distinct from `array`.
-        a.items.push(*unsafe { take(item) }?);
-        Ok(())
-    })
-}
-
 /// Makes a deep copy of `v`. A view may be cloned: that is how a value
 /// borrowed from a message or a container is kept.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// receives the copy only on success: ownership moves out; free with
-/// `muon_value_free`.
-/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and receives
+/// the copy only on success: ownership moves out; free with `muon_value_free`.
+/// Returns `MUON_RESULT_OK` or `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe:
+/// use one value from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -898,8 +688,8 @@ pub unsafe extern "C" fn muon_value_clone(
 /// Frees `v` and everything inside it. NULL is ignored. Views into `v`
 /// become invalid.
 ///
-/// Ownership of `v` moves in.
-/// May be called from a callback.
+/// Ownership of `v` moves in. Not thread-safe: use one value from one thread at
+/// a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value this API handed to the caller (ownership moved

@@ -272,9 +272,9 @@ fn python_float(sci: &str, nan: bool, infinite: bool, out: &mut String) {
 ///   `@:com.example:thing 'x'`; an array whose elements share a
 ///   descriptor prints that descriptor before the array.
 ///
-/// `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is
-/// 0, to ask for the length.
-/// May be called from a callback.
+/// `v` and `buf` are borrowed for the call; `buf` may be NULL when `cap` is 0,
+/// to ask for the length. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid for

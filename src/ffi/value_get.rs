@@ -3,10 +3,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{borrow, boundary, bytes, check_out, copy_out, cstr, view, write};
+use super::boundary::{borrow, boundary, check_out, copy_out, write};
 use super::result::muon_result;
-use super::value::{give, muon_type, muon_value};
-use crate::codec::{Decoder, Descriptor, Value, encode_value};
+use super::value::{muon_type, muon_value};
+use crate::codec::Value;
 
 /// A borrowed view of bytes owned by muon: `len` bytes at `ptr`. Not
 /// NUL-terminated. Each function that fills one says how long it stays
@@ -35,7 +35,7 @@ impl muon_bytes {
 ///
 /// # Safety
 /// `v` is NULL or a live value or view; `out` is NULL or writable.
-unsafe fn get<T>(
+pub(crate) unsafe fn get<T>(
     v: *const muon_value,
     out: *mut T,
     f: impl FnOnce(&Value<'static>) -> Option<T>,
@@ -50,8 +50,8 @@ unsafe fn get<T>(
 
 /// The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
 ///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
+/// `v` is borrowed for the call. Not thread-safe: use one value from one thread
+/// at a time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API.
@@ -65,11 +65,11 @@ pub unsafe extern "C" fn muon_value_type(v: *const muon_value) -> muon_type {
 
 /// Reads a boolean value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -89,11 +89,11 @@ pub unsafe extern "C" fn muon_value_get_bool(v: *const muon_value, out: *mut boo
 
 /// Reads a ubyte value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -113,11 +113,11 @@ pub unsafe extern "C" fn muon_value_get_ubyte(v: *const muon_value, out: *mut u8
 
 /// Reads a ushort value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -137,11 +137,11 @@ pub unsafe extern "C" fn muon_value_get_ushort(v: *const muon_value, out: *mut u
 
 /// Reads a uint value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -161,11 +161,11 @@ pub unsafe extern "C" fn muon_value_get_uint(v: *const muon_value, out: *mut u32
 
 /// Reads a ulong value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -185,11 +185,11 @@ pub unsafe extern "C" fn muon_value_get_ulong(v: *const muon_value, out: *mut u6
 
 /// Reads a byte value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -209,11 +209,11 @@ pub unsafe extern "C" fn muon_value_get_byte(v: *const muon_value, out: *mut i8)
 
 /// Reads a short value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -233,11 +233,11 @@ pub unsafe extern "C" fn muon_value_get_short(v: *const muon_value, out: *mut i1
 
 /// Reads an int value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -257,11 +257,11 @@ pub unsafe extern "C" fn muon_value_get_int(v: *const muon_value, out: *mut i32)
 
 /// Reads a long value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -281,11 +281,11 @@ pub unsafe extern "C" fn muon_value_get_long(v: *const muon_value, out: *mut i64
 
 /// Reads a float value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -305,11 +305,11 @@ pub unsafe extern "C" fn muon_value_get_float(v: *const muon_value, out: *mut f3
 
 /// Reads a double value.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -329,11 +329,11 @@ pub unsafe extern "C" fn muon_value_get_double(v: *const muon_value, out: *mut f
 
 /// Reads a decimal32 value as its 32 bits (the inverse of `muon_value_decimal32`).
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -356,11 +356,11 @@ pub unsafe extern "C" fn muon_value_get_decimal32(
 
 /// Reads a decimal64 value as its 64 bits (the inverse of `muon_value_decimal64`).
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -383,11 +383,11 @@ pub unsafe extern "C" fn muon_value_get_decimal64(
 
 /// Reads a char value as its Unicode code point.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -407,11 +407,11 @@ pub unsafe extern "C" fn muon_value_get_char(v: *const muon_value, out: *mut u32
 
 /// Reads a timestamp value: milliseconds since the Unix epoch.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call and
-/// written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call and written
+/// only on success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
+/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type. Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -446,11 +446,11 @@ unsafe fn write16(out: *mut u8, b: &[u8; 16]) -> Result<(), muon_result> {
 /// Reads a decimal128 value: copies its 16 bytes, in network order, to
 /// `out`.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call, must have
-/// room for 16 bytes, and is written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call, must have room
+/// for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -473,11 +473,11 @@ pub unsafe extern "C" fn muon_value_get_decimal128(
 
 /// Reads a uuid value: copies its 16 bytes (RFC 4122 order) to `out`.
 ///
-/// `v` is borrowed for the call. `out` is borrowed for the call, must have
-/// room for 16 bytes, and is written only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// `v` is borrowed for the call. `out` is borrowed for the call, must have room
+/// for 16 bytes, and is written only on success. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -498,11 +498,11 @@ pub unsafe extern "C" fn muon_value_get_uuid(v: *const muon_value, out: *mut u8)
 /// Reads a binary value as a view of its bytes.
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes it points to are borrowed until `v` (or the
-/// value or message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// only on success; the bytes it points to are borrowed until `v` (or the value
+/// or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -528,11 +528,11 @@ pub unsafe extern "C" fn muon_value_get_binary(
 /// `muon_value_get_string_copy` for a C string.
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes it points to are borrowed until `v` (or the
-/// value or message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// only on success; the bytes it points to are borrowed until `v` (or the value
+/// or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -556,11 +556,11 @@ pub unsafe extern "C" fn muon_value_get_string(
 /// Reads a symbol value as a view of its ASCII bytes (not NUL-terminated).
 ///
 /// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes it points to are borrowed until `v` (or the
-/// value or message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) for a value of another type.
-/// May be called from a callback.
+/// only on success; the bytes it points to are borrowed until `v` (or the value
+/// or message that owns it) is changed or freed. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, or `MUON_RESULT_WRONG_TYPE` (out untouched) for
+/// a value of another type. Not thread-safe: use one value from one thread at a
+/// time. May be called from a callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `out` is NULL or valid
@@ -583,18 +583,18 @@ pub unsafe extern "C" fn muon_value_get_symbol(
 
 /// Copies a string value into `buf` as a NUL-terminated C string.
 ///
-/// `v` is borrowed for the call. `buf` is borrowed for the call and is
-/// written only on success, with the text and a NUL. `len` is borrowed for
-/// the call: on success it receives the length of the text (without the
-/// NUL); on `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so
-/// that a buffer of `*len + 1` bytes will do, and `buf` is untouched (this
-/// size report is the one exception to "out-parameters are written only on
-/// success"). `buf` may be NULL when `cap` is 0, to ask for the size.
-/// A string holding a NUL byte is copied whole; C will see it end early.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
-/// `MUON_RESULT_WRONG_TYPE` (not a string; nothing written), or
-/// `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1).
-/// May be called from a callback.
+/// `v` is borrowed for the call. `buf` is borrowed for the call and is written
+/// only on success, with the text and a NUL. `len` is borrowed for the call: on
+/// success it receives the length of the text (without the NUL); on
+/// `MUON_RESULT_BUFFER_TOO_SMALL` it receives the same number, so that a buffer
+/// of `*len + 1` bytes will do, and `buf` is untouched (this size report is the
+/// one exception to "out-parameters are written only on success"). `buf` may be
+/// NULL when `cap` is 0, to ask for the size. A string holding a NUL byte is
+/// copied whole; C will see it end early. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_TYPE` (not a string; nothing
+/// written), or `MUON_RESULT_BUFFER_TOO_SMALL` (`cap` < length + 1). Not
+/// thread-safe: use one value from one thread at a time. May be called from a
+/// callback.
 ///
 /// # Safety
 /// `v` is NULL or a value or view from this API; `buf` is NULL or valid for
@@ -613,9 +613,9 @@ pub unsafe extern "C" fn muon_value_get_string_copy(
             return Err(muon_result::WrongType);
         };
         let needed = s.len();
-        // SAFETY: `len` is non-NULL and writable, per the contract.
-        unsafe { write(len, needed) }?;
         if cap <= needed {
+            // SAFETY: `len` is non-NULL and writable, per the contract.
+            unsafe { write(len, needed) }?;
             return Err(muon_result::BufferTooSmall);
         }
         if buf.is_null() {
@@ -626,376 +626,8 @@ pub unsafe extern "C" fn muon_value_get_string_copy(
             copy_out(s.as_bytes(), buf.cast(), cap);
             buf.add(needed).write(0);
         }
+        // SAFETY: `len` is non-NULL and writable, per the contract.
+        unsafe { write(len, needed) }?;
         Ok(())
-    })
-}
-
-/// The number of items in a list or array, or of entries (key/value
-/// pairs) in a map; 0 for any other value and for NULL.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_len(v: *const muon_value) -> usize {
-    boundary!(0, {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::List(items)) => items.len(),
-            Ok(Value::Map(pairs)) => pairs.len(),
-            Ok(Value::Array(a)) => a.items.len(),
-            _ => 0,
-        }
-    })
-}
-
-/// Borrows a view of `r`, or NULL.
-fn view_of(r: Option<&Value<'static>>) -> *const muon_value {
-    r.map_or(std::ptr::null(), view::<muon_value>)
-}
-
-/// The item at `index` of list `v`, as a view borrowed until `v` (or the
-/// value or message that owns it) is changed or freed. NULL when `v` is
-/// NULL or not a list, or `index` is out of range.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_list_get(
-    v: *const muon_value,
-    index: usize,
-) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::List(items)) => view_of(items.get(index)),
-            _ => std::ptr::null(),
-        }
-    })
-}
-
-/// The key of entry `index` of map `v` (entries keep their order), as a
-/// view borrowed until `v` (or the value or message that owns it) is
-/// changed or freed. NULL when `v` is NULL or not a map, or `index` is out
-/// of range.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_map_key(
-    v: *const muon_value,
-    index: usize,
-) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::Map(pairs)) => view_of(pairs.get(index).map(|(k, _)| k)),
-            _ => std::ptr::null(),
-        }
-    })
-}
-
-/// The value of entry `index` of map `v`, as a view borrowed until `v` (or
-/// the value or message that owns it) is changed or freed. NULL when `v`
-/// is NULL or not a map, or `index` is out of range.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_map_value(
-    v: *const muon_value,
-    index: usize,
-) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::Map(pairs)) => view_of(pairs.get(index).map(|(_, v)| v)),
-            _ => std::ptr::null(),
-        }
-    })
-}
-
-/// Looks up the value under a key for which `matches` holds.
-///
-/// # Safety
-/// `v` is NULL or live; `key` is NULL or NUL-terminated.
-unsafe fn map_lookup(
-    v: *const muon_value,
-    key: *const c_char,
-    matches: impl Fn(&Value<'static>, &str) -> bool,
-) -> *const muon_value {
-    // SAFETY: forwarded from the caller.
-    let (Ok(Value::Map(pairs)), Ok(key)) = (unsafe { borrow(v) }, unsafe { cstr(key) }) else {
-        return std::ptr::null();
-    };
-    view_of(pairs.iter().find(|(k, _)| matches(k, key)).map(|(_, v)| v))
-}
-
-/// The value under the string key `key` in map `v` (the first such entry),
-/// as a view borrowed until `v` (or the value or message that owns it) is
-/// changed or freed. A symbol key does not match. NULL when `v` is NULL or
-/// not a map, `key` is NULL or not UTF-8, or there is no such key.
-///
-/// `v` and `key` are borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API; `key` is NULL or a
-/// NUL-terminated string.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_map_get_string_key(
-    v: *const muon_value,
-    key: *const c_char,
-) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: forwarded from this function's contract.
-        unsafe { map_lookup(v, key, |k, key| matches!(k, Value::String(s) if s == key)) }
-    })
-}
-
-/// The value under the symbol key `key` in map `v` (the first such entry),
-/// as a view borrowed until `v` (or the value or message that owns it) is
-/// changed or freed. A string key does not match. NULL when `v` is NULL or
-/// not a map, `key` is NULL or not UTF-8, or there is no such key.
-///
-/// `v` and `key` are borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API; `key` is NULL or a
-/// NUL-terminated string.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_map_get_symbol_key(
-    v: *const muon_value,
-    key: *const c_char,
-) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: forwarded from this function's contract.
-        unsafe { map_lookup(v, key, |k, key| matches!(k, Value::Symbol(s) if s == key)) }
-    })
-}
-
-/// The element type of array `v`, or `MUON_TYPE_INVALID` when `v` is NULL
-/// or not an array.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_array_type(v: *const muon_value) -> muon_type {
-    boundary!(muon_type::Invalid, {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::Array(a)) => a.kind.into(),
-            _ => muon_type::Invalid,
-        }
-    })
-}
-
-/// The element at `index` of array `v`, as a view borrowed until `v` (or
-/// the value or message that owns it) is changed or freed. NULL when `v` is
-/// NULL or not an array, or `index` is out of range.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_array_get(
-    v: *const muon_value,
-    index: usize,
-) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::Array(a)) => view_of(a.items.get(index)),
-            _ => std::ptr::null(),
-        }
-    })
-}
-
-/// Reads the descriptor of a described value when it is numeric (a ulong).
-///
-/// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
-/// its descriptor is a symbol.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API; `out` is NULL or valid
-/// for writing.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_described_descriptor_code(
-    v: *const muon_value,
-    out: *mut u64,
-) -> muon_result {
-    boundary!(result: {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            get(v, out, |v| match v {
-                Value::Described(b) => match &b.0 {
-                    Descriptor::Code(c) => Some(*c),
-                    Descriptor::Symbol(_) => None,
-                },
-                _ => None,
-            })
-        }
-    })
-}
-
-/// Reads the descriptor of a described value when it is a symbol, as a
-/// view of its ASCII bytes (not NUL-terminated).
-///
-/// `v` is borrowed for the call. `out` is borrowed for the call and written
-/// only on success; the bytes are borrowed until `v` (or the value or
-/// message that owns it) is changed or freed.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_WRONG_TYPE` (out untouched) when `v` is not described or
-/// its descriptor is numeric.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API; `out` is NULL or valid
-/// for writing.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_described_descriptor_symbol(
-    v: *const muon_value,
-    out: *mut muon_bytes,
-) -> muon_result {
-    boundary!(result: {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            get(v, out, |v| match v {
-                Value::Described(b) => match &b.0 {
-                    Descriptor::Symbol(s) => Some(muon_bytes::of(s.as_bytes())),
-                    Descriptor::Code(_) => None,
-                },
-                _ => None,
-            })
-        }
-    })
-}
-
-/// The value a described value describes, as a view borrowed until `v` (or
-/// the value or message that owns it) is changed or freed. NULL when `v` is
-/// NULL or not described.
-///
-/// `v` is borrowed for the call.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_described_value(v: *const muon_value) -> *const muon_value {
-    boundary!(std::ptr::null(), {
-        // SAFETY: `v` is NULL or live, per the contract.
-        match unsafe { borrow(v) } {
-            Ok(Value::Described(b)) => view::<muon_value>(&b.1),
-            _ => std::ptr::null(),
-        }
-    })
-}
-
-/// Writes `encoded` to the caller's buffer, snprintf-size style.
-///
-/// # Safety
-/// `buf` is NULL or valid for `cap` bytes; `len` is valid for writing.
-pub(crate) unsafe fn emit(
-    encoded: &[u8],
-    buf: *mut u8,
-    cap: usize,
-    len: *mut usize,
-) -> Result<(), muon_result> {
-    // SAFETY: forwarded from the caller.
-    unsafe { write(len, encoded.len()) }?;
-    if cap < encoded.len() {
-        return Err(muon_result::BufferTooSmall);
-    }
-    if buf.is_null() && !encoded.is_empty() {
-        return Err(muon_result::NullArgument);
-    }
-    // SAFETY: `buf` has room for `cap >= encoded.len()` bytes.
-    unsafe { copy_out(encoded, buf, cap) };
-    Ok(())
-}
-
-/// Encodes `v` in the AMQP 1.0 wire format (smallest encodings) into
-/// `buf`.
-///
-/// `v` is borrowed for the call. `buf` is borrowed for the call and written
-/// only on success. `len` is borrowed for the call: on success it receives
-/// the number of bytes written; on `MUON_RESULT_BUFFER_TOO_SMALL` it
-/// receives the number needed and `buf` is untouched (this size report is
-/// the one exception to "out-parameters are written only on success").
-/// `buf` may be NULL when `cap` is 0, to ask for the size.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_BUFFER_TOO_SMALL`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `v` is NULL or a value or view from this API; `buf` is NULL or valid
-/// for writing `cap` bytes; `len` is NULL or valid for writing.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_encode(
-    v: *const muon_value,
-    buf: *mut u8,
-    cap: usize,
-    len: *mut usize,
-) -> muon_result {
-    boundary!(result: {
-        check_out(len)?;
-        // SAFETY: `v` is NULL or live, per the contract.
-        let value = unsafe { borrow(v) }?;
-        let mut encoded = Vec::new();
-        encode_value(value, &mut encoded);
-        // SAFETY: forwarded from this function's contract.
-        unsafe { emit(&encoded, buf, cap, len) }
-    })
-}
-
-/// Decodes one AMQP 1.0 value that fills exactly `len` bytes at `bytes`.
-/// Any input is safe: bytes that are not exactly one valid value give
-/// `MUON_RESULT_DECODE_ERROR`.
-///
-/// `data` is borrowed for the call (it may be NULL when `len` is 0; the
-/// result copies what it needs). `out` is borrowed for the call and
-/// receives the value only on success: ownership moves out; free with
-/// `muon_value_free`.
-/// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_DECODE_ERROR`.
-/// May be called from a callback.
-///
-/// # Safety
-/// `data` is NULL or points to `len` readable bytes; `out` is NULL or
-/// valid for writing a pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_value_decode(
-    data: *const u8,
-    len: usize,
-    out: *mut *mut muon_value,
-) -> muon_result {
-    boundary!(result: {
-        check_out(out)?;
-        // SAFETY: `data` is NULL or `len` readable bytes, per the contract.
-        let input = unsafe { bytes(data, len) }?;
-        let value = Decoder::decode_exact(input)?.into_owned();
-        // SAFETY: `out` is as `give` requires, per this function's contract.
-        unsafe { give(out, value) }
     })
 }
