@@ -35,6 +35,7 @@ static void start_more(struct app *a) {
 
 static void on_link_remote_open(void *ud, const muon_event *ev) {
     struct app *a = ud;
+    (void)ev;
     if (++a->open == a->count) {
         printf("ready %d\n", a->open);
         fflush(stdout);

@@ -52,7 +52,7 @@ static void send_some(struct app *a, muon_sender s) {
         CHECK(rc);
         ++a->sent;
     }
-    if (a->presettled && a->sent == a->count) {
+    if (a->presettled && a->sent == a->count && !a->closing) {
         finish(a, "sent", a->sent);
     }
 }
@@ -140,6 +140,11 @@ int main(int argc, char **argv) {
 
     muon_result rc = muon_loop_run(a.loop);
     muon_loop_free(a.loop);
+    if (rc == MUON_RESULT_OK && !a.presettled && a.accepted < a.count) {
+        fprintf(stderr, "mu_send: connection ended with %d of %d messages acknowledged\n",
+                a.accepted, a.count);
+        rc = MUON_RESULT_CLOSED;
+    }
     muon_message_free(a.msg);
     free((void *)a.payload);
     return rc == MUON_RESULT_OK ? 0 : 1;

@@ -67,6 +67,7 @@ static void on_link_flow(void *ud, const muon_event *ev) {
 
 static void on_message(void *ud, const muon_event *ev) {
     struct app *a = ud;
+    (void)ev;
     a->micros[a->done] = now_us() - a->started;
     if (++a->done < a->count) {
         a->want_send = 1;
