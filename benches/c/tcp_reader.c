@@ -2,8 +2,8 @@
  * tcp_reader.c: the receiving half of the "limit" pair. Listens on
  * 127.0.0.1:PORT (0 picks one; the port is printed as "listening on N"),
  * accepts one connection and reads it to end of stream, discarding the
- * bytes: the least a receiver can do with a byte stream. Prints the byte
- * count on stderr.
+ * bytes: the least a receiver can do with a byte stream. Then prints
+ * "bytes B seconds S", S from the accept to the end of the stream.
  *
  * usage: tcp_reader PORT
  */
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
@@ -38,6 +39,8 @@ int main(int argc, char **argv) {
         perror("tcp_reader: accept");
         return 1;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     static char buf[1 << 18];
     unsigned long long total = 0;
     for (;;) {
@@ -51,7 +54,9 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    fprintf(stderr, "tcp_reader: %llu bytes\n", total);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("bytes %llu seconds %.6f\n", total,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     close(s);
     close(ls);
     return 0;
