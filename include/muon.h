@@ -13,9 +13,21 @@
 #define MUON_VERSION_PATCH 0
 #define MUON_VERSION_STRING "0.1.0"
 
-/* Initializer for a muon_handler: sets struct_size, every callback NULL. */
+/* Initializer for a muon_handler: sets struct_size, every callback NULL.
+ * Designated in C, so that -Wextra (missing-field-initializers) stays
+ * quiet; positional in C++, where designated initializers need C++20. */
+#ifdef __cplusplus
+#define MUON_HANDLER_INIT { sizeof(muon_handler) }
+#else
 #define MUON_HANDLER_INIT { .struct_size = sizeof(muon_handler) }
+#endif
 
+
+/*
+ `muon_loop_set_trace` flag: trace every frame sent and received. The
+ same as `MUON_TRACE=frm` in the environment when the loop was made.
+ */
+#define MUON_TRACE_FRAMES 1
 
 /*
  The result of every fallible muon function. `MUON_RESULT_OK` is zero;
@@ -124,7 +136,8 @@ typedef enum muon_result {
 } muon_result;
 
 /*
- The state of a delivery as the peer reported it.
+ The state of a delivery as the peer reported it. The numbers are
+ stable.
  */
 typedef enum muon_delivery_state {
   /*
@@ -154,11 +167,12 @@ typedef enum muon_delivery_state {
 } muon_delivery_state;
 
 /*
- What happened: the type of a `muon_event`. The numbers are stable.
+ What happened: the kind of a `muon_event` (`muon_event_type`). The
+ numbers are stable.
  */
 typedef enum muon_event_kind {
   /*
-   Not an event (NULL event).
+   Not an event: what `muon_event_type` says for NULL.
    */
   MUON_EVENT_KIND_NONE = 0,
   /*
@@ -406,7 +420,13 @@ typedef struct muon_condition muon_condition;
 
 /*
  Options for `muon_loop_connect` and `muon_loop_listen`: identity, SASL,
- limits and reconnect. Every field has a sensible default.
+ limits, capabilities and properties, the handshake built-in, and
+ reconnect. Every field has a sensible default. Owned by the
+ application: made by `muon_connection_options_new`, freed with
+ `muon_connection_options_free`; `muon_loop_connect` and
+ `muon_loop_listen` copy what they need, so the options may be freed or
+ reused right after. Plain data: it may move between threads, but not be
+ used from two at once.
 
  Functions: `muon_connection_options_new`,
  `muon_connection_options_set_container_id`,
@@ -420,6 +440,9 @@ typedef struct muon_condition muon_condition;
  `muon_connection_options_set_channel_max`,
  `muon_connection_options_set_idle_timeout`,
  `muon_connection_options_add_offered_capability`,
+ `muon_connection_options_add_desired_capability`,
+ `muon_connection_options_set_properties`,
+ `muon_connection_options_set_handshake`,
  `muon_connection_options_set_reconnect`,
  `muon_connection_options_add_failover_url`,
  `muon_connection_options_free`.
@@ -427,7 +450,9 @@ typedef struct muon_condition muon_condition;
 typedef struct muon_connection_options muon_connection_options;
 
 /*
- The event a callback is handed: borrowed for the callback's duration.
+ The event a callback is handed: borrowed until the callback returns.
+ It names the handles the event concerns; handles not concerned are the
+ null handle.
 
  Functions: `muon_event_type`, `muon_event_loop`,
  `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
@@ -438,28 +463,41 @@ typedef struct muon_event muon_event;
 
 /*
  Options for `muon_connection_open_sender` and
- `muon_connection_open_receiver`.
+ `muon_connection_open_receiver`: the link name, terminus fields,
+ delivery mode, properties and capabilities, and the built-in behaviours
+ (handshake, credit window, auto-accept, auto-settle). Owned by the
+ application: made by `muon_link_options_new`, freed with
+ `muon_link_options_free`; opening a link copies what it needs. Plain
+ data.
 
  Functions: `muon_link_options_new`, `muon_link_options_set_name`,
  `muon_link_options_set_dynamic`, `muon_link_options_set_credit_window`,
  `muon_link_options_set_auto_accept`, `muon_link_options_set_auto_settle`,
- `muon_link_options_set_presettled`, `muon_link_options_set_durable`,
+ `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
+ `muon_link_options_set_durable`,
  `muon_link_options_set_distribution_mode`,
- `muon_link_options_add_capability`, `muon_link_options_free`.
+ `muon_link_options_add_capability`,
+ `muon_link_options_add_offered_capability`,
+ `muon_link_options_add_desired_capability`,
+ `muon_link_options_set_properties`, `muon_link_options_free`.
  */
 typedef struct muon_link_options muon_link_options;
 
 /*
  An event loop: owned by the application (`muon_loop_new`,
- `muon_loop_free`), used from the thread that made it. Everything made
- through it (connections, listeners, links, deliveries, timers) belongs
- to it and to that thread; only `muon_loop_wake` and `muon_loop_post` may
- be called from other threads.
+ `muon_loop_free`) and used from the thread that made it. Everything
+ made through it (connections, listeners, links, deliveries, timers)
+ belongs to it and to that thread: a call from another thread returns
+ `MUON_RESULT_WRONG_THREAD`. Only `muon_loop_wake` and `muon_loop_post`
+ may be called from any thread. Many loops on many threads are fine.
 
- Functions: `muon_loop_new`, `muon_loop_set_handler`, `muon_loop_connect`,
- `muon_loop_listen`, `muon_loop_schedule`, `muon_loop_run`,
- `muon_loop_run_once`, `muon_loop_stop`, `muon_loop_wake`,
- `muon_loop_post`, `muon_loop_free`.
+ Callbacks run only inside `muon_loop_run` and `muon_loop_run_once`.
+
+ Functions: `muon_loop_new`, `muon_loop_set_handler`,
+ `muon_loop_set_log`, `muon_loop_set_trace`, `muon_loop_connect`,
+ `muon_loop_listen`, `muon_loop_schedule`, `muon_timer_cancel`,
+ `muon_loop_run`, `muon_loop_run_once`, `muon_loop_stop`,
+ `muon_loop_wake`, `muon_loop_post`, `muon_loop_free`.
  */
 typedef struct muon_loop muon_loop;
 
@@ -509,6 +547,25 @@ typedef struct muon_loop muon_loop;
 typedef struct muon_message muon_message;
 
 /*
+ A source or target terminus the peer attached a link with: its
+ address, whether it is dynamic, its durability, expiry policy and
+ timeout, distribution mode, capabilities, dynamic node properties and
+ filter. Returned by `muon_sender_remote_source`,
+ `muon_sender_remote_target`, `muon_receiver_remote_source` and
+ `muon_receiver_remote_target`, borrowed until that function is next
+ called for the same link or the link is gone; never freed by the
+ application. Every getter accepts NULL and returns its default then.
+
+ Functions: `muon_terminus_address`, `muon_terminus_is_dynamic`,
+ `muon_terminus_durable`, `muon_terminus_expiry_policy`,
+ `muon_terminus_timeout`, `muon_terminus_distribution_mode`,
+ `muon_terminus_capability_count`, `muon_terminus_capability`,
+ `muon_terminus_has_capability`,
+ `muon_terminus_dynamic_node_properties`, `muon_terminus_filter`.
+ */
+typedef struct muon_terminus muon_terminus;
+
+/*
  An AMQP 1.0 value of any type: null, boolean, the integer widths,
  float, double, decimal32/64/128, char, timestamp, uuid, binary, string,
  symbol, list, map, array or described.
@@ -545,6 +602,32 @@ typedef struct muon_message muon_message;
  `muon_value_free`.
  */
 typedef struct muon_value muon_value;
+
+/*
+ A delivery (a message in transit): a handle owned by the loop, valid
+ until the delivery is settled here (by the application or a built-in
+ behaviour) or its link ends. A zeroed value is the null handle.
+
+ Functions: `muon_sender_send`, `muon_event_delivery`,
+ `muon_delivery_accept`, `muon_delivery_reject`,
+ `muon_delivery_release`, `muon_delivery_modify`,
+ `muon_delivery_settle`, `muon_delivery_remote_state`,
+ `muon_delivery_is_remote_settled`, `muon_delivery_tag`.
+ */
+typedef struct muon_delivery {
+  /*
+   The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /*
+   Slot index.
+   */
+  uint32_t index;
+  /*
+   Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_delivery;
 
 /*
  A callback: `userdata` is what was registered with the handler table;
@@ -693,15 +776,20 @@ typedef struct muon_handler {
 } muon_handler;
 
 /*
- A connection: owned by the loop, valid until after
- `on_connection_final`. Survives the built-in reconnect.
+ A connection: a handle owned by the loop, valid until
+ `on_connection_final` returns. It survives the built-in reconnect. A
+ zeroed value is the null handle.
 
- Functions: `muon_loop_connect`, `muon_connection_open_sender`,
+ Functions: `muon_loop_connect`, `muon_connection_set_handler`,
+ `muon_connection_open`, `muon_connection_open_sender`,
  `muon_connection_open_receiver`, `muon_connection_close`,
- `muon_connection_close_with`, `muon_connection_set_handler`,
- `muon_connection_remote_condition`, `muon_connection_remote_container_id`,
- `muon_connection_remote_offered_capability`, `muon_connection_user`,
- `muon_connection_is_open`.
+ `muon_connection_close_with`, `muon_connection_is_open`,
+ `muon_connection_is_connected`, `muon_connection_remote_container_id`,
+ `muon_connection_remote_hostname`,
+ `muon_connection_remote_offered_capability`,
+ `muon_connection_remote_desired_capability`,
+ `muon_connection_remote_properties`, `muon_connection_remote_condition`,
+ `muon_connection_local_condition`, `muon_connection_user`.
  */
 typedef struct muon_connection {
   /*
@@ -719,7 +807,8 @@ typedef struct muon_connection {
 } muon_connection;
 
 /*
- A listener: owned by the loop, valid until after `on_listener_final`.
+ A listener: a handle owned by the loop, valid until `on_listener_final`
+ returns. A zeroed value is the null handle.
 
  Functions: `muon_loop_listen`, `muon_listener_port`,
  `muon_listener_close`.
@@ -740,14 +829,24 @@ typedef struct muon_listener {
 } muon_listener;
 
 /*
- A sending link: owned by the loop, valid until after `on_link_final`
- (a reconnect makes it stale: the link is re-opened as a new sender).
+ A sending link: a handle owned by the loop, valid until `on_link_final`
+ returns. When the transport is lost the link ends (`on_link_final`);
+ the built-in reconnect attaches a new sender in its place, with a new
+ handle (`muon_event_sender` of its events). A zeroed value is the null
+ handle.
 
- Functions: `muon_connection_open_sender`, `muon_sender_send`,
- `muon_sender_credit`, `muon_sender_offered`, `muon_sender_drained`,
- `muon_sender_connection`, `muon_sender_close`,
- `muon_sender_close_with`, `muon_sender_remote_condition`,
- `muon_sender_remote_target_address`, `muon_sender_name`.
+ Functions: `muon_connection_open_sender`, `muon_sender_open`,
+ `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
+ `muon_sender_send`, `muon_sender_credit`, `muon_sender_offered`,
+ `muon_sender_drained`, `muon_sender_close`, `muon_sender_close_with`,
+ `muon_sender_connection`, `muon_sender_name`,
+ `muon_sender_remote_source`, `muon_sender_remote_target`,
+ `muon_sender_remote_source_address`,
+ `muon_sender_remote_target_address`,
+ `muon_sender_remote_source_is_dynamic`,
+ `muon_sender_set_source_address`, `muon_sender_remote_properties`,
+ `muon_sender_remote_offered_capability`,
+ `muon_sender_remote_condition`, `muon_sender_local_condition`.
  */
 typedef struct muon_sender {
   /*
@@ -765,15 +864,23 @@ typedef struct muon_sender {
 } muon_sender;
 
 /*
- A receiving link: owned by the loop, valid until after
- `on_link_final` (a reconnect makes it stale).
+ A receiving link: a handle owned by the loop, valid until
+ `on_link_final` returns (a lost transport ends it; the built-in
+ reconnect attaches a new receiver with a new handle). A zeroed value is
+ the null handle.
 
- Functions: `muon_connection_open_receiver`, `muon_receiver_flow`,
+ Functions: `muon_connection_open_receiver`, `muon_receiver_open`,
+ `muon_receiver_set_handler`, `muon_receiver_set_credit_window`,
+ `muon_receiver_set_auto_accept`, `muon_receiver_flow`,
  `muon_receiver_drain`, `muon_receiver_credit`,
- `muon_receiver_connection`, `muon_receiver_close`,
- `muon_receiver_close_with`, `muon_receiver_remote_condition`,
- `muon_receiver_remote_source_address`,
- `muon_receiver_set_source_address`, `muon_receiver_name`.
+ `muon_receiver_is_draining`, `muon_receiver_close`,
+ `muon_receiver_close_with`, `muon_receiver_connection`,
+ `muon_receiver_name`, `muon_receiver_remote_source`,
+ `muon_receiver_remote_target`, `muon_receiver_remote_source_address`,
+ `muon_receiver_remote_target_address`,
+ `muon_receiver_set_target_address`, `muon_receiver_remote_properties`,
+ `muon_receiver_remote_offered_capability`,
+ `muon_receiver_remote_condition`, `muon_receiver_local_condition`.
  */
 typedef struct muon_receiver {
   /*
@@ -791,31 +898,8 @@ typedef struct muon_receiver {
 } muon_receiver;
 
 /*
- A delivery (a message in transit): owned by the loop, valid until it
- is settled here.
-
- Functions: `muon_delivery_accept`, `muon_delivery_reject`,
- `muon_delivery_release`, `muon_delivery_modify`,
- `muon_delivery_settle`, `muon_delivery_remote_state`,
- `muon_delivery_is_remote_settled`, `muon_delivery_tag`.
- */
-typedef struct muon_delivery {
-  /*
-   The loop that owns the object (NULL for the null handle).
-   */
-  struct muon_loop *owner;
-  /*
-   Slot index.
-   */
-  uint32_t index;
-  /*
-   Slot generation (0 for the null handle).
-   */
-  uint32_t generation;
-} muon_delivery;
-
-/*
- A timer: valid until it fires or is cancelled.
+ A timer: a handle owned by the loop, valid until the timer fires or is
+ cancelled. A zeroed value is the null handle.
 
  Functions: `muon_loop_schedule`, `muon_timer_cancel`.
  */
@@ -835,7 +919,8 @@ typedef struct muon_timer {
 } muon_timer;
 
 /*
- A function posted from another thread, run on the loop thread.
+ A function posted from another thread with `muon_loop_post`, run on the
+ loop's thread with the `context` it was posted with.
  */
 typedef void (*muon_post_fn)(void *context);
 
@@ -855,24 +940,133 @@ typedef struct muon_bytes {
   size_t len;
 } muon_bytes;
 
+/*
+ Receives one trace line: `line` is NUL-terminated, without a newline,
+ and borrowed for the call.
+ */
+typedef void (*muon_log_fn)(void *userdata, const char *line);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /*
+ Accepts and settles an incoming delivery (its handle is stale after):
+ by hand, when auto-accept is off, or in `on_message` before it acts.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE` (settled already, or its link is gone),
+ `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_delivery_accept(struct muon_delivery delivery);
+
+/*
+ Rejects and settles an incoming delivery, with an optional error
+ condition (`name` NULL: none; `name` and `description` are borrowed for
+ the call). Results as `muon_delivery_accept`, plus
+ `MUON_RESULT_INVALID_UTF8` and `MUON_RESULT_INVALID_ARGUMENT`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; strings are NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_delivery_reject(struct muon_delivery delivery,
+                                      const char *name,
+                                      const char *description);
+
+/*
+ Releases and settles an incoming delivery: the sender may deliver it
+ again, to anyone. Results as `muon_delivery_accept`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_delivery_release(struct muon_delivery delivery);
+
+/*
+ Modifies and settles an incoming delivery: `failed` counts a failed
+ delivery attempt, `undeliverable_here` asks not to deliver it to this
+ link again. Results as `muon_delivery_accept`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_delivery_modify(struct muon_delivery delivery,
+                                      bool failed,
+                                      bool undeliverable_here);
+
+/*
+ Settles a delivery without giving it an outcome: an outgoing one once
+ the application is done with it (auto-settle off), an incoming one
+ whose outcome does not matter. Its handle is stale after. Results as
+ `muon_delivery_accept`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_delivery_settle(struct muon_delivery delivery);
+
+/*
+ The outcome the peer gave the delivery (`MUON_DELIVERY_STATE_NONE` if
+ none yet, and for a stale or null handle). Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_delivery_state muon_delivery_remote_state(struct muon_delivery delivery);
+
+/*
+ True if the peer has settled the delivery (false for a stale or null
+ handle). Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+bool muon_delivery_is_remote_settled(struct muon_delivery delivery);
+
+/*
+ Copies the delivery's tag into `buf` (at most `cap` bytes; `buf` may be
+ NULL when `cap` is 0) and returns its whole length (at most 32; 0 for a
+ stale or null handle). Not thread-safe; may be called from a callback.
+
+ `buf` is borrowed for the call.
+
+ # Safety
+ The handle is the null handle or its loop is live; `buf` is NULL or
+ valid for writing `cap` bytes.
+ */
+size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap);
+
+/*
  Connects to `url` (`[amqp://][user[:password]@]host[:port][/address]`,
- default port 5672). The connection opens as soon as the transport is up;
- its events go to `handler` (copied; may be NULL), else the loop's
- default handler.
+ default port 5672): the tutorial's `eventloop.connect(url,
+ handler=...)`. The AMQP connection is opened as soon as the transport
+ is up; its events go to `handler` (copied; may be NULL), else the
+ loop's default handler. A connection that cannot be made is reported
+ later, through `on_disconnected` (then `on_connection_final`, unless the
+ built-in reconnect is on).
 
  `lp`, `url`, `options` (may be NULL: defaults) and `handler` are
- borrowed for the call; `userdata` is the application's; `out` (may be
- NULL) receives the connection handle, owned by the loop until after
- `on_connection_final`. A refused connection is reported later, through
- `on_disconnected`. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (bad URL),
- `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
- callback.
+ borrowed for the call; `userdata` stays the application's (see
+ `userdata_free`); `out` (may be NULL) receives the connection handle,
+ owned by the loop until `on_connection_final` returns. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT` (a bad URL), `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
+ may be called from a callback.
 
  # Safety
  `lp` is NULL or a live loop; `url` NULL or NUL-terminated; `options`
@@ -887,21 +1081,23 @@ enum muon_result muon_loop_connect(struct muon_loop *lp,
 
 /*
  Listens on `address` (`host:port`; port 0 picks a free port, read it
- with `muon_listener_port`). Each accepted connection is reported with
- `on_connection_accepted`; its events go to its own handler if one is set
- with `muon_connection_set_handler`, else to `handler`, else the loop's
- default. Accepted connections answer the peer's open, begin and attach
- automatically.
+ with `muon_listener_port`): the tutorial's `eventloop.listen(url)`.
+ `on_listener_open` follows. Each accepted connection is reported with
+ `on_connection_accepted`; its events go to its own handler if one is
+ set with `muon_connection_set_handler`, else to `handler`, else the
+ loop's default. With the handshake on (the default), accepted
+ connections answer the peer's open, begin, attach, detach, end and
+ close by themselves.
 
- `lp`, `address`, `options` (SASL, limits, offered capabilities; may be
- NULL) and `handler` are borrowed for the call; `out` (may be NULL)
- receives the listener, owned by the loop until after
- `on_listener_final`. Results: `MUON_RESULT_OK`,
+ `lp`, `address`, `options` (SASL, limits, capabilities, handshake; may
+ be NULL) and `handler` are borrowed for the call; `userdata` stays the
+ application's; `out` (may be NULL) receives the listener, owned by the
+ loop until `on_listener_final` returns. Results: `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
  `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_ADDRESS_IN_USE`,
  `MUON_RESULT_RESOLVE_FAILED`, `MUON_RESULT_IO_ERROR`,
- `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
 
  # Safety
  As `muon_loop_connect`.
@@ -914,522 +1110,219 @@ enum muon_result muon_loop_listen(struct muon_loop *lp,
                                   struct muon_listener *out);
 
 /*
- The port a listener is bound to (0 for a stale or null handle).
- Not thread-safe; may be called from a callback.
+ The port a listener is bound to: the one it picked for port 0 (0 for a
+ stale or null handle, and after `muon_listener_close`). Not
+ thread-safe; may be called from a callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
  */
 uint16_t muon_listener_port(struct muon_listener listener);
 
 /*
- Stops listening; `on_listener_final` follows. Accepted connections carry
- on.
+ Stops listening: the tutorial's `acceptor.close()`. `on_listener_final`
+ follows; accepted connections carry on.
 
  Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not
- thread-safe; may be called from a callback.
+ `MUON_RESULT_STALE_HANDLE` (also when closed already),
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
  */
 enum muon_result muon_listener_close(struct muon_listener listener);
 
 /*
- Sets the handler for a connection's events (and its links' events that
- their own handlers do not implement). Useful for connections accepted by
- a listener. The previous handler's `userdata_free` is called.
+ Sets the handler for a connection's events (and for its links' events
+ that the links' own handlers do not implement): for connections
+ accepted by a listener, call it in `on_connection_accepted`. `handler`
+ is copied; NULL removes it. The previous table's `userdata_free` is
+ called soon after (never during this call).
 
- `handler` is copied; NULL removes it. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
- `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
- callback.
+ `handler` is borrowed for the call; `userdata` stays the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
 
  # Safety
- The handle's loop is live; `handler` is NULL or a valid table.
+ The handle is the null handle or its loop is live; `handler` is NULL or
+ a valid table.
  */
 enum muon_result muon_connection_set_handler(struct muon_connection conn,
                                              const struct muon_handler *handler,
                                              void *userdata);
 
 /*
- Opens a sender to `address` (NULL: no target address, for an anonymous
- relay that routes by each message's `to`). Its events go to `handler`
- (copied; may be NULL), else the connection's handler, else the loop's.
-
- `address`, `options` (may be NULL: defaults) and `handler` are borrowed
- for the call; `out` (may be NULL) receives the sender, owned by the loop
- until after `on_link_final`. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
- `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
- callback.
-
- # Safety
- The handle's loop is live; pointers are NULL or valid as described.
- */
-enum muon_result muon_connection_open_sender(struct muon_connection conn,
-                                             const char *address,
-                                             const struct muon_link_options *options,
-                                             const struct muon_handler *handler,
-                                             void *userdata,
-                                             struct muon_sender *out);
-
-/*
- Opens a receiver from `address` (NULL with the dynamic option: the peer
- makes a temporary node; read its address with
- `muon_receiver_remote_source_address` in `on_link_remote_open`).
- Credit is granted automatically (window 10 unless the options say
- otherwise) and messages are accepted when `on_message` returns.
-
- Ownership and results as `muon_connection_open_sender`; `out` receives a
- receiver. Not thread-safe; may be called from a callback.
-
- # Safety
- The handle's loop is live; pointers are NULL or valid as described.
- */
-enum muon_result muon_connection_open_receiver(struct muon_connection conn,
-                                               const char *address,
-                                               const struct muon_link_options *options,
-                                               const struct muon_handler *handler,
-                                               void *userdata,
-                                               struct muon_receiver *out);
-
-/*
- Begins closing the connection (and stops any reconnect);
- `on_connection_final` follows once the peer answered. Closing twice is
- not an error.
+ Opens the connection by hand: for a connection accepted by a listener
+ whose handshake is off, answer the peer's open (in
+ `on_connection_remote_open`). Connections made with `muon_loop_connect`
+ open by themselves; opening an open connection does nothing.
 
  Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
- may be called from a callback, including the connection's own.
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_connection_open(struct muon_connection conn);
+
+/*
+ Begins closing the connection (and stops any reconnect): its links
+ close with it. `on_connection_final` follows once the peer answered, or
+ at once if no transport is up. Closing twice is not an error. Called
+ from a callback, the close takes effect once the callback's event is
+ handled, so that the event's built-ins still happen first (the message
+ of `on_message` is still accepted).
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+ including the connection's own.
+
+ # Safety
+ The handle is the null handle or its loop is live.
  */
 enum muon_result muon_connection_close(struct muon_connection conn);
 
 /*
- Begins closing the connection with an error condition `name` (e.g.
- `amqp:internal-error`) and `description` (may be NULL).
+ Begins closing the connection with the error condition `name` (e.g.
+ `amqp:internal-error`) and `description` (may be NULL); see
+ `muon_connection_close`. `muon_connection_local_condition` reports it.
 
  `name` and `description` are borrowed for the call. Results as
  `muon_connection_close`, plus `MUON_RESULT_INVALID_UTF8` and
- `MUON_RESULT_INVALID_ARGUMENT` (non-ASCII name).
+ `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
- The handle's loop is live; strings are NULL or NUL-terminated.
+ The handle is the null handle or its loop is live; strings are NULL or
+ NUL-terminated.
  */
 enum muon_result muon_connection_close_with(struct muon_connection conn,
                                             const char *name,
                                             const char *description);
 
 /*
- True while the connection is open both ways (false for a stale or null
- handle). Not thread-safe; may be called from a callback.
+ True while the AMQP connection is open both ways (false for a stale or
+ null handle). Not thread-safe; may be called from a callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
  */
 bool muon_connection_is_open(struct muon_connection conn);
 
 /*
- The error condition the peer closed the connection with: borrowed until
- the next call on this loop. NULL if none (or for a stale handle).
+ True while the connection has a connected transport (false while
+ connecting, between reconnect attempts, after the end, and for a stale
+ or null handle). Not thread-safe; may be called from a callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
  */
-const struct muon_condition *muon_connection_remote_condition(struct muon_connection conn);
+bool muon_connection_is_connected(struct muon_connection conn);
 
 /*
- The peer's container id: NUL-terminated, borrowed until the next call
- on this loop; NULL before the peer's open (or for a stale handle).
+ The peer's container id (from its open): NUL-terminated, borrowed until
+ this function is next called for the connection or the connection is
+ gone. NULL before the peer's open, and for a stale or null handle. Not
+ thread-safe; may be called from a callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
  */
 const char *muon_connection_remote_container_id(struct muon_connection conn);
 
 /*
- True if the peer's open offered the capability `capability` (e.g.
- `ANONYMOUS-RELAY`). False for a stale handle or NULL.
+ The hostname the peer asked for in its open (the virtual host; useful
+ on accepted connections): borrowed as `muon_connection_remote_container_id`.
+ NULL if it sent none, and for a stale or null handle. Not thread-safe;
+ may be called from a callback.
 
  # Safety
- The handle's loop is live; `capability` is NULL or NUL-terminated.
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_connection_remote_hostname(struct muon_connection conn);
+
+/*
+ True if the peer's open offered the capability `capability` (e.g.
+ `ANONYMOUS-RELAY`). False before the peer's open, for a stale or null
+ handle and for a NULL or non-UTF-8 `capability` (borrowed for the
+ call). Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `capability` is
+ NULL or NUL-terminated.
  */
 bool muon_connection_remote_offered_capability(struct muon_connection conn, const char *capability);
 
 /*
- The SASL user name the connection logged in with (client) or that
- logged in (accepted connection): borrowed until the next call on this
- loop; NULL if none.
+ True if the peer's open desired the capability `capability`. As
+ `muon_connection_remote_offered_capability` otherwise.
+
+ `capability` is borrowed for the call. Not thread-safe; may be called from a
+ callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live; `capability` is
+ NULL or NUL-terminated.
+ */
+bool muon_connection_remote_desired_capability(struct muon_connection conn, const char *capability);
+
+/*
+ The properties of the peer's open, as a map with symbol keys: borrowed
+ until this function is next called for the connection or the
+ connection is gone (`muon_value_clone` to keep it). NULL if it sent
+ none, before its open, and for a stale or null handle. Not thread-safe;
+ may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_value *muon_connection_remote_properties(struct muon_connection conn);
+
+/*
+ The error condition the peer closed the connection with: borrowed until
+ this function is next called for the connection or the connection is
+ gone. NULL if none (not closed, or closed cleanly), and for a stale or
+ null handle. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_condition *muon_connection_remote_condition(struct muon_connection conn);
+
+/*
+ The error condition this side closed the connection with
+ (`muon_connection_close_with`, or a protocol error muon found):
+ borrowed as `muon_connection_remote_condition`. NULL if none, and for a
+ stale or null handle. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_condition *muon_connection_local_condition(struct muon_connection conn);
+
+/*
+ The SASL user name: the one this side logged in with (connections made
+ with `muon_loop_connect`) or the one the peer logged in as (accepted
+ connections). Borrowed as `muon_connection_remote_container_id`; NULL
+ if none (ANONYMOUS, no SASL), and for a stale or null handle. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
  */
 const char *muon_connection_user(struct muon_connection conn);
 
 /*
- Sends `message` on the sender: encoded during the call, so the message
- may be changed or freed right after. Needs credit (`muon_sender_credit`
- > 0; send from `on_link_flow`).
+ The event's kind (`MUON_EVENT_KIND_NONE` for NULL).
 
- `message` is borrowed for the call; `out` (may be NULL) receives the
- delivery, owned by the loop until it is settled (the null handle for a
- pre-settled send). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_NO_CREDIT`,
- `MUON_RESULT_WRONG_STATE` (not attached yet, or output backlog full),
- `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT` (larger than the
- peer's max-message-size), `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
- may be called from a callback.
-
- # Safety
- The handle's loop is live; `message` is NULL or live; `out` NULL or
- writable.
- */
-enum muon_result muon_sender_send(struct muon_sender sender,
-                                  const struct muon_message *message,
-                                  struct muon_delivery *out);
-
-/*
- The sender's credit: how many messages it may send now (0 for a stale
- or null handle). Not thread-safe; may be called from a callback.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-uint32_t muon_sender_credit(struct muon_sender sender);
-
-/*
- Tells the receiver how many messages wait to be sent (the `available`
- hint of the next flow).
-
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
- may be called from a callback.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_sender_offered(struct muon_sender sender, uint32_t count);
-
-/*
- Says the sender has nothing more to send: if the receiver asked to
- drain, the remaining credit is used up and the receiver told. (Done
- automatically after `on_link_flow`.)
-
- Results as `muon_sender_offered`.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_sender_drained(struct muon_sender sender);
-
-/*
- Begins closing the sender; `on_link_final` follows. Closing twice is not
- an error. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
- may be called from a callback, including the link's own.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_sender_close(struct muon_sender sender);
-
-/*
- Begins closing the sender with the error condition `name` and
- `description` (may be NULL), both borrowed for the call. Results as
- `muon_sender_close`, plus `MUON_RESULT_INVALID_UTF8`,
- `MUON_RESULT_INVALID_ARGUMENT`.
-
- # Safety
- The handle's loop is live; strings are NULL or NUL-terminated.
- */
-enum muon_result muon_sender_close_with(struct muon_sender sender,
-                                        const char *name,
-                                        const char *description);
-
-/*
- The sender's connection (the null handle for a stale sender).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-struct muon_connection muon_sender_connection(struct muon_sender sender);
-
-/*
- The address of the target the peer attached (for a dynamic sender, the
- node it made): borrowed until the next call on this loop; NULL if none.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const char *muon_sender_remote_target_address(struct muon_sender sender);
-
-/*
- The error the peer closed the sender with: borrowed until the next call
- on this loop; NULL if none.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const struct muon_condition *muon_sender_remote_condition(struct muon_sender sender);
-
-/*
- The sender's link name: borrowed until the next call on this loop; NULL
- for a stale handle.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const char *muon_sender_name(struct muon_sender sender);
-
-/*
- Grants the receiver's peer `credit` further messages (absolute: the
- credit becomes `credit`). With the built-in credit window on, it is
- still topped up automatically; set the window to 0 to manage credit by
- hand.
-
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`. Not thread-safe;
- may be called from a callback.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_receiver_flow(struct muon_receiver receiver, uint32_t credit);
-
-/*
- Grants `credit` and asks the sender to use it up or give it back at
- once (drain); `on_link_flow` reports when the drain is over.
-
- Results as `muon_receiver_flow`.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_receiver_drain(struct muon_receiver receiver, uint32_t credit);
-
-/*
- The credit the receiver has granted and not yet used (0 for a stale or
- null handle).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-uint32_t muon_receiver_credit(struct muon_receiver receiver);
-
-/*
- Begins closing the receiver; `on_link_final` follows.
-
- Results as `muon_sender_close`.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_receiver_close(struct muon_receiver receiver);
-
-/*
- Begins closing the receiver with an error condition. Results as
- `muon_sender_close_with`.
-
- # Safety
- The handle's loop is live; strings are NULL or NUL-terminated.
- */
-enum muon_result muon_receiver_close_with(struct muon_receiver receiver,
-                                          const char *name,
-                                          const char *description);
-
-/*
- The receiver's connection (the null handle for a stale receiver).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-struct muon_connection muon_receiver_connection(struct muon_receiver receiver);
-
-/*
- The address of the source the peer attached: for a dynamic receiver,
- the address the peer assigned (use it as reply-to). Borrowed until the
- next call on this loop; NULL if none.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const char *muon_receiver_remote_source_address(struct muon_receiver receiver);
-
-/*
- The address of the target of a link the peer attached to this
- receiver (where the peer sends): borrowed until the next call on this
- loop; NULL if none (e.g. an anonymous-relay sender).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const char *muon_receiver_remote_target_address(struct muon_receiver receiver);
-
-/*
- For a sender the peer attached (a consumer, seen from a server): the
- address of the source it asks for, borrowed until the next call on this
- loop; NULL if none or if it asked for a dynamic node.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const char *muon_sender_remote_source_address(struct muon_sender sender);
-
-/*
- For a sender the peer attached: true if it asked for a dynamic source
- (a temporary node the server must create and name with
- `muon_sender_set_source_address`, in `on_link_remote_attach`).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-bool muon_sender_remote_source_is_dynamic(struct muon_sender sender);
-
-/*
- In `on_link_remote_attach`, before the link is opened: sets the address
- of the source this side answers with (e.g. the name a server gives a
- dynamic node). `address` is borrowed for the call.
-
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_STALE_HANDLE`,
- `MUON_RESULT_WRONG_STATE` (already opened), `MUON_RESULT_WRONG_THREAD`.
-
- # Safety
- The handle's loop is live; `address` is NULL or NUL-terminated.
- */
-enum muon_result muon_sender_set_source_address(struct muon_sender sender, const char *address);
-
-/*
- The error the peer closed the receiver with: borrowed until the next
- call on this loop; NULL if none.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const struct muon_condition *muon_receiver_remote_condition(struct muon_receiver receiver);
-
-/*
- The receiver's link name: borrowed until the next call on this loop.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-const char *muon_receiver_name(struct muon_receiver receiver);
-
-/*
- Sets a link's handler (a sender's or receiver's; pass the handle's
- `owner`, `index` and `generation` through either type). The previous
- handler's `userdata_free` is called.
-
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`.
-
- # Safety
- The handle's loop is live; `handler` NULL or a valid table.
- */
-enum muon_result muon_receiver_set_handler(struct muon_receiver receiver,
-                                           const struct muon_handler *handler,
-                                           void *userdata);
-
-/*
- Sets a sender's handler; see `muon_receiver_set_handler`.
-
- # Safety
- The handle's loop is live; `handler` NULL or a valid table.
- */
-enum muon_result muon_sender_set_handler(struct muon_sender sender,
-                                         const struct muon_handler *handler,
-                                         void *userdata);
-
-/*
- Accepts and settles an incoming delivery; its handle is stale after.
-
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
- `MUON_RESULT_STALE_HANDLE` (settled already), `MUON_RESULT_WRONG_THREAD`.
- Not thread-safe; may be called from a callback.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_delivery_accept(struct muon_delivery delivery);
-
-/*
- Rejects and settles an incoming delivery, with an optional error
- condition (`name` NULL: none). Results as `muon_delivery_accept`, plus
- `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT`.
-
- # Safety
- The handle's loop is live; strings are NULL or NUL-terminated.
- */
-enum muon_result muon_delivery_reject(struct muon_delivery delivery,
-                                      const char *name,
-                                      const char *description);
-
-/*
- Releases and settles an incoming delivery (the sender may deliver it
- again, to anyone). Results as `muon_delivery_accept`.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_delivery_release(struct muon_delivery delivery);
-
-/*
- Modifies and settles an incoming delivery: `failed` counts a failed
- attempt, `undeliverable_here` asks not to deliver it to this link
- again. Results as `muon_delivery_accept`.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_delivery_modify(struct muon_delivery delivery,
-                                      bool failed,
-                                      bool undeliverable_here);
-
-/*
- Settles a delivery without giving it an outcome (for an outgoing one:
- forget it). Results as `muon_delivery_accept`.
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_result muon_delivery_settle(struct muon_delivery delivery);
-
-/*
- The outcome the peer gave the delivery (`MUON_DELIVERY_STATE_NONE` if
- none yet, or for a stale handle).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-enum muon_delivery_state muon_delivery_remote_state(struct muon_delivery delivery);
-
-/*
- True if the peer has settled the delivery (false for a stale handle).
-
- # Safety
- The handle's loop is live (or the handle is null).
- */
-bool muon_delivery_is_remote_settled(struct muon_delivery delivery);
-
-/*
- Copies the delivery's tag into `buf` (up to `cap` bytes) and returns its
- length (at most 32; 0 for a stale handle).
-
- # Safety
- The handle's loop is live; `buf` is NULL or valid for `cap` bytes.
- */
-size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap);
-
-/*
- The event's type (`MUON_EVENT_KIND_NONE` for NULL).
-
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1437,10 +1330,11 @@ size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap
 enum muon_event_kind muon_event_type(const struct muon_event *event);
 
 /*
- The loop the event comes from (NULL for NULL).
+ The loop the event comes from (NULL for NULL): borrowed, the loop stays
+ the application's.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1448,10 +1342,11 @@ enum muon_event_kind muon_event_type(const struct muon_event *event);
 struct muon_loop *muon_event_loop(const struct muon_event *event);
 
 /*
- The connection the event concerns (the null handle if none).
+ The connection the event concerns (the null handle if none, or for
+ NULL). Every link, delivery, message and connection event has one.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1459,11 +1354,11 @@ struct muon_loop *muon_event_loop(const struct muon_event *event);
 struct muon_connection muon_event_connection(const struct muon_event *event);
 
 /*
- The sender the event concerns (the null handle if none, or if the
- link is a receiver).
+ The sender the event concerns: the null handle if none, if the link is
+ a receiver, or for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1471,11 +1366,11 @@ struct muon_connection muon_event_connection(const struct muon_event *event);
 struct muon_sender muon_event_sender(const struct muon_event *event);
 
 /*
- The receiver the event concerns (the null handle if none, or if the
- link is a sender).
+ The receiver the event concerns: the null handle if none, if the link
+ is a sender, or for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1483,10 +1378,11 @@ struct muon_sender muon_event_sender(const struct muon_event *event);
 struct muon_receiver muon_event_receiver(const struct muon_event *event);
 
 /*
- True if the event's link is a receiver (false if none).
+ True if the event's link is a receiver (false if it is a sender, if
+ there is no link, or for NULL): the tutorial's `event.link.is_receiver`.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1494,10 +1390,12 @@ struct muon_receiver muon_event_receiver(const struct muon_event *event);
 bool muon_event_is_receiver(const struct muon_event *event);
 
 /*
- The delivery the event concerns (the null handle if none).
+ The delivery the event concerns (`on_message`, `on_accepted`,
+ `on_rejected`, `on_released`, `on_modified`, `on_settled`); the null
+ handle otherwise, or for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1505,10 +1403,12 @@ bool muon_event_is_receiver(const struct muon_event *event);
 struct muon_delivery muon_event_delivery(const struct muon_event *event);
 
 /*
- The listener the event concerns (the null handle if none).
+ The listener the event concerns (`on_listener_open`,
+ `on_listener_final`, `on_connection_accepted`); the null handle
+ otherwise, or for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1516,10 +1416,11 @@ struct muon_delivery muon_event_delivery(const struct muon_event *event);
 struct muon_listener muon_event_listener(const struct muon_event *event);
 
 /*
- The timer that fired (the null handle if none).
+ The timer that fired (`on_timer`; the handle is already stale, useful
+ to tell timers apart); the null handle otherwise, or for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1528,10 +1429,11 @@ struct muon_timer muon_event_timer(const struct muon_event *event);
 
 /*
  The incoming message of `on_message`: borrowed until the callback
- returns (`muon_message_clone` to keep it). NULL for other events.
+ returns (`muon_message_clone` to keep it). NULL for other events and
+ for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1539,11 +1441,14 @@ struct muon_timer muon_event_timer(const struct muon_event *event);
 const struct muon_message *muon_event_message(const struct muon_event *event);
 
 /*
- The AMQP condition of a close, disconnect or transport error:
- borrowed until the callback returns. NULL when there is none.
+ The AMQP error condition of `on_connection_remote_close`,
+ `on_session_remote_close`, `on_link_remote_close`, `on_disconnected`
+ (why the transport was lost), `on_transport_error` and `on_rejected`:
+ borrowed until the callback returns. NULL when there is none (a clean
+ close) and for NULL.
 
- `event` is borrowed for the call. Returns the documented default
- for a NULL event. Not thread-safe; call it from the callback.
+ `event` is borrowed for the call. Not thread-safe; call it from the
+ callback that got the event.
 
  # Safety
  `event` is NULL or the event handed to the running callback.
@@ -1551,9 +1456,10 @@ const struct muon_message *muon_event_message(const struct muon_event *event);
 const struct muon_condition *muon_event_condition(const struct muon_event *event);
 
 /*
- The condition's symbolic name, e.g. `amqp:unauthorized-access`,
- NUL-terminated; borrowed as long as the condition. NULL for NULL.
- Not thread-safe.
+ The condition's symbolic name, e.g. `amqp:unauthorized-access`:
+ NUL-terminated, borrowed as long as the condition is. NULL for NULL.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  `condition` is NULL or a live condition.
@@ -1561,8 +1467,10 @@ const struct muon_condition *muon_event_condition(const struct muon_event *event
 const char *muon_condition_name(const struct muon_condition *condition);
 
 /*
- The condition's description, NUL-terminated (empty if it has none);
- borrowed as long as the condition. NULL for NULL. Not thread-safe.
+ The condition's description: NUL-terminated (empty if it has none),
+ borrowed as long as the condition is. NULL for NULL.
+
+ Not thread-safe; may be called from a callback.
 
  # Safety
  `condition` is NULL or a live condition.
@@ -1570,24 +1478,33 @@ const char *muon_condition_name(const struct muon_condition *condition);
 const char *muon_condition_description(const struct muon_condition *condition);
 
 /*
- Makes an event loop. Returns NULL if the OS refuses (no file
- descriptors left).
+ Makes an event loop, with no handler, connection or listener yet. The
+ frame trace is on if the environment variable `MUON_TRACE` lists `frm`
+ (e.g. `MUON_TRACE=frm`); it goes to standard error unless a log
+ callback is set with `muon_loop_set_log`.
 
- Ownership moves out; free with `muon_loop_free`. The loop belongs to the
- calling thread. Thread-safe; not callable from a callback of the same
- thread's loop? It may be: loops are independent.
+ Returns the loop (ownership moves out; free with `muon_loop_free`), or
+ NULL if the operating system refuses (no file descriptors left). The
+ loop belongs to the calling thread. Thread-safe (each thread may make
+ its own loops); may be called from a callback (of another loop).
+
+ # Safety
+ None.
  */
 struct muon_loop *muon_loop_new(void);
 
 /*
  Sets the loop's default handler: it gets every event that no more
- specific handler (link, connection, listener) implements. `handler` is
- copied; NULL removes it. The previous handler's `userdata_free` is called.
+ specific handler (link, connection, listener) implements, and the
+ loop-wide ones (`on_wake`). `handler` is copied; NULL removes it. The
+ previous table's `userdata_free` is called soon after (at the next
+ dispatch step, or by `muon_loop_free`), never during this call.
 
- `lp` and `handler` are borrowed for the call; `userdata` is the
- application's, passed to every callback of this table. Results:
- `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`.
- Not thread-safe; may be called from a callback.
+ `lp` and `handler` are borrowed for the call; `userdata` stays the
+ application's and is passed to every callback of this table. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (NULL `lp`),
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
 
  # Safety
  `lp` is NULL or a live loop; `handler` is NULL or a `muon_handler` of at
@@ -1598,13 +1515,14 @@ enum muon_result muon_loop_set_handler(struct muon_loop *lp,
                                        void *userdata);
 
 /*
- Runs the loop until no work is left (no connections, listeners or
- timers) or `muon_loop_stop` is called. Callbacks run inside this call.
+ Runs the loop until no work is left (no connection, listener or timer)
+ or `muon_loop_stop` is called. Callbacks run inside this call.
 
  `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_REENTRANT` (called from a
- callback), `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_IO_ERROR`,
- `MUON_RESULT_PANIC`. Not thread-safe; not callable from a callback.
+ callback: nothing is run), `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_IO_ERROR` (polling failed), `MUON_RESULT_PANIC` (a bug;
+ the loop is poisoned). Not thread-safe; not callable from a callback.
 
  # Safety
  `lp` is NULL or a live loop.
@@ -1613,7 +1531,9 @@ enum muon_result muon_loop_run(struct muon_loop *lp);
 
 /*
  Waits up to `timeout_ms` milliseconds (−1: without limit; 0: not at
- all) for something to happen, then dispatches every event that is ready.
+ all) for something to happen, then dispatches every event that is
+ ready, and returns. Returns at once if no work is left. For
+ applications that run their own outer loop.
 
  `lp` is borrowed for the call. Results as `muon_loop_run`. Not
  thread-safe; not callable from a callback.
@@ -1624,12 +1544,14 @@ enum muon_result muon_loop_run(struct muon_loop *lp);
 enum muon_result muon_loop_run_once(struct muon_loop *lp, int64_t timeout_ms);
 
 /*
- Makes `muon_loop_run` return after the current callback.
+ Makes `muon_loop_run` return once the current callback returns
+ (outside a run, it has no effect: each run starts afresh).
 
  `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`. Not
- thread-safe (from another thread, use `muon_loop_wake` and stop in
- `on_wake`); may be called from a callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe (from another thread, post a
+ function that stops the loop with `muon_loop_post`); may be called from
+ a callback.
 
  # Safety
  `lp` is NULL or a live loop.
@@ -1637,58 +1559,74 @@ enum muon_result muon_loop_run_once(struct muon_loop *lp, int64_t timeout_ms);
 enum muon_result muon_loop_stop(struct muon_loop *lp);
 
 /*
- Wakes the loop: it soon calls the default handler's `on_wake`.
+ Wakes the loop: soon after, inside `muon_loop_run` or
+ `muon_loop_run_once`, the default handler's `on_wake` is called (wakes
+ that come close together may be reported once). A sleeping
+ `muon_loop_run` with no work returns after that.
 
  `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_IO_ERROR`. **Thread-safe**:
- may be called from any thread while the loop is alive, and from a
- callback.
+ may be called from any thread while the loop is alive (not during or
+ after `muon_loop_free`), and from a callback.
 
  # Safety
- `lp` is NULL or a live loop (not freed concurrently).
+ `lp` is NULL or a live loop that is not being freed.
  */
 enum muon_result muon_loop_wake(struct muon_loop *lp);
 
 /*
- Runs `f(context)` on the loop's thread, soon, from inside the loop's
- dispatch (before `on_wake`). For work that comes from another thread,
- like the tutorial's messages read from a database thread.
+ Runs `f(context)` on the loop's thread, soon, inside `muon_loop_run` or
+ `muon_loop_run_once` (before the `on_wake` it also causes). Functions
+ run in the order they were posted. This is how another thread hands
+ work to the loop; `f` may call any function on the loop's handles,
+ except `muon_loop_run*` and `muon_loop_free`. A function still pending
+ when the loop is freed is not called.
 
- `lp` is borrowed for the call; `context` is the application's.
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (also for a NULL
- `f`), `MUON_RESULT_IO_ERROR`. **Thread-safe**.
+ `lp` is borrowed for the call; `context` stays the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (NULL `lp` or
+ `f`), `MUON_RESULT_IO_ERROR`. **Thread-safe**: may be called from any
+ thread while the loop is alive, and from a callback.
 
  # Safety
- `lp` is NULL or a live loop (not freed concurrently); `f` is safe to
- call on the loop thread with `context`.
+ `lp` is NULL or a live loop that is not being freed; `f` may be called
+ on the loop's thread with `context`.
  */
 enum muon_result muon_loop_post(struct muon_loop *lp, muon_post_fn f, void *context);
 
 /*
  Frees the loop and everything it owns: open connections are dropped
- without a close handshake, and every `userdata_free` not yet called is
- called. Every handle of the loop is invalid afterwards. NULL is ignored.
+ without a close handshake, listeners stop, timers and posted functions
+ are dropped uncalled, and every `userdata_free` not yet called is
+ called (once each). Every handle of the loop is invalid afterwards.
+ NULL is ignored. A poisoned loop is freed too.
 
- `lp`: ownership moves in. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_REENTRANT` (from a callback: nothing is freed),
+ `lp`: ownership moves in (except on `MUON_RESULT_REENTRANT` and
+ `MUON_RESULT_WRONG_THREAD`, when nothing happens). Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_REENTRANT` (called from a callback),
  `MUON_RESULT_WRONG_THREAD`. Not thread-safe; not callable from a
  callback.
 
  # Safety
- `lp` is NULL or a live loop; no other thread uses it any more.
+ `lp` is NULL or a live loop; no other thread uses it any more (no
+ `muon_loop_wake` or `muon_loop_post` in flight).
  */
 enum muon_result muon_loop_free(struct muon_loop *lp);
 
 /*
- Schedules `on_timer` after `delay_ms` milliseconds, on `handler` (or the
- loop's default handler if NULL or if it lacks `on_timer`) with
- `userdata`. The handler's `userdata_free` is called once the timer fired
- or was cancelled.
+ Schedules a timer: after `delay_ms` milliseconds, `on_timer` is called:
+ `handler`'s with `userdata`; if `handler` is NULL, the loop's default
+ handler's with `userdata` (so a timer can carry its own context, like
+ the tutorial's `eventloop.schedule(time, connection=conn)`); if
+ `handler` lacks `on_timer`, the default handler's with the default's
+ userdata. Timers fire in order of due time; timers due
+ at the same time fire in the order they were scheduled. The table's
+ `userdata_free` is called once the timer fired or was cancelled.
 
- `lp` and `handler` are borrowed for the call; `out` (may be NULL)
- receives the timer's handle. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_WRONG_THREAD`. Not
- thread-safe; may be called from a callback.
+ `lp` and `handler` are borrowed for the call; `userdata` stays the
+ application's; `out` (may be NULL) receives the timer's handle, valid
+ until it fires or is cancelled. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT` (NULL `lp`), `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
 
  # Safety
  `lp` is NULL or a live loop; `handler` is NULL or a valid table; `out`
@@ -1701,17 +1639,839 @@ enum muon_result muon_loop_schedule(struct muon_loop *lp,
                                     struct muon_timer *out);
 
 /*
- Cancels a timer that has not fired; its `userdata_free` is called.
+ Cancels a timer that has not fired; its `userdata_free` is called soon
+ after (never during this call).
 
- Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (null handle),
- `MUON_RESULT_STALE_HANDLE` (fired or cancelled already),
- `MUON_RESULT_WRONG_THREAD`. Not thread-safe; may be called from a
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (the null
+ handle), `MUON_RESULT_STALE_HANDLE` (fired or cancelled already),
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_timer_cancel(struct muon_timer timer);
+
+/*
+ Opens a sender to `address`: the tutorial's `conn.sender(address,
+ handler=...)`. NULL `address`: no target address (for a peer's
+ anonymous relay, which routes each message by its `to`; or with the
+ dynamic option). The attach goes out at once (or when the transport is
+ up); `on_link_remote_open` follows, then `on_link_flow` whenever there
+ is credit to send. Its events go to `handler` (copied; may be NULL),
+ else the connection's handler, else the loop's.
+
+ `address`, `options` (may be NULL: defaults) and `handler` are borrowed
+ for the call; `userdata` stays the application's; `out` (may be NULL)
+ receives the sender, owned by the loop until `on_link_final` returns.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_CLOSED` (the connection is closing, or between reconnect
+ attempts), `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; pointers are NULL or
+ valid as described.
+ */
+enum muon_result muon_connection_open_sender(struct muon_connection conn,
+                                             const char *address,
+                                             const struct muon_link_options *options,
+                                             const struct muon_handler *handler,
+                                             void *userdata,
+                                             struct muon_sender *out);
+
+/*
+ Opens a receiver from `address`: the tutorial's `conn.receiver(address,
+ handler=...)` (NULL with the dynamic option: the peer makes a temporary
+ node; read its address with `muon_receiver_remote_source_address` in
+ `on_link_remote_open`). With the default options, credit is granted
+ automatically (window 10) and each message is accepted when
+ `on_message` returns.
+
+ Ownership and results as `muon_connection_open_sender`; `out` receives
+ a receiver. Not thread-safe; may be called from a callback.
+
+ `address`, `options` and `handler` are borrowed for the call; `userdata`
+ stays the application's; `out` (may be NULL) receives the receiver, owned by
+ the loop until `on_link_final` returns. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+
+ # Safety
+ The handle is the null handle or its loop is live; pointers are NULL or
+ valid as described.
+ */
+enum muon_result muon_connection_open_receiver(struct muon_connection conn,
+                                               const char *address,
+                                               const struct muon_link_options *options,
+                                               const struct muon_handler *handler,
+                                               void *userdata,
+                                               struct muon_receiver *out);
+
+/*
+ Opens, by hand, a sender the peer attached (a consumer, seen from a
+ server) when the handshake is off: call it in `on_link_remote_attach`
+ or later, after setting the source with
+ `muon_sender_set_source_address` if needed. Opening an open link does
+ nothing.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_sender_open(struct muon_sender sender);
+
+/*
+ Opens, by hand, a receiver the peer attached (a producer, seen from a
+ server) when the handshake is off, granting its credit window (if not
+ 0). Opening an open link does nothing. Results as `muon_sender_open`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_open(struct muon_receiver receiver);
+
+/*
+ Sets a sender's handler, e.g. for a sender the peer attached (in
+ `on_link_remote_attach`). `handler` is copied; NULL removes it. The
+ previous table's `userdata_free` is called soon after (never during
+ this call).
+
+ `handler` is borrowed for the call; `userdata` stays the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `handler` is NULL or
+ a valid table.
+ */
+enum muon_result muon_sender_set_handler(struct muon_sender sender,
+                                         const struct muon_handler *handler,
+                                         void *userdata);
+
+/*
+ Sets a receiver's handler; see `muon_sender_set_handler`.
+
+ `handler` is borrowed for the call; `userdata` stays the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `handler` is NULL or
+ a valid table.
+ */
+enum muon_result muon_receiver_set_handler(struct muon_receiver receiver,
+                                           const struct muon_handler *handler,
+                                           void *userdata);
+
+/*
+ Turns a sender's auto-settle built-in on or off from now on (see
+ `muon_link_options_set_auto_settle`); for senders the peer attached,
+ whose options are the defaults.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_sender_set_auto_settle(struct muon_sender sender, bool on);
+
+/*
+ Turns a receiver's auto-accept built-in on or off from now on (see
+ `muon_link_options_set_auto_accept`). Results as
+ `muon_sender_set_auto_settle`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_set_auto_accept(struct muon_receiver receiver, bool on);
+
+/*
+ Sets a receiver's credit window from now on (see
+ `muon_link_options_set_credit_window`; 0 turns the built-in off). For a
+ receiver the peer attached, set it in `on_link_remote_attach`, before
+ the first credit is granted. Results as `muon_sender_set_auto_settle`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_set_credit_window(struct muon_receiver receiver, uint32_t window);
+
+/*
+ Sends `message` on the sender: the tutorial's `sender.send_msg(msg)`.
+ The message is encoded during the call, so it may be changed or freed
+ right after. Needs credit: send from `on_link_flow`, up to
+ `muon_sender_credit`.
+
+ `message` is borrowed for the call; `out` (may be NULL) receives the
+ delivery, owned by the loop until it is settled (the null handle when
+ sent pre-settled). Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_NO_CREDIT`, `MUON_RESULT_WRONG_STATE` (not attached, or too
+ much output waiting), `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT`
+ (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
+ may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `message` is NULL or
+ live; `out` is NULL or writable.
+ */
+enum muon_result muon_sender_send(struct muon_sender sender,
+                                  const struct muon_message *message,
+                                  struct muon_delivery *out);
+
+/*
+ The sender's credit: how many messages it may send now (0 for a stale
+ or null handle): the tutorial's `sender.credit`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+uint32_t muon_sender_credit(struct muon_sender sender);
+
+/*
+ Tells the receiver how many messages wait to be sent (the `available`
+ of the next flow): the tutorial's `sender.offered(n)`.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_sender_offered(struct muon_sender sender, uint32_t count);
+
+/*
+ Says the sender has nothing more to send now: if the receiver asked to
+ drain, the rest of the credit is used up and the receiver told (the
+ tutorial's `sender.drained()`). After `on_link_flow` returns this is
+ done automatically, so call it only when the sender runs dry outside
+ that callback. Results as `muon_sender_offered`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_sender_drained(struct muon_sender sender);
+
+/*
+ Grants the sender credit for `credit` messages from now (absolute: the
+ credit becomes `credit`, 0 takes it back). With the credit window
+ built-in on, credit is still topped up automatically; set the window
+ to 0 to manage it by hand.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_flow(struct muon_receiver receiver, uint32_t credit);
+
+/*
+ Grants `credit` and asks the sender to use it at once or give it back
+ (drain). When the sender answers, `on_link_flow` comes for the
+ receiver, and `muon_receiver_is_draining` is false once the drain is
+ over. Results as `muon_receiver_flow`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_drain(struct muon_receiver receiver, uint32_t credit);
+
+/*
+ The credit the receiver has granted and that is not used yet (0 for a
+ stale or null handle). Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+uint32_t muon_receiver_credit(struct muon_receiver receiver);
+
+/*
+ True while a drain asked with `muon_receiver_drain` is not over (false
+ for a stale or null handle). Not thread-safe; may be called from a
  callback.
 
  # Safety
- The handle's loop is live (or the handle is null).
+ The handle is the null handle or its loop is live.
  */
-enum muon_result muon_timer_cancel(struct muon_timer timer);
+bool muon_receiver_is_draining(struct muon_receiver receiver);
+
+/*
+ Begins closing the sender: the tutorial's `link.close()`.
+ `on_link_final` follows once the peer answered. Closing twice is not an
+ error. Called from a callback, the close takes effect once the
+ callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+ including the link's own.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_sender_close(struct muon_sender sender);
+
+/*
+ Begins closing the sender with the error condition `name` and
+ `description` (may be NULL), both borrowed for the call. Results as
+ `muon_sender_close`, plus `MUON_RESULT_INVALID_UTF8` and
+ `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; strings are NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_sender_close_with(struct muon_sender sender,
+                                        const char *name,
+                                        const char *description);
+
+/*
+ Begins closing the receiver; see `muon_sender_close`.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+ Not thread-safe; may be called from a callback, including the link's own.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_close(struct muon_receiver receiver);
+
+/*
+ Begins closing the receiver with an error condition; see
+ `muon_sender_close_with`.
+
+ `name` and `description` are borrowed for the call. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback, including the link's own.
+
+ # Safety
+ The handle is the null handle or its loop is live; strings are NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_receiver_close_with(struct muon_receiver receiver,
+                                          const char *name,
+                                          const char *description);
+
+/*
+ The sender's connection (the null handle for a stale or null sender).
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+struct muon_connection muon_sender_connection(struct muon_sender sender);
+
+/*
+ The receiver's connection (the null handle for a stale or null
+ receiver). Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+struct muon_connection muon_receiver_connection(struct muon_receiver receiver);
+
+/*
+ The sender's link name: NUL-terminated, borrowed until this function is
+ next called for the link or the link is gone. NULL for a stale or null
+ handle. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_sender_name(struct muon_sender sender);
+
+/*
+ The receiver's link name; see `muon_sender_name`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_receiver_name(struct muon_receiver receiver);
+
+/*
+ The address of the target the peer attached the sender with (for a
+ dynamic sender, the node the peer made): borrowed until this function
+ is next called for the link or the link is gone. NULL if none, and for
+ a stale or null handle. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_sender_remote_target_address(struct muon_sender sender);
+
+/*
+ For a sender the peer attached (a consumer, seen from a server): the
+ address of the source it asks for; borrowed as
+ `muon_sender_remote_target_address`. NULL if none (e.g. a dynamic
+ request), and for a stale or null handle.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_sender_remote_source_address(struct muon_sender sender);
+
+/*
+ For a sender the peer attached: true if it asked for a dynamic source,
+ a temporary node this side makes and names with
+ `muon_sender_set_source_address` in `on_link_remote_attach`. False for
+ a stale or null handle.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+bool muon_sender_remote_source_is_dynamic(struct muon_sender sender);
+
+/*
+ The address of the source the peer attached the receiver with: for a
+ dynamic receiver, the address the peer assigned (use it as reply-to;
+ the tutorial's `receiver.remote_source.address`). Borrowed as
+ `muon_sender_remote_target_address`; NULL if none, and for a stale or
+ null handle.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_receiver_remote_source_address(struct muon_receiver receiver);
+
+/*
+ For a receiver the peer attached (a producer, seen from a server): the
+ address of the target it sends to. Borrowed as
+ `muon_sender_remote_target_address`; NULL if none (an anonymous-relay
+ producer), and for a stale or null handle.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_receiver_remote_target_address(struct muon_receiver receiver);
+
+/*
+ The source the peer attached the sender with (every field of it; see
+ `muon_terminus`): borrowed until this function is next called for the
+ link or the link is gone. NULL before the peer's attach, and for a stale
+ or null handle. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_terminus *muon_sender_remote_source(struct muon_sender sender);
+
+/*
+ The target the peer attached the sender with; see
+ `muon_sender_remote_source`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_terminus *muon_sender_remote_target(struct muon_sender sender);
+
+/*
+ The source the peer attached the receiver with; see
+ `muon_sender_remote_source`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_terminus *muon_receiver_remote_source(struct muon_receiver receiver);
+
+/*
+ The target the peer attached the receiver with; see
+ `muon_sender_remote_source`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_terminus *muon_receiver_remote_target(struct muon_receiver receiver);
+
+/*
+ For a sender the peer attached, before it is opened here (in
+ `on_link_remote_attach`): sets the address of the source this side
+ answers with, e.g. the name a server gives a dynamic node. `address` is
+ borrowed for the call.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_STATE` (opened already), `MUON_RESULT_CLOSED`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `address` is NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_sender_set_source_address(struct muon_sender sender, const char *address);
+
+/*
+ For a receiver the peer attached, before it is opened here: sets the
+ address of the target this side answers with (e.g. a dynamic node's
+ name). As `muon_sender_set_source_address` otherwise.
+
+ `address` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_STATE` (opened already),
+ `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `address` is NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_receiver_set_target_address(struct muon_receiver receiver,
+                                                  const char *address);
+
+/*
+ The properties of the peer's attach (a map with symbol keys): borrowed
+ until this function is next called for the link or the link is gone.
+ NULL if none, and for a stale or null handle. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_value *muon_sender_remote_properties(struct muon_sender sender);
+
+/*
+ The properties of the peer's attach; see
+ `muon_sender_remote_properties`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_value *muon_receiver_remote_properties(struct muon_receiver receiver);
+
+/*
+ True if the peer's attach offered `capability` (borrowed for the
+ call). False for a stale or null handle and NULL `capability`. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `capability` is
+ NULL or NUL-terminated.
+ */
+bool muon_sender_remote_offered_capability(struct muon_sender sender, const char *capability);
+
+/*
+ True if the peer's attach offered `capability`; see
+ `muon_sender_remote_offered_capability`.
+
+ `capability` is borrowed for the call. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `capability` is
+ NULL or NUL-terminated.
+ */
+bool muon_receiver_remote_offered_capability(struct muon_receiver receiver, const char *capability);
+
+/*
+ The error condition the peer closed the sender with: borrowed until
+ this function is next called for the link or the link is gone. NULL if
+ none, and for a stale or null handle. Not thread-safe; may be called
+ from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_condition *muon_sender_remote_condition(struct muon_sender sender);
+
+/*
+ The error condition the peer closed the receiver with; see
+ `muon_sender_remote_condition`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_condition *muon_receiver_remote_condition(struct muon_receiver receiver);
+
+/*
+ The error condition this side closed the sender with
+ (`muon_sender_close_with`); borrowed as `muon_sender_remote_condition`.
+ NULL if none, and for a stale or null handle.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_condition *muon_sender_local_condition(struct muon_sender sender);
+
+/*
+ The error condition this side closed the receiver with; see
+ `muon_sender_local_condition`.
+
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const struct muon_condition *muon_receiver_local_condition(struct muon_receiver receiver);
+
+/*
+ Makes link options with every default: a unique name, credit window
+ 10, auto-accept, auto-settle and the handshake on, at-least-once
+ (unsettled) delivery.
+
+ `out` receives it: ownership moves out; free with
+ `muon_link_options_free`. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Thread-safe; may be
+ called from a callback.
+
+ # Safety
+ `out` is NULL or valid for writing a pointer.
+ */
+enum muon_result muon_link_options_new(struct muon_link_options **out);
+
+/*
+ Sets the link name (default: a unique one).
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
+
+/*
+ Asks the peer to make a temporary node (a dynamic source for a
+ receiver, target for a sender) and give it an address; the address
+ passed to the open call is then ignored. Read the address with
+ `muon_receiver_remote_source_address` (or
+ `muon_sender_remote_target_address`) in `on_link_remote_open`: the
+ tutorial's `receiver(None, dynamic=True)`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
+
+/*
+ Receivers: the credit window built-in (the tutorial's
+ FlowController): keep `window` messages of credit granted, topping up
+ once half is used (default 10). 0 turns it off: grant credit by hand
+ with `muon_receiver_flow` or `muon_receiver_drain`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
+                                                     uint32_t window);
+
+/*
+ Receivers: the auto-accept built-in: accept and settle a message when
+ `on_message` returns without settling it (default on). Off: settle each
+ delivery by hand with `muon_delivery_accept`, `_reject`, `_release`,
+ `_modify` or `_settle`, in `on_message` or later.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
+
+/*
+ Senders: the auto-settle built-in: once the peer gives a delivery an
+ outcome or settles it, report `on_accepted` (`on_rejected`,
+ `on_released`, `on_modified`), then `on_settled`, then settle it here
+ (default on). Off: `on_settled` reports the peer's settlement and the
+ delivery stays until `muon_delivery_settle`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
+
+/*
+ The handshake built-in for this link (default on): answer the peer's
+ detach with ours. Off: call `muon_sender_close` / `muon_receiver_close`
+ in `on_link_remote_close`. (Links the peer attaches take their
+ connection's setting, see `muon_connection_options_set_handshake`.)
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_handshake(struct muon_link_options *opts, bool on);
+
+/*
+ Senders: send every message settled, at-most-once (no outcome comes
+ back); receivers: ask the sender for that. Default false
+ (at-least-once).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
+
+/*
+ Terminus durability: 0 none (default), 1 configuration, 2
+ unsettled-state.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (out of range), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_durable(struct muon_link_options *opts,
+                                               uint32_t durable);
+
+/*
+ Receivers: the source's distribution mode, `move` or `copy`.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
+                                                         const char *mode);
+
+/*
+ Adds a terminus capability (e.g. `queue`, `topic`): on the target of a
+ sender, the source of a receiver.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
+                                                  const char *capability);
+
+/*
+ Adds a capability offered in `attach`.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_offered_capability(struct muon_link_options *opts,
+                                                          const char *capability);
+
+/*
+ Adds a capability desired in `attach`.
+
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
+ */
+enum muon_result muon_link_options_add_desired_capability(struct muon_link_options *opts,
+                                                          const char *capability);
+
+/*
+ Sets the link properties sent in `attach`: a map with symbol keys
+ (NULL: none). The peer reads them with `muon_sender_remote_properties`
+ or `muon_receiver_remote_properties`.
+
+ `opts` is borrowed for the call, and so is the value (copied). Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a map with symbol keys), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `value` is NULL or a live value.
+ */
+enum muon_result muon_link_options_set_properties(struct muon_link_options *opts,
+                                                  const struct muon_value *value);
+
+/*
+ Frees link options. NULL is ignored.
+
+ `opts`: ownership moves in. Not thread-safe (plain data); may be called
+ from a callback.
+
+ # Safety
+ `opts` is NULL or was made by `muon_link_options_new` and not freed.
+ */
+void muon_link_options_free(struct muon_link_options *opts);
 
 /*
  Makes an empty message: no header, annotations, properties or footer,
@@ -2830,11 +3590,15 @@ enum muon_result muon_message_set_reply_to_group_id(struct muon_message *msg, co
 const char *muon_message_reply_to_group_id(const struct muon_message *msg);
 
 /*
- Makes a connection options object with every default.
+ Makes a connection options object with every default: a unique
+ container id, the URL's host as hostname, SASL on with ANONYMOUS and
+ PLAIN (PLAIN only over TLS), 64 KiB frames, no idle timeout, the
+ handshake built-in on, no reconnect.
 
  `out` receives it: ownership moves out; free with
- `muon_connection_options_free`. Results: `MUON_RESULT_NULL_ARGUMENT`.
- Thread-safe; may be called from a callback.
+ `muon_connection_options_free`. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Thread-safe; may be
+ called from a callback.
 
  # Safety
  `out` is NULL or valid for writing a pointer.
@@ -2844,32 +3608,26 @@ enum muon_result muon_connection_options_new(struct muon_connection_options **ou
 /*
  Sets the container id sent in `open` (default: a unique id).
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_set_container_id(struct muon_connection_options *opts,
                                                           const char *id);
 
 /*
- Sets the virtual host asked for in `open` and SASL (default: the
- URL's host).
+ Sets the virtual host asked for in `open` and in SASL (default: the
+ URL's host; for failover URLs, each one's host).
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_set_hostname(struct muon_connection_options *opts,
                                                       const char *host);
@@ -2879,65 +3637,55 @@ enum muon_result muon_connection_options_set_hostname(struct muon_connection_opt
  a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
  `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_set_sasl_mechanisms(struct muon_connection_options *opts,
                                                              const char *mechanisms);
 
 /*
- Sets the SASL user name (PLAIN). The URL's user, if any, is used
- when this is not set.
+ Sets the SASL user name (PLAIN). Without it, the URL's user (if any)
+ is used.
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_set_user(struct muon_connection_options *opts,
                                                   const char *user);
 
 /*
- Sets the SASL password (PLAIN).
+ Sets the SASL password (PLAIN). Without it, the URL's password (if any)
+ is used.
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_set_password(struct muon_connection_options *opts,
                                                       const char *password);
 
 /*
- Allows SASL PLAIN over an unencrypted transport (default false:
- PLAIN is then refused and the password never sent in clear).
+ Allows SASL PLAIN over an unencrypted transport (default false: PLAIN
+ is then refused and the password never sent in clear).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object.
  */
 enum muon_result muon_connection_options_set_allow_insecure_plain(struct muon_connection_options *opts,
                                                                   bool allow);
@@ -2947,14 +3695,11 @@ enum muon_result muon_connection_options_set_allow_insecure_plain(struct muon_co
  plain AMQP header; a listener without SASL refuses SASL clients.
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object.
  */
 enum muon_result muon_connection_options_set_sasl_enabled(struct muon_connection_options *opts,
                                                           bool enabled);
@@ -2963,14 +3708,11 @@ enum muon_result muon_connection_options_set_sasl_enabled(struct muon_connection
  Sets the largest frame accepted (at least 512; default 65536).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (out of range), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object.
  */
 enum muon_result muon_connection_options_set_max_frame_size(struct muon_connection_options *opts,
                                                             uint32_t size);
@@ -2979,32 +3721,27 @@ enum muon_result muon_connection_options_set_max_frame_size(struct muon_connecti
  Sets the highest channel number accepted (default 32767).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object.
  */
 enum muon_result muon_connection_options_set_channel_max(struct muon_connection_options *opts,
                                                          uint16_t channel_max);
 
 /*
  Sets how long the peer may stay silent, in milliseconds, before the
- connection is closed with `amqp:resource-limit-exceeded` (0: no
- limit, the default). Half of it is advertised, as the spec asks.
+ connection fails with `amqp:resource-limit-exceeded` (0: no limit, the
+ default). Half of it is advertised to the peer, which then sends
+ heartbeats often enough; muon sends the peer's heartbeats likewise.
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object.
  */
 enum muon_result muon_connection_options_set_idle_timeout(struct muon_connection_options *opts,
                                                           uint32_t ms);
@@ -3012,15 +3749,13 @@ enum muon_result muon_connection_options_set_idle_timeout(struct muon_connection
 /*
  Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_add_offered_capability(struct muon_connection_options *opts,
                                                                 const char *capability);
@@ -3028,45 +3763,81 @@ enum muon_result muon_connection_options_add_offered_capability(struct muon_conn
 /*
  Adds a capability desired in `open`.
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or
+ not ASCII), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; the string is NULL or NUL-terminated.
  */
 enum muon_result muon_connection_options_add_desired_capability(struct muon_connection_options *opts,
                                                                 const char *capability);
 
 /*
- Adds a URL tried, in turn with the first, by the built-in reconnect.
+ Sets the properties sent in `open`: a map with symbol keys (NULL:
+ none). The peer reads them with `muon_connection_remote_properties`.
 
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
+ `opts` is borrowed for the call, and so is the value (copied). Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a map with symbol keys), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
+ `opts` is NULL or a live options object; `value` is NULL or a live value.
+ */
+enum muon_result muon_connection_options_set_properties(struct muon_connection_options *opts,
+                                                        const struct muon_value *value);
+
+/*
+ Turns the handshake built-in on or off (default on): answering the
+ peer's open and close with ours, and, on the connection's links, its
+ attach and detach (the tutorial's Handshaker). With it off, answer by
+ hand: `muon_connection_open` (accepted connections), `muon_sender_open`
+ / `muon_receiver_open` (links the peer attached), and
+ `muon_connection_close`, `muon_sender_close`, `muon_receiver_close`.
+ Sessions are always answered.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_handshake(struct muon_connection_options *opts,
+                                                       bool on);
+
+/*
+ Adds a URL that the built-in reconnect tries, in turn with the first
+ (the first URL, then each failover URL, then the first again).
+
+ `opts` and `url` are borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT` (not a URL), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `url` is NULL or
+ NUL-terminated.
  */
 enum muon_result muon_connection_options_add_failover_url(struct muon_connection_options *opts,
                                                           const char *url);
 
 /*
- Turns on the built-in reconnect: after the transport is lost, wait
- `initial_ms`, doubling after each failed attempt up to `max_ms`, for at
- most `max_attempts` attempts (0: no limit); rotate through the failover
- URLs; re-open the links the application had open. The tutorial's values
- are 100, 10000, 0. `initial_ms` 0 turns reconnect off.
+ Turns on the built-in reconnect: when the transport is lost (not when
+ the connection is closed), wait `initial_ms`, then try again, doubling
+ the wait after each failed attempt up to `max_ms` (0: 10000), for at
+ most `max_attempts` attempts in a row (0: no limit); rotate through the
+ failover URLs; re-attach the links the application had open (as new
+ links, with new handles: the old ones end with `on_link_final`). The
+ application sees `on_disconnected` for each loss and failed attempt
+ and `on_reconnected` when a transport is up again; the connection
+ handle stays valid throughout. The tutorial's backoff is 100, 10000, 0.
+ `initial_ms` 0 turns reconnect off (the default).
 
  `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe; may be called from a
- callback.
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
 
  # Safety
  `opts` is NULL or a live options object.
@@ -3079,185 +3850,14 @@ enum muon_result muon_connection_options_set_reconnect(struct muon_connection_op
 /*
  Frees connection options. NULL is ignored.
 
- `opts`: ownership moves in. Not thread-safe; may be called from a
- callback.
+ `opts`: ownership moves in. Not thread-safe (plain data); may be called
+ from a callback.
 
  # Safety
  `opts` is NULL or was made by `muon_connection_options_new` and not
  freed.
  */
 void muon_connection_options_free(struct muon_connection_options *opts);
-
-/*
- Makes link options with every default: credit window 10, auto-accept
- and auto-settle on, at-least-once (unsettled) delivery.
-
- `out` receives it: ownership moves out; free with
- `muon_link_options_free`. Results: `MUON_RESULT_NULL_ARGUMENT`.
- Thread-safe; may be called from a callback.
-
- # Safety
- `out` is NULL or valid for writing a pointer.
- */
-enum muon_result muon_link_options_new(struct muon_link_options **out);
-
-/*
- Sets the link name (default: unique).
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_name(struct muon_link_options *opts, const char *name);
-
-/*
- Asks the peer to create a temporary node (a dynamic source for a
- receiver, target for a sender) and assign its address; read it with
- `muon_receiver_remote_source_address` once the link is open.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_dynamic(struct muon_link_options *opts, bool dynamic);
-
-/*
- Receivers: keep this much credit granted (default 10; credit is
- topped up when half is used). 0 turns the built-in flow control off:
- grant credit with `muon_receiver_flow`.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_credit_window(struct muon_link_options *opts,
-                                                     uint32_t window);
-
-/*
- Receivers: accept and settle a message when `on_message` returns
- without settling it (default on).
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_auto_accept(struct muon_link_options *opts, bool on);
-
-/*
- Senders: settle a delivery once the peer settles it, after
- `on_accepted`/`on_rejected`/`on_released`/`on_modified` (default on).
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opts, bool on);
-
-/*
- Sends pre-settled (at-most-once) when true: senders send every
- message settled; receivers ask for that. Default false
- (at-least-once).
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts, bool on);
-
-/*
- Terminus durability: 0 none (default), 1 configuration, 2
- unsettled-state.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_durable(struct muon_link_options *opts, uint32_t durable);
-
-/*
- Receivers: source distribution mode, `move` or `copy`.
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_set_distribution_mode(struct muon_link_options *opts,
-                                                         const char *mode);
-
-/*
- Adds a terminus capability (e.g. `queue`, `topic`).
-
- `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
- `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8` for a
- string that is not UTF-8, `MUON_RESULT_INVALID_ARGUMENT` for a
- value out of range. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or a live options object; string arguments are
- NULL or NUL-terminated.
- */
-enum muon_result muon_link_options_add_capability(struct muon_link_options *opts,
-                                                  const char *capability);
-
-/*
- Frees link options. NULL is ignored.
-
- `opts`: ownership moves in. Not thread-safe; may be called from a
- callback.
-
- # Safety
- `opts` is NULL or was made by `muon_link_options_new` and not freed.
- */
-void muon_link_options_free(struct muon_link_options *opts);
 
 /*
  The name of result code `code` as it is spelled in this header, such as
@@ -3286,6 +3886,156 @@ const char *muon_result_name(int code);
  None: any `code` is accepted.
  */
 const char *muon_result_message(int code);
+
+/*
+ The terminus's address: NUL-terminated, borrowed as long as the
+ terminus. NULL if it has none (a dynamic request, an anonymous relay)
+ and for NULL. Not thread-safe; may be called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+const char *muon_terminus_address(const struct muon_terminus *t);
+
+/*
+ True if the terminus is dynamic: in a request, the peer asks this side
+ to make a node; in an answer, the node was made (its address is then
+ `muon_terminus_address`). False for NULL. Not thread-safe; may be
+ called from a callback.
+
+ `t` is borrowed for the call.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+bool muon_terminus_is_dynamic(const struct muon_terminus *t);
+
+/*
+ The terminus durability: 0 none, 1 configuration, 2 unsettled-state (0
+ for NULL). Not thread-safe; may be called from a callback.
+
+ `t` is borrowed for the call.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+uint32_t muon_terminus_durable(const struct muon_terminus *t);
+
+/*
+ The expiry policy as its AMQP symbol (`link-detach`, `session-end`,
+ `connection-close`, `never`): borrowed as long as the terminus. NULL for
+ NULL. Not thread-safe; may be called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+const char *muon_terminus_expiry_policy(const struct muon_terminus *t);
+
+/*
+ The expiry timeout in seconds (0 for NULL). Not thread-safe; may be
+ called from a callback.
+
+ `t` is borrowed for the call.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+uint32_t muon_terminus_timeout(const struct muon_terminus *t);
+
+/*
+ A source's distribution mode (`move` or `copy`): borrowed as long as
+ the terminus. NULL if it has none, for a target, and for NULL. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+const char *muon_terminus_distribution_mode(const struct muon_terminus *t);
+
+/*
+ How many capabilities the terminus lists (0 for NULL). Not
+ thread-safe; may be called from a callback.
+
+ `t` is borrowed for the call.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+size_t muon_terminus_capability_count(const struct muon_terminus *t);
+
+/*
+ The terminus's capability number `index` (e.g. `queue`, `topic`):
+ borrowed as long as the terminus. NULL if `index` is out of range, and
+ for NULL. Not thread-safe; may be called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+const char *muon_terminus_capability(const struct muon_terminus *t, size_t index);
+
+/*
+ True if the terminus lists `capability` (borrowed for the call). False
+ for NULL arguments. Not thread-safe; may be called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view; `capability` is NULL or
+ NUL-terminated.
+ */
+bool muon_terminus_has_capability(const struct muon_terminus *t, const char *capability);
+
+/*
+ The dynamic node properties (a map with symbol keys): borrowed as long
+ as the terminus. NULL if none, and for NULL. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+const struct muon_value *muon_terminus_dynamic_node_properties(const struct muon_terminus *t);
+
+/*
+ A source's filter set (a map from symbols to described values):
+ borrowed as long as the terminus. NULL if none, for a target, and for
+ NULL. Not thread-safe; may be called from a callback.
+
+ # Safety
+ `t` is NULL or a live terminus view.
+ */
+const struct muon_value *muon_terminus_filter(const struct muon_terminus *t);
+
+/*
+ Chooses what the loop traces: `MUON_TRACE_FRAMES`, or 0 for nothing.
+ Applies to transports that start after the call (a transport is traced
+ from its first byte or not at all), so set it before connecting or
+ listening. Unknown bits are `MUON_RESULT_INVALID_ARGUMENT`.
+
+ `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop.
+ */
+enum muon_result muon_loop_set_trace(struct muon_loop *lp, uint32_t flags);
+
+/*
+ Sends the loop's trace lines to `log` (with `userdata`) instead of
+ standard error; NULL sends them back to standard error. `log` is called
+ on the loop's thread, inside `muon_loop_run` / `muon_loop_run_once`,
+ between other callbacks; like them it may call any function of the
+ loop except `muon_loop_run*` and `muon_loop_free`.
+
+ `lp` is borrowed for the call; `userdata` stays the application's.
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ called from a callback.
+
+ # Safety
+ `lp` is NULL or a live loop; `log` may be called with `userdata` until
+ it is replaced or the loop is freed.
+ */
+enum muon_result muon_loop_set_log(struct muon_loop *lp, muon_log_fn log, void *userdata);
 
 /*
  Makes a null value.

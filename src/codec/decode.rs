@@ -35,7 +35,15 @@ pub struct Decoder<'a> {
     input: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Zero-width array elements (nulls, booleans, uint0...) cost nothing
+    /// on the wire; this budget, linear in the input's length, bounds how
+    /// many one decode may produce in all.
+    zero_width_budget: usize,
 }
+
+/// Zero-width array elements allowed per input byte, plus a floor.
+const ZERO_WIDTH_PER_BYTE: usize = 8;
+const ZERO_WIDTH_FLOOR: usize = 4096;
 
 impl<'a> Decoder<'a> {
     /// A decoder at the start of `input`.
@@ -44,6 +52,10 @@ impl<'a> Decoder<'a> {
             input,
             pos: 0,
             depth: 0,
+            zero_width_budget: input
+                .len()
+                .saturating_mul(ZERO_WIDTH_PER_BYTE)
+                .saturating_add(ZERO_WIDTH_FLOOR),
         }
     }
 
@@ -439,10 +451,9 @@ impl<'a> Decoder<'a> {
             .ok_or_else(|| self.error(ctor.offset, K::UnknownFormatCode(code)))?;
         let width = element_min_width(code);
         if width == 0 {
-            // Zero-width elements cost nothing on the wire; allow at most
-            // eight per byte of the array so that memory stays bounded.
-            let limit = (end - ctor.offset + 1).saturating_mul(8);
-            if count as usize > limit {
+            // Zero-width elements cost nothing on the wire: draw them from
+            // the decode's budget so that memory stays linear in the input.
+            if count as usize > self.zero_width_budget {
                 return Err(self.error(
                     ctor.offset,
                     K::CountTooLarge {
@@ -451,6 +462,7 @@ impl<'a> Decoder<'a> {
                     },
                 ));
             }
+            self.zero_width_budget -= count as usize;
         } else {
             self.bound_count(count, end, width)?;
         }

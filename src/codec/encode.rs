@@ -304,25 +304,11 @@ fn array_element_code(a: &Array<'_>) -> u8 {
         // An array cannot hold described values without a shared
         // descriptor; such an array is written as an array of nulls.
         TypeKind::Described => 0x40,
-        TypeKind::List | TypeKind::Map | TypeKind::Array => {
-            let small = a.items.iter().all(|v| {
-                let len = encoded_len(v);
-                // 8-bit forms: code + size + count; size covers count + content.
-                len <= 3 + 254
-                    && match v {
-                        Value::List(l) => l.len() <= 255,
-                        Value::Map(m) => m.len() * 2 <= 255,
-                        Value::Array(x) => x.items.len() <= 255,
-                        _ => true,
-                    }
-            });
-            let base = match a.kind {
-                TypeKind::List => 0xc0,
-                TypeKind::Map => 0xc1,
-                _ => 0xe0,
-            };
-            if small { base } else { base + 0x10 }
-        }
+        // Compound elements are sized by `encode_array`, which encodes each
+        // of them once; this is the 8-bit form, widened there if needed.
+        TypeKind::List => 0xc0,
+        TypeKind::Map => 0xc1,
+        TypeKind::Array => 0xe0,
     }
 }
 
@@ -340,13 +326,55 @@ fn encode_array(a: &Array<'_>, out: &mut Vec<u8>) {
     if let Some(d) = &a.descriptor {
         write_descriptor(d, out);
     }
-    let code = array_element_code(a);
-    out.push(code);
-    for item in &a.items {
-        write_element(code, item, out);
+    let mut code = array_element_code(a);
+    if matches!(code, 0xc0 | 0xc1 | 0xe0) {
+        // Encode each compound element once, then pick the one width that
+        // fits them all: linear in the size of the value, however deep.
+        let encoded: Vec<Vec<u8>> = a
+            .items
+            .iter()
+            .map(|item| {
+                let mut e = Vec::new();
+                if item.kind() == a.kind {
+                    encode_value(item, &mut e);
+                }
+                e
+            })
+            .collect();
+        let small = encoded.iter().all(|e| compound_fits_8bit(e));
+        if !small {
+            code += 0x10;
+        }
+        out.push(code);
+        for e in &encoded {
+            if e.is_empty() {
+                write_zero_element(code, out);
+            } else {
+                write_compound_body(code, e, out);
+            }
+        }
+    } else {
+        out.push(code);
+        for item in &a.items {
+            write_element(code, item, out);
+        }
     }
     // An array's size covers the count, the constructor and the elements.
     end_compound(out, mark, 0xe0, a.items.len() as u32);
+}
+
+/// True if the complete compound encoding `e` (list0, 8- or 32-bit form)
+/// can be written in its 8-bit form.
+fn compound_fits_8bit(e: &[u8]) -> bool {
+    match e.first() {
+        Some(0x45 | 0xc0 | 0xc1 | 0xe0) => true,
+        Some(_) if e.len() >= 9 => {
+            let count = u32::from_be_bytes([e[5], e[6], e[7], e[8]]);
+            // 8-bit size covers the count byte and the content.
+            count <= 255 && e.len() - 9 < 255
+        }
+        _ => false,
+    }
 }
 
 /// Writes the body of `v` (no constructor) as format `code` requires. An

@@ -1,8 +1,8 @@
-//! The connection: protocol headers, frames in and out, open and close,
-//! heartbeats and idle timeout (spec §2.2–§2.4), and the event queue.
+//! The connection: state, output, the event queue, open and close (spec
+//! §2.4). Input is handled in `input.rs`, time in `timer.rs`.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::config::Config;
 use super::delivery::Delivery;
@@ -11,13 +11,12 @@ use super::link::Link;
 use super::sasl::Sasl;
 use super::session::Session;
 use super::slab::Slab;
-use super::{LinkId, SessionId};
-use crate::codec::Decoder;
+use super::{DeliveryId, LinkId, SessionId};
 use crate::codec::Encode;
 use crate::codec::frame::{
-    self, FRAME_TYPE_AMQP, FRAME_TYPE_SASL, FrameError, MIN_MAX_FRAME_SIZE, ProtocolHeader,
+    self, FRAME_TYPE_AMQP, FRAME_TYPE_SASL, MIN_MAX_FRAME_SIZE, ProtocolHeader,
 };
-use crate::codec::transport::{AmqpError, Close, Open, Performative, condition};
+use crate::codec::transport::{AmqpError, Close, Open};
 
 /// Which end of the TCP connection this engine is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,20 +53,22 @@ pub enum EndpointState {
     Closed,
 }
 
-/// Work the application queued before its prerequisites existed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Deferred {
-    Begin(SessionId),
-}
-
 /// An entity whose final event was handed out; it is released on the next
 /// call to [`Connection::next_event`], so the final event's handler can
 /// still read it.
 #[derive(Debug, Clone, Copy)]
-enum Release {
+pub(crate) enum Release {
     Session(SessionId),
     Link(LinkId),
+    Delivery(DeliveryId),
 }
+
+/// Buffers kept for reuse, so that steady traffic allocates nothing: each
+/// at most [`POOL_MAX_CAPACITY`] bytes, all together at most
+/// [`POOL_MAX_BYTES`] (enough for a few thousand small deliveries in
+/// flight at once).
+const POOL_MAX_CAPACITY: usize = 1 << 20;
+const POOL_MAX_BYTES: usize = 8 << 20;
 
 /// One AMQP 1.0 connection, sans I/O. Feed it bytes with
 /// [`receive`](Self::receive), write out [`output`](Self::output) and
@@ -78,14 +79,16 @@ pub struct Connection {
     pub(crate) config: Config,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
-    inbuf: Vec<u8>,
+    pub(crate) inbuf: Vec<u8>,
     pub(crate) out: Vec<u8>,
     out_pos: usize,
     pub(crate) now: Instant,
-    last_input: Instant,
-    last_output_len: u64,
-    last_output_at: Instant,
-    total_output: u64,
+    pub(crate) last_input: Instant,
+    /// Total bytes ever queued for output when we last noticed it grow,
+    /// and when that was (heartbeats, §2.4.5).
+    pub(crate) last_output_total: u64,
+    pub(crate) last_output_at: Instant,
+    total_consumed: u64,
     pub(crate) amqp_header_sent: bool,
     pub(crate) open_requested: bool,
     pub(crate) open_sent: bool,
@@ -104,10 +107,19 @@ pub struct Connection {
     pub(crate) remote_channels: HashMap<u16, SessionId>,
     pub(crate) sasl: Sasl,
     events: VecDeque<Event>,
-    deferred: Vec<Deferred>,
+    /// Sessions opened locally whose begin waits for our open, or for the
+    /// peer's open when channel 0 is taken (§2.4.1).
+    pub(crate) begin_queue: Vec<SessionId>,
+    /// Links whose attach did not fit the pre-open frame limit of 512.
+    pub(crate) attach_queue: Vec<LinkId>,
     release: Vec<Release>,
     pub(crate) dirty_sessions: Vec<SessionId>,
-    pub(crate) scratch: Vec<u8>,
+    pub(crate) buf_pool: Vec<Vec<u8>>,
+    pool_bytes: usize,
+    /// Payload bytes of deliveries held back (window, frame splitting):
+    /// they count towards `max_output` with the output itself.
+    pub(crate) pending_bytes: usize,
+    pub(crate) id_scratch: Vec<(u32, DeliveryId)>,
     pub(crate) name_counter: u64,
 }
 
@@ -132,9 +144,10 @@ impl Connection {
     }
 
     fn new(mut config: Config, role: Role, now: Instant) -> Connection {
+        // Every peer must accept 512-byte frames (§2.7.1); less is invalid.
         config.max_frame_size = config.max_frame_size.max(MIN_MAX_FRAME_SIZE);
         Connection {
-            sasl: Sasl::new(&config),
+            sasl: Sasl::default(),
             config,
             role,
             phase: Phase::AwaitHeader(None),
@@ -143,9 +156,9 @@ impl Connection {
             out_pos: 0,
             now,
             last_input: now,
-            last_output_len: 0,
+            last_output_total: 0,
             last_output_at: now,
-            total_output: 0,
+            total_consumed: 0,
             amqp_header_sent: false,
             open_requested: false,
             open_sent: false,
@@ -155,6 +168,7 @@ impl Connection {
             remote_open: None,
             local_error: None,
             remote_error: None,
+            // Until the peer's open: the limits every peer accepts (§2.4.1).
             remote_max_frame: MIN_MAX_FRAME_SIZE,
             remote_channel_max: 0,
             sessions: Slab::default(),
@@ -163,10 +177,14 @@ impl Connection {
             local_channels: HashMap::new(),
             remote_channels: HashMap::new(),
             events: VecDeque::new(),
-            deferred: Vec::new(),
+            begin_queue: Vec::new(),
+            attach_queue: Vec::new(),
             release: Vec::new(),
             dirty_sessions: Vec::new(),
-            scratch: Vec::new(),
+            buf_pool: Vec::new(),
+            pool_bytes: 0,
+            pending_bytes: 0,
+            id_scratch: Vec::new(),
             name_counter: 0,
         }
     }
@@ -181,264 +199,18 @@ impl Connection {
         &self.config
     }
 
-    // ---- input ------------------------------------------------------------
-
-    /// Processes bytes read from the transport at time `now`. Complete
-    /// frames are handled at once; a partial frame is kept (at most one
-    /// frame of the negotiated size is ever buffered).
-    pub fn receive(&mut self, bytes: &[u8], now: Instant) {
-        self.now = now;
-        if bytes.is_empty() || self.phase == Phase::Done {
-            return;
-        }
-        self.last_input = now;
-        if self.inbuf.is_empty() {
-            let used = self.process(bytes);
-            if self.phase != Phase::Done {
-                self.inbuf.extend_from_slice(&bytes[used..]);
-            }
-        } else {
-            self.inbuf.extend_from_slice(bytes);
-            let buf = std::mem::take(&mut self.inbuf);
-            let used = self.process(&buf);
-            self.inbuf = buf;
-            self.inbuf.drain(..used);
-            if self.phase == Phase::Done {
-                self.inbuf.clear();
-            }
-        }
-        self.flush();
-    }
-
-    /// Handles as much of `buf` as forms whole headers and frames; returns
-    /// the bytes used.
-    fn process(&mut self, buf: &[u8]) -> usize {
-        let mut pos = 0;
-        loop {
-            match self.phase {
-                Phase::Done => return buf.len(),
-                Phase::AwaitHeader(expected) => {
-                    if buf.len() - pos < 8 {
-                        // A wrong first byte need not wait for eight.
-                        if buf.len() > pos
-                            && !b"AMQP".starts_with(&buf[pos..(pos + 4).min(buf.len())])
-                        {
-                            let mut h = [0u8; 8];
-                            let n = (buf.len() - pos).min(8);
-                            h[..n].copy_from_slice(&buf[pos..pos + n]);
-                            self.bad_header(h);
-                            return buf.len();
-                        }
-                        return pos;
-                    }
-                    let bytes = &buf[pos..pos + 8];
-                    pos += 8;
-                    match ProtocolHeader::parse(bytes) {
-                        Ok(h) => self.on_header(h, expected),
-                        Err(_) => {
-                            let mut h = [0u8; 8];
-                            h.copy_from_slice(bytes);
-                            self.bad_header(h);
-                            return buf.len();
-                        }
-                    }
-                }
-                Phase::Sasl | Phase::Amqp => {
-                    let max = self.config.max_frame_size;
-                    match frame::parse_frame(&buf[pos..], max) {
-                        Ok(None) => return pos,
-                        Ok(Some((f, used))) => {
-                            pos += used;
-                            let expect = if self.phase == Phase::Sasl {
-                                FRAME_TYPE_SASL
-                            } else {
-                                FRAME_TYPE_AMQP
-                            };
-                            if f.frame_type != expect {
-                                self.fail(
-                                    condition::FRAMING_ERROR,
-                                    format!(
-                                        "frame type {} where {} was expected",
-                                        f.frame_type, expect
-                                    ),
-                                );
-                            } else if self.phase == Phase::Sasl {
-                                self.on_sasl_frame(f.body);
-                            } else {
-                                self.on_amqp_frame(f.channel, f.body);
-                            }
-                        }
-                        Err(e) => {
-                            let cond = match e {
-                                FrameError::TooLarge { .. } => condition::FRAMING_ERROR,
-                                _ => condition::FRAMING_ERROR,
-                            };
-                            self.fail(cond, e.to_string());
-                            return buf.len();
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn on_header(&mut self, got: ProtocolHeader, expected: Option<ProtocolHeader>) {
-        match (self.role, expected) {
-            (Role::Client, Some(want)) => {
-                if got != want {
-                    self.transport_failed(
-                        condition::NOT_IMPLEMENTED,
-                        format!(
-                            "peer answered with the {got:?} protocol header, {want:?} was expected"
-                        ),
-                    );
-                    return;
-                }
-                if got == ProtocolHeader::Sasl {
-                    self.phase = Phase::Sasl;
-                } else {
-                    self.phase = Phase::Amqp;
-                    self.send_open_if_ready();
-                }
-            }
-            (Role::Server, None) => match got {
-                ProtocolHeader::Sasl if self.config.sasl.enabled => {
-                    self.out.extend_from_slice(ProtocolHeader::Sasl.as_bytes());
-                    self.phase = Phase::Sasl;
-                    self.sasl_server_start();
-                }
-                ProtocolHeader::Amqp
-                    if !self.config.sasl.enabled || self.config.sasl.allow_skip =>
-                {
-                    self.out.extend_from_slice(ProtocolHeader::Amqp.as_bytes());
-                    self.amqp_header_sent = true;
-                    self.phase = Phase::Amqp;
-                    self.send_open_if_ready();
-                }
-                other => {
-                    // Answer with the header we do support, then close (§2.2).
-                    let ours = if self.config.sasl.enabled {
-                        ProtocolHeader::Sasl
-                    } else {
-                        ProtocolHeader::Amqp
-                    };
-                    self.out.extend_from_slice(ours.as_bytes());
-                    self.transport_failed(
-                        condition::NOT_IMPLEMENTED,
-                        format!("client asked for the {other:?} protocol, which this server does not accept"),
-                    );
-                }
-            },
-            (Role::Server, Some(want)) => {
-                // After SASL: the AMQP header.
-                if got != want {
-                    self.out.extend_from_slice(want.as_bytes());
-                    self.transport_failed(
-                        condition::NOT_IMPLEMENTED,
-                        format!("client sent the {got:?} protocol header, {want:?} was expected"),
-                    );
-                    return;
-                }
-                self.out.extend_from_slice(ProtocolHeader::Amqp.as_bytes());
-                self.amqp_header_sent = true;
-                self.phase = Phase::Amqp;
-                self.send_open_if_ready();
-            }
-            (Role::Client, None) => {}
-        }
-    }
-
-    fn bad_header(&mut self, got: [u8; 8]) {
-        if self.role == Role::Server
-            && !self.amqp_header_sent
-            && self.phase == Phase::AwaitHeader(None)
-        {
-            let ours = if self.config.sasl.enabled {
-                ProtocolHeader::Sasl
-            } else {
-                ProtocolHeader::Amqp
-            };
-            self.out.extend_from_slice(ours.as_bytes());
-        }
-        self.transport_failed(
-            condition::NOT_IMPLEMENTED,
-            format!("unsupported protocol header {got:02x?}"),
-        );
-    }
-
-    fn on_amqp_frame(&mut self, channel: u16, body: &[u8]) {
-        if body.is_empty() {
-            return; // heartbeat
-        }
-        if self.remote_state == EndpointState::Closed {
-            return; // late frames after the peer's close are ignored
-        }
-        let mut d = Decoder::new(body);
-        let perf = match Performative::decode(&mut d) {
-            Ok(p) => p,
-            Err(e) => {
-                self.fail(condition::DECODE_ERROR, format!("undecodable frame: {e}"));
-                return;
-            }
-        };
-        let payload = &body[d.position()..];
-        if self.remote_state == EndpointState::Uninit && !matches!(perf, Performative::Open(_)) {
-            self.fail(
-                condition::ILLEGAL_STATE,
-                format!("{} before open", perf.name()),
-            );
-            return;
-        }
-        match perf {
-            Performative::Open(o) => self.on_open(channel, o),
-            Performative::Close(c) => self.on_close(c),
-            Performative::Begin(b) => self.on_begin(channel, b),
-            Performative::End(e) => self.on_end(channel, e),
-            Performative::Attach(a) => self.on_attach(channel, a),
-            Performative::Detach(dt) => self.on_detach(channel, dt),
-            Performative::Flow(f) => self.on_flow(channel, f),
-            Performative::Transfer(t) => self.on_transfer(channel, t, payload),
-            Performative::Disposition(dp) => self.on_disposition(channel, dp),
-        }
-    }
-
-    fn on_open(&mut self, channel: u16, open: Open) {
-        if self.remote_state != EndpointState::Uninit {
-            self.fail(condition::ILLEGAL_STATE, "a second open");
-            return;
-        }
-        if channel != 0 {
-            self.fail(condition::FRAMING_ERROR, "open on a channel other than 0");
-            return;
-        }
-        // A peer that asks for less than the minimum gets the minimum
-        // (clamped, as Proton does).
-        self.remote_max_frame = open.max_frame_size.max(MIN_MAX_FRAME_SIZE);
-        self.remote_channel_max = open.channel_max;
-        self.remote_state = EndpointState::Active;
-        self.remote_open = Some(open);
-        self.push(Event::ConnectionRemoteOpen);
-    }
-
-    fn on_close(&mut self, close: Close) {
-        self.remote_state = EndpointState::Closed;
-        self.remote_error = close.error;
-        self.push(Event::ConnectionRemoteClose);
-        if self.close_sent {
-            self.finish();
-        }
-    }
-
     // ---- output -----------------------------------------------------------
 
     /// Bytes waiting to be written to the transport. Pending dispositions
     /// and credit are coalesced into frames first.
     pub fn output(&mut self) -> &[u8] {
         self.flush();
+        self.note_output();
         &self.out[self.out_pos..]
     }
 
-    /// How many bytes are waiting to be written.
+    /// How many bytes are waiting to be written (dispositions and flows
+    /// not yet coalesced into frames are not counted).
     pub fn output_len(&self) -> usize {
         self.out.len() - self.out_pos
     }
@@ -448,7 +220,7 @@ impl Connection {
     pub fn consume_output(&mut self, n: usize) {
         let n = n.min(self.out.len() - self.out_pos);
         self.out_pos += n;
-        self.total_output += n as u64;
+        self.total_consumed += n as u64;
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
@@ -458,16 +230,42 @@ impl Connection {
         }
     }
 
+    /// Payload bytes of deliveries accepted by [`send`](Self::send) but
+    /// not yet framed into the output (held back by the peer's session
+    /// window, or waiting to be split). With
+    /// [`output_len`](Self::output_len) they count towards
+    /// `Config::max_output`.
+    pub fn pending_send_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Bytes of a partial frame held until the rest arrives: never more
+    /// than one frame of our `max-frame-size` (plus what one `receive`
+    /// call handed in).
+    pub fn input_len(&self) -> usize {
+        self.inbuf.len()
+    }
+
+    /// Records when output last grew, for heartbeats. Output queued by a
+    /// command is stamped with the last time the engine was told, which
+    /// errs towards sending a heartbeat early.
+    pub(crate) fn note_output(&mut self) {
+        let total = self.total_consumed + self.output_len() as u64;
+        if total != self.last_output_total {
+            self.last_output_total = total;
+            self.last_output_at = self.now;
+        }
+    }
+
     /// Writes queued dispositions and credit as frames.
     pub(crate) fn flush(&mut self) {
         if self.dirty_sessions.is_empty() {
             return;
         }
-        let dirty = std::mem::take(&mut self.dirty_sessions);
+        let mut dirty = std::mem::take(&mut self.dirty_sessions);
         for sid in &dirty {
             self.flush_session(*sid);
         }
-        let mut dirty = dirty;
         dirty.clear();
         if self.dirty_sessions.is_empty() {
             self.dirty_sessions = dirty;
@@ -475,7 +273,11 @@ impl Connection {
     }
 
     /// Appends one AMQP frame carrying `perf` (and `payload`) on `channel`.
+    /// Nothing is written after `close` (§2.4.3: it is the last frame).
     pub(crate) fn write_frame<P: Encode>(&mut self, channel: u16, perf: &P, payload: &[u8]) {
+        if self.close_sent {
+            return;
+        }
         let mark = frame::begin_frame(&mut self.out, FRAME_TYPE_AMQP, channel);
         perf.encode(&mut self.out);
         self.out.extend_from_slice(payload);
@@ -488,59 +290,25 @@ impl Connection {
         frame::end_frame(&mut self.out, mark);
     }
 
-    // ---- time -------------------------------------------------------------
+    /// A cleared buffer, reused if one is free.
+    pub(crate) fn take_buf(&mut self) -> Vec<u8> {
+        match self.buf_pool.pop() {
+            Some(b) => {
+                self.pool_bytes = self.pool_bytes.saturating_sub(b.capacity());
+                b
+            }
+            None => Vec::new(),
+        }
+    }
 
-    /// Advances the clock: sends a heartbeat when the peer's idle timeout
-    /// needs one, closes the connection when the peer has been silent past
-    /// ours. Returns when to call again, if anything is timed.
-    pub fn tick(&mut self, now: Instant) -> Option<Instant> {
-        self.now = now;
-        if self.phase == Phase::Done {
-            return None;
+    /// Returns a buffer for reuse (or drops it, past the pool's bounds).
+    pub(crate) fn give_buf(&mut self, mut b: Vec<u8>) {
+        let cap = b.capacity();
+        if cap > 0 && cap <= POOL_MAX_CAPACITY && self.pool_bytes + cap <= POOL_MAX_BYTES {
+            b.clear();
+            self.pool_bytes += cap;
+            self.buf_pool.push(b);
         }
-        let mut next: Option<Instant> = None;
-        if self.remote_state == EndpointState::Active
-            && let Some(limit) = self.config.idle_timeout
-        {
-            let deadline = self.last_input + limit;
-            if now >= deadline {
-                self.fail(
-                    condition::RESOURCE_LIMIT_EXCEEDED,
-                    format!(
-                        "local-idle-timeout expired: no frame from the peer for {} ms",
-                        limit.as_millis()
-                    ),
-                );
-                return None;
-            }
-            next = Some(deadline);
-        }
-        let peer_idle = self
-            .remote_open
-            .as_ref()
-            .and_then(|o| o.idle_time_out)
-            .filter(|ms| *ms > 0);
-        if let Some(ms) = peer_idle
-            && self.open_sent
-            && !self.close_sent
-        {
-            // Anything written counts; track when output last grew.
-            let written = self.total_output + self.output_len() as u64;
-            if written != self.last_output_len {
-                self.last_output_len = written;
-                self.last_output_at = now;
-            }
-            let interval = Duration::from_millis(u64::from(ms / 2).max(1));
-            let mut due = self.last_output_at + interval;
-            if now >= due {
-                frame::write_empty_frame(&mut self.out);
-                self.last_output_len = self.total_output + self.output_len() as u64;
-                self.last_output_at = now;
-                due = now + interval;
-            }
-            next = Some(next.map_or(due, |n| n.min(due)));
-        }
-        next
     }
 
     // ---- events -----------------------------------------------------------
@@ -552,18 +320,28 @@ impl Connection {
     /// The next event, if any. Entities whose final event was returned by
     /// the previous call are released now.
     pub fn next_event(&mut self) -> Option<Event> {
-        for r in std::mem::take(&mut self.release) {
-            match r {
-                Release::Session(s) => {
-                    self.sessions.remove(s.0);
+        if !self.release.is_empty() {
+            let mut release = std::mem::take(&mut self.release);
+            for r in release.drain(..) {
+                match r {
+                    Release::Session(s) => {
+                        self.sessions.remove(s.0);
+                    }
+                    Release::Link(l) => self.release_link(l),
+                    Release::Delivery(d) => self.release_delivery(d),
                 }
-                Release::Link(l) => self.release_link(l),
+            }
+            if self.release.is_empty() {
+                self.release = release;
             }
         }
         let e = self.events.pop_front()?;
         match e {
             Event::SessionFinal(s) => self.release.push(Release::Session(s)),
             Event::LinkFinal(l) => self.release.push(Release::Link(l)),
+            Event::DeliveryUpdated(d) if self.delivery_settles_after_event(d) => {
+                self.release.push(Release::Delivery(d))
+            }
             _ => {}
         }
         Some(e)
@@ -595,6 +373,13 @@ impl Connection {
         {
             return;
         }
+        self.write_open();
+        self.send_queued_begins();
+    }
+
+    /// Writes our `open` (§2.7.1); our idle timeout is advertised at half
+    /// of what we tolerate (§2.4.5).
+    fn write_open(&mut self) {
         let c = &self.config;
         let open = Open {
             container_id: c.container_id.clone(),
@@ -603,7 +388,8 @@ impl Connection {
             channel_max: c.channel_max,
             idle_time_out: c
                 .idle_timeout
-                .map(|d| (d.as_millis() / 2).min(u128::from(u32::MAX)) as u32),
+                .filter(|d| !d.is_zero())
+                .map(|d| (d.as_millis() / 2).clamp(1, u128::from(u32::MAX)) as u32),
             outgoing_locales: None,
             incoming_locales: None,
             offered_capabilities: c.offered_capabilities.clone(),
@@ -612,20 +398,6 @@ impl Connection {
         };
         self.write_frame(0, &open, &[]);
         self.open_sent = true;
-        for d in std::mem::take(&mut self.deferred) {
-            match d {
-                Deferred::Begin(s) => self.send_begin(s),
-            }
-        }
-    }
-
-    /// Queues a begin until `open` went out.
-    pub(crate) fn defer_begin(&mut self, s: SessionId) {
-        if self.open_sent {
-            self.send_begin(s);
-        } else {
-            self.deferred.push(Deferred::Begin(s));
-        }
     }
 
     /// Closes the connection, with `error` if it failed. `close` is the last
@@ -636,38 +408,43 @@ impl Connection {
         }
         if !self.amqp_header_sent {
             // Still in SASL: there is no AMQP connection to close.
+            self.local_state = EndpointState::Closed;
+            self.local_error = error;
             self.finish();
             return;
         }
-        if !self.open_sent {
-            // The first frame must be open (§2.4.1).
-            self.open_requested = true;
-            self.send_open_if_ready();
-        }
         self.local_state = EndpointState::Closed;
         self.local_error = error.clone();
+        if !self.open_sent {
+            // The first frame must be open (§2.4.1); nothing else before
+            // close, so queued begins are dropped.
+            self.open_requested = true;
+            self.write_open();
+        }
         self.flush();
         self.write_frame(0, &Close { error }, &[]);
         self.close_sent = true;
+        self.begin_queue.clear();
+        self.attach_queue.clear();
         if self.remote_state == EndpointState::Closed {
             self.finish();
         }
     }
 
-    /// The peer violated the protocol: close with `cond` and report it.
+    /// The peer violated the protocol: close with `cond`, report it with
+    /// [`Event::TransportError`] and stop reading (DISCARDING, §2.4.6).
     pub(crate) fn fail(&mut self, cond: &str, description: impl Into<String>) {
         if self.phase == Phase::Done {
             return;
         }
         let err = AmqpError::new(cond, description);
         self.push(Event::TransportError(err.clone()));
+        self.local_state = EndpointState::Closed;
+        self.local_error = Some(err.clone());
         if self.amqp_header_sent && !self.close_sent {
             if !self.open_sent {
-                self.open_requested = true;
-                self.send_open_if_ready();
+                self.write_open();
             }
-            self.local_state = EndpointState::Closed;
-            self.local_error = Some(err.clone());
             self.write_frame(0, &Close { error: Some(err) }, &[]);
             self.close_sent = true;
         }
@@ -680,7 +457,11 @@ impl Connection {
         if self.phase == Phase::Done {
             return;
         }
-        self.push(Event::TransportError(AmqpError::new(cond, description)));
+        let err = AmqpError::new(cond, description);
+        self.push(Event::TransportError(err.clone()));
+        if self.local_error.is_none() {
+            self.local_error = Some(err);
+        }
         self.finish();
     }
 
@@ -691,25 +472,38 @@ impl Connection {
             return;
         }
         self.transport_failed(
-            condition::CONNECTION_FORCED,
+            crate::codec::transport::condition::CONNECTION_FORCED,
             "the connection was closed by the peer without an AMQP close",
         );
     }
 
-    /// Ends the transport: every session and link gets its final event.
-    fn finish(&mut self) {
+    /// Ends the transport: every session and link not yet final gets its
+    /// final event, then [`Event::TransportClosed`].
+    pub(crate) fn finish(&mut self) {
         if self.phase == Phase::Done {
             return;
         }
         self.phase = Phase::Done;
-        self.flush();
+        self.inbuf = Vec::new();
+        self.begin_queue.clear();
+        self.attach_queue.clear();
         let links: Vec<_> = self.links.keys().map(LinkId).collect();
         for l in links {
-            self.push(Event::LinkFinal(l));
+            if let Some(link) = self.links.get_mut(l.0)
+                && !link.final_sent
+            {
+                link.final_sent = true;
+                self.push(Event::LinkFinal(l));
+            }
         }
         let sessions: Vec<_> = self.sessions.keys().map(SessionId).collect();
         for s in sessions {
-            self.push(Event::SessionFinal(s));
+            if let Some(ses) = self.sessions.get_mut(s.0)
+                && !ses.final_sent
+            {
+                ses.final_sent = true;
+                self.push(Event::SessionFinal(s));
+            }
         }
         self.push(Event::TransportClosed);
     }
@@ -730,7 +524,8 @@ impl Connection {
         self.remote_error.as_ref()
     }
 
-    /// The error this side closed the connection with.
+    /// The error this side closed the connection with (including a
+    /// protocol violation by the peer that made the engine close).
     pub fn local_condition(&self) -> Option<&AmqpError> {
         self.local_error.as_ref()
     }
@@ -748,6 +543,11 @@ impl Connection {
     /// The largest frame this side may write.
     pub fn remote_max_frame_size(&self) -> u32 {
         self.remote_max_frame
+    }
+
+    /// The highest channel this side may use (0 until the peer's open).
+    pub fn remote_channel_max(&self) -> u16 {
+        self.remote_channel_max
     }
 
     /// Number of live deliveries (incoming and outgoing, unsettled).

@@ -1,14 +1,13 @@
-//! Links (spec §2.6): attach and detach, termini, and link flow control
-//! (credit, delivery-count, drain, echo).
+//! Links (spec §2.6): attach and detach, termini, and link state. Link
+//! flow control is in `flow.rs`.
 
 use super::connection::{Connection, EndpointState};
 use super::error::{Error, Result};
 use super::event::Event;
-use super::serial;
-use super::{LinkId, SessionId};
+use super::{DeliveryId, LinkId, SessionId};
 use crate::codec::messaging::{Source, Target, TargetKind};
 use crate::codec::transport::{
-    AmqpError, Attach, Detach, Flow, ReceiverSettleMode, Role, SenderSettleMode, condition,
+    AmqpError, Attach, Detach, ReceiverSettleMode, Role, SenderSettleMode, condition,
 };
 use crate::codec::{Map, Symbols};
 
@@ -21,11 +20,14 @@ pub struct LinkOptions {
     pub source: Option<Source>,
     /// The target terminus (for a sender: where messages go).
     pub target: Option<Target>,
-    /// Sender settle mode; `None` = mixed.
+    /// Sender settle mode; `None` = mixed (or, answering an attach, the
+    /// mode the peer asked for).
     pub snd_settle_mode: Option<SenderSettleMode>,
-    /// Receiver settle mode; `None` = first.
+    /// Receiver settle mode; `None` = first (or, answering an attach, the
+    /// mode the peer asked for).
     pub rcv_settle_mode: Option<ReceiverSettleMode>,
-    /// Largest message this end accepts (0 / `None`: the connection limit).
+    /// Largest message this end accepts (0 / `None`: the connection limit,
+    /// `Config::max_message_size`, which a receiver advertises).
     pub max_message_size: Option<u64>,
     /// `attach.properties`.
     pub properties: Option<Map>,
@@ -34,6 +36,9 @@ pub struct LinkOptions {
     /// `attach.desired-capabilities`.
     pub desired_capabilities: Option<Symbols>,
 }
+
+/// The delivery-count our senders start at (§2.6.7: the sender's choice).
+pub(crate) const INITIAL_DELIVERY_COUNT: u32 = 0;
 
 #[derive(Debug)]
 pub(crate) struct Link {
@@ -58,10 +63,19 @@ pub(crate) struct Link {
     /// Receiver: the highest `delivery-count + credit` ever granted, so
     /// that transfers in flight after a credit cut are not violations.
     pub granted_limit: u32,
+    /// Receiver: the largest credit ever granted. A sender may overshoot
+    /// the limit by this much before it is a violation: RabbitMQ 3.x does
+    /// overshoot (SEMANTICS.md §6 allows accepting such deliveries), and
+    /// the slack stays bounded by what this side chose to grant.
+    pub max_credit: u32,
     pub flow_pending: bool,
-    pub echo_pending: bool,
+    /// Our next flow asks the peer to answer with its own (`echo`).
+    pub echo_request: bool,
     /// Receiver: the delivery whose frames are arriving.
-    pub incoming: Option<super::DeliveryId>,
+    pub incoming: Option<DeliveryId>,
+    /// Receiver: the frames arriving belong to a delivery that is being
+    /// thrown away (a resumed delivery we hold no state for).
+    pub discarding: bool,
     /// Sender: tag counter for tags muon makes up.
     pub next_tag: u64,
     pub local_error: Option<AmqpError>,
@@ -91,8 +105,8 @@ impl Connection {
             return Err(Error::Closed);
         }
         if options.name.is_empty() {
-            let n = self.unique();
-            options.name = format!("{}-{}", self.config.container_id, n);
+            self.name_counter = self.name_counter.wrapping_add(1);
+            options.name = format!("{}-{}", self.config.container_id, self.name_counter);
         }
         let link = Link {
             session: s,
@@ -108,14 +122,16 @@ impl Connection {
             remote_closed: false,
             options,
             remote_attach: None,
-            delivery_count: 0,
+            delivery_count: INITIAL_DELIVERY_COUNT,
             link_credit: 0,
             available: 0,
             drain: false,
-            granted_limit: 0,
+            granted_limit: INITIAL_DELIVERY_COUNT,
+            max_credit: 0,
             flow_pending: false,
-            echo_pending: false,
+            echo_request: false,
             incoming: None,
+            discarding: false,
             next_tag: 0,
             local_error: None,
             remote_error: None,
@@ -124,16 +140,13 @@ impl Connection {
         Ok(LinkId(self.links.insert(link)))
     }
 
-    fn unique(&mut self) -> u64 {
-        self.name_counter = self.name_counter.wrapping_add(1);
-        self.name_counter
-    }
-
     /// Attaches a link we created, or answers the peer's attach. For an
-    /// answer, termini the application did not set are copied from the
-    /// peer's attach.
+    /// answer, termini and settle modes the application did not set are
+    /// copied from the peer's attach (set them first with
+    /// [`link_options_mut`](Self::link_options_mut), e.g. the address of a
+    /// dynamic node).
     pub fn link_open(&mut self, l: LinkId) -> Result<()> {
-        let closed = self.close_sent;
+        let closed = self.close_sent || self.is_done();
         let link = self.link_mut(l)?;
         if link.local != EndpointState::Uninit {
             return Ok(());
@@ -142,50 +155,52 @@ impl Connection {
             return Err(Error::Closed);
         }
         link.local = EndpointState::Active;
-        if let Some(remote) = &link.remote_attach {
-            if link.options.source.is_none() {
-                link.options.source = remote.source.clone();
-            }
-            if link.options.target.is_none()
-                && let Some(TargetKind::Target(t)) = &remote.target
-            {
-                link.options.target = Some(t.clone());
-            }
-        }
+        link.adopt_remote_choices();
         let s = link.session;
         let ses = self.session_mut(s)?;
         if ses.begin_sent {
             self.send_attach(l);
-        } else if ses.local == EndpointState::Active {
-            ses.links_awaiting_begin.push(l);
         } else {
-            // The session is not open yet: attach once it is.
+            // The session has not begun yet: attach once it has.
             ses.links_awaiting_begin.push(l);
         }
         Ok(())
     }
 
     pub(crate) fn send_attach(&mut self, l: LinkId) {
+        let pre_open = self.remote_state == EndpointState::Uninit;
+        let max_message_size = self.config.max_message_size;
         let Ok(link) = self.link(l) else { return };
+        if link.attach_sent || link.final_sent {
+            return;
+        }
         let s = link.session;
         let Ok(ses) = self.session(s) else { return };
+        if ses.end_sent || self.close_sent {
+            return;
+        }
         if !ses.begin_sent {
             if let Ok(ses) = self.session_mut(s) {
                 ses.links_awaiting_begin.push(l);
             }
             return;
         }
-        let limit = ses.remote_handle_max.min(ses.handle_max);
+        // §2.6.2, §2.7.2: our handles stay within the peer's handle-max.
+        let limit = ses.remote_handle_max;
         let Some(handle) = (0..=limit).find(|h| !ses.local_handles.contains_key(h)) else {
+            self.link_failed_locally(
+                l,
+                condition::RESOURCE_LIMIT_EXCEEDED,
+                format!("no free handle: the peer's handle-max is {limit}"),
+            );
             return;
         };
         let channel = ses.local_channel.unwrap_or(0);
-        let Some(link) = self.links.get_mut(l.0) else {
+        let Some(link) = self.links.get(l.0) else {
             return;
         };
-        link.local_handle = Some(handle);
-        link.attach_sent = true;
         let o = &link.options;
+        let grant = link.role == Role::Receiver && (link.link_credit > 0 || link.drain);
         let attach = Attach {
             name: link.name.clone(),
             handle,
@@ -194,75 +209,132 @@ impl Connection {
             rcv_settle_mode: o.rcv_settle_mode.unwrap_or(ReceiverSettleMode::First),
             source: o.source.clone(),
             target: o.target.clone().map(TargetKind::Target),
+            // No link recovery (§2.6.13): nothing unsettled to offer.
             unsettled: None,
             incomplete_unsettled: false,
+            // §2.7.3: must be set by a sender.
             initial_delivery_count: (link.role == Role::Sender).then_some(link.delivery_count),
-            max_message_size: o.max_message_size.filter(|m| *m > 0),
+            // A receiver advertises the limit it enforces.
+            max_message_size: match link.role {
+                Role::Receiver => Some(
+                    o.max_message_size
+                        .filter(|m| *m > 0)
+                        .unwrap_or(max_message_size),
+                ),
+                Role::Sender => o.max_message_size.filter(|m| *m > 0),
+            },
             offered_capabilities: o.offered_capabilities.clone(),
             desired_capabilities: o.desired_capabilities.clone(),
             properties: o.properties.clone(),
         };
-        let grant = link.role == Role::Receiver && (link.link_credit > 0 || link.drain);
+        let mark = self.out.len();
+        self.write_frame(channel, &attach, &[]);
+        let size = self.out.len() - mark;
+        if size > self.remote_max_frame as usize {
+            self.out.truncate(mark);
+            if pre_open {
+                // §2.4.1: before the peer's open only 512-byte frames; the
+                // attach waits for the negotiated size.
+                self.attach_queue.push(l);
+            } else {
+                self.link_failed_locally(
+                    l,
+                    condition::FRAME_SIZE_TOO_SMALL,
+                    format!(
+                        "attach of {size} bytes does not fit the peer's max-frame-size {}",
+                        self.remote_max_frame
+                    ),
+                );
+            }
+            return;
+        }
+        if let Some(link) = self.links.get_mut(l.0) {
+            link.local_handle = Some(handle);
+            link.attach_sent = true;
+        }
         if let Some(ses) = self.sessions.get_mut(s.0) {
             ses.local_handles.insert(handle, l);
         }
-        self.write_frame(channel, &attach, &[]);
         if grant {
             self.mark_link_flow(l);
         }
-        if self.link(l).is_ok_and(|k| k.local_closed && !k.detach_sent) {
-            let _ = self.send_detach(l);
+        if self
+            .link(l)
+            .is_ok_and(|k| k.local == EndpointState::Closed && !k.detach_sent)
+        {
+            self.send_detach(l);
         }
     }
 
+    /// Sends the attaches that waited for the peer's open.
+    pub(crate) fn send_queued_attaches(&mut self) {
+        for l in std::mem::take(&mut self.attach_queue) {
+            self.send_attach(l);
+        }
+    }
+
+    /// A link that cannot attach: it ends here, with `cond` as its local
+    /// condition, and gets its final event.
+    fn link_failed_locally(&mut self, l: LinkId, cond: &str, description: String) {
+        if let Some(link) = self.links.get_mut(l.0) {
+            link.local = EndpointState::Closed;
+            link.local_error = Some(AmqpError::new(cond, description));
+        }
+        self.link_gone(l);
+    }
+
     /// Detaches a link: `closed` ends it for good (the usual case), else it
-    /// is only suspended (§2.6.6).
+    /// is only suspended (§2.6.6). A link the peer attached and we never
+    /// answered is answered first, so that the detach is legal.
     pub fn link_close(&mut self, l: LinkId, closed: bool, error: Option<AmqpError>) -> Result<()> {
         let link = self.link_mut(l)?;
         if link.local == EndpointState::Closed {
             return Ok(());
         }
+        let answer_first = link.local == EndpointState::Uninit && link.remote_handle.is_some();
+        if answer_first {
+            self.link_open(l)?;
+        }
+        let link = self.link_mut(l)?;
         link.local = EndpointState::Closed;
         link.local_closed = closed;
         link.local_error = error;
         if link.attach_sent {
-            self.send_detach(l)?;
-        } else {
-            // Never attached: nothing to tell the peer unless it attached.
-            let remote_attached = link.remote_handle.is_some();
-            if remote_attached {
-                // Answer the peer's attach so that the detach is legal.
-                link.local = EndpointState::Uninit;
-                self.link_open(l)?;
-                let link = self.link_mut(l)?;
-                link.local = EndpointState::Closed;
-                self.send_detach(l)?;
-            }
+            self.send_detach(l);
         }
         self.check_link_final(l);
         Ok(())
     }
 
-    fn send_detach(&mut self, l: LinkId) -> Result<()> {
-        let link = self.link_mut(l)?;
-        if link.detach_sent || link.local_handle.is_none() {
-            return Ok(());
+    fn send_detach(&mut self, l: LinkId) {
+        let close_sent = self.close_sent;
+        let Some(link) = self.links.get_mut(l.0) else {
+            return;
+        };
+        let Some(handle) = link.local_handle else {
+            return;
+        };
+        if link.detach_sent {
+            return;
         }
         link.detach_sent = true;
         let detach = Detach {
-            handle: link.local_handle.unwrap_or(0),
+            handle,
             closed: link.local_closed,
             error: link.local_error.clone(),
         };
         let s = link.session;
-        let ses = self.session(s)?;
-        if ses.end_sent || self.close_sent {
-            return Ok(());
+        // A delivery being split dies with the link.
+        self.drop_pending_transfers(s, l);
+        let Some(ses) = self.sessions.get(s.0) else {
+            return;
+        };
+        if ses.end_sent || close_sent {
+            return;
         }
         let channel = ses.local_channel.unwrap_or(0);
         self.flush_session(s);
         self.write_frame(channel, &detach, &[]);
-        Ok(())
     }
 
     pub(crate) fn check_link_final(&mut self, l: LinkId) {
@@ -271,6 +343,7 @@ impl Connection {
         };
         let local_done =
             link.local == EndpointState::Closed && (link.detach_sent || !link.attach_sent);
+        // A link we attached waits for the peer's attach and detach.
         let remote_done = link.remote == EndpointState::Closed
             || link.remote_handle.is_none() && !link.attach_sent;
         if local_done && remote_done {
@@ -278,7 +351,8 @@ impl Connection {
         }
     }
 
-    /// Unmaps a link from its session and emits its final event.
+    /// Unmaps a link from its session (its handles are free again,
+    /// §2.6.2) and emits its final event.
     pub(crate) fn link_gone(&mut self, l: LinkId) {
         let Some(link) = self.links.get_mut(l.0) else {
             return;
@@ -289,14 +363,42 @@ impl Connection {
         link.final_sent = true;
         let (s, lh, rh) = (link.session, link.local_handle, link.remote_handle);
         if let Some(ses) = self.sessions.get_mut(s.0) {
-            if let Some(h) = lh {
+            if let Some(h) = lh
+                && ses.local_handles.get(&h) == Some(&l)
+            {
                 ses.local_handles.remove(&h);
             }
-            if let Some(h) = rh {
+            if let Some(h) = rh
+                && ses.remote_handles.get(&h) == Some(&l)
+            {
                 ses.remote_handles.remove(&h);
             }
         }
+        self.drop_pending_transfers(s, l);
         self.push(Event::LinkFinal(l));
+    }
+
+    /// Drops the held-back frames of link `l`'s deliveries.
+    fn drop_pending_transfers(&mut self, s: SessionId, l: LinkId) {
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
+        if !ses.pending_transfers.iter().any(|p| p.link == l) {
+            return;
+        }
+        let mut kept = std::collections::VecDeque::new();
+        let mut freed = Vec::new();
+        for p in ses.pending_transfers.drain(..) {
+            if p.link == l {
+                freed.push(p);
+            } else {
+                kept.push_back(p);
+            }
+        }
+        ses.pending_transfers = kept;
+        for p in freed {
+            self.discard_pending(p);
+        }
     }
 
     /// Frees a link and its deliveries (after its final event).
@@ -304,37 +406,28 @@ impl Connection {
         let Some(link) = self.links.remove(l.0) else {
             return;
         };
-        let Some(ses) = self.sessions.get_mut(link.session.0) else {
-            return;
-        };
-        let deliveries = &mut self.deliveries;
-        ses.outgoing.retain(|_, d| {
-            let mine = deliveries.get(d.0).is_some_and(|x| x.link == l);
-            if mine {
-                deliveries.remove(d.0);
-            }
-            !mine
-        });
-        ses.incoming.retain(|_, d| {
-            let mine = deliveries.get(d.0).is_some_and(|x| x.link == l);
-            if mine {
-                deliveries.remove(d.0);
-            }
-            !mine
-        });
-        ses.pending_transfers.retain(|p| p.link != l);
+        let mine: Vec<DeliveryId> = self
+            .deliveries
+            .keys()
+            .map(DeliveryId)
+            .filter(|d| self.deliveries.get(d.0).is_some_and(|x| x.link == l))
+            .collect();
+        for d in mine {
+            self.release_delivery(d);
+        }
         if let Some(d) = link.incoming {
-            deliveries.remove(d.0);
+            self.release_delivery(d);
         }
     }
 
     pub(crate) fn on_attach(&mut self, channel: u16, attach: Attach) {
-        let Some(s) = self.session_by_remote_channel(channel, "attach") else {
+        let Some(s) = self.session_for_frame(channel, "attach") else {
             return;
         };
         let Some(ses) = self.sessions.get(s.0) else {
             return;
         };
+        // §2.7.2 handle-max; SEMANTICS §4: out of range is a framing error.
         if attach.handle > ses.handle_max {
             self.fail(
                 condition::FRAMING_ERROR,
@@ -345,6 +438,7 @@ impl Connection {
             );
             return;
         }
+        // §2.6.2: a handle is busy until detach went both ways.
         if ses.remote_handles.contains_key(&attach.handle) {
             self.fail(
                 condition::HANDLE_IN_USE,
@@ -361,19 +455,13 @@ impl Connection {
         let l = match answer {
             Some(l) => l,
             None => {
-                let role = match attach.role {
-                    Role::Sender => Role::Receiver,
-                    Role::Receiver => Role::Sender,
+                let options = LinkOptions {
+                    name: attach.name.clone(),
+                    ..LinkOptions::default()
                 };
-                match self.link_new(
-                    s,
-                    role,
-                    LinkOptions {
-                        name: attach.name.clone(),
-                        ..LinkOptions::default()
-                    },
-                ) {
+                match self.link_new(s, attach.role.opposite(), options) {
                     Ok(l) => l,
+                    // The session is ending on our side: DISCARDING.
                     Err(_) => return,
                 }
             }
@@ -385,7 +473,8 @@ impl Connection {
         link.remote = EndpointState::Active;
         link.remote_handle = Some(handle);
         if link.role == Role::Receiver {
-            // The sender's count seeds ours (§2.6.7).
+            // §2.6.7: the sender's initial count seeds ours. A sender must
+            // set it; one that does not is read as starting at 0 (Proton).
             let idc = attach.initial_delivery_count.unwrap_or(0);
             let credit = link.link_credit;
             link.delivery_count = idc;
@@ -399,7 +488,7 @@ impl Connection {
     }
 
     pub(crate) fn on_detach(&mut self, channel: u16, detach: Detach) {
-        let Some(s) = self.session_by_remote_channel(channel, "detach") else {
+        let Some(s) = self.session_for_frame(channel, "detach") else {
             return;
         };
         let Some(l) = self
@@ -416,146 +505,23 @@ impl Connection {
         let Some(link) = self.links.get_mut(l.0) else {
             return;
         };
+        if link.remote == EndpointState::Closed {
+            return;
+        }
         link.remote = EndpointState::Closed;
         link.remote_closed = detach.closed;
         link.remote_error = detach.error;
         // A partly received delivery dies with the link.
-        if let Some(d) = link.incoming.take() {
-            self.deliveries.remove(d.0);
+        let partial = link.incoming.take();
+        link.discarding = false;
+        if let Some(d) = partial {
+            self.release_delivery(d);
         }
         self.push(Event::LinkRemoteClose(l));
         self.check_link_final(l);
     }
 
-    // ---- flow ---------------------------------------------------------------
-
-    /// Receiver: allows the sender `credit` more deliveries from now
-    /// (absolute, not added to what is left), and sets drain.
-    pub fn link_flow(&mut self, l: LinkId, credit: u32, drain: bool) -> Result<()> {
-        let link = self.link_mut(l)?;
-        if link.role != Role::Receiver {
-            return Err(Error::WrongState("credit is granted by receivers"));
-        }
-        link.link_credit = credit;
-        link.drain = drain;
-        let limit = link.delivery_count.wrapping_add(credit);
-        if serial::lt(link.granted_limit, limit) {
-            link.granted_limit = limit;
-        }
-        if link.attach_sent {
-            self.mark_link_flow(l);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn mark_link_flow(&mut self, l: LinkId) {
-        let Some(link) = self.links.get_mut(l.0) else {
-            return;
-        };
-        let s = link.session;
-        if !link.flow_pending {
-            link.flow_pending = true;
-            if let Some(ses) = self.sessions.get_mut(s.0) {
-                ses.flow_links.push(l);
-            }
-        }
-        self.mark_dirty(s);
-    }
-
-    pub(crate) fn link_flow_frame(&mut self, s: SessionId, l: LinkId) -> Option<Flow> {
-        let link = self.links.get_mut(l.0)?;
-        link.flow_pending = false;
-        let echo = std::mem::replace(&mut link.echo_pending, false);
-        let handle = link.local_handle?;
-        if link.detach_sent {
-            return None;
-        }
-        let (dc, credit, avail, drain) = (
-            link.delivery_count,
-            link.link_credit,
-            link.available,
-            link.drain,
-        );
-        let ses = self.sessions.get(s.0)?;
-        let mut flow = self.session_flow_frame(ses);
-        flow.handle = Some(handle);
-        flow.delivery_count = Some(dc);
-        flow.link_credit = Some(credit);
-        flow.available = Some(avail);
-        flow.drain = drain;
-        // Answering an echo never asks for one back.
-        let _ = echo;
-        Some(flow)
-    }
-
-    pub(crate) fn on_link_flow(&mut self, _s: SessionId, l: LinkId, flow: &Flow) {
-        let Some(link) = self.links.get_mut(l.0) else {
-            return;
-        };
-        match link.role {
-            Role::Sender => {
-                // §2.6.7: credit = receiver's count + its credit - our count.
-                let rcv_dc = flow.delivery_count.unwrap_or(0);
-                let limit = rcv_dc.wrapping_add(flow.link_credit.unwrap_or(0));
-                link.link_credit = serial::remaining(limit, link.delivery_count);
-                link.drain = flow.drain;
-                if flow.echo {
-                    link.echo_pending = true;
-                    self.mark_link_flow(l);
-                }
-                self.push(Event::LinkFlow(l));
-            }
-            Role::Receiver => {
-                if let Some(dc) = flow.delivery_count {
-                    let delta = serial::diff(dc, link.delivery_count).max(0) as u32;
-                    link.delivery_count = dc;
-                    link.link_credit = link.link_credit.saturating_sub(delta);
-                }
-                link.available = flow.available.unwrap_or(link.available);
-                let drained = link.drain && link.link_credit == 0;
-                if drained {
-                    link.drain = false;
-                }
-                if flow.echo {
-                    self.mark_link_flow(l);
-                }
-                self.push(Event::LinkFlow(l));
-            }
-        }
-    }
-
-    /// Sender: the application has nothing more to send; if the receiver
-    /// asked to drain, use up the credit and tell it (§2.6.7).
-    pub fn link_drained(&mut self, l: LinkId) -> Result<u32> {
-        let link = self.link_mut(l)?;
-        if link.role != Role::Sender || !link.drain || link.link_credit == 0 {
-            return Ok(0);
-        }
-        let n = link.link_credit;
-        link.delivery_count = link.delivery_count.wrapping_add(n);
-        link.link_credit = 0;
-        self.mark_link_flow(l);
-        Ok(n)
-    }
-
-    /// Sender: tells the receiver how many messages wait for credit.
-    pub fn link_set_available(&mut self, l: LinkId, available: u32) -> Result<()> {
-        self.link_mut(l)?.available = available;
-        Ok(())
-    }
-
     // ---- accessors ------------------------------------------------------------
-
-    /// The link's credit: for a sender, deliveries it may send now; for a
-    /// receiver, deliveries it still allows.
-    pub fn link_credit(&self, l: LinkId) -> u32 {
-        self.link(l).map_or(0, |k| k.link_credit)
-    }
-
-    /// True while a drain is requested (sender) or in progress (receiver).
-    pub fn link_drain(&self, l: LinkId) -> bool {
-        self.link(l).is_ok_and(|k| k.drain)
-    }
 
     /// The link's role on this side.
     pub fn link_role(&self, l: LinkId) -> Option<Role> {
@@ -599,15 +565,19 @@ impl Connection {
 
     /// The peer's target terminus (plain targets only).
     pub fn link_remote_target(&self, l: LinkId) -> Option<&Target> {
-        match self.link_remote_attach(l)?.target.as_ref()? {
-            TargetKind::Target(t) => Some(t),
-            _ => None,
-        }
+        self.link_remote_attach(l)?.target.as_ref()?.as_target()
     }
 
     /// The error the peer detached the link with.
     pub fn link_remote_condition(&self, l: LinkId) -> Option<&AmqpError> {
         self.link(l).ok()?.remote_error.as_ref()
+    }
+
+    /// The error this side detached the link with (or why it could not
+    /// attach, or why the engine detached it, e.g. a message over
+    /// `max-message-size`).
+    pub fn link_local_condition(&self, l: LinkId) -> Option<&AmqpError> {
+        self.link(l).ok()?.local_error.as_ref()
     }
 
     /// Whether the peer's detach closed the link (rather than suspending it).
@@ -625,7 +595,8 @@ impl Connection {
         self.link(l).map_or(EndpointState::Closed, |k| k.remote)
     }
 
-    /// The sender settle mode in force: the sender's attach decides.
+    /// The sender settle mode in force (§2.8.2): the sender's attach
+    /// decides.
     pub fn link_snd_settle_mode(&self, l: LinkId) -> SenderSettleMode {
         let Ok(k) = self.link(l) else {
             return SenderSettleMode::Mixed;
@@ -636,7 +607,8 @@ impl Connection {
         }
     }
 
-    /// The receiver settle mode in force: the receiver's attach decides.
+    /// The receiver settle mode in force (§2.8.3): the receiver's attach
+    /// decides.
     pub fn link_rcv_settle_mode(&self, l: LinkId) -> ReceiverSettleMode {
         let Ok(k) = self.link(l) else {
             return ReceiverSettleMode::First;
@@ -653,5 +625,30 @@ impl Connection {
     /// Number of live links.
     pub fn link_count(&self) -> usize {
         self.links.len()
+    }
+}
+
+impl Link {
+    /// Answering the peer's attach: what the application left unset is
+    /// taken from it (§2.6.3: the responder usually echoes the other
+    /// terminus; the modes it asked for are granted).
+    fn adopt_remote_choices(&mut self) {
+        let Some(remote) = &self.remote_attach else {
+            return;
+        };
+        if self.options.source.is_none() {
+            self.options.source = remote.source.clone();
+        }
+        if self.options.target.is_none()
+            && let Some(TargetKind::Target(t)) = &remote.target
+        {
+            self.options.target = Some(t.clone());
+        }
+        if self.options.snd_settle_mode.is_none() {
+            self.options.snd_settle_mode = Some(remote.snd_settle_mode);
+        }
+        if self.options.rcv_settle_mode.is_none() {
+            self.options.rcv_settle_mode = Some(remote.rcv_settle_mode);
+        }
     }
 }

@@ -16,9 +16,19 @@
 //! - Any byte sequence from the peer is handled without a panic: a
 //!   violation closes the connection with the condition the spec names
 //!   (§2.8.15–§2.8.18) and raises [`Event::TransportError`].
-//! - Buffers are bounded: input holds at most one frame of our
-//!   `max-frame-size`; a delivery at most `max-message-size`; output is
-//!   refused past `max_output` ([`Error::OutputFull`]).
+//! - Buffers are bounded: input holds at most one partial frame of our
+//!   `max-frame-size` (a frame header announcing more is refused from its
+//!   first four bytes); a delivery at most `max-message-size`; incoming
+//!   deliveries at most what credit allowed; output plus payloads held
+//!   back by the peer's window are refused past `max_output`
+//!   ([`Error::OutputFull`]).
+//! - After this side ends a session or detaches a link with an error, the
+//!   peer's frames for it are dropped until its answer (DISCARDING,
+//!   §2.4.6, §2.5.5, §2.6.6); after `close` nothing more is written.
+//! - Steady traffic allocates nothing: payload buffers are pooled,
+//!   unsettled deliveries live in serial-ordered deques, and scratch
+//!   vectors are reused (`benches/engine.rs` and `tests/engine_pair.rs`
+//!   count allocations).
 //! - Sequence numbers use serial arithmetic (§2.8.10).
 #![forbid(unsafe_code)]
 
@@ -27,11 +37,16 @@ mod connection;
 mod delivery;
 mod error;
 mod event;
+mod flow;
+mod input;
 mod link;
 mod sasl;
 mod serial;
 mod session;
 mod slab;
+mod timer;
+mod transfer;
+mod unsettled;
 
 pub use config::{Authenticator, Config, Mechanism, SaslConfig};
 pub use connection::{Connection, EndpointState, Role};

@@ -1,7 +1,7 @@
 //! SASL (spec §5.3) for both roles: mechanism choice, the PLAIN,
 //! ANONYMOUS and EXTERNAL initial responses, and the server's decision.
 
-use super::config::{Authenticator, Config, Mechanism};
+use super::config::{Authenticator, Mechanism};
 use super::connection::{Connection, Phase, Role};
 use super::event::Event;
 use crate::codec::frame::ProtocolHeader;
@@ -37,12 +37,6 @@ pub(crate) struct Sasl {
     pub(crate) outcome: Option<SaslCode>,
 }
 
-impl Sasl {
-    pub(crate) fn new(_config: &Config) -> Self {
-        Sasl::default()
-    }
-}
-
 /// Splits a PLAIN initial response `authzid NUL authcid NUL password`.
 fn parse_plain(b: &[u8]) -> Option<(String, String)> {
     let mut parts = b.splitn(3, |x| *x == 0);
@@ -65,17 +59,22 @@ impl Connection {
                 return;
             }
         };
+        // §5.3.2: mechanisms, then init, then challenges/responses, then
+        // the outcome; each exactly once where the dialog says so.
+        let chosen = self.sasl.mechanism.is_some();
         match (self.role, frame) {
-            (Role::Client, SaslFrame::Mechanisms(m)) => self.sasl_client_choose(m),
-            (Role::Client, SaslFrame::Challenge(_)) => {
+            (Role::Client, SaslFrame::Mechanisms(m)) if !chosen => self.sasl_client_choose(m),
+            (Role::Client, SaslFrame::Challenge(_)) if chosen => {
                 // None of our mechanisms expects a challenge; answer empty.
                 self.write_sasl_frame(&SaslFrame::Response(SaslResponse {
                     response: Binary(Vec::new()),
                 }));
             }
-            (Role::Client, SaslFrame::Outcome(o)) => self.sasl_client_outcome(o),
-            (Role::Server, SaslFrame::Init(init)) => self.sasl_server_init(init),
-            (Role::Server, SaslFrame::Response(_)) => {
+            (Role::Client, SaslFrame::Outcome(o)) if chosen => self.sasl_client_outcome(o),
+            (Role::Server, SaslFrame::Init(init)) if !chosen && self.sasl.outcome.is_none() => {
+                self.sasl_server_init(init)
+            }
+            (Role::Server, SaslFrame::Response(_)) if self.sasl.pending.is_none() => {
                 self.sasl_finish_server(false, "unexpected SASL response");
             }
             (_, f) => self.transport_failed(
@@ -97,7 +96,12 @@ impl Connection {
                 continue;
             }
             if mech == Mechanism::Plain && !plain_ok {
-                refused_plain |= cfg.username.is_some();
+                if cfg.username.is_some() {
+                    // Credentials were given: logging in anonymously instead
+                    // would silently run as someone else.
+                    refused_plain = true;
+                    break;
+                }
                 continue;
             }
             choice = Some(mech);

@@ -7,7 +7,8 @@ use super::connection::{Connection, EndpointState};
 use super::error::{Error, Result};
 use super::event::Event;
 use super::serial;
-use super::{DeliveryId, LinkId, SessionId};
+use super::unsettled::Unsettled;
+use super::{LinkId, SessionId};
 use crate::codec::messaging::DeliveryState;
 use crate::codec::transport::{AmqpError, Begin, Disposition, End, Flow, Role, condition};
 
@@ -20,8 +21,8 @@ pub(crate) struct PendingDisposition {
     pub state: Option<DeliveryState>,
 }
 
-/// A transfer frame's worth of work held back by the remote incoming
-/// window.
+/// A delivery whose frames are held back by the remote incoming window or
+/// split at the peer's max-frame-size.
 #[derive(Debug)]
 pub(crate) struct PendingTransfer {
     pub link: LinkId,
@@ -32,6 +33,9 @@ pub(crate) struct PendingTransfer {
     pub offset: usize,
     pub first_sent: bool,
 }
+
+/// Our first outgoing transfer-id (§2.5.6: the sender's choice).
+pub(crate) const INITIAL_OUTGOING_ID: u32 = 0;
 
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -54,9 +58,9 @@ pub(crate) struct Session {
     pub local_handles: HashMap<u32, LinkId>,
     pub remote_handles: HashMap<u32, LinkId>,
     /// Unsettled outgoing deliveries by delivery-id.
-    pub outgoing: HashMap<u32, DeliveryId>,
+    pub outgoing: Unsettled,
     /// Unsettled incoming deliveries by the peer's delivery-id.
-    pub incoming: HashMap<u32, DeliveryId>,
+    pub incoming: Unsettled,
     pub pending_transfers: VecDeque<PendingTransfer>,
     pub dispositions: Vec<PendingDisposition>,
     pub flow_links: Vec<LinkId>,
@@ -77,8 +81,9 @@ impl Session {
             remote_channel: None,
             begin_sent: false,
             end_sent: false,
-            next_outgoing_id: 0,
-            incoming_window: window,
+            next_outgoing_id: INITIAL_OUTGOING_ID,
+            // §2.5.6 pitfall: never advertise an incoming window of 0.
+            incoming_window: window.max(1),
             outgoing_window: u32::MAX >> 1,
             next_incoming_id: 0,
             remote_incoming_window: 0,
@@ -88,8 +93,8 @@ impl Session {
             next_delivery_id: 0,
             local_handles: HashMap::new(),
             remote_handles: HashMap::new(),
-            outgoing: HashMap::new(),
-            incoming: HashMap::new(),
+            outgoing: Unsettled::default(),
+            incoming: Unsettled::default(),
             pending_transfers: VecDeque::new(),
             dispositions: Vec::new(),
             flow_links: Vec::new(),
@@ -121,6 +126,17 @@ impl Connection {
         Ok(SessionId(self.sessions.insert(Session::new(window))))
     }
 
+    /// Sets the highest link handle this side accepts on the session
+    /// (`begin.handle-max`, §2.7.2); only before the session is opened.
+    pub fn session_set_handle_max(&mut self, s: SessionId, handle_max: u32) -> Result<()> {
+        let ses = self.session_mut(s)?;
+        if ses.begin_sent {
+            return Err(Error::WrongState("the session has begun"));
+        }
+        ses.handle_max = handle_max;
+        Ok(())
+    }
+
     /// Opens a session: begins one we created, or answers the peer's begin.
     pub fn session_open(&mut self, s: SessionId) -> Result<()> {
         if self.close_sent || self.is_done() {
@@ -131,23 +147,50 @@ impl Connection {
             return Ok(());
         }
         ses.local = EndpointState::Active;
-        self.defer_begin(s);
+        self.begin_queue.push(s);
+        self.send_queued_begins();
         Ok(())
     }
 
-    pub(crate) fn send_begin(&mut self, s: SessionId) {
-        let channel_max = self.remote_channel_max.min(self.config.channel_max);
-        let Some(channel) = (0..=channel_max).find(|c| !self.local_channels.contains_key(c)) else {
-            if let Ok(ses) = self.session_mut(s) {
-                ses.local = EndpointState::Closed;
-                ses.local_error = Some(AmqpError::new(
-                    condition::RESOURCE_LIMIT_EXCEEDED,
-                    "no free channel",
-                ));
-            }
-            self.push(Event::SessionRemoteClose(s));
+    /// Sends the begins that can go: after our open; before the peer's
+    /// open only on channel 0, the one channel every peer accepts (§2.4.1).
+    pub(crate) fn send_queued_begins(&mut self) {
+        if !self.open_sent || self.close_sent || self.is_done() || self.begin_queue.is_empty() {
             return;
-        };
+        }
+        let queue = std::mem::take(&mut self.begin_queue);
+        for s in queue {
+            let Some(ses) = self.sessions.get(s.0) else {
+                continue;
+            };
+            if ses.local != EndpointState::Active || ses.begin_sent {
+                continue;
+            }
+            let limit = if self.remote_state == EndpointState::Uninit {
+                0
+            } else {
+                self.remote_channel_max.min(self.config.channel_max)
+            };
+            match (0..=limit).find(|c| !self.local_channels.contains_key(c)) {
+                Some(channel) => self.send_begin(s, channel),
+                None if self.remote_state == EndpointState::Uninit => self.begin_queue.push(s),
+                None => {
+                    // Every channel the peer allows is taken: the session
+                    // cannot begin; it ends here with a local error.
+                    if let Some(ses) = self.sessions.get_mut(s.0) {
+                        ses.local = EndpointState::Closed;
+                        ses.local_error = Some(AmqpError::new(
+                            condition::RESOURCE_LIMIT_EXCEEDED,
+                            format!("no free channel: the peer's channel-max is {limit}"),
+                        ));
+                    }
+                    self.check_session_final(s);
+                }
+            }
+        }
+    }
+
+    fn send_begin(&mut self, s: SessionId, channel: u16) {
         let Some(ses) = self.sessions.get_mut(s.0) else {
             return;
         };
@@ -169,9 +212,11 @@ impl Connection {
         for l in waiting {
             self.send_attach(l);
         }
+        self.send_pending_transfers(s);
     }
 
-    /// Ends a session, with `error` if it failed.
+    /// Ends a session, with `error` if it failed (§2.7.8). Its links are
+    /// detached with it (§2.5.5).
     pub fn session_close(&mut self, s: SessionId, error: Option<AmqpError>) -> Result<()> {
         let ses = self.session_mut(s)?;
         if ses.local == EndpointState::Closed {
@@ -205,11 +250,12 @@ impl Connection {
             if let Some(c) = ses.remote_channel.take() {
                 self.remote_channels.remove(&c);
             }
-            let links: Vec<LinkId> = ses
-                .local_handles
-                .values()
-                .chain(ses.remote_handles.values())
-                .copied()
+            // Every link of the session, attached or not, is final now.
+            let links: Vec<LinkId> = self
+                .links
+                .keys()
+                .map(LinkId)
+                .filter(|l| self.links.get(l.0).is_some_and(|k| k.session == s))
                 .collect();
             for l in links {
                 self.link_gone(l);
@@ -233,13 +279,37 @@ impl Connection {
         self.session(s).ok()?.remote_error.as_ref()
     }
 
-    pub(crate) fn session_by_remote_channel(
-        &mut self,
-        channel: u16,
-        what: &str,
-    ) -> Option<SessionId> {
-        match self.remote_channels.get(&channel) {
-            Some(s) => Some(*s),
+    /// The error this side ended the session with (or the reason it could
+    /// not begin).
+    pub fn session_local_condition(&self, s: SessionId) -> Option<&AmqpError> {
+        self.session(s).ok()?.local_error.as_ref()
+    }
+
+    /// Deliveries queued on the session behind the peer's incoming window
+    /// (or still being split into frames).
+    pub fn session_pending_transfers(&self, s: SessionId) -> usize {
+        self.session(s).map_or(0, |x| x.pending_transfers.len())
+    }
+
+    /// The peer's incoming window as this side tracks it: how many more
+    /// transfer frames may be sent now (§2.5.6).
+    pub fn session_remote_incoming_window(&self, s: SessionId) -> u32 {
+        self.session(s).map_or(0, |x| x.remote_incoming_window)
+    }
+
+    /// The session on the peer's `channel`. An unknown channel is a
+    /// protocol violation; a session we ended is DISCARDING (§2.5.5:
+    /// its frames are dropped until the peer's end), which gives `None`
+    /// without failing.
+    pub(crate) fn session_for_frame(&mut self, channel: u16, what: &str) -> Option<SessionId> {
+        match self.remote_channels.get(&channel).copied() {
+            Some(s) => {
+                let live = self
+                    .sessions
+                    .get(s.0)
+                    .is_some_and(|x| !x.end_sent && x.remote == EndpointState::Active);
+                live.then_some(s)
+            }
             None => {
                 self.fail(
                     condition::NOT_ALLOWED,
@@ -251,16 +321,6 @@ impl Connection {
     }
 
     pub(crate) fn on_begin(&mut self, channel: u16, begin: Begin) {
-        if channel > self.config.channel_max {
-            self.fail(
-                condition::FRAMING_ERROR,
-                format!(
-                    "begin on channel {channel}, above channel-max {}",
-                    self.config.channel_max
-                ),
-            );
-            return;
-        }
         if self.remote_channels.contains_key(&channel) {
             self.fail(
                 condition::ILLEGAL_STATE,
@@ -269,12 +329,13 @@ impl Connection {
             return;
         }
         let s = match begin.remote_channel {
+            // §2.5.2: the answer to our begin names our channel.
             Some(ours) => match self.local_channels.get(&ours) {
                 Some(s)
                     if self
                         .sessions
                         .get(s.0)
-                        .is_some_and(|x| x.remote_channel.is_none()) =>
+                        .is_some_and(|x| x.remote_channel.is_none() && x.begin_sent) =>
                 {
                     *s
                 }
@@ -287,6 +348,9 @@ impl Connection {
                 }
             },
             None => {
+                if self.close_sent {
+                    return;
+                }
                 let window = self.config.session_window;
                 SessionId(self.sessions.insert(Session::new(window)))
             }
@@ -297,6 +361,7 @@ impl Connection {
         };
         ses.remote = EndpointState::Active;
         ses.remote_channel = Some(channel);
+        // §2.5.6: the peer's begin seeds our view of its windows.
         ses.next_incoming_id = begin.next_outgoing_id;
         ses.remote_incoming_window = begin.incoming_window;
         ses.remote_outgoing_window = begin.outgoing_window;
@@ -306,19 +371,48 @@ impl Connection {
     }
 
     pub(crate) fn on_end(&mut self, channel: u16, end: End) {
-        let Some(s) = self.session_by_remote_channel(channel, "end") else {
+        let Some(s) = self.remote_channels.get(&channel).copied() else {
+            self.fail(
+                condition::NOT_ALLOWED,
+                format!("end on channel {channel}, where no session has begun"),
+            );
             return;
         };
         let Some(ses) = self.sessions.get_mut(s.0) else {
             return;
         };
+        if ses.remote == EndpointState::Closed {
+            return;
+        }
         ses.remote = EndpointState::Closed;
         ses.remote_error = end.error;
-        // Ending a session detaches its links (§2.5.5).
-        let links: Vec<LinkId> = ses.remote_handles.values().copied().collect();
+        // §2.5.5: ending a session detaches its links; nothing more will
+        // be sent on it, so held-back transfers are dropped.
+        let pending: Vec<PendingTransfer> = ses.pending_transfers.drain(..).collect();
+        for p in pending {
+            self.discard_pending(p);
+        }
+        let links: Vec<LinkId> = self
+            .links
+            .keys()
+            .map(LinkId)
+            .filter(|l| self.links.get(l.0).is_some_and(|k| k.session == s))
+            .collect();
+        let session_error = self.sessions.get(s.0).and_then(|x| x.remote_error.clone());
         for l in links {
-            if let Ok(link) = self.link_mut(l) {
+            if let Some(link) = self.links.get_mut(l.0)
+                && link.remote != EndpointState::Closed
+            {
                 link.remote = EndpointState::Closed;
+                // The links die with the session: tell the application per
+                // link, with the session's error (RabbitMQ refuses an
+                // address by ending the whole session).
+                if link.remote_error.is_none() {
+                    link.remote_error = session_error.clone();
+                }
+                if link.remote_handle.is_some() || link.attach_sent {
+                    self.push(Event::LinkRemoteClose(l));
+                }
             }
         }
         self.push(Event::SessionRemoteClose(s));
@@ -327,7 +421,7 @@ impl Connection {
 
     /// Handles a flow: session windows, then the link part (§2.5.6, §2.6.7).
     pub(crate) fn on_flow(&mut self, channel: u16, flow: Flow) {
-        let Some(s) = self.session_by_remote_channel(channel, "flow") else {
+        let Some(s) = self.session_for_frame(channel, "flow") else {
             return;
         };
         let Some(ses) = self.sessions.get_mut(s.0) else {
@@ -335,7 +429,10 @@ impl Connection {
         };
         ses.next_incoming_id = flow.next_outgoing_id;
         ses.remote_outgoing_window = flow.outgoing_window;
-        let base = flow.next_incoming_id.unwrap_or(0);
+        // §2.5.6: the peer's window was measured at the id it names;
+        // frames in flight since then are discounted. Absent: it had not
+        // seen our begin, so our initial id.
+        let base = flow.next_incoming_id.unwrap_or(INITIAL_OUTGOING_ID);
         let limit = base.wrapping_add(flow.incoming_window);
         ses.remote_incoming_window = serial::remaining(limit, ses.next_outgoing_id);
         if let Some(h) = flow.handle {
@@ -346,7 +443,7 @@ impl Connection {
                 );
                 return;
             };
-            self.on_link_flow(s, l, &flow);
+            self.on_link_flow(l, &flow);
         } else if flow.echo {
             self.mark_session_flow(s);
         }
@@ -369,9 +466,11 @@ impl Connection {
         self.mark_dirty(s);
     }
 
-    pub(crate) fn session_flow_frame(&self, ses: &Session) -> Flow {
+    /// The session part of a flow (§2.7.4): always all four window fields,
+    /// `next-incoming-id` once the peer's begin was seen.
+    pub(crate) fn session_flow_frame(ses: &Session) -> Flow {
         Flow {
-            next_incoming_id: (ses.remote != EndpointState::Uninit).then_some(ses.next_incoming_id),
+            next_incoming_id: ses.remote_channel.is_some().then_some(ses.next_incoming_id),
             incoming_window: ses.incoming_window,
             next_outgoing_id: ses.next_outgoing_id,
             outgoing_window: ses.outgoing_window,
@@ -385,29 +484,30 @@ impl Connection {
         }
     }
 
-    /// Writes the session's queued dispositions (coalesced into ranges),
+    /// Writes the session's queued dispositions (contiguous ids with the
+    /// same state and settlement become one ranged disposition, §2.7.6),
     /// link flows and session flow.
     pub(crate) fn flush_session(&mut self, s: SessionId) {
+        let close_sent = self.close_sent;
         let Some(ses) = self.sessions.get_mut(s.0) else {
             return;
         };
         ses.queued = false;
-        if !ses.begin_sent || ses.end_sent || self.close_sent {
+        if !ses.begin_sent || ses.end_sent || close_sent {
             ses.dispositions.clear();
             ses.flow_links.clear();
+            ses.session_flow = false;
             return;
         }
         let channel = ses.local_channel.unwrap_or(0);
         let mut dispositions = std::mem::take(&mut ses.dispositions);
-        let flow_links = std::mem::take(&mut ses.flow_links);
+        let mut flow_links = std::mem::take(&mut ses.flow_links);
         let session_flow = std::mem::replace(&mut ses.session_flow, false);
         let mut i = 0;
-        while i < dispositions.len() {
-            let first = &dispositions[i];
+        while let Some(first) = dispositions.get(i) {
             let mut last = first.id;
             let mut j = i + 1;
-            while j < dispositions.len() {
-                let d = &dispositions[j];
+            while let Some(d) = dispositions.get(j) {
                 if d.role == first.role
                     && d.settled == first.settled
                     && d.state == first.state
@@ -431,30 +531,36 @@ impl Connection {
             i = j;
         }
         dispositions.clear();
-        if let Some(ses) = self.sessions.get_mut(s.0)
-            && ses.dispositions.is_empty()
-        {
-            ses.dispositions = dispositions;
-        }
         let mut wrote_session_state = false;
-        for l in flow_links {
+        for l in flow_links.drain(..) {
             if let Some(flow) = self.link_flow_frame(s, l) {
                 self.write_frame(channel, &flow, &[]);
                 wrote_session_state = true;
             }
         }
-        if session_flow && !wrote_session_state {
-            let Some(ses) = self.sessions.get(s.0) else {
-                return;
-            };
-            let flow = self.session_flow_frame(ses);
+        if let Some(ses) = self.sessions.get_mut(s.0) {
+            if ses.dispositions.is_empty() {
+                ses.dispositions = dispositions;
+            }
+            if ses.flow_links.is_empty() {
+                ses.flow_links = flow_links;
+            }
+        }
+        // A link flow carries the session state too.
+        if session_flow
+            && !wrote_session_state
+            && let Some(ses) = self.sessions.get(s.0)
+        {
+            let flow = Self::session_flow_frame(ses);
             self.write_frame(channel, &flow, &[]);
         }
     }
 
-    /// Our incoming window took one transfer; re-open it at half.
+    /// Our incoming window took one transfer (§2.5.6). It is re-opened to
+    /// the full window with a flow once half of it is used, so a sender
+    /// that keeps reading our flows never stalls. False if it was closed.
     pub(crate) fn consume_incoming_window(&mut self, s: SessionId) -> bool {
-        let window = self.config.session_window;
+        let window = self.config.session_window.max(1);
         let Some(ses) = self.sessions.get_mut(s.0) else {
             return false;
         };
@@ -470,7 +576,7 @@ impl Connection {
         true
     }
 
-    /// Queues a disposition for `delivery_id` on session `s`.
+    /// Queues a disposition on session `s`.
     pub(crate) fn queue_disposition(&mut self, s: SessionId, d: PendingDisposition) {
         if let Some(ses) = self.sessions.get_mut(s.0) {
             ses.dispositions.push(d);

@@ -96,6 +96,11 @@ impl<T> Slab<T> {
         self.len
     }
 
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Keys of every live entity.
     pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| {

@@ -8,15 +8,15 @@ use super::event_loop::muon_loop;
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
-use super::message::MessageBox;
-use super::message::muon_message;
+use super::message::{MessageBox, muon_message};
 use crate::codec::transport::AmqpError;
 
-/// What happened: the type of a `muon_event`. The numbers are stable.
+/// What happened: the kind of a `muon_event` (`muon_event_type`). The
+/// numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_event_kind {
-    /// Not an event (NULL event).
+    /// Not an event: what `muon_event_type` says for NULL.
     None = 0,
     /// `on_connection_remote_open`
     ConnectionRemoteOpen = 1,
@@ -96,7 +96,9 @@ impl Opaque for muon_condition {
     type Inner = Condition;
 }
 
-/// The event a callback is handed: borrowed for the callback's duration.
+/// The event a callback is handed: borrowed until the callback returns.
+/// It names the handles the event concerns; handles not concerned are the
+/// null handle.
 ///
 /// Functions: `muon_event_type`, `muon_event_loop`,
 /// `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
@@ -140,212 +142,191 @@ impl Opaque for muon_event {
     type Inner = EventData;
 }
 
+/// The event behind `ev`, if `ev` is not NULL.
 fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
     // SAFETY: a non-NULL `ev` is the event the loop handed to the running
     // callback (a live `EventData`), as every accessor's contract says.
     unsafe { ev.cast::<EventData>().as_ref() }
 }
 
-/// The event's type (`MUON_EVENT_KIND_NONE` for NULL).
+/// The event's kind (`MUON_EVENT_KIND_NONE` for NULL).
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_type(event: *const muon_event) -> muon_event_kind {
     boundary!(muon_event_kind::None, {
-        match self::event(event) {
-            Some(e) => e.kind,
-            None => muon_event_kind::None,
-        }
+        self::event(event).map_or(muon_event_kind::None, |e| e.kind)
     })
 }
 
-/// The loop the event comes from (NULL for NULL).
+/// The loop the event comes from (NULL for NULL): borrowed, the loop stays
+/// the application's.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_loop(event: *const muon_event) -> *mut muon_loop {
     boundary!(std::ptr::null_mut(), {
-        match self::event(event) {
-            Some(e) => e.owner,
-            None => std::ptr::null_mut(),
-        }
+        self::event(event).map_or(std::ptr::null_mut(), |e| e.owner)
     })
 }
 
-/// The connection the event concerns (the null handle if none).
+/// The connection the event concerns (the null handle if none, or for
+/// NULL). Every link, delivery, message and connection event has one.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_connection(event: *const muon_event) -> muon_connection {
     boundary!(muon_connection::NULL, {
-        match self::event(event) {
-            Some(e) => e.connection,
-            None => muon_connection::NULL,
-        }
+        self::event(event).map_or(muon_connection::NULL, |e| e.connection)
     })
 }
 
-/// The sender the event concerns (the null handle if none, or if the
-/// link is a receiver).
+/// The sender the event concerns: the null handle if none, if the link is
+/// a receiver, or for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_sender(event: *const muon_event) -> muon_sender {
     boundary!(muon_sender::NULL, {
-        match self::event(event) {
-            Some(e) => e.sender,
-            None => muon_sender::NULL,
-        }
+        self::event(event).map_or(muon_sender::NULL, |e| e.sender)
     })
 }
 
-/// The receiver the event concerns (the null handle if none, or if the
-/// link is a sender).
+/// The receiver the event concerns: the null handle if none, if the link
+/// is a sender, or for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_receiver(event: *const muon_event) -> muon_receiver {
     boundary!(muon_receiver::NULL, {
-        match self::event(event) {
-            Some(e) => e.receiver,
-            None => muon_receiver::NULL,
-        }
+        self::event(event).map_or(muon_receiver::NULL, |e| e.receiver)
     })
 }
 
-/// True if the event's link is a receiver (false if none).
+/// True if the event's link is a receiver (false if it is a sender, if
+/// there is no link, or for NULL): the tutorial's `event.link.is_receiver`.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_is_receiver(event: *const muon_event) -> bool {
     boundary!(false, {
-        match self::event(event) {
-            Some(e) => !e.receiver.is_null(),
-            None => false,
-        }
+        self::event(event).is_some_and(|e| !e.receiver.is_null())
     })
 }
 
-/// The delivery the event concerns (the null handle if none).
+/// The delivery the event concerns (`on_message`, `on_accepted`,
+/// `on_rejected`, `on_released`, `on_modified`, `on_settled`); the null
+/// handle otherwise, or for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_delivery(event: *const muon_event) -> muon_delivery {
     boundary!(muon_delivery::NULL, {
-        match self::event(event) {
-            Some(e) => e.delivery,
-            None => muon_delivery::NULL,
-        }
+        self::event(event).map_or(muon_delivery::NULL, |e| e.delivery)
     })
 }
 
-/// The listener the event concerns (the null handle if none).
+/// The listener the event concerns (`on_listener_open`,
+/// `on_listener_final`, `on_connection_accepted`); the null handle
+/// otherwise, or for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_listener(event: *const muon_event) -> muon_listener {
     boundary!(muon_listener::NULL, {
-        match self::event(event) {
-            Some(e) => e.listener,
-            None => muon_listener::NULL,
-        }
+        self::event(event).map_or(muon_listener::NULL, |e| e.listener)
     })
 }
 
-/// The timer that fired (the null handle if none).
+/// The timer that fired (`on_timer`; the handle is already stale, useful
+/// to tell timers apart); the null handle otherwise, or for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_timer(event: *const muon_event) -> muon_timer {
     boundary!(muon_timer::NULL, {
-        match self::event(event) {
-            Some(e) => e.timer,
-            None => muon_timer::NULL,
-        }
+        self::event(event).map_or(muon_timer::NULL, |e| e.timer)
     })
 }
 
 /// The incoming message of `on_message`: borrowed until the callback
-/// returns (`muon_message_clone` to keep it). NULL for other events.
+/// returns (`muon_message_clone` to keep it). NULL for other events and
+/// for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const muon_message {
     boundary!(std::ptr::null(), {
-        match self::event(event) {
-            Some(e) => e
-                .message
-                .as_ref()
-                .map_or(std::ptr::null(), |m| view::<muon_message>(m)),
-            None => std::ptr::null(),
-        }
+        self::event(event)
+            .and_then(|e| e.message.as_ref())
+            .map_or(std::ptr::null(), view::<muon_message>)
     })
 }
 
-/// The AMQP condition of a close, disconnect or transport error:
-/// borrowed until the callback returns. NULL when there is none.
+/// The AMQP error condition of `on_connection_remote_close`,
+/// `on_session_remote_close`, `on_link_remote_close`, `on_disconnected`
+/// (why the transport was lost), `on_transport_error` and `on_rejected`:
+/// borrowed until the callback returns. NULL when there is none (a clean
+/// close) and for NULL.
 ///
-/// `event` is borrowed for the call. Returns the documented default
-/// for a NULL event. Not thread-safe; call it from the callback.
+/// `event` is borrowed for the call. Not thread-safe; call it from the
+/// callback that got the event.
 ///
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *const muon_condition {
     boundary!(std::ptr::null(), {
-        match self::event(event) {
-            Some(e) => e
-                .condition
-                .as_ref()
-                .map_or(std::ptr::null(), |c| view::<muon_condition>(c)),
-            None => std::ptr::null(),
-        }
+        self::event(event)
+            .and_then(|e| e.condition.as_ref())
+            .map_or(std::ptr::null(), view::<muon_condition>)
     })
 }
 
-/// The condition's symbolic name, e.g. `amqp:unauthorized-access`,
-/// NUL-terminated; borrowed as long as the condition. NULL for NULL.
-/// Not thread-safe.
+/// The condition's symbolic name, e.g. `amqp:unauthorized-access`:
+/// NUL-terminated, borrowed as long as the condition is. NULL for NULL.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// `condition` is NULL or a live condition.
@@ -360,8 +341,10 @@ pub unsafe extern "C" fn muon_condition_name(condition: *const muon_condition) -
     })
 }
 
-/// The condition's description, NUL-terminated (empty if it has none);
-/// borrowed as long as the condition. NULL for NULL. Not thread-safe.
+/// The condition's description: NUL-terminated (empty if it has none),
+/// borrowed as long as the condition is. NULL for NULL.
+///
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// `condition` is NULL or a live condition.

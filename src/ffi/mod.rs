@@ -16,17 +16,25 @@
 #![allow(non_camel_case_types)]
 
 pub(crate) mod boundary;
+pub(crate) mod builtin;
+pub mod delivery;
+pub(crate) mod dispatch;
 pub mod endpoint;
 pub mod event;
 pub mod event_loop;
 pub mod handle;
 pub mod handler;
+pub mod link;
+pub mod link_info;
+pub mod link_options;
 pub mod message;
 pub mod message_header;
 pub mod message_maps;
 pub mod message_props;
 pub mod options;
 pub mod result;
+pub mod terminus;
+pub mod trace;
 pub mod value;
 pub mod value_container;
 pub mod value_format;

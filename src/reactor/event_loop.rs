@@ -1,8 +1,11 @@
-//! The loop itself: connections, listeners, timers, reconnect, wake.
+//! The loop itself: its public commands (connect, listen, schedule, open
+//! links, close), running (`poll`, `next_event`) and timers. Socket work
+//! (reading, writing, accepting, losing and re-making transports) is in
+//! `io.rs`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,12 +14,14 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::slab::Slab;
+use super::trace::{FrameTracer, LogSink};
 use super::{Address, Error};
-use crate::codec::transport::{AmqpError, condition};
+use crate::codec::transport::{AmqpError, Role};
 use crate::engine::{self, Config, Connection, Event, Key, LinkId, LinkOptions, SessionId};
 
-const WAKE_TOKEN: Token = Token(usize::MAX);
-const READ_CHUNK: usize = 64 * 1024;
+pub(super) const WAKE_TOKEN: Token = Token(usize::MAX);
+pub(super) const READ_CHUNK: usize = 64 * 1024;
 
 /// A connection of a [`Loop`]: stays the same across reconnects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,17 +42,26 @@ pub struct ReconnectPolicy {
     pub initial: Duration,
     /// Upper bound of the delay, which doubles after each failed attempt.
     pub max: Duration,
-    /// Attempts before giving up (0: no limit).
+    /// Attempts in a row before giving up (0: no limit).
     pub max_attempts: u32,
 }
 
 impl Default for ReconnectPolicy {
+    /// The tutorial's backoff: 0.1 s, doubling up to 10 s, without limit.
     fn default() -> Self {
         ReconnectPolicy {
             initial: Duration::from_millis(100),
             max: Duration::from_secs(10),
             max_attempts: 0,
         }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before attempt number `attempt` (0 for the first).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
     }
 }
 
@@ -75,37 +89,41 @@ pub enum LoopEvent {
     /// A listener is closed; its ID is stale after this.
     ListenerFinal(ListenerId),
     /// The transport of a connection was lost or refused, with the reason.
-    /// With reconnect on, a new attempt is scheduled.
+    /// Every link and session of the connection had its final event just
+    /// before. With reconnect on, a new attempt is scheduled.
     Disconnected(ConnId, AmqpError),
-    /// A reconnect attempt got a new transport; the links the application
-    /// had are being re-attached (new link IDs: `LinkRecreated`).
+    /// A reconnect attempt reached the peer (the TCP connection is up; the
+    /// AMQP open follows). The links the application had open are being
+    /// re-attached, with new IDs (see [`LoopEvent::LinkRecreated`]).
     Reconnected(ConnId),
-    /// After a reconnect, the link that was `old` is now `new`.
+    /// On reconnect, the link that was `old` is now `new`.
     LinkRecreated {
         /// The connection.
         conn: ConnId,
-        /// The link ID before the reconnect (now stale).
+        /// The link ID before the reconnect (stale now).
         old: LinkId,
         /// Its replacement.
         new: LinkId,
     },
-    /// The connection is gone for good; its ID is stale after this.
+    /// The connection is gone for good; its ID is stale once released
+    /// with [`Loop::release_connection`].
     ConnectionFinal(ConnId),
     /// A timer fired with the token it was scheduled with.
     Timer(TimerId, u64),
-    /// `LoopWaker::wake` was called.
+    /// [`LoopWaker::wake`] was called.
     Wake,
 }
 
 /// Wakes a loop from another thread. Thread-safe.
 #[derive(Clone)]
 pub struct LoopWaker {
-    waker: Arc<Waker>,
-    flag: Arc<AtomicBool>,
+    pub(super) waker: Arc<Waker>,
+    pub(super) flag: Arc<AtomicBool>,
 }
 
 impl LoopWaker {
-    /// Makes the loop report [`LoopEvent::Wake`] soon.
+    /// Makes the loop report [`LoopEvent::Wake`] soon (several wakes
+    /// before the loop looks are reported once).
     pub fn wake(&self) -> io::Result<()> {
         self.flag.store(true, Ordering::SeqCst);
         self.waker.wake()
@@ -115,70 +133,100 @@ impl LoopWaker {
 /// A link the application opened, remembered so that reconnect can attach
 /// it again.
 #[derive(Debug, Clone)]
-struct Recipe {
-    link: LinkId,
-    role: crate::codec::transport::Role,
-    options: LinkOptions,
+pub(super) struct Recipe {
+    pub link: LinkId,
+    pub role: Role,
+    pub options: LinkOptions,
 }
 
-struct Conn {
-    engine: Connection,
-    socket: Option<TcpStream>,
-    connecting: bool,
-    writable: bool,
-    deadline: Option<Instant>,
-    /// Client side: where to (re)connect.
-    addresses: Vec<Address>,
-    next_address: usize,
-    options: Option<ConnectOptions>,
-    attempt: u32,
-    reconnect_timer: Option<TimerId>,
+/// The two directions of a traced connection.
+#[derive(Debug, Default)]
+pub(super) struct Tracers {
+    pub label: String,
+    pub out: FrameTracer,
+    pub input: FrameTracer,
+}
+
+pub(super) struct Conn {
+    pub engine: Connection,
+    pub socket: Option<TcpStream>,
+    /// A TCP connect is in progress (WRITABLE will say how it went).
+    pub connecting: bool,
+    /// WRITABLE is registered.
+    pub writable: bool,
+    pub deadline: Option<Instant>,
+    /// Client side: the URL and the failover URLs, tried in turn.
+    pub addresses: Vec<Address>,
+    pub next_address: usize,
+    /// Client side: how it was made (`None` for accepted connections).
+    pub options: Option<ConnectOptions>,
+    /// The hostname and credentials came from the URL, so each failover
+    /// URL brings its own.
+    pub url_hostname: bool,
+    pub url_credentials: bool,
+    /// Failed attempts in a row.
+    pub attempt: u32,
+    pub reconnect_timer: Option<TimerId>,
+    /// A reconnect attempt is under way: report it once the transport is
+    /// up.
+    pub reconnecting: bool,
     /// The application closed it: do not reconnect.
-    closing: bool,
-    recipes: Vec<Recipe>,
-    session: Option<SessionId>,
-    final_sent: bool,
-    /// The engine reported a failure before the transport closed.
-    failure: Option<AmqpError>,
-    clean_close: bool,
+    pub closing: bool,
+    pub recipes: Vec<Recipe>,
+    pub session: Option<SessionId>,
+    pub final_sent: bool,
+    /// Why the transport failed, if it did (the first reason wins).
+    pub failure: Option<AmqpError>,
+    /// The current transport was dealt with (lost or ended): a done engine
+    /// between reconnect attempts is not ended a second time.
+    pub transport_over: bool,
+    pub trace: Option<Box<Tracers>>,
+    pub serial: u64,
 }
 
-struct Listener {
-    socket: Option<TcpListener>,
-    config: Config,
-    port: u16,
+pub(super) struct Listener {
+    pub socket: Option<TcpListener>,
+    pub config: Config,
+    pub port: u16,
 }
 
-enum TimerKind {
+pub(super) enum TimerKind {
     User(u64),
     Reconnect(ConnId),
 }
 
-struct Timer {
-    at: Instant,
-    kind: TimerKind,
+pub(super) struct Timer {
+    pub at: Instant,
+    pub kind: TimerKind,
 }
 
-/// An event loop (not thread-safe: it and its IDs belong to one thread).
+/// An event loop (not thread-safe: it and its IDs belong to one thread;
+/// only a [`LoopWaker`] crosses threads).
 pub struct Loop {
-    poll: Poll,
-    events: Events,
-    waker: LoopWaker,
-    conns: engine::Slab<Conn>,
-    listeners: engine::Slab<Listener>,
-    timers: engine::Slab<Timer>,
-    heap: BinaryHeap<Reverse<(Instant, TimerId)>>,
-    queue: VecDeque<LoopEvent>,
-    dirty: Vec<ConnId>,
-    buf: Vec<u8>,
-    stopped: bool,
+    pub(super) poll: Poll,
+    pub(super) events: Events,
+    pub(super) waker: LoopWaker,
+    pub(super) conns: Slab<Conn>,
+    pub(super) listeners: Slab<Listener>,
+    pub(super) timers: Slab<Timer>,
+    /// Due time, then scheduling order (so timers due at the same instant
+    /// fire in the order they were scheduled).
+    pub(super) heap: BinaryHeap<Reverse<(Instant, u64, TimerId)>>,
+    pub(super) timer_seq: u64,
+    pub(super) queue: VecDeque<LoopEvent>,
+    pub(super) dirty: Vec<ConnId>,
+    pub(super) buf: Vec<u8>,
+    pub(super) stopped: bool,
+    pub(super) trace_frames: bool,
+    pub(super) log: LogSink,
+    pub(super) conn_serial: u64,
 }
 
-fn token_of(key: Key, listener: bool) -> Token {
+pub(super) fn token_of(key: Key, listener: bool) -> Token {
     Token(((key.generation as usize) << 32) | ((key.index as usize) << 1) | listener as usize)
 }
 
-fn key_of(t: Token) -> (Key, bool) {
+pub(super) fn key_of(t: Token) -> (Key, bool) {
     let v = t.0;
     (
         Key {
@@ -189,8 +237,18 @@ fn key_of(t: Token) -> (Key, bool) {
     )
 }
 
+/// Resolves `host:port` to its first address.
+pub(super) fn resolve(host: &str, port: u16) -> Result<SocketAddr, Error> {
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::Resolve(format!("{host}:{port}: {e}")))?
+        .next()
+        .ok_or_else(|| Error::Resolve(format!("{host}:{port}")))
+}
+
 impl Loop {
-    /// A new loop.
+    /// A new loop. The frame trace is on if the `MUON_TRACE` environment
+    /// variable lists `frm`.
     pub fn new() -> Result<Loop, Error> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
@@ -201,14 +259,18 @@ impl Loop {
                 waker,
                 flag: Arc::new(AtomicBool::new(false)),
             },
-            conns: engine::Slab::default(),
-            listeners: engine::Slab::default(),
-            timers: engine::Slab::default(),
+            conns: Slab::default(),
+            listeners: Slab::default(),
+            timers: Slab::default(),
             heap: BinaryHeap::new(),
+            timer_seq: 0,
             queue: VecDeque::new(),
             dirty: Vec::new(),
             buf: vec![0; READ_CHUNK],
             stopped: false,
+            trace_frames: super::trace::env_wants_frames(),
+            log: LogSink::default(),
+            conn_serial: 0,
         })
     }
 
@@ -217,29 +279,58 @@ impl Loop {
         self.waker.clone()
     }
 
-    // ---- connections --------------------------------------------------------
+    // ---- trace ----------------------------------------------------------------
+
+    /// Turns the frame trace on or off for transports started from now on
+    /// (a transport is traced from its first byte or not at all).
+    pub fn set_frame_trace(&mut self, on: bool) {
+        self.trace_frames = on;
+    }
+
+    /// True if new transports are traced.
+    pub fn frame_trace(&self) -> bool {
+        self.trace_frames
+    }
+
+    /// Keeps trace lines for [`take_log`](Self::take_log) instead of
+    /// printing them to standard error.
+    pub fn set_log_capture(&mut self, capture: bool) {
+        self.log.capture = capture;
+    }
+
+    /// The trace lines kept since the last call.
+    pub fn take_log(&mut self) -> Vec<String> {
+        self.log.lines.drain(..).collect()
+    }
+
+    pub(super) fn new_tracers(&mut self, serial: u64) -> Option<Box<Tracers>> {
+        self.trace_frames.then(|| {
+            Box::new(Tracers {
+                label: format!("c{serial}"),
+                ..Tracers::default()
+            })
+        })
+    }
+
+    // ---- connections ----------------------------------------------------------
 
     /// Connects to `url` (`[amqp://][user[:password]@]host[:port][/address]`).
     /// The engine is opened at once; frames go out when the socket connects.
+    /// A connection that cannot be made is reported later, as
+    /// [`LoopEvent::Disconnected`].
     pub fn connect(&mut self, url: &str, mut options: ConnectOptions) -> Result<ConnId, Error> {
         let addr = Address::parse(url)?;
-        let cfg = &mut options.config;
-        if cfg.sasl.username.is_none() {
-            cfg.sasl.username = addr.user.clone();
-            cfg.sasl.password = addr.password.clone();
+        let url_credentials = options.config.sasl.username.is_none();
+        let url_hostname = options.config.hostname.is_none();
+        if options.config.container_id.is_empty() {
+            options.config.container_id = unique_id();
         }
-        if cfg.hostname.is_none() {
-            cfg.hostname = Some(addr.host.clone());
-        }
-        if cfg.container_id.is_empty() {
-            cfg.container_id = unique_container_id();
-        }
-        let now = Instant::now();
         let mut addresses = vec![addr];
         addresses.extend(options.failover.iter().cloned());
-        let engine = Connection::client(options.config.clone(), now);
+        self.conn_serial += 1;
+        let serial = self.conn_serial;
         let id = ConnId(self.conns.insert(Conn {
-            engine,
+            engine: Connection::client(options.config.clone(), Instant::now()),
             socket: None,
             connecting: false,
             writable: false,
@@ -247,52 +338,27 @@ impl Loop {
             addresses,
             next_address: 0,
             options: Some(options),
+            url_hostname,
+            url_credentials,
             attempt: 0,
             reconnect_timer: None,
+            reconnecting: false,
             closing: false,
             recipes: Vec::new(),
             session: None,
             final_sent: false,
             failure: None,
-            clean_close: false,
+            transport_over: false,
+            trace: None,
+            serial,
         }));
-        if let Some(c) = self.conns.get_mut(id.0) {
-            c.engine.open();
-        }
-        if let Err(e) = self.start_socket(id) {
-            // Report asynchronously, like a refused connection.
-            self.transport_lost(
-                id,
-                AmqpError::new(condition::CONNECTION_FORCED, e.to_string()),
-            );
-        }
+        self.start_transport(id, false);
         Ok(id)
-    }
-
-    fn start_socket(&mut self, id: ConnId) -> Result<(), Error> {
-        let c = self.conns.get_mut(id.0).ok_or(Error::Stale("connection"))?;
-        let addr = c.addresses[c.next_address % c.addresses.len()].clone();
-        c.next_address = (c.next_address + 1) % c.addresses.len();
-        let sa: SocketAddr = (addr.host.as_str(), addr.port)
-            .to_socket_addrs()
-            .map_err(|e| Error::Resolve(format!("{}:{}: {e}", addr.host, addr.port)))?
-            .next()
-            .ok_or_else(|| Error::Resolve(format!("{}:{}", addr.host, addr.port)))?;
-        let mut sock = TcpStream::connect(sa)?;
-        sock.set_nodelay(true).ok();
-        self.poll.registry().register(
-            &mut sock,
-            token_of(id.0, false),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        c.socket = Some(sock);
-        c.connecting = true;
-        c.writable = true;
-        Ok(())
     }
 
     /// The engine of a connection, for commands. Marks the connection so
     /// that its output is written and its events collected afterwards.
+    /// `None` once the connection is final.
     pub fn engine(&mut self, id: ConnId) -> Option<&mut Connection> {
         let c = self.conns.get_mut(id.0)?;
         if c.final_sent {
@@ -302,17 +368,15 @@ impl Loop {
         Some(&mut c.engine)
     }
 
-    /// The engine of a connection, read-only.
+    /// The engine of a connection, read-only (also after its final event,
+    /// until it is released).
     pub fn engine_ref(&self, id: ConnId) -> Option<&Connection> {
-        self.conns
-            .get(id.0)
-            .filter(|c| !c.final_sent)
-            .map(|c| &c.engine)
+        self.conns.get(id.0).map(|c| &c.engine)
     }
 
     /// The connection's default session, begun on first use.
     pub fn default_session(&mut self, id: ConnId) -> Result<SessionId, Error> {
-        let c = self.conns.get_mut(id.0).ok_or(Error::Stale("connection"))?;
+        let c = self.live_conn(id)?;
         if let Some(s) = c.session
             && c.engine.session_local_state(s) == engine::EndpointState::Active
         {
@@ -325,15 +389,29 @@ impl Loop {
         Ok(s)
     }
 
-    /// Opens a link on the default session and remembers it for reconnect.
+    fn live_conn(&mut self, id: ConnId) -> Result<&mut Conn, Error> {
+        match self.conns.get_mut(id.0) {
+            Some(c) if !c.final_sent => Ok(c),
+            _ => Err(Error::Stale("connection")),
+        }
+    }
+
+    /// Opens a link on the default session. With reconnect on, it is
+    /// remembered and attached again after a reconnect (until it is closed
+    /// with [`forget_link`](Self::forget_link) or ends while the transport
+    /// is up).
     pub fn open_link(
         &mut self,
         id: ConnId,
-        role: crate::codec::transport::Role,
+        role: Role,
         options: LinkOptions,
     ) -> Result<LinkId, Error> {
+        if self.live_conn(id)?.engine.is_done() {
+            // Between transports (waiting to reconnect) or closed.
+            return Err(Error::Engine(engine::Error::Closed));
+        }
         let s = self.default_session(id)?;
-        let c = self.conns.get_mut(id.0).ok_or(Error::Stale("connection"))?;
+        let c = self.live_conn(id)?;
         let l = c.engine.link_new(s, role, options.clone())?;
         c.engine.link_open(l)?;
         if c.options.as_ref().is_some_and(|o| o.reconnect.is_some()) {
@@ -354,16 +432,20 @@ impl Loop {
         }
     }
 
-    /// Closes a connection (and stops reconnecting it).
+    /// True if a reconnect would attach `link` again.
+    pub fn will_recreate(&self, id: ConnId, link: LinkId) -> bool {
+        self.conns.get(id.0).is_some_and(|c| {
+            !c.closing && !c.final_sent && c.recipes.iter().any(|r| r.link == link)
+        })
+    }
+
+    /// Closes a connection (and stops reconnecting it). Between reconnect
+    /// attempts, the connection ends at once.
     pub fn close(&mut self, id: ConnId, error: Option<AmqpError>) -> Result<(), Error> {
-        let c = self.conns.get_mut(id.0).ok_or(Error::Stale("connection"))?;
-        if c.final_sent {
-            return Err(Error::Stale("connection"));
-        }
+        let c = self.live_conn(id)?;
         c.closing = true;
         if let Some(t) = c.reconnect_timer.take() {
             self.timers.remove(t.0);
-            // Nothing is connected: the connection ends here.
             self.finalize(id);
             return Ok(());
         }
@@ -372,7 +454,7 @@ impl Loop {
         Ok(())
     }
 
-    /// True if `id` names a live connection.
+    /// True if `id` names a connection that has not had its final event.
     pub fn connection_exists(&self, id: ConnId) -> bool {
         self.conns.get(id.0).is_some_and(|c| !c.final_sent)
     }
@@ -382,17 +464,29 @@ impl Loop {
         self.conns.get(id.0).is_some_and(|c| c.options.is_none())
     }
 
+    /// True while the connection has a transport that is connected (not
+    /// connecting, not between reconnect attempts).
+    pub fn is_connected(&self, id: ConnId) -> bool {
+        self.conns
+            .get(id.0)
+            .is_some_and(|c| c.socket.is_some() && !c.connecting)
+    }
+
+    /// Releases a connection's slot after its final event was handled.
+    pub fn release_connection(&mut self, id: ConnId) {
+        if self.conns.get(id.0).is_some_and(|c| c.final_sent) {
+            self.shut(id);
+            self.conns.remove(id.0);
+        }
+    }
+
     // ---- listeners ------------------------------------------------------------
 
     /// Listens on `host:port` (port 0 picks a free port). Accepted
     /// connections get engines made with `config`.
     pub fn listen(&mut self, addr: &str, config: Config) -> Result<ListenerId, Error> {
-        let (host, port) = split_host_port(addr)?;
-        let sa: SocketAddr = (host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| Error::Resolve(format!("{addr}: {e}")))?
-            .next()
-            .ok_or_else(|| Error::Resolve(addr.to_owned()))?;
+        let a = Address::parse(addr)?;
+        let sa = resolve(&a.host, a.port)?;
         let mut sock = TcpListener::bind(sa)?;
         let port = sock.local_addr()?.port();
         let id = ListenerId(self.listeners.insert(Listener {
@@ -400,9 +494,14 @@ impl Loop {
             config,
             port,
         }));
-        self.poll
-            .registry()
-            .register(&mut sock, token_of(id.0, true), Interest::READABLE)?;
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut sock, token_of(id.0, true), Interest::READABLE)
+        {
+            self.listeners.remove(id.0);
+            return Err(e.into());
+        }
         if let Some(l) = self.listeners.get_mut(id.0) {
             l.socket = Some(sock);
         }
@@ -418,7 +517,8 @@ impl Loop {
             .map(|l| l.port)
     }
 
-    /// Stops a listener (accepted connections carry on).
+    /// Stops a listener (accepted connections carry on);
+    /// [`LoopEvent::ListenerFinal`] follows.
     pub fn close_listener(&mut self, id: ListenerId) -> Result<(), Error> {
         let l = self
             .listeners
@@ -446,15 +546,18 @@ impl Loop {
 
     // ---- timers -------------------------------------------------------------
 
-    /// Fires [`LoopEvent::Timer`] with `token` after `delay`.
+    /// Fires [`LoopEvent::Timer`] with `token` after `delay`. Timers fire in
+    /// order of their due time, and timers due at the same time in the
+    /// order they were scheduled.
     pub fn schedule(&mut self, delay: Duration, token: u64) -> TimerId {
         self.add_timer(delay, TimerKind::User(token))
     }
 
-    fn add_timer(&mut self, delay: Duration, kind: TimerKind) -> TimerId {
+    pub(super) fn add_timer(&mut self, delay: Duration, kind: TimerKind) -> TimerId {
         let at = Instant::now() + delay;
         let id = TimerId(self.timers.insert(Timer { at, kind }));
-        self.heap.push(Reverse((at, id)));
+        self.timer_seq += 1;
+        self.heap.push(Reverse((at, self.timer_seq, id)));
         id
     }
 
@@ -472,14 +575,45 @@ impl Loop {
         }
     }
 
+    fn next_timer(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, _, id))) = self.heap.peek().copied() {
+            if self.timers.get(id.0).is_some_and(|t| t.at == at) {
+                return Some(at);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, _, id))) = self.heap.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            if self.timers.get(id.0).is_none_or(|t| t.at != at) {
+                continue;
+            }
+            let Some(t) = self.timers.remove(id.0) else {
+                continue;
+            };
+            match t.kind {
+                TimerKind::User(token) => self.queue.push_back(LoopEvent::Timer(id, token)),
+                TimerKind::Reconnect(c) => self.reconnect_now(c),
+            }
+        }
+    }
+
     // ---- running --------------------------------------------------------------
 
-    /// True while there is work: connections, listeners or timers.
+    /// True while there is work: connections, listeners, timers or
+    /// undelivered events (and [`stop`](Self::stop) was not called).
     pub fn has_work(&self) -> bool {
         !self.stopped
-            && (self.conns.len() > 0
-                || self.listeners.keys().next().is_some()
-                || self.timers.len() > 0
+            && (!self.conns.is_empty()
+                || !self.listeners.is_empty()
+                || !self.timers.is_empty()
                 || !self.queue.is_empty())
     }
 
@@ -498,15 +632,17 @@ impl Loop {
         self.stopped
     }
 
-    /// The next event, if one is queued.
+    /// The next event, if one is queued. Output that commands produced
+    /// since the last call is written first.
     pub fn next_event(&mut self) -> Option<LoopEvent> {
         self.flush_dirty();
         self.queue.pop_front()
     }
 
-    /// Waits up to `timeout` (forever if `None`) for I/O, timers or a
-    /// wake-up, and handles what happened; events are then read with
-    /// [`next_event`](Self::next_event).
+    /// Waits up to `timeout` (`None`: until something happens) for I/O,
+    /// timers or a wake-up, and handles what happened; events are then
+    /// read with [`next_event`](Self::next_event). Returns at once if
+    /// events are already queued.
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
         self.flush_dirty();
         if !self.queue.is_empty() {
@@ -514,18 +650,12 @@ impl Loop {
         }
         let now = Instant::now();
         let mut deadline = timeout.map(|t| now + t);
-        let mut earliest = |d: Instant| {
-            deadline = Some(deadline.map_or(d, |x| x.min(d)));
-        };
-        while let Some(Reverse((at, id))) = self.heap.peek().copied() {
-            if self.timers.get(id.0).is_some_and(|t| t.at == at) {
-                earliest(at);
-                break;
-            }
-            self.heap.pop();
+        let mut earliest = |d: Instant| deadline = Some(deadline.map_or(d, |x| x.min(d)));
+        if let Some(t) = self.next_timer() {
+            earliest(t);
         }
-        for k in self.conns.keys() {
-            if let Some(d) = self.conns.get(k).and_then(|c| c.deadline) {
+        for (_, c) in self.conns.iter() {
+            if let Some(d) = c.deadline {
                 earliest(d);
             }
         }
@@ -535,19 +665,18 @@ impl Loop {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
-        let ready: Vec<(Token, bool, bool, bool)> = self
+        let ready: Vec<(Token, bool, bool)> = self
             .events
             .iter()
             .map(|e| {
                 (
                     e.token(),
                     e.is_readable() || e.is_read_closed() || e.is_error(),
-                    e.is_writable() || e.is_write_closed(),
-                    e.is_error(),
+                    e.is_writable() || e.is_write_closed() || e.is_error(),
                 )
             })
             .collect();
-        for (token, readable, writable, _error) in ready {
+        for (token, readable, writable) in ready {
             if token == WAKE_TOKEN {
                 if self.waker.flag.swap(false, Ordering::SeqCst) {
                     self.queue.push_back(LoopEvent::Wake);
@@ -557,16 +686,21 @@ impl Loop {
             let (key, is_listener) = key_of(token);
             if is_listener {
                 self.accept(ListenerId(key));
-            } else {
-                let id = ConnId(key);
-                if writable {
-                    self.on_writable(id);
-                }
-                if readable {
-                    self.on_readable(id);
-                }
-                self.dirty.push(id);
+                continue;
             }
+            let id = ConnId(key);
+            // A token of a closed (or reused) slot finds nothing: readiness
+            // for a socket that is gone is dropped here.
+            if self.conns.get(id.0).is_none_or(|c| c.socket.is_none()) {
+                continue;
+            }
+            if writable {
+                self.on_writable(id);
+            }
+            if readable {
+                self.on_readable(id);
+            }
+            self.dirty.push(id);
         }
         self.fire_timers();
         self.tick_engines();
@@ -574,40 +708,13 @@ impl Loop {
         Ok(())
     }
 
-    fn fire_timers(&mut self) {
-        let now = Instant::now();
-        while let Some(Reverse((at, id))) = self.heap.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.heap.pop();
-            let Some(t) = self.timers.get(id.0) else {
-                continue;
-            };
-            if t.at != at {
-                continue;
-            }
-            let Some(t) = self.timers.remove(id.0) else {
-                continue;
-            };
-            match t.kind {
-                TimerKind::User(token) => self.queue.push_back(LoopEvent::Timer(id, token)),
-                TimerKind::Reconnect(c) => self.reconnect_now(c),
-            }
-        }
-    }
-
     fn tick_engines(&mut self) {
         let now = Instant::now();
         let due: Vec<Key> = self
             .conns
-            .keys()
-            .filter(|k| {
-                self.conns
-                    .get(*k)
-                    .and_then(|c| c.deadline)
-                    .is_some_and(|d| d <= now)
-            })
+            .iter()
+            .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
+            .map(|(k, _)| k)
             .collect();
         for k in due {
             if let Some(c) = self.conns.get_mut(k) {
@@ -617,185 +724,9 @@ impl Loop {
         }
     }
 
-    fn accept(&mut self, id: ListenerId) {
-        loop {
-            let Some(l) = self.listeners.get_mut(id.0) else {
-                return;
-            };
-            let Some(sock) = l.socket.as_mut() else {
-                return;
-            };
-            match sock.accept() {
-                Ok((mut stream, _)) => {
-                    stream.set_nodelay(true).ok();
-                    let mut config = l.config.clone();
-                    if config.container_id.is_empty() {
-                        config.container_id = unique_container_id();
-                    }
-                    let now = Instant::now();
-                    let engine = Connection::server(config, now);
-                    let cid = ConnId(self.conns.insert(Conn {
-                        engine,
-                        socket: None,
-                        connecting: false,
-                        writable: false,
-                        deadline: None,
-                        addresses: Vec::new(),
-                        next_address: 0,
-                        options: None,
-                        attempt: 0,
-                        reconnect_timer: None,
-                        closing: false,
-                        recipes: Vec::new(),
-                        session: None,
-                        final_sent: false,
-                        failure: None,
-                        clean_close: false,
-                    }));
-                    if self
-                        .poll
-                        .registry()
-                        .register(&mut stream, token_of(cid.0, false), Interest::READABLE)
-                        .is_err()
-                    {
-                        self.conns.remove(cid.0);
-                        continue;
-                    }
-                    if let Some(c) = self.conns.get_mut(cid.0) {
-                        c.socket = Some(stream);
-                    }
-                    self.queue.push_back(LoopEvent::Accepted(id, cid));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // Out of descriptors or a reset before accept: try later.
-                Err(_) => return,
-            }
-        }
-    }
-
-    fn on_readable(&mut self, id: ConnId) {
-        let now = Instant::now();
-        let Some(c) = self.conns.get_mut(id.0) else {
-            return;
-        };
-        if c.connecting {
-            return; // wait for writable to confirm the connection
-        }
-        loop {
-            let Some(sock) = c.socket.as_mut() else {
-                return;
-            };
-            match sock.read(&mut self.buf) {
-                Ok(0) => {
-                    c.engine.input_closed(now);
-                    return;
-                }
-                Ok(n) => {
-                    c.engine.receive(&self.buf[..n], now);
-                    if c.engine.is_done() {
-                        return;
-                    }
-                    // Keep the write side moving during long reads.
-                    if c.engine.output_len() > READ_CHUNK {
-                        Self::write_out(&self.poll, c, token_of(id.0, false));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    c.failure
-                        .get_or_insert(AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
-                    c.engine.input_closed(now);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn on_writable(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id.0) else {
-            return;
-        };
-        if c.connecting {
-            let Some(sock) = c.socket.as_ref() else {
-                return;
-            };
-            match sock.take_error() {
-                Ok(Some(e)) | Err(e) => {
-                    let reason = AmqpError::new(
-                        condition::CONNECTION_FORCED,
-                        format!("connect failed: {e}"),
-                    );
-                    self.transport_lost(id, reason);
-                    return;
-                }
-                Ok(None) => {}
-            }
-            match sock.peer_addr() {
-                Ok(_) => {
-                    c.connecting = false;
-                    c.attempt = 0;
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-                Err(e) => {
-                    let reason = AmqpError::new(
-                        condition::CONNECTION_FORCED,
-                        format!("connect failed: {e}"),
-                    );
-                    self.transport_lost(id, reason);
-                    return;
-                }
-            }
-        }
-        Self::write_out(&self.poll, c, token_of(id.0, false));
-    }
-
-    /// Writes as much pending output as the socket takes, in one call per
-    /// buffer; registers WRITABLE only when some is left.
-    fn write_out(poll: &Poll, c: &mut Conn, token: Token) {
-        if c.connecting {
-            return;
-        }
-        let Some(sock) = c.socket.as_mut() else {
-            return;
-        };
-        loop {
-            let out = c.engine.output();
-            if out.is_empty() {
-                break;
-            }
-            match sock.write(out) {
-                Ok(0) => break,
-                Ok(n) => c.engine.consume_output(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    c.failure
-                        .get_or_insert(AmqpError::new(condition::CONNECTION_FORCED, e.to_string()));
-                    c.engine.input_closed(Instant::now());
-                    // Nothing more can be written.
-                    let n = c.engine.output_len();
-                    c.engine.consume_output(n);
-                    return;
-                }
-            }
-        }
-        let want_write = c.engine.output_len() > 0;
-        if want_write != c.writable {
-            let interest = if want_write {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            poll.registry().reregister(sock, token, interest).ok();
-            c.writable = want_write;
-        }
-    }
-
     /// Writes output and collects events of every connection touched since
-    /// the last call; ends connections whose transport is done.
-    fn flush_dirty(&mut self) {
+    /// the last call; ends transports whose engine is done.
+    pub(super) fn flush_dirty(&mut self) {
         while let Some(id) = self.dirty.pop() {
             let Some(c) = self.conns.get_mut(id.0) else {
                 continue;
@@ -803,15 +734,27 @@ impl Loop {
             if c.final_sent {
                 continue;
             }
-            Self::write_out(&self.poll, c, token_of(id.0, false));
             c.deadline = c.engine.tick(Instant::now());
+            Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+            let up = !c.engine.is_done();
             while let Some(e) = c.engine.next_event() {
-                if let Event::TransportError(err) = &e {
-                    c.failure.get_or_insert(err.clone());
+                match &e {
+                    Event::TransportError(err) => {
+                        c.failure.get_or_insert(err.clone());
+                    }
+                    // The AMQP connection is up: the backoff starts over.
+                    Event::ConnectionRemoteOpen => c.attempt = 0,
+                    // A link that ended while the transport was up is not
+                    // re-attached by a later reconnect.
+                    Event::LinkFinal(l) if up => c.recipes.retain(|r| r.link != *l),
+                    _ => {}
                 }
                 self.queue.push_back(LoopEvent::Engine(id, e));
             }
-            if c.engine.is_done() && (c.engine.output_len() == 0 || c.socket.is_none()) {
+            if c.engine.is_done()
+                && !c.transport_over
+                && (c.engine.output_len() == 0 || c.socket.is_none())
+            {
                 let failure = if c.closing { None } else { c.failure.take() };
                 self.shut(id);
                 match failure {
@@ -823,85 +766,9 @@ impl Loop {
         }
     }
 
-    fn shut(&mut self, id: ConnId) {
-        if let Some(c) = self.conns.get_mut(id.0)
-            && let Some(mut sock) = c.socket.take()
-        {
-            self.poll.registry().deregister(&mut sock).ok();
-            sock.shutdown(std::net::Shutdown::Both).ok();
-        }
-    }
-
-    /// The transport is gone without a clean close: report, then reconnect
-    /// or end the connection.
-    fn transport_lost(&mut self, id: ConnId, reason: AmqpError) {
-        self.shut(id);
-        let Some(c) = self.conns.get_mut(id.0) else {
-            return;
-        };
-        self.queue.push_back(LoopEvent::Disconnected(id, reason));
-        let policy = c.options.as_ref().and_then(|o| o.reconnect.clone());
-        match policy {
-            Some(p) if !c.closing && (p.max_attempts == 0 || c.attempt < p.max_attempts) => {
-                let factor = 1u32.checked_shl(c.attempt.min(20)).unwrap_or(u32::MAX);
-                let delay = p.initial.saturating_mul(factor).min(p.max);
-                c.attempt += 1;
-                let t = self.add_timer(delay, TimerKind::Reconnect(id));
-                if let Some(c) = self.conns.get_mut(id.0) {
-                    c.reconnect_timer = Some(t);
-                }
-            }
-            _ => self.finalize(id),
-        }
-    }
-
-    fn reconnect_now(&mut self, id: ConnId) {
-        let Some(c) = self.conns.get_mut(id.0) else {
-            return;
-        };
-        c.reconnect_timer = None;
-        let Some(options) = c.options.clone() else {
-            return;
-        };
-        let now = Instant::now();
-        // Old links and sessions are gone: their final events come first.
-        while let Some(e) = c.engine.next_event() {
-            self.queue.push_back(LoopEvent::Engine(id, e));
-        }
-        let Some(c) = self.conns.get_mut(id.0) else {
-            return;
-        };
-        c.engine = Connection::client(options.config.clone(), now);
-        c.engine.open();
-        c.failure = None;
-        c.clean_close = false;
-        c.session = None;
-        c.deadline = None;
-        let recipes = std::mem::take(&mut c.recipes);
-        if let Err(e) = self.start_socket(id) {
-            if let Some(c) = self.conns.get_mut(id.0) {
-                c.recipes = recipes;
-            }
-            self.transport_lost(
-                id,
-                AmqpError::new(condition::CONNECTION_FORCED, e.to_string()),
-            );
-            return;
-        }
-        self.queue.push_back(LoopEvent::Reconnected(id));
-        for r in recipes {
-            if let Ok(new) = self.open_link(id, r.role, r.options.clone()) {
-                self.queue.push_back(LoopEvent::LinkRecreated {
-                    conn: id,
-                    old: r.link,
-                    new,
-                });
-            }
-        }
-        self.dirty.push(id);
-    }
-
-    fn finalize(&mut self, id: ConnId) {
+    /// Reports the connection's final event (after its engine's last
+    /// events).
+    pub(super) fn finalize(&mut self, id: ConnId) {
         let Some(c) = self.conns.get_mut(id.0) else {
             return;
         };
@@ -909,27 +776,16 @@ impl Loop {
             return;
         }
         c.final_sent = true;
+        c.deadline = None;
         while let Some(e) = c.engine.next_event() {
             self.queue.push_back(LoopEvent::Engine(id, e));
         }
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
     }
-
-    /// Releases a connection's slot after its final event was handled.
-    pub fn release_connection(&mut self, id: ConnId) {
-        if self.conns.get(id.0).is_some_and(|c| c.final_sent) {
-            self.shut(id);
-            self.conns.remove(id.0);
-        }
-    }
 }
 
-fn split_host_port(addr: &str) -> Result<(String, u16), Error> {
-    let a = Address::parse(addr)?;
-    Ok((a.host, a.port))
-}
-
-fn unique_container_id() -> String {
+/// A container id unique to this process and moment.
+pub(super) fn unique_id() -> String {
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);

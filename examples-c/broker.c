@@ -1,0 +1,548 @@
+/*
+ * broker.c: a small AMQP 1.0 broker, written against muon's public C API.
+ *
+ * It is what the tutorial's programs run against. It listens on -a
+ * host:port (port 0 picks a free port) and prints "listening on PORT".
+ *
+ *   - A queue is made on first use of an address, by a producer or a consumer.
+ *   - A consumer asking for a dynamic source gets a new queue with a unique
+ *     address, deleted when that consumer goes (request/response reply-to).
+ *   - A producer that attaches without a target address is an anonymous
+ *     relay: each message goes to the queue named by its "to" property
+ *     (offered as the ANONYMOUS-RELAY connection capability).
+ *   - Messages go round-robin to a queue's consumers, within their credit.
+ *   - A message is kept until its consumer settles it: accepted, it is
+ *     dropped; rejected, dropped and counted; released or modified, or its
+ *     consumer detaching or disconnecting first, it goes back to the head of
+ *     its queue, in its original order (at-least-once).
+ *   - Many connections are served at once, on one thread.
+ *   - SIGINT or SIGTERM closes the listener and every connection and stops.
+ *
+ *   broker [-a HOST:PORT] [-v]     default localhost:5672; -v logs
+ *                                  connections and links on stderr
+ */
+#include "common.h"
+
+#define TEMP_PREFIX "temp."
+
+struct node {             /* a message waiting in a queue, or in flight */
+    muon_message *msg;
+    unsigned long long seq;  /* arrival order: a returned message goes back in its place */
+    muon_delivery delivery; /* in flight: the delivery it went out as */
+    struct node *next;
+};
+
+struct queue {
+    char *name;
+    bool dynamic;                    /* deleted with its consumer */
+    struct node *head, *tail;        /* waiting messages */
+    struct link **consumers;         /* round-robin, within credit */
+    size_t n_consumers, cap_consumers, next;
+    struct queue *next_queue;
+};
+
+enum link_kind { CONSUMER, PRODUCER };
+
+struct link {              /* userdata of each link's handler */
+    enum link_kind kind;
+    struct broker *b;
+    struct conn *conn;
+    muon_sender sender;      /* CONSUMER: the broker sends on it */
+    muon_receiver receiver;  /* PRODUCER: the broker receives on it */
+    struct queue *queue;     /* CONSUMER: its queue (NULL before open) */
+    char *address;           /* CONSUMER: the source; PRODUCER: the target or NULL */
+    struct node *unsettled, *unsettled_tail; /* CONSUMER: sent, not settled */
+    bool closing;            /* CONSUMER: detached by the peer, or failing */
+    struct link *next_link;  /* in conn->links */
+};
+
+struct conn {
+    muon_connection handle;
+    unsigned id;
+    struct link *links;
+    struct conn *next_conn;
+};
+
+struct broker {
+    muon_loop *loop;
+    muon_listener listener;
+    struct queue *queues;
+    struct conn *conns;
+    unsigned next_conn_id, next_temp_id;
+    unsigned long long next_seq;
+    unsigned long rejected;
+    bool verbose, stopping;
+};
+
+#define LOG(b, ...) \
+    do { if ((b)->verbose) { fprintf(stderr, "broker: " __VA_ARGS__); fputc('\n', stderr); } } while (0)
+
+static char *copy(const char *s) {
+    char *c = malloc(strlen(s) + 1);
+    if (c == NULL) {
+        fprintf(stderr, "broker: out of memory\n");
+        exit(1);
+    }
+    return strcpy(c, s);
+}
+
+static bool same_delivery(muon_delivery a, muon_delivery b) {
+    return a.owner == b.owner && a.index == b.index && a.generation == b.generation;
+}
+
+/* ---- queues ---------------------------------------------------------------- */
+
+static struct queue *find_queue(struct broker *b, const char *name, bool create) {
+    for (struct queue *q = b->queues; q != NULL; q = q->next_queue) {
+        if (strcmp(q->name, name) == 0) return q;
+    }
+    /* Temporary addresses exist only while their consumer does. */
+    if (!create || strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0) return NULL;
+    struct queue *q = calloc(1, sizeof *q);
+    if (q == NULL) exit(1);
+    q->name = copy(name);
+    q->next_queue = b->queues;
+    b->queues = q;
+    LOG(b, "queue %s created", name);
+    return q;
+}
+
+static void push_tail(struct queue *q, struct node *n) {
+    n->next = NULL;
+    if (q->tail) q->tail->next = n; else q->head = n;
+    q->tail = n;
+}
+
+/* Returns a message to the head of its queue, before any that arrived after it. */
+static void requeue(struct queue *q, struct node *n) {
+    struct node **p = &q->head;
+    while (*p != NULL && (*p)->seq < n->seq) p = &(*p)->next;
+    n->next = *p;
+    *p = n;
+    if (n->next == NULL) q->tail = n;
+}
+
+static void free_nodes(struct node *n) {
+    while (n != NULL) {
+        struct node *next = n->next;
+        muon_message_free(n->msg);
+        free(n);
+        n = next;
+    }
+}
+
+static void delete_queue(struct broker *b, struct queue *q) {
+    for (struct queue **p = &b->queues; *p != NULL; p = &(*p)->next_queue) {
+        if (*p == q) {
+            *p = q->next_queue;
+            break;
+        }
+    }
+    LOG(b, "queue %s deleted", q->name);
+    free_nodes(q->head);
+    free(q->consumers);
+    free(q->name);
+    free(q);
+}
+
+/* Sends waiting messages round-robin to the consumers that have credit. */
+static void deliver(struct queue *q) {
+    size_t idle = 0; /* consumers in a row that could take nothing */
+    while (q->head != NULL && idle < q->n_consumers) {
+        struct link *c = q->consumers[q->next];
+        q->next = (q->next + 1) % q->n_consumers;
+        if (c->closing || muon_sender_credit(c->sender) == 0) {
+            idle++;
+            continue;
+        }
+        struct node *n = q->head;
+        muon_delivery d;
+        muon_result rc = muon_sender_send(c->sender, n->msg, &d);
+        if (rc != MUON_RESULT_OK) {
+            /* WRONG_STATE: output backlog, try again later; else it is going. */
+            if (rc != MUON_RESULT_WRONG_STATE) c->closing = true;
+            idle++;
+            continue;
+        }
+        idle = 0;
+        q->head = n->next;
+        if (q->head == NULL) q->tail = NULL;
+        n->next = NULL;
+        if (d.generation == 0) { /* went pre-settled: nothing to wait for */
+            muon_message_free(n->msg);
+            free(n);
+            continue;
+        }
+        n->delivery = d;
+        if (c->unsettled_tail) c->unsettled_tail->next = n; else c->unsettled = n;
+        c->unsettled_tail = n;
+    }
+}
+
+/* Takes the unsettled message sent as `d` off consumer `c`'s list. */
+static struct node *take_unsettled(struct link *c, muon_delivery d) {
+    struct node *prev = NULL;
+    for (struct node *n = c->unsettled; n != NULL; prev = n, n = n->next) {
+        if (!same_delivery(n->delivery, d)) continue;
+        if (prev) prev->next = n->next; else c->unsettled = n->next;
+        if (c->unsettled_tail == n) c->unsettled_tail = prev;
+        n->next = NULL;
+        return n;
+    }
+    return NULL;
+}
+
+static void attach_consumer(struct queue *q, struct link *c) {
+    if (q->n_consumers == q->cap_consumers) {
+        q->cap_consumers = q->cap_consumers ? 2 * q->cap_consumers : 4;
+        q->consumers = realloc(q->consumers, q->cap_consumers * sizeof *q->consumers);
+        if (q->consumers == NULL) exit(1);
+    }
+    q->consumers[q->n_consumers++] = c;
+    c->queue = q;
+}
+
+/* A consumer went: its unsettled messages return to the head, in order. */
+static void detach_consumer(struct broker *b, struct link *c) {
+    struct queue *q = c->queue;
+    if (q == NULL) return;
+    for (size_t i = 0; i < q->n_consumers; i++) {
+        if (q->consumers[i] != c) continue;
+        memmove(&q->consumers[i], &q->consumers[i + 1], (q->n_consumers - i - 1) * sizeof *q->consumers);
+        q->n_consumers--;
+        if (q->next > i) q->next--;
+        if (q->next >= q->n_consumers) q->next = 0;
+        break;
+    }
+    while (c->unsettled != NULL) {
+        struct node *n = c->unsettled;
+        c->unsettled = n->next;
+        requeue(q, n);
+    }
+    c->unsettled_tail = NULL;
+    c->queue = NULL;
+    if (q->dynamic && q->n_consumers == 0) {
+        /* Producers still sending to it are told it is gone. */
+        for (struct conn *k = b->conns; k != NULL; k = k->next_conn) {
+            for (struct link *p = k->links; p != NULL; p = p->next_link) {
+                if (p->kind == PRODUCER && p->address && strcmp(p->address, q->name) == 0) {
+                    (void)muon_receiver_close_with(p->receiver, "amqp:resource-deleted",
+                                                   "the temporary queue was deleted");
+                }
+            }
+        }
+        delete_queue(b, q);
+    } else {
+        deliver(q);
+    }
+}
+
+/* ---- a consumer's and a producer's events (each link's own handler) ---------- */
+
+static void on_link_flow(void *app, const muon_event *ev) {
+    struct link *c = app;
+    (void)ev;
+    if (c->queue != NULL) deliver(c->queue);
+}
+
+static void on_accepted(void *app, const muon_event *ev) {
+    free_nodes(take_unsettled(app, muon_event_delivery(ev)));
+}
+
+static void on_rejected(void *app, const muon_event *ev) {
+    struct link *c = app;
+    struct node *n = take_unsettled(c, muon_event_delivery(ev));
+    if (n == NULL) return;
+    c->b->rejected++;
+    LOG(c->b, "connection %u: a message on %s was rejected (%lu so far)", c->conn->id,
+        c->queue ? c->queue->name : "?", c->b->rejected);
+    free_nodes(n);
+}
+
+/* Released or modified: back to the head of the queue, for anyone. */
+static void on_released(void *app, const muon_event *ev) {
+    struct link *c = app;
+    struct node *n = take_unsettled(c, muon_event_delivery(ev));
+    if (n == NULL) return;
+    if (c->queue == NULL) {
+        free_nodes(n);
+        return;
+    }
+    requeue(c->queue, n);
+    deliver(c->queue);
+}
+
+/* The consumer is going: send it nothing more (its final event requeues). */
+static void on_consumer_close(void *app, const muon_event *ev) {
+    struct link *c = app;
+    (void)ev;
+    c->closing = true;
+}
+
+/* Settled with no outcome (the others took theirs off already): delivered. */
+static void on_settled(void *app, const muon_event *ev) {
+    free_nodes(take_unsettled(app, muon_event_delivery(ev)));
+}
+
+static void on_message(void *app, const muon_event *ev) {
+    struct link *p = app;
+    const muon_message *m = muon_event_message(ev);
+    const char *to = p->address != NULL ? p->address : muon_message_to(m);
+    if (to == NULL) {
+        check(muon_delivery_reject(muon_event_delivery(ev), "amqp:precondition-failed",
+                                   "no target address and no 'to' property"),
+              "muon_delivery_reject");
+        return;
+    }
+    struct queue *q = find_queue(p->b, to, true);
+    if (q == NULL) {
+        check(muon_delivery_reject(muon_event_delivery(ev), "amqp:not-found", to),
+              "muon_delivery_reject");
+        return;
+    }
+    struct node *n = calloc(1, sizeof *n);
+    if (n == NULL) exit(1);
+    check(muon_message_clone(m, &n->msg), "muon_message_clone");
+    n->seq = ++p->b->next_seq;
+    push_tail(q, n);
+    deliver(q);
+} /* returning without settling: muon accepts the message now it is queued */
+
+static void forget_link(struct link *k) {
+    if (k->kind == CONSUMER) detach_consumer(k->b, k);
+    for (struct link **p = &k->conn->links; *p != NULL; p = &(*p)->next_link) {
+        if (*p == k) {
+            *p = k->next_link;
+            break;
+        }
+    }
+    free(k->address);
+    free(k);
+}
+
+static void on_link_final(void *app, const muon_event *ev) {
+    struct link *k = app;
+    (void)ev;
+    LOG(k->b, "connection %u: %s %s detached", k->conn->id,
+        k->kind == CONSUMER ? "consumer from" : "producer to", k->address ? k->address : "(any)");
+    forget_link(k);
+}
+
+/* ---- connections (the listener's handler) ----------------------------------- */
+
+static struct conn *find_conn(struct broker *b, muon_connection h) {
+    for (struct conn *c = b->conns; c != NULL; c = c->next_conn) {
+        if (c->handle.index == h.index && c->handle.generation == h.generation) return c;
+    }
+    return NULL;
+}
+
+static void on_connection_accepted(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) exit(1);
+    c->handle = muon_event_connection(ev);
+    c->id = ++b->next_conn_id;
+    c->next_conn = b->conns;
+    b->conns = c;
+    LOG(b, "connection %u accepted", c->id);
+    if (b->stopping) check(muon_connection_close(c->handle), "muon_connection_close");
+}
+
+static void on_connection_remote_open(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = find_conn(b, muon_event_connection(ev));
+    const char *id = muon_connection_remote_container_id(muon_event_connection(ev));
+    LOG(b, "connection %u opened by %s", c ? c->id : 0, id ? id : "?");
+}
+
+/* The peer attached a link: decide its terminus and give it a handler. */
+static void on_link_remote_attach(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = find_conn(b, muon_event_connection(ev));
+    if (c == NULL) return;
+    struct link *k = calloc(1, sizeof *k);
+    if (k == NULL) exit(1);
+    k->b = b;
+    k->conn = c;
+    k->next_link = c->links;
+    c->links = k;
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_link_final = on_link_final;
+    if (muon_event_is_receiver(ev)) { /* the peer sends: a producer */
+        k->kind = PRODUCER;
+        k->receiver = muon_event_receiver(ev);
+        const char *target = muon_receiver_remote_target_address(k->receiver);
+        k->address = target ? copy(target) : NULL;
+        h.on_message = on_message;
+        check(muon_receiver_set_handler(k->receiver, &h, k), "muon_receiver_set_handler");
+        LOG(b, "connection %u: producer to %s", c->id, target ? target : "(anonymous relay)");
+        return;
+    }
+    k->kind = CONSUMER; /* the peer receives */
+    k->sender = muon_event_sender(ev);
+    struct queue *q;
+    if (muon_sender_remote_source_is_dynamic(k->sender)) {
+        char name[64];
+        snprintf(name, sizeof name, TEMP_PREFIX "%u", ++b->next_temp_id);
+        check(muon_sender_set_source_address(k->sender, name), "muon_sender_set_source_address");
+        q = calloc(1, sizeof *q);
+        if (q == NULL) exit(1);
+        q->name = copy(name);
+        q->dynamic = true;
+        q->next_queue = b->queues;
+        b->queues = q;
+    } else {
+        const char *source = muon_sender_remote_source_address(k->sender);
+        q = source ? find_queue(b, source, true) : NULL;
+    }
+    h.on_link_flow = on_link_flow;
+    h.on_accepted = on_accepted;
+    h.on_rejected = on_rejected;
+    h.on_released = on_released;
+    h.on_modified = on_released;
+    h.on_settled = on_settled;
+    h.on_link_remote_close = on_consumer_close;
+    check(muon_sender_set_handler(k->sender, &h, k), "muon_sender_set_handler");
+    if (q != NULL) {
+        k->address = copy(q->name);
+        attach_consumer(q, k);
+    }
+    LOG(b, "connection %u: consumer from %s", c->id, q ? q->name : "(no such queue)");
+}
+
+/* The link is open: refuse a consumer with no queue (a deleted temporary one). */
+static void on_link_remote_open(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = find_conn(b, muon_event_connection(ev));
+    muon_sender s = muon_event_sender(ev);
+    for (struct link *k = c ? c->links : NULL; k != NULL; k = k->next_link) {
+        if (k->kind == CONSUMER && k->queue == NULL && k->sender.index == s.index &&
+            k->sender.generation == s.generation) {
+            check(muon_sender_close_with(s, "amqp:not-found", "no such queue"), "muon_sender_close_with");
+        }
+    }
+}
+
+static void on_connection_remote_close(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = find_conn(b, muon_event_connection(ev));
+    char buf[512];
+    LOG(b, "connection %u closed by the peer%s%s", c ? c->id : 0,
+        muon_event_condition(ev) ? ": " : "",
+        condition_text(muon_event_condition(ev), buf, sizeof buf, ""));
+}
+
+static void on_disconnected(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = find_conn(b, muon_event_connection(ev));
+    char buf[512];
+    LOG(b, "connection %u lost: %s", c ? c->id : 0,
+        condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+}
+
+static void on_connection_final(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    struct conn *c = find_conn(b, muon_event_connection(ev));
+    if (c == NULL) return;
+    while (c->links != NULL) forget_link(c->links); /* normally gone already */
+    for (struct conn **p = &b->conns; *p != NULL; p = &(*p)->next_conn) {
+        if (*p == c) {
+            *p = c->next_conn;
+            break;
+        }
+    }
+    LOG(b, "connection %u ended", c->id);
+    free(c);
+}
+
+/* ---- stopping on SIGINT / SIGTERM (the loop's handler) ----------------------- */
+
+static void on_stop_timer(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    (void)ev;
+    LOG(b, "connections did not close in time: stopping anyway");
+    check(muon_loop_stop(b->loop), "muon_loop_stop");
+}
+
+static void on_wake(void *app, const muon_event *ev) {
+    struct broker *b = app;
+    (void)ev;
+    if (b->stopping) return;
+    b->stopping = true;
+    LOG(b, "stopping");
+    check(muon_listener_close(b->listener), "muon_listener_close");
+    for (struct conn *c = b->conns; c != NULL; c = c->next_conn) {
+        (void)muon_connection_close(c->handle); /* may be closing already */
+    }
+    if (b->conns != NULL) {
+        muon_handler t = MUON_HANDLER_INIT;
+        t.on_timer = on_stop_timer;
+        check(muon_loop_schedule(b->loop, 2000, &t, b, NULL), "muon_loop_schedule");
+    }
+}
+
+int main(int argc, char **argv) {
+    struct options opts;
+    parse_options(argc, argv, "[-a HOST:PORT] [-v]", 0, &opts);
+    if (opts.argc > 0 || opts.count_given) usage_exit(argv[0], "[-a HOST:PORT] [-v]");
+    struct broker b = {.verbose = opts.verbose};
+    b.loop = muon_loop_new();
+    if (b.loop == NULL) {
+        fprintf(stderr, "broker: cannot make an event loop\n");
+        return 1;
+    }
+    struct signals sig;
+    signals_start(&sig, b.loop);
+
+    muon_handler lh = MUON_HANDLER_INIT;
+    lh.on_wake = on_wake;
+    check(muon_loop_set_handler(b.loop, &lh, &b), "muon_loop_set_handler");
+
+    muon_connection_options *co;
+    check(muon_connection_options_new(&co), "muon_connection_options_new");
+    check(muon_connection_options_add_offered_capability(co, "ANONYMOUS-RELAY"),
+          "muon_connection_options_add_offered_capability");
+    muon_handler ch = MUON_HANDLER_INIT;
+    ch.on_connection_accepted = on_connection_accepted;
+    ch.on_connection_remote_open = on_connection_remote_open;
+    ch.on_link_remote_attach = on_link_remote_attach;
+    ch.on_link_remote_open = on_link_remote_open;
+    ch.on_connection_remote_close = on_connection_remote_close;
+    ch.on_disconnected = on_disconnected;
+    ch.on_connection_final = on_connection_final;
+    const char *addr = listen_address(&opts);
+    muon_result rc = muon_loop_listen(b.loop, addr, co, &ch, &b, &b.listener);
+    muon_connection_options_free(co);
+    if (rc != MUON_RESULT_OK) {
+        fprintf(stderr, "broker: cannot listen on %s: %s\n", addr, muon_result_message(rc));
+        signals_stop(&sig);
+        check(muon_loop_free(b.loop), "muon_loop_free");
+        return 1;
+    }
+    printf("listening on %u\n", (unsigned)muon_listener_port(b.listener));
+    fflush(stdout);
+
+    rc = muon_loop_run(b.loop);
+    signals_stop(&sig);
+    check(muon_loop_free(b.loop), "muon_loop_free");
+    while (b.conns != NULL) { /* only if the stop timer cut the closing short */
+        struct conn *c = b.conns;
+        while (c->links != NULL) { /* the loop is gone: no API calls here */
+            struct link *k = c->links;
+            c->links = k->next_link;
+            free_nodes(k->unsettled);
+            free(k->address);
+            free(k);
+        }
+        b.conns = c->next_conn;
+        free(c);
+    }
+    while (b.queues != NULL) delete_queue(&b, b.queues);
+    LOG(&b, "stopped; %lu messages rejected", b.rejected);
+    if (rc != MUON_RESULT_OK) {
+        fprintf(stderr, "broker: %s\n", muon_result_message(rc));
+        return 1;
+    }
+    return 0;
+}

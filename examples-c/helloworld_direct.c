@@ -1,0 +1,129 @@
+/*
+ * helloworld_direct.c: hello world without a broker.
+ *
+ * The program listens and connects to itself. The receiving side has no
+ * code of its own beyond on_message: it is the loop's default handler, and
+ * the loop's built-ins answer the peer's open and attach and grant credit
+ * (the tutorial's Handshaker and FlowController). The sending side opens a
+ * sender once the connection is open and sends on credit. When the message
+ * has arrived, the connection and the listener are closed and the loop ends.
+ *
+ *   helloworld_direct [-a URL]     URL defaults to localhost:5672/examples;
+ *                                  port 0 picks a free port
+ *
+ * Prints: Hello World!   (after "listening on PORT" when port 0 was asked for)
+ */
+#include "common.h"
+
+struct hello {
+    muon_loop *loop;
+    muon_listener listener;
+    muon_connection conn;
+    const char *address;
+    int exit_code;
+};
+
+/* Closes the client connection and the listener: nothing is left to do. */
+static void closed(struct hello *h, const char *what, const muon_event *ev) {
+    char buf[512];
+    if (what != NULL && h->exit_code == 0) {
+        fprintf(stderr, "helloworld_direct: %s: %s\n", what,
+                condition_text(muon_event_condition(ev), buf, sizeof buf, "closed"));
+        h->exit_code = 1;
+    }
+    (void)muon_connection_close(h->conn);   /* may be closed already */
+    (void)muon_listener_close(h->listener); /* likewise */
+}
+
+/* The loop's handler: receives on the accepted connection. */
+static void on_message(void *app, const muon_event *ev) {
+    (void)app;
+    char text[1024];
+    muon_value_format(muon_message_body(muon_event_message(ev)), text, sizeof text);
+    printf("%s\n", text);
+    check(muon_connection_close(muon_event_connection(ev)), "muon_connection_close");
+}
+
+/* The sender's handler. */
+static void on_link_flow(void *app, const muon_event *ev) {
+    (void)app;
+    muon_sender s = muon_event_sender(ev);
+    muon_message *m = muon_message_new();
+    check(muon_message_set_body_string(m, "Hello World!"), "muon_message_set_body_string");
+    check(muon_sender_send(s, m, NULL), "muon_sender_send");
+    muon_message_free(m);
+    check(muon_sender_close(s), "muon_sender_close");
+}
+
+/* The sending connection's handler. */
+static void on_connection_remote_open(void *app, const muon_event *ev) {
+    struct hello *h = app;
+    (void)ev;
+    muon_handler s = MUON_HANDLER_INIT;
+    s.on_link_flow = on_link_flow;
+    check(muon_connection_open_sender(h->conn, h->address, NULL, &s, h, NULL),
+          "muon_connection_open_sender");
+}
+
+static void on_link_remote_close(void *app, const muon_event *ev) {
+    if (muon_event_condition(ev) != NULL) closed(app, "link closed", ev);
+}
+
+static void on_connection_remote_close(void *app, const muon_event *ev) {
+    closed(app, muon_event_condition(ev) != NULL ? "connection closed" : NULL, ev);
+}
+
+static void on_disconnected(void *app, const muon_event *ev) {
+    closed(app, "disconnected", ev);
+}
+
+int main(int argc, char **argv) {
+    struct options opts;
+    parse_options(argc, argv, "[-a URL]", 0, &opts);
+    if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
+    struct hello h = {.address = opts.address};
+
+    h.loop = muon_loop_new();
+    if (h.loop == NULL) {
+        fprintf(stderr, "helloworld_direct: cannot make an event loop\n");
+        return 1;
+    }
+    /* EventLoop(HelloWorldReceiver(), Handshaker(), FlowController(1)) */
+    muon_handler receiver = MUON_HANDLER_INIT;
+    receiver.on_message = on_message;
+    check(muon_loop_set_handler(h.loop, &receiver, &h), "muon_loop_set_handler");
+
+    muon_result rc = muon_loop_listen(h.loop, listen_address(&opts), NULL, NULL, NULL, &h.listener);
+    if (rc != MUON_RESULT_OK) {
+        fprintf(stderr, "helloworld_direct: cannot listen on %s: %s\n", listen_address(&opts),
+                muon_result_message(rc));
+        check(muon_loop_free(h.loop), "muon_loop_free");
+        return 1;
+    }
+    /* Connect to the port actually bound (port 0 picks one). */
+    char url[600];
+    const char *host = listen_address(&opts);
+    const char *colon = strrchr(host, ':');
+    int host_len = colon ? (int)(colon - host) : (int)strlen(host);
+    unsigned port = muon_listener_port(h.listener);
+    snprintf(url, sizeof url, "%.*s:%u", host_len, host, port);
+    if (colon != NULL && strcmp(colon, ":0") == 0) {
+        printf("listening on %u\n", port);
+        fflush(stdout);
+    }
+
+    muon_handler hh = MUON_HANDLER_INIT;
+    hh.on_connection_remote_open = on_connection_remote_open;
+    hh.on_link_remote_close = on_link_remote_close;
+    hh.on_connection_remote_close = on_connection_remote_close;
+    hh.on_disconnected = on_disconnected;
+    check(muon_loop_connect(h.loop, url, NULL, &hh, &h, &h.conn), "muon_loop_connect");
+
+    rc = muon_loop_run(h.loop);
+    check(muon_loop_free(h.loop), "muon_loop_free");
+    if (rc != MUON_RESULT_OK) {
+        fprintf(stderr, "helloworld_direct: %s\n", muon_result_message(rc));
+        return 1;
+    }
+    return h.exit_code;
+}

@@ -1,0 +1,241 @@
+//! The built-in behaviours (handshake, credit window, auto-accept,
+//! auto-settle), the removal of ended endpoints, and closes deferred from
+//! callbacks: the steps [`State::prepare`] schedules after the
+//! application's callbacks.
+
+use super::dispatch::{Action, Builtin, PendingClose, State, ViewOf};
+use super::event::muon_event_kind as K;
+use super::handle::muon_delivery;
+use super::result::muon_result;
+use crate::codec::messaging::DeliveryState;
+use crate::codec::transport::Role;
+use crate::engine::{EndpointState, Key};
+
+impl State {
+    /// Carries out the closes asked for inside callbacks.
+    pub(crate) fn apply_pending_closes(&mut self) {
+        for p in std::mem::take(&mut self.pending_closes) {
+            match p {
+                PendingClose::Conn(cid, error) => {
+                    let _ = self.lp.close(cid, error);
+                }
+                PendingClose::Link(cid, l, error) => {
+                    if let Some(x) = self.lp.engine(cid)
+                        && x.link_local_state(l) != EndpointState::Closed
+                    {
+                        let _ = x.link_close(l, true, error);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- built-ins --------------------------------------------------------------
+
+    /// Opens a link this side has not opened yet (one the peer attached),
+    /// granting a receiver its credit window.
+    pub(crate) fn open_link_now(&mut self, lk: Key) -> Result<(), muon_result> {
+        let entry = self.links.get(lk).ok_or(muon_result::StaleHandle)?;
+        let (cid, l, role, window) = (entry.cid, entry.link, entry.role, entry.opts.credit_window);
+        let x = self.lp.engine(cid).ok_or(muon_result::StaleHandle)?;
+        if x.link_local_state(l) != EndpointState::Uninit {
+            return Ok(());
+        }
+        x.link_open(l).map_err(super::event_loop::map_engine)?;
+        if role == Role::Receiver && window > 0 {
+            x.link_flow(l, window, false)
+                .map_err(super::event_loop::map_engine)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one built-in step. Returns further actions to run first.
+    pub(crate) fn builtin(&mut self, b: Builtin) -> Vec<Action> {
+        let mut out = Vec::new();
+        match b {
+            Builtin::OpenConnection(ck) => {
+                if let Some(c) = self.conns.get(ck)
+                    && c.handshake
+                    && let Some(x) = self.lp.engine(c.id)
+                    && x.local_state() == EndpointState::Uninit
+                {
+                    x.open();
+                }
+            }
+            Builtin::CloseConnection(ck) => {
+                if let Some(c) = self.conns.get(ck)
+                    && c.handshake
+                    && let Some(x) = self.lp.engine(c.id)
+                    && x.local_state() != EndpointState::Closed
+                {
+                    x.close(None);
+                }
+            }
+            Builtin::OpenSession(cid, s) => {
+                if let Some(x) = self.lp.engine(cid)
+                    && x.session_local_state(s) == EndpointState::Uninit
+                {
+                    let _ = x.session_open(s);
+                }
+            }
+            Builtin::CloseSession(cid, s) => {
+                if let Some(x) = self.lp.engine(cid)
+                    && x.session_local_state(s) != EndpointState::Closed
+                {
+                    let _ = x.session_close(s, None);
+                }
+            }
+            Builtin::OpenLink(lk) => {
+                if self.links.get(lk).is_some_and(|l| l.opts.handshake) {
+                    let _ = self.open_link_now(lk);
+                }
+            }
+            Builtin::CloseLink(lk) => {
+                if let Some(entry) = self.links.get(lk)
+                    && entry.opts.handshake
+                {
+                    let (cid, l) = (entry.cid, entry.link);
+                    if let Some(x) = self.lp.engine(cid)
+                        && x.link_local_state(l) != EndpointState::Closed
+                    {
+                        let _ = x.link_close(l, true, None);
+                    }
+                }
+            }
+            Builtin::Drained(lk) => {
+                if let Some(entry) = self.links.get(lk) {
+                    let (cid, l) = (entry.cid, entry.link);
+                    if let Some(x) = self.lp.engine(cid) {
+                        let _ = x.link_drained(l);
+                    }
+                }
+            }
+            Builtin::AutoAccept(dk) => self.auto_accept(dk),
+            Builtin::TopUp(lk) => {
+                if let Some(entry) = self.links.get(lk) {
+                    let (cid, l, window) = (entry.cid, entry.link, entry.opts.credit_window);
+                    if window > 0
+                        && entry.role == Role::Receiver
+                        && let Some(x) = self.lp.engine(cid)
+                        && x.link_local_state(l) == EndpointState::Active
+                        && !x.link_drain(l)
+                        && x.link_credit(l) <= window / 2
+                    {
+                        // Credit in batches: top up once half the window
+                        // is used.
+                        let _ = x.link_flow(l, window, false);
+                    }
+                }
+            }
+            Builtin::AutoSettle(dk) => {
+                let Some(d) = self.deliveries.get(dk) else {
+                    return out;
+                };
+                let (cid, did, lk, reported) = (d.cid, d.did, d.link, d.settled_reported);
+                let auto = self.links.get(lk).is_some_and(|l| l.opts.auto_settle);
+                let remote_settled = self
+                    .lp
+                    .engine_ref(cid)
+                    .is_some_and(|x| x.delivery_remote_settled(did));
+                if !auto && (!remote_settled || reported) {
+                    return out;
+                }
+                if let Some(e) = self.deliveries.get_mut(dk) {
+                    e.settled_reported = true;
+                }
+                let mut ev = self.link_event(K::Settled, lk);
+                ev.delivery = muon_delivery::new(self.me, dk);
+                let ck = self.links.get(lk).map(|l| l.conn);
+                Self::dispatch(&mut out, |h| h.on_settled, Some(lk), ck, ev);
+                if auto {
+                    out.push(Action::Builtin(Builtin::Settle(dk)));
+                }
+            }
+            Builtin::Settle(dk) => {
+                if let Some(d) = self.deliveries.get(dk) {
+                    let (cid, did) = (d.cid, d.did);
+                    if let Some(x) = self.lp.engine(cid)
+                        && x.delivery_exists(did)
+                    {
+                        let _ = x.settle(did);
+                    }
+                    self.forget_delivery(dk);
+                }
+            }
+            Builtin::RemoveLink(lk) => self.remove_link(lk),
+            Builtin::RemoveConn(ck) => {
+                if let Some(c) = self.conns.remove(ck) {
+                    self.conn_index.remove(&c.id);
+                    let left: Vec<Key> = self
+                        .links
+                        .iter()
+                        .filter(|(_, l)| l.conn == ck)
+                        .map(|(k, _)| k)
+                        .collect();
+                    for lk in left {
+                        self.remove_link(lk);
+                    }
+                    self.lp.release_connection(c.id);
+                    self.drop_views(ViewOf::Conn(ck));
+                    let stashed = c.stash.into_values().filter_map(|l| l.handler);
+                    self.deferred_free.extend(stashed.chain(c.handler));
+                }
+            }
+            Builtin::RemoveListener(lk) => {
+                if let Some(l) = self.listeners.remove(lk) {
+                    self.listener_index.remove(&l.id);
+                    self.lp.release_listener(l.id);
+                    self.deferred_free.extend(l.handler);
+                }
+            }
+        }
+        out
+    }
+
+    fn auto_accept(&mut self, dk: Key) {
+        let Some(d) = self.deliveries.get(dk) else {
+            return;
+        };
+        let (cid, did, lk) = (d.cid, d.did, d.link);
+        let auto = self.links.get(lk).is_some_and(|l| l.opts.auto_accept);
+        let Some(x) = self.lp.engine(cid) else {
+            return;
+        };
+        if !x.delivery_exists(did) {
+            // The application settled it in on_message.
+            self.forget_delivery(dk);
+        } else if auto {
+            // Accepted unless the application gave it an outcome already.
+            let state = x
+                .delivery_local_state(did)
+                .is_none()
+                .then_some(DeliveryState::Accepted);
+            let _ = x.disposition(did, state, true);
+            self.forget_delivery(dk);
+        }
+    }
+
+    fn remove_link(&mut self, lk: Key) {
+        let Some(entry) = self.links.remove(lk) else {
+            return;
+        };
+        self.link_index.remove(&(entry.cid, entry.link));
+        let dead: Vec<Key> = self
+            .deliveries
+            .iter()
+            .filter(|(_, d)| d.link == lk)
+            .map(|(k, _)| k)
+            .collect();
+        for k in dead {
+            self.forget_delivery(k);
+        }
+        self.drop_views(ViewOf::Link(lk));
+        let keep = !entry.closed_by_app && self.lp.will_recreate(entry.cid, entry.link);
+        match self.conns.get_mut(entry.conn) {
+            Some(c) if keep => {
+                c.stash.insert(entry.link, entry);
+            }
+            _ => self.deferred_free.extend(entry.handler),
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! What the loop knows about its endpoints, and how a reactor event becomes
+//! callbacks and built-in behaviour.
+//!
+//! [`State::prepare`] turns one [`LoopEvent`] into a list of [`Action`]s;
+//! `event_loop.rs` runs them one by one, borrowing the state only between
+//! callbacks. Which handler gets a callback is decided when the callback is
+//! about to run (not when the event was prepared), so a handler set by an
+//! earlier callback of the same event (e.g. in `on_link_remote_attach`)
+//! already gets the next one. Built-ins run after the application's
+//! callback for the same event, so the application can take over first
+//! (settle a message itself, open a link itself, set its terminus).
+
+use std::collections::HashMap;
+use std::ffi::{CString, c_void};
+
+use super::event::{Condition, EventData, muon_event_kind as K};
+use super::event_loop::muon_loop;
+use super::handle::{
+    muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
+};
+use super::handler::{Registered, muon_callback, muon_handler};
+use super::link_options::LinkOpts;
+use super::message::MessageBox;
+use super::terminus::TerminusView;
+use crate::codec::Value;
+use crate::codec::message::Message;
+use crate::codec::messaging::{DeliveryState, Rejected};
+use crate::codec::transport::{AmqpError, Role, condition};
+use crate::engine::{DeliveryId, Event, Key, LinkId, SessionId};
+use crate::reactor::{ConnId, ListenerId, Loop, LoopEvent, Slab, TimerId};
+
+/// The application's log callback, with its userdata.
+#[derive(Clone, Copy)]
+pub(crate) struct LogTarget {
+    pub f: unsafe extern "C" fn(*mut c_void, *const std::ffi::c_char),
+    pub userdata: *mut c_void,
+}
+
+pub(crate) struct ConnEntry {
+    pub id: ConnId,
+    pub handler: Option<Registered>,
+    /// The listener that accepted it.
+    pub listener: Option<Key>,
+    /// Answer the peer's open and close (and, for its links, attach and
+    /// detach) automatically.
+    pub handshake: bool,
+    /// Entries of links that ended with their transport and will be
+    /// attached again by the reconnect, by their old engine ID.
+    pub stash: HashMap<LinkId, LinkEntry>,
+    /// The condition the application closed it with.
+    pub local_error: Option<AmqpError>,
+}
+
+#[derive(Clone)]
+pub(crate) struct LinkEntry {
+    pub conn: Key,
+    pub cid: ConnId,
+    pub link: LinkId,
+    pub role: Role,
+    pub handler: Option<Registered>,
+    pub opts: LinkOpts,
+    /// The application closed it: it is not attached again on reconnect.
+    pub closed_by_app: bool,
+    /// The condition this side closed the link with.
+    pub local_error: Option<AmqpError>,
+}
+
+pub(crate) struct DeliveryEntry {
+    pub cid: ConnId,
+    pub link: Key,
+    pub did: DeliveryId,
+    /// `on_accepted` (or another outcome) was reported.
+    pub outcome_reported: bool,
+    /// `on_settled` was reported.
+    pub settled_reported: bool,
+}
+
+pub(crate) struct ListenerEntry {
+    pub id: ListenerId,
+    pub handler: Option<Registered>,
+    /// Handshake setting of the connections it accepts.
+    pub handshake: bool,
+}
+
+/// What a timer was scheduled with: its own handler table (if any) and
+/// its userdata.
+#[derive(Clone, Copy)]
+pub(crate) struct TimerReg {
+    pub reg: Option<Registered>,
+    pub userdata: *mut c_void,
+}
+
+/// Whose view a getter returned (see [`State::views`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ViewOf {
+    Conn(Key),
+    Link(Key),
+}
+
+/// Memory behind a pointer a getter handed to C.
+pub(crate) enum View {
+    Text(CString),
+    Condition(Box<Condition>),
+    Value(Box<Value<'static>>),
+    Terminus(Box<TerminusView>),
+}
+
+pub(crate) struct State {
+    pub lp: Loop,
+    pub me: *mut muon_loop,
+    pub dispatching: bool,
+    pub poisoned: bool,
+    pub default: Option<Registered>,
+    pub conns: Slab<ConnEntry>,
+    pub conn_index: HashMap<ConnId, Key>,
+    pub links: Slab<LinkEntry>,
+    pub link_index: HashMap<(ConnId, LinkId), Key>,
+    pub deliveries: Slab<DeliveryEntry>,
+    pub delivery_index: HashMap<(ConnId, DeliveryId), Key>,
+    pub listeners: Slab<ListenerEntry>,
+    pub listener_index: HashMap<ListenerId, Key>,
+    pub timers: HashMap<TimerId, TimerReg>,
+    /// What getters returned, one slot per handle and getter: a returned
+    /// pointer stays valid until the same getter is called again for the
+    /// same handle, or the handle's object is gone.
+    pub views: HashMap<(ViewOf, &'static str), View>,
+    /// Userdata whose `userdata_free` is due; called at the next dispatch
+    /// step, never from inside the API call that made it due.
+    pub deferred_free: Vec<Registered>,
+    /// Closes asked for inside a callback: they take effect once the
+    /// current event is handled, so that its built-ins (e.g. accepting
+    /// the message of `on_message`) still go out before the close.
+    pub pending_closes: Vec<PendingClose>,
+    pub log: Option<LogTarget>,
+}
+
+/// A close asked for inside a callback.
+pub(crate) enum PendingClose {
+    Conn(ConnId, Option<AmqpError>),
+    Link(ConnId, LinkId, Option<AmqpError>),
+}
+
+/// Picks one callback out of a handler table.
+pub(crate) type Pick = fn(&muon_handler) -> muon_callback;
+
+/// One step of a dispatch.
+pub(crate) enum Action {
+    /// Call the most specific handler (link, connection, listener, loop)
+    /// that implements `pick`.
+    Dispatch {
+        pick: Pick,
+        link: Option<Key>,
+        conn: Option<Key>,
+        listener: Option<Key>,
+        ev: Box<EventData>,
+    },
+    /// Call a timer's own `on_timer` (else the loop's), then free its
+    /// userdata.
+    Timer { reg: TimerReg, ev: Box<EventData> },
+    /// Run a built-in behaviour.
+    Builtin(Builtin),
+    /// Run the functions posted from other threads.
+    RunPosted,
+}
+
+pub(crate) enum Builtin {
+    OpenConnection(Key),
+    CloseConnection(Key),
+    OpenSession(ConnId, SessionId),
+    CloseSession(ConnId, SessionId),
+    OpenLink(Key),
+    CloseLink(Key),
+    Drained(Key),
+    AutoAccept(Key),
+    TopUp(Key),
+    AutoSettle(Key),
+    Settle(Key),
+    RemoveLink(Key),
+    RemoveConn(Key),
+    RemoveListener(Key),
+}
+
+impl State {
+    pub(crate) fn new(lp: Loop) -> State {
+        State {
+            lp,
+            me: std::ptr::null_mut(),
+            dispatching: false,
+            poisoned: false,
+            default: None,
+            conns: Slab::default(),
+            conn_index: HashMap::new(),
+            links: Slab::default(),
+            link_index: HashMap::new(),
+            deliveries: Slab::default(),
+            delivery_index: HashMap::new(),
+            listeners: Slab::default(),
+            listener_index: HashMap::new(),
+            timers: HashMap::new(),
+            views: HashMap::new(),
+            deferred_free: Vec::new(),
+            pending_closes: Vec::new(),
+            log: None,
+        }
+    }
+
+    /// The most specific handler implementing `pick`, with its userdata:
+    /// the link's, the connection's, the listener's (for a connection it
+    /// accepted), the loop's.
+    pub(crate) fn resolve(
+        &self,
+        pick: Pick,
+        link: Option<Key>,
+        conn: Option<Key>,
+        listener: Option<Key>,
+    ) -> Option<(
+        unsafe extern "C" fn(*mut c_void, *const super::event::muon_event),
+        *mut c_void,
+    )> {
+        let l = link.and_then(|k| self.links.get(k));
+        let conn = conn.or_else(|| l.map(|l| l.conn));
+        let c = conn.and_then(|k| self.conns.get(k));
+        let lis = listener
+            .or_else(|| c.and_then(|e| e.listener))
+            .and_then(|k| self.listeners.get(k));
+        [
+            l.and_then(|e| e.handler),
+            c.and_then(|e| e.handler),
+            lis.and_then(|e| e.handler),
+            self.default,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|r| pick(&r.handler).map(|f| (f, r.userdata)))
+    }
+
+    pub(crate) fn event(&self, kind: K, conn: Option<Key>) -> EventData {
+        let mut e = EventData::new(kind, self.me);
+        if let Some(k) = conn {
+            e.connection = muon_connection::new(self.me, k);
+        }
+        e
+    }
+
+    pub(crate) fn link_event(&self, kind: K, lk: Key) -> EventData {
+        let entry = self.links.get(lk);
+        let mut e = self.event(kind, entry.map(|x| x.conn));
+        match entry.map(|x| x.role) {
+            Some(Role::Sender) => e.sender = muon_sender::new(self.me, lk),
+            Some(Role::Receiver) => e.receiver = muon_receiver::new(self.me, lk),
+            None => {}
+        }
+        e
+    }
+
+    pub(crate) fn dispatch(
+        out: &mut Vec<Action>,
+        pick: Pick,
+        link: Option<Key>,
+        conn: Option<Key>,
+        ev: EventData,
+    ) {
+        out.push(Action::Dispatch {
+            pick,
+            link,
+            conn,
+            listener: None,
+            ev: Box::new(ev),
+        });
+    }
+
+    pub(crate) fn register_link(
+        &mut self,
+        conn: Key,
+        cid: ConnId,
+        link: LinkId,
+        role: Role,
+        handler: Option<Registered>,
+        opts: LinkOpts,
+    ) -> Key {
+        let k = self.links.insert(LinkEntry {
+            conn,
+            cid,
+            link,
+            role,
+            handler,
+            opts,
+            closed_by_app: false,
+            local_error: None,
+        });
+        self.link_index.insert((cid, link), k);
+        k
+    }
+
+    pub(crate) fn register_delivery(&mut self, cid: ConnId, lk: Key, did: DeliveryId) -> Key {
+        if let Some(k) = self.delivery_index.get(&(cid, did)) {
+            return *k;
+        }
+        let k = self.deliveries.insert(DeliveryEntry {
+            cid,
+            link: lk,
+            did,
+            outcome_reported: false,
+            settled_reported: false,
+        });
+        self.delivery_index.insert((cid, did), k);
+        k
+    }
+
+    pub(crate) fn forget_delivery(&mut self, k: Key) {
+        if let Some(d) = self.deliveries.remove(k) {
+            self.delivery_index.remove(&(d.cid, d.did));
+        }
+    }
+
+    /// Stores `view` for (`of`, `getter`) and returns a pointer into it.
+    pub(crate) fn keep_view<T>(
+        &mut self,
+        of: ViewOf,
+        getter: &'static str,
+        view: View,
+    ) -> *const T {
+        let v = self.views.entry((of, getter)).insert_entry(view);
+        match v.get() {
+            View::Text(s) => s.as_ptr().cast(),
+            View::Condition(c) => (&**c as *const Condition).cast(),
+            View::Value(x) => (&**x as *const Value<'static>).cast(),
+            View::Terminus(t) => (&**t as *const TerminusView).cast(),
+        }
+    }
+
+    pub(crate) fn drop_views(&mut self, of: ViewOf) {
+        self.views.retain(|(o, _), _| *o != of);
+    }
+
+    // ---- events ---------------------------------------------------------------
+
+    /// Works out the callbacks and built-ins for one reactor event.
+    pub(crate) fn prepare(&mut self, ev: LoopEvent) -> Vec<Action> {
+        let mut out = Vec::new();
+        match ev {
+            LoopEvent::Engine(cid, e) => self.prepare_engine(cid, e, &mut out),
+            LoopEvent::Accepted(lid, cid) => {
+                let lk = self.listener_index.get(&lid).copied();
+                let handshake = lk
+                    .and_then(|k| self.listeners.get(k))
+                    .is_none_or(|l| l.handshake);
+                let ck = self.conns.insert(ConnEntry {
+                    id: cid,
+                    handler: None,
+                    listener: lk,
+                    handshake,
+                    stash: HashMap::new(),
+                    local_error: None,
+                });
+                self.conn_index.insert(cid, ck);
+                let mut e = self.event(K::ConnectionAccepted, Some(ck));
+                if let Some(lk) = lk {
+                    e.listener = muon_listener::new(self.me, lk);
+                }
+                Self::dispatch(&mut out, |h| h.on_connection_accepted, None, Some(ck), e);
+            }
+            LoopEvent::ListenerOpen(lid) => {
+                if let Some(lk) = self.listener_index.get(&lid).copied() {
+                    let mut e = self.event(K::ListenerOpen, None);
+                    e.listener = muon_listener::new(self.me, lk);
+                    out.push(Action::Dispatch {
+                        pick: |h| h.on_listener_open,
+                        link: None,
+                        conn: None,
+                        listener: Some(lk),
+                        ev: Box::new(e),
+                    });
+                }
+            }
+            LoopEvent::ListenerFinal(lid) => {
+                if let Some(lk) = self.listener_index.get(&lid).copied() {
+                    let mut e = self.event(K::ListenerFinal, None);
+                    e.listener = muon_listener::new(self.me, lk);
+                    out.push(Action::Dispatch {
+                        pick: |h| h.on_listener_final,
+                        link: None,
+                        conn: None,
+                        listener: Some(lk),
+                        ev: Box::new(e),
+                    });
+                    out.push(Action::Builtin(Builtin::RemoveListener(lk)));
+                } else {
+                    self.lp.release_listener(lid);
+                }
+            }
+            LoopEvent::Disconnected(cid, reason) => {
+                if let Some(ck) = self.conn_index.get(&cid).copied() {
+                    let mut e = self.event(K::Disconnected, Some(ck));
+                    e.condition = Some(Condition::from_error(&reason));
+                    Self::dispatch(&mut out, |h| h.on_disconnected, None, Some(ck), e);
+                }
+            }
+            LoopEvent::Reconnected(cid) => {
+                if let Some(ck) = self.conn_index.get(&cid).copied() {
+                    let e = self.event(K::Reconnected, Some(ck));
+                    Self::dispatch(&mut out, |h| h.on_reconnected, None, Some(ck), e);
+                }
+            }
+            LoopEvent::LinkRecreated { conn, old, new } => {
+                if let Some(ck) = self.conn_index.get(&conn).copied()
+                    && let Some(entry) = self.conns.get_mut(ck).and_then(|c| c.stash.remove(&old))
+                {
+                    let lk =
+                        self.register_link(ck, conn, new, entry.role, entry.handler, entry.opts);
+                    out.push(Action::Builtin(Builtin::TopUp(lk)));
+                }
+            }
+            LoopEvent::ConnectionFinal(cid) => match self.conn_index.get(&cid).copied() {
+                Some(ck) => {
+                    let e = self.event(K::ConnectionFinal, Some(ck));
+                    Self::dispatch(&mut out, |h| h.on_connection_final, None, Some(ck), e);
+                    out.push(Action::Builtin(Builtin::RemoveConn(ck)));
+                }
+                None => self.lp.release_connection(cid),
+            },
+            LoopEvent::Timer(tid, _) => {
+                if let Some(reg) = self.timers.remove(&tid) {
+                    let mut e = self.event(K::Timer, None);
+                    e.timer = muon_timer::new(self.me, tid.0);
+                    out.push(Action::Timer {
+                        reg,
+                        ev: Box::new(e),
+                    });
+                }
+            }
+            LoopEvent::Wake => {
+                out.push(Action::RunPosted);
+                let e = self.event(K::Wake, None);
+                Self::dispatch(&mut out, |h| h.on_wake, None, None, e);
+            }
+        }
+        out
+    }
+
+    fn prepare_engine(&mut self, cid: ConnId, e: Event, out: &mut Vec<Action>) {
+        let Some(ck) = self.conn_index.get(&cid).copied() else {
+            return;
+        };
+        let me = Some(ck);
+        match e {
+            Event::ConnectionRemoteOpen => {
+                let ev = self.event(K::ConnectionRemoteOpen, me);
+                Self::dispatch(out, |h| h.on_connection_remote_open, None, me, ev);
+                out.push(Action::Builtin(Builtin::OpenConnection(ck)));
+            }
+            Event::ConnectionRemoteClose => {
+                let mut ev = self.event(K::ConnectionRemoteClose, me);
+                ev.condition = self
+                    .lp
+                    .engine_ref(cid)
+                    .and_then(|x| x.remote_condition())
+                    .map(Condition::from_error);
+                Self::dispatch(out, |h| h.on_connection_remote_close, None, me, ev);
+                out.push(Action::Builtin(Builtin::CloseConnection(ck)));
+            }
+            Event::SessionRemoteOpen(s) => {
+                let ev = self.event(K::SessionRemoteOpen, me);
+                Self::dispatch(out, |h| h.on_session_remote_open, None, me, ev);
+                out.push(Action::Builtin(Builtin::OpenSession(cid, s)));
+            }
+            Event::SessionRemoteClose(s) => {
+                let mut ev = self.event(K::SessionRemoteClose, me);
+                ev.condition = self
+                    .lp
+                    .engine_ref(cid)
+                    .and_then(|x| x.session_remote_condition(s))
+                    .map(Condition::from_error);
+                Self::dispatch(out, |h| h.on_session_remote_close, None, me, ev);
+                out.push(Action::Builtin(Builtin::CloseSession(cid, s)));
+            }
+            Event::LinkRemoteOpen(l) => {
+                let lk = match self.link_index.get(&(cid, l)).copied() {
+                    Some(lk) => lk,
+                    None => {
+                        // A link the peer attached: this side answers it.
+                        let role = self
+                            .lp
+                            .engine_ref(cid)
+                            .and_then(|x| x.link_role(l))
+                            .unwrap_or(Role::Receiver);
+                        let opts = LinkOpts {
+                            handshake: self.conns.get(ck).is_none_or(|c| c.handshake),
+                            ..LinkOpts::default()
+                        };
+                        let lk = self.register_link(ck, cid, l, role, None, opts);
+                        let ev = self.link_event(K::LinkRemoteAttach, lk);
+                        Self::dispatch(out, |h| h.on_link_remote_attach, Some(lk), me, ev);
+                        out.push(Action::Builtin(Builtin::OpenLink(lk)));
+                        lk
+                    }
+                };
+                let ev = self.link_event(K::LinkRemoteOpen, lk);
+                Self::dispatch(out, |h| h.on_link_remote_open, Some(lk), me, ev);
+            }
+            Event::LinkRemoteClose(l) => {
+                if let Some(lk) = self.link_index.get(&(cid, l)).copied() {
+                    let mut ev = self.link_event(K::LinkRemoteClose, lk);
+                    ev.condition = self
+                        .lp
+                        .engine_ref(cid)
+                        .and_then(|x| x.link_remote_condition(l))
+                        .map(Condition::from_error);
+                    Self::dispatch(out, |h| h.on_link_remote_close, Some(lk), me, ev);
+                    out.push(Action::Builtin(Builtin::CloseLink(lk)));
+                }
+            }
+            Event::LinkFinal(l) => {
+                if let Some(lk) = self.link_index.get(&(cid, l)).copied() {
+                    let ev = self.link_event(K::LinkFinal, lk);
+                    Self::dispatch(out, |h| h.on_link_final, Some(lk), me, ev);
+                    out.push(Action::Builtin(Builtin::RemoveLink(lk)));
+                }
+            }
+            Event::LinkFlow(l) => {
+                let Some(lk) = self.link_index.get(&(cid, l)).copied() else {
+                    return;
+                };
+                let Some(x) = self.lp.engine_ref(cid) else {
+                    return;
+                };
+                let sender = x.link_role(l) == Some(Role::Sender);
+                if sender && x.link_credit(l) == 0 && !x.link_drain(l) {
+                    return; // nothing to send with
+                }
+                let ev = self.link_event(K::LinkFlow, lk);
+                Self::dispatch(out, |h| h.on_link_flow, Some(lk), me, ev);
+                if sender {
+                    out.push(Action::Builtin(Builtin::Drained(lk)));
+                }
+            }
+            Event::Delivery(d) => self.prepare_delivery(cid, ck, d, out),
+            Event::DeliveryUpdated(d) => self.prepare_update(cid, ck, d, out),
+            Event::TransportError(err) => {
+                let mut ev = self.event(K::TransportError, me);
+                ev.condition = Some(Condition::from_error(&err));
+                Self::dispatch(out, |h| h.on_transport_error, None, me, ev);
+            }
+            Event::SessionFinal(_)
+            | Event::TransportClosed
+            | Event::SaslDone
+            | Event::SaslAuthenticate => {}
+        }
+    }
+
+    fn prepare_delivery(&mut self, cid: ConnId, ck: Key, d: DeliveryId, out: &mut Vec<Action>) {
+        let Some(x) = self.lp.engine_ref(cid) else {
+            return;
+        };
+        let Some(lk) = x
+            .delivery_link(d)
+            .and_then(|l| self.link_index.get(&(cid, l)).copied())
+        else {
+            return;
+        };
+        match x.delivery_payload(d).map(Message::decode) {
+            Some(Ok(m)) => {
+                let dk = self.register_delivery(cid, lk, d);
+                let mut ev = self.link_event(K::Message, lk);
+                ev.delivery = muon_delivery::new(self.me, dk);
+                ev.message = Some(MessageBox::new(m));
+                Self::dispatch(out, |h| h.on_message, Some(lk), Some(ck), ev);
+                out.push(Action::Builtin(Builtin::AutoAccept(dk)));
+            }
+            _ => {
+                // Undecodable: rejected at once, so that the sender learns
+                // of it and nothing is lost silently.
+                if let Some(x) = self.lp.engine(cid) {
+                    let error = Some(AmqpError::new(
+                        condition::DECODE_ERROR,
+                        "the message could not be decoded",
+                    ));
+                    let _ =
+                        x.disposition(d, Some(DeliveryState::Rejected(Rejected { error })), true);
+                }
+            }
+        }
+        out.push(Action::Builtin(Builtin::TopUp(lk)));
+    }
+
+    fn prepare_update(&mut self, cid: ConnId, ck: Key, d: DeliveryId, out: &mut Vec<Action>) {
+        let Some(dk) = self.delivery_index.get(&(cid, d)).copied() else {
+            return;
+        };
+        let Some(entry) = self.deliveries.get(dk) else {
+            return;
+        };
+        let (lk, reported) = (entry.link, entry.outcome_reported);
+        let Some(x) = self.lp.engine_ref(cid) else {
+            return;
+        };
+        let state = x.delivery_remote_state(d).cloned();
+        let settled = x.delivery_remote_settled(d);
+        let outcome: Option<(K, Pick)> = match &state {
+            Some(DeliveryState::Accepted) => Some((K::Accepted, |h| h.on_accepted)),
+            Some(DeliveryState::Rejected(_)) => Some((K::Rejected, |h| h.on_rejected)),
+            Some(DeliveryState::Released) => Some((K::Released, |h| h.on_released)),
+            Some(DeliveryState::Modified(_)) => Some((K::Modified, |h| h.on_modified)),
+            _ => None,
+        };
+        if let Some((kind, pick)) = outcome
+            && !reported
+        {
+            if let Some(e) = self.deliveries.get_mut(dk) {
+                e.outcome_reported = true;
+            }
+            let mut ev = self.link_event(kind, lk);
+            ev.delivery = muon_delivery::new(self.me, dk);
+            if let Some(DeliveryState::Rejected(r)) = &state {
+                ev.condition = r.error.as_ref().map(Condition::from_error);
+            }
+            Self::dispatch(out, pick, Some(lk), Some(ck), ev);
+        }
+        if settled || outcome.is_some() {
+            out.push(Action::Builtin(Builtin::AutoSettle(dk)));
+        }
+    }
+}

@@ -1,0 +1,679 @@
+//! Senders and receivers: opening, handlers and built-ins, sending,
+//! credit, closing. (What the peer attached them with is in
+//! `link_info.rs`.) The two handle types share one implementation here;
+//! each exported function is a thin typed wrapper.
+
+use std::ffi::{c_char, c_void};
+
+use super::boundary::{borrow, boundary, cstr};
+use super::dispatch::{DeliveryEntry, PendingClose, State};
+use super::endpoint::{check, conn_of, engine, error_from, write_out};
+use super::event_loop::{map_engine, map_reactor, muon_loop, with_state};
+use super::handle::{muon_connection, muon_delivery, muon_receiver, muon_sender};
+use super::handler::{Registered, muon_handler};
+use super::link_options::{LinkOpts, muon_link_options};
+use super::message::muon_message;
+use super::result::muon_result;
+use crate::codec::Symbols;
+use crate::codec::messaging::{Source, Target, TerminusDurability};
+use crate::codec::transport::{AmqpError, ReceiverSettleMode, Role, SenderSettleMode};
+use crate::engine::{EndpointState, Key, LinkId, LinkOptions};
+use crate::reactor::ConnId;
+
+/// The engine identity of a link handle of `role`.
+fn link_of(st: &State, k: Key, role: Role) -> Result<(ConnId, LinkId), muon_result> {
+    let l = st.links.get(k).ok_or(muon_result::StaleHandle)?;
+    if l.role != role {
+        return Err(muon_result::StaleHandle);
+    }
+    Ok((l.cid, l.link))
+}
+
+/// A link handle, whichever its type.
+#[derive(Clone, Copy)]
+pub(crate) struct H {
+    pub owner: *mut muon_loop,
+    pub generation: u32,
+    pub key: Key,
+    pub role: Role,
+}
+
+impl From<muon_sender> for H {
+    fn from(s: muon_sender) -> H {
+        H {
+            owner: s.owner,
+            generation: s.generation,
+            key: s.key(),
+            role: Role::Sender,
+        }
+    }
+}
+
+impl From<muon_receiver> for H {
+    fn from(r: muon_receiver) -> H {
+        H {
+            owner: r.owner,
+            generation: r.generation,
+            key: r.key(),
+            role: Role::Receiver,
+        }
+    }
+}
+
+/// Runs `f` on the state with the link behind `h`.
+pub(crate) fn link_call<R>(
+    h: H,
+    f: impl FnOnce(&mut State, ConnId, LinkId) -> Result<R, muon_result>,
+) -> Result<R, muon_result> {
+    check(h.owner, h.generation)?;
+    // SAFETY: the callers' contracts make the handle's loop live.
+    unsafe {
+        with_state(h.owner, |st| {
+            let (cid, l) = link_of(st, h.key, h.role)?;
+            f(st, cid, l)
+        })
+    }
+}
+
+// ---- opening ----------------------------------------------------------------------
+
+fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkOptions {
+    let durable = match opts.durable {
+        1 => TerminusDurability::Configuration,
+        2 => TerminusDurability::UnsettledState,
+        _ => TerminusDurability::None,
+    };
+    let caps = (!opts.capabilities.is_empty()).then(|| Symbols(opts.capabilities.clone()));
+    let address = address.filter(|_| !opts.dynamic);
+    let (source, target) = match role {
+        Role::Sender => (
+            Source::default(),
+            Target {
+                address,
+                durable,
+                dynamic: opts.dynamic,
+                capabilities: caps,
+                ..Target::default()
+            },
+        ),
+        Role::Receiver => (
+            Source {
+                address,
+                durable,
+                dynamic: opts.dynamic,
+                distribution_mode: opts.distribution_mode.clone(),
+                capabilities: caps,
+                ..Source::default()
+            },
+            Target::default(),
+        ),
+    };
+    LinkOptions {
+        name: opts.name.clone().unwrap_or_default(),
+        source: Some(source),
+        target: Some(target),
+        snd_settle_mode: Some(if opts.presettled {
+            SenderSettleMode::Settled
+        } else {
+            SenderSettleMode::Unsettled
+        }),
+        rcv_settle_mode: Some(ReceiverSettleMode::First),
+        max_message_size: None,
+        properties: opts.properties.clone(),
+        offered_capabilities: opts.offered_capabilities.clone(),
+        desired_capabilities: opts.desired_capabilities.clone(),
+    }
+}
+
+fn open_link(
+    conn: muon_connection,
+    role: Role,
+    address: *const c_char,
+    options: *const muon_link_options,
+    handler: *const muon_handler,
+    userdata: *mut c_void,
+) -> Result<Key, muon_result> {
+    check(conn.owner, conn.generation)?;
+    let address = if address.is_null() {
+        None
+    } else {
+        // SAFETY: the callers' contracts make `address` NUL-terminated.
+        Some(unsafe { cstr(address) }?.to_owned())
+    };
+    let opts: LinkOpts = if options.is_null() {
+        LinkOpts::default()
+    } else {
+        // SAFETY: the callers' contracts make `options` live.
+        unsafe { borrow(options) }?.clone()
+    };
+    // SAFETY: the callers' contracts make `handler` valid or NULL.
+    let reg = unsafe { Registered::new(handler, userdata) };
+    // SAFETY: the callers' contracts make the handle's loop live.
+    unsafe {
+        with_state(conn.owner, |st| {
+            let (ck, cid) = conn_of(st, conn)?;
+            let lo = engine_options(role, address, &opts);
+            let l = st.lp.open_link(cid, role, lo).map_err(map_reactor)?;
+            if role == Role::Receiver && opts.credit_window > 0 {
+                engine(st, cid)?
+                    .link_flow(l, opts.credit_window, false)
+                    .map_err(map_engine)?;
+            }
+            Ok(st.register_link(ck, cid, l, role, reg, opts))
+        })
+    }
+}
+
+/// Opens a sender to `address`: the tutorial's `conn.sender(address,
+/// handler=...)`. NULL `address`: no target address (for a peer's
+/// anonymous relay, which routes each message by its `to`; or with the
+/// dynamic option). The attach goes out at once (or when the transport is
+/// up); `on_link_remote_open` follows, then `on_link_flow` whenever there
+/// is credit to send. Its events go to `handler` (copied; may be NULL),
+/// else the connection's handler, else the loop's.
+///
+/// `address`, `options` (may be NULL: defaults) and `handler` are borrowed
+/// for the call; `userdata` stays the application's; `out` (may be NULL)
+/// receives the sender, owned by the loop until `on_link_final` returns.
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_STALE_HANDLE`,
+/// `MUON_RESULT_CLOSED` (the connection is closing, or between reconnect
+/// attempts), `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+/// thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; pointers are NULL or
+/// valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_open_sender(
+    conn: muon_connection,
+    address: *const c_char,
+    options: *const muon_link_options,
+    handler: *const muon_handler,
+    userdata: *mut c_void,
+    out: *mut muon_sender,
+) -> muon_result {
+    boundary!(result: {
+        let k = open_link(conn, Role::Sender, address, options, handler, userdata)?;
+        write_out(out, muon_sender::new(conn.owner, k));
+        Ok(())
+    })
+}
+
+/// Opens a receiver from `address`: the tutorial's `conn.receiver(address,
+/// handler=...)` (NULL with the dynamic option: the peer makes a temporary
+/// node; read its address with `muon_receiver_remote_source_address` in
+/// `on_link_remote_open`). With the default options, credit is granted
+/// automatically (window 10) and each message is accepted when
+/// `on_message` returns.
+///
+/// Ownership and results as `muon_connection_open_sender`; `out` receives
+/// a receiver. Not thread-safe; may be called from a callback.
+///
+/// `address`, `options` and `handler` are borrowed for the call; `userdata`
+/// stays the application's; `out` (may be NULL) receives the receiver, owned by
+/// the loop until `on_link_final` returns. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; pointers are NULL or
+/// valid as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_open_receiver(
+    conn: muon_connection,
+    address: *const c_char,
+    options: *const muon_link_options,
+    handler: *const muon_handler,
+    userdata: *mut c_void,
+    out: *mut muon_receiver,
+) -> muon_result {
+    boundary!(result: {
+        let k = open_link(conn, Role::Receiver, address, options, handler, userdata)?;
+        write_out(out, muon_receiver::new(conn.owner, k));
+        Ok(())
+    })
+}
+
+fn open_by_hand(h: H) -> Result<(), muon_result> {
+    link_call(h, |st, _, _| st.open_link_now(h.key))
+}
+
+/// Opens, by hand, a sender the peer attached (a consumer, seen from a
+/// server) when the handshake is off: call it in `on_link_remote_attach`
+/// or later, after setting the source with
+/// `muon_sender_set_source_address` if needed. Opening an open link does
+/// nothing.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+/// called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_open(sender: muon_sender) -> muon_result {
+    boundary!(result: { open_by_hand(sender.into()) })
+}
+
+/// Opens, by hand, a receiver the peer attached (a producer, seen from a
+/// server) when the handshake is off, granting its credit window (if not
+/// 0). Opening an open link does nothing. Results as `muon_sender_open`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_open(receiver: muon_receiver) -> muon_result {
+    boundary!(result: { open_by_hand(receiver.into()) })
+}
+
+// ---- handlers and built-ins ---------------------------------------------------------
+
+fn set_handler(
+    h: H,
+    handler: *const muon_handler,
+    userdata: *mut c_void,
+) -> Result<(), muon_result> {
+    // SAFETY: the callers' contracts make `handler` NULL or a valid table.
+    let reg = unsafe { Registered::new(handler, userdata) };
+    link_call(h, |st, _, _| {
+        let e = st.links.get_mut(h.key).ok_or(muon_result::StaleHandle)?;
+        let old = std::mem::replace(&mut e.handler, reg);
+        st.deferred_free.extend(old);
+        Ok(())
+    })
+}
+
+/// Sets a sender's handler, e.g. for a sender the peer attached (in
+/// `on_link_remote_attach`). `handler` is copied; NULL removes it. The
+/// previous table's `userdata_free` is called soon after (never during
+/// this call).
+///
+/// `handler` is borrowed for the call; `userdata` stays the application's.
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `handler` is NULL or
+/// a valid table.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_set_handler(
+    sender: muon_sender,
+    handler: *const muon_handler,
+    userdata: *mut c_void,
+) -> muon_result {
+    boundary!(result: { set_handler(sender.into(), handler, userdata) })
+}
+
+/// Sets a receiver's handler; see `muon_sender_set_handler`.
+///
+/// `handler` is borrowed for the call; `userdata` stays the application's.
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `handler` is NULL or
+/// a valid table.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_set_handler(
+    receiver: muon_receiver,
+    handler: *const muon_handler,
+    userdata: *mut c_void,
+) -> muon_result {
+    boundary!(result: { set_handler(receiver.into(), handler, userdata) })
+}
+
+/// Turns a sender's auto-settle built-in on or off from now on (see
+/// `muon_link_options_set_auto_settle`); for senders the peer attached,
+/// whose options are the defaults.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_set_auto_settle(sender: muon_sender, on: bool) -> muon_result {
+    boundary!(result: {
+        let h: H = sender.into();
+        link_call(h, |st, _, _| {
+            let e = st.links.get_mut(h.key).ok_or(muon_result::StaleHandle)?;
+            e.opts.auto_settle = on;
+            Ok(())
+        })
+    })
+}
+
+/// Turns a receiver's auto-accept built-in on or off from now on (see
+/// `muon_link_options_set_auto_accept`). Results as
+/// `muon_sender_set_auto_settle`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_set_auto_accept(
+    receiver: muon_receiver,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        let h: H = receiver.into();
+        link_call(h, |st, _, _| {
+            let e = st.links.get_mut(h.key).ok_or(muon_result::StaleHandle)?;
+            e.opts.auto_accept = on;
+            Ok(())
+        })
+    })
+}
+
+/// Sets a receiver's credit window from now on (see
+/// `muon_link_options_set_credit_window`; 0 turns the built-in off). For a
+/// receiver the peer attached, set it in `on_link_remote_attach`, before
+/// the first credit is granted. Results as `muon_sender_set_auto_settle`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_set_credit_window(
+    receiver: muon_receiver,
+    window: u32,
+) -> muon_result {
+    boundary!(result: {
+        let h: H = receiver.into();
+        link_call(h, |st, _, _| {
+            let e = st.links.get_mut(h.key).ok_or(muon_result::StaleHandle)?;
+            e.opts.credit_window = window;
+            Ok(())
+        })
+    })
+}
+
+// ---- sending ------------------------------------------------------------------------
+
+/// Sends `message` on the sender: the tutorial's `sender.send_msg(msg)`.
+/// The message is encoded during the call, so it may be changed or freed
+/// right after. Needs credit: send from `on_link_flow`, up to
+/// `muon_sender_credit`.
+///
+/// `message` is borrowed for the call; `out` (may be NULL) receives the
+/// delivery, owned by the loop until it is settled (the null handle when
+/// sent pre-settled). Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+/// `MUON_RESULT_NO_CREDIT`, `MUON_RESULT_WRONG_STATE` (not attached, or too
+/// much output waiting), `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT`
+/// (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
+/// may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `message` is NULL or
+/// live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_send(
+    sender: muon_sender,
+    message: *const muon_message,
+    out: *mut muon_delivery,
+) -> muon_result {
+    boundary!(result: {
+        check(sender.owner, sender.generation)?;
+        // SAFETY: the caller promises a live message or NULL.
+        let m = unsafe { borrow(message) }?;
+        let h: H = sender.into();
+        let d = link_call(h, |st, cid, l| {
+            let presettled = st.links.get(h.key).is_some_and(|e| e.opts.presettled);
+            let x = engine(st, cid)?;
+            let d = x.send(l, None, &m.msg, presettled).map_err(map_engine)?;
+            if !x.delivery_exists(d) {
+                return Ok(muon_delivery::NULL);
+            }
+            let dk = st.deliveries.insert(DeliveryEntry {
+                cid,
+                link: h.key,
+                did: d,
+                outcome_reported: false,
+                settled_reported: false,
+            });
+            st.delivery_index.insert((cid, d), dk);
+            Ok(muon_delivery::new(st.me, dk))
+        })?;
+        write_out(out, d);
+        Ok(())
+    })
+}
+
+/// The sender's credit: how many messages it may send now (0 for a stale
+/// or null handle): the tutorial's `sender.credit`. Not thread-safe; may be
+/// called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_credit(sender: muon_sender) -> u32 {
+    boundary!(0, {
+        link_call(sender.into(), |st, cid, l| {
+            Ok(st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l)))
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// Tells the receiver how many messages wait to be sent (the `available`
+/// of the next flow): the tutorial's `sender.offered(n)`.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+/// called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_offered(sender: muon_sender, count: u32) -> muon_result {
+    boundary!(result: {
+        link_call(sender.into(), |st, cid, l| {
+            engine(st, cid)?.link_set_available(l, count).map_err(map_engine)
+        })
+    })
+}
+
+/// Says the sender has nothing more to send now: if the receiver asked to
+/// drain, the rest of the credit is used up and the receiver told (the
+/// tutorial's `sender.drained()`). After `on_link_flow` returns this is
+/// done automatically, so call it only when the sender runs dry outside
+/// that callback. Results as `muon_sender_offered`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_drained(sender: muon_sender) -> muon_result {
+    boundary!(result: {
+        link_call(sender.into(), |st, cid, l| {
+            engine(st, cid)?.link_drained(l).map(|_| ()).map_err(map_engine)
+        })
+    })
+}
+
+// ---- receiving ----------------------------------------------------------------------
+
+/// Grants the sender credit for `credit` messages from now (absolute: the
+/// credit becomes `credit`, 0 takes it back). With the credit window
+/// built-in on, credit is still topped up automatically; set the window
+/// to 0 to manage it by hand.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+/// called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_flow(receiver: muon_receiver, credit: u32) -> muon_result {
+    boundary!(result: {
+        link_call(receiver.into(), |st, cid, l| {
+            engine(st, cid)?.link_flow(l, credit, false).map_err(map_engine)
+        })
+    })
+}
+
+/// Grants `credit` and asks the sender to use it at once or give it back
+/// (drain). When the sender answers, `on_link_flow` comes for the
+/// receiver, and `muon_receiver_is_draining` is false once the drain is
+/// over. Results as `muon_receiver_flow`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_drain(receiver: muon_receiver, credit: u32) -> muon_result {
+    boundary!(result: {
+        link_call(receiver.into(), |st, cid, l| {
+            engine(st, cid)?.link_flow(l, credit, true).map_err(map_engine)
+        })
+    })
+}
+
+/// The credit the receiver has granted and that is not used yet (0 for a
+/// stale or null handle). Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_credit(receiver: muon_receiver) -> u32 {
+    boundary!(0, {
+        link_call(receiver.into(), |st, cid, l| {
+            Ok(st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l)))
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// True while a drain asked with `muon_receiver_drain` is not over (false
+/// for a stale or null handle). Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_is_draining(receiver: muon_receiver) -> bool {
+    boundary!(false, {
+        link_call(receiver.into(), |st, cid, l| {
+            Ok(st.lp.engine_ref(cid).is_some_and(|x| x.link_drain(l)))
+        })
+        .unwrap_or(false)
+    })
+}
+
+// ---- closing -----------------------------------------------------------------------
+
+fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
+    link_call(h, |st, cid, l| {
+        if let Some(e) = st.links.get_mut(h.key) {
+            e.closed_by_app = true;
+            if error.is_some() {
+                e.local_error = error.clone();
+            }
+        }
+        st.lp.forget_link(cid, l);
+        if st.dispatching {
+            st.pending_closes.push(PendingClose::Link(cid, l, error));
+            return Ok(());
+        }
+        let Some(x) = st.lp.engine(cid) else {
+            return Ok(()); // the connection is in its final callback
+        };
+        if x.link_local_state(l) == EndpointState::Closed {
+            return Ok(());
+        }
+        x.link_close(l, true, error).map_err(map_engine)
+    })
+}
+
+/// Begins closing the sender: the tutorial's `link.close()`.
+/// `on_link_final` follows once the peer answered. Closing twice is not an
+/// error. Called from a callback, the close takes effect once the
+/// callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+/// including the link's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_close(sender: muon_sender) -> muon_result {
+    boundary!(result: { close_link(sender.into(), None) })
+}
+
+/// Begins closing the sender with the error condition `name` and
+/// `description` (may be NULL), both borrowed for the call. Results as
+/// `muon_sender_close`, plus `MUON_RESULT_INVALID_UTF8` and
+/// `MUON_RESULT_INVALID_ARGUMENT` (an empty or non-ASCII name).
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; strings are NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_close_with(
+    sender: muon_sender,
+    name: *const c_char,
+    description: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        check(sender.owner, sender.generation)?;
+        let e = error_from(name, description)?;
+        close_link(sender.into(), Some(e))
+    })
+}
+
+/// Begins closing the receiver; see `muon_sender_close`.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`.
+/// Not thread-safe; may be called from a callback, including the link's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_close(receiver: muon_receiver) -> muon_result {
+    boundary!(result: { close_link(receiver.into(), None) })
+}
+
+/// Begins closing the receiver with an error condition; see
+/// `muon_sender_close_with`.
+///
+/// `name` and `description` are borrowed for the call. Results:
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+/// called from a callback, including the link's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; strings are NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_close_with(
+    receiver: muon_receiver,
+    name: *const c_char,
+    description: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        check(receiver.owner, receiver.generation)?;
+        let e = error_from(name, description)?;
+        close_link(receiver.into(), Some(e))
+    })
+}

@@ -1,0 +1,392 @@
+//! Socket work of the loop: starting transports (and re-starting them for
+//! reconnect), reading and writing, accepting, and losing transports.
+//!
+//! mio readiness is edge-triggered: every read loop runs until
+//! `WouldBlock` (retrying on `Interrupted`), or readiness that arrived
+//! during the loop would never be reported again. WRITABLE is registered
+//! only while the engine has output the socket did not take.
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Poll, Token};
+
+use super::Address;
+use super::event_loop::{
+    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_CHUNK, TimerKind, resolve, token_of,
+};
+use super::trace::{Dir, LogSink};
+use crate::codec::transport::{AmqpError, condition};
+use crate::engine::{Config, Connection, Event};
+
+/// The engine settings for a transport to `addr`: the hostname and
+/// credentials come from the URL unless the options set them.
+fn config_for(c: &Conn, addr: &Address) -> Config {
+    let mut config = c
+        .options
+        .as_ref()
+        .map(|o| o.config.clone())
+        .unwrap_or_default();
+    if c.url_hostname {
+        config.hostname = Some(addr.host.clone());
+    }
+    if c.url_credentials {
+        config.sasl.username = addr.user.clone();
+        config.sasl.password = addr.password.clone();
+    }
+    config
+}
+
+fn forced(text: String) -> AmqpError {
+    AmqpError::new(condition::CONNECTION_FORCED, text)
+}
+
+impl Loop {
+    /// Starts a transport for a client connection, to the next of its URLs:
+    /// a fresh engine and a non-blocking TCP connect. On a reconnect, the
+    /// remembered links are attached again once the TCP connect succeeds,
+    /// so that failed attempts make no links. A failure is reported as
+    /// [`LoopEvent::Disconnected`], never returned.
+    pub(super) fn start_transport(&mut self, id: super::ConnId, reconnect: bool) {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        let addr = c.addresses[c.next_address % c.addresses.len()].clone();
+        c.next_address = (c.next_address + 1) % c.addresses.len();
+        let mut engine = Connection::client(config_for(c, &addr), Instant::now());
+        engine.open();
+        let old = std::mem::replace(&mut c.engine, engine);
+        c.session = None;
+        c.failure = None;
+        c.deadline = None;
+        c.transport_over = false;
+        c.reconnecting = reconnect;
+        let serial = c.serial;
+        drop(old);
+        let tracers = self.new_tracers(serial);
+        if let Some(t) = &tracers {
+            self.log.emit(format!(
+                "[{}] connecting to {}:{}",
+                t.label, addr.host, addr.port
+            ));
+        }
+        if let Some(c) = self.conns.get_mut(id.0) {
+            c.trace = tracers;
+        }
+        if let Err(reason) = self.connect_socket(id, &addr) {
+            self.transport_lost(id, reason);
+        }
+        self.dirty.push(id);
+    }
+
+    fn connect_socket(&mut self, id: ConnId, addr: &Address) -> Result<(), AmqpError> {
+        let sa = resolve(&addr.host, addr.port).map_err(|e| forced(e.to_string()))?;
+        let mut sock =
+            TcpStream::connect(sa).map_err(|e| forced(format!("cannot connect to {sa}: {e}")))?;
+        sock.set_nodelay(true).ok();
+        // WRITABLE tells when the connect finished (or failed).
+        self.poll
+            .registry()
+            .register(
+                &mut sock,
+                token_of(id.0, false),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .map_err(|e| forced(format!("cannot register the socket: {e}")))?;
+        if let Some(c) = self.conns.get_mut(id.0) {
+            c.socket = Some(sock);
+            c.connecting = true;
+            c.writable = true;
+        }
+        Ok(())
+    }
+
+    pub(super) fn accept(&mut self, id: ListenerId) {
+        loop {
+            let Some(l) = self.listeners.get_mut(id.0) else {
+                return;
+            };
+            let Some(sock) = l.socket.as_mut() else {
+                return;
+            };
+            match sock.accept() {
+                Ok((mut stream, peer)) => {
+                    stream.set_nodelay(true).ok();
+                    let mut config = l.config.clone();
+                    if config.container_id.is_empty() {
+                        config.container_id = super::event_loop::unique_id();
+                    }
+                    self.conn_serial += 1;
+                    let serial = self.conn_serial;
+                    let trace = self.new_tracers(serial);
+                    if let Some(t) = &trace {
+                        self.log.emit(format!("[{}] accepted from {peer}", t.label));
+                    }
+                    let cid = ConnId(self.conns.insert(Conn {
+                        engine: Connection::server(config, Instant::now()),
+                        socket: None,
+                        connecting: false,
+                        writable: false,
+                        deadline: None,
+                        addresses: Vec::new(),
+                        next_address: 0,
+                        options: None,
+                        url_hostname: false,
+                        url_credentials: false,
+                        attempt: 0,
+                        reconnect_timer: None,
+                        reconnecting: false,
+                        closing: false,
+                        recipes: Vec::new(),
+                        session: None,
+                        final_sent: false,
+                        failure: None,
+                        transport_over: false,
+                        trace,
+                        serial,
+                    }));
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, token_of(cid.0, false), Interest::READABLE)
+                        .is_err()
+                    {
+                        self.conns.remove(cid.0);
+                        continue;
+                    }
+                    if let Some(c) = self.conns.get_mut(cid.0) {
+                        c.socket = Some(stream);
+                    }
+                    self.queue.push_back(LoopEvent::Accepted(id, cid));
+                    // The peer may have written already: its bytes are read
+                    // when READABLE comes (registration reports readiness
+                    // that is already there).
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Out of descriptors, or a connection reset before it was
+                // accepted: the listener stays; later readiness retries.
+                Err(_) => return,
+            }
+        }
+    }
+
+    pub(super) fn on_readable(&mut self, id: ConnId) {
+        let now = Instant::now();
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        if c.connecting {
+            return; // WRITABLE decides whether the connect worked
+        }
+        loop {
+            let Some(sock) = c.socket.as_mut() else {
+                return;
+            };
+            match sock.read(&mut self.buf) {
+                Ok(0) => {
+                    c.engine.input_closed(now);
+                    return;
+                }
+                Ok(n) => {
+                    if let Some(t) = c.trace.as_mut() {
+                        t.input
+                            .feed(&t.label, Dir::In, &self.buf[..n], &mut self.log);
+                    }
+                    c.engine.receive(&self.buf[..n], now);
+                    if c.engine.is_done() {
+                        return;
+                    }
+                    // Keep the write side moving during a long read.
+                    if c.engine.output_len() > READ_CHUNK {
+                        Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    c.failure.get_or_insert(forced(format!("read failed: {e}")));
+                    c.engine.input_closed(now);
+                    return;
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_writable(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        if c.connecting {
+            let Some(sock) = c.socket.as_ref() else {
+                return;
+            };
+            let failed = match sock.take_error() {
+                Ok(Some(e)) | Err(e) => Some(e),
+                Ok(None) => match sock.peer_addr() {
+                    Ok(_) => None,
+                    // Not connected yet: a spurious wake-up.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                    Err(e) => Some(e),
+                },
+            };
+            if let Some(e) = failed {
+                self.transport_lost(id, forced(format!("connect failed: {e}")));
+                return;
+            }
+            c.connecting = false;
+            if let Some(t) = &c.trace {
+                self.log.emit(format!("[{}] connected", t.label));
+            }
+            if std::mem::take(&mut c.reconnecting) {
+                self.queue.push_back(LoopEvent::Reconnected(id));
+                self.reattach(id);
+            }
+        }
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+    }
+
+    /// Writes as much pending output as the socket takes: the engine keeps
+    /// all its frames in one buffer, so this is one `write` call per
+    /// readiness, not one per frame. WRITABLE is registered only while
+    /// output is left over.
+    pub(super) fn write_out(poll: &Poll, log: &mut LogSink, c: &mut Conn, token: Token) {
+        if c.connecting {
+            return;
+        }
+        let Some(sock) = c.socket.as_mut() else {
+            return;
+        };
+        loop {
+            let out = c.engine.output();
+            if out.is_empty() {
+                break;
+            }
+            match sock.write(out) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if let Some(t) = c.trace.as_mut() {
+                        t.out.feed(&t.label, Dir::Out, &out[..n], log);
+                    }
+                    c.engine.consume_output(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    c.failure
+                        .get_or_insert(forced(format!("write failed: {e}")));
+                    c.engine.input_closed(Instant::now());
+                    // Nothing more can be written.
+                    let n = c.engine.output_len();
+                    c.engine.consume_output(n);
+                    return;
+                }
+            }
+        }
+        let want_write = c.engine.output_len() > 0;
+        if want_write != c.writable {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if poll.registry().reregister(sock, token, interest).is_ok() {
+                c.writable = want_write;
+            }
+        }
+    }
+
+    /// Closes and forgets a connection's socket.
+    pub(super) fn shut(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(id.0)
+            && let Some(mut sock) = c.socket.take()
+        {
+            self.poll.registry().deregister(&mut sock).ok();
+            sock.shutdown(std::net::Shutdown::Both).ok();
+            c.connecting = false;
+            c.writable = false;
+        }
+    }
+
+    /// The transport is gone without a clean close. Every link and session
+    /// gets its final event, then [`LoopEvent::Disconnected`] with
+    /// `reason`; then either a reconnect is scheduled or the connection
+    /// ends.
+    pub(super) fn transport_lost(&mut self, id: ConnId, reason: AmqpError) {
+        self.shut(id);
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        if c.final_sent || c.transport_over {
+            return;
+        }
+        c.transport_over = true;
+        if !c.engine.is_done() {
+            c.engine.input_closed(Instant::now());
+        }
+        c.deadline = None;
+        while let Some(e) = c.engine.next_event() {
+            // The engine's own account of the loss would only repeat
+            // `reason` less precisely.
+            if !matches!(e, Event::TransportError(_)) {
+                self.queue.push_back(LoopEvent::Engine(id, e));
+            }
+        }
+        if let Some(t) = &c.trace {
+            self.log
+                .emit(format!("[{}] disconnected: {}", t.label, show(&reason)));
+        }
+        self.queue.push_back(LoopEvent::Disconnected(id, reason));
+        let policy = c.options.as_ref().and_then(|o| o.reconnect.clone());
+        match policy {
+            Some(p) if !c.closing && (p.max_attempts == 0 || c.attempt < p.max_attempts) => {
+                let delay = p.delay(c.attempt);
+                c.attempt += 1;
+                let t = self.add_timer(delay, TimerKind::Reconnect(id));
+                if let Some(c) = self.conns.get_mut(id.0) {
+                    c.reconnect_timer = Some(t);
+                }
+            }
+            _ => self.finalize(id),
+        }
+    }
+
+    /// Attaches the remembered links again, on a new transport.
+    fn reattach(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        for r in std::mem::take(&mut c.recipes) {
+            if let Ok(new) = self.open_link(id, r.role, r.options) {
+                self.queue.push_back(LoopEvent::LinkRecreated {
+                    conn: id,
+                    old: r.link,
+                    new,
+                });
+            }
+        }
+        self.dirty.push(id);
+    }
+
+    pub(super) fn reconnect_now(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        c.reconnect_timer = None;
+        if c.closing || c.final_sent {
+            return;
+        }
+        self.start_transport(id, true);
+    }
+}
+
+fn show(e: &AmqpError) -> String {
+    match &e.description {
+        Some(d) => format!("{}: {d}", e.condition.as_str()),
+        None => e.condition.as_str().to_owned(),
+    }
+}

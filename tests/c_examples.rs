@@ -1,0 +1,864 @@
+//! The tutorial's C programs (examples-c/) and the example broker, built and
+//! run: each compiles with -Wall -Wextra -Werror -pedantic against the
+//! static and the shared library; outputs are compared exactly; the broker's
+//! queueing, redelivery and load behaviour is checked with a test client
+//! (tests/c_examples/broker_probe.c); reconnect is shown through a
+//! fault-injecting proxy and across a broker killed and restarted; the
+//! hello world, send/receive and request/response runs are repeated under
+//! AddressSanitizer with leak detection; and scripts/tutorial runs end to end.
+//!
+//! Every program listens on port 0 or on a port found free, every wait has a
+//! time limit, and a guard kills (only) the processes a test started.
+
+mod common;
+mod fault_proxy;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{lib_dir, manifest_dir, out_dir};
+use fault_proxy::FaultProxy;
+
+// ---- building -------------------------------------------------------------------
+
+/// How an example is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Build {
+    /// libmuon.a plus the system libraries Rust's std needs.
+    Static,
+    /// libmuon.so through an rpath.
+    Shared,
+    /// libmuon.a, the C code under AddressSanitizer with leak detection.
+    Asan,
+}
+
+const EXAMPLES: [&str; 7] = [
+    "helloworld",
+    "helloworld_direct",
+    "simple_send",
+    "simple_recv",
+    "server",
+    "client",
+    "broker",
+];
+
+/// Compiles `examples-c/<name>.c` (or the test probe) once per build kind;
+/// compilations are serialised, the machine has few cores.
+fn build(name: &str, kind: Build) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<(String, Build), PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = built.get(&(name.to_string(), kind)) {
+        return p.clone();
+    }
+    let src = if name == "broker_probe" {
+        manifest_dir().join("tests/c_examples/broker_probe.c")
+    } else {
+        manifest_dir().join("examples-c").join(format!("{name}.c"))
+    };
+    let dir = out_dir().join("examples");
+    std::fs::create_dir_all(&dir).expect("output directory");
+    let exe = dir.join(format!("{name}-{kind:?}").to_lowercase());
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let lib = lib_dir();
+    let mut cmd = Command::new(&cc);
+    cmd.args([
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-g",
+        "-pthread",
+    ])
+    .arg(format!("-I{}", manifest_dir().join("include").display()))
+    .arg(&src)
+    .arg("-o")
+    .arg(&exe);
+    match kind {
+        Build::Static | Build::Asan => {
+            if kind == Build::Asan {
+                cmd.args(["-fsanitize=address", "-fno-omit-frame-pointer"]);
+            }
+            cmd.arg(lib.join("libmuon.a"))
+                .args(["-lpthread", "-ldl", "-lm"]);
+        }
+        Build::Shared => {
+            cmd.arg(format!("-L{}", lib.display()))
+                .arg("-lmuon")
+                .arg(format!("-Wl,-rpath,{}", lib.display()));
+        }
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+    assert!(
+        out.status.success(),
+        "compiling {} ({kind:?}) failed:\n{}{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    built.insert((name.to_string(), kind), exe.clone());
+    exe
+}
+
+// ---- running --------------------------------------------------------------------
+
+/// A started program: its output is collected line by line as it comes, and
+/// it is killed when dropped if it is still running.
+struct Program {
+    name: String,
+    child: Option<Child>,
+    out: Arc<(Mutex<Vec<String>>, Condvar)>,
+    err: Arc<Mutex<String>>,
+}
+
+impl Program {
+    fn start(exe: &Path, args: &[&str]) -> Program {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+        let out = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let err = Arc::new(Mutex::new(String::new()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let o = out.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                o.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                o.1.notify_all();
+            }
+        });
+        let e = err.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]);
+                e.lock().unwrap_or_else(|e| e.into_inner()).push_str(&text);
+            }
+        });
+        let name = exe
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        Program {
+            name,
+            child: Some(child),
+            out,
+            err,
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.out.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.err.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until the output so far satisfies `done`.
+    fn wait_output(&self, limit: Duration, what: &str, done: impl Fn(&[String]) -> bool) {
+        let deadline = Instant::now() + limit;
+        let mut lines = self.out.0.lock().unwrap_or_else(|e| e.into_inner());
+        while !done(&lines) {
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "{}: timed out after {limit:?} waiting for {what}; stdout (last 20 lines):\n{}\nstderr:\n{}",
+                self.name,
+                lines[lines.len().saturating_sub(20)..].join("\n"),
+                self.stderr()
+            );
+            lines = self
+                .out
+                .1
+                .wait_timeout(lines, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits for a line that starts with `prefix` and returns it.
+    fn wait_line(&self, prefix: &str, limit: Duration) -> String {
+        self.wait_output(limit, prefix, |l| l.iter().any(|x| x.starts_with(prefix)));
+        self.lines()
+            .into_iter()
+            .find(|x| x.starts_with(prefix))
+            .expect("found above")
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    fn signal(&self, sig: i32) {
+        if let Some(c) = &self.child {
+            let pid = i32::try_from(c.id()).expect("a pid fits an i32");
+            // SAFETY: sends a signal to our own child process, by its id.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+
+    /// Waits for the program to exit (killing it after `limit`, which fails
+    /// the test); returns its status, stdout lines and stderr.
+    fn wait(mut self, limit: Duration) -> (ExitStatus, Vec<String>, String) {
+        let mut child = self.child.take().expect("not yet waited for");
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("can wait for the child") {
+                break s;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "{}: timed out after {limit:?}; stdout (last 20 lines):\n{}\nstderr:\n{}",
+                    self.name,
+                    tail(&self.lines(), 20),
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // The reader threads finish once the pipes close.
+        let until = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.err) > 1 || Arc::strong_count(&self.out) > 1 {
+            if Instant::now() > until {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (status, self.lines(), self.stderr())
+    }
+
+    /// Waits for a successful exit, with no sanitizer report; returns stdout.
+    fn success(self, limit: Duration) -> Vec<String> {
+        let name = self.name.clone();
+        let (status, out, err) = self.wait(limit);
+        assert!(
+            status.success() && !err.contains("Sanitizer"),
+            "{name} failed ({status}); stdout (last 20 lines):\n{}\nstderr:\n{err}",
+            tail(&out, 20)
+        );
+        out
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn tail(lines: &[String], n: usize) -> String {
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs a program to completion and asserts exit 0 and exactly `expected`.
+fn run_exact(exe: &Path, args: &[&str], expected: &[&str]) {
+    let out = Program::start(exe, args).success(LIMIT);
+    assert_eq!(
+        out,
+        expected,
+        "{} {args:?}: unexpected output",
+        exe.display()
+    );
+}
+
+/// A free TCP port (bound and released, as a port 0 listener would pick).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("can bind port 0");
+    l.local_addr().expect("bound").port()
+}
+
+/// The example broker on a port of its own; stopped with SIGINT (and
+/// checked to exit cleanly) by `stop`, killed if the test ends first.
+struct Broker {
+    program: Program,
+    port: u16,
+}
+
+impl Broker {
+    fn start(kind: Build) -> Broker {
+        Broker::start_on(kind, 0)
+    }
+
+    fn start_on(kind: Build, port: u16) -> Broker {
+        let addr = format!("localhost:{port}");
+        let program = Program::start(&build("broker", kind), &["-a", &addr, "-v"]);
+        let line = program.wait_line("listening on ", Duration::from_secs(20));
+        let port = line["listening on ".len()..]
+            .parse()
+            .expect("a port number");
+        Broker { program, port }
+    }
+
+    fn url(&self, address: &str) -> String {
+        format!("localhost:{}/{address}", self.port)
+    }
+
+    /// Waits until the broker's -v log shows `n` consumers attached to
+    /// `address`.
+    fn wait_consumers(&self, address: &str, n: usize) {
+        let needle = format!("consumer from {address}\n");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.program.stderr().matches(&needle).count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "consumers on {address} never attached"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn stop(self) -> String {
+        self.program.signal(libc::SIGINT);
+        let (status, _, err) = self.program.wait(Duration::from_secs(30));
+        assert!(
+            status.success() && !err.contains("Sanitizer"),
+            "the broker did not stop cleanly ({status}):\n{err}"
+        );
+        err
+    }
+}
+
+fn sequence(line: &str) -> Option<u64> {
+    line.strip_prefix("{'sequence': ")?
+        .strip_suffix('}')?
+        .parse()
+        .ok()
+}
+
+fn sequences(n: u64) -> Vec<String> {
+    (1..=n).map(|i| format!("{{'sequence': {i}}}")).collect()
+}
+
+const HELLO: [&str; 1] = ["Hello World!"];
+
+const REQUESTS: [&str; 4] = [
+    "Twas brillig, and the slithy toves => TWAS BRILLIG, AND THE SLITHY TOVES",
+    "Did gire and gymble in the wabe. => DID GIRE AND GYMBLE IN THE WABE.",
+    "All mimsy were the borogroves, => ALL MIMSY WERE THE BOROGROVES,",
+    "And the mome raths outgrabe. => AND THE MOME RATHS OUTGRABE.",
+];
+
+// ---- every example compiles, both ways ----------------------------------------------
+
+#[test]
+fn every_example_compiles_against_the_static_and_the_shared_library() {
+    for name in EXAMPLES.iter().chain(["broker_probe"].iter()) {
+        for kind in [Build::Static, Build::Shared] {
+            let exe = build(name, kind);
+            assert!(exe.exists(), "{} was not built", exe.display());
+        }
+    }
+}
+
+// ---- hello world ----------------------------------------------------------------------
+
+#[test]
+fn helloworld_direct_prints_hello_world() {
+    // Port 0: it says which port it got, then the message.
+    let out = Program::start(
+        &build("helloworld_direct", Build::Static),
+        &["-a", "localhost:0/examples"],
+    )
+    .success(LIMIT);
+    assert_eq!(out.len(), 2, "unexpected output: {out:?}");
+    let port: u16 = out[0]
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {:?}", out[0]));
+    assert_ne!(port, 0);
+    assert_eq!(out[1], "Hello World!");
+    // A given port: exactly the tutorial's output.
+    let url = format!("localhost:{}/examples", free_port());
+    run_exact(
+        &build("helloworld_direct", Build::Shared),
+        &["-a", &url],
+        &HELLO,
+    );
+}
+
+#[test]
+fn helloworld_through_the_broker_prints_hello_world() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("examples");
+    run_exact(&build("helloworld", Build::Static), &["-a", &url], &HELLO);
+    run_exact(&build("helloworld", Build::Shared), &["-a", &url], &HELLO);
+    broker.stop();
+}
+
+// ---- simple_send / simple_recv ----------------------------------------------------------
+
+#[test]
+fn simple_send_then_simple_recv_1000_in_order() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("send-first");
+    run_exact(
+        &build("simple_send", Build::Static),
+        &["-a", &url, "-m", "1000"],
+        &["all messages confirmed"],
+    );
+    let out = Program::start(
+        &build("simple_recv", Build::Shared),
+        &["-a", &url, "-m", "1000"],
+    )
+    .success(LIMIT);
+    assert_eq!(out, sequences(1000));
+    broker.stop();
+}
+
+#[test]
+fn simple_recv_first_then_simple_send_1000_in_order() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("recv-first");
+    let recv = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &url, "-m", "1000"],
+    );
+    broker.wait_consumers("recv-first", 1);
+    run_exact(
+        &build("simple_send", Build::Shared),
+        &["-a", &url, "-m", "1000"],
+        &["all messages confirmed"],
+    );
+    assert_eq!(recv.success(LIMIT), sequences(1000));
+    broker.stop();
+}
+
+// ---- request / response -------------------------------------------------------------------
+
+#[test]
+fn client_and_server_print_the_upper_cased_requests() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("requests");
+    let server = Program::start(&build("server", Build::Static), &["-a", &url]);
+    broker.wait_consumers("requests", 1);
+    run_exact(&build("client", Build::Static), &["-a", &url], &REQUESTS);
+    run_exact(
+        &build("client", Build::Shared),
+        &["-a", &url, "hello", "Grüße, world"],
+        &["hello => HELLO", "Grüße, world => GRüßE, WORLD"],
+    );
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.success(LIMIT), Vec::<String>::new());
+    broker.stop();
+}
+
+// ---- AddressSanitizer with leak detection ------------------------------------------------------
+
+#[test]
+fn hello_send_recv_and_request_response_are_clean_under_asan() {
+    let broker = Broker::start(Build::Asan);
+    run_exact(
+        &build("helloworld", Build::Asan),
+        &["-a", &broker.url("asan-hello")],
+        &HELLO,
+    );
+    let direct = format!("localhost:{}/examples", free_port());
+    run_exact(
+        &build("helloworld_direct", Build::Asan),
+        &["-a", &direct],
+        &HELLO,
+    );
+
+    let url = broker.url("asan-send");
+    run_exact(
+        &build("simple_send", Build::Asan),
+        &["-a", &url, "-m", "1000"],
+        &["all messages confirmed"],
+    );
+    let out = Program::start(
+        &build("simple_recv", Build::Asan),
+        &["-a", &url, "-m", "1000"],
+    )
+    .success(LIMIT);
+    assert_eq!(out, sequences(1000));
+
+    let url = broker.url("asan-requests");
+    let server = Program::start(&build("server", Build::Asan), &["-a", &url]);
+    broker.wait_consumers("asan-requests", 1);
+    run_exact(&build("client", Build::Asan), &["-a", &url], &REQUESTS);
+    server.signal(libc::SIGTERM);
+    server.success(LIMIT);
+    broker.stop();
+}
+
+// ---- failures are reported clearly ----------------------------------------------------------
+
+#[test]
+fn failures_exit_non_zero_with_a_clear_message() {
+    // Nothing listens on a port just released.
+    let url = format!("localhost:{}/examples", free_port());
+    for name in ["helloworld", "simple_send", "simple_recv", "client"] {
+        let (status, _, err) =
+            Program::start(&build(name, Build::Static), &["-a", &url]).wait(LIMIT);
+        assert_eq!(status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains("cannot connect to") && err.contains("refused"),
+            "{name}: unclear message: {err}"
+        );
+    }
+    // A remote close with a condition: the broker refuses a consumer on a
+    // temporary address that does not exist.
+    let broker = Broker::start(Build::Static);
+    let (status, out, err) = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &broker.url("temp.404")],
+    )
+    .wait(LIMIT);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert_eq!(out, ["Closed due to amqp:not-found: no such queue"]);
+    assert!(err.contains("amqp:not-found"), "{err}");
+    broker.stop();
+}
+
+// ---- the broker ---------------------------------------------------------------------------
+
+fn probe(url: &str, n: u64, mode: &str) -> Program {
+    Program::start(
+        &build("broker_probe", Build::Static),
+        &["-a", url, "-m", &n.to_string(), mode],
+    )
+}
+
+fn send(url: &str, n: u64) {
+    run_exact(
+        &build("simple_send", Build::Static),
+        &["-a", url, "-m", &n.to_string()],
+        &["all messages confirmed"],
+    );
+}
+
+fn recv(url: &str, n: u64) -> Vec<String> {
+    Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", url, "-m", &n.to_string()],
+    )
+    .success(LIMIT)
+}
+
+#[test]
+fn broker_shares_a_queue_round_robin() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("shared");
+    // Each consumer grants 50 credit at once, so neither runs dry: the
+    // broker alternates strictly between them.
+    let a = probe(&url, 50, "recv");
+    let b = probe(&url, 50, "recv");
+    broker.wait_consumers("shared", 2);
+    send(&url, 100);
+    let (a, b) = (a.success(LIMIT), b.success(LIMIT));
+    let odd: Vec<String> = sequences(100).into_iter().step_by(2).collect();
+    let even: Vec<String> = sequences(100).into_iter().skip(1).step_by(2).collect();
+    assert!(
+        (a == odd && b == even) || (a == even && b == odd),
+        "not round-robin:\n{a:?}\n{b:?}"
+    );
+    broker.stop();
+}
+
+#[test]
+fn broker_redelivers_the_unsettled_messages_of_a_consumer_that_disconnects() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("held");
+    send(&url, 10);
+    // Takes 1..5 without settling them, then exits without closing.
+    assert_eq!(probe(&url, 5, "hold").success(LIMIT), sequences(5));
+    assert_eq!(recv(&url, 10), sequences(10));
+    broker.stop();
+}
+
+#[test]
+fn broker_takes_back_released_and_modified_messages_and_drops_rejected_ones() {
+    let broker = Broker::start(Build::Static);
+    for mode in ["release", "modify"] {
+        let url = broker.url(mode);
+        send(&url, 10);
+        assert_eq!(probe(&url, 3, mode).success(LIMIT), sequences(3));
+        assert_eq!(recv(&url, 10), sequences(10), "after {mode}");
+    }
+    let url = broker.url("reject");
+    send(&url, 10);
+    assert_eq!(probe(&url, 3, "reject").success(LIMIT), sequences(3));
+    assert_eq!(recv(&url, 7), sequences(10)[3..].to_vec());
+    let log = broker.stop();
+    assert!(
+        log.contains("rejected (3 so far)"),
+        "rejections not counted:\n{log}"
+    );
+}
+
+#[test]
+fn broker_serves_presettled_senders_and_consumers_and_the_anonymous_relay() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("presettled");
+    assert_eq!(
+        probe(&url, 100, "presend").success(LIMIT),
+        ["sent 100 pre-settled"]
+    );
+    assert_eq!(recv(&url, 100), sequences(100));
+    send(&url, 100);
+    assert_eq!(probe(&url, 100, "prerecv").success(LIMIT), sequences(100));
+    let url = broker.url("relayed");
+    assert_eq!(
+        probe(&url, 100, "anon").success(LIMIT),
+        ["all messages confirmed"]
+    );
+    assert_eq!(recv(&url, 100), sequences(100));
+    broker.stop();
+}
+
+#[test]
+fn broker_serves_200_connections_at_once() {
+    let broker = Broker::start(Build::Static);
+    let out = Program::start(
+        &build("broker_probe", Build::Static),
+        &["-a", &broker.url("load"), "-m", "100", "load", "200"],
+    )
+    .success(Duration::from_secs(120));
+    assert_eq!(out, ["200 connections each sent and received 100 messages"]);
+    let log = broker.stop();
+    assert_eq!(log.matches(" accepted\n").count(), 200);
+}
+
+// ---- reconnect --------------------------------------------------------------------------
+
+/// Counts how often each sequence number was printed.
+fn tally(lines: &[String]) -> BTreeMap<u64, usize> {
+    let mut seen = BTreeMap::new();
+    for n in lines.iter().filter_map(|l| sequence(l)) {
+        *seen.entry(n).or_insert(0) += 1;
+    }
+    seen
+}
+
+fn reconnects(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("Disconnected"))
+        .count()
+}
+
+#[test]
+fn reconnect_through_a_cutting_proxy_loses_nothing() {
+    const TOTAL: u64 = 20_000;
+    let broker = Broker::start(Build::Static);
+    let upstream = format!("127.0.0.1:{}", broker.port)
+        .parse()
+        .expect("an address");
+    // Each connection is cut after 40 to 120 kB: 20,000 messages are about
+    // 1.4 MB each way, so both clients are cut many times.
+    let proxy = FaultProxy::start(upstream, 40_000, 120_000);
+    let url = format!("127.0.0.1:{}/cut", proxy.port());
+    let receiver = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &url, "-m", "0"],
+    );
+    broker.wait_consumers("cut", 1);
+    let sender = Program::start(
+        &build("simple_send", Build::Static),
+        &["-a", &url, "-m", &TOTAL.to_string()],
+    );
+    let sent = sender.success(Duration::from_secs(180));
+    assert_eq!(
+        sent.last().map(String::as_str),
+        Some("all messages confirmed"),
+        "{sent:?}"
+    );
+    receiver.wait_output(Duration::from_secs(120), "every sequence number", |l| {
+        tally(l).len() as u64 == TOTAL
+    });
+    let lines = receiver.lines();
+    drop(receiver);
+    let seen = tally(&lines);
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        (1..=TOTAL).collect::<Vec<_>>()
+    );
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    let (sender_reconnects, receiver_reconnects) = (reconnects(&sent), reconnects(&lines));
+    println!(
+        "fault proxy: {} connections, {} cuts; sender reconnected {sender_reconnects} times, \
+         receiver {receiver_reconnects} times; {} messages received, {duplicates} duplicates",
+        proxy.accepted(),
+        proxy.cuts(),
+        lines.iter().filter(|l| sequence(l).is_some()).count()
+    );
+    assert!(
+        sender_reconnects >= 3,
+        "the sender was cut only {sender_reconnects} times"
+    );
+    assert!(
+        receiver_reconnects >= 3,
+        "the receiver was cut only {receiver_reconnects} times"
+    );
+    drop(proxy);
+    broker.stop();
+}
+
+#[test]
+fn clients_reconnect_to_a_broker_killed_and_restarted() {
+    const TOTAL: u64 = 50_000;
+    let broker = Broker::start(Build::Static);
+    let port = broker.port;
+    let url = broker.url("restart");
+    let mut receiver = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &url, "-m", "0"],
+    );
+    broker.wait_consumers("restart", 1);
+    let mut sender = Program::start(
+        &build("simple_send", Build::Static),
+        &["-a", &url, "-m", &TOTAL.to_string()],
+    );
+    // Mid-run: once the receiver has 2,000 messages, SIGKILL the broker.
+    receiver.wait_output(LIMIT, "2000 messages", |l| l.len() >= 2000);
+    broker.program.signal(libc::SIGKILL);
+    let _ = broker.program.wait(LIMIT);
+    assert!(
+        sender.is_running(),
+        "the sender finished before the broker was killed"
+    );
+    assert!(
+        receiver.is_running(),
+        "the receiver stopped when the broker was killed"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let broker = Broker::start_on(Build::Static, port);
+    let sent = sender.success(LIMIT);
+    assert_eq!(
+        sent.last().map(String::as_str),
+        Some("all messages confirmed"),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|l| l.starts_with("Disconnected, will try to reconnect after")),
+        "the sender did not back off: {:?}",
+        tail(&sent, 10)
+    );
+    // Messages the dead broker held are lost with it (it keeps them in
+    // memory); the last ones are sent after the restart and must arrive.
+    let last = format!("{{'sequence': {TOTAL}}}");
+    receiver.wait_output(LIMIT, &last, |l| l.contains(&last));
+    let lines = receiver.lines();
+    drop(receiver);
+    assert!(
+        reconnects(&lines) >= 2,
+        "the receiver did not reconnect: {:?}",
+        tail(&lines, 10)
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Disconnected, will try to reconnect after"))
+    );
+    broker.stop();
+}
+
+// ---- the tutorial script ----------------------------------------------------------------
+
+#[test]
+fn the_tutorial_script_runs_end_to_end() {
+    // Builds the release library (quick when it is up to date) and every
+    // example, starts the broker on a free port, runs the programs, stops it.
+    let program = Program::start(&manifest_dir().join("scripts/tutorial"), &[]);
+    let out = program.success(Duration::from_secs(900)).join("\n");
+    let port = |after: &str| -> String {
+        let rest = &out[out
+            .find(after)
+            .unwrap_or_else(|| panic!("no {after:?} in:\n{out}"))..];
+        rest.lines().nth(1).unwrap_or_default().to_string()
+    };
+    assert!(port("== broker ==").starts_with("listening on "), "{out}");
+    assert!(
+        port("== helloworld_direct ==").starts_with("listening on "),
+        "{out}"
+    );
+    let expected = [
+        "== helloworld ==\nHello World!\n".to_string(),
+        "\nHello World!\n\n== simple_send ==\nall messages confirmed\n".to_string(),
+        format!("== simple_recv ==\n{}\n", sequences(100).join("\n")),
+        format!("== client ==\n{}\n", REQUESTS.join("\n")),
+        "== server ==\n\ntutorial done".to_string(),
+    ];
+    for e in expected {
+        assert!(out.contains(&e), "missing {e:?} in:\n{out}");
+    }
+}
+
+// ---- install and pkg-config -----------------------------------------------------------
+
+#[test]
+fn installed_muon_builds_the_examples_outside_the_repository_with_pkg_config() {
+    let root = out_dir().join("install-test");
+    let _ = std::fs::remove_dir_all(&root);
+    let prefix = root.join("prefix");
+    let status = Command::new(manifest_dir().join("scripts/install"))
+        .arg(&prefix)
+        .stdout(Stdio::null())
+        .status()
+        .expect("scripts/install runs");
+    assert!(status.success(), "scripts/install failed");
+    for f in [
+        "lib/libmuon.a",
+        "lib/libmuon.so",
+        "include/muon.h",
+        "lib/pkgconfig/muon.pc",
+    ] {
+        assert!(prefix.join(f).exists(), "{f} was not installed");
+    }
+    // A user's directory, away from the repository: the installed examples.
+    let user = root.join("user");
+    std::fs::create_dir_all(&user).expect("a directory");
+    for entry in std::fs::read_dir(prefix.join("share/muon/examples")).expect("examples installed")
+    {
+        let entry = entry.expect("a directory entry");
+        std::fs::copy(entry.path(), user.join(entry.file_name())).expect("copy");
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{cc} -std=c11 -Wall -Wextra -Werror -pedantic -o helloworld_direct helloworld_direct.c \
+             $(pkg-config --cflags --libs muon)"
+        ))
+        .current_dir(&user)
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "building with pkg-config failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("localhost:{}/examples", free_port());
+    run_exact(&user.join("helloworld_direct"), &["-a", &url], &HELLO);
+}
