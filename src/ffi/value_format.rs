@@ -16,14 +16,14 @@ pub(crate) fn format_value(v: &Value<'_>, top: bool, out: &mut String) {
         Value::Null => out.push_str("None"),
         Value::Bool(true) => out.push_str("True"),
         Value::Bool(false) => out.push_str("False"),
-        Value::Ubyte(n) => push(out, n),
-        Value::Ushort(n) => push(out, n),
-        Value::Uint(n) => push(out, n),
-        Value::Ulong(n) => push(out, n),
-        Value::Byte(n) => push(out, n),
-        Value::Short(n) => push(out, n),
-        Value::Int(n) => push(out, n),
-        Value::Long(n) => push(out, n),
+        Value::Ubyte(n) => push_int(out, u64::from(*n), false),
+        Value::Ushort(n) => push_int(out, u64::from(*n), false),
+        Value::Uint(n) => push_int(out, u64::from(*n), false),
+        Value::Ulong(n) => push_int(out, *n, false),
+        Value::Byte(n) => push_int(out, i64::from(*n).unsigned_abs(), *n < 0),
+        Value::Short(n) => push_int(out, i64::from(*n).unsigned_abs(), *n < 0),
+        Value::Int(n) => push_int(out, i64::from(*n).unsigned_abs(), *n < 0),
+        Value::Long(n) => push_int(out, n.unsigned_abs(), *n < 0),
         Value::Float(f) => python_float(&format!("{f:e}"), f.is_nan(), f.is_infinite(), out),
         Value::Double(f) => python_float(&format!("{f:e}"), f.is_nan(), f.is_infinite(), out),
         Value::Decimal32(b) => hex_tagged("decimal32", b, out),
@@ -68,8 +68,25 @@ pub(crate) fn format_value(v: &Value<'_>, top: bool, out: &mut String) {
     }
 }
 
-fn push(out: &mut String, n: impl std::fmt::Display) {
-    let _ = write!(out, "{n}");
+/// Decimal digits without `core::fmt` (which cost more than the rest of a
+/// small message's formatting).
+fn push_int(out: &mut String, mut n: u64, negative: bool) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
 }
 
 fn separator(i: usize, out: &mut String) {
@@ -149,8 +166,15 @@ fn quote_for(has_single: bool, has_double: bool) -> char {
 /// C1) are escaped; every other character is kept as it is.
 fn python_str(s: &str, out: &mut String) {
     let q = quote_for(s.contains('\''), s.contains('"'));
+    out.reserve(s.len() + 2);
     out.push(q);
-    for c in s.chars() {
+    // Runs of characters that need no escape are copied whole.
+    let plain = |c: char| c != '\\' && c != q && !c.is_control();
+    let mut rest = s;
+    while let Some(i) = rest.find(|c: char| !plain(c)) {
+        out.push_str(&rest[..i]);
+        let c = rest[i..].chars().next().unwrap_or(' ');
+        rest = &rest[i + c.len_utf8()..];
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
@@ -166,6 +190,7 @@ fn python_str(s: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+    out.push_str(rest);
     out.push(q);
 }
 
@@ -286,7 +311,7 @@ pub unsafe extern "C" fn muon_value_format(
     cap: usize,
 ) -> usize {
     boundary!(0, {
-        let mut text = String::new();
+        let mut text = String::with_capacity(cap.clamp(64, 1 << 16));
         // SAFETY: `v` is NULL or live, per the contract.
         if let Ok(value) = unsafe { borrow(v) } {
             format_value(value, true, &mut text);
