@@ -1848,3 +1848,47 @@ fn transfers_held_back_by_the_window_count_towards_max_output() {
     assert_eq!(deliveries(&p.s.events).len(), n);
     p.c.conn.send(cl, None, &[1u8; 300][..], false).unwrap();
 }
+
+#[test]
+fn configured_credentials_never_fall_back_to_anonymous() {
+    // The server offers ANONYMOUS and PLAIN; the client has a user name but
+    // may not send PLAIN in clear: it must fail, not log in anonymously.
+    let client = SaslConfig {
+        mechanisms: vec![Mechanism::Anonymous, Mechanism::Plain],
+        allow_insecure_plain: false,
+        ..plain("alice", "secret")
+    };
+    let server = SaslConfig {
+        mechanisms: vec![Mechanism::Anonymous, Mechanism::Plain],
+        ..plain_server(&[("alice", "secret")])
+    };
+    let p = sasl_pair(client, server, false);
+    let errs = transport_errors(&p.c.events);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].contains(condition::UNAUTHORIZED_ACCESS), "{errs:?}");
+    assert!(sasl_frames(&p.c.sent.units).is_empty(), "no sasl-init sent");
+}
+
+#[test]
+fn a_session_ended_by_the_peer_closes_its_links_with_the_error() {
+    let mut p = Pair::default_pair();
+    p.connect();
+    let (cs, ss) = p.session();
+    let (cl, _) = p.link(cs, LinkRole::Sender, sender_options("q"));
+    // The server ends the whole session (as RabbitMQ does to refuse an
+    // address): the client's link hears of it, with the session's error.
+    p.c.auto.handshake = false;
+    p.s.conn
+        .session_close(ss, Some(err(condition::NOT_FOUND, "no such node")))
+        .unwrap();
+    p.pump();
+    assert!(p.c.events.contains(&Event::LinkRemoteClose(cl)));
+    assert_eq!(
+        p.c.conn
+            .link_remote_condition(cl)
+            .unwrap()
+            .condition
+            .as_str(),
+        condition::NOT_FOUND
+    );
+}
