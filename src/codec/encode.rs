@@ -382,10 +382,6 @@ fn compound_fits_8bit(e: &[u8]) -> bool {
 /// type, so that the output is always well formed; the C API refuses such
 /// arrays before they get here.
 fn write_element(code: u8, v: &Value<'_>, out: &mut Vec<u8>) {
-    let mut scratch = Vec::new();
-    let body = |scratch: &mut Vec<u8>, v: &Value<'_>| {
-        encode_value(v, scratch);
-    };
     match (code, v) {
         (0x40, _) => {}
         (0x56, Value::Bool(b)) => out.push(*b as u8),
@@ -413,12 +409,8 @@ fn write_element(code: u8, v: &Value<'_>, out: &mut Vec<u8>) {
         (0xa1 | 0xb1, Value::String(s)) | (0xa3 | 0xb3, Value::Symbol(s)) => {
             write_var_body(code, s.as_bytes(), out)
         }
-        (0xc0 | 0xd0, Value::List(_))
-        | (0xc1 | 0xd1, Value::Map(_))
-        | (0xe0 | 0xf0, Value::Array(_)) => {
-            body(&mut scratch, v);
-            write_compound_body(code, &scratch, out);
-        }
+        // Compound elements never get here: `encode_array` encodes each
+        // once and writes it with `write_compound_body`.
         _ => write_zero_element(code, out),
     }
 }
