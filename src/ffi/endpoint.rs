@@ -545,6 +545,33 @@ pub unsafe extern "C" fn muon_connection_remote_hostname(conn: muon_connection) 
     })
 }
 
+/// True if the capability list `pick` takes from the peer's open holds
+/// `capability`; false for a NULL or non-UTF-8 capability and for a stale
+/// or null handle.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `capability` is
+/// NULL or NUL-terminated.
+unsafe fn remote_capability(
+    conn: muon_connection,
+    capability: *const c_char,
+    pick: fn(&crate::codec::transport::Open) -> Option<&crate::codec::Symbols>,
+) -> bool {
+    // SAFETY: the caller promises NULL or a NUL-terminated string.
+    let Ok(cap) = (unsafe { cstr(capability) }) else {
+        return false;
+    };
+    conn_call(conn, |st, _, cid| {
+        Ok(st
+            .lp
+            .engine_ref(cid)
+            .and_then(|x| x.remote_open())
+            .and_then(pick)
+            .is_some_and(|c| c.contains(cap)))
+    })
+    .unwrap_or(false)
+}
+
 /// True if the peer's open offered the capability `capability` (e.g.
 /// `ANONYMOUS-RELAY`). False before the peer's open, for a stale or null
 /// handle and for a NULL or non-UTF-8 `capability` (borrowed for the
@@ -559,19 +586,8 @@ pub unsafe extern "C" fn muon_connection_remote_offered_capability(
     capability: *const c_char,
 ) -> bool {
     boundary!(false, {
-        // SAFETY: the caller promises NULL or a NUL-terminated string.
-        let Ok(cap) = (unsafe { cstr(capability) }) else {
-            return false;
-        };
-        conn_call(conn, |st, _, cid| {
-            Ok(st
-                .lp
-                .engine_ref(cid)
-                .and_then(|x| x.remote_open())
-                .and_then(|o| o.offered_capabilities.as_ref())
-                .is_some_and(|c| c.contains(cap)))
-        })
-        .unwrap_or(false)
+        // SAFETY: forwarded from this function's contract.
+        unsafe { remote_capability(conn, capability, |o| o.offered_capabilities.as_ref()) }
     })
 }
 
@@ -590,19 +606,8 @@ pub unsafe extern "C" fn muon_connection_remote_desired_capability(
     capability: *const c_char,
 ) -> bool {
     boundary!(false, {
-        // SAFETY: the caller promises NULL or a NUL-terminated string.
-        let Ok(cap) = (unsafe { cstr(capability) }) else {
-            return false;
-        };
-        conn_call(conn, |st, _, cid| {
-            Ok(st
-                .lp
-                .engine_ref(cid)
-                .and_then(|x| x.remote_open())
-                .and_then(|o| o.desired_capabilities.as_ref())
-                .is_some_and(|c| c.contains(cap)))
-        })
-        .unwrap_or(false)
+        // SAFETY: forwarded from this function's contract.
+        unsafe { remote_capability(conn, capability, |o| o.desired_capabilities.as_ref()) }
     })
 }
 
