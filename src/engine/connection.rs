@@ -114,6 +114,9 @@ pub struct Connection {
     pub(crate) attach_queue: Vec<LinkId>,
     release: Vec<Release>,
     pub(crate) dirty_sessions: Vec<SessionId>,
+    /// Credit was granted since the output was last taken (see
+    /// [`credit_granted`](Connection::credit_granted)).
+    pub(crate) credit_granted: bool,
     pub(crate) buf_pool: Vec<Vec<u8>>,
     pool_bytes: usize,
     /// Payload bytes of deliveries held back (window, frame splitting):
@@ -181,6 +184,7 @@ impl Connection {
             attach_queue: Vec::new(),
             release: Vec::new(),
             dirty_sessions: Vec::new(),
+            credit_granted: false,
             buf_pool: Vec::new(),
             pool_bytes: 0,
             pending_bytes: 0,
@@ -205,8 +209,18 @@ impl Connection {
     /// and credit are coalesced into frames first.
     pub fn output(&mut self) -> &[u8] {
         self.flush();
+        self.credit_granted = false;
         self.note_output();
         &self.out[self.out_pos..]
+    }
+
+    /// True when a receiver granted credit since [`output`](Self::output)
+    /// was last called. Credit is what keeps a sender busy: a transport
+    /// that holds output back to coalesce it should not hold this back
+    /// (until the granting side has worked through all it read, the
+    /// sender would sit idle).
+    pub fn credit_granted(&self) -> bool {
+        self.credit_granted
     }
 
     /// How many bytes are waiting to be written (dispositions and flows

@@ -28,6 +28,7 @@ impl Connection {
             link.granted_limit = limit;
         }
         if link.attach_sent {
+            self.credit_granted |= credit > 0;
             self.mark_link_flow(l);
         }
         Ok(())

@@ -749,6 +749,16 @@ impl Loop {
         // what its callbacks queued (dispositions, credit, transfers) then
         // goes out coalesced, in one write per connection per batch.
         if !self.queue.is_empty() {
+            // Except credit: the peer's sender waits for it, so it goes
+            // out now (with whatever else is ready), not after the batch.
+            for id in &self.to_write {
+                if let Some(c) = self.conns.get_mut(id.0)
+                    && !c.final_sent
+                    && c.engine.credit_granted()
+                {
+                    Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+                }
+            }
             return;
         }
         while let Some(id) = self.to_write.pop() {
