@@ -15,15 +15,25 @@
  *     dropped; rejected, dropped and counted; released or modified, or its
  *     consumer detaching or disconnecting first, it goes back to the head of
  *     its queue, in its original order (at-least-once).
+ *   - Producers get credit in batches of PRODUCER_WINDOW (topped up when half
+ *     is used), so a fast producer is never idle waiting for it. A queue that
+ *     holds -m MAX messages (default 10,000; 0: no limit) takes its credit
+ *     back from the producers sending to it until it drains to half: memory
+ *     stays bounded and a producer runs at its consumers' pace.
  *   - Many connections are served at once, on one thread.
  *   - SIGINT or SIGTERM closes the listener and every connection and stops.
  *
- *   broker [-a HOST:PORT] [-v]     default localhost:5672; -v logs
- *                                  connections and links on stderr
+ *   broker [-a HOST:PORT] [-m MAX] [-v]
+ *                                  default localhost:5672; -m the most
+ *                                  messages a queue holds before its
+ *                                  producers wait; -v logs connections and
+ *                                  links on stderr
  */
 #include "common.h"
 
 #define TEMP_PREFIX "temp."
+#define PRODUCER_WINDOW 1000  /* as ActiveMQ Artemis's default AMQP credit */
+#define DEFAULT_MAX_DEPTH 10000
 
 struct node {             /* a message waiting in a queue, or in flight */
     muon_message *msg;
@@ -36,6 +46,8 @@ struct queue {
     char *name;
     bool dynamic;                    /* deleted with its consumer */
     struct node *head, *tail;        /* waiting messages */
+    size_t depth;                    /* how many are waiting */
+    size_t n_blocked;                /* producers waiting for it to drain */
     struct link **consumers;         /* round-robin, within credit */
     size_t n_consumers, cap_consumers, next;
     struct queue *next_queue;
@@ -53,6 +65,7 @@ struct link {              /* userdata of each link's handler */
     char *address;           /* CONSUMER: the source; PRODUCER: the target or NULL */
     struct node *unsettled, *unsettled_tail; /* CONSUMER: sent, not settled */
     bool closing;            /* CONSUMER: detached by the peer, or failing */
+    struct queue *blocked_on; /* PRODUCER: credit taken back until it drains */
     struct link *next_link;  /* in conn->links */
 };
 
@@ -71,6 +84,7 @@ struct broker {
     unsigned next_conn_id, next_temp_id;
     unsigned long long next_seq;
     unsigned long rejected;
+    size_t max_depth;        /* 0: queues are not bounded */
     bool verbose, stopping;
 };
 
@@ -108,6 +122,7 @@ static struct queue *find_queue(struct broker *b, const char *name, bool create)
 }
 
 static void push_tail(struct queue *q, struct node *n) {
+    q->depth++;
     n->next = NULL;
     if (q->tail) q->tail->next = n; else q->head = n;
     q->tail = n;
@@ -115,6 +130,7 @@ static void push_tail(struct queue *q, struct node *n) {
 
 /* Returns a message to the head of its queue, before any that arrived after it. */
 static void requeue(struct queue *q, struct node *n) {
+    q->depth++;
     struct node **p = &q->head;
     while (*p != NULL && (*p)->seq < n->seq) p = &(*p)->next;
     n->next = *p;
@@ -139,10 +155,45 @@ static void delete_queue(struct broker *b, struct queue *q) {
         }
     }
     LOG(b, "queue %s deleted", q->name);
+    for (struct conn *k = b->conns; k != NULL && q->n_blocked > 0; k = k->next_conn) {
+        for (struct link *p = k->links; p != NULL; p = p->next_link) {
+            if (p->blocked_on == q) {
+                p->blocked_on = NULL;
+                q->n_blocked--;
+            }
+        }
+    }
     free_nodes(q->head);
     free(q->consumers);
     free(q->name);
     free(q);
+}
+
+/* Backpressure: a producer sending to a full queue gets no credit (what it
+ * had is taken back) until the queue drains to half. */
+static void block_producer(struct link *p, struct queue *q) {
+    if (p->blocked_on != NULL) return;
+    p->blocked_on = q;
+    q->n_blocked++;
+    LOG(p->b, "queue %s holds %zu messages: connection %u's producer waits", q->name, q->depth,
+        p->conn->id);
+    check(muon_receiver_set_credit_window(p->receiver, 0), "muon_receiver_set_credit_window");
+    (void)muon_receiver_flow(p->receiver, 0); /* fails only if it is going */
+}
+
+static void unblock_producers(struct broker *b, struct queue *q) {
+    for (struct conn *k = b->conns; k != NULL && q->n_blocked > 0; k = k->next_conn) {
+        for (struct link *p = k->links; p != NULL; p = p->next_link) {
+            if (p->kind != PRODUCER || p->blocked_on != q) continue;
+            p->blocked_on = NULL;
+            q->n_blocked--;
+            LOG(b, "queue %s down to %zu messages: connection %u's producer resumes", q->name,
+                q->depth, k->id);
+            check(muon_receiver_set_credit_window(p->receiver, PRODUCER_WINDOW),
+                  "muon_receiver_set_credit_window");
+            (void)muon_receiver_flow(p->receiver, PRODUCER_WINDOW);
+        }
+    }
 }
 
 /* Sends waiting messages round-robin to the consumers that have credit. */
@@ -167,6 +218,7 @@ static void deliver(struct queue *q) {
         idle = 0;
         q->head = n->next;
         if (q->head == NULL) q->tail = NULL;
+        q->depth--;
         n->next = NULL;
         if (d.generation == 0) { /* went pre-settled: nothing to wait for */
             muon_message_free(n->msg);
@@ -176,6 +228,7 @@ static void deliver(struct queue *q) {
         n->delivery = d;
         if (c->unsettled_tail) c->unsettled_tail->next = n; else c->unsettled = n;
         c->unsettled_tail = n;
+        if (q->n_blocked > 0 && q->depth <= c->b->max_depth / 2) unblock_producers(c->b, q);
     }
 }
 
@@ -279,9 +332,20 @@ static void on_consumer_close(void *app, const muon_event *ev) {
     c->closing = true;
 }
 
-/* Settled with no outcome (the others took theirs off already): delivered. */
+/* Settled with no outcome: delivered. A settlement with an outcome was taken
+ * off by that outcome's handler (looking for it again would walk the whole
+ * unsettled list for nothing). */
 static void on_settled(void *app, const muon_event *ev) {
-    free_nodes(take_unsettled(app, muon_event_delivery(ev)));
+    muon_delivery d = muon_event_delivery(ev);
+    switch (muon_delivery_remote_state(d)) {
+    case MUON_DELIVERY_STATE_ACCEPTED:
+    case MUON_DELIVERY_STATE_REJECTED:
+    case MUON_DELIVERY_STATE_RELEASED:
+    case MUON_DELIVERY_STATE_MODIFIED:
+        return;
+    default:
+        free_nodes(take_unsettled(app, d));
+    }
 }
 
 static void on_message(void *app, const muon_event *ev) {
@@ -306,10 +370,12 @@ static void on_message(void *app, const muon_event *ev) {
     n->seq = ++p->b->next_seq;
     push_tail(q, n);
     deliver(q);
+    if (p->b->max_depth > 0 && q->depth >= p->b->max_depth) block_producer(p, q);
 } /* returning without settling: muon accepts the message now it is queued */
 
 static void forget_link(struct link *k) {
     if (k->kind == CONSUMER) detach_consumer(k->b, k);
+    if (k->blocked_on != NULL) k->blocked_on->n_blocked--;
     for (struct link **p = &k->conn->links; *p != NULL; p = &(*p)->next_link) {
         if (*p == k) {
             *p = k->next_link;
@@ -376,6 +442,10 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         k->address = target ? copy(target) : NULL;
         h.on_message = on_message;
         check(muon_receiver_set_handler(k->receiver, &h, k), "muon_receiver_set_handler");
+        /* Credit in batches large enough to keep a fast producer busy; the
+         * built-in tops it up once half is used. */
+        check(muon_receiver_set_credit_window(k->receiver, PRODUCER_WINDOW),
+              "muon_receiver_set_credit_window");
         LOG(b, "connection %u: producer to %s", c->id, target ? target : "(anonymous relay)");
         return;
     }
@@ -484,9 +554,9 @@ static void on_wake(void *app, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     struct options opts;
-    parse_options(argc, argv, "[-a HOST:PORT] [-v]", 0, &opts);
-    if (opts.argc > 0 || opts.count_given) usage_exit(argv[0], "[-a HOST:PORT] [-v]");
-    struct broker b = {.verbose = opts.verbose};
+    parse_options(argc, argv, "[-a HOST:PORT] [-m MAX] [-v]", DEFAULT_MAX_DEPTH, &opts);
+    if (opts.argc > 0) usage_exit(argv[0], "[-a HOST:PORT] [-m MAX] [-v]");
+    struct broker b = {.verbose = opts.verbose, .max_depth = (size_t)opts.count};
     b.loop = muon_loop_new();
     if (b.loop == NULL) {
         fprintf(stderr, "broker: cannot make an event loop\n");

@@ -309,8 +309,14 @@ impl Broker {
     }
 
     fn start_on(kind: Build, port: u16) -> Broker {
+        Broker::start_with(kind, port, &[])
+    }
+
+    fn start_with(kind: Build, port: u16, extra: &[&str]) -> Broker {
         let addr = format!("localhost:{port}");
-        let program = Program::start(&build("broker", kind), &["-a", &addr, "-v"]);
+        let mut args = vec!["-a", &addr, "-v"];
+        args.extend_from_slice(extra);
+        let program = Program::start(&build("broker", kind), &args);
         let line = program.wait_line("listening on ", Duration::from_secs(20));
         let port = line["listening on ".len()..]
             .parse()
@@ -666,6 +672,42 @@ fn broker_serves_presettled_senders_and_consumers_and_the_anonymous_relay() {
     );
     assert_eq!(recv(&url, 100), sequences(100));
     broker.stop();
+}
+
+#[test]
+fn a_full_queue_makes_its_producer_wait_until_consumers_drain_it() {
+    // At most 100 messages per queue: once 100 wait, the sender of 5,000
+    // gets no more credit (what it sent on the credit it had, up to the
+    // broker's window of 1,000, is still taken).
+    let broker = Broker::start_with(Build::Static, 0, &["-m", "100"]);
+    let url = broker.url("bounded");
+    let mut sender = Program::start(
+        &build("simple_send", Build::Static),
+        &["-a", &url, "-m", "5000"],
+    );
+    let deadline = Instant::now() + LIMIT;
+    while !broker
+        .program
+        .stderr()
+        .contains("queue bounded holds 100 messages")
+    {
+        assert!(Instant::now() < deadline, "{}", broker.program.stderr());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        sender.is_running(),
+        "the sender finished against a full queue"
+    );
+    // A consumer drains it: the producer resumes, and every message
+    // arrives once, in order.
+    assert_eq!(recv(&url, 5000), sequences(5000));
+    assert_eq!(
+        sender.success(LIMIT).last().map(String::as_str),
+        Some("all messages confirmed")
+    );
+    let log = broker.stop();
+    assert!(log.contains("queue bounded down to 50 messages"), "{log}");
 }
 
 #[test]
