@@ -58,37 +58,57 @@ fn unexpected<T>(
     ))
 }
 
+/// A primitive field read straight from its bytes (no [`Value`] in
+/// between: fields of frames are read on every transfer and flow).
 macro_rules! primitive {
-    ($t:ty, $name:literal, $($pat:pat => $variant:ident),+) => {
+    ($t:ty, $name:literal, |$d:ident, $ctor:ident| { $($pat:pat => $e:expr),+ $(,)? }) => {
         impl<'a> Decode<'a> for $t {
             const NAME: &'static str = $name;
-            fn decode(d: &mut Decoder<'a>, ctor: Constructor<'a>) -> DecodeResult<Self> {
-                if ctor.descriptor.is_none() {
-                    match ctor.code {
-                        $($pat => {
-                            if let Value::$variant(v) = d.read_body(ctor.code, ctor.offset)? {
-                                return Ok(v);
-                            }
-                        })+
+            #[inline]
+            fn decode($d: &mut Decoder<'a>, $ctor: Constructor<'a>) -> DecodeResult<Self> {
+                if $ctor.descriptor.is_none() {
+                    match $ctor.code {
+                        $($pat => return Ok($e),)+
                         _ => {}
                     }
                 }
-                unexpected(d, &ctor, $name)
+                unexpected($d, &$ctor, $name)
             }
         }
     };
 }
 
-primitive!(bool, "boolean", 0x41 | 0x42 | 0x56 => Bool);
-primitive!(u8, "ubyte", 0x50 => Ubyte);
-primitive!(u16, "ushort", 0x60 => Ushort);
-primitive!(u32, "uint", 0x70 | 0x52 | 0x43 => Uint);
-primitive!(u64, "ulong", 0x80 | 0x53 | 0x44 => Ulong);
-primitive!(i8, "byte", 0x51 => Byte);
-primitive!(i16, "short", 0x61 => Short);
-primitive!(i32, "int", 0x71 | 0x54 => Int);
-primitive!(i64, "long", 0x81 | 0x55 => Long);
-primitive!(f64, "double", 0x82 => Double);
+primitive!(bool, "boolean", |d, ctor| {
+    0x41 => true,
+    0x42 => false,
+    0x56 => match d.read_body(0x56, ctor.offset)? {
+        Value::Bool(v) => v,
+        _ => return unexpected(d, &ctor, "boolean"),
+    },
+});
+primitive!(u8, "ubyte", |d, ctor| { 0x50 => d.u8()? });
+primitive!(u16, "ushort", |d, ctor| { 0x60 => d.u16()? });
+primitive!(u32, "uint", |d, ctor| {
+    0x70 => d.u32()?,
+    0x52 => u32::from(d.u8()?),
+    0x43 => 0,
+});
+primitive!(u64, "ulong", |d, ctor| {
+    0x80 => d.u64()?,
+    0x53 => u64::from(d.u8()?),
+    0x44 => 0,
+});
+primitive!(i8, "byte", |d, ctor| { 0x51 => d.u8()? as i8 });
+primitive!(i16, "short", |d, ctor| { 0x61 => d.u16()? as i16 });
+primitive!(i32, "int", |d, ctor| {
+    0x71 => d.u32()? as i32,
+    0x54 => i32::from(d.u8()? as i8),
+});
+primitive!(i64, "long", |d, ctor| {
+    0x81 => d.u64()? as i64,
+    0x55 => i64::from(d.u8()? as i8),
+});
+primitive!(f64, "double", |d, ctor| { 0x82 => f64::from_bits(d.u64()?) });
 
 impl Encode for bool {
     fn encode(&self, out: &mut Vec<u8>) {

@@ -102,15 +102,15 @@ impl<'a> Decoder<'a> {
         Ok(self.take(1)?[0])
     }
 
-    fn u16(&mut self) -> DecodeResult<u16> {
+    pub(crate) fn u16(&mut self) -> DecodeResult<u16> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
-    fn u32(&mut self) -> DecodeResult<u32> {
+    pub(crate) fn u32(&mut self) -> DecodeResult<u32> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    fn u64(&mut self) -> DecodeResult<u64> {
+    pub(crate) fn u64(&mut self) -> DecodeResult<u64> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 

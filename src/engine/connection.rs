@@ -117,6 +117,9 @@ pub struct Connection {
     /// Credit was granted since the output was last taken (see
     /// [`credit_granted`](Connection::credit_granted)).
     pub(crate) credit_granted: bool,
+    /// Something changed that [`tick`](Connection::tick) times (an open
+    /// or close went out, the peer's open came in) since it last ran.
+    pub(crate) timers_changed: bool,
     pub(crate) buf_pool: Vec<Vec<u8>>,
     pool_bytes: usize,
     /// Payload bytes of deliveries held back (window, frame splitting):
@@ -185,6 +188,7 @@ impl Connection {
             release: Vec::new(),
             dirty_sessions: Vec::new(),
             credit_granted: false,
+            timers_changed: true,
             buf_pool: Vec::new(),
             pool_bytes: 0,
             pending_bytes: 0,
@@ -221,6 +225,14 @@ impl Connection {
     /// sender would sit idle).
     pub fn credit_granted(&self) -> bool {
         self.credit_granted
+    }
+
+    /// True when the deadline [`tick`](Self::tick) last returned may be
+    /// out of date: an open or close went out, or the peer's open came in.
+    /// (Traffic alone only moves deadlines later, which a tick at the old
+    /// deadline finds out.)
+    pub fn timers_changed(&self) -> bool {
+        self.timers_changed
     }
 
     /// How many bytes are waiting to be written (dispositions and flows
@@ -412,6 +424,7 @@ impl Connection {
         };
         self.write_frame(0, &open, &[]);
         self.open_sent = true;
+        self.timers_changed = true;
     }
 
     /// Closes the connection, with `error` if it failed. `close` is the last
@@ -438,6 +451,7 @@ impl Connection {
         self.flush();
         self.write_frame(0, &Close { error }, &[]);
         self.close_sent = true;
+        self.timers_changed = true;
         self.begin_queue.clear();
         self.attach_queue.clear();
         if self.remote_state == EndpointState::Closed {
@@ -461,6 +475,8 @@ impl Connection {
             }
             self.write_frame(0, &Close { error: Some(err) }, &[]);
             self.close_sent = true;
+            self.timers_changed = true;
+            self.timers_changed = true;
         }
         self.finish();
     }

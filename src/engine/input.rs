@@ -269,6 +269,7 @@ impl Connection {
         self.remote_channel_max = open.channel_max;
         self.remote_state = EndpointState::Active;
         self.remote_open = Some(open);
+        self.timers_changed = true;
         self.push(Event::ConnectionRemoteOpen);
         // Begins and attaches held back by the pre-open limits go now.
         self.send_queued_begins();

@@ -18,10 +18,13 @@ impl Connection {
     /// does) once the peer was silent for all of it.
     pub fn tick(&mut self, now: Instant) -> Option<Instant> {
         self.now = now;
+        self.timers_changed = false;
         if self.phase == Phase::Done {
             return None;
         }
-        self.flush();
+        // Not `flush`: dispositions and flows pending since the last write
+        // stay pending, to coalesce with what follows (at worst a heartbeat
+        // goes out that they would have made unnecessary).
         self.note_output();
         let mut next: Option<Instant> = None;
         if self.remote_state == EndpointState::Active

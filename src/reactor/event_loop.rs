@@ -799,7 +799,11 @@ impl Loop {
         if c.final_sent {
             return false;
         }
-        c.deadline = c.engine.tick(now);
+        // The engine's clock matters only once a deadline is due, or when
+        // the engine says its deadline may have moved earlier.
+        if c.engine.timers_changed() || c.deadline.is_some_and(|d| d <= now) {
+            c.deadline = c.engine.tick(now);
+        }
         let up = !c.engine.is_done();
         while let Some(e) = c.engine.next_event() {
             match &e {
