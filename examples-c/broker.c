@@ -210,7 +210,8 @@ static void deliver(struct queue *q) {
         muon_delivery d;
         muon_result rc = muon_sender_send(c->sender, n->msg, &d);
         if (rc != MUON_RESULT_OK) {
-            /* WRONG_STATE: output backlog, try again later; else it is going. */
+            /* WRONG_STATE: output backlog (on_link_flow follows once it is
+             * written); else it is going. */
             if (rc != MUON_RESULT_WRONG_STATE) c->closing = true;
             idle++;
             continue;

@@ -1827,7 +1827,8 @@ enum muon_result muon_receiver_set_credit_window(struct muon_receiver receiver, 
  sent pre-settled). Results: `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
  `MUON_RESULT_NO_CREDIT`, `MUON_RESULT_WRONG_STATE` (not attached, or too
- much output waiting), `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT`
+ much output waiting: `on_link_flow` follows once it is written),
+ `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT`
  (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
  `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
  may be called from a callback.

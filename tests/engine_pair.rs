@@ -1663,7 +1663,15 @@ fn output_beyond_max_output_refuses_sends_until_written() {
     assert!(matches!(res, Error::OutputFull(len) if len > 1000));
     assert!((4..=6).contains(&n), "{n} sends fitted");
     assert!(p.c.conn.output_len() <= 1000 + 300);
+    p.c.take_events();
     p.pump();
+    // Written: the refused sender hears it may send again (a LinkFlow, as
+    // when credit arrives), so an application that waits for that event
+    // does not stall.
+    assert!(
+        p.c.take_events().contains(&Event::LinkFlow(cl)),
+        "no flow event after the output drained"
+    );
     p.c.conn.send(cl, None, &[7u8; 200][..], true).unwrap();
 }
 

@@ -17,17 +17,9 @@ struct app {
     muon_sender snd;
     muon_message *msg;
     const char *payload;
-    int count, sent, accepted, presettled, retry_armed, closing;
+    int count, sent, accepted, presettled, closing;
 };
 
-static void send_some(struct app *a, muon_sender s);
-
-static void on_retry(void *ud, const muon_event *ev) {
-    (void)ev;
-    struct app *a = ud;
-    a->retry_armed = 0;
-    send_some(a, a->snd);
-}
 
 static void finish(struct app *a, const char *what, int n) {
     printf("%d messages %s\n", n, what);
@@ -40,13 +32,7 @@ static void send_some(struct app *a, muon_sender s) {
         bench_fill(a->msg, a->sent + 1, a->payload);
         muon_result rc = muon_sender_send(s, a->msg, NULL);
         if (rc == MUON_RESULT_WRONG_STATE) {
-            /* Output backlog full: try again shortly (see benches/README.md). */
-            if (!a->retry_armed) {
-                muon_handler h = MUON_HANDLER_INIT;
-                h.on_timer = on_retry;
-                a->retry_armed = 1;
-                CHECK(muon_loop_schedule(a->loop, 1, &h, a, NULL));
-            }
+            /* Output backlog full: on_link_flow comes again once it is written. */
             return;
         }
         CHECK(rc);

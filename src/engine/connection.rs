@@ -120,6 +120,9 @@ pub struct Connection {
     /// Something changed that [`tick`](Connection::tick) times (an open
     /// or close went out, the peer's open came in) since it last ran.
     pub(crate) timers_changed: bool,
+    /// Sender links refused a send because the output was full: each gets
+    /// a [`Event::LinkFlow`] once the output has drained to half.
+    pub(crate) send_refused: Vec<LinkId>,
     pub(crate) buf_pool: Vec<Vec<u8>>,
     pool_bytes: usize,
     /// Payload bytes of deliveries held back (window, frame splitting):
@@ -189,6 +192,7 @@ impl Connection {
             dirty_sessions: Vec::new(),
             credit_granted: false,
             timers_changed: true,
+            send_refused: Vec::new(),
             buf_pool: Vec::new(),
             pool_bytes: 0,
             pending_bytes: 0,
@@ -253,6 +257,16 @@ impl Connection {
         } else if self.out_pos > 64 * 1024 && self.out_pos * 2 > self.out.len() {
             self.out.drain(..self.out_pos);
             self.out_pos = 0;
+        }
+        if !self.send_refused.is_empty()
+            && self.output_len() + self.pending_bytes <= self.config.max_output / 2
+        {
+            // Room again: the senders that were turned away may send.
+            for l in std::mem::take(&mut self.send_refused) {
+                if self.links.get(l.0).is_some_and(|k| k.link_credit > 0) {
+                    self.push(Event::LinkFlow(l));
+                }
+            }
         }
     }
 

@@ -51,6 +51,10 @@ impl Connection {
         }
         let buffered = self.output_len() + self.pending_bytes;
         if buffered > self.config.max_output {
+            // Told again when the output drains (see `consume_output`).
+            if !self.send_refused.contains(&l) {
+                self.send_refused.push(l);
+            }
             return Err(Error::OutputFull(buffered));
         }
         let snd_mode = self.link_snd_settle_mode(l);

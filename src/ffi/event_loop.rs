@@ -193,6 +193,9 @@ unsafe fn housekeeping(lp: *mut muon_loop) -> Result<(), muon_result> {
         // SAFETY: the caller's promise.
         let (frees, lines, log) = unsafe {
             with_state(lp, |st| {
+                if st.deferred_free.is_empty() && !st.lp.has_log() {
+                    return Ok((Vec::new(), Vec::new(), None));
+                }
                 Ok((
                     std::mem::take(&mut st.deferred_free),
                     st.lp.take_log(),

@@ -305,7 +305,15 @@ impl Loop {
 
     /// The trace lines kept since the last call.
     pub fn take_log(&mut self) -> Vec<String> {
+        if self.log.lines.is_empty() {
+            return Vec::new(); // the common case, without building an iterator
+        }
         self.log.lines.drain(..).collect()
+    }
+
+    /// True if captured log lines wait for [`take_log`](Self::take_log).
+    pub fn has_log(&self) -> bool {
+        !self.log.lines.is_empty()
     }
 
     pub(super) fn new_tracers(&mut self, serial: u64) -> Option<Box<Tracers>> {
