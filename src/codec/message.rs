@@ -210,6 +210,38 @@ impl Message {
     /// large as that section. Error offsets count from the
     /// start of the first part, as if the parts were joined.
     pub fn decode_parts(parts: &[&[u8]]) -> DecodeResult<Message> {
+        if let [whole] = parts
+            && let Some(m) = Message::decode_whole(whole)
+        {
+            return Ok(m);
+        }
+        Message::decode_split(parts)
+    }
+
+    /// The common case, a payload in one piece with every section under a
+    /// numeric descriptor: each section decoded as it is met, in one pass.
+    /// `None` when anything is out of the ordinary, errors included: the
+    /// general path then reads it and says exactly what is wrong.
+    fn decode_whole(payload: &[u8]) -> Option<Message> {
+        let mut d = Decoder::new(payload);
+        let mut asm = Assembler::default();
+        while !d.is_empty() {
+            let start = d.position();
+            let kind = match d.remaining() {
+                [0x00, 0x53, code, ..] => {
+                    SectionKind::from_descriptor(&Descriptor::Code(u64::from(*code)))?
+                }
+                _ => return None,
+            };
+            asm.admit(kind, start).ok()?;
+            asm.section_in(kind, &mut d, false).ok()?;
+        }
+        Some(asm.msg)
+    }
+
+    /// The general path: sections found by their sizes first, then decoded
+    /// where they lie or gathered (see [`decode_parts`](Self::decode_parts)).
+    fn decode_split(parts: &[&[u8]]) -> DecodeResult<Message> {
         let mut cur = Cursor::new(parts);
         let mut asm = Assembler::default();
         let mut scratch = Vec::new();
@@ -598,13 +630,20 @@ impl Assembler {
     /// offset `base` of the message.
     fn section(&mut self, kind: SectionKind, bytes: &[u8], base: usize) -> DecodeResult<()> {
         let mut d = Decoder::new(bytes);
-        self.section_in(kind, &mut d).map_err(|mut e| {
+        self.section_in(kind, &mut d, true).map_err(|mut e| {
             e.offset += base;
             e
         })
     }
 
-    fn section_in(&mut self, kind: SectionKind, d: &mut Decoder<'_>) -> DecodeResult<()> {
+    /// Decodes the section of `kind` at `d`'s position; with `exact`, `d`
+    /// holds that section and nothing more.
+    fn section_in(
+        &mut self,
+        kind: SectionKind,
+        d: &mut Decoder<'_>,
+        exact: bool,
+    ) -> DecodeResult<()> {
         let ctor = d.read_constructor()?;
         // The value under the section's descriptor, as if undescribed. For
         // a described value the decoder has stopped on its 0x00.
@@ -657,7 +696,7 @@ impl Assembler {
                 }
             }
         }
-        if !d.is_empty() {
+        if exact && !d.is_empty() {
             return Err(DecodeError::new(
                 d.position(),
                 K::TrailingBytes(d.remaining().len()),
