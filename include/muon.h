@@ -2713,6 +2713,10 @@ enum muon_result muon_message_encode(const struct muon_message *msg,
  `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
  null body.
 
+ Until it is changed, the message encodes (`muon_message_encode`,
+ `muon_sender_send`) to exactly these bytes, as does a copy of it and a
+ message received in `on_message`: forwarding keeps the sender's encoding.
+
  `data` is borrowed for the call (it may be NULL when `len` is 0; the message
  copies what it keeps). `out` is borrowed for the call and receives the
  message only on success: ownership moves out; free with `muon_message_free`.

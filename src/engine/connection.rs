@@ -330,6 +330,13 @@ impl Connection {
         frame::end_frame(&mut self.out, mark);
     }
 
+    /// Gives back a buffer taken with
+    /// [`delivery_take_payload`](Self::delivery_take_payload) once it is no
+    /// longer needed, for the engine to reuse for later deliveries.
+    pub fn recycle_payload(&mut self, buf: Vec<u8>) {
+        self.give_buf(buf);
+    }
+
     /// A cleared buffer, reused if one is free.
     pub(crate) fn take_buf(&mut self) -> Vec<u8> {
         match self.buf_pool.pop() {

@@ -549,7 +549,7 @@ impl State {
     }
 
     fn prepare_delivery(&mut self, cid: ConnId, ck: Key, d: DeliveryId, out: &mut Vec<Action>) {
-        let Some(x) = self.lp.engine_ref(cid) else {
+        let Some(x) = self.lp.engine(cid) else {
             return;
         };
         let Some(lk) = x
@@ -558,12 +558,15 @@ impl State {
         else {
             return;
         };
-        match x.delivery_payload(d).map(Message::decode) {
-            Some(Ok(m)) => {
+        // The bytes move out of the engine into the message, which keeps
+        // them (see MessageBox): forwarding it writes them unchanged.
+        let raw = x.delivery_take_payload(d);
+        match raw.map(|raw| (Message::decode(&raw), raw)) {
+            Some((Ok(m), raw)) => {
                 let dk = self.register_delivery(cid, lk, d);
                 let mut ev = self.link_event(K::Message, lk);
                 ev.delivery = muon_delivery::new(self.me, dk);
-                ev.message = Some(MessageBox::new(m));
+                ev.message = Some(MessageBox::received(m, raw));
                 Self::dispatch(out, |h| h.on_message, Some(lk), Some(ck), ev);
                 out.push(Action::Builtin(Builtin::AutoAccept(dk)));
             }

@@ -24,6 +24,7 @@ use super::event::{EventData, muon_event};
 use super::handle::muon_timer;
 use super::handler::{Registered, muon_handler};
 use super::idmap::ThreadMark;
+use super::message::MessageBox;
 use super::result::muon_result;
 use crate::reactor::{self, Loop, LoopWaker, TimerId};
 
@@ -247,6 +248,19 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                     // event, registered with `ud`; the event outlives the
                     // call.
                     unsafe { callback(lp, || f(ud, ev_ptr)) }?;
+                }
+                // A message's bytes go back to its engine, for the next one.
+                let mut ev = ev;
+                if let Some(raw) = ev.message.as_mut().and_then(MessageBox::take_raw) {
+                    // SAFETY: the caller's promise.
+                    unsafe {
+                        with_state(lp, |st| {
+                            if let Ok((_, cid)) = super::endpoint::conn_of(st, ev.connection) {
+                                st.lp.recycle_payload(cid, raw);
+                            }
+                            Ok(())
+                        })
+                    }?;
                 }
             }
             Action::Timer { reg, ev } => {

@@ -433,7 +433,12 @@ pub unsafe extern "C" fn muon_sender_send(
         let d = link_call(h, |st, cid, l| {
             let presettled = st.links.get(h.key).is_some_and(|e| e.opts.presettled);
             let x = engine(st, cid)?;
-            let d = x.send(l, None, &m.msg, presettled).map_err(map_engine)?;
+            // A message received and not changed goes out as it came in.
+            let d = match m.raw() {
+                Some(raw) => x.send(l, None, raw, presettled),
+                None => x.send(l, None, m.msg(), presettled),
+            }
+            .map_err(map_engine)?;
             if !x.delivery_exists(d) {
                 return Ok(muon_delivery::NULL);
             }

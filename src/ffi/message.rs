@@ -81,9 +81,18 @@ const TEXT_FIELDS: usize = 7;
 /// What a `muon_message *` points to: the message, and NUL-terminated
 /// copies of its text fields, made when C first asks for one and dropped
 /// when that field changes (Rust strings carry no NUL).
+///
+/// A received message also keeps the bytes it arrived as, until something
+/// changes it: a copy (`muon_message_clone`) then copies those bytes and
+/// decodes them only if it is read, and sending or encoding it writes them
+/// as they are. A broker that forwards what it receives never re-encodes.
 #[derive(Debug, Default)]
 pub(crate) struct MessageBox {
-    pub(crate) msg: Message,
+    /// The decoded message (made from `raw` on first use when empty).
+    msg: OnceCell<Message>,
+    /// The encoding `msg` came from, while nothing has changed it; it was
+    /// decoded successfully once, so decoding it again cannot fail.
+    raw: Option<Vec<u8>>,
     text: [OnceCell<Box<[u8]>>; TEXT_FIELDS],
 }
 
@@ -94,13 +103,73 @@ impl Opaque for muon_message {
 impl MessageBox {
     pub(crate) fn new(msg: Message) -> Self {
         MessageBox {
-            msg,
+            msg: OnceCell::from(msg),
+            raw: None,
             text: Default::default(),
         }
     }
 
+    /// A message decoded from `raw`, which it keeps.
+    pub(crate) fn received(msg: Message, raw: Vec<u8>) -> Self {
+        MessageBox {
+            msg: OnceCell::from(msg),
+            raw: Some(raw),
+            text: Default::default(),
+        }
+    }
+
+    /// The message, to read.
+    pub(crate) fn msg(&self) -> &Message {
+        self.msg.get_or_init(|| {
+            self.raw
+                .as_deref()
+                .and_then(|r| Message::decode(r).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The message, to change: its original encoding no longer applies.
+    pub(crate) fn msg_mut(&mut self) -> &mut Message {
+        if self.msg.get().is_none() {
+            let m = self.msg().clone();
+            self.msg = OnceCell::from(m);
+        }
+        self.raw = None;
+        self.msg.get_or_init(Message::default);
+        match self.msg.get_mut() {
+            Some(m) => m,
+            None => unreachable!("initialised just above"),
+        }
+    }
+
+    /// Takes the bytes back from a message that no longer needs them (it
+    /// is decoded): an event's message, after its callback.
+    pub(crate) fn take_raw(&mut self) -> Option<Vec<u8>> {
+        if self.msg.get().is_some() {
+            self.raw.take()
+        } else {
+            None
+        }
+    }
+
+    /// The bytes the message arrived as, if it has not changed since.
+    pub(crate) fn raw(&self) -> Option<&[u8]> {
+        self.raw.as_deref()
+    }
+
+    /// The message's encoding.
+    pub(crate) fn encoded(&self) -> Vec<u8> {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
+        let m = self.msg();
+        let mut out = Vec::with_capacity(m.encoded_len());
+        m.encode(&mut out);
+        out
+    }
+
     fn text_of(&self, field: TextField) -> Option<&str> {
-        let p = self.msg.properties.as_ref()?;
+        let p = self.msg().properties.as_ref()?;
         match field {
             TextField::To => p.to.as_deref(),
             TextField::Subject => p.subject.as_deref(),
@@ -136,7 +205,15 @@ impl MessageBox {
 
 impl Clone for MessageBox {
     fn clone(&self) -> Self {
-        MessageBox::new(self.msg.clone())
+        match &self.raw {
+            // The copy decodes the bytes only if it is read.
+            Some(raw) => MessageBox {
+                msg: OnceCell::new(),
+                raw: Some(raw.clone()),
+                text: Default::default(),
+            },
+            None => MessageBox::new(self.msg().clone()),
+        }
     }
 }
 
@@ -164,7 +241,7 @@ pub(crate) unsafe fn change(
     // SAFETY: forwarded from the caller.
     let m = unsafe { borrow_mut(msg) }?;
     let r = f(m);
-    tidy(&mut m.msg);
+    tidy(m.msg_mut());
     r
 }
 
@@ -194,7 +271,7 @@ pub(crate) unsafe fn optional<T>(
         return false;
     }
     // SAFETY: forwarded from the caller.
-    match unsafe { read(msg, None, |m| f(&m.msg)) } {
+    match unsafe { read(msg, None, |m| f(m.msg())) } {
         // SAFETY: `out` is non-NULL and, per the caller, writable.
         Some(v) => unsafe { write(out, v) }.is_ok(),
         None => false,
@@ -288,7 +365,7 @@ pub unsafe extern "C" fn muon_message_set_body(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         let m = unsafe { borrow_mut(msg) }?;
         // SAFETY: `value` is a non-NULL owned value, per the contract.
-        m.msg.body = Body::Value(*unsafe { take(value) }?);
+        m.msg_mut().body = Body::Value(*unsafe { take(value) }?);
         Ok(())
     })
 }
@@ -314,7 +391,7 @@ pub unsafe extern "C" fn muon_message_set_body_string(
         let s = unsafe { cstr(text) }?;
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         let m = unsafe { borrow_mut(msg) }?;
-        m.msg.body = Body::Value(Value::String(Cow::Owned(s.to_owned())));
+        m.msg_mut().body = Body::Value(Value::String(Cow::Owned(s.to_owned())));
         Ok(())
     })
 }
@@ -340,7 +417,7 @@ pub unsafe extern "C" fn muon_message_set_body_binary(
         let b = unsafe { bytes(ptr, len) }?;
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         let m = unsafe { borrow_mut(msg) }?;
-        m.msg.body = Body::Data(vec![b.to_vec()]);
+        m.msg_mut().body = Body::Data(vec![b.to_vec()]);
         Ok(())
     })
 }
@@ -367,7 +444,7 @@ pub unsafe extern "C" fn muon_message_add_body_data(
         let b = unsafe { bytes(ptr, len) }?;
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         let m = unsafe { borrow_mut(msg) }?;
-        match &mut m.msg.body {
+        match &mut m.msg_mut().body {
             Body::Data(chunks) => chunks.push(b.to_vec()),
             other => *other = Body::Data(vec![b.to_vec()]),
         }
@@ -405,7 +482,7 @@ pub unsafe extern "C" fn muon_message_add_body_sequence(
         let Value::List(items) = *unsafe { take(list) }? else {
             unreachable!("checked to be a list above");
         };
-        match &mut m.msg.body {
+        match &mut m.msg_mut().body {
             Body::Sequence(sections) => sections.push(items),
             other => *other = Body::Sequence(vec![items]),
         }
@@ -425,7 +502,7 @@ pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muo
     boundary!(muon_body_kind::Invalid, {
         // SAFETY: `msg` is NULL or live, per the contract.
         match unsafe { borrow(msg) } {
-            Ok(m) => match m.msg.body {
+            Ok(m) => match m.msg().body {
                 Body::Value(_) => muon_body_kind::Value,
                 Body::Data(_) => muon_body_kind::Data,
                 Body::Sequence(_) => muon_body_kind::Sequence,
@@ -448,15 +525,8 @@ pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muo
 pub unsafe extern "C" fn muon_message_body(msg: *const muon_message) -> *const muon_value {
     boundary!(std::ptr::null(), {
         // SAFETY: `msg` is NULL or live, per the contract.
-        match unsafe { borrow(msg) } {
-            Ok(MessageBox {
-                msg:
-                    Message {
-                        body: Body::Value(v),
-                        ..
-                    },
-                ..
-            }) => view::<muon_value>(v),
+        match unsafe { borrow(msg) }.map(|m| &m.msg().body) {
+            Ok(Body::Value(v)) => view::<muon_value>(v),
             _ => std::ptr::null(),
         }
     })
@@ -474,15 +544,8 @@ pub unsafe extern "C" fn muon_message_body(msg: *const muon_message) -> *const m
 pub unsafe extern "C" fn muon_message_body_data_count(msg: *const muon_message) -> usize {
     boundary!(0, {
         // SAFETY: `msg` is NULL or live, per the contract.
-        match unsafe { borrow(msg) } {
-            Ok(MessageBox {
-                msg:
-                    Message {
-                        body: Body::Data(chunks),
-                        ..
-                    },
-                ..
-            }) => chunks.len(),
+        match unsafe { borrow(msg) }.map(|m| &m.msg().body) {
+            Ok(Body::Data(chunks)) => chunks.len(),
             _ => 0,
         }
     })
@@ -510,7 +573,7 @@ pub unsafe extern "C" fn muon_message_body_data(
     boundary!(result: {
         check_out(out)?;
         // SAFETY: `msg` is NULL or live, per the contract.
-        let Body::Data(chunks) = &unsafe { borrow(msg) }?.msg.body else {
+        let Body::Data(chunks) = &unsafe { borrow(msg) }?.msg().body else {
             return Err(muon_result::WrongType);
         };
         let chunk = chunks.get(index).ok_or(muon_result::OutOfRange)?;
@@ -521,14 +584,8 @@ pub unsafe extern "C" fn muon_message_body_data(
 
 /// The body's sequence sections, if that is its form.
 fn sequence(m: Result<&MessageBox, muon_result>) -> Option<&Vec<Vec<Value<'static>>>> {
-    match m {
-        Ok(MessageBox {
-            msg: Message {
-                body: Body::Sequence(s),
-                ..
-            },
-            ..
-        }) => Some(s),
+    match m.map(|m| &m.msg().body) {
+        Ok(Body::Sequence(s)) => Some(s),
         _ => None,
     }
 }
@@ -621,8 +678,7 @@ pub unsafe extern "C" fn muon_message_encode(
         check_out(len)?;
         // SAFETY: `msg` is NULL or live, per the contract.
         let m = unsafe { borrow(msg) }?;
-        let mut encoded = Vec::with_capacity(m.msg.encoded_len());
-        m.msg.encode(&mut encoded);
+        let encoded = m.encoded();
         // SAFETY: forwarded from this function's contract.
         unsafe { emit(&encoded, buf, cap, len) }
     })
@@ -634,6 +690,10 @@ pub unsafe extern "C" fn muon_message_encode(
 /// application-property keys, bad encodings) give
 /// `MUON_RESULT_DECODE_ERROR`. A payload with no body section reads as the
 /// null body.
+///
+/// Until it is changed, the message encodes (`muon_message_encode`,
+/// `muon_sender_send`) to exactly these bytes, as does a copy of it and a
+/// message received in `on_message`: forwarding keeps the sender's encoding.
 ///
 /// `data` is borrowed for the call (it may be NULL when `len` is 0; the message
 /// copies what it keeps). `out` is borrowed for the call and receives the
@@ -655,7 +715,7 @@ pub unsafe extern "C" fn muon_message_decode(
         check_out(out)?;
         // SAFETY: `data` is NULL or `len` readable bytes, per the contract.
         let input = unsafe { bytes(data, len) }?;
-        let m = MessageBox::new(Message::decode(input)?);
+        let m = MessageBox::received(Message::decode(input)?, input.to_vec());
         // SAFETY: `out` is non-NULL and writable, per the contract.
         unsafe { write(out, into_raw(Box::new(m))) }
     })

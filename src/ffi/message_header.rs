@@ -24,7 +24,7 @@ pub unsafe extern "C" fn muon_message_set_durable(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.header_mut().durable = durable;
+                m.msg_mut().header_mut().durable = durable;
                 Ok(())
             })
         }
@@ -44,7 +44,7 @@ pub unsafe extern "C" fn muon_message_durable(msg: *const muon_message) -> bool 
         // SAFETY: `msg` is NULL or live, per the contract.
         unsafe {
             read(msg, false, |m| {
-                m.msg.header.as_ref().is_some_and(|h| h.durable)
+                m.msg().header.as_ref().is_some_and(|h| h.durable)
             })
         }
     })
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn muon_message_set_priority(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.header_mut().priority = priority;
+                m.msg_mut().header_mut().priority = priority;
                 Ok(())
             })
         }
@@ -85,7 +85,11 @@ pub unsafe extern "C" fn muon_message_set_priority(
 pub unsafe extern "C" fn muon_message_priority(msg: *const muon_message) -> u8 {
     boundary!(4, {
         // SAFETY: `msg` is NULL or live, per the contract.
-        unsafe { read(msg, 4, |m| m.msg.header.as_ref().map_or(4, |h| h.priority)) }
+        unsafe {
+            read(msg, 4, |m| {
+                m.msg().header.as_ref().map_or(4, |h| h.priority)
+            })
+        }
     })
 }
 
@@ -103,7 +107,7 @@ pub unsafe extern "C" fn muon_message_set_ttl(msg: *mut muon_message, ttl: u32) 
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.header_mut().ttl = Some(ttl);
+                m.msg_mut().header_mut().ttl = Some(ttl);
                 Ok(())
             })
         }
@@ -124,7 +128,7 @@ pub unsafe extern "C" fn muon_message_clear_ttl(msg: *mut muon_message) -> muon_
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                if let Some(s) = m.msg.header.as_mut() {
+                if let Some(s) = m.msg_mut().header.as_mut() {
                     s.ttl = None;
                 }
                 Ok(())
@@ -169,7 +173,7 @@ pub unsafe extern "C" fn muon_message_set_first_acquirer(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.header_mut().first_acquirer = first_acquirer;
+                m.msg_mut().header_mut().first_acquirer = first_acquirer;
                 Ok(())
             })
         }
@@ -189,7 +193,7 @@ pub unsafe extern "C" fn muon_message_first_acquirer(msg: *const muon_message) -
         // SAFETY: `msg` is NULL or live, per the contract.
         unsafe {
             read(msg, false, |m| {
-                m.msg.header.as_ref().is_some_and(|h| h.first_acquirer)
+                m.msg().header.as_ref().is_some_and(|h| h.first_acquirer)
             })
         }
     })
@@ -213,7 +217,7 @@ pub unsafe extern "C" fn muon_message_set_delivery_count(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.header_mut().delivery_count = delivery_count;
+                m.msg_mut().header_mut().delivery_count = delivery_count;
                 Ok(())
             })
         }
@@ -233,7 +237,7 @@ pub unsafe extern "C" fn muon_message_delivery_count(msg: *const muon_message) -
         // SAFETY: `msg` is NULL or live, per the contract.
         unsafe {
             read(msg, 0, |m| {
-                m.msg.header.as_ref().map_or(0, |h| h.delivery_count)
+                m.msg().header.as_ref().map_or(0, |h| h.delivery_count)
             })
         }
     })

@@ -102,7 +102,7 @@ unsafe fn set(
     check_nesting(nesting(v))?;
     // SAFETY: checked non-NULL above; ownership moves in now.
     let owned = *unsafe { take(value) }?;
-    put(&mut section.get_mut(&mut m.msg).0, k, owned);
+    put(&mut section.get_mut(m.msg_mut()).0, k, owned);
     Ok(())
 }
 
@@ -117,7 +117,7 @@ unsafe fn entries<'a>(
     // SAFETY: forwarded from the caller.
     let m: Result<&MessageBox, _> = unsafe { borrow(msg) };
     m.ok()
-        .and_then(|m| section.get(&m.msg))
+        .and_then(|m| section.get(m.msg()))
         .map_or(&[], |map| map.0.as_slice())
 }
 

@@ -48,8 +48,8 @@ pub unsafe extern "C" fn muon_message_set_id(
             // SAFETY: as above, checked; ownership moves in now.
             Some(*unsafe { take(value) }?)
         };
-        m.msg.properties_mut().message_id = new;
-        tidy(&mut m.msg);
+        m.msg_mut().properties_mut().message_id = new;
+        tidy(m.msg_mut());
         Ok(())
     })
 }
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn muon_message_id(msg: *const muon_message) -> *const muo
         // SAFETY: `msg` is NULL or live, per the contract.
         unsafe {
             read(msg, std::ptr::null(), |m| {
-                props(&m.msg)
+                props(m.msg())
                     .and_then(|p| p.message_id.as_ref())
                     .map_or(std::ptr::null(), view::<muon_value>)
             })
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn muon_message_set_user_id(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.properties_mut().user_id = new;
+                m.msg_mut().properties_mut().user_id = new;
                 Ok(())
             })
         }
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn muon_message_set_to(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::To);
-                m.msg.properties_mut().to = new;
+                m.msg_mut().properties_mut().to = new;
                 Ok(())
             })
         }
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn muon_message_set_subject(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::Subject);
-                m.msg.properties_mut().subject = new;
+                m.msg_mut().properties_mut().subject = new;
                 Ok(())
             })
         }
@@ -273,7 +273,7 @@ pub unsafe extern "C" fn muon_message_set_reply_to(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::ReplyTo);
-                m.msg.properties_mut().reply_to = new;
+                m.msg_mut().properties_mut().reply_to = new;
                 Ok(())
             })
         }
@@ -328,8 +328,8 @@ pub unsafe extern "C" fn muon_message_set_correlation_id(
             // SAFETY: as above, checked; ownership moves in now.
             Some(*unsafe { take(value) }?)
         };
-        m.msg.properties_mut().correlation_id = new;
-        tidy(&mut m.msg);
+        m.msg_mut().properties_mut().correlation_id = new;
+        tidy(m.msg_mut());
         Ok(())
     })
 }
@@ -350,7 +350,7 @@ pub unsafe extern "C" fn muon_message_correlation_id(
         // SAFETY: `msg` is NULL or live, per the contract.
         unsafe {
             read(msg, std::ptr::null(), |m| {
-                props(&m.msg)
+                props(m.msg())
                     .and_then(|p| p.correlation_id.as_ref())
                     .map_or(std::ptr::null(), view::<muon_value>)
             })
@@ -388,7 +388,7 @@ pub unsafe extern "C" fn muon_message_set_content_type(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::ContentType);
-                m.msg.properties_mut().content_type = new;
+                m.msg_mut().properties_mut().content_type = new;
                 Ok(())
             })
         }
@@ -443,7 +443,7 @@ pub unsafe extern "C" fn muon_message_set_content_encoding(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::ContentEncoding);
-                m.msg.properties_mut().content_encoding = new;
+                m.msg_mut().properties_mut().content_encoding = new;
                 Ok(())
             })
         }
@@ -489,7 +489,7 @@ pub unsafe extern "C" fn muon_message_set_absolute_expiry_time(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.properties_mut().absolute_expiry_time = Some(Timestamp(absolute_expiry_time));
+                m.msg_mut().properties_mut().absolute_expiry_time = Some(Timestamp(absolute_expiry_time));
                 Ok(())
             })
         }
@@ -512,7 +512,7 @@ pub unsafe extern "C" fn muon_message_clear_absolute_expiry_time(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                if let Some(s) = m.msg.properties.as_mut() {
+                if let Some(s) = m.msg_mut().properties.as_mut() {
                     s.absolute_expiry_time = None;
                 }
                 Ok(())
@@ -563,7 +563,7 @@ pub unsafe extern "C" fn muon_message_set_creation_time(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.properties_mut().creation_time = Some(Timestamp(creation_time));
+                m.msg_mut().properties_mut().creation_time = Some(Timestamp(creation_time));
                 Ok(())
             })
         }
@@ -584,7 +584,7 @@ pub unsafe extern "C" fn muon_message_clear_creation_time(msg: *mut muon_message
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                if let Some(s) = m.msg.properties.as_mut() {
+                if let Some(s) = m.msg_mut().properties.as_mut() {
                     s.creation_time = None;
                 }
                 Ok(())
@@ -647,7 +647,7 @@ pub unsafe extern "C" fn muon_message_set_group_id(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::GroupId);
-                m.msg.properties_mut().group_id = new;
+                m.msg_mut().properties_mut().group_id = new;
                 Ok(())
             })
         }
@@ -688,7 +688,7 @@ pub unsafe extern "C" fn muon_message_set_group_sequence(
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                m.msg.properties_mut().group_sequence = Some(group_sequence);
+                m.msg_mut().properties_mut().group_sequence = Some(group_sequence);
                 Ok(())
             })
         }
@@ -709,7 +709,7 @@ pub unsafe extern "C" fn muon_message_clear_group_sequence(msg: *mut muon_messag
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
-                if let Some(s) = m.msg.properties.as_mut() {
+                if let Some(s) = m.msg_mut().properties.as_mut() {
                     s.group_sequence = None;
                 }
                 Ok(())
@@ -769,7 +769,7 @@ pub unsafe extern "C" fn muon_message_set_reply_to_group_id(
         unsafe {
             change(msg, |m| {
                 m.text_changed(TextField::ReplyToGroupId);
-                m.msg.properties_mut().reply_to_group_id = new;
+                m.msg_mut().properties_mut().reply_to_group_id = new;
                 Ok(())
             })
         }

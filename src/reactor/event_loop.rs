@@ -382,6 +382,14 @@ impl Loop {
         Some(&mut c.engine)
     }
 
+    /// Gives a delivery's payload buffer back to its connection's engine
+    /// for reuse (dropped if the connection is gone).
+    pub fn recycle_payload(&mut self, id: ConnId, buf: Vec<u8>) {
+        if let Some(c) = self.conns.get_mut(id.0) {
+            c.engine.recycle_payload(buf);
+        }
+    }
+
     /// The engine of a connection, read-only (also after its final event,
     /// until it is released).
     pub fn engine_ref(&self, id: ConnId) -> Option<&Connection> {
