@@ -88,8 +88,9 @@ const TEXT_FIELDS: usize = 7;
 /// as they are. A broker that forwards what it receives never re-encodes.
 #[derive(Debug, Default)]
 pub(crate) struct MessageBox {
-    /// The decoded message (made from `raw` on first use when empty).
-    msg: OnceCell<Message>,
+    /// The decoded message (made from `raw` on first use when empty);
+    /// boxed, so that a message waiting as bytes stays small.
+    msg: OnceCell<Box<Message>>,
     /// The encoding `msg` came from, while nothing has changed it; it was
     /// decoded successfully once, so decoding it again cannot fail.
     raw: Option<Vec<u8>>,
@@ -103,7 +104,7 @@ impl Opaque for muon_message {
 impl MessageBox {
     pub(crate) fn new(msg: Message) -> Self {
         MessageBox {
-            msg: OnceCell::from(msg),
+            msg: OnceCell::from(Box::new(msg)),
             raw: None,
             text: Default::default(),
         }
@@ -112,7 +113,7 @@ impl MessageBox {
     /// A message decoded from `raw`, which it keeps.
     pub(crate) fn received(msg: Message, raw: Vec<u8>) -> Self {
         MessageBox {
-            msg: OnceCell::from(msg),
+            msg: OnceCell::from(Box::new(msg)),
             raw: Some(raw),
             text: Default::default(),
         }
@@ -121,21 +122,19 @@ impl MessageBox {
     /// The message, to read.
     pub(crate) fn msg(&self) -> &Message {
         self.msg.get_or_init(|| {
-            self.raw
-                .as_deref()
-                .and_then(|r| Message::decode(r).ok())
-                .unwrap_or_default()
+            Box::new(
+                self.raw
+                    .as_deref()
+                    .and_then(|r| Message::decode(r).ok())
+                    .unwrap_or_default(),
+            )
         })
     }
 
     /// The message, to change: its original encoding no longer applies.
     pub(crate) fn msg_mut(&mut self) -> &mut Message {
-        if self.msg.get().is_none() {
-            let m = self.msg().clone();
-            self.msg = OnceCell::from(m);
-        }
+        self.msg();
         self.raw = None;
-        self.msg.get_or_init(Message::default);
         match self.msg.get_mut() {
             Some(m) => m,
             None => unreachable!("initialised just above"),
@@ -212,7 +211,7 @@ impl Clone for MessageBox {
                 raw: Some(raw.clone()),
                 text: Default::default(),
             },
-            None => MessageBox::new(self.msg().clone()),
+            None => MessageBox::new(Message::clone(self.msg())),
         }
     }
 }
