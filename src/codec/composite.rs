@@ -556,7 +556,25 @@ impl<'d, 'a> ListReader<'d, 'a> {
             return Err(self.d.error(self.d.position(), K::Truncated { needed: 1 }));
         }
         let end = self.end;
-        self.d.within(end, |d| d.read::<T>())
+        // Most fields are plain values, often nulls: read those without
+        // the general constructor (descriptors and all).
+        let at = self.d.position();
+        match self.d.remaining().first() {
+            Some(0x40) => {
+                self.d.take(1)?;
+                Ok(None)
+            }
+            Some(&code) if code != 0x00 => {
+                self.d.take(1)?;
+                let ctor = Constructor {
+                    descriptor: None,
+                    code,
+                    offset: at,
+                };
+                self.d.within(end, |d| T::decode(d, ctor)).map(Some)
+            }
+            _ => self.d.within(end, |d| d.read::<T>()),
+        }
     }
 
     /// Reads the next field, which must be present.
