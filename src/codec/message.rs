@@ -210,6 +210,12 @@ impl Message {
     /// large as that section. Error offsets count from the
     /// start of the first part, as if the parts were joined.
     pub fn decode_parts(parts: &[&[u8]]) -> DecodeResult<Message> {
+        Message::decode_boxed(parts).map(|m| *m)
+    }
+
+    /// [`decode_parts`](Self::decode_parts), into a box: the message is
+    /// built where it will stay (it is large, and moving it is a copy).
+    pub fn decode_boxed(parts: &[&[u8]]) -> DecodeResult<Box<Message>> {
         if let [whole] = parts
             && let Some(m) = Message::decode_whole(whole)
         {
@@ -222,7 +228,7 @@ impl Message {
     /// numeric descriptor: each section decoded as it is met, in one pass.
     /// `None` when anything is out of the ordinary, errors included: the
     /// general path then reads it and says exactly what is wrong.
-    fn decode_whole(payload: &[u8]) -> Option<Message> {
+    fn decode_whole(payload: &[u8]) -> Option<Box<Message>> {
         let mut d = Decoder::new(payload);
         let mut asm = Assembler::default();
         while !d.is_empty() {
@@ -241,7 +247,7 @@ impl Message {
 
     /// The general path: sections found by their sizes first, then decoded
     /// where they lie or gathered (see [`decode_parts`](Self::decode_parts)).
-    fn decode_split(parts: &[&[u8]]) -> DecodeResult<Message> {
+    fn decode_split(parts: &[&[u8]]) -> DecodeResult<Box<Message>> {
         let mut cur = Cursor::new(parts);
         let mut asm = Assembler::default();
         let mut scratch = Vec::new();
@@ -559,7 +565,7 @@ fn skip_body(c: &mut Cursor<'_>, mut code: u8, mut at: usize) -> DecodeResult<()
 /// Builds a message from its sections, checking their order.
 #[derive(Default)]
 struct Assembler {
-    msg: Message,
+    msg: Box<Message>,
     last: Option<SectionKind>,
 }
 

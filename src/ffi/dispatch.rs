@@ -561,7 +561,7 @@ impl State {
         // The bytes move out of the engine into the message, which keeps
         // them (see MessageBox): forwarding it writes them unchanged.
         let raw = x.delivery_take_payload(d);
-        match raw.map(|raw| (Message::decode(&raw), raw)) {
+        match raw.map(|raw| (Message::decode_boxed(&[&raw]), raw)) {
             Some((Ok(m), raw)) => {
                 let dk = self.register_delivery(cid, lk, d);
                 let mut ev = self.link_event(K::Message, lk);

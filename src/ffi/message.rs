@@ -111,9 +111,9 @@ impl MessageBox {
     }
 
     /// A message decoded from `raw`, which it keeps.
-    pub(crate) fn received(msg: Message, raw: Vec<u8>) -> Self {
+    pub(crate) fn received(msg: Box<Message>, raw: Vec<u8>) -> Self {
         MessageBox {
-            msg: OnceCell::from(Box::new(msg)),
+            msg: OnceCell::from(msg),
             raw: Some(raw),
             text: Default::default(),
         }
@@ -122,12 +122,10 @@ impl MessageBox {
     /// The message, to read.
     pub(crate) fn msg(&self) -> &Message {
         self.msg.get_or_init(|| {
-            Box::new(
-                self.raw
-                    .as_deref()
-                    .and_then(|r| Message::decode(r).ok())
-                    .unwrap_or_default(),
-            )
+            self.raw
+                .as_deref()
+                .and_then(|r| Message::decode_boxed(&[r]).ok())
+                .unwrap_or_default()
         })
     }
 
@@ -714,7 +712,7 @@ pub unsafe extern "C" fn muon_message_decode(
         check_out(out)?;
         // SAFETY: `data` is NULL or `len` readable bytes, per the contract.
         let input = unsafe { bytes(data, len) }?;
-        let m = MessageBox::received(Message::decode(input)?, input.to_vec());
+        let m = MessageBox::received(Message::decode_boxed(&[input])?, input.to_vec());
         // SAFETY: `out` is non-NULL and writable, per the contract.
         unsafe { write(out, into_raw(Box::new(m))) }
     })
