@@ -228,7 +228,7 @@ impl Connection {
         // The frames of flowing links, by far the most frequent, are read
         // straight into their own type (a Performative is 456 bytes to move).
         if self.remote_state != EndpointState::Uninit
-            && let [0x00, 0x53, code @ (0x13 | 0x14 | 0x15), ..] = *body
+            && let [0x00, 0x53, code @ 0x13..=0x15, ..] = *body
         {
             let result = d.read_constructor().and_then(|ctor| {
                 match code {
