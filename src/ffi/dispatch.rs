@@ -265,7 +265,7 @@ impl State {
             link,
             conn,
             listener: None,
-            ev: Box::new(ev),
+            ev: pool::boxed(ev),
         });
     }
 
@@ -337,7 +337,7 @@ impl State {
 
     /// Works out the callbacks and built-ins for one reactor event.
     pub(crate) fn prepare(&mut self, ev: LoopEvent) -> Vec<Action> {
-        let mut out = Vec::new();
+        let mut out = pool::actions();
         match ev {
             LoopEvent::Engine(cid, e) => self.prepare_engine(cid, e, &mut out),
             LoopEvent::Accepted(lid, cid) => {
@@ -622,5 +622,63 @@ impl State {
         if settled || outcome.is_some() {
             out.push(Action::Builtin(Builtin::AutoSettle(dk)));
         }
+    }
+}
+
+/// Spare allocations of the dispatch machinery, reused from one event to
+/// the next (per thread: a loop lives on one), so that handing an event to
+/// C allocates nothing in the steady state.
+pub(crate) mod pool {
+    use std::cell::RefCell;
+
+    use super::Action;
+    use crate::ffi::event::EventData;
+
+    /// Boxes kept at most; more are freed.
+    const MAX_BOXES: usize = 64;
+
+    thread_local! {
+        static BOXES: RefCell<Vec<Box<EventData>>> = const { RefCell::new(Vec::new()) };
+        static ACTIONS: RefCell<Vec<Action>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// `ev` in a box, a spare one if there is one.
+    pub(crate) fn boxed(ev: EventData) -> Box<EventData> {
+        match BOXES.with(|b| b.borrow_mut().pop()) {
+            Some(mut b) => {
+                *b = ev;
+                b
+            }
+            None => Box::new(ev),
+        }
+    }
+
+    /// Keeps an event's box for the next event, once its contents (the
+    /// message, the condition) were dropped or taken.
+    pub(crate) fn recycle(mut ev: Box<EventData>) {
+        ev.message = None;
+        ev.condition = None;
+        BOXES.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < MAX_BOXES {
+                b.push(ev);
+            }
+        });
+    }
+
+    /// An empty action list, with the capacity of an earlier one.
+    pub(crate) fn actions() -> Vec<Action> {
+        ACTIONS.with(|a| std::mem::take(&mut *a.borrow_mut()))
+    }
+
+    /// Keeps an emptied action list for the next event.
+    pub(crate) fn recycle_actions(mut v: Vec<Action>) {
+        v.clear();
+        ACTIONS.with(|a| {
+            let mut a = a.borrow_mut();
+            if v.capacity() > a.capacity() {
+                *a = v;
+            }
+        });
     }
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::boundary::{Opaque, boundary};
-use super::dispatch::{Action, State, TimerReg};
+use super::dispatch::{Action, State, TimerReg, pool};
 use super::event::{EventData, muon_event};
 use super::handle::muon_timer;
 use super::handler::{Registered, muon_handler};
@@ -262,6 +262,7 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                         })
                     }?;
                 }
+                pool::recycle(ev);
             }
             Action::Timer { reg, ev } => {
                 // SAFETY: the caller's promise.
@@ -315,6 +316,7 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
         // SAFETY: the caller's promise.
         unsafe { housekeeping(lp) }?;
     }
+    pool::recycle_actions(Vec::from(queue));
     Ok(())
 }
 
