@@ -638,6 +638,8 @@ pub(crate) mod pool {
     const MAX_BOXES: usize = 64;
 
     thread_local! {
+        // Boxes, not events: the boxes themselves are what is reused.
+        #[allow(clippy::vec_box)]
         static BOXES: RefCell<Vec<Box<EventData>>> = const { RefCell::new(Vec::new()) };
         static ACTIONS: RefCell<Vec<Action>> = const { RefCell::new(Vec::new()) };
     }
