@@ -313,8 +313,6 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                 }
             }
         }
-        // SAFETY: the caller's promise.
-        unsafe { housekeeping(lp) }?;
     }
     pool::recycle_actions(Vec::from(queue));
     Ok(())
@@ -351,6 +349,9 @@ unsafe fn step(
         Some(actions) => {
             // SAFETY: the caller's promise.
             unsafe { execute(lp, actions) }?;
+            // Userdata the callbacks released, log lines they caused.
+            // SAFETY: the caller's promise.
+            unsafe { housekeeping(lp) }?;
             true
         }
     };
