@@ -752,6 +752,7 @@ impl Loop {
         // Collect the events of every engine touched since the last call
         // (one clock read for them all).
         let now = Instant::now();
+        dedup(&mut self.dirty);
         while let Some(id) = self.dirty.pop() {
             if self.collect(id, now)
                 && let Some(c) = self.conns.get_mut(id.0)
@@ -854,6 +855,29 @@ impl Loop {
         }
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
     }
+}
+
+/// Drops repeated connections from a dirty list (each command marks its
+/// connection, so one callback can mark it many times; collecting it once
+/// is enough). Order is kept for short lists.
+fn dedup(ids: &mut Vec<ConnId>) {
+    if ids.len() <= 1 {
+        return;
+    }
+    if ids.len() > 16 {
+        ids.sort_unstable_by_key(|c| c.0);
+        ids.dedup();
+        return;
+    }
+    let mut kept = 0;
+    for i in 0..ids.len() {
+        let id = ids[i];
+        if !ids[..kept].contains(&id) {
+            ids[kept] = id;
+            kept += 1;
+        }
+    }
+    ids.truncate(kept);
 }
 
 /// A container id unique to this process and moment.
