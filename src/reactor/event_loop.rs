@@ -859,7 +859,7 @@ impl Loop {
 
 /// Drops repeated connections from a dirty list (each command marks its
 /// connection, so one callback can mark it many times; collecting it once
-/// is enough). Order is kept for short lists.
+/// is enough). Short lists keep their order.
 fn dedup(ids: &mut Vec<ConnId>) {
     if ids.len() <= 1 {
         return;
@@ -869,10 +869,12 @@ fn dedup(ids: &mut Vec<ConnId>) {
         ids.dedup();
         return;
     }
+    // Keep each one's last mark: the list is popped from the end, so the
+    // connection touched last is still collected first.
     let mut kept = 0;
     for i in 0..ids.len() {
         let id = ids[i];
-        if !ids[..kept].contains(&id) {
+        if !ids[i + 1..].contains(&id) {
             ids[kept] = id;
             kept += 1;
         }
