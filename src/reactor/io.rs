@@ -203,12 +203,6 @@ impl Loop {
                     if c.engine.output_len() > READ_CHUNK {
                         Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
                     }
-                    // A short read took all there was: more data makes a
-                    // new edge, so another read now would only return
-                    // EAGAIN (a system call on every message's path).
-                    if n < self.buf.len() {
-                        return;
-                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
