@@ -70,8 +70,12 @@ pub fn compile_c(src: &Path, link: Link) -> PathBuf {
                 .args(["-lpthread", "-ldl", "-lm"]);
         }
         Link::Shared => {
+            // DT_RPATH (not RUNPATH): it wins over the LD_LIBRARY_PATH
+            // cargo sets, which also lists target/<profile>, where an older
+            // `cargo build` may have left another libmuon.so.
             cmd.arg(format!("-L{}", lib.display()))
                 .arg("-lmuon")
+                .arg("-Wl,--disable-new-dtags")
                 .arg(format!("-Wl,-rpath,{}", lib.display()));
         }
     }
