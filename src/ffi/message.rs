@@ -78,6 +78,13 @@ pub(crate) enum TextField {
 
 const TEXT_FIELDS: usize = 7;
 
+impl TextField {
+    /// True for the fields AMQP types as symbols (ASCII only).
+    pub(crate) fn is_symbol(self) -> bool {
+        matches!(self, TextField::ContentType | TextField::ContentEncoding)
+    }
+}
+
 /// What a `muon_message *` points to: the message, and NUL-terminated
 /// copies of its text fields, made when C first asks for one and dropped
 /// when that field changes (Rust strings carry no NUL).
@@ -191,6 +198,21 @@ impl MessageBox {
                 })
                 .as_ptr()
                 .cast(),
+        }
+    }
+
+    /// Sets text field `field` (`None` removes it) and forgets its C copy.
+    pub(crate) fn set_text(&mut self, field: TextField, v: Option<String>) {
+        self.text_changed(field);
+        let p = self.msg_mut().properties_mut();
+        match field {
+            TextField::To => p.to = v,
+            TextField::Subject => p.subject = v,
+            TextField::ReplyTo => p.reply_to = v,
+            TextField::GroupId => p.group_id = v,
+            TextField::ReplyToGroupId => p.reply_to_group_id = v,
+            TextField::ContentType => p.content_type = v.map(crate::codec::Symbol),
+            TextField::ContentEncoding => p.content_encoding = v.map(crate::codec::Symbol),
         }
     }
 

@@ -15,7 +15,41 @@ use super::result::muon_result;
 use super::value::{muon_value, symbol_text};
 use super::value_get::muon_bytes;
 use crate::codec::sections::is_message_id;
-use crate::codec::{Binary, Symbol, Timestamp};
+use crate::codec::{Binary, Timestamp};
+
+/// Sets text property `field` from `text` (NULL removes it); the two
+/// symbol fields must be ASCII.
+///
+/// # Safety
+/// `msg` is NULL or a live message nothing else uses for the call; `text`
+/// is NULL or a NUL-terminated string.
+unsafe fn set_text(
+    msg: *mut muon_message,
+    text: *const c_char,
+    field: TextField,
+) -> Result<(), muon_result> {
+    let new = if text.is_null() {
+        None
+    } else {
+        // SAFETY: `text` is NUL-terminated, per the caller.
+        let s = unsafe { cstr(text) }?;
+        Some(
+            if field.is_symbol() {
+                symbol_text(s)?
+            } else {
+                s
+            }
+            .to_owned(),
+        )
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        change(msg, |m| {
+            m.set_text(field, new);
+            Ok(())
+        })
+    }
+}
 
 /// Sets the message-id: a ulong, uuid, binary or string value (AMQP 1.0
 /// §3.2.11-3.2.14). NULL removes it.
@@ -155,21 +189,8 @@ pub unsafe extern "C" fn muon_message_set_to(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(s.to_owned())
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::To);
-                m.msg_mut().properties_mut().to = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::To) }
     })
 }
 
@@ -209,21 +230,8 @@ pub unsafe extern "C" fn muon_message_set_subject(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(s.to_owned())
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::Subject);
-                m.msg_mut().properties_mut().subject = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::Subject) }
     })
 }
 
@@ -262,21 +270,8 @@ pub unsafe extern "C" fn muon_message_set_reply_to(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(s.to_owned())
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::ReplyTo);
-                m.msg_mut().properties_mut().reply_to = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::ReplyTo) }
     })
 }
 
@@ -377,21 +372,8 @@ pub unsafe extern "C" fn muon_message_set_content_type(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(Symbol(symbol_text(s)?.to_owned()))
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::ContentType);
-                m.msg_mut().properties_mut().content_type = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::ContentType) }
     })
 }
 
@@ -432,21 +414,8 @@ pub unsafe extern "C" fn muon_message_set_content_encoding(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(Symbol(symbol_text(s)?.to_owned()))
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::ContentEncoding);
-                m.msg_mut().properties_mut().content_encoding = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::ContentEncoding) }
     })
 }
 
@@ -636,21 +605,8 @@ pub unsafe extern "C" fn muon_message_set_group_id(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(s.to_owned())
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::GroupId);
-                m.msg_mut().properties_mut().group_id = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::GroupId) }
     })
 }
 
@@ -758,21 +714,8 @@ pub unsafe extern "C" fn muon_message_set_reply_to_group_id(
     text: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        let new = if text.is_null() {
-            None
-        } else {
-            // SAFETY: `text` is NUL-terminated, per the contract.
-            let s = unsafe { cstr(text) }?;
-            Some(s.to_owned())
-        };
-        // SAFETY: `msg` is NULL or live and not aliased, per the contract.
-        unsafe {
-            change(msg, |m| {
-                m.text_changed(TextField::ReplyToGroupId);
-                m.msg_mut().properties_mut().reply_to_group_id = new;
-                Ok(())
-            })
-        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_text(msg, text, TextField::ReplyToGroupId) }
     })
 }
 
