@@ -5,7 +5,8 @@
  *   - splitting "host:port/address" into the part to connect to and the address;
  *   - connecting, with SASL PLAIN allowed when the URL carries a user;
  *   - checking a muon_result and stopping with a clear message;
- *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s);
+ *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s) and a
+ *     client that reconnects with it (simple_send, simple_recv);
  *   - stopping a loop cleanly on SIGINT and SIGTERM (a thread waits for the
  *     signal and wakes the loop, muon's one thread-safe call).
  *
@@ -171,6 +172,112 @@ static inline unsigned backoff_next(struct backoff *b) {
 }
 
 static inline void backoff_reset(struct backoff *b) { b->delay_ms = 0; }
+
+/*
+ * A client that keeps its connection: the tutorial's manual reconnect
+ * pattern, shared by simple_send and simple_recv. Put a `struct reconnecting`
+ * first in the program's state, set its fields, and call reconnect_now. The
+ * connection's handler is set here; its userdata is that state, so the
+ * program's link handlers (passed the same pointer) see their own fields.
+ *
+ *   - on_open(rc) runs each time the connection is up: open the links there;
+ *   - a lost connection is retried at once, then after 0.1 s, doubling up to
+ *     10 s, printing what it does; a connection that never opened, a failed
+ *     login or an error from the peer ends the program with a message.
+ */
+struct reconnecting {
+    muon_loop *loop;
+    const char *program;           /* for messages */
+    const char *host, *peer;       /* peer: the host without credentials */
+    void (*on_open)(struct reconnecting *rc);
+    muon_connection conn;
+    struct backoff backoff;
+    bool opened_once, done;
+    int exit_code;
+};
+
+static inline void reconnect_now(struct reconnecting *rc);
+
+static inline void reconnecting_closed(struct reconnecting *rc, const char *what,
+                                       const muon_condition *error) {
+    char buf[512];
+    if (error != NULL) {
+        printf("Closed due to %s\n", condition_text(error, buf, sizeof buf, ""));
+        fprintf(stderr, "%s: %s %s: %s\n", rc->program, what, rc->peer, buf);
+        rc->exit_code = 1;
+        rc->done = true;
+    }
+    (void)muon_connection_close(rc->conn); /* may be closed already */
+}
+
+static inline void reconnecting_on_remote_open(void *app, const muon_event *ev) {
+    struct reconnecting *rc = app;
+    (void)ev;
+    rc->opened_once = true;
+    backoff_reset(&rc->backoff);
+    rc->on_open(rc);
+}
+
+static inline void reconnecting_on_link_remote_close(void *app, const muon_event *ev) {
+    reconnecting_closed(app, "link closed by", muon_event_condition(ev));
+}
+
+static inline void reconnecting_on_remote_close(void *app, const muon_event *ev) {
+    reconnecting_closed(app, "connection closed by", muon_event_condition(ev));
+}
+
+static inline void reconnecting_on_timer(void *app, const muon_event *ev) {
+    (void)ev;
+    printf("Reconnecting...\n");
+    fflush(stdout);
+    reconnect_now(app);
+}
+
+/* A failed login or a protocol error: say why and give up (on_disconnected
+ * follows). A lost connection is left to on_disconnected, which reconnects. */
+static inline void reconnecting_on_transport_error(void *app, const muon_event *ev) {
+    struct reconnecting *rc = app;
+    char buf[512];
+    const muon_condition *why = muon_event_condition(ev);
+    if (rc->done || is_connection_lost(why)) return;
+    fprintf(stderr, "%s: connection to %s failed: %s\n", rc->program, rc->peer,
+            condition_text(why, buf, sizeof buf, "no reason given"));
+    rc->exit_code = 1;
+    rc->done = true;
+}
+
+static inline void reconnecting_on_disconnected(void *app, const muon_event *ev) {
+    struct reconnecting *rc = app;
+    char buf[512];
+    if (rc->done) return;
+    if (!rc->opened_once) { /* never connected: say why and give up */
+        fprintf(stderr, "%s: cannot connect to %s: %s\n", rc->program, rc->peer,
+                condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+        rc->exit_code = 1;
+        return;
+    }
+    unsigned delay = backoff_next(&rc->backoff);
+    if (delay == 0) {
+        printf("Disconnected, reconnecting...\n");
+        reconnect_now(rc);
+    } else {
+        printf("Disconnected, will try to reconnect after %g seconds\n", delay / 1000.0);
+        muon_handler t = MUON_HANDLER_INIT;
+        t.on_timer = reconnecting_on_timer;
+        check(muon_loop_schedule(rc->loop, delay, &t, rc, NULL), "muon_loop_schedule");
+    }
+    fflush(stdout);
+}
+
+static inline void reconnect_now(struct reconnecting *rc) {
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_connection_remote_open = reconnecting_on_remote_open;
+    h.on_link_remote_close = reconnecting_on_link_remote_close;
+    h.on_connection_remote_close = reconnecting_on_remote_close;
+    h.on_transport_error = reconnecting_on_transport_error;
+    h.on_disconnected = reconnecting_on_disconnected;
+    check(connect_to(rc->loop, rc->host, &h, rc, &rc->conn), "muon_loop_connect");
+}
 
 /*
  * SIGINT and SIGTERM as a loop wake-up: signals_start blocks both signals

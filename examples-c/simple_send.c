@@ -17,29 +17,11 @@
 #include "common.h"
 
 struct send {
-    muon_loop *loop;
-    const char *host, *address;
-    const char *peer; /* host without credentials, for messages */
+    struct reconnecting rc; /* first: the connection's userdata is this struct */
+    const char *address;
     long total, sent, confirmed;
-    muon_connection conn;
     muon_sender sender;
-    struct backoff backoff;
-    bool opened_once, done;
-    int exit_code;
 };
-
-static void connect_now(struct send *s);
-
-static void closed(struct send *s, const char *what, const muon_condition *error) {
-    char buf[512];
-    if (error != NULL) {
-        printf("Closed due to %s\n", condition_text(error, buf, sizeof buf, ""));
-        fprintf(stderr, "simple_send: %s %s: %s\n", what, s->peer, buf);
-        s->exit_code = 1;
-        s->done = true;
-    }
-    (void)muon_connection_close(s->conn); /* may be closed already */
-}
 
 /* The sender's handler. */
 static void on_link_flow(void *app, const muon_event *ev) {
@@ -66,114 +48,52 @@ static void on_accepted(void *app, const muon_event *ev) {
     struct send *s = app;
     if (++s->confirmed == s->total) {
         printf("all messages confirmed\n");
-        s->done = true;
+        s->rc.done = true;
         check(muon_sender_close(muon_event_sender(ev)), "muon_sender_close");
-        check(muon_connection_close(s->conn), "muon_connection_close");
+        check(muon_connection_close(s->rc.conn), "muon_connection_close");
     }
 }
 
-/* The connection's handler. */
-static void on_connection_remote_open(void *app, const muon_event *ev) {
-    struct send *s = app;
-    (void)ev;
-    s->opened_once = true;
-    backoff_reset(&s->backoff);
-    s->sent = s->confirmed; /* resume from the last confirmed message */
+/* The connection is up (again): open the sender and resume from the last
+ * confirmed message. */
+static void open_sender(struct reconnecting *rc) {
+    struct send *s = (struct send *)rc;
+    s->sent = s->confirmed;
     muon_handler h = MUON_HANDLER_INIT;
     h.on_link_flow = on_link_flow;
     h.on_accepted = on_accepted;
-    check(muon_connection_open_sender(s->conn, s->address, NULL, &h, s, &s->sender),
+    check(muon_connection_open_sender(rc->conn, s->address, NULL, &h, s, &s->sender),
           "muon_connection_open_sender");
     check(muon_sender_offered(s->sender, (uint32_t)(s->total - s->confirmed)), "muon_sender_offered");
-}
-
-static void on_link_remote_close(void *app, const muon_event *ev) {
-    closed(app, "link closed by", muon_event_condition(ev));
-}
-
-static void on_connection_remote_close(void *app, const muon_event *ev) {
-    closed(app, "connection closed by", muon_event_condition(ev));
-}
-
-static void on_timer(void *app, const muon_event *ev) {
-    (void)ev;
-    printf("Reconnecting...\n");
-    fflush(stdout);
-    connect_now(app);
-}
-
-/* A failed login or a protocol error: say why and give up (on_disconnected
- * follows). A lost connection is left to on_disconnected, which reconnects. */
-static void on_transport_error(void *app, const muon_event *ev) {
-    struct send *s = app;
-    char buf[512];
-    const muon_condition *why = muon_event_condition(ev);
-    if (s->done || is_connection_lost(why)) return;
-    fprintf(stderr, "simple_send: connection to %s failed: %s\n", s->peer,
-            condition_text(why, buf, sizeof buf, "no reason given"));
-    s->exit_code = 1;
-    s->done = true;
-}
-
-static void on_disconnected(void *app, const muon_event *ev) {
-    struct send *s = app;
-    char buf[512];
-    if (s->done) return;
-    if (!s->opened_once) { /* never connected: say why and give up */
-        fprintf(stderr, "simple_send: cannot connect to %s: %s\n", s->peer,
-                condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
-        s->exit_code = 1;
-        return;
-    }
-    unsigned delay = backoff_next(&s->backoff);
-    if (delay == 0) {
-        printf("Disconnected, reconnecting...\n");
-        connect_now(s);
-    } else {
-        printf("Disconnected, will try to reconnect after %g seconds\n", delay / 1000.0);
-        muon_handler t = MUON_HANDLER_INIT;
-        t.on_timer = on_timer;
-        check(muon_loop_schedule(s->loop, delay, &t, s, NULL), "muon_loop_schedule");
-    }
-    fflush(stdout);
-}
-
-static void connect_now(struct send *s) {
-    muon_handler h = MUON_HANDLER_INIT;
-    h.on_connection_remote_open = on_connection_remote_open;
-    h.on_link_remote_close = on_link_remote_close;
-    h.on_connection_remote_close = on_connection_remote_close;
-    h.on_transport_error = on_transport_error;
-    h.on_disconnected = on_disconnected;
-    check(connect_to(s->loop, s->host, &h, s, &s->conn), "muon_loop_connect");
 }
 
 int main(int argc, char **argv) {
     struct options opts;
     parse_options(argc, argv, "[-a URL] [-m COUNT]", 100, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL] [-m COUNT]");
-    struct send s = {
-        .host = opts.host, .peer = opts.peer, .address = opts.address, .total = opts.count};
+    struct send s = {.rc = {.program = "simple_send", .host = opts.host, .peer = opts.peer,
+                            .on_open = open_sender},
+                     .address = opts.address, .total = opts.count};
     if (s.total == 0) {
         printf("all messages confirmed\n");
         return 0;
     }
-    s.loop = muon_loop_new();
-    if (s.loop == NULL) {
+    s.rc.loop = muon_loop_new();
+    if (s.rc.loop == NULL) {
         fprintf(stderr, "simple_send: cannot make an event loop\n");
         return 1;
     }
-    connect_now(&s);
-    muon_result rc = muon_loop_run(s.loop);
-    check(muon_loop_free(s.loop), "muon_loop_free");
+    reconnect_now(&s.rc);
+    muon_result rc = muon_loop_run(s.rc.loop);
+    check(muon_loop_free(s.rc.loop), "muon_loop_free");
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "simple_send: %s\n", muon_result_message(rc));
         return 1;
     }
-    if (s.exit_code == 0 && s.confirmed < s.total) {
+    if (s.rc.exit_code == 0 && s.confirmed < s.total) {
         fprintf(stderr, "simple_send: closed after %ld of %ld messages were confirmed\n",
                 s.confirmed, s.total);
         return 1;
     }
-    return s.exit_code;
+    return s.rc.exit_code;
 }
