@@ -17,27 +17,37 @@
  *     its queue, in its original order (at-least-once).
  *   - Producers get credit in batches of PRODUCER_WINDOW (topped up when half
  *     is used), so a fast producer is never idle waiting for it. A queue that
- *     holds -m MAX messages (default 10,000; 0: no limit) takes its credit
- *     back from the producers sending to it until it drains to half: memory
- *     stays bounded and a producer runs at its consumers' pace.
+ *     holds -b BYTES of messages (default 256 MiB) or -m MAX messages
+ *     (default: no count limit) stops topping up the credit of the producers
+ *     sending to it until it drains to half, and says so on stderr: memory
+ *     stays bounded and a producer runs at its consumers' pace. Credit is
+ *     never taken back (a credit cut races with transfers in flight, and
+ *     Qpid Proton's senders keep sending on the negative credit it leaves),
+ *     so a queue may pass its bound by the credit its producers still hold:
+ *     at most PRODUCER_WINDOW messages each.
  *   - Many connections are served at once, on one thread.
  *   - SIGINT or SIGTERM closes the listener and every connection and stops.
  *
- *   broker [-a HOST:PORT] [-m MAX] [-v]
- *                                  default localhost:5672; -m the most
- *                                  messages a queue holds before its
- *                                  producers wait; -v logs connections and
- *                                  links on stderr
+ *   broker [-a HOST:PORT] [-b BYTES] [-m MAX] [-v]
+ *                                  default localhost:5672; -b the most
+ *                                  message bytes a queue holds before its
+ *                                  producers wait (K, M, G suffixes; 0: no
+ *                                  limit), -m the most messages; -v logs
+ *                                  connections and links on stderr
  */
 #include "common.h"
 
+#include <errno.h>
+
 #define TEMP_PREFIX "temp."
 #define PRODUCER_WINDOW 1000  /* as ActiveMQ Artemis's default AMQP credit */
-#define DEFAULT_MAX_DEPTH 10000
+#define DEFAULT_MAX_BYTES (256ull << 20)
+#define USAGE "[-a HOST:PORT] [-b BYTES] [-m MAX] [-v]"
 
 struct node {             /* a message waiting in a queue, or in flight */
     muon_message *msg;
     unsigned long long seq;  /* arrival order: a returned message goes back in its place */
+    size_t bytes;            /* its encoded size */
     muon_delivery delivery; /* in flight: the delivery it went out as */
     struct node *next;
 };
@@ -47,6 +57,7 @@ struct queue {
     bool dynamic;                    /* deleted with its consumer */
     struct node *head, *tail;        /* waiting messages */
     size_t depth;                    /* how many are waiting */
+    size_t bytes;                    /* their encoded size */
     size_t n_blocked;                /* producers waiting for it to drain */
     struct link **consumers;         /* round-robin, within credit */
     size_t n_consumers, cap_consumers, next;
@@ -84,7 +95,8 @@ struct broker {
     unsigned next_conn_id, next_temp_id;
     unsigned long long next_seq;
     unsigned long rejected;
-    size_t max_depth;        /* 0: queues are not bounded */
+    size_t max_depth;        /* messages a queue holds before producers wait; 0: any */
+    unsigned long long max_bytes; /* bytes a queue holds before producers wait; 0: any */
     bool verbose, stopping;
 };
 
@@ -123,6 +135,7 @@ static struct queue *find_queue(struct broker *b, const char *name, bool create)
 
 static void push_tail(struct queue *q, struct node *n) {
     q->depth++;
+    q->bytes += n->bytes;
     n->next = NULL;
     if (q->tail) q->tail->next = n; else q->head = n;
     q->tail = n;
@@ -131,6 +144,7 @@ static void push_tail(struct queue *q, struct node *n) {
 /* Returns a message to the head of its queue, before any that arrived after it. */
 static void requeue(struct queue *q, struct node *n) {
     q->depth++;
+    q->bytes += n->bytes;
     struct node **p = &q->head;
     while (*p != NULL && (*p)->seq < n->seq) p = &(*p)->next;
     n->next = *p;
@@ -169,16 +183,36 @@ static void delete_queue(struct broker *b, struct queue *q) {
     free(q);
 }
 
-/* Backpressure: a producer sending to a full queue gets no credit (what it
- * had is taken back) until the queue drains to half. */
+/* Backpressure. A queue is full when it holds its bound of messages or bytes,
+ * and has room again when it is down to half of both. */
+static bool queue_full(const struct broker *b, const struct queue *q) {
+    return (b->max_depth > 0 && q->depth >= b->max_depth) ||
+           (b->max_bytes > 0 && q->bytes >= b->max_bytes);
+}
+
+static bool queue_has_room(const struct broker *b, const struct queue *q) {
+    return (b->max_depth == 0 || q->depth <= b->max_depth / 2) &&
+           (b->max_bytes == 0 || q->bytes <= b->max_bytes / 2);
+}
+
+/* A producer sending to a full queue gets no more credit until the queue
+ * drains to half. What it holds is not taken back: a cut races with the
+ * transfers it has in flight (AMQP 1.0 2.6.7), and a sender that reads
+ * credit as a number that may go negative (Qpid Proton's examples test it
+ * for truth) would keep sending. */
 static void block_producer(struct link *p, struct queue *q) {
     if (p->blocked_on != NULL) return;
+    if (q->n_blocked == 0) {
+        fprintf(stderr,
+                "broker: queue %s is full (%zu messages, %llu bytes; bound -m %zu, -b %llu): "
+                "its producers get no more credit until it drains to half\n",
+                q->name, q->depth, (unsigned long long)q->bytes, p->b->max_depth,
+                p->b->max_bytes);
+    }
     p->blocked_on = q;
     q->n_blocked++;
-    LOG(p->b, "queue %s holds %zu messages: connection %u's producer waits", q->name, q->depth,
-        p->conn->id);
+    LOG(p->b, "connection %u's producer waits for queue %s", p->conn->id, q->name);
     check(muon_receiver_set_credit_window(p->receiver, 0), "muon_receiver_set_credit_window");
-    (void)muon_receiver_flow(p->receiver, 0); /* fails only if it is going */
 }
 
 static void unblock_producers(struct broker *b, struct queue *q) {
@@ -187,8 +221,8 @@ static void unblock_producers(struct broker *b, struct queue *q) {
             if (p->kind != PRODUCER || p->blocked_on != q) continue;
             p->blocked_on = NULL;
             q->n_blocked--;
-            LOG(b, "queue %s down to %zu messages: connection %u's producer resumes", q->name,
-                q->depth, k->id);
+            LOG(b, "queue %s down to %zu messages, %llu bytes: connection %u's producer resumes",
+                q->name, q->depth, (unsigned long long)q->bytes, k->id);
             check(muon_receiver_set_credit_window(p->receiver, PRODUCER_WINDOW),
                   "muon_receiver_set_credit_window");
             (void)muon_receiver_flow(p->receiver, PRODUCER_WINDOW);
@@ -220,6 +254,7 @@ static void deliver(struct queue *q) {
         q->head = n->next;
         if (q->head == NULL) q->tail = NULL;
         q->depth--;
+        q->bytes -= n->bytes;
         n->next = NULL;
         if (d.generation == 0) { /* went pre-settled: nothing to wait for */
             muon_message_free(n->msg);
@@ -229,7 +264,7 @@ static void deliver(struct queue *q) {
         n->delivery = d;
         if (c->unsettled_tail) c->unsettled_tail->next = n; else c->unsettled = n;
         c->unsettled_tail = n;
-        if (q->n_blocked > 0 && q->depth <= c->b->max_depth / 2) unblock_producers(c->b, q);
+        if (q->n_blocked > 0 && queue_has_room(c->b, q)) unblock_producers(c->b, q);
     }
 }
 
@@ -368,10 +403,14 @@ static void on_message(void *app, const muon_event *ev) {
     struct node *n = calloc(1, sizeof *n);
     if (n == NULL) exit(1);
     check(muon_message_clone(m, &n->msg), "muon_message_clone");
+    /* A received message keeps its encoding: asking its size costs nothing. */
+    if (muon_message_encode(n->msg, NULL, 0, &n->bytes) != MUON_RESULT_BUFFER_TOO_SMALL) {
+        n->bytes = 0;
+    }
     n->seq = ++p->b->next_seq;
     push_tail(q, n);
     deliver(q);
-    if (p->b->max_depth > 0 && q->depth >= p->b->max_depth) block_producer(p, q);
+    if (queue_full(p->b, q)) block_producer(p, q);
 } /* returning without settling: muon accepts the message now it is queued */
 
 static void forget_link(struct link *k) {
@@ -553,11 +592,39 @@ static void on_wake(void *app, const muon_event *ev) {
     }
 }
 
+/* "123", "64K", "256M", "2G" (powers of 1024). */
+static bool parse_size(const char *s, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno != 0 || s[0] == '-') return false;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    default: return false;
+    }
+    if (*end != '\0' || (shift > 0 && v > (~0ull >> shift))) return false;
+    *out = v << shift;
+    return true;
+}
+
 int main(int argc, char **argv) {
+    unsigned long long max_bytes = DEFAULT_MAX_BYTES;
+    for (int i = 1; i < argc; i++) { /* -b is the broker's own; the rest are common */
+        if (strcmp(argv[i], "-b") != 0) continue;
+        if (i + 1 >= argc || !parse_size(argv[i + 1], &max_bytes)) usage_exit(argv[0], USAGE);
+        memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) * sizeof *argv);
+        argc -= 2;
+        i--;
+    }
     struct options opts;
-    parse_options(argc, argv, "[-a HOST:PORT] [-m MAX] [-v]", DEFAULT_MAX_DEPTH, &opts);
-    if (opts.argc > 0) usage_exit(argv[0], "[-a HOST:PORT] [-m MAX] [-v]");
-    struct broker b = {.verbose = opts.verbose, .max_depth = (size_t)opts.count};
+    parse_options(argc, argv, USAGE, 0, &opts);
+    if (opts.argc > 0) usage_exit(argv[0], USAGE);
+    struct broker b = {
+        .verbose = opts.verbose, .max_depth = (size_t)opts.count, .max_bytes = max_bytes};
     b.loop = muon_loop_new();
     if (b.loop == NULL) {
         fprintf(stderr, "broker: cannot make an event loop\n");
