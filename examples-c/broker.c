@@ -42,7 +42,9 @@
 #define TEMP_PREFIX "temp."
 #define PRODUCER_WINDOW 1000  /* as ActiveMQ Artemis's default AMQP credit */
 #define DEFAULT_MAX_BYTES (256ull << 20)
-#define USAGE "[-a HOST:PORT] [-b BYTES] [-m MAX] [-v]"
+#define USAGE                                                                           \
+    "[-a [amqps://]HOST:PORT] [-b BYTES] [-m MAX] [-v]\n"                                 \
+    "       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]"
 
 struct node {             /* a message waiting in a queue, or in flight */
     muon_message *msg;
@@ -613,12 +615,34 @@ static bool parse_size(const char *s, unsigned long long *out) {
 
 int main(int argc, char **argv) {
     unsigned long long max_bytes = DEFAULT_MAX_BYTES;
-    for (int i = 1; i < argc; i++) { /* -b is the broker's own; the rest are common */
-        if (strcmp(argv[i], "-b") != 0) continue;
-        if (i + 1 >= argc || !parse_size(argv[i + 1], &max_bytes)) usage_exit(argv[0], USAGE);
-        memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) * sizeof *argv);
-        argc -= 2;
+    const char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
+    bool tls_require_client_cert = false;
+    for (int i = 1; i < argc; i++) { /* the broker's own options; the rest are common */
+        const char *a = argv[i];
+        int used = 2;
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "-b") == 0) {
+            if (!has_value || !parse_size(argv[i + 1], &max_bytes)) usage_exit(argv[0], USAGE);
+        } else if (strcmp(a, "--tls-cert") == 0 && has_value) {
+            tls_cert = argv[i + 1];
+        } else if (strcmp(a, "--tls-key") == 0 && has_value) {
+            tls_key = argv[i + 1];
+        } else if (strcmp(a, "--tls-client-ca") == 0 && has_value) {
+            tls_client_ca = argv[i + 1];
+        } else if (strcmp(a, "--tls-require-client-cert") == 0) {
+            tls_require_client_cert = true;
+            used = 1;
+        } else {
+            continue;
+        }
+        memmove(&argv[i], &argv[i + used], (size_t)(argc - i - used) * sizeof *argv);
+        argc -= used;
         i--;
+    }
+    if ((tls_cert == NULL) != (tls_key == NULL) ||
+        (tls_cert == NULL && (tls_client_ca != NULL || tls_require_client_cert)) ||
+        (tls_require_client_cert && tls_client_ca == NULL)) {
+        usage_exit(argv[0], USAGE);
     }
     struct options opts;
     parse_options(argc, argv, USAGE, 0, &opts);
@@ -641,6 +665,16 @@ int main(int argc, char **argv) {
     check(muon_connection_options_new(&co), "muon_connection_options_new");
     check(muon_connection_options_add_offered_capability(co, "ANONYMOUS-RELAY"),
           "muon_connection_options_add_offered_capability");
+    if (tls_cert != NULL) {
+        check_tls(co, muon_connection_options_set_tls_cert_file(co, tls_cert, tls_key),
+                  "--tls-cert/--tls-key");
+    }
+    if (tls_client_ca != NULL) {
+        check_tls(co, muon_connection_options_add_tls_client_ca_file(co, tls_client_ca),
+                  "--tls-client-ca");
+        check(muon_connection_options_set_tls_require_client_cert(co, tls_require_client_cert),
+              "muon_connection_options_set_tls_require_client_cert");
+    }
     muon_handler ch = MUON_HANDLER_INIT;
     ch.on_connection_accepted = on_connection_accepted;
     ch.on_connection_remote_open = on_connection_remote_open;
@@ -657,6 +691,9 @@ int main(int argc, char **argv) {
         signals_stop(&sig);
         check(muon_loop_free(b.loop), "muon_loop_free");
         return 1;
+    }
+    if (tls_cert == NULL) {
+        fprintf(stderr, "broker: no --tls-cert: clients connect without TLS\n");
     }
     printf("listening on %u\n", (unsigned)muon_listener_port(b.listener));
     fflush(stdout);

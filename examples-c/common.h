@@ -1,9 +1,12 @@
 /*
  * common.h: small helpers shared by the muon C examples, header-only.
  *
- *   - command-line options: -a URL, -m COUNT, -v, and the arguments left over;
+ *   - command-line options: -a URL, -m COUNT, -v, the TLS options --ca FILE,
+ *     --cert FILE and --key FILE, and the arguments left over;
  *   - splitting "host:port/address" into the part to connect to and the address;
- *   - connecting, with SASL PLAIN allowed when the URL carries a user;
+ *   - connecting (amqps:// URLs use TLS, verified against the platform's trust
+ *     store or SSL_CERT_FILE, plus --ca), with SASL PLAIN allowed when the URL
+ *     carries a user;
  *   - checking a muon_result and stopping with a clear message;
  *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s) and a
  *     client that reconnects with it (simple_send, simple_recv);
@@ -45,10 +48,18 @@ struct options {
 
 static inline void usage_exit(const char *prog, const char *usage) {
     fprintf(stderr, "usage: %s %s\n", prog, usage);
+    fprintf(stderr, "  amqps:// URLs use TLS, trusting the platform's CAs (or SSL_CERT_FILE);\n"
+                    "  --ca FILE trusts another CA, --cert FILE --key FILE send a client certificate\n");
     exit(2);
 }
 
-/* Parses -a URL, -m COUNT and -v; other arguments stay in opts->argv. */
+/* TLS settings from the command line, used by connect_to (one set per program). */
+static const char *tls_ca_file;   /* --ca FILE: a CA to trust beside the platform's */
+static const char *tls_cert_file; /* --cert FILE: a client certificate (mutual TLS) */
+static const char *tls_key_file;  /* --key FILE: its private key */
+
+/* Parses -a URL, -m COUNT, -v and the TLS options; other arguments stay in
+ * opts->argv. */
 static inline void parse_options(int argc, char **argv, const char *usage,
                                  long default_count, struct options *opts) {
     memset(opts, 0, sizeof *opts);
@@ -66,6 +77,12 @@ static inline void parse_options(int argc, char **argv, const char *usage,
             opts->count_given = true;
         } else if (strcmp(a, "-v") == 0) {
             opts->verbose = true;
+        } else if (strcmp(a, "--ca") == 0 && i + 1 < argc) {
+            tls_ca_file = argv[++i];
+        } else if (strcmp(a, "--cert") == 0 && i + 1 < argc) {
+            tls_cert_file = argv[++i];
+        } else if (strcmp(a, "--key") == 0 && i + 1 < argc) {
+            tls_key_file = argv[++i];
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 ||
                    (a[0] == '-' && a[1] != '\0')) {
             usage_exit(argv[0], usage);
@@ -73,6 +90,7 @@ static inline void parse_options(int argc, char **argv, const char *usage,
             opts->argv[opts->argc++] = argv[i];
         }
     }
+    if ((tls_cert_file == NULL) != (tls_key_file == NULL)) usage_exit(argv[0], usage);
     /* The address is what follows the first '/' after the host part. */
     const char *start = strstr(opts->url, "://");
     start = start ? start + 3 : opts->url;
@@ -122,16 +140,35 @@ static inline const char *condition_text(const muon_condition *c, char *buf, siz
  * otherwise refuses it (it never falls back to ANONYMOUS instead). Without a
  * user in the URL, the defaults apply (ANONYMOUS).
  */
+/* Stops the program if a TLS option could not be used, saying why. */
+static inline void check_tls(muon_connection_options *o, muon_result rc, const char *what) {
+    if (rc != MUON_RESULT_OK) {
+        const char *why = muon_connection_options_error(o);
+        fprintf(stderr, "error: %s: %s\n", what, why ? why : muon_result_message(rc));
+        exit(1);
+    }
+}
+
 static inline muon_result connect_to(muon_loop *loop, const char *host,
                                      const muon_handler *handler, void *userdata,
                                      muon_connection *out) {
     const char *start = strstr(host, "://");
     bool has_user = strchr(start ? start + 3 : host, '@') != NULL;
     muon_connection_options *options = NULL;
-    if (has_user) {
+    if (has_user || tls_ca_file != NULL || tls_cert_file != NULL) {
         check(muon_connection_options_new(&options), "muon_connection_options_new");
+    }
+    if (has_user) {
         check(muon_connection_options_set_allow_insecure_plain(options, true),
               "muon_connection_options_set_allow_insecure_plain");
+    }
+    if (tls_ca_file != NULL) {
+        check_tls(options, muon_connection_options_add_tls_ca_file(options, tls_ca_file), "--ca");
+    }
+    if (tls_cert_file != NULL) {
+        check_tls(options,
+                  muon_connection_options_set_tls_cert_file(options, tls_cert_file, tls_key_file),
+                  "--cert/--key");
     }
     muon_result rc = muon_loop_connect(loop, host, options, handler, userdata, out);
     muon_connection_options_free(options);

@@ -445,6 +445,16 @@ typedef struct muon_condition muon_condition;
  `muon_connection_options_set_handshake`,
  `muon_connection_options_set_reconnect`,
  `muon_connection_options_add_failover_url`,
+ `muon_connection_options_add_tls_ca_file`,
+ `muon_connection_options_add_tls_ca_pem`,
+ `muon_connection_options_set_tls_system_trust`,
+ `muon_connection_options_set_tls_cert_file`,
+ `muon_connection_options_set_tls_cert_pem`,
+ `muon_connection_options_set_tls_insecure_skip_verify`,
+ `muon_connection_options_add_tls_client_ca_file`,
+ `muon_connection_options_set_tls_require_client_cert`,
+ `muon_connection_options_set_tls_insecure_allow_plain`,
+ `muon_connection_options_error`,
  `muon_connection_options_free`.
  */
 typedef struct muon_connection_options muon_connection_options;
@@ -4010,6 +4020,177 @@ const struct muon_value *muon_terminus_dynamic_node_properties(const struct muon
  `t` is NULL or a live terminus view.
  */
 const struct muon_value *muon_terminus_filter(const struct muon_terminus *t);
+
+/*
+ Adds the CA certificates of the PEM file at `path` to those trusted to
+ sign the server's certificate (beside the platform's store, unless
+ `muon_connection_options_set_tls_system_trust(opts, false)`).
+
+ `opts` and `path` are borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_IO_ERROR` (the file cannot be read),
+ `MUON_RESULT_INVALID_ARGUMENT` (no certificate in it), `MUON_RESULT_PANIC`;
+ on failure `muon_connection_options_error` says why. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `path` is NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_tls_ca_file(struct muon_connection_options *opts,
+                                                         const char *path);
+
+/*
+ Adds the CA certificates in `len` bytes of PEM at `pem` to the trusted
+ ones, as `muon_connection_options_add_tls_ca_file` does.
+
+ `opts` and `pem` are borrowed for the call (the bytes are copied).
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `pem` is NULL or points to
+ `len` readable bytes.
+ */
+enum muon_result muon_connection_options_add_tls_ca_pem(struct muon_connection_options *opts,
+                                                        const uint8_t *pem,
+                                                        size_t len);
+
+/*
+ Whether the platform's trust store is used to verify servers (default
+ true). The store is the system's CA bundle, or the files named by the
+ `SSL_CERT_FILE` and `SSL_CERT_DIR` environment variables when they are
+ set, as with OpenSSL-based tools. With false, only the CAs added with
+ `muon_connection_options_add_tls_ca_file`/`_pem` are trusted (verification
+ stays on).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_tls_system_trust(struct muon_connection_options *opts,
+                                                              bool on);
+
+/*
+ Sets this side's certificate chain and private key from PEM files: for
+ `muon_loop_connect` the client certificate of mutual TLS (and SASL
+ EXTERNAL is then chosen when the server offers it); for
+ `muon_loop_listen` the listener's certificate (which makes it a TLS
+ listener). The key may be PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
+
+ `opts`, `cert_path` and `key_path` are borrowed for the call. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_IO_ERROR`, `MUON_RESULT_INVALID_ARGUMENT` (not a certificate
+ or key), `MUON_RESULT_PANIC`; on failure `muon_connection_options_error`
+ says why. Not thread-safe (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the paths are NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_tls_cert_file(struct muon_connection_options *opts,
+                                                           const char *cert_path,
+                                                           const char *key_path);
+
+/*
+ Sets this side's certificate chain and private key from PEM in memory,
+ as `muon_connection_options_set_tls_cert_file` does.
+
+ `opts`, `cert` and `key` are borrowed for the call (the bytes are
+ copied). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `cert` and `key` are NULL or
+ point to `cert_len` and `key_len` readable bytes.
+ */
+enum muon_result muon_connection_options_set_tls_cert_pem(struct muon_connection_options *opts,
+                                                          const uint8_t *cert,
+                                                          size_t cert_len,
+                                                          const uint8_t *key,
+                                                          size_t key_len);
+
+/*
+ INSECURE: connects over TLS without verifying the server's certificate
+ or name (default false). The connection is encrypted but anyone on the
+ path can impersonate the server; every such connection writes a
+ warning to stderr (or the loop's log callback). For tests only.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_tls_insecure_skip_verify(struct muon_connection_options *opts,
+                                                                      bool on);
+
+/*
+ Listener: client certificates are verified against the CAs in the PEM
+ file at `path` (may be called several times). A client that presents a
+ verified certificate can log in with SASL EXTERNAL as its subject's
+ common name; whether a certificate is required is set with
+ `muon_connection_options_set_tls_require_client_cert`.
+
+ `opts` and `path` are borrowed for the call. Results as
+ `muon_connection_options_add_tls_ca_file`. Not thread-safe (plain
+ data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `path` is NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_tls_client_ca_file(struct muon_connection_options *opts,
+                                                                const char *path);
+
+/*
+ Listener: refuse TLS clients that present no certificate the client
+ CAs verify (default false: a certificate is verified when offered, and
+ SASL decides otherwise). Needs a client CA.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_tls_require_client_cert(struct muon_connection_options *opts,
+                                                                     bool on);
+
+/*
+ INSECURE: a TLS listener also accepts plain AMQP on the same port,
+ told apart by the client's first byte (default false). Plain clients
+ are not encrypted, so SASL PLAIN stays refused to them unless
+ `muon_connection_options_set_allow_insecure_plain` is also set.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_tls_insecure_allow_plain(struct muon_connection_options *opts,
+                                                                      bool on);
+
+/*
+ Why the last failed setter on `opts` failed (a file that cannot be
+ read, a PEM without a certificate, a key that does not parse), or NULL
+ if the last setter succeeded. Never contains key material.
+
+ `opts` is borrowed for the call; the string is borrowed until the next
+ call on `opts` or its free. NULL for NULL `opts`. Not thread-safe;
+ may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+const char *muon_connection_options_error(const struct muon_connection_options *opts);
 
 /*
  Chooses what the loop traces: `MUON_TRACE_FRAMES`, or 0 for nothing.

@@ -206,6 +206,13 @@ impl Connection {
         self.role
     }
 
+    /// Says whether the transport below is encrypted, for a server that
+    /// learns it from the peer's first byte (TLS or plain on one port).
+    /// Call before any byte is fed.
+    pub fn set_transport_encrypted(&mut self, on: bool) {
+        self.config.encrypted = on;
+    }
+
     /// The configuration the engine was made with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -525,6 +532,16 @@ impl Connection {
         self.transport_failed(
             crate::codec::transport::condition::CONNECTION_FORCED,
             "the connection was closed by the peer without an AMQP close",
+        );
+    }
+
+    /// The transport below failed at `now` for `reason` (a TLS error, a
+    /// failed read): the connection ends with that condition.
+    pub fn transport_broken(&mut self, reason: &AmqpError, now: Instant) {
+        self.now = now;
+        self.transport_failed(
+            reason.condition.as_str(),
+            reason.description.clone().unwrap_or_default(),
         );
     }
 

@@ -200,10 +200,20 @@ impl Connection {
         {
             self.out.extend_from_slice(want.as_bytes());
         }
-        self.transport_failed(
-            condition::NOT_IMPLEMENTED,
-            format!("{}", frame::FrameError::BadProtocolHeader(got)),
-        );
+        // A TLS record starts with 22 (handshake) or 21 (alert), then
+        // version 3.x: the peer speaks TLS and this side does not.
+        let why = if matches!(got[0], 0x15 | 0x16) && got[1] == 3 {
+            if self.role == Role::Client {
+                "the server speaks TLS on this port: connect with amqps://".to_owned()
+            } else {
+                "the client started a TLS handshake, and this listener does not serve TLS \
+                 (use amqp://, or give the listener a certificate)"
+                    .to_owned()
+            }
+        } else {
+            format!("{}", frame::FrameError::BadProtocolHeader(got))
+        };
+        self.transport_failed(condition::NOT_IMPLEMENTED, why);
     }
 
     fn on_amqp_frame(&mut self, channel: u16, body: &[u8]) {

@@ -205,6 +205,7 @@ pub unsafe extern "C" fn muon_loop_connect(
                             config: opts.config,
                             reconnect: opts.reconnect,
                             failover: opts.failover,
+                            tls: opts.tls_client,
                         },
                     )
                     .map_err(map_reactor)?;
@@ -269,7 +270,10 @@ pub unsafe extern "C" fn muon_loop_listen(
         // SAFETY: the caller promises a live loop or NULL.
         let h = unsafe {
             with_state(lp, |st| {
-                let id = st.lp.listen(address, opts.config).map_err(map_reactor)?;
+                let id = st
+                    .lp
+                    .listen(address, opts.config, &opts.tls_server)
+                    .map_err(map_reactor)?;
                 let k = st.listeners.insert(ListenerEntry {
                     id,
                     handler: reg,

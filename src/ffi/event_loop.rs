@@ -144,6 +144,7 @@ pub(crate) fn map_reactor(e: reactor::Error) -> muon_result {
         reactor::Error::InvalidUrl(_) => muon_result::InvalidArgument,
         reactor::Error::Resolve(_) => muon_result::ResolveFailed,
         reactor::Error::Stale(_) => muon_result::StaleHandle,
+        reactor::Error::Tls(_) => muon_result::InvalidArgument,
         reactor::Error::Engine(e) => map_engine(e),
     }
 }

@@ -35,6 +35,7 @@ pub mod message_props;
 pub mod options;
 pub mod result;
 pub mod terminus;
+pub mod tls;
 pub mod trace;
 pub mod value;
 pub mod value_container;

@@ -10,7 +10,7 @@ use super::result::muon_result;
 use super::value::muon_value;
 use crate::codec::{Symbol, Symbols};
 use crate::engine::{Config, Mechanism};
-use crate::reactor::{Address, ReconnectPolicy};
+use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSettings};
 
 /// Options for `muon_loop_connect` and `muon_loop_listen`: identity, SASL,
 /// limits, capabilities and properties, the handshake built-in, and
@@ -38,6 +38,16 @@ use crate::reactor::{Address, ReconnectPolicy};
 /// `muon_connection_options_set_handshake`,
 /// `muon_connection_options_set_reconnect`,
 /// `muon_connection_options_add_failover_url`,
+/// `muon_connection_options_add_tls_ca_file`,
+/// `muon_connection_options_add_tls_ca_pem`,
+/// `muon_connection_options_set_tls_system_trust`,
+/// `muon_connection_options_set_tls_cert_file`,
+/// `muon_connection_options_set_tls_cert_pem`,
+/// `muon_connection_options_set_tls_insecure_skip_verify`,
+/// `muon_connection_options_add_tls_client_ca_file`,
+/// `muon_connection_options_set_tls_require_client_cert`,
+/// `muon_connection_options_set_tls_insecure_allow_plain`,
+/// `muon_connection_options_error`,
 /// `muon_connection_options_free`.
 pub struct muon_connection_options {
     _private: [u8; 0],
@@ -49,6 +59,12 @@ pub(crate) struct ConnOptions {
     pub reconnect: Option<ReconnectPolicy>,
     pub failover: Vec<Address>,
     pub handshake: bool,
+    /// TLS for connecting (`amqps://`).
+    pub tls_client: TlsClientSettings,
+    /// TLS for listening.
+    pub tls_server: TlsServerSettings,
+    /// Why the last setter failed, for `muon_connection_options_error`.
+    pub error: Option<std::ffi::CString>,
 }
 
 impl Default for ConnOptions {
@@ -58,6 +74,9 @@ impl Default for ConnOptions {
             reconnect: None,
             failover: Vec::new(),
             handshake: true,
+            tls_client: TlsClientSettings::default(),
+            tls_server: TlsServerSettings::default(),
+            error: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::slab::Slab;
+use super::tls::{TlsClientSettings, TlsServerSettings, TlsSession};
 use super::trace::{FrameTracer, LogSink};
 use super::{Address, Error};
 use crate::codec::transport::{AmqpError, Role};
@@ -75,6 +76,8 @@ pub struct ConnectOptions {
     pub reconnect: Option<ReconnectPolicy>,
     /// Further URLs tried in turn on reconnect.
     pub failover: Vec<Address>,
+    /// TLS settings for `amqps://` URLs.
+    pub tls: TlsClientSettings,
 }
 
 /// What the loop reports to the layer above.
@@ -184,12 +187,29 @@ pub(super) struct Conn {
     pub serial: u64,
     /// Queued for the write phase of `flush_dirty`.
     pub write_queued: bool,
+    /// The TLS session of the current transport, if it is TLS.
+    pub tls: Option<Box<TlsSession>>,
+    /// Client: the TLS configuration for `amqps://` addresses.
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
+    /// Server: TLS or plain is decided by the peer's first byte.
+    pub sniff: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Conn {
+    /// Output is waiting: the engine's, or TLS records.
+    pub(super) fn output_pending(&self) -> bool {
+        self.engine.output_len() > 0 || self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
 }
 
 pub(super) struct Listener {
     pub socket: Option<TcpListener>,
     pub config: Config,
     pub port: u16,
+    /// Serve TLS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// With TLS: plain AMQP is accepted too (told by the first byte).
+    pub allow_plain: bool,
 }
 
 pub(super) enum TimerKind {
@@ -340,6 +360,12 @@ impl Loop {
         }
         let mut addresses = vec![addr];
         addresses.extend(options.failover.iter().cloned());
+        // Built once: reconnects and failover reuse it.
+        let tls_config = if addresses.iter().any(|a| a.scheme == "amqps") {
+            Some(super::tls::client_config(&options.tls).map_err(Error::Tls)?)
+        } else {
+            None
+        };
         self.conn_serial += 1;
         let serial = self.conn_serial;
         let id = ConnId(self.conns.insert(Conn {
@@ -365,6 +391,9 @@ impl Loop {
             write_queued: false,
             trace: None,
             serial,
+            tls: None,
+            tls_config,
+            sniff: None,
         }));
         self.start_transport(id, false);
         Ok(id)
@@ -506,8 +535,23 @@ impl Loop {
 
     /// Listens on `host:port` (port 0 picks a free port). Accepted
     /// connections get engines made with `config`.
-    pub fn listen(&mut self, addr: &str, config: Config) -> Result<ListenerId, Error> {
+    /// Listens on `addr`; with `amqps://` or a certificate in `tls`, it
+    /// serves TLS.
+    pub fn listen(
+        &mut self,
+        addr: &str,
+        mut config: Config,
+        tls: &TlsServerSettings,
+    ) -> Result<ListenerId, Error> {
         let a = Address::parse(addr)?;
+        let tls_config = if a.scheme == "amqps" || tls.cert.is_some() {
+            Some(super::tls::server_config(tls).map_err(Error::Tls)?)
+        } else {
+            None
+        };
+        if tls_config.is_some() && !tls.insecure_allow_plain {
+            config.encrypted = true;
+        }
         let sa = resolve(&a.host, a.port)?;
         let mut sock = TcpListener::bind(sa)?;
         let port = sock.local_addr()?.port();
@@ -515,6 +559,8 @@ impl Loop {
             socket: None,
             config,
             port,
+            tls: tls_config,
+            allow_plain: tls.insecure_allow_plain,
         }));
         if let Err(e) =
             self.poll
@@ -794,7 +840,7 @@ impl Loop {
             };
             if c.engine.is_done()
                 && !c.transport_over
-                && (c.engine.output_len() == 0 || c.socket.is_none())
+                && (!c.output_pending() || c.socket.is_none())
             {
                 let failure = if c.closing { None } else { c.failure.take() };
                 self.shut(id);

@@ -16,6 +16,7 @@ use super::Address;
 use super::event_loop::{
     Conn, ConnId, ListenerId, Loop, LoopEvent, READ_CHUNK, TimerKind, resolve, token_of,
 };
+use super::tls::TlsSession;
 use super::trace::{Dir, LogSink};
 use crate::codec::transport::{AmqpError, condition};
 use crate::engine::{Config, Connection, Event};
@@ -54,7 +55,18 @@ impl Loop {
         };
         let addr = c.addresses[c.next_address % c.addresses.len()].clone();
         c.next_address = (c.next_address + 1) % c.addresses.len();
-        let mut engine = Connection::client(config_for(c, &addr), Instant::now());
+        let mut config = config_for(c, &addr);
+        let tls = match (&c.tls_config, addr.scheme == "amqps") {
+            (Some(tc), true) => {
+                config.encrypted = true;
+                // The name checked against the certificate (and sent as
+                // SNI): the hostname option, else the URL's host.
+                let name = config.hostname.clone().unwrap_or_else(|| addr.host.clone());
+                Some(TlsSession::client(tc.clone(), &name))
+            }
+            _ => None,
+        };
+        let mut engine = Connection::client(config, Instant::now());
         engine.open();
         let old = std::mem::replace(&mut c.engine, engine);
         c.session = None;
@@ -63,16 +75,39 @@ impl Loop {
         c.transport_over = false;
         c.reconnecting = reconnect;
         let serial = c.serial;
+        let insecure = c
+            .options
+            .as_ref()
+            .is_some_and(|o| o.tls.insecure_skip_verify);
+        c.tls = None;
         drop(old);
+        let tls = match tls {
+            Some(Ok(t)) => Some(Box::new(t)),
+            Some(Err(reason)) => {
+                self.transport_lost(id, reason);
+                return;
+            }
+            None => None,
+        };
+        if tls.is_some() && insecure {
+            // Said whether or not the trace is on.
+            self.log.emit(format!(
+                "muon: WARNING: TLS to {}:{} without verifying the server's certificate \
+                 (insecure_skip_verify): anyone on the path can read and change this connection",
+                addr.host, addr.port
+            ));
+        }
         let tracers = self.new_tracers(serial);
         if let Some(t) = &tracers {
+            let how = if tls.is_some() { " (TLS)" } else { "" };
             self.log.emit(format!(
-                "[{}] connecting to {}:{}",
+                "[{}] connecting to {}:{}{how}",
                 t.label, addr.host, addr.port
             ));
         }
         if let Some(c) = self.conns.get_mut(id.0) {
             c.trace = tracers;
+            c.tls = tls;
         }
         if let Err(reason) = self.connect_socket(id, &addr) {
             self.transport_lost(id, reason);
@@ -113,6 +148,14 @@ impl Loop {
             match sock.accept() {
                 Ok((mut stream, peer)) => {
                     stream.set_nodelay(true).ok();
+                    let (tls, sniff) = match (&l.tls, l.allow_plain) {
+                        (Some(tc), false) => match TlsSession::server(tc.clone()) {
+                            Ok(t) => (Some(Box::new(t)), None),
+                            Err(_) => continue,
+                        },
+                        (Some(tc), true) => (None, Some(tc.clone())),
+                        (None, _) => (None, None),
+                    };
                     let mut config = l.config.clone();
                     if config.container_id.is_empty() {
                         config.container_id = super::event_loop::unique_id();
@@ -146,6 +189,9 @@ impl Loop {
                         write_queued: false,
                         trace,
                         serial,
+                        tls,
+                        tls_config: None,
+                        sniff,
                     }));
                     if self
                         .poll
@@ -191,11 +237,59 @@ impl Loop {
                     return;
                 }
                 Ok(n) => {
-                    if let Some(t) = c.trace.as_mut() {
-                        t.input
-                            .feed(&t.label, Dir::In, &self.buf[..n], &mut self.log);
+                    if let Some(config) = c.sniff.take() {
+                        // A TLS record starts with 22 (handshake); "AMQP"
+                        // with 'A'.
+                        if self.buf[0] == 0x16 {
+                            match TlsSession::server(config) {
+                                Ok(t) => c.tls = Some(Box::new(t)),
+                                Err(reason) => {
+                                    c.engine.transport_broken(&reason, now);
+                                    c.failure.get_or_insert(reason);
+                                    return;
+                                }
+                            }
+                        } else {
+                            c.engine.set_transport_encrypted(false);
+                        }
                     }
-                    c.engine.receive(&self.buf[..n], now);
+                    if let Some(tls) = c.tls.as_mut() {
+                        let (engine, trace, log) = (&mut c.engine, &mut c.trace, &mut self.log);
+                        let r = tls.absorb(&self.buf[..n], |plain| {
+                            if let Some(t) = trace.as_mut() {
+                                t.input.feed(&t.label, Dir::In, plain, log);
+                            }
+                            engine.receive(plain, now);
+                        });
+                        match r {
+                            Ok(a) => {
+                                if a.handshake_done {
+                                    Self::tls_established(&mut self.log, c);
+                                }
+                                if a.closed {
+                                    c.engine.input_closed(now);
+                                }
+                            }
+                            Err(reason) => {
+                                // Send the alert rustls queued, then end.
+                                if let Some(sock) = c.socket.as_mut() {
+                                    tls.write_to(sock).ok();
+                                }
+                                c.engine.transport_broken(&reason, now);
+                                c.failure.get_or_insert(reason);
+                                return;
+                            }
+                        }
+                        // The handshake needs answers, and plaintext queued
+                        // before it finished can go now.
+                        Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+                    } else {
+                        if let Some(t) = c.trace.as_mut() {
+                            t.input
+                                .feed(&t.label, Dir::In, &self.buf[..n], &mut self.log);
+                        }
+                        c.engine.receive(&self.buf[..n], now);
+                    }
                     if c.engine.is_done() {
                         return;
                     }
@@ -207,8 +301,9 @@ impl Loop {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    c.failure.get_or_insert(forced(format!("read failed: {e}")));
-                    c.engine.input_closed(now);
+                    let reason = forced(format!("read failed: {e}"));
+                    c.engine.transport_broken(&reason, now);
+                    c.failure.get_or_insert(reason);
                     return;
                 }
             }
@@ -262,33 +357,26 @@ impl Loop {
         let Some(sock) = c.socket.as_mut() else {
             return;
         };
-        loop {
-            let out = c.engine.output();
-            if out.is_empty() {
-                break;
-            }
-            match sock.write(out) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if let Some(t) = c.trace.as_mut() {
-                        t.out.feed(&t.label, Dir::Out, &out[..n], log);
-                    }
-                    c.engine.consume_output(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    c.failure
-                        .get_or_insert(forced(format!("write failed: {e}")));
-                    c.engine.input_closed(Instant::now());
-                    // Nothing more can be written.
-                    let n = c.engine.output_len();
-                    c.engine.consume_output(n);
-                    return;
-                }
-            }
+        let result = match c.tls.as_mut() {
+            None => Self::write_plain(sock, &mut c.engine, &mut c.trace, log),
+            Some(tls) => Self::write_tls(sock, tls, &mut c.engine, &mut c.trace, log),
+        };
+        if let Err(e) = result {
+            c.failure
+                .get_or_insert(forced(format!("write failed: {e}")));
+            c.engine.input_closed(Instant::now());
+            // Nothing more can be written.
+            let n = c.engine.output_len();
+            c.engine.consume_output(n);
+            return;
         }
-        let want_write = c.engine.output_len() > 0;
+        // With TLS, engine output that TLS cannot take yet (its buffer is
+        // full before the handshake is done) waits for the next read, not
+        // for WRITABLE, which would fire at once and forever.
+        let want_write = match &c.tls {
+            None => c.engine.output_len() > 0,
+            Some(t) => t.wants_write(),
+        };
         if want_write != c.writable {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
@@ -301,11 +389,88 @@ impl Loop {
         }
     }
 
+    fn write_plain(
+        sock: &mut TcpStream,
+        engine: &mut Connection,
+        trace: &mut Option<Box<super::event_loop::Tracers>>,
+        log: &mut LogSink,
+    ) -> io::Result<()> {
+        loop {
+            let out = engine.output();
+            if out.is_empty() {
+                return Ok(());
+            }
+            match sock.write(out) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    if let Some(t) = trace.as_mut() {
+                        t.out.feed(&t.label, Dir::Out, &out[..n], log);
+                    }
+                    engine.consume_output(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn write_tls(
+        sock: &mut TcpStream,
+        tls: &mut TlsSession,
+        engine: &mut Connection,
+        trace: &mut Option<Box<super::event_loop::Tracers>>,
+        log: &mut LogSink,
+    ) -> io::Result<()> {
+        loop {
+            let out = engine.output();
+            let n = if out.is_empty() { 0 } else { tls.send(out) };
+            if n > 0 {
+                if let Some(t) = trace.as_mut() {
+                    t.out.feed(&t.label, Dir::Out, &out[..n], log);
+                }
+                engine.consume_output(n);
+            }
+            if !tls.write_to(sock)? {
+                return Ok(()); // the socket is full: WRITABLE resumes
+            }
+            if n == 0 {
+                return Ok(()); // nothing more TLS can take now
+            }
+        }
+    }
+
+    /// The handshake is done: say so in the trace, and give a verified
+    /// client certificate's subject to the engine for SASL EXTERNAL.
+    fn tls_established(log: &mut LogSink, c: &mut Conn) {
+        let Some(tls) = c.tls.as_ref() else {
+            return;
+        };
+        // MERGE-SASL: c.engine.set_external_identity(tls.peer_identity()) for servers.
+        if let Some(t) = &c.trace {
+            let who = tls
+                .peer_identity()
+                .map_or(String::new(), |p| format!(", peer certificate {p:?}"));
+            log.emit(format!(
+                "[{}] TLS established: {}{who}",
+                t.label,
+                tls.describe()
+            ));
+        }
+    }
+
     /// Closes and forgets a connection's socket.
     pub(super) fn shut(&mut self, id: ConnId) {
         if let Some(c) = self.conns.get_mut(id.0)
             && let Some(mut sock) = c.socket.take()
         {
+            if let Some(tls) = c.tls.as_mut()
+                && !c.connecting
+            {
+                // Best effort: a clean TLS end (close_notify).
+                tls.close();
+                tls.write_to(&mut sock).ok();
+            }
             self.poll.registry().deregister(&mut sock).ok();
             sock.shutdown(std::net::Shutdown::Both).ok();
             c.connecting = false;

@@ -24,6 +24,7 @@ mod address;
 mod event_loop;
 mod io;
 mod slab;
+mod tls;
 mod trace;
 
 pub use address::Address;
@@ -31,6 +32,7 @@ pub use event_loop::{
     ConnId, ConnectOptions, ListenerId, Loop, LoopEvent, LoopWaker, ReconnectPolicy, TimerId,
 };
 pub use slab::Slab;
+pub use tls::{TlsClientSettings, TlsServerSettings, parse_certs, parse_key, subject_identity};
 pub use trace::tidy;
 
 use thiserror::Error;
@@ -50,6 +52,9 @@ pub enum Error {
     /// The connection, listener or timer no longer exists.
     #[error("the {0} no longer exists")]
     Stale(&'static str),
+    /// TLS settings that cannot be used (a bad certificate, key or CA).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// An engine command failed.
     #[error(transparent)]
     Engine(#[from] crate::engine::Error),
