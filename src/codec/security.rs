@@ -1,5 +1,7 @@
 //! SASL frames and their restricted types (security.bare.xml, spec §5.3).
 
+use std::fmt;
+
 use super::composite::{Binary, Decode, Encode, Symbol, Symbols};
 use super::decode::{Constructor, Decoder};
 use super::error::{DecodeErrorKind as K, DecodeResult};
@@ -30,9 +32,73 @@ crate::composite! {
     }
 }
 
-crate::composite! {
+/// Like [`composite!`](crate::composite) but without `derive(Debug)`: the
+/// SASL frames that carry credentials get a hand-written, redacting
+/// `Debug` below (the frame trace prints frames with `Debug`).
+macro_rules! sasl_composite {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident = ($amqp:literal, $code:literal) {
+            $( $(#[$fmeta:meta])* $field:ident : $kind:ident $fty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $crate::composite!(@ty $kind $fty), )*
+        }
+
+        impl $name {
+            /// The AMQP name of the descriptor.
+            pub const NAME: &'static str = $amqp;
+            /// The numeric descriptor.
+            pub const CODE: u64 = $code;
+
+            /// Reads the list body after the descriptor was matched.
+            pub fn decode_fields<'a>(
+                d: &mut Decoder<'a>,
+                ctor: &Constructor<'a>,
+            ) -> DecodeResult<Self> {
+                let mut r = super::composite::ListReader::new(d, ctor, $amqp)?;
+                let v = $name {
+                    $( $field: $crate::composite!(@read r $kind $fty, $amqp, $field), )*
+                };
+                r.finish()?;
+                Ok(v)
+            }
+        }
+
+        impl<'a> Decode<'a> for $name {
+            const NAME: &'static str = $amqp;
+            fn decode(d: &mut Decoder<'a>, ctor: Constructor<'a>) -> DecodeResult<Self> {
+                use super::composite::{descriptor_is, descriptor_text};
+                match &ctor.descriptor {
+                    Some(desc) if descriptor_is(desc, $code, $amqp) => {
+                        Self::decode_fields(d, &ctor)
+                    }
+                    Some(desc) => Err(d.error(ctor.offset, K::UnknownDescriptor(descriptor_text(desc)))),
+                    None => Err(d.error(
+                        ctor.offset,
+                        K::UnexpectedType { expected: $amqp, found: ctor.code },
+                    )),
+                }
+            }
+        }
+
+        impl Encode for $name {
+            fn encode(&self, out: &mut Vec<u8>) {
+                let mut w = super::composite::ListWriter::new(out, $code);
+                $( $crate::composite!(@write w self.$field, $kind); )*
+                w.finish();
+            }
+        }
+    };
+}
+
+sasl_composite! {
     /// sasl-init (§5.3.3.2): the client's chosen mechanism and first
-    /// response.
+    /// response. `Debug` hides secrets: a PLAIN password, an XOAUTH2 token,
+    /// the response of any mechanism it does not know to be harmless.
     pub struct SaslInit = ("amqp:sasl-init:list", 0x41) {
         /// The chosen mechanism.
         mechanism: req Symbol,
@@ -43,29 +109,152 @@ crate::composite! {
     }
 }
 
-crate::composite! {
-    /// sasl-challenge (§5.3.3.3): a challenge from the server.
+sasl_composite! {
+    /// sasl-challenge (§5.3.3.3): a challenge from the server. `Debug`
+    /// hides a SCRAM server signature and anything it cannot tell is
+    /// harmless.
     pub struct SaslChallenge = ("amqp:sasl-challenge:list", 0x42) {
         /// Mechanism-specific challenge data.
         challenge: req Binary,
     }
 }
 
-crate::composite! {
+sasl_composite! {
     /// sasl-response (§5.3.3.4): the client's answer to a challenge.
+    /// `Debug` hides it (a SCRAM client-final is shown without its proof).
     pub struct SaslResponse = ("amqp:sasl-response:list", 0x43) {
         /// Mechanism-specific response data.
         response: req Binary,
     }
 }
 
-crate::composite! {
-    /// sasl-outcome (§5.3.3.5): the end of the SASL exchange.
+sasl_composite! {
+    /// sasl-outcome (§5.3.3.5): the end of the SASL exchange. `Debug`
+    /// hides the additional data (a SCRAM server signature).
     pub struct SaslOutcome = ("amqp:sasl-outcome:list", 0x44) {
         /// The result.
         code: req SaslCode,
         /// Final server data, on success only.
         additional_data: opt Binary,
+    }
+}
+
+/// Text written as is by `Debug` (already formatted).
+struct Shown(String);
+
+impl fmt::Debug for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn redacted(b: &[u8]) -> String {
+    format!("<redacted, {} bytes>", b.len())
+}
+
+/// A SASL payload known to hold no secret, shown as a quoted string.
+fn quoted(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+fn show_opt(b: &Option<Binary>, show: impl Fn(&[u8]) -> String) -> Shown {
+    Shown(match b {
+        Some(b) => format!("Some({})", show(&b.0)),
+        None => "None".to_owned(),
+    })
+}
+
+/// `PLAIN user "bob" password <redacted>` (RFC 4616 `authzid NUL authcid
+/// NUL password`).
+fn show_plain(b: &[u8]) -> String {
+    let mut parts = b.splitn(3, |x| *x == 0);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(authzid), Some(user), Some(_)) => {
+            let mut s = String::from("PLAIN ");
+            if !authzid.is_empty() {
+                s.push_str(&format!("authzid {} ", quoted(authzid)));
+            }
+            s.push_str(&format!("user {} password <redacted>", quoted(user)));
+            s
+        }
+        _ => redacted(b),
+    }
+}
+
+impl fmt::Debug for SaslInit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mech = self.mechanism.as_str();
+        let response = show_opt(&self.initial_response, |b| match mech {
+            "PLAIN" => show_plain(b),
+            // Trace string, authzid, client-first (user name and nonce).
+            "ANONYMOUS" | "EXTERNAL" | "SCRAM-SHA-1" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => {
+                quoted(b)
+            }
+            _ => redacted(b),
+        });
+        f.debug_struct("SaslInit")
+            .field("mechanism", &self.mechanism)
+            .field("initial_response", &response)
+            .field("hostname", &self.hostname)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SaslChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = &self.challenge.0;
+        // SCRAM server-first (r=, s=, i=; or m= first) and errors (e=), and
+        // XOAUTH2's JSON error, are harmless; a server-final's v= is not.
+        let harmless = [&b"r="[..], b"m=", b"e=", b"{"]
+            .iter()
+            .any(|p| b.starts_with(p))
+            && std::str::from_utf8(b).is_ok();
+        let text = if harmless {
+            quoted(b)
+        } else if b.starts_with(b"v=") {
+            "\"v=<redacted>\"".to_owned()
+        } else {
+            redacted(b)
+        };
+        f.debug_struct("SaslChallenge")
+            .field("challenge", &Shown(text))
+            .finish()
+    }
+}
+
+impl fmt::Debug for SaslResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = &self.response.0;
+        let text = match std::str::from_utf8(b) {
+            Ok("") => "\"\"".to_owned(),
+            // SCRAM client-final: show all but the proof.
+            Ok(t) if t.starts_with("c=") && t.contains(",p=") => {
+                let cut = t.rfind(",p=").unwrap_or(t.len());
+                format!("{:?}", format!("{},p=<redacted>", &t[..cut]))
+            }
+            _ => redacted(b),
+        };
+        f.debug_struct("SaslResponse")
+            .field("response", &Shown(text))
+            .finish()
+    }
+}
+
+impl fmt::Debug for SaslOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let data = show_opt(&self.additional_data, |b| {
+            if b.starts_with(b"e=") && std::str::from_utf8(b).is_ok() {
+                quoted(b)
+            } else if b.starts_with(b"v=") {
+                "\"v=<redacted>\"".to_owned()
+            } else {
+                redacted(b)
+            }
+        });
+        f.debug_struct("SaslOutcome")
+            .field("code", &self.code)
+            .field("additional_data", &data)
+            .finish()
     }
 }
 

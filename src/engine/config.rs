@@ -1,11 +1,13 @@
 //! Connection configuration: identity, limits and SASL.
 
+use std::fmt;
 use std::time::Duration;
 
+use super::scram::CredentialStore;
 use crate::codec::{Map, Symbols};
 
 /// A SASL mechanism muon can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mechanism {
     /// RFC 4505: no credentials.
     Anonymous,
@@ -13,76 +15,164 @@ pub enum Mechanism {
     Plain,
     /// Identity from the transport (a TLS client certificate).
     External,
+    /// RFC 5802 with SHA-1 (no channel binding).
+    ScramSha1,
+    /// RFC 7677: SCRAM with SHA-256 (no channel binding).
+    ScramSha256,
+    /// SCRAM with SHA-512 (no channel binding).
+    ScramSha512,
+    /// Google/Microsoft XOAUTH2: user name and OAuth 2.0 bearer token.
+    XOAuth2,
 }
 
 impl Mechanism {
+    /// Every mechanism, strongest first: the order a client prefers them in
+    /// and the default order a server offers them in.
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::External,
+        Mechanism::ScramSha512,
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1,
+        Mechanism::Plain,
+        Mechanism::XOAuth2,
+        Mechanism::Anonymous,
+    ];
+
     /// The mechanism's SASL name.
     pub fn name(self) -> &'static str {
         match self {
             Mechanism::Anonymous => "ANONYMOUS",
             Mechanism::Plain => "PLAIN",
             Mechanism::External => "EXTERNAL",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::XOAuth2 => "XOAUTH2",
         }
     }
 
-    /// The mechanism named `name`, if muon knows it.
+    /// The mechanism named `name`, if muon knows it. `SCRAM-*-PLUS`
+    /// (channel binding) is not supported and gives `None`.
     pub fn from_name(name: &str) -> Option<Mechanism> {
-        match name {
-            "ANONYMOUS" => Some(Mechanism::Anonymous),
-            "PLAIN" => Some(Mechanism::Plain),
-            "EXTERNAL" => Some(Mechanism::External),
-            _ => None,
-        }
+        Mechanism::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// True for the SCRAM family.
+    pub fn is_scram(self) -> bool {
+        matches!(
+            self,
+            Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512
+        )
+    }
+
+    /// True for mechanisms that send a secret in clear (PLAIN's password,
+    /// XOAUTH2's bearer token): they need an encrypted transport or
+    /// [`SaslConfig::allow_insecure_plain`].
+    pub fn sends_secret_in_clear(self) -> bool {
+        matches!(self, Mechanism::Plain | Mechanism::XOAuth2)
     }
 }
 
 /// How a SASL server decides on a login.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Authenticator {
-    /// Every login with an offered mechanism succeeds.
+    /// No authenticator: nothing can be checked, so only ANONYMOUS is
+    /// offered, plus EXTERNAL when the transport verified a client
+    /// certificate ([`Connection::set_external_identity`](super::Connection::set_external_identity)).
     #[default]
-    AcceptAll,
-    /// PLAIN logins must match one of these (user, password) pairs;
-    /// ANONYMOUS and EXTERNAL, if offered, succeed.
-    Credentials(Vec<(String, String)>),
-    /// The application decides on [`Event::SaslAuthenticate`](super::Event).
+    None,
+    /// PLAIN and SCRAM logins are checked against this store (XOAUTH2 is
+    /// not offered). EXTERNAL, if offered, accepts the transport's
+    /// identity; ANONYMOUS only with [`SaslConfig::allow_anonymous`].
+    Credentials(CredentialStore),
+    /// The application decides on [`Event::SaslAuthenticate`](super::Event):
+    /// PLAIN, XOAUTH2, EXTERNAL (and ANONYMOUS with `allow_anonymous`)
+    /// with `sasl_complete`; SCRAM by handing the user's stored
+    /// credentials to `sasl_scram_credentials` (the engine checks the proof).
     Application,
 }
 
-/// SASL settings for both roles.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// SASL settings for both roles (spec §5.3).
+///
+/// `Debug` never shows the password or the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SaslConfig {
     /// Whether to use SASL at all. A client with SASL off sends the plain
     /// AMQP header; a server with SASL off refuses the SASL header.
     pub enabled: bool,
     /// Client: the mechanisms it may pick (the strongest the server also
-    /// offers wins: EXTERNAL, then PLAIN, then ANONYMOUS). Server: the
-    /// mechanisms it offers, in order of preference.
+    /// offers and the credentials allow wins, see [`Mechanism::ALL`]).
+    /// Server: the mechanisms it may offer, in order of preference; each is
+    /// offered only if the authenticator can check it.
     pub mechanisms: Vec<Mechanism>,
-    /// Client: user name for PLAIN.
+    /// Client: user name for SCRAM, PLAIN and XOAUTH2.
     pub username: Option<String>,
-    /// Client: password for PLAIN.
+    /// Client: password for SCRAM and PLAIN.
     pub password: Option<String>,
-    /// Allow PLAIN over a transport that is not encrypted.
+    /// Client: OAuth 2.0 bearer token for XOAUTH2.
+    pub token: Option<String>,
+    /// Client: a client certificate is configured on the transport, so
+    /// EXTERNAL is preferred when the server offers it.
+    pub external: bool,
+    /// Allow PLAIN (and XOAUTH2, whose bearer token is as good as a
+    /// password) over a transport that is not encrypted.
     pub allow_insecure_plain: bool,
+    /// Server: keep offering ANONYMOUS beside an authenticator
+    /// (`Credentials` or `Application`). Without an authenticator
+    /// ANONYMOUS is always offered.
+    pub allow_anonymous: bool,
     /// Server: a client that skips SASL (sends the AMQP header at once) is
-    /// let in anonymously. When false, it is told to use SASL and closed.
+    /// let in anonymously, if ANONYMOUS would be allowed (no authenticator,
+    /// or `allow_anonymous`). Otherwise it is told to use SASL and closed.
     pub allow_skip: bool,
     /// Server: how logins are decided.
     pub authenticator: Authenticator,
+    /// **Tests only**: a fixed SCRAM nonce instead of a random one (the
+    /// client nonce on a client, the server's part on a server), so that
+    /// the RFC 5802/7677 vectors reproduce. Never set it in production: a
+    /// repeated nonce lets a recorded exchange be replayed.
+    #[doc(hidden)]
+    pub test_nonce: Option<String>,
 }
 
 impl Default for SaslConfig {
     fn default() -> Self {
         SaslConfig {
             enabled: true,
-            mechanisms: vec![Mechanism::Anonymous, Mechanism::Plain],
+            mechanisms: Mechanism::ALL.to_vec(),
             username: None,
             password: None,
+            token: None,
+            external: false,
             allow_insecure_plain: false,
+            allow_anonymous: false,
             allow_skip: true,
-            authenticator: Authenticator::AcceptAll,
+            authenticator: Authenticator::None,
+            test_nonce: None,
         }
+    }
+}
+
+/// Shows `<redacted>` for a secret that is set.
+fn secret(v: &Option<String>) -> &'static str {
+    if v.is_some() { "Some(<redacted>)" } else { "None" }
+}
+
+impl fmt::Debug for SaslConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaslConfig")
+            .field("enabled", &self.enabled)
+            .field("mechanisms", &self.mechanisms)
+            .field("username", &self.username)
+            .field("password", &format_args!("{}", secret(&self.password)))
+            .field("token", &format_args!("{}", secret(&self.token)))
+            .field("external", &self.external)
+            .field("allow_insecure_plain", &self.allow_insecure_plain)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .field("allow_skip", &self.allow_skip)
+            .field("authenticator", &self.authenticator)
+            .field("test_nonce", &self.test_nonce)
+            .finish()
     }
 }
 

@@ -142,8 +142,12 @@ impl Connection {
                     self.phase = Phase::Sasl;
                     self.sasl_server_start();
                 }
+                // Skipping SASL is an anonymous login: only where ANONYMOUS
+                // would be accepted.
                 ProtocolHeader::Amqp
-                    if !self.config.sasl.enabled || self.config.sasl.allow_skip =>
+                    if !self.config.sasl.enabled
+                        || (self.config.sasl.allow_skip
+                            && self.sasl_server_allows(crate::engine::Mechanism::Anonymous)) =>
                 {
                     self.out.extend_from_slice(ProtocolHeader::Amqp.as_bytes());
                     self.amqp_header_sent = true;

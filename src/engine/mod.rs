@@ -41,6 +41,7 @@ mod flow;
 mod input;
 mod link;
 mod sasl;
+mod scram;
 mod serial;
 mod session;
 mod slab;
@@ -55,6 +56,9 @@ pub use error::{Error, Result};
 pub use event::Event;
 pub use link::LinkOptions;
 pub use sasl::SaslRequest;
+pub use scram::{
+    CredentialStore, CredentialsError, DEFAULT_ITERATIONS, MAX_ITERATIONS, ScramCredentials,
+};
 pub use slab::{Key, Slab};
 
 /// A session of a [`Connection`].
