@@ -36,6 +36,7 @@
  *                                  connections and links on stderr
  */
 #include "common.h"
+#include "broker_auth.h"
 
 #include <errno.h>
 
@@ -44,7 +45,9 @@
 #define DEFAULT_MAX_BYTES (256ull << 20)
 #define USAGE                                                                           \
     "[-a [amqps://]HOST:PORT] [-b BYTES] [-m MAX] [-v]\n"                                 \
-    "       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]"
+    "       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]\n" \
+    "       [--users FILE [--allow-anonymous]] [--acl FILE]\n"                                \
+    "   or: broker --hash-password NAME   (password on stdin; prints NAME's --users line)"
 
 struct node {             /* a message waiting in a queue, or in flight */
     muon_message *msg;
@@ -78,6 +81,7 @@ struct link {              /* userdata of each link's handler */
     char *address;           /* CONSUMER: the source; PRODUCER: the target or NULL */
     struct node *unsettled, *unsettled_tail; /* CONSUMER: sent, not settled */
     bool closing;            /* CONSUMER: detached by the peer, or failing */
+    bool denied;             /* the access rules refuse it: closed once open */
     struct queue *blocked_on; /* PRODUCER: credit taken back until it drains */
     struct link *next_link;  /* in conn->links */
 };
@@ -97,6 +101,7 @@ struct broker {
     unsigned next_conn_id, next_temp_id;
     unsigned long long next_seq;
     unsigned long rejected;
+    struct acl acl;          /* --acl */
     size_t max_depth;        /* messages a queue holds before producers wait; 0: any */
     unsigned long long max_bytes; /* bytes a queue holds before producers wait; 0: any */
     bool verbose, stopping;
@@ -396,6 +401,12 @@ static void on_message(void *app, const muon_event *ev) {
               "muon_delivery_reject");
         return;
     }
+    const char *user = muon_connection_user(p->conn->handle);
+    if (p->address == NULL && !acl_allows(&p->b->acl, user, to, ACL_SEND)) {
+        check(muon_delivery_reject(muon_event_delivery(ev), "amqp:unauthorized-access", to),
+              "muon_delivery_reject");
+        return;
+    }
     struct queue *q = find_queue(p->b, to, true);
     if (q == NULL) {
         check(muon_delivery_reject(muon_event_delivery(ev), "amqp:not-found", to),
@@ -482,6 +493,14 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         k->receiver = muon_event_receiver(ev);
         const char *target = muon_receiver_remote_target_address(k->receiver);
         k->address = target ? copy(target) : NULL;
+        const char *user = muon_connection_user(c->handle);
+        if (target != NULL && !acl_allows(&b->acl, user, target, ACL_SEND)) {
+            k->denied = true; /* refused once open; no credit meanwhile */
+            check(muon_receiver_set_credit_window(k->receiver, 0), "muon_receiver_set_credit_window");
+            check(muon_receiver_set_handler(k->receiver, &h, k), "muon_receiver_set_handler");
+            LOG(b, "connection %u: %s may not send to %s", c->id, user ? user : "anonymous", target);
+            return;
+        }
         h.on_message = on_message;
         check(muon_receiver_set_handler(k->receiver, &h, k), "muon_receiver_set_handler");
         /* Credit in batches large enough to keep a fast producer busy; the
@@ -506,6 +525,14 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         b->queues = q;
     } else {
         const char *source = muon_sender_remote_source_address(k->sender);
+        const char *user = muon_connection_user(c->handle);
+        if (!acl_allows(&b->acl, user, source, ACL_RECEIVE)) {
+            k->denied = true;
+            LOG(b, "connection %u: %s may not receive from %s", c->id, user ? user : "anonymous",
+                source ? source : "(no address)");
+            check(muon_sender_set_handler(k->sender, &h, k), "muon_sender_set_handler");
+            return;
+        }
         q = source ? find_queue(b, source, true) : NULL;
     }
     h.on_link_flow = on_link_flow;
@@ -523,14 +550,33 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
     LOG(b, "connection %u: consumer from %s", c->id, q ? q->name : "(no such queue)");
 }
 
-/* The link is open: refuse a consumer with no queue (a deleted temporary one). */
+/* The link is open: refuse a link the access rules deny, and a consumer with
+ * no queue (a deleted temporary one). */
 static void on_link_remote_open(void *app, const muon_event *ev) {
     struct broker *b = app;
     struct conn *c = find_conn(b, muon_event_connection(ev));
+    const char *denied = "the access rules do not allow this user this address";
+    if (muon_event_is_receiver(ev)) {
+        muon_receiver r = muon_event_receiver(ev);
+        for (struct link *k = c ? c->links : NULL; k != NULL; k = k->next_link) {
+            if (k->kind == PRODUCER && k->denied && k->receiver.index == r.index &&
+                k->receiver.generation == r.generation) {
+                check(muon_receiver_close_with(r, "amqp:unauthorized-access", denied),
+                      "muon_receiver_close_with");
+            }
+        }
+        return;
+    }
     muon_sender s = muon_event_sender(ev);
     for (struct link *k = c ? c->links : NULL; k != NULL; k = k->next_link) {
-        if (k->kind == CONSUMER && k->queue == NULL && k->sender.index == s.index &&
-            k->sender.generation == s.generation) {
+        if (k->kind != CONSUMER || k->sender.index != s.index ||
+            k->sender.generation != s.generation) {
+            continue;
+        }
+        if (k->denied) {
+            check(muon_sender_close_with(s, "amqp:unauthorized-access", denied),
+                  "muon_sender_close_with");
+        } else if (k->queue == NULL) {
             check(muon_sender_close_with(s, "amqp:not-found", "no such queue"), "muon_sender_close_with");
         }
     }
@@ -616,7 +662,9 @@ static bool parse_size(const char *s, unsigned long long *out) {
 int main(int argc, char **argv) {
     unsigned long long max_bytes = DEFAULT_MAX_BYTES;
     const char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
-    bool tls_require_client_cert = false;
+    const char *users = NULL, *acl = NULL;
+    bool tls_require_client_cert = false, allow_anonymous = false;
+    if (argc == 3 && strcmp(argv[1], "--hash-password") == 0) return hash_password(argv[2]);
     for (int i = 1; i < argc; i++) { /* the broker's own options; the rest are common */
         const char *a = argv[i];
         int used = 2;
@@ -631,6 +679,13 @@ int main(int argc, char **argv) {
             tls_client_ca = argv[i + 1];
         } else if (strcmp(a, "--tls-require-client-cert") == 0) {
             tls_require_client_cert = true;
+            used = 1;
+        } else if (strcmp(a, "--users") == 0 && has_value) {
+            users = argv[i + 1];
+        } else if (strcmp(a, "--acl") == 0 && has_value) {
+            acl = argv[i + 1];
+        } else if (strcmp(a, "--allow-anonymous") == 0) {
+            allow_anonymous = true;
             used = 1;
         } else {
             continue;
@@ -669,6 +724,14 @@ int main(int argc, char **argv) {
         check_tls(co, muon_connection_options_set_tls_cert_file(co, tls_cert, tls_key),
                   "--tls-cert/--tls-key");
     }
+    if (users != NULL) {
+        load_users(users, co);
+        check(muon_connection_options_set_allow_anonymous(co, allow_anonymous),
+              "muon_connection_options_set_allow_anonymous");
+    } else {
+        fprintf(stderr, "broker: no --users: clients log in as ANONYMOUS (anyone may connect)\n");
+    }
+    if (acl != NULL) load_acl(acl, &b.acl);
     if (tls_client_ca != NULL) {
         check_tls(co, muon_connection_options_add_tls_client_ca_file(co, tls_client_ca),
                   "--tls-client-ca");
@@ -714,6 +777,7 @@ int main(int argc, char **argv) {
         free(c);
     }
     while (b.queues != NULL) delete_queue(&b, b.queues);
+    free_acl(&b.acl);
     LOG(&b, "stopped; %lu messages rejected", b.rejected);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "broker: %s\n", muon_result_message(rc));

@@ -271,6 +271,10 @@ typedef enum muon_event_kind {
    `on_transport_error`
    */
   MUON_EVENT_KIND_TRANSPORT_ERROR = 24,
+  /*
+   `on_sasl_authenticate`
+   */
+  MUON_EVENT_KIND_SASL_AUTHENTICATE = 25,
 } muon_event_kind;
 
 /*
@@ -786,6 +790,16 @@ typedef struct muon_handler {
    event of its object. May be NULL.
    */
   muon_userdata_free userdata_free;
+  /*
+   A client is logging in to a listener whose options set
+   `muon_connection_options_set_authenticate_callback`: read the
+   request with `muon_connection_sasl_mechanism` and
+   `muon_connection_sasl_request_*`, and answer before returning with
+   `muon_connection_sasl_accept` (or, for SCRAM, with
+   `muon_connection_sasl_scram_credentials`). A login left unanswered
+   when the callback returns is refused.
+   */
+  muon_callback on_sasl_authenticate;
 } muon_handler;
 
 /*
@@ -3904,6 +3918,226 @@ const char *muon_result_name(int code);
  None: any `code` is accepted.
  */
 const char *muon_result_message(int code);
+
+/*
+ Client: the OAuth 2.0 bearer token for SASL XOAUTH2, sent with the user
+ name (`muon_connection_options_set_user` or the URL's). XOAUTH2 is
+ chosen when a token is set, no password is, and the server offers it;
+ like PLAIN it needs TLS unless `muon_connection_options_set_allow_insecure_plain`.
+ For a fresh token on each reconnect, call `muon_connection_set_token`
+ (e.g. from `on_disconnected`). The token is never logged.
+
+ `opts` and `token` are borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object; `token` is NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_options_set_token(struct muon_connection_options *opts,
+                                                   const char *token);
+
+/*
+ Listener: adds `user` with `password` to the listener's user table.
+ The password itself is not kept: SCRAM-SHA-512, -256 and -1
+ credentials are derived from it (random salt, 4096 iterations), against
+ which SCRAM logins are verified and PLAIN passwords checked. With a user
+ table the listener offers SCRAM-SHA-512/256/1, PLAIN (over TLS, or with
+ `muon_connection_options_set_allow_insecure_plain`), EXTERNAL to TLS
+ clients with a verified certificate, and ANONYMOUS only with
+ `muon_connection_options_set_allow_anonymous`.
+
+ `opts`, `user` and `password` are borrowed for the call. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT` (empty user), `MUON_RESULT_PANIC`. Not
+ thread-safe (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the strings are NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_user(struct muon_connection_options *opts,
+                                                  const char *user,
+                                                  const char *password);
+
+/*
+ Listener: adds `user` with stored SCRAM credentials, in the text form
+ `muon_scram_hash_password` writes:
+ `SCRAM-SHA-256$<iterations>$<salt>$<StoredKey>$<ServerKey>` (base64
+ fields). Call once per hash the user may log in with; PLAIN passwords
+ are checked against any of them. See `muon_connection_options_add_user`
+ for what a user table makes the listener offer.
+
+ `opts`, `user` and `credentials` are borrowed for the call. Results:
+ `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_INVALID_ARGUMENT` (malformed credentials; the reason is in
+ `muon_connection_options_error`), `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object; the strings are NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_connection_options_add_user_scram(struct muon_connection_options *opts,
+                                                        const char *user,
+                                                        const char *credentials);
+
+/*
+ Listener: keep offering SASL ANONYMOUS beside a user table or the
+ authentication callback (default false). A listener with neither
+ always offers ANONYMOUS, and only it.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_allow_anonymous(struct muon_connection_options *opts,
+                                                             bool allow);
+
+/*
+ Listener: logins are decided by the application in `on_sasl_authenticate`
+ instead of a user table (which this replaces). The listener then offers
+ SCRAM-SHA-512/256/1, PLAIN and XOAUTH2 (the last two over TLS, or with
+ `muon_connection_options_set_allow_insecure_plain`), EXTERNAL to TLS
+ clients with a verified certificate, and ANONYMOUS with
+ `muon_connection_options_set_allow_anonymous`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_authenticate_callback(struct muon_connection_options *opts,
+                                                                   bool on);
+
+/*
+ Writes the SCRAM credentials of `password` for `mechanism`
+ (`"SCRAM-SHA-256"`, `"SCRAM-SHA-512"` or `"SCRAM-SHA-1"`), with a random
+ salt and `iterations` (0: 4096), as one NUL-terminated line for
+ `muon_connection_options_add_user_scram` or a broker's user file. The
+ line lets a server verify logins; it does not contain the password.
+
+ `mechanism` and `password` are borrowed for the call. `buf` is written
+ only on success; `len` receives the length without the NUL, or on
+ `MUON_RESULT_BUFFER_TOO_SMALL` the capacity needed (NUL included).
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (not a SCRAM
+ mechanism), `MUON_RESULT_BUFFER_TOO_SMALL`, `MUON_RESULT_PANIC`.
+ Thread-safe; may be called from a callback.
+
+ # Safety
+ The strings are NULL or NUL-terminated; `buf` is NULL or valid for
+ writing `cap` bytes; `len` is NULL or valid for writing.
+ */
+enum muon_result muon_scram_hash_password(const char *mechanism,
+                                          const char *password,
+                                          uint32_t iterations,
+                                          char *buf,
+                                          size_t cap,
+                                          size_t *len);
+
+/*
+ Sets the XOAUTH2 token the connection logs in with on its next
+ reconnect (the current transport is not affected): how an application
+ gives a fresh token for each attempt, e.g. from `on_disconnected`.
+
+ `token` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_STATE` (an accepted
+ connection), `MUON_RESULT_PANIC`. Not thread-safe; may be called from a
+ callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `token` is NULL or
+ NUL-terminated.
+ */
+enum muon_result muon_connection_set_token(struct muon_connection conn, const char *token);
+
+/*
+ The SASL mechanism of the connection: the one chosen (client) or asked
+ for (listener; in `on_sasl_authenticate`, the one to judge), such as
+ `"SCRAM-SHA-256"`; NULL before one is chosen, without SASL, and for a
+ stale or null handle. Static string: nothing to free. Not
+ thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_connection_sasl_mechanism(struct muon_connection conn);
+
+/*
+ In `on_sasl_authenticate`: the user the client claims (for EXTERNAL,
+ the subject of its verified certificate); NULL for ANONYMOUS, outside
+ that callback, and for a stale or null handle. Borrowed until the
+ callback returns.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_connection_sasl_request_user(struct muon_connection conn);
+
+/*
+ In `on_sasl_authenticate` for PLAIN: the password to check; NULL for
+ every other mechanism (SCRAM never shows the password), outside that
+ callback, and for a stale or null handle. Borrowed until the callback
+ returns, then wiped from muon's memory. Never log it.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_connection_sasl_request_password(struct muon_connection conn);
+
+/*
+ In `on_sasl_authenticate` for XOAUTH2: the bearer token to check; NULL
+ otherwise. Borrowed until the callback returns. Never log it.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+const char *muon_connection_sasl_request_token(struct muon_connection conn);
+
+/*
+ In `on_sasl_authenticate`: accepts (`true`) or refuses the login of a
+ PLAIN, XOAUTH2, EXTERNAL or ANONYMOUS client. A refused client gets the
+ SASL outcome `auth` and the connection ends with
+ `amqp:unauthorized-access`. For SCRAM use
+ `muon_connection_sasl_scram_credentials`.
+
+ Results: `MUON_RESULT_OK`, `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_STATE` (no login waiting, or a SCRAM one),
+ `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_connection_sasl_accept(struct muon_connection conn, bool accept);
+
+/*
+ In `on_sasl_authenticate` for SCRAM: hands muon the stored credentials
+ of the user (`muon_connection_sasl_request_user`) in the form
+ `muon_scram_hash_password` writes, for the mechanism asked for; muon
+ then checks the client's proof itself, so the application never sees a
+ password. NULL means no such user: the exchange goes on with made-up
+ credentials and fails, so a client cannot tell unknown users apart.
+
+ `credentials` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (malformed,
+ or for another mechanism), `MUON_RESULT_STALE_HANDLE`,
+ `MUON_RESULT_WRONG_STATE` (no SCRAM login waiting), `MUON_RESULT_PANIC`.
+ Not thread-safe; may be called from a callback.
+
+ # Safety
+ The handle is the null handle or its loop is live; `credentials` is
+ NULL or NUL-terminated.
+ */
+enum muon_result muon_connection_sasl_scram_credentials(struct muon_connection conn,
+                                                        const char *credentials);
 
 /*
  The terminus's address: NUL-terminated, borrowed as long as the

@@ -162,6 +162,20 @@ impl State {
                     self.forget_delivery(dk);
                 }
             }
+            Builtin::SaslUndecided(ck) => {
+                if let Some(c) = self.conns.get(ck) {
+                    let id = c.id;
+                    if let Some(x) = self.lp.engine(id)
+                        && x.sasl_request().is_some()
+                    {
+                        x.sasl_complete(false);
+                    }
+                    // The request's secrets leave the views with it.
+                    let of = super::dispatch::ViewOf::Conn(ck);
+                    self.views
+                        .retain(|(o, g), _| !(*o == of && g.starts_with("sasl_request")));
+                }
+            }
             Builtin::RemoveLink(lk) => self.remove_link(lk),
             Builtin::RemoveConn(ck) => {
                 if let Some(c) = self.conns.remove(ck) {

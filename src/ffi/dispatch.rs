@@ -178,6 +178,8 @@ pub(crate) enum Builtin {
     RemoveLink(Key),
     RemoveConn(Key),
     RemoveListener(Key),
+    /// A login the application did not decide on is refused.
+    SaslUndecided(Key),
 }
 
 impl State {
@@ -541,10 +543,12 @@ impl State {
                 ev.condition = Some(Condition::from_error(&err));
                 Self::dispatch(out, |h| h.on_transport_error, None, me, ev);
             }
-            Event::SessionFinal(_)
-            | Event::TransportClosed
-            | Event::SaslDone
-            | Event::SaslAuthenticate => {}
+            Event::SaslAuthenticate => {
+                let ev = self.event(K::SaslAuthenticate, me);
+                Self::dispatch(out, |h| h.on_sasl_authenticate, None, me, ev);
+                out.push(Action::Builtin(Builtin::SaslUndecided(ck)));
+            }
+            Event::SessionFinal(_) | Event::TransportClosed | Event::SaslDone => {}
         }
     }
 

@@ -54,7 +54,7 @@ pub(crate) fn engine(st: &mut State, cid: ConnId) -> Result<&mut Connection, muo
 }
 
 /// Runs `f` on the state with the connection behind `conn`.
-fn conn_call<R>(
+pub(crate) fn conn_call<R>(
     conn: muon_connection,
     f: impl FnOnce(&mut State, Key, ConnId) -> Result<R, muon_result>,
 ) -> Result<R, muon_result> {

@@ -66,6 +66,8 @@ pub enum muon_event_kind {
     ListenerFinal = 23,
     /// `on_transport_error`
     TransportError = 24,
+    /// `on_sasl_authenticate`
+    SaslAuthenticate = 25,
 }
 
 /// An AMQP error condition: a symbolic name such as `amqp:not-found` and a

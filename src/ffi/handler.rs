@@ -97,6 +97,14 @@ pub struct muon_handler {
     /// Frees the userdata registered with this table, once, after the final
     /// event of its object. May be NULL.
     pub userdata_free: muon_userdata_free,
+    /// A client is logging in to a listener whose options set
+    /// `muon_connection_options_set_authenticate_callback`: read the
+    /// request with `muon_connection_sasl_mechanism` and
+    /// `muon_connection_sasl_request_*`, and answer before returning with
+    /// `muon_connection_sasl_accept` (or, for SCRAM, with
+    /// `muon_connection_sasl_scram_credentials`). A login left unanswered
+    /// when the callback returns is refused.
+    pub on_sasl_authenticate: muon_callback,
 }
 
 impl muon_handler {
@@ -128,6 +136,7 @@ impl muon_handler {
             on_connection_final: None,
             on_listener_final: None,
             on_transport_error: None,
+            on_sasl_authenticate: None,
             userdata_free: None,
         }
     }

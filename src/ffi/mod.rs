@@ -34,6 +34,7 @@ pub mod message_maps;
 pub mod message_props;
 pub mod options;
 pub mod result;
+pub mod sasl;
 pub mod terminus;
 pub mod tls;
 pub mod trace;

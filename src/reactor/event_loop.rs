@@ -358,6 +358,9 @@ impl Loop {
         if options.config.container_id.is_empty() {
             options.config.container_id = unique_id();
         }
+        // A client certificate is an identity: SASL EXTERNAL uses it when
+        // the server offers it.
+        options.config.sasl.external |= options.tls.client_cert.is_some();
         let mut addresses = vec![addr];
         addresses.extend(options.failover.iter().cloned());
         // Built once: reconnects and failover reuse it.
@@ -397,6 +400,20 @@ impl Loop {
         }));
         self.start_transport(id, false);
         Ok(id)
+    }
+
+    /// Sets the XOAUTH2 token the next transport of a client connection
+    /// logs in with (a fresh token for each reconnect).
+    pub fn set_token(&mut self, id: ConnId, token: Option<String>) -> Result<(), Error> {
+        let c = self.conns.get_mut(id.0).ok_or(Error::Stale("connection"))?;
+        let o = c
+            .options
+            .as_mut()
+            .ok_or(Error::Engine(engine::Error::WrongState(
+                "only a connection made with connect has a token",
+            )))?;
+        o.config.sasl.token = token;
+        Ok(())
     }
 
     /// The engine of a connection, for commands. Marks the connection so

@@ -446,7 +446,9 @@ impl Loop {
         let Some(tls) = c.tls.as_ref() else {
             return;
         };
-        // MERGE-SASL: c.engine.set_external_identity(tls.peer_identity()) for servers.
+        if c.engine.role() == crate::engine::Role::Server {
+            c.engine.set_external_identity(tls.peer_identity());
+        }
         if let Some(t) = &c.trace {
             let who = tls
                 .peer_identity()
