@@ -199,7 +199,11 @@ impl Connection {
                 Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
                     has_password
                 }
-                Mechanism::Plain => cfg.username.is_some(),
+                // A user name alone (empty password) still logs in with
+                // PLAIN, as before; a token is for XOAUTH2, not PLAIN.
+                Mechanism::Plain => {
+                    cfg.username.is_some() && (cfg.password.is_some() || cfg.token.is_none())
+                }
                 Mechanism::XOAuth2 => has_token,
                 // Credentials given: logging in anonymously instead would
                 // silently run as someone else.
