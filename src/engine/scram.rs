@@ -319,6 +319,17 @@ impl CredentialStore {
     }
 }
 
+impl<U: AsRef<str>, P: AsRef<str>> FromIterator<(U, P)> for CredentialStore {
+    /// A store of users with plain passwords (tests, small setups).
+    fn from_iter<I: IntoIterator<Item = (U, P)>>(iter: I) -> CredentialStore {
+        let mut s = CredentialStore::new();
+        for (u, p) in iter {
+            s.add_password(u.as_ref(), p.as_ref());
+        }
+        s
+    }
+}
+
 // ---- helpers ----------------------------------------------------------------------
 
 /// A key drawn once per process, for constant-time comparison and the
