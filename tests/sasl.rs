@@ -342,11 +342,7 @@ fn skipping_sasl_is_refused_when_an_authenticator_is_set() {
 
 #[test]
 fn authenticator_hides_anonymous_unless_allowed() {
-    let p = pair(
-        SaslConfig::default(),
-        server(store(&[("a", "b")])),
-        false,
-    );
+    let p = pair(SaslConfig::default(), server(store(&[("a", "b")])), false);
     assert!(!offered(&p).contains(&"ANONYMOUS".to_owned()));
     assert_eq!(
         transport_errors(&p.c.events),
@@ -362,7 +358,13 @@ fn authenticator_hides_anonymous_unless_allowed() {
     );
     assert_eq!(
         offered(&p),
-        vec!["SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "ANONYMOUS"]
+        vec![
+            "SCRAM-SHA-512",
+            "SCRAM-SHA-256",
+            "SCRAM-SHA-1",
+            "PLAIN",
+            "ANONYMOUS"
+        ]
     );
     assert_opened(&p);
 }
@@ -592,7 +594,8 @@ fn scram_sha256_reproduces_rfc7677() {
     assert_eq!(m[0], b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
     assert_eq!(
         m[1],
-        &b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"[..]
+        &b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+            [..]
     );
     assert_eq!(
         m[2],
@@ -663,7 +666,10 @@ fn scram_client_rejects_a_missing_server_signature() {
     c.feed_sasl(challenge(RFC5802_SERVER_FIRST));
     c.written();
     c.feed_sasl(ok_outcome(None));
-    c.failed_with(condition::UNAUTHORIZED_ACCESS, "without the server signature");
+    c.failed_with(
+        condition::UNAUTHORIZED_ACCESS,
+        "without the server signature",
+    );
     assert!(!c.events.contains(&Event::SaslDone));
     // An ok before the exchange even started is no better.
     let mut c = scram_client_peer();
@@ -674,13 +680,31 @@ fn scram_client_rejects_a_missing_server_signature() {
 #[test]
 fn scram_client_reports_malformed_server_first() {
     let cases: [(&[u8], &str); 9] = [
-        (b"r=fyko+d2lbbFgONRv9qkxdawLx,s=!!!,i=4096", "salt is not base64"),
+        (
+            b"r=fyko+d2lbbFgONRv9qkxdawLx,s=!!!,i=4096",
+            "salt is not base64",
+        ),
         (b"s=QSXCR+Q6sek8bf92,i=4096", "r= missing"),
-        (b"r=someoneelse,s=QSXCR+Q6sek8bf92,i=4096", "does not extend"),
-        (b"r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096", "does not extend"),
-        (b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=0", "iteration count"),
-        (b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=99999999", "iteration count"),
-        (b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92", "i= missing"),
+        (
+            b"r=someoneelse,s=QSXCR+Q6sek8bf92,i=4096",
+            "does not extend",
+        ),
+        (
+            b"r=fyko+d2lbbFgONRv9qkxdawL,s=QSXCR+Q6sek8bf92,i=4096",
+            "does not extend",
+        ),
+        (
+            b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=0",
+            "iteration count",
+        ),
+        (
+            b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=99999999",
+            "iteration count",
+        ),
+        (
+            b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92",
+            "i= missing",
+        ),
         (b"e=unknown-user", "server error"),
         (b"\xff\xfe", "not UTF-8"),
     ];
@@ -842,7 +866,10 @@ fn credentials_text_form_round_trips() {
     for mech in SCRAMS {
         let c = ScramCredentials::generate(mech, "pw", 4096).unwrap();
         let text = c.to_string();
-        assert!(text.starts_with(&format!("{}$4096$", mech.name())), "{text}");
+        assert!(
+            text.starts_with(&format!("{}$4096$", mech.name())),
+            "{text}"
+        );
         let back: ScramCredentials = text.parse().unwrap();
         assert_eq!(back, c);
         assert!(back.verify_password("pw"));
@@ -856,7 +883,10 @@ fn credentials_text_form_round_trips() {
         4096,
     )
     .unwrap();
-    assert!(c.to_string().starts_with("SCRAM-SHA-256$4096$W22ZaJ0SNY7soEsUEjb6gQ==$"));
+    assert!(
+        c.to_string()
+            .starts_with("SCRAM-SHA-256$4096$W22ZaJ0SNY7soEsUEjb6gQ==$")
+    );
     let debug = format!("{c:?}");
     assert!(!debug.contains(&B64.encode(&c.stored_key)), "{debug}");
 }
@@ -870,11 +900,26 @@ fn credentials_text_form_errors_are_clear() {
     let cases = [
         ("", "field"),
         ("SCRAM-SHA-256$1$2", "3 field"),
-        (&*format!("PLAIN${}", f[1..].join("$")), "unknown SCRAM mechanism"),
-        (&*format!("{}$0${}", f[0], f[2..].join("$")), "iteration count"),
-        (&*format!("{}$x${}", f[0], f[2..].join("$")), "iteration count"),
-        (&*format!("{}${}$%%${}${}", f[0], f[1], f[3], f[4]), "salt is not base64"),
-        (&*format!("{}${}${}$AAAA${}", f[0], f[1], f[2], f[4]), "32 bytes"),
+        (
+            &*format!("PLAIN${}", f[1..].join("$")),
+            "unknown SCRAM mechanism",
+        ),
+        (
+            &*format!("{}$0${}", f[0], f[2..].join("$")),
+            "iteration count",
+        ),
+        (
+            &*format!("{}$x${}", f[0], f[2..].join("$")),
+            "iteration count",
+        ),
+        (
+            &*format!("{}${}$%%${}${}", f[0], f[1], f[3], f[4]),
+            "salt is not base64",
+        ),
+        (
+            &*format!("{}${}${}$AAAA${}", f[0], f[1], f[2], f[4]),
+            "32 bytes",
+        ),
     ];
     for (text, why) in cases {
         let e = text.parse::<ScramCredentials>().unwrap_err().to_string();
@@ -1015,7 +1060,10 @@ fn xoauth2_needs_encryption_like_plain() {
         false,
     );
     let err = error_text(&p.c.events);
-    assert!(err.contains("XOAUTH2 over an unencrypted transport"), "{err}");
+    assert!(
+        err.contains("XOAUTH2 over an unencrypted transport"),
+        "{err}"
+    );
     let p = pair(
         SaslConfig {
             allow_insecure_plain: false,
@@ -1122,7 +1170,11 @@ fn configs_and_requests_hide_secrets_in_debug() {
     };
     let d = format!("{cfg:?}");
     assert!(!d.contains("pw-123") && !d.contains("tok-123"), "{d}");
-    let p = pair(client(&[Mechanism::Plain], "u", "pw-456"), app_server(), false);
+    let p = pair(
+        client(&[Mechanism::Plain], "u", "pw-456"),
+        app_server(),
+        false,
+    );
     let d = format!("{:?}", p.s.conn.sasl_request().unwrap());
     assert!(!d.contains("pw-456"), "{d}");
     let d = format!("{:?}", server(store(&[("u", "pw-789")])));

@@ -155,7 +155,11 @@ impl Default for SaslConfig {
 
 /// Shows `<redacted>` for a secret that is set.
 fn secret(v: &Option<String>) -> &'static str {
-    if v.is_some() { "Some(<redacted>)" } else { "None" }
+    if v.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
 }
 
 impl fmt::Debug for SaslConfig {

@@ -294,10 +294,8 @@ impl Connection {
                 Ok(response) => self.write_sasl_frame(&SaslFrame::Response(SaslResponse {
                     response: Binary(response),
                 })),
-                Err(e) => self.transport_failed(
-                    condition::UNAUTHORIZED_ACCESS,
-                    format!("SASL {mech}: {e}"),
-                ),
+                Err(e) => self
+                    .transport_failed(condition::UNAUTHORIZED_ACCESS, format!("SASL {mech}: {e}")),
             }
             return;
         }
@@ -338,9 +336,11 @@ impl Connection {
                 None if sc.stage == ClientStage::First => {
                     Err("ok outcome before the SCRAM exchange finished".to_owned())
                 }
-                None => Err("ok outcome without the server signature (v=): the server did not \
+                None => Err(
+                    "ok outcome without the server signature (v=): the server did not \
                              prove it knows the password"
-                    .to_owned()),
+                        .to_owned(),
+                ),
             };
             if let Err(e) = checked {
                 self.transport_failed(condition::UNAUTHORIZED_ACCESS, format!("SASL {mech}: {e}"));

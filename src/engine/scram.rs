@@ -724,10 +724,7 @@ impl ScramServer {
             .decode(proof)
             .map_err(|e| format!("client proof is not base64: {e}"))?;
         let without_proof = &text[..text.len() - proof_len(text)];
-        let auth_message = format!(
-            "{},{},{without_proof}",
-            self.first.bare, self.server_first
-        );
+        let auth_message = format!("{},{},{without_proof}", self.first.bare, self.server_first);
         let client_signature = a.hmac(&self.creds.stored_key, auth_message.as_bytes());
         if proof.len() != client_signature.len() {
             return Err("client proof has the wrong length".to_owned());
