@@ -309,6 +309,9 @@ impl CredentialStore {
     /// are constant-time.
     pub fn check_password(&self, user: &str, password: &str) -> bool {
         let Some(u) = self.users.get(user) else {
+            // As much work as for a user with stored keys, so the time
+            // taken does not tell which users exist.
+            let _ = fake_credentials(Mechanism::ScramSha256, user).verify_password(password);
             return false;
         };
         if let Some(p) = &u.password {
