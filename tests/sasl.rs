@@ -493,6 +493,19 @@ fn scram_is_the_clients_first_choice_with_a_password() {
 }
 
 #[test]
+fn server_offers_only_the_scram_hashes_its_store_holds() {
+    let mut st = CredentialStore::new();
+    st.add_scram(
+        "user",
+        ScramCredentials::generate(Mechanism::ScramSha256, "pencil", 4096).unwrap(),
+    );
+    let p = pair(client(&Mechanism::ALL, "user", "pencil"), server(st), false);
+    assert_eq!(offered(&p), vec!["SCRAM-SHA-256", "PLAIN"]);
+    assert_eq!(chosen(&p), "SCRAM-SHA-256");
+    assert_opened(&p);
+}
+
+#[test]
 fn scram_unknown_user_runs_the_exchange_then_fails() {
     let salt_of = |user: &str| {
         let p = pair(

@@ -369,9 +369,12 @@ impl Connection {
             Mechanism::Anonymous => matches!(auth, Authenticator::None) || cfg.allow_anonymous,
             Mechanism::External => self.sasl.external_identity.is_some(),
             Mechanism::Plain => !matches!(auth, Authenticator::None) && clear_ok,
-            Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
-                !matches!(auth, Authenticator::None)
-            }
+            Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => match auth {
+                Authenticator::None => false,
+                Authenticator::Credentials(store) => store.supports(m),
+                // The application restricts hashes with `sasl.mechanisms`.
+                Authenticator::Application => true,
+            },
             Mechanism::XOAuth2 => matches!(auth, Authenticator::Application) && clear_ok,
         }
     }

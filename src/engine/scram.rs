@@ -293,6 +293,16 @@ impl CredentialStore {
         self.users.contains_key(user)
     }
 
+    /// True if some user can log in with `mechanism` (stored keys for its
+    /// hash, or a plain password): a server offers only such SCRAM hashes,
+    /// so a client does not pick SCRAM-SHA-512 from a store that only
+    /// holds SHA-256 keys.
+    pub fn supports(&self, mechanism: Mechanism) -> bool {
+        self.users
+            .values()
+            .any(|u| u.password.is_some() || u.scram.iter().any(|c| c.mechanism == mechanism))
+    }
+
     /// `user`'s credentials for `mechanism`: stored, or derived from the
     /// plain password with a random salt.
     pub fn scram(&self, user: &str, mechanism: Mechanism) -> Option<ScramCredentials> {
