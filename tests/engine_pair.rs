@@ -149,6 +149,8 @@ fn sasl_anonymous_refused_by_application() {
     let server = SaslConfig {
         mechanisms: vec![Mechanism::Anonymous],
         authenticator: Authenticator::Application,
+        // Beside an authenticator ANONYMOUS is only offered when allowed.
+        allow_anonymous: true,
         ..SaslConfig::default()
     };
     let mut p = Pair::new(
@@ -162,7 +164,7 @@ fn sasl_anonymous_refused_by_application() {
     p.pump();
     assert!(p.s.events.contains(&Event::SaslAuthenticate));
     let req = p.s.conn.sasl_request().unwrap().clone();
-    assert_eq!(req.mechanism, "ANONYMOUS");
+    assert_eq!(req.mechanism, Mechanism::Anonymous);
     assert_eq!(req.initial_response, b"anonymous");
     p.s.conn.sasl_complete(false);
     p.pump();
@@ -231,21 +233,39 @@ fn sasl_plain_allowed_when_encrypted() {
 
 #[test]
 fn sasl_external_succeeds_and_is_preferred() {
+    // The client has a certificate and a password; the server's transport
+    // verified the certificate (EXTERNAL is offered only then).
     let all = vec![Mechanism::Anonymous, Mechanism::Plain, Mechanism::External];
     let client = SaslConfig {
         mechanisms: all.clone(),
         username: Some("u".into()),
         password: Some("p".into()),
+        external: true,
         ..SaslConfig::default()
     };
     let server = SaslConfig {
         mechanisms: all,
-        ..SaslConfig::default()
+        ..plain_server(&[("u", "p")])
     };
-    let p = sasl_pair(client, server, true);
+    let mut p = Pair::new(
+        Config {
+            sasl: client,
+            encrypted: true,
+            ..client_config()
+        },
+        Config {
+            sasl: server,
+            encrypted: true,
+            ..server_config()
+        },
+    );
+    p.s.conn.set_external_identity(Some("CN=u".into()));
+    p.c.conn.open();
+    p.pump();
     let init = init_of(&p);
     assert_eq!(init.mechanism.as_str(), "EXTERNAL");
     assert_eq!(init.initial_response.unwrap().0, b"");
+    assert_eq!(p.s.conn.sasl_user(), Some("CN=u"));
     assert_opened(&p);
 }
 
@@ -258,6 +278,7 @@ fn sasl_external_refused_by_application() {
     };
     let client = SaslConfig {
         mechanisms: vec![Mechanism::External],
+        external: true,
         ..SaslConfig::default()
     };
     let mut p = Pair::new(
@@ -273,10 +294,12 @@ fn sasl_external_refused_by_application() {
             ..server_config()
         },
     );
+    p.s.conn.set_external_identity(Some("CN=client".into()));
     p.c.conn.open();
     p.pump();
     let req = p.s.conn.sasl_request().unwrap();
-    assert_eq!(req.mechanism, "EXTERNAL");
+    assert_eq!(req.mechanism, Mechanism::External);
+    assert_eq!(req.identity.as_deref(), Some("CN=client"));
     assert_eq!(req.hostname.as_deref(), Some("vhost"));
     p.s.conn.sasl_complete(false);
     p.pump();

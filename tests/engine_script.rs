@@ -808,6 +808,7 @@ fn sasl_init_twice_is_refused() {
         Config {
             sasl: SaslConfig {
                 authenticator: muon::engine::Authenticator::Application,
+                allow_anonymous: true,
                 ..SaslConfig::default()
             },
             ..server_cfg()

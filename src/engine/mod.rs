@@ -30,6 +30,12 @@
 //!   vectors are reused (`benches/engine.rs` and `tests/engine_pair.rs`
 //!   count allocations).
 //! - Sequence numbers use serial arithmetic (§2.8.10).
+//! - SASL (§5.3) never accepts a secret it did not check: a server offers
+//!   only the mechanisms its [`Authenticator`] can verify (with none, just
+//!   ANONYMOUS, plus EXTERNAL for a transport-verified identity), a client
+//!   with credentials never falls back to ANONYMOUS, and a SCRAM client
+//!   requires the server's signature. `Debug` of SASL frames, requests and
+//!   configs redacts passwords, tokens, proofs and signatures.
 #![forbid(unsafe_code)]
 
 mod config;

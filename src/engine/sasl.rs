@@ -199,7 +199,11 @@ impl Connection {
                 Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
                     has_password
                 }
-                Mechanism::Plain => cfg.username.is_some(),
+                // A user name alone (empty password) still logs in with
+                // PLAIN, as before; a token is for XOAUTH2, not PLAIN.
+                Mechanism::Plain => {
+                    cfg.username.is_some() && (cfg.password.is_some() || cfg.token.is_none())
+                }
                 Mechanism::XOAuth2 => has_token,
                 // Credentials given: logging in anonymously instead would
                 // silently run as someone else.
@@ -365,9 +369,12 @@ impl Connection {
             Mechanism::Anonymous => matches!(auth, Authenticator::None) || cfg.allow_anonymous,
             Mechanism::External => self.sasl.external_identity.is_some(),
             Mechanism::Plain => !matches!(auth, Authenticator::None) && clear_ok,
-            Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
-                !matches!(auth, Authenticator::None)
-            }
+            Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => match auth {
+                Authenticator::None => false,
+                Authenticator::Credentials(store) => store.supports(m),
+                // The application restricts hashes with `sasl.mechanisms`.
+                Authenticator::Application => true,
+            },
             Mechanism::XOAuth2 => matches!(auth, Authenticator::Application) && clear_ok,
         }
     }

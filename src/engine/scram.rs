@@ -293,6 +293,16 @@ impl CredentialStore {
         self.users.contains_key(user)
     }
 
+    /// True if some user can log in with `mechanism` (stored keys for its
+    /// hash, or a plain password): a server offers only such SCRAM hashes,
+    /// so a client does not pick SCRAM-SHA-512 from a store that only
+    /// holds SHA-256 keys.
+    pub fn supports(&self, mechanism: Mechanism) -> bool {
+        self.users
+            .values()
+            .any(|u| u.password.is_some() || u.scram.iter().any(|c| c.mechanism == mechanism))
+    }
+
     /// `user`'s credentials for `mechanism`: stored, or derived from the
     /// plain password with a random salt.
     pub fn scram(&self, user: &str, mechanism: Mechanism) -> Option<ScramCredentials> {
@@ -309,6 +319,9 @@ impl CredentialStore {
     /// are constant-time.
     pub fn check_password(&self, user: &str, password: &str) -> bool {
         let Some(u) = self.users.get(user) else {
+            // As much work as for a user with stored keys, so the time
+            // taken does not tell which users exist.
+            let _ = fake_credentials(Mechanism::ScramSha256, user).verify_password(password);
             return false;
         };
         if let Some(p) = &u.password {
@@ -316,6 +329,17 @@ impl CredentialStore {
         }
         // The cheapest stored hash is enough: one match proves the password.
         u.scram.first().is_some_and(|c| c.verify_password(password))
+    }
+}
+
+impl<U: AsRef<str>, P: AsRef<str>> FromIterator<(U, P)> for CredentialStore {
+    /// A store of users with plain passwords (tests, small setups).
+    fn from_iter<I: IntoIterator<Item = (U, P)>>(iter: I) -> CredentialStore {
+        let mut s = CredentialStore::new();
+        for (u, p) in iter {
+            s.add_password(u.as_ref(), p.as_ref());
+        }
+        s
     }
 }
 

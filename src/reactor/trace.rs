@@ -349,4 +349,58 @@ mod tests {
             assert_eq!(sink.lines.into_iter().collect::<Vec<_>>(), whole);
         }
     }
+
+    #[test]
+    fn sasl_credentials_never_reach_the_trace() {
+        use crate::codec::frame::{SASL_HEADER, begin_frame, end_frame};
+        use crate::codec::security::{SaslCode, SaslInit, SaslOutcome, SaslResponse};
+        use crate::codec::{Binary, Encode, Symbol};
+        let mut wire = SASL_HEADER.to_vec();
+        let mut frame = |perf: &dyn Fn(&mut Vec<u8>)| {
+            let m = begin_frame(&mut wire, FRAME_TYPE_SASL, 0);
+            perf(&mut wire);
+            end_frame(&mut wire, m);
+        };
+        frame(&|w| {
+            SaslInit {
+                mechanism: Symbol::from("PLAIN"),
+                initial_response: Some(Binary(b"\0bob\0hunter2".to_vec())),
+                hostname: None,
+            }
+            .encode(w)
+        });
+        frame(&|w| {
+            SaslResponse {
+                response: Binary(b"c=biws,r=abcdef,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=".to_vec()),
+            }
+            .encode(w)
+        });
+        frame(&|w| {
+            SaslOutcome {
+                code: SaslCode::Ok,
+                additional_data: Some(Binary(b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ=".to_vec())),
+            }
+            .encode(w)
+        });
+        let mut sink = LogSink {
+            capture: true,
+            ..Default::default()
+        };
+        FrameTracer::default().feed("c", Dir::Out, &wire, &mut sink);
+        let text: Vec<String> = sink.lines.into_iter().collect();
+        let all = text.join("\n");
+        assert_eq!(text.len(), 4, "{all}");
+        assert!(
+            all.contains(r#"PLAIN user "bob" password <redacted>"#),
+            "{all}"
+        );
+        assert!(all.contains("p=<redacted>"), "{all}");
+        for secret in [
+            "hunter2",
+            "v0X8v3Bz2T0CJGbJQyF0X",
+            "rmF9pqV8S7suAoZWja4dJRkFsKQ",
+        ] {
+            assert!(!all.contains(secret), "{all}");
+        }
+    }
 }
