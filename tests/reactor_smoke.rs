@@ -9,7 +9,9 @@ use std::time::Duration;
 #[test]
 fn hello_over_loopback() {
     let mut lp = Loop::new().unwrap();
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &Default::default())
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let c = lp
         .connect(
