@@ -123,7 +123,7 @@ impl Net {
 
     /// Delivers the next frame to the sender; for a link flow, checks the
     /// credit it computes (§2.6.7) and, if `send`, sends all it may.
-    fn to_sender(&mut self, send: bool) -> bool {
+    fn deliver_to_sender(&mut self, send: bool) -> bool {
         let Some(f) = self.to_c.pop_front() else {
             return false;
         };
@@ -154,7 +154,7 @@ impl Net {
     }
 
     /// Delivers the next frame to the receiver, which must take it.
-    fn to_receiver(&mut self) -> bool {
+    fn deliver_to_receiver(&mut self) -> bool {
         let Some(f) = self.to_s.pop_front() else {
             return false;
         };
@@ -184,7 +184,7 @@ impl Net {
 
     /// Delivers everything in flight, both ways, until nothing moves.
     fn settle(&mut self) {
-        while self.to_receiver() || self.to_sender(false) {}
+        while self.deliver_to_receiver() || self.deliver_to_sender(false) {}
     }
 
     /// Ends a scenario: everything delivered, then a fresh grant of 7 is
@@ -221,12 +221,12 @@ fn grant_cut_grant(lag: usize, rounds: usize) {
         let before = net.to_s.len();
         net.grant(if cut { 0 } else { 10 });
         while net.to_c.len() > lag {
-            net.to_sender(true);
+            net.deliver_to_sender(true);
         }
         batches.push_back(net.to_s.len() - before);
         while batches.len() > 2 {
             for _ in 0..batches.pop_front().unwrap_or(0) {
-                net.to_receiver();
+                net.deliver_to_receiver();
             }
         }
     }
@@ -262,27 +262,27 @@ fn grant_cut_grant_sender_many_flows_behind() {
 fn flows_reordered_with_transfers_in_flight() {
     let mut net = Net::new();
     net.grant(10);
-    assert!(net.to_sender(false));
+    assert!(net.deliver_to_sender(false));
     assert_eq!(net.send_all(), 10);
     assert_eq!(net.to_s.len(), 10);
     net.grant(0);
     net.grant(5);
     // The sender sees the cut (limit 0) and the grant (limit 5), both
     // below its count of 10.
-    while net.to_sender(true) {}
+    while net.deliver_to_sender(true) {}
     assert_eq!(net.p.c.conn.link_credit(net.cl), 0);
     assert_eq!(
         net.p.c.conn.send(net.cl, None, &b"m"[..], true),
         Err(Error::NoCredit)
     );
     // The transfers reach the receiver after its cut: all taken.
-    while net.to_receiver() {}
+    while net.deliver_to_receiver() {}
     assert_eq!(net.received, 10);
     assert_eq!(net.p.s.conn.link_delivery_count(net.sl), 10);
     // The receiver's credit was spent by them: 5 granted at count 0.
     assert_eq!(net.p.s.conn.link_credit(net.sl), 0);
     net.grant(5);
-    assert!(net.to_sender(false));
+    assert!(net.deliver_to_sender(false));
     assert_eq!(net.p.c.conn.link_credit(net.cl), 5, "15 - 10, not 5 - 10");
     assert_eq!(net.send_all(), 5);
     net.finish();
@@ -295,7 +295,7 @@ fn flows_reordered_with_transfers_in_flight() {
 fn sender_credit_is_the_new_limit_minus_its_count() {
     let mut net = Net::new();
     net.grant(100);
-    net.to_sender(false);
+    net.deliver_to_sender(false);
     for _ in 0..30 {
         net.p.c.conn.send(net.cl, None, &b"m"[..], true).unwrap();
     }
@@ -304,20 +304,20 @@ fn sender_credit_is_the_new_limit_minus_its_count() {
     assert_eq!(net.p.c.conn.link_credit(net.cl), 70);
     // Granted at the receiver's count 0: limit 50, the sender is at 30.
     net.grant(50);
-    net.to_sender(false);
+    net.deliver_to_sender(false);
     assert_eq!(net.p.c.conn.link_credit(net.cl), 20);
     // Granted at count 0 again: limit 20, below 30.
     net.grant(20);
-    net.to_sender(false);
+    net.deliver_to_sender(false);
     assert_eq!(net.p.c.conn.link_credit(net.cl), 0);
     assert_eq!(
         net.p.c.conn.send(net.cl, None, &b"m"[..], true),
         Err(Error::NoCredit)
     );
     // The 30 arrive; a grant of 50 now is limit 80: 50 at the sender.
-    while net.to_receiver() {}
+    while net.deliver_to_receiver() {}
     net.grant(50);
-    net.to_sender(false);
+    net.deliver_to_sender(false);
     assert_eq!(net.p.c.conn.link_credit(net.cl), 50);
     assert_eq!(net.send_all(), 50);
     net.finish();
@@ -330,7 +330,7 @@ fn sender_credit_is_the_new_limit_minus_its_count() {
 fn sender_stops_on_a_limit_below_its_count_and_resumes_exactly() {
     let mut net = Net::new();
     net.grant(3000);
-    net.to_sender(false);
+    net.deliver_to_sender(false);
     assert_eq!(net.send_all(), 3000);
     let mut f = net
         .p
@@ -382,7 +382,7 @@ fn sender_stops_on_a_limit_below_its_count_and_resumes_exactly() {
 fn sender_past_anything_granted_is_transfer_limit_exceeded() {
     let mut net = Net::new();
     net.grant(1000);
-    net.to_sender(false);
+    net.deliver_to_sender(false);
     net.grant(0); // the cut
     net.flush();
     let (channel, handle) = net
@@ -485,7 +485,7 @@ proptest! {
     /// Any interleaving of the receiver's grants and cuts with the
     /// sender's transfers: the receiver takes every transfer, the sender's
     /// credit after each flow is exactly limit − count (checked in
-    /// `to_sender`), and a final grant is exact at both ends.
+    /// `deliver_to_sender`), and a final grant is exact at both ends.
     #[test]
     fn any_interleaving_of_grants_cuts_and_transfers(steps in prop::collection::vec(step(), 1..80)) {
         let mut net = Net::new();
@@ -493,11 +493,11 @@ proptest! {
             match s {
                 Step::Grant(n) => net.grant(n),
                 Step::ToSender => {
-                    net.to_sender(true);
+                    net.deliver_to_sender(true);
                 }
                 Step::ToReceiver(n) => {
                     for _ in 0..n {
-                        net.to_receiver();
+                        net.deliver_to_receiver();
                     }
                 }
             }
