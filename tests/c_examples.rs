@@ -689,7 +689,7 @@ fn a_full_queue_makes_its_producer_wait_until_consumers_drain_it() {
     while !broker
         .program
         .stderr()
-        .contains("queue bounded holds 100 messages")
+        .contains("broker: queue bounded is full (100 messages")
     {
         assert!(Instant::now() < deadline, "{}", broker.program.stderr());
         std::thread::sleep(Duration::from_millis(10));
@@ -801,7 +801,9 @@ fn reconnect_through_a_cutting_proxy_loses_nothing() {
 #[test]
 fn clients_reconnect_to_a_broker_killed_and_restarted() {
     const TOTAL: u64 = 50_000;
-    let broker = Broker::start(Build::Static);
+    // Bounded, so that the sender is still sending when the broker dies
+    // (unbounded, the broker takes all 50,000 at once).
+    let broker = Broker::start_with(Build::Static, 0, &["-m", "10000"]);
     let port = broker.port;
     let url = broker.url("restart");
     let mut receiver = Program::start(

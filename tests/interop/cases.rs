@@ -19,6 +19,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "volume.rs"]
+mod volume;
+
 /// Everything the cases share.
 /// Built programs by name, or why they could not be built.
 pub type Programs = HashMap<&'static str, Result<PathBuf, String>>;
@@ -110,6 +113,14 @@ impl Ctx {
             Some(Err(e)) => Err(format!("muon's {name} is not available: {e}")),
             None => Err(format!("muon's {name} is not built by the suite")),
         }
+    }
+
+    /// A muon program without the frame trace, for runs of many messages
+    /// (the trace of 200,000 would be hundreds of MB).
+    fn muon_quiet(&self, name: &str) -> Result<Command, String> {
+        let mut c = self.muon(name)?;
+        c.env_remove("MUON_TRACE");
+        Ok(c)
     }
 
     /// Fails at once, before any peer is started, when a muon program the
@@ -1456,6 +1467,9 @@ pub fn all() -> Vec<Case> {
         "types.c and types_peer.py build the same message",
         expected_matches,
     ));
+    // 6 at volume first: the longest cases, started while the short ones
+    // fill the other workers.
+    v.extend(volume::cases());
 
     // 1. Proton's programs against muon's broker.
     let m = B::Muon;

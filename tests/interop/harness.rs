@@ -97,6 +97,11 @@ impl Server {
         })
     }
 
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Everything the server has printed so far.
     pub fn output(&self) -> String {
         let mut s = String::new();
