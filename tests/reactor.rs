@@ -16,7 +16,15 @@ use muon::codec::message::{Body, Message};
 use muon::codec::messaging::{DeliveryState, Source, Target};
 use muon::codec::transport::{Role, condition};
 use muon::engine::{Config, EndpointState, Event, LinkId, LinkOptions};
-use muon::reactor::{ConnectOptions, Loop, LoopEvent, ReconnectPolicy};
+use muon::reactor::{ConnectOptions, Loop, LoopEvent, ReconnectPolicy, TlsServerSettings};
+
+/// Plain listeners: these tests are about the loop, not TLS (tests/tls.rs).
+const NO_TLS: TlsServerSettings = TlsServerSettings {
+    cert: None,
+    client_ca_pem: Vec::new(),
+    require_client_cert: false,
+    insecure_allow_plain: false,
+};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -125,7 +133,9 @@ fn drive(lp: &mut Loop, mut f: impl FnMut(&mut Loop, LoopEvent) -> bool) {
 #[test]
 fn connect_listen_send_and_receive_over_loopback() {
     let mut lp = Loop::new().unwrap();
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &NO_TLS)
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let c = lp
         .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
@@ -211,7 +221,9 @@ fn timers_fire_in_order_of_due_time_then_of_scheduling() {
 fn run_returns_when_the_work_ends_and_stop_ends_it_early() {
     let mut lp = Loop::new().unwrap();
     assert!(!lp.has_work(), "a new loop has nothing to do");
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &NO_TLS)
+        .unwrap();
     assert!(lp.has_work(), "a listener is work");
     lp.stop();
     assert!(!lp.has_work(), "stop ends the run");
@@ -233,7 +245,9 @@ fn run_returns_when_the_work_ends_and_stop_ends_it_early() {
 #[test]
 fn an_idle_loop_sleeps_until_its_timeout() {
     let mut lp = Loop::new().unwrap();
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &NO_TLS)
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let c = lp
         .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
@@ -363,7 +377,7 @@ fn heartbeats_keep_a_quiet_connection_open() {
         idle_timeout: Some(Duration::from_millis(200)),
         ..Config::default()
     };
-    let l = lp.listen("127.0.0.1:0", server).unwrap();
+    let l = lp.listen("127.0.0.1:0", server, &NO_TLS).unwrap();
     let port = lp.listener_port(l).unwrap();
     let mut options = ConnectOptions::default();
     options.config.idle_timeout = Some(Duration::from_millis(200));
@@ -399,7 +413,7 @@ fn server_thread(port: u16) -> (u16, mpsc::Sender<()>, std::thread::JoinHandle<(
     let t = std::thread::spawn(move || {
         let mut lp = Loop::new().unwrap();
         let l = lp
-            .listen(&format!("127.0.0.1:{port}"), Config::default())
+            .listen(&format!("127.0.0.1:{port}"), Config::default(), &NO_TLS)
             .unwrap();
         port_tx.send(lp.listener_port(l).unwrap()).unwrap();
         while stop_rx.try_recv().is_err() {
@@ -598,7 +612,9 @@ fn closing_between_attempts_ends_the_connection() {
 #[test]
 fn a_large_message_crosses_in_many_frames_and_partial_writes() {
     let mut lp = Loop::new().unwrap();
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &NO_TLS)
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let c = lp
         .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
@@ -640,7 +656,9 @@ fn the_frame_trace_shows_every_frame_both_ways() {
     let mut lp = Loop::new().unwrap();
     lp.set_frame_trace(true);
     lp.set_log_capture(true);
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &NO_TLS)
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let c = lp
         .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
@@ -743,7 +761,9 @@ fn exchange(
 #[test]
 fn credit_granted_mid_batch_goes_out_before_the_batch_ends() {
     let mut lp = Loop::new().unwrap();
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &NO_TLS)
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     // The sending peer: an engine driven by hand over a std socket, so the

@@ -3,13 +3,19 @@ use muon::codec::message::{Body, Message};
 use muon::codec::messaging::{DeliveryState, Source, Target};
 use muon::codec::transport::Role;
 use muon::engine::{Config, Event, LinkOptions};
-use muon::reactor::{ConnectOptions, Loop, LoopEvent};
+use muon::reactor::{ConnectOptions, Loop, LoopEvent, TlsServerSettings};
 use std::time::Duration;
 
 #[test]
 fn hello_over_loopback() {
     let mut lp = Loop::new().unwrap();
-    let l = lp.listen("127.0.0.1:0", Config::default()).unwrap();
+    let l = lp
+        .listen(
+            "127.0.0.1:0",
+            Config::default(),
+            &TlsServerSettings::default(),
+        )
+        .unwrap();
     let port = lp.listener_port(l).unwrap();
     let c = lp
         .connect(
