@@ -130,8 +130,8 @@ fn sign(dir: &Path, ca: &str, name: &str, dates: Option<(&str, &str)>) {
     );
     let (csr, out) = (format!("{name}.csr"), format!("{name}.pem"));
     let mut args = vec![
-        "ca", "-batch", "-notext", "-config", &conf, "-cert", &cert, "-keyfile", &key, "-in",
-        &csr, "-out", &out,
+        "ca", "-batch", "-notext", "-config", &conf, "-cert", &cert, "-keyfile", &key, "-in", &csr,
+        "-out", &out,
     ];
     match dates {
         Some((start, end)) => args.extend(["-startdate", start, "-enddate", end]),
@@ -157,7 +157,12 @@ fn pki() -> &'static Pki {
         let client_use = "extendedKeyUsage=clientAuth";
         request(&dir, "server", "/CN=localhost", &[server_names, server_use]);
         sign(&dir, "ca", "server", None);
-        request(&dir, "expired", "/CN=localhost", &[server_names, server_use]);
+        request(
+            &dir,
+            "expired",
+            "/CN=localhost",
+            &[server_names, server_use],
+        );
         sign(
             &dir,
             "ca",
@@ -452,7 +457,7 @@ fn exits_saying(name: &str, url: &str, args: &[&str], expected: &str) {
     let (status, _, err) = Program::start(&build(name, Build::Static), &all).wait(SHORT);
     assert_eq!(status.code(), Some(1), "{name} {all:?}: {err}");
     assert!(
-        err.lines().any(|l| l.starts_with(&expected)),
+        err.lines().any(|l| l.starts_with(expected)),
         "{name} {all:?}: expected\n  {expected}\ngot:\n{err}"
     );
 }
@@ -481,7 +486,10 @@ impl Broker {
     /// and the further broker options `extra`.
     fn tls(kind: Build, cert: &str, extra: &[&str]) -> Broker {
         let pki = pki();
-        let (c, k) = (pki.path(&format!("{cert}.pem")), pki.path(&format!("{cert}.key")));
+        let (c, k) = (
+            pki.path(&format!("{cert}.pem")),
+            pki.path(&format!("{cert}.key")),
+        );
         let mut args = vec!["--tls-cert", &c, "--tls-key", &k];
         args.extend_from_slice(extra);
         Broker::start(kind, &args)
@@ -545,7 +553,8 @@ fn examples_run_through_the_tls_broker_with_ca_option_and_with_ssl_cert_file() {
             &env,
             &["all messages confirmed"],
         );
-        let out = Program::start_env(&build("simple_recv", Build::Static), &all, &env).success(LONG);
+        let out =
+            Program::start_env(&build("simple_recv", Build::Static), &all, &env).success(LONG);
         assert_eq!(out, sequences(1000));
     }
     broker.stop();
@@ -649,7 +658,12 @@ fn refusals_say_why_and_the_broker_keeps_serving_good_clients() {
         "--key",
         &alice_key,
     ];
-    run_exact(&build("helloworld", Build::Static), &alice_args, &[], &HELLO);
+    run_exact(
+        &build("helloworld", Build::Static),
+        &alice_args,
+        &[],
+        &HELLO,
+    );
 
     // After all that, the brokers still serve good clients.
     run_exact(
@@ -658,7 +672,12 @@ fn refusals_say_why_and_the_broker_keeps_serving_good_clients() {
         &[],
         &HELLO,
     );
-    run_exact(&build("helloworld", Build::Static), &alice_args, &[], &HELLO);
+    run_exact(
+        &build("helloworld", Build::Static),
+        &alice_args,
+        &[],
+        &HELLO,
+    );
     for b in [good, expired, other, plain, mutual] {
         b.stop();
     }
@@ -721,15 +740,18 @@ fn reconnects(lines: &[String]) -> usize {
 /// certificate's IP address.
 #[test]
 fn reconnect_over_tls_through_a_cutting_proxy_loses_nothing() {
-    const TOTAL: u64 = 5_000;
+    const TOTAL: u64 = 8_000;
     let ca = pki().path("ca.pem");
     let broker = Broker::tls(Build::Static, "server", &[]);
     let upstream = format!("127.0.0.1:{}", broker.port)
         .parse()
         .expect("an address");
-    // 5,000 messages are about 350 kB each way (plus TLS): cut every 20 to
-    // 60 kB, each client is cut several times.
-    let proxy = FaultProxy::start(upstream, 20_000, 60_000);
+    // 8,000 messages are about 600 kB each way: cut every 60 to 160 kB,
+    // each client is cut several times. A budget below the ~75 kB that the
+    // broker's window of 1,000 messages takes would cut every connection
+    // before its dispositions come back, and the sender would resend the
+    // same window forever.
+    let proxy = FaultProxy::start(upstream, 60_000, 160_000);
     let url = format!("amqps://127.0.0.1:{}/cut", proxy.port());
     let receiver = Program::start(
         &build("simple_recv", Build::Static),
@@ -789,7 +811,10 @@ fn proton_ready() {
     let r = READY.get_or_init(|| {
         let has = || {
             Command::new(PYTHON)
-                .args(["-c", "import proton, sys; sys.exit(0 if proton.SSL.present() else 3)"])
+                .args([
+                    "-c",
+                    "import proton, sys; sys.exit(0 if proton.SSL.present() else 3)",
+                ])
                 .output()
         };
         if matches!(has(), Ok(o) if o.status.success()) {
@@ -905,7 +930,12 @@ fn tls_and_mutual_tls_are_clean_under_asan() {
     // A refusal frees everything too.
     let (status, _, err) = Program::start(
         &hello,
-        &["-a", &broker.url("amqps", "asan"), "--ca", &pki.path("ca2.pem")],
+        &[
+            "-a",
+            &broker.url("amqps", "asan"),
+            "--ca",
+            &pki.path("ca2.pem"),
+        ],
     )
     .wait(LONG);
     assert_eq!(status.code(), Some(1), "{err}");
