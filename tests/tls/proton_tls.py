@@ -79,8 +79,9 @@ class Serve(Failing):
 
     def on_connection_closing(self, event):
         # The client closed (after every disposition reached it): done.
-        # (Stopping here rather than in on_connection_closed, which this
-        # server never sees once the client has gone.)
+        # (Here, not in on_connection_closed: this server-side handler never
+        # gets that one, with Proton's own client as with muon's; only
+        # on_transport_closed follows.)
         if self.received >= self.count:
             event.container.stop()
 
