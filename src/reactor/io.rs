@@ -365,9 +365,14 @@ impl Loop {
             c.failure
                 .get_or_insert(forced(format!("write failed: {e}")));
             c.engine.input_closed(Instant::now());
-            // Nothing more can be written.
+            // Nothing more can be written: drop the engine's output and
+            // the TLS records, or the done engine would wait for WRITABLE
+            // (edge-triggered, already spent) to drain them, forever.
             let n = c.engine.output_len();
             c.engine.consume_output(n);
+            if let Some(tls) = c.tls.as_mut() {
+                tls.discard_output();
+            }
             return;
         }
         // With TLS, engine output that TLS cannot take yet (its buffer is

@@ -229,6 +229,24 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
+/// A writer that never writes vectored. rustls hands its records to
+/// `write_vectored`, which std's sockets implement with `writev`; unlike
+/// their `write` (`send` with `MSG_NOSIGNAL`), `writev` to a connection the
+/// peer has reset raises SIGPIPE, and a C program, unlike a Rust one, keeps
+/// SIGPIPE's default action: it dies. The default `write_vectored` writes
+/// the first non-empty buffer with `write`.
+struct NoVectoredWrite<W>(W);
+
+impl<W: Write> Write for NoVectoredWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// One connection's TLS state.
 pub struct TlsSession {
     conn: rustls::Connection,
@@ -334,8 +352,9 @@ impl TlsSession {
     /// Writes TLS records to `sock` until it blocks or none are left.
     /// `Ok(true)` if everything went.
     pub fn write_to(&mut self, sock: &mut impl Write) -> io::Result<bool> {
+        let mut sock = NoVectoredWrite(sock);
         while self.conn.wants_write() {
-            match self.conn.write_tls(sock) {
+            match self.conn.write_tls(&mut sock) {
                 Ok(0) => return Ok(false),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -344,6 +363,17 @@ impl TlsSession {
             }
         }
         Ok(true)
+    }
+
+    /// Drops the TLS records still waiting for the socket, once writing
+    /// to it has failed: nothing more can go, and records left queued
+    /// would keep the connection waiting for a WRITABLE that never comes.
+    pub fn discard_output(&mut self) {
+        while self.conn.wants_write() {
+            if self.conn.write_tls(&mut io::sink()).is_err() {
+                break;
+            }
+        }
     }
 
     /// Queues close_notify (then [`write_to`](Self::write_to) sends it).
