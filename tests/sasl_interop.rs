@@ -262,11 +262,11 @@ fn describe(what: &str, f: &Finished) -> String {
 
 // ---- the broker -----------------------------------------------------------------
 
-/// `broker --hash-password USER` with the password on stdin: the `--users`
+/// `broker --hash-password NAME` with the password on stdin: the `--users`
 /// line (all three SCRAM hashes, no password).
-fn users_file() -> PathBuf {
+fn hashed_user(name: &str, password: &str) -> String {
     let mut child = Command::new(example("broker"))
-        .args(["--hash-password", USER])
+        .args(["--hash-password", name])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -276,7 +276,7 @@ fn users_file() -> PathBuf {
         .stdin
         .take()
         .expect("piped stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .write_all(format!("{password}\n").as_bytes())
         .expect("can write the password");
     let out = Running::new(child, "broker --hash-password").finish(LIMIT);
     assert!(
@@ -284,7 +284,11 @@ fn users_file() -> PathBuf {
         "{}",
         describe("broker --hash-password", &out)
     );
-    let line = out.stdout.trim();
+    let line = out.stdout.trim().to_owned();
+    assert!(
+        line.starts_with(&format!("{name} ")),
+        "{line:?} is not {name}'s"
+    );
     for mech in MECHS {
         assert!(
             line.contains(&format!(" {mech}$")),
@@ -292,13 +296,23 @@ fn users_file() -> PathBuf {
         );
     }
     assert!(
-        !line.contains(PASSWORD),
+        !line.contains(password),
         "the users line holds the password: {line:?}"
+    );
+    line
+}
+
+/// The broker's `--users` file: USER and ODD_USER, hashed.
+fn users_file() -> PathBuf {
+    let lines = format!(
+        "{}\n{}\n",
+        hashed_user(USER, PASSWORD),
+        hashed_user(ODD_USER.0, ODD_PASSWORD.0)
     );
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sasl_interop");
     std::fs::create_dir_all(&dir).expect("can make the test directory");
     let path = dir.join("users");
-    std::fs::write(&path, format!("{line}\n")).expect("can write the users file");
+    std::fs::write(&path, lines).expect("can write the users file");
     path
 }
 
@@ -348,6 +362,16 @@ fn scramp_client_cases(port: u16, mech: &str) {
         describe(
             &format!("{mech}, wrong password: want FAILED outcome 1 (auth)"),
             &wrong
+        )
+    );
+
+    let odd = scramp_client(port, mech, ODD_USER.0, ODD_PASSWORD.0, false);
+    assert!(
+        odd.status.success() && odd.stdout.ends_with("OK"),
+        "{}",
+        describe(
+            &format!("{mech}, user {:?}, non-ASCII password: want OK", ODD_USER.0),
+            &odd
         )
     );
 
@@ -416,30 +440,42 @@ fn scramp_client_logs_in_to_the_broker() {
 
 // ---- muon's client against scramp's server --------------------------------------
 
+/// A user name that needs RFC 5802 escaping (`=2C`, `=3D`) and a non-ASCII
+/// password (already in NFKC form, so SASLprep leaves it alone): with their
+/// percent-encoded spellings for a URL.
+const ODD_USER: (&str, &str) = ("a,b=c", "a%2Cb%3Dc");
+const ODD_PASSWORD: (&str, &str) = ("pässwörd", "p%C3%A4ssw%C3%B6rd");
+
 /// What the scramp server and muon's helloworld printed for one login.
 struct Login {
     server: Finished,
     client: Finished,
 }
 
-fn muon_client_login(mech: &str, password: &str, bad_signature: bool) -> Login {
+/// helloworld logs in as `user` (URL spelling in `.1`) with `password` to
+/// a scramp server that knows `user.0` with `known_password`.
+fn muon_client_login(
+    mech: &str,
+    user: (&str, &str),
+    known_password: &str,
+    password: &str,
+    flags: &[&str],
+) -> Login {
     let mut args = vec![
         "server",
         "--mech",
         mech,
         "--user",
-        USER,
+        user.0,
         "--password",
-        PASSWORD,
+        known_password,
         "--port",
         "0",
     ];
-    if bad_signature {
-        args.push("--bad-signature");
-    }
-    let mut server = Running::peer(&args, &format!("scramp server {mech}"));
+    args.extend_from_slice(flags);
+    let mut server = Running::peer(&args, &format!("scramp server {mech} {flags:?}"));
     let port = server.port();
-    let url = format!("amqp://{USER}:{password}@127.0.0.1:{port}/x");
+    let url = format!("amqp://{}:{password}@127.0.0.1:{port}/x", user.1);
     let client = Running::start(example("helloworld"), &["-a", &url], "helloworld").finish(LIMIT);
     Login {
         server: server.finish(LIMIT),
@@ -447,59 +483,84 @@ fn muon_client_login(mech: &str, password: &str, bad_signature: bool) -> Login {
     }
 }
 
-fn muon_client_against_scramp_server(mech: &str) {
-    let ok = muon_client_login(mech, PASSWORD, false);
+/// muon's client logs in, and says so by sending the AMQP header.
+fn assert_logged_in(case: &str, l: &Login) {
     assert!(
-        ok.server.status.success()
-            && ok.server.stdout.contains("AUTH OK")
-            && ok.server.stdout.contains("AMQP header: yes"),
+        l.server.status.success()
+            && l.server.stdout.contains("AUTH OK")
+            && l.server.stdout.contains("AMQP header: yes"),
         "{}\n{}",
         describe(
-            &format!("{mech}, right password: scramp server wants AUTH OK and the AMQP header"),
-            &ok.server
+            &format!("{case}: the scramp server wants AUTH OK and the AMQP header"),
+            &l.server
         ),
-        describe("helloworld", &ok.client)
+        describe("helloworld", &l.client)
+    );
+}
+
+/// muon's client refuses the server: it fails with unauthorized-access
+/// saying `why`, and never sends the AMQP header.
+fn assert_server_refused(case: &str, l: &Login, why: &str) {
+    assert!(
+        l.server.status.success()
+            && l.server.stdout.contains("AUTH OK")
+            && l.server.stdout.contains("AMQP header: no"),
+        "{}\n{}",
+        describe(
+            &format!("{case}: muon's client must not send the AMQP header"),
+            &l.server
+        ),
+        describe("helloworld", &l.client)
+    );
+    assert!(
+        !l.client.status.success()
+            && l.client.stderr.contains("amqp:unauthorized-access")
+            && l.client.stderr.contains(why),
+        "{}",
+        describe(
+            &format!("{case}: helloworld must refuse the server ({why:?})"),
+            &l.client
+        )
+    );
+}
+
+fn muon_client_against_scramp_server(mech: &str) {
+    let user = (USER, USER);
+    let ok = muon_client_login(mech, user, PASSWORD, PASSWORD, &[]);
+    assert_logged_in(&format!("{mech}, right password"), &ok);
+
+    let odd = muon_client_login(mech, ODD_USER, ODD_PASSWORD.0, ODD_PASSWORD.1, &[]);
+    assert_logged_in(
+        &format!("{mech}, user {:?}, non-ASCII password", ODD_USER.0),
+        &odd,
     );
 
-    let wrong = muon_client_login(mech, "not-the-password", false);
+    let wrong = muon_client_login(mech, user, PASSWORD, "not-the-password", &[]);
     assert!(
         wrong.server.stdout.contains("AUTH FAILED")
             && wrong.server.stdout.contains("AMQP header: no"),
         "{}",
         describe(
-            &format!("{mech}, wrong password: scramp server wants AUTH FAILED"),
+            &format!("{mech}, wrong password: the scramp server wants AUTH FAILED"),
             &wrong.server
         )
     );
     assert!(
-        !wrong.client.status.success() && wrong.client.stderr.contains("amqp:unauthorized-access"),
+        !wrong.client.status.success()
+            && wrong.client.stderr.contains("amqp:unauthorized-access")
+            && wrong.client.stderr.contains("invalid-proof"),
         "{}",
         describe(
-            &format!("{mech}, wrong password: helloworld must fail"),
+            &format!("{mech}, wrong password: helloworld must fail, quoting the server's e="),
             &wrong.client
         )
     );
 
-    let forged = muon_client_login(mech, PASSWORD, true);
-    assert!(
-        forged.server.stdout.contains("AUTH OK")
-            && forged.server.stdout.contains("AMQP header: no"),
-        "{}\n{}",
-        describe(
-            &format!("{mech}, wrong server signature: muon's client must not send the AMQP header"),
-            &forged.server
-        ),
-        describe("helloworld", &forged.client)
-    );
-    assert!(
-        !forged.client.status.success()
-            && forged.client.stderr.contains("amqp:unauthorized-access")
-            && forged.client.stderr.contains("server signature"),
-        "{}",
-        describe(
-            &format!("{mech}, wrong server signature: helloworld must refuse the server"),
-            &forged.client
-        )
+    let forged = muon_client_login(mech, user, PASSWORD, PASSWORD, &["--bad-signature"]);
+    assert_server_refused(
+        &format!("{mech}, wrong v= in the outcome"),
+        &forged,
+        "wrong server signature",
     );
 }
 
@@ -516,4 +577,32 @@ fn muon_client_against_scramp_server_sha256() {
 #[test]
 fn muon_client_against_scramp_server_sha512() {
     muon_client_against_scramp_server("SCRAM-SHA-512");
+}
+
+/// Server shapes other than "v= in the outcome", once each (the hash makes
+/// no difference to them): the mechanism offered as a bare symbol rather
+/// than an array; the server-final in a last challenge (right and wrong);
+/// and an ok outcome with no server-final at all, which muon must refuse:
+/// the server has not proved that it knows the password.
+#[test]
+fn muon_client_against_other_server_shapes() {
+    let user = (USER, USER);
+    let mech = "SCRAM-SHA-256";
+    let bare = muon_client_login(mech, user, PASSWORD, PASSWORD, &["--bare-symbol"]);
+    assert_logged_in("mechanisms as a bare symbol", &bare);
+
+    let flags = ["--final-in-challenge"];
+    let in_challenge = muon_client_login(mech, user, PASSWORD, PASSWORD, &flags);
+    assert_logged_in("server-final in a challenge", &in_challenge);
+
+    let flags = ["--final-in-challenge", "--bad-signature"];
+    let forged = muon_client_login(mech, user, PASSWORD, PASSWORD, &flags);
+    assert_server_refused("wrong v= in a challenge", &forged, "wrong server signature");
+
+    let omitted = muon_client_login(mech, user, PASSWORD, PASSWORD, &["--omit-final"]);
+    assert_server_refused(
+        "ok outcome without v=",
+        &omitted,
+        "without the server signature",
+    );
 }

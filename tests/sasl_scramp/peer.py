@@ -14,9 +14,13 @@ implementation that shares no code with it (tests/sasl_interop.rs runs it).
         With --force, MECH is tried even when the server does not offer it.
 
     peer.py server --mech MECH --user U --password P --port 0 [--bad-signature]
-        Listens on 127.0.0.1 (prints "listening on PORT"), offers only MECH,
+                   [--final-in-challenge] [--bare-symbol] [--omit-final]
+        Listens on 127.0.0.1 (prints "listening on PORT"), offers only MECH
+        (as a one-element symbol array, or a bare symbol with --bare-symbol),
         runs the scramp server for one client, sends the server-final in the
-        outcome's additional-data (with a wrong v= under --bad-signature),
+        outcome's additional-data (or, with --final-in-challenge, in a last
+        sasl-challenge before a bare ok outcome; with a wrong v= under
+        --bad-signature; none at all under --omit-final),
         prints "AUTH OK" or "AUTH FAILED <reason>", then waits for the
         client's AMQP header and prints "AMQP header: yes" or
         "AMQP header: no (<why>)". Exit 0 unless the peer itself broke.
@@ -330,7 +334,9 @@ def run_server(a):
     c = Conn(sock, a.timeout)
     c.expect_header(SASL_HEADER, "the SASL protocol header")
     c.send(SASL_HEADER)
-    c.send_sasl(MECHANISMS, [SymbolArray([Symbol(a.mech)])])
+    # A "multiple" field may carry one value bare instead of an array.
+    offer = Symbol(a.mech) if a.bare_symbol else SymbolArray([Symbol(a.mech)])
+    c.send_sasl(MECHANISMS, [offer])
 
     mech = scramp.ScramMechanism(a.mech)
     salt, stored_key, server_key, iterations = mech.make_auth_info(a.password, iteration_count=4096)
@@ -366,7 +372,22 @@ def run_server(a):
         sig = bytearray(base64.b64decode(final[2:]))
         sig[0] ^= 0xFF
         final = "v=" + base64.b64encode(bytes(sig)).decode("ascii")
-    c.send_sasl(OUTCOME, [UByte(OUTCOME_OK), final.encode("utf-8")])
+    if a.omit_final:
+        # An ok outcome that does not prove the server knows the password.
+        c.send_sasl(OUTCOME, [UByte(OUTCOME_OK), None])
+    elif a.final_in_challenge:
+        # Server-final as a last challenge, answered empty, then a bare ok.
+        c.send_sasl(CHALLENGE, [final.encode("utf-8")])
+        try:
+            code, fields = c.read_sasl("the empty sasl-response to the server-final")
+        except Failed as e:
+            print(f"AUTH OK\nAMQP header: no ({e})", flush=True)
+            return
+        if code != RESPONSE or field(fields, 0):
+            raise Failed(f"expected an empty sasl-response, got {NAMES.get(code, code)} {fields!r}")
+        c.send_sasl(OUTCOME, [UByte(OUTCOME_OK), None])
+    else:
+        c.send_sasl(OUTCOME, [UByte(OUTCOME_OK), final.encode("utf-8")])
     print("AUTH OK", flush=True)
     await_amqp_header(c)
 
@@ -390,6 +411,9 @@ def main():
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--force", action="store_true")
     p.add_argument("--bad-signature", action="store_true")
+    p.add_argument("--final-in-challenge", action="store_true")
+    p.add_argument("--bare-symbol", action="store_true")
+    p.add_argument("--omit-final", action="store_true")
     a = p.parse_args()
     try:
         (run_client if a.mode == "client" else run_server)(a)
