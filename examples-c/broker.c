@@ -508,6 +508,10 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         check(muon_receiver_set_credit_window(k->receiver, PRODUCER_WINDOW),
               "muon_receiver_set_credit_window");
         LOG(b, "connection %u: producer to %s", c->id, target ? target : "(anonymous relay)");
+        /* A producer to a full queue starts with no credit (a reconnecting
+         * one would otherwise bring a whole window past the bound). */
+        struct queue *q = target ? find_queue(b, target, true) : NULL;
+        if (q != NULL && queue_full(b, q)) block_producer(k, q);
         return;
     }
     k->kind = CONSUMER; /* the peer receives */
