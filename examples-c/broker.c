@@ -45,7 +45,8 @@
 #define DEFAULT_MAX_BYTES (256ull << 20)
 #define USAGE                                                                           \
     "[-a [amqps://]HOST:PORT] [-b BYTES] [-m MAX] [-v]\n"                                 \
-    "       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]\n" \
+    "       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]\n"  \
+    "        [--tls-insecure-allow-plain]]\n"                                                   \
     "       [--users FILE [--allow-anonymous]] [--acl FILE]\n"                                \
     "   or: broker --hash-password NAME   (password on stdin; prints NAME's --users line)"
 
@@ -667,7 +668,7 @@ int main(int argc, char **argv) {
     unsigned long long max_bytes = DEFAULT_MAX_BYTES;
     const char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
     const char *users = NULL, *acl = NULL;
-    bool tls_require_client_cert = false, allow_anonymous = false;
+    bool tls_require_client_cert = false, allow_anonymous = false, tls_allow_plain = false;
     if (argc == 3 && strcmp(argv[1], "--hash-password") == 0) return hash_password(argv[2]);
     for (int i = 1; i < argc; i++) { /* the broker's own options; the rest are common */
         const char *a = argv[i];
@@ -684,6 +685,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--tls-require-client-cert") == 0) {
             tls_require_client_cert = true;
             used = 1;
+        } else if (strcmp(a, "--tls-insecure-allow-plain") == 0) {
+            tls_allow_plain = true;
+            used = 1;
         } else if (strcmp(a, "--users") == 0 && has_value) {
             users = argv[i + 1];
         } else if (strcmp(a, "--acl") == 0 && has_value) {
@@ -699,7 +703,7 @@ int main(int argc, char **argv) {
         i--;
     }
     if ((tls_cert == NULL) != (tls_key == NULL) ||
-        (tls_cert == NULL && (tls_client_ca != NULL || tls_require_client_cert)) ||
+        (tls_cert == NULL && (tls_client_ca != NULL || tls_require_client_cert || tls_allow_plain)) ||
         (tls_require_client_cert && tls_client_ca == NULL)) {
         usage_exit(argv[0], USAGE);
     }
@@ -727,6 +731,12 @@ int main(int argc, char **argv) {
     if (tls_cert != NULL) {
         check_tls(co, muon_connection_options_set_tls_cert_file(co, tls_cert, tls_key),
                   "--tls-cert/--tls-key");
+        check(muon_connection_options_set_tls_insecure_allow_plain(co, tls_allow_plain),
+              "muon_connection_options_set_tls_insecure_allow_plain");
+        if (tls_allow_plain) {
+            fprintf(stderr, "broker: WARNING: --tls-insecure-allow-plain: clients may also "
+                            "connect without TLS on this port\n");
+        }
     }
     if (users != NULL) {
         load_users(users, co);

@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{lib_dir, manifest_dir, out_dir};
+use common::{Link, compile_c, lib_dir, manifest_dir, out_dir};
 use fault_proxy::FaultProxy;
 
 /// How long one short client run may take (a handshake and a few frames).
@@ -944,4 +944,110 @@ fn tls_and_mutual_tls_are_clean_under_asan() {
         "{err}"
     );
     broker.stop();
+}
+
+// ---- 7. TLS and plain on one port -----------------------------------------------------
+
+/// A TLS listener that also accepts plain AMQP (off by default; the broker's
+/// `--tls-insecure-allow-plain`) tells the two apart by the first byte:
+/// both kinds of client are served, and the plain one is not treated as
+/// encrypted (PLAIN is not offered to it).
+#[test]
+fn a_tls_port_that_allows_plain_serves_both_and_offers_plain_clients_no_plain() {
+    let pki = pki();
+    let ca = pki.path("ca.pem");
+    let users = pki.dir.join("mixed-users");
+    std::fs::write(&users, "bob plain:pw\n").expect("write the users file");
+    let users = users.to_string_lossy().into_owned();
+    let broker = Broker::tls(
+        Build::Static,
+        "server",
+        &[
+            "--tls-insecure-allow-plain",
+            "--users",
+            &users,
+            "--allow-anonymous",
+        ],
+    );
+    run_exact(
+        &build("helloworld", Build::Static),
+        &["--ca", &ca, "-a", &broker.url("amqps", "examples")],
+        &[],
+        &HELLO,
+    );
+    run_exact(
+        &build("helloworld", Build::Static),
+        &["-a", &broker.url("amqp", "examples")],
+        &[],
+        &HELLO,
+    );
+    // Over TLS, bob logs in (SCRAM derived from the test password).
+    let port = broker.port;
+    run_exact(
+        &build("helloworld", Build::Static),
+        &[
+            "--ca",
+            &ca,
+            "-a",
+            &format!("amqps://bob:pw@localhost:{port}/examples"),
+        ],
+        &[],
+        &HELLO,
+    );
+    // In clear, SCRAM is still fine (no password crosses), and PLAIN is not
+    // offered: the trace of the plain connection's SASL shows no PLAIN.
+    let out = Command::new(build("helloworld", Build::Static))
+        .args(["-a", &format!("amqp://bob:pw@localhost:{port}/examples")])
+        .env("MUON_TRACE", "frm")
+        .output()
+        .expect("run helloworld");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let offered = err
+        .lines()
+        .find(|l| l.contains("@sasl-mechanisms"))
+        .unwrap_or_else(|| panic!("no sasl-mechanisms in the trace:\n{err}"));
+    assert!(
+        !offered.contains("\"PLAIN\""),
+        "PLAIN offered over a plain connection: {offered}"
+    );
+    assert!(!err.contains("pw@") && !err.contains("\\0pw"), "{err}");
+    let log = broker.stop();
+    assert!(log.contains("--tls-insecure-allow-plain"), "{log}");
+}
+
+// ---- 8. the TLS options from C ----------------------------------------------------------
+
+/// tests/c/api_tls.c: the TLS setters' errors (NULL, a missing file, no
+/// certificate, no key) with `muon_connection_options_error` saying why; a
+/// listener whose certificate comes from memory; clients trusting only a CA
+/// from memory (opens), only an unrelated CA from a file (refused: unknown
+/// issuer), and none with verification off (opens).
+#[test]
+fn the_tls_options_work_from_c() {
+    let pki = pki();
+    let exe = compile_c(Path::new("tests/c/api_tls.c"), Link::Static);
+    let out = Command::new(&exe)
+        .args([
+            pki.path("ca.pem"),
+            pki.path("server.pem"),
+            pki.path("server.key"),
+            pki.path("ca2.pem"),
+        ])
+        .output()
+        .expect("run api_tls");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.ends_with("tls: ok\n"),
+        "api_tls failed ({}):\n{stdout}{stderr}",
+        out.status
+    );
+    // Turning verification off is said, whether or not a trace is on.
+    assert!(
+        stderr.contains("WARNING: TLS to localhost") && stderr.contains("insecure_skip_verify"),
+        "{stderr}"
+    );
 }

@@ -242,7 +242,10 @@ impl Loop {
                         // with 'A'.
                         if self.buf[0] == 0x16 {
                             match TlsSession::server(config) {
-                                Ok(t) => c.tls = Some(Box::new(t)),
+                                Ok(t) => {
+                                    c.tls = Some(Box::new(t));
+                                    c.engine.set_transport_encrypted(true);
+                                }
                                 Err(reason) => {
                                     c.engine.transport_broken(&reason, now);
                                     c.failure.get_or_insert(reason);
