@@ -36,6 +36,29 @@ fn read_file(path: &str, what: &str) -> Result<Vec<u8>, (muon_result, String)> {
     std::fs::read(path).map_err(|e| (muon_result::IoError, format!("{what} {path}: {e}")))
 }
 
+/// Reads the CA file at `path` (NULL-checked C string) into the list
+/// `pick` chooses: the client's trusted CAs or the listener's client CAs.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; `path` is NULL or NUL-terminated.
+unsafe fn add_ca_file(
+    opts: *mut muon_connection_options,
+    path: *const c_char,
+    what: &str,
+    pick: fn(&mut ConnOptions) -> &mut Vec<Vec<u8>>,
+) -> Result<(), muon_result> {
+    // SAFETY: the caller's promise.
+    let o = unsafe { borrow_mut(opts) }?;
+    // SAFETY: the caller's promise.
+    let path = unsafe { cstr(path) }?;
+    record(o, |o| {
+        let pem = read_file(path, what)?;
+        check_certs(&pem, path)?;
+        pick(o).push(pem);
+        Ok(())
+    })
+}
+
 fn check_certs(pem: &[u8], what: &str) -> Result<(), (muon_result, String)> {
     parse_certs(pem, what)
         .map(|_| ())
@@ -67,16 +90,8 @@ pub unsafe extern "C" fn muon_connection_options_add_tls_ca_file(
     path: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        // SAFETY: the caller promises a live options object or NULL.
-        let o = unsafe { borrow_mut(opts) }?;
-        // SAFETY: the caller promises NULL or a NUL-terminated string.
-        let path = unsafe { cstr(path) }?;
-        record(o, |o| {
-            let pem = read_file(path, "CA file")?;
-            check_certs(&pem, path)?;
-            o.tls_client.ca_pem.push(pem);
-            Ok(())
-        })
+        // SAFETY: forwarded from this function's contract.
+        unsafe { add_ca_file(opts, path, "CA file", |o| &mut o.tls_client.ca_pem) }
     })
 }
 
@@ -252,16 +267,10 @@ pub unsafe extern "C" fn muon_connection_options_add_tls_client_ca_file(
     path: *const c_char,
 ) -> muon_result {
     boundary!(result: {
-        // SAFETY: the caller promises a live options object or NULL.
-        let o = unsafe { borrow_mut(opts) }?;
-        // SAFETY: the caller promises NULL or a NUL-terminated string.
-        let path = unsafe { cstr(path) }?;
-        record(o, |o| {
-            let pem = read_file(path, "client CA file")?;
-            check_certs(&pem, path)?;
-            o.tls_server.client_ca_pem.push(pem);
-            Ok(())
-        })
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            add_ca_file(opts, path, "client CA file", |o| &mut o.tls_server.client_ca_pem)
+        }
     })
 }
 
