@@ -52,6 +52,52 @@ static inline void bench_hostport(char *out, size_t cap, const char *host, const
     snprintf(out, cap, "%s:%s", (host && *host) ? host : "127.0.0.1", port);
 }
 
+/* Connection options for TLS, from the options after the positional
+ * arguments (NULL when there are none: plain TCP, the default options):
+ *
+ *   --tls-ca FILE                    a client: connect with amqps:// and trust
+ *                                    this CA only (the server's certificate and
+ *                                    its name, the URL's host, are verified, as
+ *                                    by default)
+ *   --tls-cert FILE --tls-key FILE   a listener: serve TLS with this certificate
+ *
+ * Only this CA is trusted, not the platform's store too, so that every
+ * connection verifies against the same single CA as Proton's TLS programs
+ * (benches/proton) do. Free the result with muon_connection_options_free. */
+static inline muon_connection_options *bench_tls_options(int argc, char **argv, int from) {
+    const char *ca = bench_opt(argc, argv, from, "tls-ca", NULL);
+    const char *cert = bench_opt(argc, argv, from, "tls-cert", NULL);
+    const char *key = bench_opt(argc, argv, from, "tls-key", NULL);
+    if (!ca && !cert && !key) return NULL;
+    if (!cert != !key) {
+        fprintf(stderr, "--tls-cert and --tls-key go together\n");
+        exit(2);
+    }
+    muon_connection_options *o;
+    CHECK(muon_connection_options_new(&o));
+    muon_result rc = MUON_RESULT_OK;
+    if (ca) {
+        rc = muon_connection_options_add_tls_ca_file(o, ca);
+        if (rc == MUON_RESULT_OK) rc = muon_connection_options_set_tls_system_trust(o, false);
+    }
+    if (rc == MUON_RESULT_OK && cert) rc = muon_connection_options_set_tls_cert_file(o, cert, key);
+    if (rc != MUON_RESULT_OK) {
+        const char *why = muon_connection_options_error(o);
+        fprintf(stderr, "TLS options: %s: %s\n", muon_result_name(rc), why ? why : "");
+        exit(1);
+    }
+    return o;
+}
+
+/* The URL a client connects to: "amqps://host:port" with --tls-ca, else
+ * "host:port". */
+static inline void bench_url(char *out, size_t cap, const char *host, const char *port, int argc,
+                             char **argv, int from) {
+    char hp[200];
+    bench_hostport(hp, sizeof hp, host, port);
+    snprintf(out, cap, "%s%s", bench_opt(argc, argv, from, "tls-ca", NULL) ? "amqps://" : "", hp);
+}
+
 /* Prints an amqp-value body the way a receiving example does: formatted on
  * one line. The buffer grows to the largest body seen, so steady state does
  * not allocate. */

@@ -9,13 +9,20 @@
  * topped up to --window W (default 1000), granted in batches when half of it
  * is used.
  *
- * usage: mu_direct HOST PORT ADDRESS COUNT [--window W]
+ * With --tls-cert FILE --tls-key FILE the listener serves TLS with that
+ * certificate. With --connections K it also counts connections: it closes the
+ * listener and exits once K connections have ended (the listener side of the
+ * handshake benchmark, mu_handshake, with COUNT 0).
+ *
+ * usage: mu_direct HOST PORT ADDRESS COUNT [--window W] [--connections K]
+ *                  [--tls-cert FILE --tls-key FILE]
  */
 #include "bench.h"
 
 struct app {
     muon_listener listener;
     int count, received;
+    int connections, ended;
     uint32_t window;
     int closing;
 };
@@ -62,6 +69,15 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
+static void on_connection_final(void *ud, const muon_event *ev) {
+    struct app *a = ud;
+    (void)ev;
+    if (a->connections && ++a->ended == a->connections) {
+        printf("%d connections ended\n", a->ended);
+        CHECK(muon_listener_close(a->listener));
+    }
+}
+
 static void on_transport_error(void *ud, const muon_event *ev) {
     (void)ud;
     fail("transport error", ev);
@@ -69,7 +85,10 @@ static void on_transport_error(void *ud, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s HOST PORT ADDRESS COUNT [--window W]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s HOST PORT ADDRESS COUNT [--window W] [--connections K]\n"
+                "       [--tls-cert FILE --tls-key FILE]\n",
+                argv[0]);
         return 2;
     }
     struct app a = {0};
@@ -77,6 +96,8 @@ int main(int argc, char **argv) {
     bench_hostport(addr, sizeof addr, argv[1], argv[2]);
     a.count = atoi(argv[4]);
     a.window = (uint32_t)atol(bench_opt(argc, argv, 5, "window", "1000"));
+    a.connections = atoi(bench_opt(argc, argv, 5, "connections", "0"));
+    muon_connection_options *lo = bench_tls_options(argc, argv, 5);
     muon_loop *loop = muon_loop_new();
     if (!loop) return 1;
 
@@ -88,7 +109,9 @@ int main(int argc, char **argv) {
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
     h.on_transport_error = on_transport_error;
-    CHECK(muon_loop_listen(loop, addr, NULL, &h, &a, &a.listener));
+    h.on_connection_final = on_connection_final;
+    CHECK(muon_loop_listen(loop, addr, lo, &h, &a, &a.listener));
+    muon_connection_options_free(lo);
 
     muon_result rc = muon_loop_run(loop);
     muon_loop_free(loop);

@@ -5,9 +5,11 @@
  * (message-id n, body {"sequence": n}) as fast as credit allows, then waits
  * until every one is accepted and closes. With --presettled the messages go
  * settled (at-most-once) and it closes after the last one; --payload N adds
- * "payload": <N 'x'> to the body.
+ * "payload": <N 'x'> to the body. With --tls-ca FILE it connects with
+ * amqps:// and verifies the listener's certificate against that CA (see
+ * bench_tls_options in bench.h).
  *
- * usage: mu_send HOST PORT ADDRESS COUNT [--payload N] [--presettled]
+ * usage: mu_send HOST PORT ADDRESS COUNT [--payload N] [--presettled] [--tls-ca FILE]
  */
 #include "bench.h"
 
@@ -91,13 +93,15 @@ static void on_transport_error(void *ud, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s HOST PORT ADDRESS COUNT [--payload N] [--presettled]\n",
+        fprintf(stderr,
+                "usage: %s HOST PORT ADDRESS COUNT [--payload N] [--presettled] [--tls-ca FILE]\n",
                 argv[0]);
         return 2;
     }
     struct app a = {0};
     char url[256];
-    bench_hostport(url, sizeof url, argv[1], argv[2]);
+    bench_url(url, sizeof url, argv[1], argv[2], argc, argv, 5);
+    muon_connection_options *co = bench_tls_options(argc, argv, 5);
     a.count = atoi(argv[4]);
     a.payload = bench_payload(atol(bench_opt(argc, argv, 5, "payload", "0")));
     a.presettled = bench_flag(argc, argv, 5, "presettled");
@@ -109,7 +113,8 @@ int main(int argc, char **argv) {
     ch.on_disconnected = on_disconnected;
     ch.on_transport_error = on_transport_error;
     ch.on_connection_remote_close = on_remote_close;
-    CHECK(muon_loop_connect(a.loop, url, NULL, &ch, &a, &a.conn));
+    CHECK(muon_loop_connect(a.loop, url, co, &ch, &a, &a.conn));
+    muon_connection_options_free(co);
 
     muon_handler sh = MUON_HANDLER_INIT;
     sh.on_link_flow = on_link_flow;
