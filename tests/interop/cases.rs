@@ -19,6 +19,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "rabbit_tls.rs"]
+mod rabbit_tls;
 #[path = "volume.rs"]
 mod volume;
 
@@ -1664,6 +1666,8 @@ pub fn all() -> Vec<Case> {
         "muon client -r fixed reply queue → server",
         |c, b| muon_client_server(c, b, true),
     ));
+    // 4 over TLS (amqps): PLAIN, EXTERNAL, and the refusals.
+    v.extend(rabbit_tls::cases());
     v.push(Case {
         section: "5",
         peer: r.label().into(),

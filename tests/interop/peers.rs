@@ -304,13 +304,21 @@ pub fn start_broker_py(log: PathBuf) -> Broker {
 /// until `stop`, so that its children's parent-death signal is tied to it),
 /// used by the cases once `wait` says it is up.
 pub struct Rabbit {
+    dir: PathBuf,
     state: Arc<(Mutex<RabbitState>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The node's listeners, once it is up.
+#[derive(Clone, Copy)]
+struct RabbitPorts {
+    amqp: u16,
+    amqps: u16,
+}
+
 #[derive(Default)]
 struct RabbitState {
-    ready: Option<Result<u16, String>>,
+    ready: Option<Result<RabbitPorts, String>>,
     stop: bool,
     log: Option<PathBuf>,
 }
@@ -322,10 +330,10 @@ impl Rabbit {
         let node = format!("muon-test-{}@localhost", std::process::id());
         let state = Arc::new((Mutex::new(RabbitState::default()), Condvar::new()));
         let st = state.clone();
-        let d = dir;
+        let d = dir.clone();
         let n = node;
         let thread = std::thread::spawn(move || {
-            let set = |r: Result<u16, String>| {
+            let set = |r: Result<RabbitPorts, String>| {
                 let (m, cv) = &*st;
                 m.lock().unwrap_or_else(|e| e.into_inner()).ready = Some(r);
                 cv.notify_all();
@@ -352,6 +360,7 @@ impl Rabbit {
             }
         });
         Rabbit {
+            dir,
             state,
             thread: Some(thread),
         }
@@ -359,6 +368,21 @@ impl Rabbit {
 
     /// Waits (up to `limit`) for the node; its AMQP port or why it failed.
     pub fn wait(&self, limit: Duration) -> Result<u16, String> {
+        self.wait_ports(limit).map(|p| p.amqp)
+    }
+
+    /// Waits (up to `limit`) for the node; its TLS (amqps) port.
+    pub fn wait_tls(&self, limit: Duration) -> Result<u16, String> {
+        self.wait_ports(limit).map(|p| p.amqps)
+    }
+
+    /// A file of the node's PKI (`ca.pem`, `client.pem`, `client.key`,
+    /// `other-ca.pem`: see pki.rs), as an argument.
+    pub fn pki(&self, name: &str) -> String {
+        self.dir.join(PKI_DIR).join(name).display().to_string()
+    }
+
+    fn wait_ports(&self, limit: Duration) -> Result<RabbitPorts, String> {
         let (m, cv) = &*self.state;
         let deadline = Instant::now() + limit;
         let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
@@ -422,16 +446,24 @@ fn rabbit_env(cmd: &mut Command, dir: &Path, node: &str, amqp: u16, dist: u16, e
         .current_dir(dir);
 }
 
+/// Where, under the node's directory, its certificates are made.
+const PKI_DIR: &str = "tls";
+
+/// The plugins of the private node: AMQP 1.0, and SASL EXTERNAL with the
+/// TLS client certificate's common name as the user.
+const RABBIT_PLUGINS: &[&str] = &["rabbitmq_amqp1_0", "rabbitmq_auth_mechanism_ssl"];
+
 /// Starts epmd and the node (kept in `epmd` and `server`, so that they are
-/// stopped whatever happens); returns the node's AMQP port.
+/// stopped whatever happens); returns the node's AMQP and AMQPS ports.
 fn start_rabbit(
     dir: &Path,
     node: &str,
     st: &Arc<(Mutex<RabbitState>, Condvar)>,
     epmd: &mut Option<Server>,
     server: &mut Option<Server>,
-) -> Result<u16, String> {
+) -> Result<RabbitPorts, String> {
     let amqp = free_port();
+    let amqps = free_port();
     let dist = free_port();
     let epmd_port = free_port();
     for sub in ["home", "mnesia", "log"] {
@@ -441,11 +473,16 @@ fn start_rabbit(
     let template = std::fs::read_to_string(interop_dir().join("rabbitmq.conf.in"))
         .map_err(|e| format!("cannot read rabbitmq.conf.in: {e}"))?;
     let definitions = interop_dir().join("rabbitmq-definitions.json");
+    // The node runs as us, so it can read the keys it is pointed at.
+    let pki = dir.join(PKI_DIR);
+    crate::pki::make(&pki).map_err(|e| format!("cannot make the TLS certificates: {e}"))?;
     let files = [
         (
             "rabbitmq.conf",
             template
                 .replace("@AMQP_PORT@", &amqp.to_string())
+                .replace("@AMQPS_PORT@", &amqps.to_string())
+                .replace("@PKI@", &pki.display().to_string())
                 .replace("@DEFINITIONS@", &definitions.display().to_string()),
         ),
         ("rabbitmq-env.conf", String::new()),
@@ -454,15 +491,16 @@ fn start_rabbit(
         std::fs::write(dir.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))?;
     }
 
-    // rabbitmq-plugins enable rabbitmq_amqp1_0, offline: writes our
-    // enabled_plugins file before the node starts.
+    // rabbitmq-plugins enable ..., offline: writes our enabled_plugins
+    // file (RABBITMQ_ENABLED_PLUGINS_FILE) before the node starts.
     let mut cmd = Command::new(Path::new(RABBITMQ_BIN).join("rabbitmq-plugins"));
-    cmd.args(["--offline", "enable", "rabbitmq_amqp1_0"]);
+    cmd.args(["--offline", "enable"]).args(RABBIT_PLUGINS);
     rabbit_env(&mut cmd, dir, node, amqp, dist, epmd_port);
     let r = crate::harness::run(dir, "rabbitmq-plugins", cmd, Duration::from_secs(60));
     if !r.ok() {
         return Err(format!(
-            "rabbitmq-plugins enable rabbitmq_amqp1_0 failed: {}",
+            "rabbitmq-plugins enable {} failed: {}",
+            RABBIT_PLUGINS.join(" "),
             r.describe()
         ));
     }
@@ -484,5 +522,6 @@ fn start_rabbit(
     let s = server.insert(Server::start("RabbitMQ", cmd, log)?);
     s.wait_for_line("completed with", Duration::from_secs(120))?;
     s.wait_listening(amqp, Duration::from_secs(20))?;
-    Ok(amqp)
+    s.wait_listening(amqps, Duration::from_secs(20))?;
+    Ok(RabbitPorts { amqp, amqps })
 }
