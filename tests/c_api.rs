@@ -141,6 +141,7 @@ c_program!(api_threads);
 c_program!(api_scoping);
 c_program!(api_manual);
 c_program!(api_trace);
+c_program!(api_sasl);
 
 /// The shared library works the same: one program linked to `libmuon.so`.
 #[test]

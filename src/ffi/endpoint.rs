@@ -720,9 +720,14 @@ pub unsafe extern "C" fn muon_connection_local_condition(
 pub unsafe extern "C" fn muon_connection_user(conn: muon_connection) -> *const c_char {
     boundary!(std::ptr::null(), {
         conn_call(conn, |st, k, cid| {
+            // The engine names an ANONYMOUS login "anonymous" on the
+            // server; C gets NULL, as documented, so that no access rule
+            // for a real user of that name ever matches an unauthenticated
+            // client.
             let s = st
                 .lp
                 .engine_ref(cid)
+                .filter(|x| x.sasl_mechanism() != Some(crate::engine::Mechanism::Anonymous))
                 .and_then(|x| x.sasl_user())
                 .map(str::to_owned);
             Ok(text_view(st, ViewOf::Conn(k), "user", s.as_deref()))

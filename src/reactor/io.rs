@@ -16,7 +16,7 @@ use super::Address;
 use super::event_loop::{
     Conn, ConnId, ListenerId, Loop, LoopEvent, READ_CHUNK, TimerKind, resolve, token_of,
 };
-use super::tls::TlsSession;
+use super::tls::{Input, TlsSession};
 use super::trace::{Dir, LogSink};
 use crate::codec::transport::{AmqpError, condition};
 use crate::engine::{Config, Connection, Event};
@@ -258,11 +258,20 @@ impl Loop {
                     }
                     if let Some(tls) = c.tls.as_mut() {
                         let (engine, trace, log) = (&mut c.engine, &mut c.trace, &mut self.log);
-                        let r = tls.absorb(&self.buf[..n], |plain| {
-                            if let Some(t) = trace.as_mut() {
-                                t.input.feed(&t.label, Dir::In, plain, log);
+                        let r = tls.absorb(&self.buf[..n], |input| match input {
+                            // Before the plaintext that follows: EXTERNAL is
+                            // offered only once the identity is known.
+                            Input::Established(identity) => {
+                                if engine.role() == crate::engine::Role::Server {
+                                    engine.set_external_identity(identity);
+                                }
                             }
-                            engine.receive(plain, now);
+                            Input::Plain(plain) => {
+                                if let Some(t) = trace.as_mut() {
+                                    t.input.feed(&t.label, Dir::In, plain, log);
+                                }
+                                engine.receive(plain, now);
+                            }
                         });
                         match r {
                             Ok(a) => {
@@ -448,15 +457,13 @@ impl Loop {
         }
     }
 
-    /// The handshake is done: say so in the trace, and give a verified
-    /// client certificate's subject to the engine for SASL EXTERNAL.
+    /// The handshake is done: say so in the trace. (A verified client
+    /// certificate's subject went to the engine, for SASL EXTERNAL, as soon
+    /// as the handshake finished: see `TlsSession::absorb`.)
     fn tls_established(log: &mut LogSink, c: &mut Conn) {
         let Some(tls) = c.tls.as_ref() else {
             return;
         };
-        if c.engine.role() == crate::engine::Role::Server {
-            c.engine.set_external_identity(tls.peer_identity());
-        }
         if let Some(t) = &c.trace {
             let who = tls
                 .peer_identity()

@@ -258,6 +258,17 @@ pub struct TlsSession {
     peer_name: String,
 }
 
+/// What [`TlsSession::absorb`] hands its caller, in the order it comes.
+pub enum Input<'a> {
+    /// The handshake just finished; the subject of the peer's verified
+    /// certificate, if any. Comes before any plaintext that followed the
+    /// handshake in the same read, so that a server knows its client's
+    /// identity (SASL EXTERNAL) before it answers the SASL header.
+    Established(Option<String>),
+    /// Plaintext read out of TLS.
+    Plain(&'a [u8]),
+}
+
 /// What feeding bytes to a session produced.
 pub struct Absorbed {
     /// The handshake finished during this call.
@@ -298,13 +309,15 @@ impl TlsSession {
         })
     }
 
-    /// Feeds bytes read from the socket; plaintext goes to `deliver`.
+    /// Feeds bytes read from the socket; the end of the handshake and the
+    /// plaintext go to `deliver`.
     pub fn absorb(
         &mut self,
         mut data: &[u8],
-        mut deliver: impl FnMut(&[u8]),
+        mut deliver: impl FnMut(Input<'_>),
     ) -> Result<Absorbed, AmqpError> {
         let was = self.conn.is_handshaking();
+        let mut reported = false;
         let mut closed = false;
         while !data.is_empty() {
             match self.conn.read_tls(&mut data) {
@@ -317,11 +330,17 @@ impl TlsSession {
                 .process_new_packets()
                 .map_err(|e| self.failed(&e))?;
             closed |= state.peer_has_closed();
+            // A TLS 1.3 client sends its first data right behind its
+            // Finished, often in the same read.
+            if was && !reported && !self.conn.is_handshaking() {
+                reported = true;
+                deliver(Input::Established(self.peer_identity()));
+            }
             if state.plaintext_bytes_to_read() > 0 {
                 loop {
                     match self.conn.reader().read(&mut self.plain) {
                         Ok(0) => break,
-                        Ok(n) => deliver(&self.plain[..n]),
+                        Ok(n) => deliver(Input::Plain(&self.plain[..n])),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(_) => break,
                     }
