@@ -459,6 +459,11 @@ typedef struct muon_condition muon_condition;
  `muon_connection_options_set_tls_require_client_cert`,
  `muon_connection_options_set_tls_insecure_allow_plain`,
  `muon_connection_options_error`,
+ `muon_connection_options_set_token`,
+ `muon_connection_options_add_user`,
+ `muon_connection_options_add_user_scram`,
+ `muon_connection_options_set_allow_anonymous`,
+ `muon_connection_options_set_authenticate_callback`,
  `muon_connection_options_free`.
  */
 typedef struct muon_connection_options muon_connection_options;
@@ -3623,9 +3628,12 @@ const char *muon_message_reply_to_group_id(const struct muon_message *msg);
 
 /*
  Makes a connection options object with every default: a unique
- container id, the URL's host as hostname, SASL on with ANONYMOUS and
- PLAIN (PLAIN only over TLS), 64 KiB frames, no idle timeout, the
- handshake built-in on, no reconnect.
+ container id, the URL's host as hostname, SASL on (a client picks the
+ strongest mechanism its credentials and the server allow, PLAIN only
+ over TLS; a listener offers ANONYMOUS only until it is given users or
+ the authenticate callback), TLS verified against the platform's trust
+ store, 64 KiB frames, no idle timeout, the handshake built-in on, no
+ reconnect.
 
  `out` receives it: ownership moves out; free with
  `muon_connection_options_free`. Results: `MUON_RESULT_OK`,
