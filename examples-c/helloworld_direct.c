@@ -14,6 +14,9 @@
  *   helloworld_direct [-a URL] [-m COUNT]   URL defaults to
  *                                  localhost:5672/examples; port 0 picks a
  *                                  free port; COUNT defaults to 1
+ *   helloworld_direct -a amqps://localhost:0/examples --cert C --key K --ca CA
+ *                                  the same over TLS: the listener serves
+ *                                  certificate C, the client trusts CA
  *
  * Prints: Hello World!   (after "listening on PORT" when port 0 was asked for),
  *         and the body of each other message that arrives, one per line
@@ -117,7 +120,18 @@ int main(int argc, char **argv) {
     receiver.on_transport_error = on_transport_error;
     check(muon_loop_set_handler(h.loop, &receiver, &h), "muon_loop_set_handler");
 
-    muon_result rc = muon_loop_listen(h.loop, listen_address(&opts), NULL, NULL, NULL, &h.listener);
+    /* amqps://: the listener serves TLS with --cert/--key, and the client
+     * trusts it through --ca (or SSL_CERT_FILE). */
+    bool tls = strncmp(opts.url, "amqps://", 8) == 0;
+    muon_connection_options *lo = NULL;
+    if (tls) {
+        if (tls_cert_file == NULL) usage_exit(argv[0], "-a amqps://... needs --cert FILE --key FILE");
+        check(muon_connection_options_new(&lo), "muon_connection_options_new");
+        check_tls(lo, muon_connection_options_set_tls_cert_file(lo, tls_cert_file, tls_key_file),
+                  "--cert/--key");
+    }
+    muon_result rc = muon_loop_listen(h.loop, listen_address(&opts), lo, NULL, NULL, &h.listener);
+    muon_connection_options_free(lo);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "helloworld_direct: cannot listen on %s: %s\n", listen_address(&opts),
                 muon_result_message(rc));
@@ -130,7 +144,7 @@ int main(int argc, char **argv) {
     const char *colon = strrchr(host, ':');
     int host_len = colon ? (int)(colon - host) : (int)strlen(host);
     unsigned port = muon_listener_port(h.listener);
-    snprintf(url, sizeof url, "%.*s:%u", host_len, host, port);
+    snprintf(url, sizeof url, "%s%.*s:%u", tls ? "amqps://" : "", host_len, host, port);
     if (colon != NULL && strcmp(colon, ":0") == 0) {
         printf("listening on %u\n", port);
         fflush(stdout);
@@ -142,7 +156,7 @@ int main(int argc, char **argv) {
     hh.on_connection_remote_close = on_connection_remote_close;
     hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
-    check(muon_loop_connect(h.loop, url, NULL, &hh, &h, &h.conn), "muon_loop_connect");
+    check(connect_to(h.loop, url, &hh, &h, &h.conn), "muon_loop_connect");
 
     rc = muon_loop_run(h.loop);
     check(muon_loop_free(h.loop), "muon_loop_free");
