@@ -1,8 +1,15 @@
 //! Helpers shared by the tests that compile and run C programs against
 //! muon (`tests/c_*.rs`): where cargo put the libraries, how to compile a
 //! C file against them, and how to run the result with a time limit and,
-//! when `VALGRIND` is set, under valgrind.
-#![allow(dead_code)] // each test binary uses its own subset
+//! when `VALGRIND` is set, under valgrind. The submodules serve the tests
+//! that run the examples: `program` (a running program and its output),
+//! `examples` (building the examples, the example broker) and `pki` (test
+//! certificates).
+#![allow(dead_code)] // each test binary uses its own subset (submodules too)
+
+pub mod examples;
+pub mod pki;
+pub mod program;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
