@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::program::Program;
-use super::{lib_dir, manifest_dir, out_dir};
+use super::{cc_command, lib_dir, manifest_dir, out_dir, run_compiler};
 
 /// How an example is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,22 +44,9 @@ pub fn build(name: &str, kind: Build) -> PathBuf {
     let dir = out_dir().join(concat!("examples-", env!("CARGO_CRATE_NAME")));
     std::fs::create_dir_all(&dir).expect("output directory");
     let exe = dir.join(format!("{stem}-{kind:?}").to_lowercase());
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let lib = lib_dir();
-    let mut cmd = Command::new(&cc);
-    cmd.args([
-        "-std=c11",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-pedantic",
-        "-g",
-        "-pthread",
-    ])
-    .arg(format!("-I{}", manifest_dir().join("include").display()))
-    .arg(&src)
-    .arg("-o")
-    .arg(&exe);
+    let mut cmd = cc_command(&["-pthread"]);
+    cmd.arg(&src).arg("-o").arg(&exe);
     match kind {
         Build::Static | Build::Asan => {
             if kind == Build::Asan {
@@ -74,16 +61,7 @@ pub fn build(name: &str, kind: Build) -> PathBuf {
                 .arg(format!("-Wl,-rpath,{}", lib.display()));
         }
     }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} ({kind:?}) failed:\n{}{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_compiler(cmd, &format!("compiling {} ({kind:?})", src.display()));
     built.insert((name.to_string(), kind), exe.clone());
     exe
 }

@@ -63,14 +63,9 @@ pub fn compile_c(src: &Path, link: Link) -> PathBuf {
         Link::Shared => "shared",
     };
     let exe = out_dir().join(format!("{stem}-{suffix}"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let lib = lib_dir();
-    let mut cmd = Command::new(&cc);
-    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
-        .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe);
+    let mut cmd = cc_command(&[]);
+    cmd.arg(&src).arg("-o").arg(&exe);
     match link {
         Link::Static => {
             cmd.arg(lib.join("libmuon.a"))
@@ -86,17 +81,35 @@ pub fn compile_c(src: &Path, link: Link) -> PathBuf {
                 .arg(format!("-Wl,-rpath,{}", lib.display()));
         }
     }
+    run_compiler(cmd, &format!("compiling {}", src.display()));
+    exe
+}
+
+/// `$CC` (default `cc`) with the flags every C program of the tests is
+/// compiled with (strict C11, every warning an error, debug info), then
+/// `extra`, then the committed header's directory on the include path. The
+/// caller adds the sources, `-o` and the libraries.
+pub fn cc_command(extra: &[&str]) -> Command {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let mut cmd = Command::new(cc);
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .args(extra)
+        .arg(format!("-I{}", manifest_dir().join("include").display()));
+    cmd
+}
+
+/// Runs a compiler command; panics with `what` and the compiler's output
+/// when it fails.
+pub fn run_compiler(mut cmd: Command, what: &str) {
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
     assert!(
         out.status.success(),
-        "compiling {} failed:\n{}{}",
-        src.display(),
+        "{what} failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    exe
 }
 
 /// A child process that is killed if the test ends before it does.

@@ -124,20 +124,7 @@ pub fn compile_muon(
         return Err(format!("{} does not exist", src.display()));
     }
     let lib = common::lib_dir();
-    let mut cmd = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
-    cmd.args([
-        "-std=c11",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-pedantic",
-        "-g",
-        "-O1",
-    ])
-    .arg(format!(
-        "-I{}",
-        common::manifest_dir().join("include").display()
-    ));
+    let mut cmd = common::cc_command(&["-O1"]);
     if let Some(dir) = extra_include {
         cmd.arg(format!("-I{}", dir.display()));
     }
