@@ -144,6 +144,15 @@ impl PkiBuilder {
     }
 }
 
+/// `openssl req` options for a new P-256 key, unencrypted.
+const NEW_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
 fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
     let out = Command::new("openssl")
         .args(args)
@@ -163,30 +172,19 @@ fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
 /// A self-signed P-256 CA `name` (name.pem, name.key), valid two days, and
 /// the `openssl ca` configuration that signs with it (its own database).
 fn make_ca(dir: &Path, name: &str, subject: &str) -> Result<(), String> {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-subj",
-            subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    )?;
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    let mut args = vec!["req", "-x509"];
+    args.extend(NEW_KEY);
+    args.extend([
+        "-keyout", &key, "-out", &pem, "-days", "2", "-subj", subject,
+    ]);
+    args.extend([
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(dir, &args)?;
     let conf = format!(
         "[ca]\ndefault_ca = signing\n[signing]\ndatabase = {name}.index\nnew_certs_dir = .\n\
          serial = {name}.serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n\
@@ -205,20 +203,9 @@ fn make_ca(dir: &Path, name: &str, subject: &str) -> Result<(), String> {
 fn request(dir: &Path, name: &str, subject: &str, ext: &[&str]) -> Result<(), String> {
     let key = format!("{name}.key");
     let csr = format!("{name}.csr");
-    let mut args = vec![
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-        "-subj",
-        subject,
-    ];
+    let mut args = vec!["req"];
+    args.extend(NEW_KEY);
+    args.extend(["-keyout", &key, "-out", &csr, "-subj", subject]);
     for e in ext {
         args.extend(["-addext", e]);
     }
