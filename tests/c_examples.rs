@@ -13,29 +13,16 @@
 mod common;
 mod fault_proxy;
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{lib_dir, manifest_dir, out_dir};
+use common::examples::{Broker, Build, build};
+use common::program::{self, Program, free_port, reconnects, sequence, sequences, tail, tally};
+use common::{manifest_dir, out_dir};
 use fault_proxy::FaultProxy;
 
 // ---- building -------------------------------------------------------------------
-
-/// How an example is built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Build {
-    /// libmuon.a plus the system libraries Rust's std needs.
-    Static,
-    /// libmuon.so through an rpath.
-    Shared,
-    /// libmuon.a, the C code under AddressSanitizer with leak detection.
-    Asan,
-}
 
 const EXAMPLES: [&str; 7] = [
     "helloworld",
@@ -47,262 +34,20 @@ const EXAMPLES: [&str; 7] = [
     "broker",
 ];
 
-/// Compiles `examples-c/<name>.c` (or the test probe) once per build kind;
-/// compilations are serialised, the machine has few cores.
-fn build(name: &str, kind: Build) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<(String, Build), PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = built.get(&(name.to_string(), kind)) {
-        return p.clone();
-    }
-    let src = if name == "broker_probe" {
-        manifest_dir().join("tests/c_examples/broker_probe.c")
-    } else {
-        manifest_dir().join("examples-c").join(format!("{name}.c"))
-    };
-    let dir = out_dir().join("examples");
-    std::fs::create_dir_all(&dir).expect("output directory");
-    let exe = dir.join(format!("{name}-{kind:?}").to_lowercase());
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let lib = lib_dir();
-    let mut cmd = Command::new(&cc);
-    cmd.args([
-        "-std=c11",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-pedantic",
-        "-g",
-        "-pthread",
-    ])
-    .arg(format!("-I{}", manifest_dir().join("include").display()))
-    .arg(&src)
-    .arg("-o")
-    .arg(&exe);
-    match kind {
-        Build::Static | Build::Asan => {
-            if kind == Build::Asan {
-                cmd.args(["-fsanitize=address", "-fno-omit-frame-pointer"]);
-            }
-            cmd.arg(lib.join("libmuon.a"))
-                .args(["-lpthread", "-ldl", "-lm"]);
-        }
-        Build::Shared => {
-            cmd.arg(format!("-L{}", lib.display()))
-                .arg("-lmuon")
-                .arg(format!("-Wl,-rpath,{}", lib.display()));
-        }
-    }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} ({kind:?}) failed:\n{}{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    built.insert((name.to_string(), kind), exe.clone());
-    exe
-}
+/// The test client that probes the broker's queueing.
+const PROBE: &str = "tests/c_examples/broker_probe.c";
 
 // ---- running --------------------------------------------------------------------
-
-/// A started program: its output is collected line by line as it comes, and
-/// it is killed when dropped if it is still running.
-struct Program {
-    name: String,
-    child: Option<Child>,
-    out: Arc<(Mutex<Vec<String>>, Condvar)>,
-    err: Arc<Mutex<String>>,
-}
-
-impl Program {
-    fn start(exe: &Path, args: &[&str]) -> Program {
-        let mut child = Command::new(exe)
-            .args(args)
-            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-        let out = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let err = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let o = out.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                o.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-                o.1.notify_all();
-            }
-        });
-        let e = err.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]);
-                e.lock().unwrap_or_else(|e| e.into_inner()).push_str(&text);
-            }
-        });
-        let name = exe
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        Program {
-            name,
-            child: Some(child),
-            out,
-            err,
-        }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.out.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.err.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Waits until the output so far satisfies `done`.
-    fn wait_output(&self, limit: Duration, what: &str, done: impl Fn(&[String]) -> bool) {
-        let deadline = Instant::now() + limit;
-        let mut lines = self.out.0.lock().unwrap_or_else(|e| e.into_inner());
-        while !done(&lines) {
-            let now = Instant::now();
-            assert!(
-                now < deadline,
-                "{}: timed out after {limit:?} waiting for {what}; stdout (last 20 lines):\n{}\nstderr:\n{}",
-                self.name,
-                lines[lines.len().saturating_sub(20)..].join("\n"),
-                self.stderr()
-            );
-            lines = self
-                .out
-                .1
-                .wait_timeout(lines, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-
-    /// Waits for a line that starts with `prefix` and returns it.
-    fn wait_line(&self, prefix: &str, limit: Duration) -> String {
-        self.wait_output(limit, prefix, |l| l.iter().any(|x| x.starts_with(prefix)));
-        self.lines()
-            .into_iter()
-            .find(|x| x.starts_with(prefix))
-            .expect("found above")
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-    }
-
-    fn signal(&self, sig: i32) {
-        if let Some(c) = &self.child {
-            let pid = i32::try_from(c.id()).expect("a pid fits an i32");
-            // SAFETY: sends a signal to our own child process, by its id.
-            unsafe { libc::kill(pid, sig) };
-        }
-    }
-
-    /// Waits for the program to exit (killing it after `limit`, which fails
-    /// the test); returns its status, stdout lines and stderr.
-    fn wait(mut self, limit: Duration) -> (ExitStatus, Vec<String>, String) {
-        let mut child = self.child.take().expect("not yet waited for");
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("can wait for the child") {
-                break s;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "{}: timed out after {limit:?}; stdout (last 20 lines):\n{}\nstderr:\n{}",
-                    self.name,
-                    tail(&self.lines(), 20),
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        // The reader threads finish once the pipes close.
-        let until = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&self.err) > 1 || Arc::strong_count(&self.out) > 1 {
-            if Instant::now() > until {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        (status, self.lines(), self.stderr())
-    }
-
-    /// Waits for a successful exit, with no sanitizer report; returns stdout.
-    fn success(self, limit: Duration) -> Vec<String> {
-        let name = self.name.clone();
-        let (status, out, err) = self.wait(limit);
-        assert!(
-            status.success() && !err.contains("Sanitizer"),
-            "{name} failed ({status}); stdout (last 20 lines):\n{}\nstderr:\n{err}",
-            tail(&out, 20)
-        );
-        out
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn tail(lines: &[String], n: usize) -> String {
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs a program to completion and asserts exit 0 and exactly `expected`.
 fn run_exact(exe: &Path, args: &[&str], expected: &[&str]) {
-    let out = Program::start(exe, args).success(LIMIT);
-    assert_eq!(
-        out,
-        expected,
-        "{} {args:?}: unexpected output",
-        exe.display()
-    );
+    program::run_exact(exe, args, &[], expected, LIMIT);
 }
 
-/// A free TCP port (bound and released, as a port 0 listener would pick).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("can bind port 0");
-    l.local_addr().expect("bound").port()
-}
-
-/// The example broker on a port of its own; stopped with SIGINT (and
-/// checked to exit cleanly) by `stop`, killed if the test ends first.
-struct Broker {
-    program: Program,
-    port: u16,
-}
-
+/// The example broker as this file starts it: 20 s to listen and for its
+/// log to show what a test waits for.
 impl Broker {
     fn start(kind: Build) -> Broker {
         Broker::start_on(kind, 0)
@@ -313,55 +58,12 @@ impl Broker {
     }
 
     fn start_with(kind: Build, port: u16, extra: &[&str]) -> Broker {
-        let addr = format!("localhost:{port}");
-        let mut args = vec!["-a", &addr, "-v"];
-        args.extend_from_slice(extra);
-        let program = Program::start(&build("broker", kind), &args);
-        let line = program.wait_line("listening on ", Duration::from_secs(20));
-        let port = line["listening on ".len()..]
-            .parse()
-            .expect("a port number");
-        Broker { program, port }
+        Broker::launch(kind, port, extra, &[], Duration::from_secs(20))
     }
 
     fn url(&self, address: &str) -> String {
         format!("localhost:{}/{address}", self.port)
     }
-
-    /// Waits until the broker's -v log shows `n` consumers attached to
-    /// `address`.
-    fn wait_consumers(&self, address: &str, n: usize) {
-        let needle = format!("consumer from {address}\n");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.program.stderr().matches(&needle).count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "consumers on {address} never attached"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn stop(self) -> String {
-        self.program.signal(libc::SIGINT);
-        let (status, _, err) = self.program.wait(Duration::from_secs(30));
-        assert!(
-            status.success() && !err.contains("Sanitizer"),
-            "the broker did not stop cleanly ({status}):\n{err}"
-        );
-        err
-    }
-}
-
-fn sequence(line: &str) -> Option<u64> {
-    line.strip_prefix("{'sequence': ")?
-        .strip_suffix('}')?
-        .parse()
-        .ok()
-}
-
-fn sequences(n: u64) -> Vec<String> {
-    (1..=n).map(|i| format!("{{'sequence': {i}}}")).collect()
 }
 
 const HELLO: [&str; 1] = ["Hello World!"];
@@ -377,7 +79,7 @@ const REQUESTS: [&str; 4] = [
 
 #[test]
 fn every_example_compiles_against_the_static_and_the_shared_library() {
-    for name in EXAMPLES.iter().chain(["broker_probe"].iter()) {
+    for name in EXAMPLES.iter().chain([PROBE].iter()) {
         for kind in [Build::Static, Build::Shared] {
             let exe = build(name, kind);
             assert!(exe.exists(), "{} was not built", exe.display());
@@ -582,7 +284,7 @@ fn failures_exit_non_zero_with_a_clear_message() {
 
 fn probe(url: &str, n: u64, mode: &str) -> Program {
     Program::start(
-        &build("broker_probe", Build::Static),
+        &build(PROBE, Build::Static),
         &["-a", url, "-m", &n.to_string(), mode],
     )
 }
@@ -714,7 +416,7 @@ fn a_full_queue_makes_its_producer_wait_until_consumers_drain_it() {
 fn broker_serves_200_connections_at_once() {
     let broker = Broker::start(Build::Static);
     let out = Program::start(
-        &build("broker_probe", Build::Static),
+        &build(PROBE, Build::Static),
         &["-a", &broker.url("load"), "-m", "100", "load", "200"],
     )
     .success(Duration::from_secs(120));
@@ -724,22 +426,6 @@ fn broker_serves_200_connections_at_once() {
 }
 
 // ---- reconnect --------------------------------------------------------------------------
-
-/// Counts how often each sequence number was printed.
-fn tally(lines: &[String]) -> BTreeMap<u64, usize> {
-    let mut seen = BTreeMap::new();
-    for n in lines.iter().filter_map(|l| sequence(l)) {
-        *seen.entry(n).or_insert(0) += 1;
-    }
-    seen
-}
-
-fn reconnects(lines: &[String]) -> usize {
-    lines
-        .iter()
-        .filter(|l| l.starts_with("Disconnected"))
-        .count()
-}
 
 #[test]
 fn reconnect_through_a_cutting_proxy_loses_nothing() {

@@ -19,8 +19,6 @@ mod common;
 mod harness;
 #[path = "interop/peers.rs"]
 mod peers;
-#[path = "interop/pki.rs"]
-mod pki;
 
 use cases::{Case, Ctx, Env, Outcome};
 use std::collections::HashMap;

@@ -21,14 +21,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc::{Receiver, channel};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::examples::hash_password;
+use common::program::Program;
 use common::{Link, compile_c, manifest_dir};
 
 const MECHS: [&str; 3] = ["SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512"];
@@ -54,14 +53,12 @@ fn python() -> &'static str {
                 .is_ok_and(|s| s.success())
         };
         if !has_scramp() {
-            let pip = Command::new(&py)
-                .args(["-m", "pip", "install", "--quiet", "scramp"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot run {py} -m pip: {e}"));
-            let out = Running::new(pip, "pip install scramp").finish(Duration::from_secs(300));
+            let pip = start(
+                Path::new(&py),
+                &["-m", "pip", "install", "--quiet", "scramp"],
+                "pip install scramp",
+            );
+            let out = finish(pip, Duration::from_secs(300));
             assert!(
                 out.status.success() && has_scramp(),
                 "scramp is needed (the independent SCRAM implementation) and \
@@ -105,152 +102,43 @@ struct Finished {
     stderr: String,
 }
 
-/// A started program whose stdout is read line by line as it comes; killed
-/// if dropped while still running.
-struct Running {
-    what: String,
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-    stdout: Option<JoinHandle<()>>,
-    stderr: Option<JoinHandle<String>>,
+/// Starts `program`, named `what` in failure messages.
+fn start(program: &Path, args: &[&str], what: &str) -> Program {
+    Program::start(program, args).named(what)
 }
 
-impl Running {
-    fn new(mut child: Child, what: &str) -> Running {
-        let out = child.stdout.take().expect("piped stdout");
-        let mut err = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = channel();
-        let stdout = std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = err.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        });
-        Running {
-            what: what.to_owned(),
-            child,
-            lines,
-            seen: Vec::new(),
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        }
-    }
+/// Starts the peer script with `args`.
+fn peer(args: &[&str], what: &str) -> Program {
+    let script = peer_script();
+    let mut all = vec![script.to_str().expect("a UTF-8 path")];
+    all.extend_from_slice(args);
+    start(Path::new(python()), &all, what)
+}
 
-    fn start(program: &Path, args: &[&str], what: &str) -> Running {
-        let child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        Running::new(child, what)
-    }
+/// Waits for the "listening on PORT" line and returns the port.
+fn port(p: &Program) -> u16 {
+    let line = p.wait_line("listening on ", LIMIT);
+    line["listening on ".len()..]
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("bad port in {line:?}: {e}"))
+}
 
-    fn peer(args: &[&str], what: &str) -> Running {
-        let script = peer_script();
-        let mut all = vec![script.to_str().expect("a UTF-8 path")];
-        all.extend_from_slice(args);
-        Running::start(Path::new(python()), &all, what)
-    }
-
-    /// Waits for the "listening on PORT" line and returns the port.
-    fn port(&mut self) -> u16 {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let port = line.strip_prefix("listening on ").map(|p| p.trim().parse());
-                    self.seen.push(line.clone());
-                    if let Some(port) = port {
-                        return port.unwrap_or_else(|e| {
-                            panic!("{}: bad port in {line:?}: {e}", self.what)
-                        });
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "{}: no \"listening on\" line within {LIMIT:?}; stdout:\n{}\nstderr:\n{}",
-                        self.what,
-                        self.seen.join("\n"),
-                        self.stderr
-                            .take()
-                            .map(|h| h.join().unwrap_or_default())
-                            .unwrap_or_default()
-                    );
-                }
-            }
-        }
-    }
-
-    /// Waits for the program to exit (killing it and panicking after
-    /// `limit`) and returns everything it printed.
-    fn finish(mut self, limit: Duration) -> Finished {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Ok(None) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    let out = self.collect();
-                    panic!(
-                        "{}: still running after {limit:?}; stdout:\n{}\nstderr:\n{}",
-                        self.what, out.0, out.1
-                    );
-                }
-                Err(e) => panic!("{}: cannot wait: {e}", self.what),
-            }
-        };
-        let (stdout, stderr) = self.collect();
-        Finished {
-            status,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Stops a program that serves until killed; returns what it printed.
-    fn stop(mut self) -> Finished {
-        let _ = self.child.kill();
-        self.finish(LIMIT)
-    }
-
-    /// Everything printed so far, once the pipes are closed.
-    fn collect(&mut self) -> (String, String) {
-        if let Some(h) = self.stdout.take() {
-            let _ = h.join();
-        }
-        self.seen.extend(self.lines.try_iter());
-        let err = self
-            .stderr
-            .take()
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default();
-        (self.seen.join("\n"), err)
+/// Waits for the program to exit (killing it and panicking after `limit`)
+/// and returns everything it printed.
+fn finish(p: Program, limit: Duration) -> Finished {
+    let (status, lines, stderr) = p.wait(limit);
+    Finished {
+        status,
+        stdout: lines.join("\n"),
+        stderr,
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Stops a program that serves until killed; returns what it printed.
+fn stop(p: Program) -> Finished {
+    p.signal(libc::SIGKILL);
+    finish(p, LIMIT)
 }
 
 fn describe(what: &str, f: &Finished) -> String {
@@ -265,26 +153,17 @@ fn describe(what: &str, f: &Finished) -> String {
 /// `broker --hash-password NAME` with the password on stdin: the `--users`
 /// line (all three SCRAM hashes, no password).
 fn hashed_user(name: &str, password: &str) -> String {
-    let mut child = Command::new(example("broker"))
-        .args(["--hash-password", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("can start broker --hash-password");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("can write the password");
-    let out = Running::new(child, "broker --hash-password").finish(LIMIT);
+    let (status, line, stderr) = hash_password(example("broker"), name, password, LIMIT);
+    let out = Finished {
+        status,
+        stdout: line.clone(),
+        stderr,
+    };
     assert!(
         out.status.success(),
         "{}",
         describe("broker --hash-password", &out)
     );
-    let line = out.stdout.trim().to_owned();
     assert!(
         line.starts_with(&format!("{name} ")),
         "{line:?} is not {name}'s"
@@ -333,7 +212,7 @@ fn scramp_client(port: u16, mech: &str, user: &str, password: &str, force: bool)
     if force {
         args.push("--force");
     }
-    Running::peer(&args, &format!("scramp client {mech} {user}")).finish(LIMIT)
+    finish(peer(&args, &format!("scramp client {mech} {user}")), LIMIT)
 }
 
 /// The offered mechanisms from the client's first line.
@@ -389,7 +268,7 @@ fn scramp_client_cases(port: u16, mech: &str) {
 #[test]
 fn scramp_client_logs_in_to_the_broker() {
     let users = users_file();
-    let mut broker = Running::start(
+    let broker = start(
         example("broker"),
         &[
             "-a",
@@ -399,7 +278,7 @@ fn scramp_client_logs_in_to_the_broker() {
         ],
         "broker",
     );
-    let port = broker.port();
+    let port = port(&broker);
 
     // One thread per mechanism: a run mostly waits for Python to start.
     std::thread::scope(|s| {
@@ -430,7 +309,7 @@ fn scramp_client_logs_in_to_the_broker() {
     // The broker outlived every attempt.
     let ok = scramp_client(port, "SCRAM-SHA-256", USER, PASSWORD, false);
     assert!(ok.status.success(), "{}", describe("last login", &ok));
-    let b = broker.stop();
+    let b = stop(broker);
     assert!(
         !b.stderr.contains(PASSWORD) && !b.stdout.contains(PASSWORD),
         "{}",
@@ -473,12 +352,15 @@ fn muon_client_login(
         "0",
     ];
     args.extend_from_slice(flags);
-    let mut server = Running::peer(&args, &format!("scramp server {mech} {flags:?}"));
-    let port = server.port();
+    let server = peer(&args, &format!("scramp server {mech} {flags:?}"));
+    let port = port(&server);
     let url = format!("amqp://{}:{password}@127.0.0.1:{port}/x", user.1);
-    let client = Running::start(example("helloworld"), &["-a", &url], "helloworld").finish(LIMIT);
+    let client = finish(
+        start(example("helloworld"), &["-a", &url], "helloworld"),
+        LIMIT,
+    );
     Login {
-        server: server.finish(LIMIT),
+        server: finish(server, LIMIT),
         client,
     }
 }

@@ -5,194 +5,55 @@
 //! and frame traces that show no password, SCRAM proof or server signature.
 //!
 //! Certificates are made at test time with the `openssl` CLI under
-//! `CARGO_TARGET_TMPDIR` (never in the source tree), as `tests/tls.rs`
-//! does. Every program listens on port 0, every wait has a time limit, and
-//! the processes a test starts are killed (by their own handle) if it ends
-//! first. `tests/c/api_sasl.c` covers the same API from C in one process.
+//! `CARGO_TARGET_TMPDIR` (never in the source tree) by `common::pki`, as
+//! for `tests/tls.rs`. Every program listens on port 0, every wait has a
+//! time limit, and the processes a test starts are killed (by their own
+//! handle) if it ends first. `tests/c/api_sasl.c` covers the same API from C in one process.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::{ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use common::{lib_dir, manifest_dir, out_dir};
+use common::examples::{self, Broker, Build, hash_password};
+use common::out_dir;
+use common::pki::Pki;
 
 /// How long one client run may take.
 const LIMIT: Duration = Duration::from_secs(20);
 
 // ---- certificates ---------------------------------------------------------------
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A P-256 key `name.key` and a certificate `name.pem` for `subject`
-/// signed by the CA `ca.pem` with serial number `serial`, with the
-/// extensions `ext`.
-fn issue(dir: &Path, name: &str, serial: &str, subject: &str, ext: &str) {
-    let (key, csr, pem) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            subject,
-        ],
-    );
-    let extfile = format!("{name}.ext");
-    std::fs::write(dir.join(&extfile), format!("{ext}\n")).expect("write the extensions");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            serial,
-            "-days",
-            "2",
-            "-sha256",
-            "-extfile",
-            &extfile,
-            "-out",
-            &pem,
-        ],
-    );
-}
-
 /// The test PKI, made once per run: a CA, a server certificate for
 /// localhost and 127.0.0.1, and a client certificate whose CN is `alice`.
-fn pki() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("security-pki");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("can create the PKI directory");
-        openssl(
-            &dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=muon security test CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
-        issue(
-            &dir,
-            "server",
-            "2",
-            "/CN=localhost",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth",
-        );
-        issue(
-            &dir,
-            "alice",
-            "3",
-            "/CN=alice",
-            "extendedKeyUsage=clientAuth",
-        );
-        dir
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        Pki::builder(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("security-pki"))
+            .ca("ca", "/CN=muon security test CA")
+            .server("server", "ca")
+            .client("alice", "ca", "alice")
+            .build()
+            .expect("the test PKI")
     })
 }
 
 fn pki_file(name: &str) -> String {
-    pki().join(name).to_string_lossy().into_owned()
+    pki().path(name)
 }
 
 // ---- building -------------------------------------------------------------------
 
 /// Compiles `src` (relative to the crate root) against `libmuon.a`, once
-/// per run, into a directory of this file's own.
+/// per run.
 fn build(src: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = built.iter().find(|(s, _)| s == src) {
-        return p.clone();
-    }
-    let path = manifest_dir().join(src);
-    let dir = out_dir().join("security");
-    std::fs::create_dir_all(&dir).expect("output directory");
-    let exe = dir.join(path.file_stem().expect("a C file"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let out = Command::new(&cc)
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-g",
-            "-pthread",
-        ])
-        .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(&path)
-        .arg("-o")
-        .arg(&exe)
-        .arg(lib_dir().join("libmuon.a"))
-        .args(["-lpthread", "-ldl", "-lm"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {src} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    built.push((src.to_string(), exe.clone()));
-    exe
+    examples::build(src, Build::Static)
 }
 
 fn example(name: &str) -> PathBuf {
-    build(&format!("examples-c/{name}.c"))
+    examples::build(name, Build::Static)
 }
 
 // ---- running --------------------------------------------------------------------
@@ -251,105 +112,20 @@ fn run(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// The example broker on a port of its own, its stderr (the `-v` log and,
-/// with `MUON_TRACE=frm`, the frame trace) collected as it comes; killed
-/// when dropped.
-struct Broker {
-    child: Child,
-    port: u16,
-    err: Arc<Mutex<String>>,
-}
-
+/// The example broker as this file starts it: any port, `args` its
+/// options and `env` its environment (`MUON_TRACE=frm` puts the frame trace
+/// in its log); killed when dropped.
 impl Broker {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Broker {
-        let mut child = Command::new(example("broker"))
-            .args(["-a", "localhost:0", "-v"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("can start the broker");
-        let err = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let e = err.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                e.lock().unwrap_or_else(|e| e.into_inner()).push_str(&text);
-            }
-        });
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("piped stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(p) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(p.parse::<u16>().ok());
-                }
-            }
-        });
-        let mut broker = Broker {
-            child,
-            port: 0,
-            err,
-        };
-        match rx.recv_timeout(LIMIT) {
-            Ok(Some(port)) => broker.port = port,
-            _ => panic!("the broker did not listen:\n{}", broker.stderr()),
-        }
-        broker
-    }
-
-    fn stderr(&self) -> String {
-        self.err.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Waits (a little) until the broker's stderr contains `needle`.
-    fn wait_log(&self, needle: &str) {
-        let deadline = Instant::now() + LIMIT;
-        while !self.stderr().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} in the broker's log:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Broker::launch(Build::Static, 0, args, env, LIMIT)
     }
 }
 
 /// `broker --hash-password NAME` with `password` on stdin: NAME's line for
 /// `--users`.
 fn users_line(name: &str, password: &str) -> String {
-    let mut child = Command::new(example("broker"))
-        .args(["--hash-password", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("can start broker --hash-password");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("can write the password");
-    let out = common::ChildGuard(Some(child)).wait(LIMIT);
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(out.status.success(), "--hash-password failed: {out:?}");
+    let (status, line, err) = hash_password(&example("broker"), name, password, LIMIT);
+    assert!(status.success(), "--hash-password failed ({status}): {err}");
     assert!(
         line.starts_with(&format!("{name} SCRAM-SHA-512$")) && !line.contains(password),
         "unexpected --users line {line:?}"
@@ -550,10 +326,7 @@ fn failover_from_a_dead_amqp_url_reaches_the_amqps_broker() {
         ],
         &[],
     );
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("can bind port 0");
-        l.local_addr().expect("bound").port()
-    };
+    let dead = common::program::free_port();
     let r = run(
         &build("tests/c/sec_client.c"),
         &[

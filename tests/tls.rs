@@ -14,15 +14,17 @@
 mod common;
 mod fault_proxy;
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Link, compile_c, lib_dir, manifest_dir, out_dir};
+use common::examples::{Broker, Build, build};
+use common::pki::Pki;
+use common::program::{self, Program, free_port, reconnects, sequences, tally};
+use common::{Link, compile_c, manifest_dir};
 use fault_proxy::FaultProxy;
 
 /// How long one short client run may take (a handshake and a few frames).
@@ -32,414 +34,31 @@ const LONG: Duration = Duration::from_secs(30);
 
 // ---- certificates ---------------------------------------------------------------
 
-/// The test PKI, made once per run of this file.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    /// The path of `name` (e.g. "ca.pem", "server.key") as an argument.
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).to_string_lossy().into_owned()
-    }
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A P-256 key and a request for `subject`, with `ext` (e.g. a
-/// subjectAltName) as extensions that `openssl ca` copies.
-fn request(dir: &Path, name: &str, subject: &str, ext: &[&str]) {
-    let key = format!("{name}.key");
-    let csr = format!("{name}.csr");
-    let mut args = vec![
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-        "-subj",
-        subject,
-    ];
-    for e in ext {
-        args.extend(["-addext", e]);
-    }
-    openssl(dir, &args);
-}
-
-/// A self-signed CA `name` (name.pem, name.key) and the `openssl ca`
-/// configuration that signs with it (its own database).
-fn make_ca(dir: &Path, name: &str, subject: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-subj",
-            subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    let conf = format!(
-        "[ca]\ndefault_ca = signing\n[signing]\ndatabase = {name}.index\nnew_certs_dir = .\n\
-         serial = {name}.serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n\
-         unique_subject = no\n[any]\ncommonName = supplied\n"
-    );
-    std::fs::write(dir.join(format!("{name}.cnf")), conf).expect("write the CA config");
-    std::fs::write(dir.join(format!("{name}.index")), "").expect("write the CA database");
-    std::fs::write(dir.join(format!("{name}.serial")), "01\n").expect("write the CA serial");
-}
-
-/// Signs `name.csr` with the CA `ca`, valid for two days from now, or over
-/// `dates` (start, end) when given.
-fn sign(dir: &Path, ca: &str, name: &str, dates: Option<(&str, &str)>) {
-    let (conf, cert, key) = (
-        format!("{ca}.cnf"),
-        format!("{ca}.pem"),
-        format!("{ca}.key"),
-    );
-    let (csr, out) = (format!("{name}.csr"), format!("{name}.pem"));
-    let mut args = vec![
-        "ca", "-batch", "-notext", "-config", &conf, "-cert", &cert, "-keyfile", &key, "-in", &csr,
-        "-out", &out,
-    ];
-    match dates {
-        Some((start, end)) => args.extend(["-startdate", start, "-enddate", end]),
-        None => args.extend(["-days", "2"]),
-    }
-    openssl(dir, &args);
-}
-
-/// Makes the PKI: a CA; a server certificate for localhost and 127.0.0.1;
-/// an expired one for the same names; one for another name; a client
-/// certificate `alice` from the CA; a second, unrelated CA and a client
-/// certificate from it.
+/// The test PKI, made once per run of this file: a CA; a server certificate
+/// for localhost and 127.0.0.1; an expired one for the same names; one for
+/// another name; a client certificate `alice` from the CA; a second,
+/// unrelated CA and a client certificate `mallory` from it.
 fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tls-pki");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("can create the PKI directory");
-        make_ca(&dir, "ca", "/CN=muon test CA");
-        make_ca(&dir, "ca2", "/CN=an unrelated CA");
-        let server_names = "subjectAltName=DNS:localhost,IP:127.0.0.1";
-        let server_use = "extendedKeyUsage=serverAuth";
-        let client_use = "extendedKeyUsage=clientAuth";
-        request(&dir, "server", "/CN=localhost", &[server_names, server_use]);
-        sign(&dir, "ca", "server", None);
-        request(
-            &dir,
-            "expired",
-            "/CN=localhost",
-            &[server_names, server_use],
-        );
-        sign(
-            &dir,
-            "ca",
-            "expired",
-            Some(("20200101000000Z", "20200102000000Z")),
-        );
-        request(
-            &dir,
-            "other",
-            "/CN=other.example",
-            &["subjectAltName=DNS:other.example", server_use],
-        );
-        sign(&dir, "ca", "other", None);
-        request(&dir, "alice", "/CN=alice", &[client_use]);
-        sign(&dir, "ca", "alice", None);
-        request(&dir, "mallory", "/CN=mallory", &[client_use]);
-        sign(&dir, "ca2", "mallory", None);
-        Pki { dir }
+        Pki::builder(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tls-pki"))
+            .ca("ca", "/CN=muon test CA")
+            .ca("ca2", "/CN=an unrelated CA")
+            .server("server", "ca")
+            .expired_server("expired", "ca")
+            .server_for("other", "ca", "other.example")
+            .client("alice", "ca", "alice")
+            .client("mallory", "ca2", "mallory")
+            .build()
+            .expect("the test PKI")
     })
-}
-
-// ---- building -------------------------------------------------------------------
-
-/// How an example is built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Build {
-    /// libmuon.a plus the system libraries Rust's std needs.
-    Static,
-    /// libmuon.a, the C code under AddressSanitizer with leak detection.
-    Asan,
-}
-
-/// Compiles `examples-c/<name>.c` once per build kind (serialised: the
-/// machine has few cores), into a directory of this file's own.
-fn build(name: &str, kind: Build) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<(String, Build), PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = built.get(&(name.to_string(), kind)) {
-        return p.clone();
-    }
-    let src = manifest_dir().join("examples-c").join(format!("{name}.c"));
-    let dir = out_dir().join("tls-examples");
-    std::fs::create_dir_all(&dir).expect("output directory");
-    let exe = dir.join(format!("{name}-{kind:?}").to_lowercase());
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let mut cmd = Command::new(&cc);
-    cmd.args([
-        "-std=c11",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-pedantic",
-        "-g",
-        "-pthread",
-    ])
-    .arg(format!("-I{}", manifest_dir().join("include").display()))
-    .arg(&src)
-    .arg("-o")
-    .arg(&exe);
-    if kind == Build::Asan {
-        cmd.args(["-fsanitize=address", "-fno-omit-frame-pointer"]);
-    }
-    cmd.arg(lib_dir().join("libmuon.a"))
-        .args(["-lpthread", "-ldl", "-lm"]);
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} ({kind:?}) failed:\n{}{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    built.insert((name.to_string(), kind), exe.clone());
-    exe
 }
 
 // ---- running --------------------------------------------------------------------
 
-/// A started program: its output is collected line by line as it comes, and
-/// it is killed when dropped if it is still running.
-struct Program {
-    name: String,
-    child: Option<Child>,
-    out: Arc<(Mutex<Vec<String>>, Condvar)>,
-    err: Arc<Mutex<String>>,
-}
-
-impl Program {
-    fn start(exe: &Path, args: &[&str]) -> Program {
-        Program::start_env(exe, args, &[])
-    }
-
-    /// Starts `exe` with `args` and the environment variables `env` added.
-    fn start_env(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Program {
-        let mut cmd = Command::new(exe);
-        cmd.args(args)
-            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-        let out = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let err = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let o = out.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                o.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-                o.1.notify_all();
-            }
-        });
-        let e = err.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]);
-                e.lock().unwrap_or_else(|e| e.into_inner()).push_str(&text);
-            }
-        });
-        let name = exe
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        Program {
-            name,
-            child: Some(child),
-            out,
-            err,
-        }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.out.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.err.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Waits until the output so far satisfies `done`.
-    fn wait_output(&self, limit: Duration, what: &str, done: impl Fn(&[String]) -> bool) {
-        let deadline = Instant::now() + limit;
-        let mut lines = self.out.0.lock().unwrap_or_else(|e| e.into_inner());
-        while !done(&lines) {
-            let now = Instant::now();
-            assert!(
-                now < deadline,
-                "{}: timed out after {limit:?} waiting for {what}; stdout (last 20 lines):\n{}\nstderr:\n{}",
-                self.name,
-                lines[lines.len().saturating_sub(20)..].join("\n"),
-                self.stderr()
-            );
-            lines = self
-                .out
-                .1
-                .wait_timeout(lines, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-
-    /// Waits for a line that starts with `prefix` and returns it.
-    fn wait_line(&self, prefix: &str, limit: Duration) -> String {
-        self.wait_output(limit, prefix, |l| l.iter().any(|x| x.starts_with(prefix)));
-        self.lines()
-            .into_iter()
-            .find(|x| x.starts_with(prefix))
-            .expect("found above")
-    }
-
-    fn signal(&self, sig: i32) {
-        if let Some(c) = &self.child {
-            let pid = i32::try_from(c.id()).expect("a pid fits an i32");
-            // SAFETY: sends a signal to our own child process, by its id.
-            unsafe { libc::kill(pid, sig) };
-        }
-    }
-
-    /// Waits for the program to exit (killing it after `limit`, which fails
-    /// the test); returns its status, stdout lines and stderr.
-    fn wait(mut self, limit: Duration) -> (ExitStatus, Vec<String>, String) {
-        let mut child = self.child.take().expect("not yet waited for");
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("can wait for the child") {
-                break s;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "{}: timed out after {limit:?}; stdout (last 20 lines):\n{}\nstderr:\n{}",
-                    self.name,
-                    tail(&self.lines(), 20),
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        // The reader threads finish once the pipes close.
-        let until = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&self.err) > 1 || Arc::strong_count(&self.out) > 1 {
-            if Instant::now() > until {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        (status, self.lines(), self.stderr())
-    }
-
-    /// Waits for a successful exit, with no sanitizer report; returns stdout.
-    fn success(self, limit: Duration) -> Vec<String> {
-        let name = self.name.clone();
-        let (status, out, err) = self.wait(limit);
-        assert!(
-            status.success() && !err.contains("Sanitizer"),
-            "{name} failed ({status}); stdout (last 20 lines):\n{}\nstderr:\n{err}",
-            tail(&out, 20)
-        );
-        out
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn tail(lines: &[String], n: usize) -> String {
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// A free TCP port (bound and released, as a port 0 listener would pick).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("can bind port 0");
-    l.local_addr().expect("bound").port()
-}
-
-fn sequence(line: &str) -> Option<u64> {
-    line.strip_prefix("{'sequence': ")?
-        .strip_suffix('}')?
-        .parse()
-        .ok()
-}
-
-fn sequences(n: u64) -> Vec<String> {
-    (1..=n).map(|i| format!("{{'sequence': {i}}}")).collect()
-}
-
 /// Runs a program to completion and asserts exit 0 and exactly `expected`.
 fn run_exact(exe: &Path, args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
-    let out = Program::start_env(exe, args, env).success(LONG);
-    assert_eq!(
-        out,
-        expected,
-        "{} {args:?}: unexpected output",
-        exe.display()
-    );
+    program::run_exact(exe, args, env, expected, LONG);
 }
 
 /// Runs a client that must be refused: it exits with status 1 within a few
@@ -462,24 +81,10 @@ fn exits_saying(name: &str, url: &str, args: &[&str], expected: &str) {
     );
 }
 
-/// The example broker on a port of its own, with `args` (the TLS options);
-/// stopped with SIGINT (and checked to exit cleanly) by `stop`, killed if the
-/// test ends first.
-struct Broker {
-    program: Program,
-    port: u16,
-}
-
+/// The example broker as this file starts it: any port, `args` the TLS options.
 impl Broker {
     fn start(kind: Build, args: &[&str]) -> Broker {
-        let mut all = vec!["-a", "localhost:0", "-v"];
-        all.extend_from_slice(args);
-        let program = Program::start(&build("broker", kind), &all);
-        let line = program.wait_line("listening on ", LONG);
-        let port = line["listening on ".len()..]
-            .parse()
-            .expect("a port number");
-        Broker { program, port }
+        Broker::launch(kind, 0, args, &[], LONG)
     }
 
     /// A broker serving TLS with the certificate `cert` (cert.pem, cert.key)
@@ -497,30 +102,6 @@ impl Broker {
 
     fn url(&self, scheme: &str, address: &str) -> String {
         format!("{scheme}://localhost:{}/{address}", self.port)
-    }
-
-    /// Waits until the broker's -v log shows `n` consumers on `address`.
-    fn wait_consumers(&self, address: &str, n: usize) {
-        let needle = format!("consumer from {address}\n");
-        let deadline = Instant::now() + LONG;
-        while self.program.stderr().matches(&needle).count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "consumers on {address} never attached:\n{}",
-                self.program.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn stop(self) -> String {
-        self.program.signal(libc::SIGINT);
-        let (status, _, err) = self.program.wait(LONG);
-        assert!(
-            status.success() && !err.contains("Sanitizer"),
-            "the broker did not stop cleanly ({status}):\n{err}"
-        );
-        err
     }
 }
 
@@ -717,22 +298,6 @@ fn the_amqp_tls_header_gets_the_sasl_header_and_a_close() {
 }
 
 // ---- 4. reconnect over TLS ----------------------------------------------------------
-
-/// Counts how often each sequence number was printed.
-fn tally(lines: &[String]) -> BTreeMap<u64, usize> {
-    let mut seen = BTreeMap::new();
-    for n in lines.iter().filter_map(|l| sequence(l)) {
-        *seen.entry(n).or_insert(0) += 1;
-    }
-    seen
-}
-
-fn reconnects(lines: &[String]) -> usize {
-    lines
-        .iter()
-        .filter(|l| l.starts_with("Disconnected"))
-        .count()
-}
 
 /// The TLS variant of c_examples' cutting-proxy test: the proxy is plain
 /// TCP, so TLS goes through it, and every cut lands somewhere in a TLS

@@ -1,8 +1,15 @@
 //! Helpers shared by the tests that compile and run C programs against
 //! muon (`tests/c_*.rs`): where cargo put the libraries, how to compile a
 //! C file against them, and how to run the result with a time limit and,
-//! when `VALGRIND` is set, under valgrind.
-#![allow(dead_code)] // each test binary uses its own subset
+//! when `VALGRIND` is set, under valgrind. The submodules serve the tests
+//! that run the examples: `program` (a running program and its output),
+//! `examples` (building the examples, the example broker) and `pki` (test
+//! certificates).
+#![allow(dead_code)] // each test binary uses its own subset (submodules too)
+
+pub mod examples;
+pub mod pki;
+pub mod program;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -56,14 +63,9 @@ pub fn compile_c(src: &Path, link: Link) -> PathBuf {
         Link::Shared => "shared",
     };
     let exe = out_dir().join(format!("{stem}-{suffix}"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let lib = lib_dir();
-    let mut cmd = Command::new(&cc);
-    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
-        .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe);
+    let mut cmd = cc_command(&[]);
+    cmd.arg(&src).arg("-o").arg(&exe);
     match link {
         Link::Static => {
             cmd.arg(lib.join("libmuon.a"))
@@ -79,17 +81,35 @@ pub fn compile_c(src: &Path, link: Link) -> PathBuf {
                 .arg(format!("-Wl,-rpath,{}", lib.display()));
         }
     }
+    run_compiler(cmd, &format!("compiling {}", src.display()));
+    exe
+}
+
+/// `$CC` (default `cc`) with the flags every C program of the tests is
+/// compiled with (strict C11, every warning an error, debug info), then
+/// `extra`, then the committed header's directory on the include path. The
+/// caller adds the sources, `-o` and the libraries.
+pub fn cc_command(extra: &[&str]) -> Command {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let mut cmd = Command::new(cc);
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .args(extra)
+        .arg(format!("-I{}", manifest_dir().join("include").display()));
+    cmd
+}
+
+/// Runs a compiler command; panics with `what` and the compiler's output
+/// when it fails.
+pub fn run_compiler(mut cmd: Command, what: &str) {
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
     assert!(
         out.status.success(),
-        "compiling {} failed:\n{}{}",
-        src.display(),
+        "{what} failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    exe
 }
 
 /// A child process that is killed if the test ends before it does.

@@ -124,20 +124,7 @@ pub fn compile_muon(
         return Err(format!("{} does not exist", src.display()));
     }
     let lib = common::lib_dir();
-    let mut cmd = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
-    cmd.args([
-        "-std=c11",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-pedantic",
-        "-g",
-        "-O1",
-    ])
-    .arg(format!(
-        "-I{}",
-        common::manifest_dir().join("include").display()
-    ));
+    let mut cmd = common::cc_command(&["-O1"]);
     if let Some(dir) = extra_include {
         cmd.arg(format!("-I{}", dir.display()));
     }
@@ -377,7 +364,7 @@ impl Rabbit {
     }
 
     /// A file of the node's PKI (`ca.pem`, `client.pem`, `client.key`,
-    /// `other-ca.pem`: see pki.rs), as an argument.
+    /// `other-ca.pem`: see `make_pki`), as an argument.
     pub fn pki(&self, name: &str) -> String {
         self.dir.join(PKI_DIR).join(name).display().to_string()
     }
@@ -449,6 +436,25 @@ fn rabbit_env(cmd: &mut Command, dir: &Path, node: &str, amqp: u16, dist: u16, e
 /// Where, under the node's directory, its certificates are made.
 const PKI_DIR: &str = "tls";
 
+/// The common name of the client certificate, which RabbitMQ takes as the
+/// user name with SASL EXTERNAL (`ssl_cert_login_from = common_name`); the
+/// user is in rabbitmq-definitions.json.
+pub const CLIENT_CN: &str = "muon-tls-client";
+
+/// Makes the node's certificates in `dir` (with `common::pki`; the node
+/// runs as us, so it can read the keys): `ca.pem`; `server.pem`/`.key` for
+/// localhost and 127.0.0.1; `client.pem`/`.key` with the common name
+/// `CLIENT_CN`; and `other-ca.pem`, a CA that signed none of them.
+fn make_pki(dir: &Path) -> Result<(), String> {
+    common::pki::Pki::builder(dir)
+        .ca("ca", "/CN=muon interop CA")
+        .ca("other-ca", "/CN=an unrelated CA")
+        .server("server", "ca")
+        .client("client", "ca", CLIENT_CN)
+        .build()
+        .map(drop)
+}
+
 /// The plugins of the private node: AMQP 1.0, and SASL EXTERNAL with the
 /// TLS client certificate's common name as the user.
 const RABBIT_PLUGINS: &[&str] = &["rabbitmq_amqp1_0", "rabbitmq_auth_mechanism_ssl"];
@@ -475,7 +481,7 @@ fn start_rabbit(
     let definitions = interop_dir().join("rabbitmq-definitions.json");
     // The node runs as us, so it can read the keys it is pointed at.
     let pki = dir.join(PKI_DIR);
-    crate::pki::make(&pki).map_err(|e| format!("cannot make the TLS certificates: {e}"))?;
+    make_pki(&pki).map_err(|e| format!("cannot make the TLS certificates: {e}"))?;
     let files = [
         (
             "rabbitmq.conf",

@@ -1,11 +1,12 @@
 //! §4 over TLS: muon's examples against the private RabbitMQ node's TLS
-//! listener (Erlang's TLS; certificates from pki.rs). PLAIN over TLS with
-//! the URL's user, SASL EXTERNAL with a client certificate (RabbitMQ takes
-//! the certificate's common name as the user), and the refusals a user
-//! meets first: a CA that did not sign the server's certificate, and the
-//! wrong scheme for the port either way. The cases that log in use queues
-//! that RabbitMQ's anonymous user may not touch (rabbitmq.conf.in), and
-//! read the mechanism muon chose from its frame trace.
+//! listener (Erlang's TLS; certificates from `make_pki` in peers.rs, made
+//! with tests/common/pki.rs). PLAIN over TLS with the URL's user, SASL
+//! EXTERNAL with a client certificate (RabbitMQ takes the certificate's
+//! common name as the user), and the refusals a user meets first: a CA that
+//! did not sign the server's certificate, and the wrong scheme for the port
+//! either way. The cases that log in use queues that RabbitMQ's anonymous
+//! user may not touch (rabbitmq.conf.in), and read the mechanism muon chose
+//! from its frame trace.
 
 use super::*;
 
@@ -143,7 +144,7 @@ fn helloworld_external(ctx: &Ctx) -> Result<String, String> {
     expect_lines("muon helloworld", &r.stdout, "Hello World!\n")?;
     let login = check_login("helloworld", &r, "EXTERNAL")?;
     // RabbitMQ's logger writes its file a little after the fact.
-    let user = crate::pki::CLIENT_CN;
+    let user = crate::peers::CLIENT_CN;
     let logged = format!("user '{user}' authenticated");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !rabbit.log_tail(100_000).contains(&logged) {
