@@ -3673,9 +3673,12 @@ enum muon_result muon_connection_options_set_hostname(struct muon_connection_opt
                                                       const char *host);
 
 /*
- Sets the SASL mechanisms allowed (client) or offered (listener), as
- a space-separated list of `ANONYMOUS`, `PLAIN`, `EXTERNAL` (default
- `ANONYMOUS PLAIN`). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
+ Restricts the SASL mechanisms a client may choose, or a listener may
+ offer, to a space-separated list of `EXTERNAL`, `SCRAM-SHA-512`,
+ `SCRAM-SHA-256`, `SCRAM-SHA-1`, `PLAIN`, `XOAUTH2`, `ANONYMOUS`
+ (default: all of them; a client still picks the strongest its
+ credentials and the server allow, and a listener offers only what it
+ can check). An unknown name is `MUON_RESULT_INVALID_ARGUMENT`.
 
  `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
  `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT` (empty or

@@ -142,6 +142,7 @@ c_program!(api_scoping);
 c_program!(api_manual);
 c_program!(api_trace);
 c_program!(api_sasl);
+c_program!(api_token);
 
 /// The shared library works the same: one program linked to `libmuon.so`.
 #[test]
