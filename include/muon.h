@@ -443,6 +443,7 @@ typedef struct muon_condition muon_condition;
  `muon_connection_options_set_max_frame_size`,
  `muon_connection_options_set_channel_max`,
  `muon_connection_options_set_idle_timeout`,
+ `muon_connection_options_set_handshake_timeout`,
  `muon_connection_options_add_offered_capability`,
  `muon_connection_options_add_desired_capability`,
  `muon_connection_options_set_properties`,
@@ -3788,6 +3789,25 @@ enum muon_result muon_connection_options_set_channel_max(struct muon_connection_
  */
 enum muon_result muon_connection_options_set_idle_timeout(struct muon_connection_options *opts,
                                                           uint32_t ms);
+
+/*
+ Sets how long, in milliseconds, a connection has from its start to
+ the peer's AMQP `open` (TCP connect, TLS, protocol headers and SASL
+ included; default 10,000; 0: no limit). A peer that connects and says
+ nothing, or stalls mid-handshake, is then dropped: an accepted
+ connection is closed, and a client's ends with
+ `amqp:resource-limit-exceeded` ("handshake time-out", retried by the
+ built-in reconnect like a lost connection).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ (plain data); may be called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_handshake_timeout(struct muon_connection_options *opts,
+                                                               uint32_t ms);
 
 /*
  Adds a capability offered in `open` (e.g. `ANONYMOUS-RELAY`).

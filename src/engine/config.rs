@@ -214,6 +214,11 @@ pub struct Config {
     /// Output bytes the engine holds before refusing new deliveries with
     /// [`Error::OutputFull`](super::Error).
     pub max_output: usize,
+    /// How long the peer has, from the engine's start, to get as far as
+    /// its AMQP `open` (protocol headers, SASL, and the transport below:
+    /// TCP connect, TLS): a peer that connects and says nothing, or stops
+    /// mid-header or mid-SASL, is dropped then. `None`: no limit.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -232,6 +237,7 @@ impl Default for Config {
             session_window: 4096,
             max_message_size: 256 * 1024 * 1024,
             max_output: 64 * 1024 * 1024,
+            handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

@@ -130,6 +130,8 @@ pub struct Connection {
     pub(crate) pending_bytes: usize,
     pub(crate) id_scratch: Vec<(u32, DeliveryId)>,
     pub(crate) name_counter: u64,
+    /// When the engine was made: the handshake time-out counts from here.
+    pub(crate) started: Instant,
 }
 
 impl Connection {
@@ -198,6 +200,7 @@ impl Connection {
             pending_bytes: 0,
             id_scratch: Vec::new(),
             name_counter: 0,
+            started: now,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Time: heartbeats and the idle timeout (§2.4.5).
+//! Time: the handshake time-out, heartbeats and the idle timeout (§2.4.5).
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,24 @@ impl Connection {
         // goes out that they would have made unnecessary).
         self.note_output();
         let mut next: Option<Instant> = None;
+        // Until the peer's open: the handshake time-out.
+        if self.remote_open.is_none()
+            && let Some(limit) = self.config.handshake_timeout.filter(|d| !d.is_zero())
+            && let Some(deadline) = self.started.checked_add(limit)
+        {
+            if now >= deadline {
+                self.transport_failed(
+                    condition::RESOURCE_LIMIT_EXCEEDED,
+                    format!(
+                        "handshake time-out: the peer did not get as far as its AMQP open in {} ms \
+                         (stalled in the TCP connect, TLS, the protocol header or SASL)",
+                        limit.as_millis()
+                    ),
+                );
+                return None;
+            }
+            next = Some(deadline);
+        }
         if self.remote_state == EndpointState::Active
             && let Some(limit) = self.config.idle_timeout.filter(|d| !d.is_zero())
             && let Some(deadline) = self.last_input.checked_add(limit)

@@ -32,6 +32,7 @@ use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSetti
 /// `muon_connection_options_set_max_frame_size`,
 /// `muon_connection_options_set_channel_max`,
 /// `muon_connection_options_set_idle_timeout`,
+/// `muon_connection_options_set_handshake_timeout`,
 /// `muon_connection_options_add_offered_capability`,
 /// `muon_connection_options_add_desired_capability`,
 /// `muon_connection_options_set_properties`,
@@ -367,6 +368,33 @@ pub unsafe extern "C" fn muon_connection_options_set_idle_timeout(
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
         o.config.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        Ok(())
+    })
+}
+
+/// Sets how long, in milliseconds, a connection has from its start to
+/// the peer's AMQP `open` (TCP connect, TLS, protocol headers and SASL
+/// included; default 10,000; 0: no limit). A peer that connects and says
+/// nothing, or stalls mid-handshake, is then dropped: an accepted
+/// connection is closed, and a client's ends with
+/// `amqp:resource-limit-exceeded` ("handshake time-out", retried by the
+/// built-in reconnect like a lost connection).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_handshake_timeout(
+    opts: *mut muon_connection_options,
+    ms: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.config.handshake_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
         Ok(())
     })
 }

@@ -857,7 +857,7 @@ impl Loop {
             };
             if c.engine.is_done()
                 && !c.transport_over
-                && (!c.output_pending() || c.socket.is_none())
+                && (!c.output_pending() || c.socket.is_none() || c.connecting)
             {
                 let failure = if c.closing { None } else { c.failure.take() };
                 self.shut(id);

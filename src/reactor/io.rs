@@ -206,6 +206,10 @@ impl Loop {
                         c.socket = Some(stream);
                     }
                     self.queue.push_back(LoopEvent::Accepted(id, cid));
+                    // Collected once now, so that its engine's deadline
+                    // (the handshake time-out) is known even if the peer
+                    // never sends a byte.
+                    self.dirty.push(cid);
                     // The peer may have written already: its bytes are read
                     // when READABLE comes (registration reports readiness
                     // that is already there).

@@ -97,6 +97,7 @@ int main(int argc, char **argv) {
     CHECK_RC(muon_connection_options_set_tls_insecure_allow_plain(NULL, true),
              MUON_RESULT_NULL_ARGUMENT);
     CHECK(muon_connection_options_error(NULL) == NULL);
+    CHECK_RC(muon_connection_options_set_handshake_timeout(NULL, 1000), MUON_RESULT_NULL_ARGUMENT);
 
     muon_connection_options *bad;
     OK(muon_connection_options_new(&bad));
@@ -140,6 +141,7 @@ int main(int argc, char **argv) {
     OK(muon_connection_options_new(&o1));
     OK(muon_connection_options_set_tls_system_trust(o1, false));
     OK(muon_connection_options_add_tls_ca_pem(o1, (const uint8_t *)ca_pem, ca_len));
+    OK(muon_connection_options_set_handshake_timeout(o1, 5000)); /* ample: it opens */
     struct attempt a1 = {.name = "trusted"};
     run_attempt(loop, port, o1, &a1);
     muon_connection_options_free(o1);
