@@ -6,7 +6,9 @@
  * returns), and closes after COUNT messages. Credit is the built-in window,
  * --window W (default 1000), topped up in batches when half is used.
  *
- * usage: mu_recv HOST PORT ADDRESS COUNT [--window W]
+ * --tls-ca FILE connects with amqps:// trusting only that CA.
+ *
+ * usage: mu_recv HOST PORT ADDRESS COUNT [--window W] [--tls-ca FILE]
  */
 #include "bench.h"
 
@@ -48,12 +50,14 @@ static void on_transport_error(void *ud, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s HOST PORT ADDRESS COUNT [--window W]\n", argv[0]);
+        fprintf(stderr, "usage: %s HOST PORT ADDRESS COUNT [--window W] [--tls-ca FILE]\n",
+                argv[0]);
         return 2;
     }
     struct app a = {0};
     char url[256];
-    bench_hostport(url, sizeof url, argv[1], argv[2]);
+    bench_url(url, sizeof url, argv[1], argv[2], argc, argv, 5);
+    muon_connection_options *co = bench_tls_options(argc, argv, 5);
     a.count = atoi(argv[4]);
     uint32_t window = (uint32_t)atol(bench_opt(argc, argv, 5, "window", "1000"));
     muon_loop *loop = muon_loop_new();
@@ -66,7 +70,8 @@ int main(int argc, char **argv) {
     h.on_disconnected = on_disconnected;
     h.on_transport_error = on_transport_error;
     muon_connection conn;
-    CHECK(muon_loop_connect(loop, url, NULL, &h, &a, &conn));
+    CHECK(muon_loop_connect(loop, url, co, &h, &a, &conn));
+    muon_connection_options_free(co);
     muon_link_options *lo;
     CHECK(muon_link_options_new(&lo));
     CHECK(muon_link_options_set_credit_window(lo, window));
