@@ -23,34 +23,6 @@ use muon::engine::{
 
 // ---- SASL ------------------------------------------------------------------
 
-fn sasl_pair(client: SaslConfig, server: SaslConfig, encrypted: bool) -> Pair {
-    let mut p = Pair::new(
-        Config {
-            sasl: client,
-            encrypted,
-            ..client_config()
-        },
-        Config {
-            sasl: server,
-            encrypted,
-            ..server_config()
-        },
-    );
-    p.c.conn.open();
-    p.pump();
-    p
-}
-
-fn sasl_frames(units: &[Wire]) -> Vec<SaslFrame> {
-    units
-        .iter()
-        .filter_map(|u| match u {
-            Wire::Sasl(f) => Some(f.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn outcome_code(p: &Pair) -> Option<SaslCode> {
     sasl_frames(&p.s.sent.units)
         .into_iter()

@@ -23,36 +23,8 @@ use muon::engine::{
 
 // ---- helpers -------------------------------------------------------------------------
 
-fn pair(client: SaslConfig, server: SaslConfig, encrypted: bool) -> Pair {
-    let mut p = Pair::new(
-        Config {
-            sasl: client,
-            encrypted,
-            ..client_config()
-        },
-        Config {
-            sasl: server,
-            encrypted,
-            ..server_config()
-        },
-    );
-    p.c.conn.open();
-    p.pump();
-    p
-}
-
-fn frames(units: &[Wire]) -> Vec<SaslFrame> {
-    units
-        .iter()
-        .filter_map(|u| match u {
-            Wire::Sasl(f) => Some(f.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn offered(p: &Pair) -> Vec<String> {
-    match frames(&p.s.sent.units).first() {
+    match sasl_frames(&p.s.sent.units).first() {
         Some(SaslFrame::Mechanisms(m)) => m
             .sasl_server_mechanisms
             .0
@@ -64,14 +36,16 @@ fn offered(p: &Pair) -> Vec<String> {
 }
 
 fn outcome(p: &Pair) -> Option<SaslOutcome> {
-    frames(&p.s.sent.units).into_iter().find_map(|f| match f {
-        SaslFrame::Outcome(o) => Some(o),
-        _ => None,
-    })
+    sasl_frames(&p.s.sent.units)
+        .into_iter()
+        .find_map(|f| match f {
+            SaslFrame::Outcome(o) => Some(o),
+            _ => None,
+        })
 }
 
 fn chosen(p: &Pair) -> String {
-    frames(&p.c.sent.units)
+    sasl_frames(&p.c.sent.units)
         .into_iter()
         .find_map(|f| match f {
             SaslFrame::Init(i) => Some(i.mechanism.as_str().to_owned()),
@@ -212,7 +186,7 @@ impl Peer {
     fn written(&mut self) -> Vec<SaslFrame> {
         let out = self.conn.output().to_vec();
         self.conn.consume_output(out.len());
-        frames(&decode_all(&out))
+        sasl_frames(&decode_all(&out))
     }
 
     fn failed_with(&self, cond: &str, text: &str) {
@@ -273,7 +247,7 @@ fn bytes_of(f: &SaslFrame) -> Vec<u8> {
 #[test]
 fn default_server_offers_anonymous_only_even_over_tls() {
     for encrypted in [false, true] {
-        let p = pair(
+        let p = sasl_pair(
             client(&Mechanism::ALL, "alice", "guess"),
             SaslConfig::default(),
             encrypted,
@@ -284,7 +258,7 @@ fn default_server_offers_anonymous_only_even_over_tls() {
             transport_errors(&p.c.events),
             vec![condition::UNAUTHORIZED_ACCESS]
         );
-        assert!(frames(&p.c.sent.units).is_empty());
+        assert!(sasl_frames(&p.c.sent.units).is_empty());
     }
 }
 
@@ -317,7 +291,7 @@ fn default_server_never_lets_a_password_in() {
 
 #[test]
 fn default_server_lets_anonymous_in() {
-    let p = pair(SaslConfig::default(), SaslConfig::default(), false);
+    let p = sasl_pair(SaslConfig::default(), SaslConfig::default(), false);
     assert_eq!(chosen(&p), "ANONYMOUS");
     assert_opened(&p);
     assert_eq!(p.s.conn.sasl_user(), Some("anonymous"));
@@ -325,7 +299,7 @@ fn default_server_lets_anonymous_in() {
 
 #[test]
 fn skipping_sasl_is_refused_when_an_authenticator_is_set() {
-    let p = pair(
+    let p = sasl_pair(
         SaslConfig {
             enabled: false,
             ..SaslConfig::default()
@@ -342,13 +316,13 @@ fn skipping_sasl_is_refused_when_an_authenticator_is_set() {
 
 #[test]
 fn authenticator_hides_anonymous_unless_allowed() {
-    let p = pair(SaslConfig::default(), server(store(&[("a", "b")])), false);
+    let p = sasl_pair(SaslConfig::default(), server(store(&[("a", "b")])), false);
     assert!(!offered(&p).contains(&"ANONYMOUS".to_owned()));
     assert_eq!(
         transport_errors(&p.c.events),
         vec![condition::UNAUTHORIZED_ACCESS]
     );
-    let p = pair(
+    let p = sasl_pair(
         SaslConfig::default(),
         SaslConfig {
             allow_anonymous: true,
@@ -375,12 +349,12 @@ fn mechanisms_list_restricts_the_offer_and_the_choice() {
         mechanisms: vec![Mechanism::ScramSha1, Mechanism::Plain],
         ..server(store(&[("u", "pw")]))
     };
-    let p = pair(client(&Mechanism::ALL, "u", "pw"), srv, false);
+    let p = sasl_pair(client(&Mechanism::ALL, "u", "pw"), srv, false);
     assert_eq!(offered(&p), vec!["SCRAM-SHA-1", "PLAIN"]);
     assert_eq!(chosen(&p), "SCRAM-SHA-1");
     assert_opened(&p);
     // The client restricts too.
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::Plain], "u", "pw"),
         server(store(&[("u", "pw")])),
         false,
@@ -395,9 +369,9 @@ fn plain_needs_encryption_on_the_server_too() {
         allow_insecure_plain: false,
         ..server(store(&[("u", "pw")]))
     };
-    let p = pair(client(&Mechanism::ALL, "u", "pw"), srv.clone(), false);
+    let p = sasl_pair(client(&Mechanism::ALL, "u", "pw"), srv.clone(), false);
     assert!(!offered(&p).contains(&"PLAIN".to_owned()));
-    let p = pair(client(&[Mechanism::Plain], "u", "pw"), srv, true);
+    let p = sasl_pair(client(&[Mechanism::Plain], "u", "pw"), srv, true);
     assert!(offered(&p).contains(&"PLAIN".to_owned()));
     assert_opened(&p);
 }
@@ -406,7 +380,7 @@ fn plain_needs_encryption_on_the_server_too() {
 
 #[test]
 fn plain_right_and_wrong_password() {
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::Plain], "alice", "secret"),
         server(store(&[("alice", "secret")])),
         false,
@@ -415,7 +389,7 @@ fn plain_right_and_wrong_password() {
     assert_eq!(p.s.conn.sasl_user(), Some("alice"));
     assert_eq!(p.s.conn.sasl_mechanism(), Some(Mechanism::Plain));
     for (user, pass) in [("alice", "guess"), ("mallory", "secret"), ("alice", "")] {
-        let p = pair(
+        let p = sasl_pair(
             client(&[Mechanism::Plain], user, pass),
             server(store(&[("alice", "secret")])),
             false,
@@ -431,14 +405,14 @@ fn plain_is_checked_against_stored_scram_keys() {
         "bob",
         ScramCredentials::generate(Mechanism::ScramSha256, "hunter2", 4096).unwrap(),
     );
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::Plain], "bob", "hunter2"),
         server(st.clone()),
         false,
     );
     assert_opened(&p);
     assert_eq!(p.s.conn.sasl_user(), Some("bob"));
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::Plain], "bob", "hunter3"),
         server(st),
         false,
@@ -460,7 +434,7 @@ fn plain_with_a_foreign_authzid_is_refused() {
 #[test]
 fn scram_every_hash_right_and_wrong_password() {
     for mech in SCRAMS {
-        let p = pair(
+        let p = sasl_pair(
             client(&[mech], "user", "pencil"),
             server(store(&[("user", "pencil")])),
             false,
@@ -472,7 +446,7 @@ fn scram_every_hash_right_and_wrong_password() {
         let o = outcome(&p).unwrap();
         assert!(bytes_of(&SaslFrame::Outcome(o)).starts_with(b"v="));
 
-        let p = pair(
+        let p = sasl_pair(
             client(&[mech], "user", "crayon"),
             server(store(&[("user", "pencil")])),
             false,
@@ -483,7 +457,7 @@ fn scram_every_hash_right_and_wrong_password() {
 
 #[test]
 fn scram_is_the_clients_first_choice_with_a_password() {
-    let p = pair(
+    let p = sasl_pair(
         client(&Mechanism::ALL, "user", "pencil"),
         server(store(&[("user", "pencil")])),
         false,
@@ -499,7 +473,7 @@ fn server_offers_only_the_scram_hashes_its_store_holds() {
         "user",
         ScramCredentials::generate(Mechanism::ScramSha256, "pencil", 4096).unwrap(),
     );
-    let p = pair(client(&Mechanism::ALL, "user", "pencil"), server(st), false);
+    let p = sasl_pair(client(&Mechanism::ALL, "user", "pencil"), server(st), false);
     assert_eq!(offered(&p), vec!["SCRAM-SHA-256", "PLAIN"]);
     assert_eq!(chosen(&p), "SCRAM-SHA-256");
     assert_opened(&p);
@@ -508,13 +482,13 @@ fn server_offers_only_the_scram_hashes_its_store_holds() {
 #[test]
 fn scram_unknown_user_runs_the_exchange_then_fails() {
     let salt_of = |user: &str| {
-        let p = pair(
+        let p = sasl_pair(
             client(&[Mechanism::ScramSha256], user, "pw"),
             server(store(&[("known", "pw")])),
             false,
         );
         assert_refused(&p);
-        let f = frames(&p.s.sent.units);
+        let f = sasl_frames(&p.s.sent.units);
         // mechanisms, server-first challenge, outcome
         assert!(matches!(f[1], SaslFrame::Challenge(_)), "{f:?}");
         let text = String::from_utf8(bytes_of(&f[1])).unwrap();
@@ -527,12 +501,12 @@ fn scram_unknown_user_runs_the_exchange_then_fails() {
 
 #[test]
 fn scram_user_names_are_escaped() {
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::ScramSha256], "a=b,c", "pw"),
         server(store(&[("a=b,c", "pw")])),
         false,
     );
-    let first = bytes_of(&frames(&p.c.sent.units)[0]);
+    let first = bytes_of(&sasl_frames(&p.c.sent.units)[0]);
     assert!(first.starts_with(b"n,,n=a=3Db=2Cc,r="), "{first:?}");
     assert_opened(&p);
     assert_eq!(p.s.conn.sasl_user(), Some("a=b,c"));
@@ -549,7 +523,7 @@ fn scram_vector(
         ScramCredentials::derive(mech, "pencil", &B64.decode(salt_b64).unwrap(), 4096).unwrap();
     let mut st = CredentialStore::new();
     st.add_scram("user", creds);
-    let p = pair(
+    let p = sasl_pair(
         SaslConfig {
             test_nonce: Some(client_nonce.into()),
             ..client(&[mech], "user", "pencil")
@@ -560,8 +534,8 @@ fn scram_vector(
         },
         false,
     );
-    let c = frames(&p.c.sent.units);
-    let s = frames(&p.s.sent.units);
+    let c = sasl_frames(&p.c.sent.units);
+    let s = sasl_frames(&p.s.sent.units);
     assert_eq!(c.len(), 2, "{c:?}");
     assert_eq!(s.len(), 3, "{s:?}");
     let msgs = [
@@ -836,7 +810,7 @@ fn scram_server_refuses_malformed_client_first() {
 fn scram_with_the_application_authenticator() {
     let creds = ScramCredentials::generate(Mechanism::ScramSha256, "pw", 4096).unwrap();
     for (answer, ok) in [(Some(creds.clone()), true), (None, false)] {
-        let mut p = pair(
+        let mut p = sasl_pair(
             client(&[Mechanism::ScramSha256], "carol", "pw"),
             app_server(),
             false,
@@ -860,7 +834,7 @@ fn scram_with_the_application_authenticator() {
         }
     }
     // Credentials for another hash count as an unknown user.
-    let mut p = pair(
+    let mut p = sasl_pair(
         client(&[Mechanism::ScramSha256], "carol", "pw"),
         app_server(),
         false,
@@ -1028,9 +1002,9 @@ fn xoauth2_client(user: &str, token: &str) -> SaslConfig {
 #[test]
 fn xoauth2_with_the_application_authenticator() {
     for accept in [true, false] {
-        let mut p = pair(xoauth2_client("frank", "ya29.token"), app_server(), true);
+        let mut p = sasl_pair(xoauth2_client("frank", "ya29.token"), app_server(), true);
         assert_eq!(chosen(&p), "XOAUTH2");
-        let init_bytes = bytes_of(&frames(&p.c.sent.units)[0]);
+        let init_bytes = bytes_of(&sasl_frames(&p.c.sent.units)[0]);
         assert_eq!(init_bytes, b"user=frank\x01auth=Bearer ya29.token\x01\x01");
         let req = p.s.conn.sasl_request().unwrap().clone();
         assert_eq!(req.mechanism, Mechanism::XOAuth2);
@@ -1050,7 +1024,7 @@ fn xoauth2_with_the_application_authenticator() {
 
 #[test]
 fn xoauth2_is_only_offered_by_the_application_authenticator() {
-    let p = pair(
+    let p = sasl_pair(
         xoauth2_client("frank", "t"),
         server(store(&[("frank", "pw")])),
         false,
@@ -1064,7 +1038,7 @@ fn xoauth2_is_only_offered_by_the_application_authenticator() {
 
 #[test]
 fn xoauth2_needs_encryption_like_plain() {
-    let p = pair(
+    let p = sasl_pair(
         SaslConfig {
             allow_insecure_plain: false,
             ..xoauth2_client("frank", "t")
@@ -1077,7 +1051,7 @@ fn xoauth2_needs_encryption_like_plain() {
         err.contains("XOAUTH2 over an unencrypted transport"),
         "{err}"
     );
-    let p = pair(
+    let p = sasl_pair(
         SaslConfig {
             allow_insecure_plain: false,
             ..xoauth2_client("frank", "t")
@@ -1113,7 +1087,7 @@ fn xoauth2_client_answers_an_error_challenge_empty() {
 
 #[test]
 fn client_with_credentials_never_falls_back_to_anonymous() {
-    let p = pair(
+    let p = sasl_pair(
         client(&Mechanism::ALL, "u", "p"),
         SaslConfig {
             allow_anonymous: true,
@@ -1126,7 +1100,7 @@ fn client_with_credentials_never_falls_back_to_anonymous() {
         transport_errors(&p.c.events),
         vec![condition::UNAUTHORIZED_ACCESS]
     );
-    assert!(frames(&p.c.sent.units).is_empty());
+    assert!(sasl_frames(&p.c.sent.units).is_empty());
 }
 
 // ---- redaction -------------------------------------------------------------------------------
@@ -1134,16 +1108,16 @@ fn client_with_credentials_never_falls_back_to_anonymous() {
 /// Everything the frame trace would print for these SASL frames: it prints
 /// each frame with the codec's `Debug`, tidied.
 fn trace_of(p: &Pair) -> String {
-    frames(&p.c.sent.units)
+    sasl_frames(&p.c.sent.units)
         .iter()
-        .chain(frames(&p.s.sent.units).iter())
+        .chain(sasl_frames(&p.s.sent.units).iter())
         .map(|f| muon::reactor::tidy(&format!("{f:?}")) + "\n")
         .collect()
 }
 
 #[test]
 fn trace_never_shows_credentials() {
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::Plain], "bob", "s3cr3t-pw"),
         server(store(&[("bob", "s3cr3t-pw")])),
         false,
@@ -1170,7 +1144,7 @@ fn trace_never_shows_credentials() {
     assert!(t.contains("n,,n=user,r=fyko"), "{t}");
     assert!(t.contains("p=<redacted>"), "{t}");
 
-    let p = pair(xoauth2_client("frank", "ya29.tok"), app_server(), true);
+    let p = sasl_pair(xoauth2_client("frank", "ya29.tok"), app_server(), true);
     let t = trace_of(&p);
     assert!(!t.contains("ya29.tok"), "{t}");
 }
@@ -1183,7 +1157,7 @@ fn configs_and_requests_hide_secrets_in_debug() {
     };
     let d = format!("{cfg:?}");
     assert!(!d.contains("pw-123") && !d.contains("tok-123"), "{d}");
-    let p = pair(
+    let p = sasl_pair(
         client(&[Mechanism::Plain], "u", "pw-456"),
         app_server(),
         false,

@@ -410,6 +410,21 @@ impl Loop {
         }
     }
 
+    /// The first `n` bytes of the engine's output went to the transport:
+    /// the trace shows them, and the engine lets them go.
+    fn sent(
+        engine: &mut Connection,
+        trace: &mut Option<Box<super::event_loop::Tracers>>,
+        log: &mut LogSink,
+        n: usize,
+    ) {
+        if let Some(t) = trace.as_mut() {
+            let out = engine.output();
+            t.out.feed(&t.label, Dir::Out, &out[..n], log);
+        }
+        engine.consume_output(n);
+    }
+
     fn write_plain(
         sock: &mut TcpStream,
         engine: &mut Connection,
@@ -423,12 +438,7 @@ impl Loop {
             }
             match sock.write(out) {
                 Ok(0) => return Ok(()),
-                Ok(n) => {
-                    if let Some(t) = trace.as_mut() {
-                        t.out.feed(&t.label, Dir::Out, &out[..n], log);
-                    }
-                    engine.consume_output(n);
-                }
+                Ok(n) => Self::sent(engine, trace, log, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -447,10 +457,7 @@ impl Loop {
             let out = engine.output();
             let n = if out.is_empty() { 0 } else { tls.send(out) };
             if n > 0 {
-                if let Some(t) = trace.as_mut() {
-                    t.out.feed(&t.label, Dir::Out, &out[..n], log);
-                }
-                engine.consume_output(n);
+                Self::sent(engine, trace, log, n);
             }
             if !tls.write_to(sock)? {
                 return Ok(()); // the socket is full: WRITABLE resumes

@@ -483,3 +483,40 @@ pub fn transport_errors(events: &[Event]) -> Vec<String> {
         })
         .collect()
 }
+
+// ---- SASL --------------------------------------------------------------------
+
+/// A client and a server engine with these SASL settings (over a transport
+/// that is `encrypted` or not), the client opened and the pair pumped.
+pub fn sasl_pair(
+    client: muon::engine::SaslConfig,
+    server: muon::engine::SaslConfig,
+    encrypted: bool,
+) -> Pair {
+    let mut p = Pair::new(
+        Config {
+            sasl: client,
+            encrypted,
+            ..client_config()
+        },
+        Config {
+            sasl: server,
+            encrypted,
+            ..server_config()
+        },
+    );
+    p.c.conn.open();
+    p.pump();
+    p
+}
+
+/// The SASL frames among what went over the wire.
+pub fn sasl_frames(units: &[Wire]) -> Vec<SaslFrame> {
+    units
+        .iter()
+        .filter_map(|u| match u {
+            Wire::Sasl(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
