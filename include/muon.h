@@ -275,6 +275,10 @@ typedef enum muon_event_kind {
    `on_sasl_authenticate`
    */
   MUON_EVENT_KIND_SASL_AUTHENTICATE = 25,
+  /*
+   `on_message_error`
+   */
+  MUON_EVENT_KIND_MESSAGE_ERROR = 26,
 } muon_event_kind;
 
 /*
@@ -806,6 +810,15 @@ typedef struct muon_handler {
    when the callback returns is refused.
    */
   muon_callback on_sasl_authenticate;
+  /*
+   A message arrived that could not be decoded (its bytes are not a
+   valid AMQP message). muon has already rejected it with
+   `amqp:decode-error`, so its sender learns of it; one the sender had
+   settled is lost, and this is the only trace of it.
+   `muon_event_condition` says what was wrong and whether the message
+   was rejected or lost; `muon_event_receiver` is the link.
+   */
+  muon_callback on_message_error;
 } muon_handler;
 
 /*

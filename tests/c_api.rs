@@ -180,3 +180,125 @@ fn muon_trace_env_prints_frames_to_stderr() {
         assert!(stderr.contains(needle), "no {needle:?} in:\n{stderr}");
     }
 }
+
+/// A message whose bytes are not an AMQP message: the receiver's
+/// application hears of it in `on_message_error` (tests/c/bad_message_receiver.c),
+/// whether muon rejected it (unsettled: the sender gets `rejected` with
+/// `amqp:decode-error`) or its sender had settled it (lost: the event is
+/// all there is), and a good message after them still arrives. The sender
+/// is muon's engine through the reactor, sending raw bytes.
+#[test]
+fn undecodable_messages_are_rejected_and_reported_to_the_application() {
+    use muon::codec::message::{Body, Message};
+    use muon::codec::messaging::{DeliveryState, Source, Target};
+    use muon::codec::transport::Role;
+    use muon::engine::{Event, LinkOptions};
+    use muon::reactor::{ConnectOptions, Loop, LoopEvent};
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let exe = compile("bad_message_receiver", false, "static");
+    let mut child = Command::new(&exe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the receiver");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("the listening line");
+    let port: u16 = first
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+
+    let mut lp = Loop::new().expect("a loop");
+    let c = lp
+        .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
+        .expect("connect");
+    let options = LinkOptions {
+        target: Some(Target {
+            address: Some("bad".into()),
+            ..Default::default()
+        }),
+        source: Some(Source::default()),
+        ..Default::default()
+    };
+    let snd = lp.open_link(c, Role::Sender, options).expect("a sender");
+    let garbage: &[u8] = b"\x00\x53\x77\xa1\xff not an AMQP value";
+    let good = Message {
+        body: Body::Value(muon::codec::Value::String("after the bad ones".into())),
+        ..Default::default()
+    };
+    let (mut sent, mut rejected) = (false, None);
+    let start = Instant::now();
+    while rejected.is_none() || lp.has_work() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no outcome in time"
+        );
+        while let Some(ev) = lp.next_event() {
+            match ev {
+                LoopEvent::Engine(id, Event::LinkFlow(l)) if id == c && l == snd && !sent => {
+                    let e = lp.engine(c).expect("the engine");
+                    e.send(snd, None, garbage, false)
+                        .expect("send unsettled garbage");
+                    e.send(snd, None, garbage, true)
+                        .expect("send settled garbage");
+                    e.send(snd, None, &good, false).expect("send the good one");
+                    sent = true;
+                }
+                LoopEvent::Engine(id, Event::DeliveryUpdated(d))
+                    if id == c && rejected.is_none() =>
+                {
+                    let e = lp.engine(c).expect("the engine");
+                    rejected = e.delivery_remote_state(d).cloned();
+                }
+                LoopEvent::Engine(id, Event::ConnectionRemoteClose) if id == c => {
+                    let _ = lp.close(c, None);
+                }
+                LoopEvent::ConnectionFinal(id) => lp.release_connection(id),
+                _ => {}
+            }
+        }
+        if rejected.is_some() && !lp.has_work() {
+            break;
+        }
+        lp.poll(Some(Duration::from_millis(50))).expect("poll");
+    }
+    match rejected {
+        Some(DeliveryState::Rejected(r)) => {
+            let e = r.error.expect("a rejection with its error");
+            assert_eq!(e.condition.as_str(), "amqp:decode-error");
+            assert!(
+                e.description
+                    .as_deref()
+                    .is_some_and(|d| d.contains("could not be decoded")),
+                "{e:?}"
+            );
+        }
+        other => panic!("the garbage was not rejected: {other:?}"),
+    }
+    let status = child.wait().expect("the receiver ends");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).expect("its output");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).ok();
+    }
+    assert!(status.success(), "{status}: {rest}{err}");
+    let lines: Vec<&str> = rest.lines().collect();
+    assert_eq!(lines.len(), 4, "{rest}");
+    assert!(
+        lines[0].starts_with("error: amqp:decode-error: a message could not be decoded")
+            && lines[0].ends_with("; rejected"),
+        "{rest}"
+    );
+    assert!(
+        lines[1].ends_with("settled by its sender, so it is lost"),
+        "{rest}"
+    );
+    assert_eq!(lines[2], "message: after the bad ones");
+    assert_eq!(lines[3], "bad_message_receiver: ok");
+}

@@ -156,7 +156,10 @@ pub(crate) enum Action {
     },
     /// Call a timer's own `on_timer` (else the loop's), then free its
     /// userdata.
-    Timer { reg: TimerReg, ev: Box<EventData> },
+    Timer {
+        reg: Box<TimerReg>,
+        ev: Box<EventData>,
+    },
     /// Run a built-in behaviour.
     Builtin(Builtin),
     /// Run the functions posted from other threads.
@@ -426,7 +429,7 @@ impl State {
                     let mut e = self.event(K::Timer, None);
                     e.timer = muon_timer::new(self.me, tid.0);
                     out.push(Action::Timer {
-                        reg,
+                        reg: Box::new(reg),
                         ev: Box::new(e),
                     });
                 }
@@ -565,6 +568,7 @@ impl State {
         // The bytes move out of the engine into the message, which keeps
         // them (see MessageBox): forwarding it writes them unchanged.
         let raw = x.delivery_take_payload(d);
+        let settled = x.delivery_remote_settled(d);
         match raw.map(|raw| (Message::decode_boxed(&[&raw]), raw)) {
             Some((Ok(m), raw)) => {
                 let dk = self.register_delivery(cid, lk, d);
@@ -574,17 +578,33 @@ impl State {
                 Self::dispatch(out, |h| h.on_message, Some(lk), Some(ck), ev);
                 out.push(Action::Builtin(Builtin::AutoAccept(dk)));
             }
-            _ => {
+            bad => {
                 // Undecodable: rejected at once, so that the sender learns
-                // of it and nothing is lost silently.
-                if let Some(x) = self.lp.engine(cid) {
+                // of it, and reported, so that the application does too
+                // (for a message its sender settled, this is all there is).
+                let why = match &bad {
+                    Some((Err(e), raw)) => format!("{e} ({} bytes)", raw.len()),
+                    _ => "no payload".to_owned(),
+                };
+                if !settled && let Some(x) = self.lp.engine(cid) {
                     let error = Some(AmqpError::new(
                         condition::DECODE_ERROR,
-                        "the message could not be decoded",
+                        format!("the message could not be decoded: {why}"),
                     ));
                     let _ =
                         x.disposition(d, Some(DeliveryState::Rejected(Rejected { error })), true);
                 }
+                let fate = if settled {
+                    "settled by its sender, so it is lost"
+                } else {
+                    "rejected"
+                };
+                let mut ev = self.link_event(K::MessageError, lk);
+                ev.condition = Some(Condition::from_error(&AmqpError::new(
+                    condition::DECODE_ERROR,
+                    format!("a message could not be decoded: {why}; {fate}"),
+                )));
+                Self::dispatch(out, |h| h.on_message_error, Some(lk), Some(ck), ev);
             }
         }
         out.push(Action::Builtin(Builtin::TopUp(lk)));

@@ -68,6 +68,8 @@ pub enum muon_event_kind {
     TransportError = 24,
     /// `on_sasl_authenticate`
     SaslAuthenticate = 25,
+    /// `on_message_error`
+    MessageError = 26,
 }
 
 /// An AMQP error condition: a symbolic name such as `amqp:not-found` and a

@@ -105,6 +105,13 @@ pub struct muon_handler {
     /// `muon_connection_sasl_scram_credentials`). A login left unanswered
     /// when the callback returns is refused.
     pub on_sasl_authenticate: muon_callback,
+    /// A message arrived that could not be decoded (its bytes are not a
+    /// valid AMQP message). muon has already rejected it with
+    /// `amqp:decode-error`, so its sender learns of it; one the sender had
+    /// settled is lost, and this is the only trace of it.
+    /// `muon_event_condition` says what was wrong and whether the message
+    /// was rejected or lost; `muon_event_receiver` is the link.
+    pub on_message_error: muon_callback,
 }
 
 impl muon_handler {
@@ -137,6 +144,7 @@ impl muon_handler {
             on_listener_final: None,
             on_transport_error: None,
             on_sasl_authenticate: None,
+            on_message_error: None,
             userdata_free: None,
         }
     }
