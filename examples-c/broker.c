@@ -111,15 +111,6 @@ struct broker {
 #define LOG(b, ...) \
     do { if ((b)->verbose) { fprintf(stderr, "broker: " __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
-static char *copy(const char *s) {
-    char *c = malloc(strlen(s) + 1);
-    if (c == NULL) {
-        fprintf(stderr, "broker: out of memory\n");
-        exit(1);
-    }
-    return strcpy(c, s);
-}
-
 static bool same_delivery(muon_delivery a, muon_delivery b) {
     return a.owner == b.owner && a.index == b.index && a.generation == b.generation;
 }
@@ -134,7 +125,7 @@ static struct queue *find_queue(struct broker *b, const char *name, bool create)
     if (!create || strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0) return NULL;
     struct queue *q = calloc(1, sizeof *q);
     if (q == NULL) exit(1);
-    q->name = copy(name);
+    q->name = copy_text(name);
     q->next_queue = b->queues;
     b->queues = q;
     LOG(b, "queue %s created", name);
@@ -493,7 +484,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         k->kind = PRODUCER;
         k->receiver = muon_event_receiver(ev);
         const char *target = muon_receiver_remote_target_address(k->receiver);
-        k->address = target ? copy(target) : NULL;
+        k->address = target ? copy_text(target) : NULL;
         const char *user = muon_connection_user(c->handle);
         if (target != NULL && !acl_allows(&b->acl, user, target, ACL_SEND)) {
             k->denied = true; /* refused once open; no credit meanwhile */
@@ -524,7 +515,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         check(muon_sender_set_source_address(k->sender, name), "muon_sender_set_source_address");
         q = calloc(1, sizeof *q);
         if (q == NULL) exit(1);
-        q->name = copy(name);
+        q->name = copy_text(name);
         q->dynamic = true;
         q->next_queue = b->queues;
         b->queues = q;
@@ -549,7 +540,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
     h.on_link_remote_close = on_consumer_close;
     check(muon_sender_set_handler(k->sender, &h, k), "muon_sender_set_handler");
     if (q != NULL) {
-        k->address = copy(q->name);
+        k->address = copy_text(q->name);
         attach_consumer(q, k);
     }
     LOG(b, "connection %u: consumer from %s", c->id, q ? q->name : "(no such queue)");

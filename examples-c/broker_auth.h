@@ -53,12 +53,6 @@ static inline size_t split_words(char *line, char **words, size_t max) {
     return n;
 }
 
-static inline char *dup_text(const char *s) {
-    char *c = malloc(strlen(s) + 1);
-    if (c == NULL) exit(1);
-    return strcpy(c, s);
-}
-
 /* Loads --users into the listener options; exits with a message on error. */
 static inline void load_users(const char *path, muon_connection_options *co) {
     FILE *f = fopen(path, "r");
@@ -126,7 +120,7 @@ static inline void load_acl(const char *path, struct acl *acl) {
         struct acl_rule *r = realloc(acl->rules, (acl->n + 1) * sizeof *r);
         if (r == NULL) exit(1);
         acl->rules = r;
-        acl->rules[acl->n++] = (struct acl_rule){dup_text(w[0]), dup_text(w[2]), rights};
+        acl->rules[acl->n++] = (struct acl_rule){copy_text(w[0]), copy_text(w[2]), rights};
     }
     fclose(f);
     fprintf(stderr, "broker: %zu access rules from %s\n", acl->n, path);

@@ -111,6 +111,16 @@ static inline const char *listen_address(const struct options *opts) {
     return start ? start + 3 : opts->host;
 }
 
+/* A heap copy of `s`; stops the program when memory runs out. */
+static inline char *copy_text(const char *s) {
+    char *c = malloc(strlen(s) + 1);
+    if (c == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return strcpy(c, s);
+}
+
 /* Stops the program if `rc` is not MUON_RESULT_OK: an API call failed. */
 static inline void check(muon_result rc, const char *what) {
     if (rc != MUON_RESULT_OK) {

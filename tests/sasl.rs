@@ -294,7 +294,9 @@ fn default_server_lets_anonymous_in() {
     let p = sasl_pair(SaslConfig::default(), SaslConfig::default(), false);
     assert_eq!(chosen(&p), "ANONYMOUS");
     assert_opened(&p);
-    assert_eq!(p.s.conn.sasl_user(), Some("anonymous"));
+    // ANONYMOUS logs in as no one (no name an access rule could match).
+    assert_eq!(p.s.conn.sasl_user(), None);
+    assert_eq!(p.s.conn.sasl_mechanism(), Some(Mechanism::Anonymous));
 }
 
 #[test]

@@ -628,17 +628,49 @@ pub fn descriptor_text(d: &Descriptor<'_>) -> String {
 /// Defines a composite type (a described list) from its fields in XML
 /// order. Each field is `name: req T` (mandatory), `name: opt T`
 /// (`Option<T>`, absent is `None`) or `name: def T = expr` (absent takes
-/// the default; encoded as null when equal to it).
+/// the default; encoded as null when equal to it). A leading `no_debug`
+/// leaves `Debug` out, for types that write their own (the SASL frames
+/// that carry credentials redact them).
 #[macro_export]
 macro_rules! composite {
+    (
+        no_debug
+        $(#[$meta:meta])*
+        pub struct $name:ident = ($amqp:literal, $code:literal) {
+            $( $(#[$fmeta:meta])* $field:ident : $kind:ident $fty:ty $(= $def:expr)? ),* $(,)?
+        }
+    ) => {
+        $crate::composite! {
+            @define [Clone, PartialEq]
+            $(#[$meta])*
+            pub struct $name = ($amqp, $code) {
+                $( $(#[$fmeta])* $field : $kind $fty $(= $def)? ),*
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         pub struct $name:ident = ($amqp:literal, $code:literal) {
             $( $(#[$fmeta:meta])* $field:ident : $kind:ident $fty:ty $(= $def:expr)? ),* $(,)?
         }
     ) => {
+        $crate::composite! {
+            @define [Debug, Clone, PartialEq]
+            $(#[$meta])*
+            pub struct $name = ($amqp, $code) {
+                $( $(#[$fmeta])* $field : $kind $fty $(= $def)? ),*
+            }
+        }
+    };
+    (
+        @define [$($derive:ident),*]
+        $(#[$meta:meta])*
+        pub struct $name:ident = ($amqp:literal, $code:literal) {
+            $( $(#[$fmeta:meta])* $field:ident : $kind:ident $fty:ty $(= $def:expr)? ),* $(,)?
+        }
+    ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive($($derive),*)]
         pub struct $name {
             $( $(#[$fmeta])* pub $field: $crate::composite!(@ty $kind $fty), )*
         }

@@ -32,70 +32,8 @@ crate::composite! {
     }
 }
 
-/// Like [`composite!`](crate::composite) but without `derive(Debug)`: the
-/// SASL frames that carry credentials get a hand-written, redacting
-/// `Debug` below (the frame trace prints frames with `Debug`).
-macro_rules! sasl_composite {
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident = ($amqp:literal, $code:literal) {
-            $( $(#[$fmeta:meta])* $field:ident : $kind:ident $fty:ty ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, PartialEq)]
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: $crate::composite!(@ty $kind $fty), )*
-        }
-
-        impl $name {
-            /// The AMQP name of the descriptor.
-            pub const NAME: &'static str = $amqp;
-            /// The numeric descriptor.
-            pub const CODE: u64 = $code;
-
-            /// Reads the list body after the descriptor was matched.
-            pub fn decode_fields<'a>(
-                d: &mut Decoder<'a>,
-                ctor: &Constructor<'a>,
-            ) -> DecodeResult<Self> {
-                let mut r = super::composite::ListReader::new(d, ctor, $amqp)?;
-                let v = $name {
-                    $( $field: $crate::composite!(@read r $kind $fty, $amqp, $field), )*
-                };
-                r.finish()?;
-                Ok(v)
-            }
-        }
-
-        impl<'a> Decode<'a> for $name {
-            const NAME: &'static str = $amqp;
-            fn decode(d: &mut Decoder<'a>, ctor: Constructor<'a>) -> DecodeResult<Self> {
-                use super::composite::{descriptor_is, descriptor_text};
-                match &ctor.descriptor {
-                    Some(desc) if descriptor_is(desc, $code, $amqp) => {
-                        Self::decode_fields(d, &ctor)
-                    }
-                    Some(desc) => Err(d.error(ctor.offset, K::UnknownDescriptor(descriptor_text(desc)))),
-                    None => Err(d.error(
-                        ctor.offset,
-                        K::UnexpectedType { expected: $amqp, found: ctor.code },
-                    )),
-                }
-            }
-        }
-
-        impl Encode for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
-                let mut w = super::composite::ListWriter::new(out, $code);
-                $( $crate::composite!(@write w self.$field, $kind); )*
-                w.finish();
-            }
-        }
-    };
-}
-
-sasl_composite! {
+crate::composite! {
+    no_debug
     /// sasl-init (§5.3.3.2): the client's chosen mechanism and first
     /// response. `Debug` hides secrets: a PLAIN password, an XOAUTH2 token,
     /// the response of any mechanism it does not know to be harmless.
@@ -109,7 +47,8 @@ sasl_composite! {
     }
 }
 
-sasl_composite! {
+crate::composite! {
+    no_debug
     /// sasl-challenge (§5.3.3.3): a challenge from the server. `Debug`
     /// hides a SCRAM server signature and anything it cannot tell is
     /// harmless.
@@ -119,7 +58,8 @@ sasl_composite! {
     }
 }
 
-sasl_composite! {
+crate::composite! {
+    no_debug
     /// sasl-response (§5.3.3.4): the client's answer to a challenge.
     /// `Debug` hides it (a SCRAM client-final is shown without its proof).
     pub struct SaslResponse = ("amqp:sasl-response:list", 0x43) {
@@ -128,7 +68,8 @@ sasl_composite! {
     }
 }
 
-sasl_composite! {
+crate::composite! {
+    no_debug
     /// sasl-outcome (§5.3.3.5): the end of the SASL exchange. `Debug`
     /// hides the additional data (a SCRAM server signature).
     pub struct SaslOutcome = ("amqp:sasl-outcome:list", 0x44) {

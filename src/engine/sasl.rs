@@ -466,10 +466,9 @@ impl Connection {
             return;
         }
         req.initial_response = response;
-        self.sasl.candidate = match mech {
-            Mechanism::Anonymous => Some("anonymous".to_owned()),
-            _ => req.username.clone(),
-        };
+        // ANONYMOUS logs in as no one: no user name that an access rule
+        // for a real user could match.
+        self.sasl.candidate = req.username.clone();
         // The store is behind an Arc: cloning the authenticator is cheap.
         match (self.config.sasl.authenticator.clone(), scram_first) {
             (Authenticator::Application, first) => {
@@ -610,7 +609,7 @@ impl Connection {
     /// The user name used to log in (client: `None` for ANONYMOUS and
     /// EXTERNAL) or that logged in (server, once SASL succeeded: the user
     /// name for PLAIN, SCRAM and XOAUTH2, the transport's identity for
-    /// EXTERNAL, `anonymous` for ANONYMOUS).
+    /// EXTERNAL, `None` for ANONYMOUS).
     pub fn sasl_user(&self) -> Option<&str> {
         self.sasl.user.as_deref()
     }

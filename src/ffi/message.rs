@@ -162,14 +162,16 @@ impl MessageBox {
     }
 
     /// The message's encoding.
-    pub(crate) fn encoded(&self) -> Vec<u8> {
+    pub(crate) fn encoded(&self) -> std::borrow::Cow<'_, [u8]> {
         if let Some(raw) = &self.raw {
-            return raw.clone();
+            // Kept bytes: no copy (a forwarding broker asks for the size
+            // of every message it queues).
+            return std::borrow::Cow::Borrowed(raw);
         }
         let m = self.msg();
         let mut out = Vec::with_capacity(m.encoded_len());
         m.encode(&mut out);
-        out
+        std::borrow::Cow::Owned(out)
     }
 
     fn text_of(&self, field: TextField) -> Option<&str> {

@@ -65,10 +65,13 @@ pub(crate) struct ConnOptions {
     pub reconnect: Option<ReconnectPolicy>,
     pub failover: Vec<Address>,
     pub handshake: bool,
-    /// TLS for connecting (`amqps://`).
+    /// TLS for connecting (`amqps://`), but for the certificate.
     pub tls_client: TlsClientSettings,
-    /// TLS for listening.
+    /// TLS for listening, but for the certificate.
     pub tls_server: TlsServerSettings,
+    /// This side's certificate chain and key (PEM): the client certificate
+    /// when connecting, the listener's when listening.
+    pub tls_cert: Option<(Vec<u8>, Vec<u8>)>,
     /// Why the last setter failed, for `muon_connection_options_error`.
     pub error: Option<std::ffi::CString>,
 }
@@ -82,7 +85,44 @@ impl Default for ConnOptions {
             handshake: true,
             tls_client: TlsClientSettings::default(),
             tls_server: TlsServerSettings::default(),
+            tls_cert: None,
             error: None,
+        }
+    }
+}
+
+impl ConnOptions {
+    /// Runs a setter that may fail with a reason, keeping the reason for
+    /// `muon_connection_options_error` (and clearing it on success).
+    pub(crate) fn record(
+        &mut self,
+        f: impl FnOnce(&mut ConnOptions) -> Result<(), (muon_result, String)>,
+    ) -> Result<(), muon_result> {
+        match f(self) {
+            Ok(()) => {
+                self.error = None;
+                Ok(())
+            }
+            Err((code, why)) => {
+                self.error = std::ffi::CString::new(why.replace('\0', " ")).ok();
+                Err(code)
+            }
+        }
+    }
+
+    /// The TLS settings for connecting, with this side's certificate.
+    pub(crate) fn tls_for_connect(&self) -> TlsClientSettings {
+        TlsClientSettings {
+            client_cert: self.tls_cert.clone(),
+            ..self.tls_client.clone()
+        }
+    }
+
+    /// The TLS settings for listening, with this side's certificate.
+    pub(crate) fn tls_for_listen(&self) -> TlsServerSettings {
+        TlsServerSettings {
+            cert: self.tls_cert.clone(),
+            ..self.tls_server.clone()
         }
     }
 }

@@ -30,10 +30,6 @@ fn store(o: &mut ConnOptions) -> &mut CredentialStore {
     }
 }
 
-fn set_error(o: &mut ConnOptions, why: String) {
-    o.error = std::ffi::CString::new(why.replace('\0', " ")).ok();
-}
-
 /// Client: the OAuth 2.0 bearer token for SASL XOAUTH2, sent with the user
 /// name (`muon_connection_options_set_user` or the URL's). XOAUTH2 is
 /// chosen when a token is set, no password is, and the server offers it;
@@ -90,26 +86,23 @@ pub unsafe extern "C" fn muon_connection_options_add_user(
         let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises NULL or NUL-terminated strings.
         let (user, password) = unsafe { (cstr(user)?, cstr(password)?) };
-        if user.is_empty() {
-            set_error(o, "empty user name".into());
-            return Err(muon_result::InvalidArgument);
-        }
-        let mut made = Vec::new();
-        for m in [Mechanism::ScramSha512, Mechanism::ScramSha256, Mechanism::ScramSha1] {
-            match ScramCredentials::generate(m, password, ITERATIONS) {
-                Ok(c) => made.push(c),
-                Err(e) => {
-                    set_error(o, e.to_string());
-                    return Err(muon_result::InvalidArgument);
-                }
+        o.record(|o| {
+            if user.is_empty() {
+                return Err((muon_result::InvalidArgument, "empty user name".into()));
             }
-        }
-        let s = store(o);
-        for c in made {
-            s.add_scram(user, c);
-        }
-        o.error = None;
-        Ok(())
+            let mut made = Vec::new();
+            for m in [Mechanism::ScramSha512, Mechanism::ScramSha256, Mechanism::ScramSha1] {
+                made.push(
+                    ScramCredentials::generate(m, password, ITERATIONS)
+                        .map_err(|e| (muon_result::InvalidArgument, e.to_string()))?,
+                );
+            }
+            let s = store(o);
+            for c in made {
+                s.add_scram(user, c);
+            }
+            Ok(())
+        })
     })
 }
 
@@ -140,21 +133,16 @@ pub unsafe extern "C" fn muon_connection_options_add_user_scram(
         let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises NULL or NUL-terminated strings.
         let (user, line) = unsafe { (cstr(user)?, cstr(credentials)?) };
-        if user.is_empty() {
-            set_error(o, "empty user name".into());
-            return Err(muon_result::InvalidArgument);
-        }
-        match line.parse::<ScramCredentials>() {
-            Ok(c) => {
-                store(o).add_scram(user, c);
-                o.error = None;
-                Ok(())
+        o.record(|o| {
+            if user.is_empty() {
+                return Err((muon_result::InvalidArgument, "empty user name".into()));
             }
-            Err(e) => {
-                set_error(o, format!("credentials of {user:?}: {e}"));
-                Err(muon_result::InvalidArgument)
-            }
-        }
+            let c = line.parse::<ScramCredentials>().map_err(|e| {
+                (muon_result::InvalidArgument, format!("credentials of {user:?}: {e}"))
+            })?;
+            store(o).add_scram(user, c);
+            Ok(())
+        })
     })
 }
 

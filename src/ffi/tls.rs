@@ -7,30 +7,12 @@
 //! missing or malformed file is reported there, with the reason in
 //! `muon_connection_options_error`.
 
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
 
 use super::boundary::{borrow, borrow_mut, boundary, bytes, cstr};
 use super::options::{ConnOptions, muon_connection_options};
 use super::result::muon_result;
 use crate::reactor::{parse_certs, parse_key};
-
-/// Runs a setter that may fail with a reason, keeping the reason for
-/// `muon_connection_options_error`.
-fn record(
-    o: &mut ConnOptions,
-    f: impl FnOnce(&mut ConnOptions) -> Result<(), (muon_result, String)>,
-) -> Result<(), muon_result> {
-    match f(o) {
-        Ok(()) => {
-            o.error = None;
-            Ok(())
-        }
-        Err((code, why)) => {
-            o.error = CString::new(why.replace('\0', " ")).ok();
-            Err(code)
-        }
-    }
-}
 
 fn read_file(path: &str, what: &str) -> Result<Vec<u8>, (muon_result, String)> {
     std::fs::read(path).map_err(|e| (muon_result::IoError, format!("{what} {path}: {e}")))
@@ -51,7 +33,7 @@ unsafe fn add_ca_file(
     let o = unsafe { borrow_mut(opts) }?;
     // SAFETY: the caller's promise.
     let path = unsafe { cstr(path) }?;
-    record(o, |o| {
+    o.record(|o| {
         let pem = read_file(path, what)?;
         check_certs(&pem, path)?;
         pick(o).push(pem);
@@ -117,7 +99,7 @@ pub unsafe extern "C" fn muon_connection_options_add_tls_ca_pem(
         let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises `len` readable bytes or NULL.
         let pem = unsafe { bytes(pem, len) }?.to_vec();
-        record(o, |o| {
+        o.record(|o| {
             check_certs(&pem, "CA certificate")?;
             o.tls_client.ca_pem.push(pem);
             Ok(())
@@ -158,8 +140,7 @@ fn set_cert(
 ) -> Result<(), (muon_result, String)> {
     check_certs(&chain, "certificate")?;
     check_key(&key, "private key")?;
-    o.tls_client.client_cert = Some((chain.clone(), key.clone()));
-    o.tls_server.cert = Some((chain, key));
+    o.tls_cert = Some((chain, key));
     Ok(())
 }
 
@@ -189,7 +170,7 @@ pub unsafe extern "C" fn muon_connection_options_set_tls_cert_file(
         let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises NULL or NUL-terminated strings.
         let (cert_path, key_path) = unsafe { (cstr(cert_path)?, cstr(key_path)?) };
-        record(o, |o| {
+        o.record(|o| {
             let chain = read_file(cert_path, "certificate file")?;
             let key = read_file(key_path, "key file")?;
             set_cert(o, chain, key)
@@ -221,7 +202,7 @@ pub unsafe extern "C" fn muon_connection_options_set_tls_cert_pem(
         let o = unsafe { borrow_mut(opts) }?;
         // SAFETY: the caller promises readable bytes or NULL.
         let (cert, key) = unsafe { (bytes(cert, cert_len)?.to_vec(), bytes(key, key_len)?.to_vec()) };
-        record(o, |o| set_cert(o, cert, key))
+        o.record(|o| set_cert(o, cert, key))
     })
 }
 

@@ -550,10 +550,9 @@ impl Loop {
 
     // ---- listeners ------------------------------------------------------------
 
-    /// Listens on `host:port` (port 0 picks a free port). Accepted
-    /// connections get engines made with `config`.
-    /// Listens on `addr`; with `amqps://` or a certificate in `tls`, it
-    /// serves TLS.
+    /// Listens on `host:port` (port 0 picks a free port); with `amqps://`
+    /// or a certificate in `tls`, it serves TLS. Accepted connections get
+    /// engines made with `config`.
     pub fn listen(
         &mut self,
         addr: &str,

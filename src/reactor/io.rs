@@ -277,14 +277,12 @@ impl Loop {
                                 engine.receive(plain, now);
                             }
                         });
-                        match r {
+                        let handshake_done = match r {
                             Ok(a) => {
-                                if a.handshake_done {
-                                    Self::tls_established(&mut self.log, c);
-                                }
                                 if a.closed {
                                     c.engine.input_closed(now);
                                 }
+                                a.handshake_done
                             }
                             Err(reason) => {
                                 // Send the alert rustls queued, then end.
@@ -295,10 +293,18 @@ impl Loop {
                                 c.failure.get_or_insert(reason);
                                 return;
                             }
+                        };
+                        let handshaking = tls.is_handshaking();
+                        if handshake_done {
+                            Self::tls_established(&mut self.log, c);
                         }
-                        // The handshake needs answers, and plaintext queued
-                        // before it finished can go now.
-                        Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+                        // The handshake needs answers now, and plaintext
+                        // queued before it finished can go once it is done.
+                        // After that, output waits for the step's batched
+                        // write, as a plain connection's does.
+                        if handshaking || handshake_done {
+                            Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+                        }
                     } else {
                         if let Some(t) = c.trace.as_mut() {
                             t.input
@@ -378,9 +384,9 @@ impl Loop {
             Some(tls) => Self::write_tls(sock, tls, &mut c.engine, &mut c.trace, log),
         };
         if let Err(e) = result {
-            c.failure
-                .get_or_insert(forced(format!("write failed: {e}")));
-            c.engine.input_closed(Instant::now());
+            let reason = forced(format!("write failed: {e}"));
+            c.engine.transport_broken(&reason, Instant::now());
+            c.failure.get_or_insert(reason);
             // Nothing more can be written: drop the engine's output and
             // the TLS records, or the done engine would wait for WRITABLE
             // (edge-triggered, already spent) to drain them, forever.

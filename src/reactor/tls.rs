@@ -252,8 +252,6 @@ pub struct TlsSession {
     conn: rustls::Connection,
     /// Plaintext read out of TLS, handed to the engine.
     plain: Vec<u8>,
-    /// Set once the handshake is done and reported.
-    pub established: bool,
     /// The peer's host name as the client checks it (for messages).
     peer_name: String,
 }
@@ -292,7 +290,6 @@ impl TlsSession {
         Ok(TlsSession {
             conn: conn.into(),
             plain: vec![0; 16 * 1024],
-            established: false,
             peer_name: host.to_owned(),
         })
     }
@@ -304,7 +301,6 @@ impl TlsSession {
         Ok(TlsSession {
             conn: conn.into(),
             plain: vec![0; 16 * 1024],
-            established: false,
             peer_name: String::new(),
         })
     }
@@ -347,12 +343,8 @@ impl TlsSession {
                 }
             }
         }
-        let handshake_done = was && !self.conn.is_handshaking();
-        if handshake_done {
-            self.established = true;
-        }
         Ok(Absorbed {
-            handshake_done,
+            handshake_done: reported,
             closed,
         })
     }
@@ -361,6 +353,11 @@ impl TlsSession {
     /// full, e.g. before the handshake is done).
     pub fn send(&mut self, plain: &[u8]) -> usize {
         self.conn.writer().write(plain).unwrap_or(0)
+    }
+
+    /// The handshake is still under way.
+    pub fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
     }
 
     /// TLS records are waiting for the socket.
