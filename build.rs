@@ -9,7 +9,7 @@
 //! only a new major version may. `scripts/install` reads it back from the
 //! built library and names the installed files after it.
 
-/// The SONAME for the package version `major.minor.patch`.
+/// The SONAME of version `major.minor.x`.
 fn soname(major: &str, minor: &str) -> String {
     if major == "0" {
         format!("libmuon.so.0.{minor}")
