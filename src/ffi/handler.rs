@@ -27,8 +27,8 @@ pub type muon_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)
 ///
 /// Callbacks run only inside `muon_loop_run` / `muon_loop_run_once`. They
 /// may call any function on handles of the same loop except
-/// `muon_loop_run*` and `muon_loop_free` (which return
-/// `MUON_RESULT_REENTRANT`). C++ callers must not let exceptions escape a
+/// `muon_loop_run*` (which return `MUON_RESULT_REENTRANT`) and
+/// `muon_loop_free` (which does nothing there). C++ callers must not let exceptions escape a
 /// callback, and C callers must not `longjmp` out of one.
 ///
 /// Functions: `muon_loop_set_handler`, `muon_loop_connect`,
