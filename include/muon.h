@@ -752,8 +752,9 @@ typedef void (*muon_userdata_free)(void *userdata);
  Callbacks run only inside `muon_loop_run` / `muon_loop_run_once`. They
  may call any function on handles of the same loop except
  `muon_loop_run*` (which return `MUON_RESULT_REENTRANT`) and
- `muon_loop_free` (which does nothing there). C++ callers must not let exceptions escape a
- callback, and C callers must not `longjmp` out of one.
+ `muon_loop_free` (which does nothing there). C++ callers must not let
+ exceptions escape a callback, and C callers must not `longjmp` out of
+ one.
 
  Functions: `muon_loop_set_handler`, `muon_loop_connect`,
  `muon_loop_listen`, `muon_loop_schedule`,
@@ -861,6 +862,7 @@ typedef struct muon_handler {
   muon_callback on_listener_final;
   /*
    The connection failed: a protocol error by the peer, a failed login,
+   a failed TLS handshake (e.g. a certificate from an unknown authority),
    an idle timeout, or the transport ended without an AMQP close
    (`amqp:connection:forced`; `on_disconnected` follows, and with
    reconnect on, a new attempt). `muon_event_condition` has the AMQP
@@ -1665,10 +1667,10 @@ enum muon_result muon_loop_set_handler(struct muon_loop *lp,
 enum muon_result muon_loop_run(struct muon_loop *lp);
 
 /*
- Waits up to `timeout_ms` milliseconds (−1: without limit; 0: not at
- all) for something to happen, then dispatches every event that is
- ready, and returns. Returns at once if no work is left. For
- applications that run their own outer loop.
+ Waits up to `timeout_ms` milliseconds (a negative number such as -1:
+ without limit; 0: not at all) for something to happen, then dispatches
+ every event that is ready, and returns. Returns at once if no work is
+ left. For applications that run their own outer loop.
 
  `lp` is borrowed for the call. Results as `muon_loop_run`. Not
  thread-safe; not callable from a callback.

@@ -502,10 +502,10 @@ pub unsafe extern "C" fn muon_loop_run(lp: *mut muon_loop) -> muon_result {
     })
 }
 
-/// Waits up to `timeout_ms` milliseconds (−1: without limit; 0: not at
-/// all) for something to happen, then dispatches every event that is
-/// ready, and returns. Returns at once if no work is left. For
-/// applications that run their own outer loop.
+/// Waits up to `timeout_ms` milliseconds (a negative number such as -1:
+/// without limit; 0: not at all) for something to happen, then dispatches
+/// every event that is ready, and returns. Returns at once if no work is
+/// left. For applications that run their own outer loop.
 ///
 /// `lp` is borrowed for the call. Results as `muon_loop_run`. Not
 /// thread-safe; not callable from a callback.
