@@ -53,7 +53,8 @@ static void next_request(struct client *c) {
         muon_sender_credit(c->sender) == 0) {
         return;
     }
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    check(muon_message_new(&m), "muon_message_new");
     check(muon_message_set_reply_to(m, c->reply_to), "muon_message_set_reply_to");
     check(muon_message_set_body_string(m, c->requests[c->next]), "muon_message_set_body_string");
     check(muon_sender_send(c->sender, m, NULL), "muon_sender_send");
@@ -145,8 +146,8 @@ int main(int argc, char **argv) {
         c.requests = (char **)default_requests;
         c.n_requests = (int)(sizeof default_requests / sizeof *default_requests);
     }
-    muon_loop *loop = muon_loop_new();
-    if (loop == NULL) {
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) {
         fprintf(stderr, "client: cannot make an event loop\n");
         return 1;
     }
@@ -175,7 +176,7 @@ int main(int argc, char **argv) {
     muon_link_options_free(dynamic);
 
     muon_result rc = muon_loop_run(loop);
-    check(muon_loop_free(loop), "muon_loop_free");
+    muon_loop_free(loop);
     free(c.reply_to);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "client: %s\n", muon_result_message(rc));

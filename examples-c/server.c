@@ -126,7 +126,8 @@ static void on_message(void *app, const muon_event *ev) {
     }
     for (char *c = text; *c; c++) *c = (char)toupper((unsigned char)*c);
 
-    muon_message *resp = muon_message_new();
+    muon_message *resp = NULL;
+    check(muon_message_new(&resp), "muon_message_new");
     check(muon_message_set_body_string(resp, text), "muon_message_set_body_string");
     if (muon_message_id(req) != NULL) {
         muon_value *id;
@@ -196,8 +197,7 @@ int main(int argc, char **argv) {
     parse_options(argc, argv, "[-a URL]", 0, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
     struct server srv = {.host = opts.host, .peer = opts.peer};
-    srv.loop = muon_loop_new();
-    if (srv.loop == NULL) {
+    if (muon_loop_new(&srv.loop) != MUON_RESULT_OK) {
         fprintf(stderr, "server: cannot make an event loop\n");
         return 1;
     }
@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
 
     muon_result rc = muon_loop_run(srv.loop);
     signals_stop(&sig);
-    check(muon_loop_free(srv.loop), "muon_loop_free");
+    muon_loop_free(srv.loop);
     while (srv.replies != NULL) { /* the loop is gone: no API calls here */
         struct reply *r = srv.replies;
         srv.replies = r->next;

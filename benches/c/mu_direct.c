@@ -98,8 +98,8 @@ int main(int argc, char **argv) {
     a.window = (uint32_t)atol(bench_opt(argc, argv, 5, "window", "1000"));
     a.connections = atoi(bench_opt(argc, argv, 5, "connections", "0"));
     muon_connection_options *lo = bench_tls_options(argc, argv, 5);
-    muon_loop *loop = muon_loop_new();
-    if (!loop) return 1;
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;
     h.on_listener_open = on_listener_open;

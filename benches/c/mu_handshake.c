@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
     a.count = atoi(argv[3]);
     muon_connection_options *opts = bench_tls_options(argc, argv, 4);
     a.opts = opts;
-    a.loop = muon_loop_new();
+    CHECK(muon_loop_new(&a.loop));
     if (!a.loop || a.count <= 0) return 1;
 
     clock_gettime(CLOCK_MONOTONIC, &a.t0);

@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     a.address = argv[3];
     a.count = atoi(argv[4]);
     a.inflight_max = atoi(bench_opt(argc, argv, 5, "inflight", "16"));
-    a.loop = muon_loop_new();
+    CHECK(muon_loop_new(&a.loop));
     if (!a.loop) return 1;
     muon_handler h = MUON_HANDLER_INIT;
     h.on_link_remote_open = on_link_remote_open;

@@ -60,8 +60,8 @@ int main(int argc, char **argv) {
     muon_connection_options *co = bench_tls_options(argc, argv, 5);
     a.count = atoi(argv[4]);
     uint32_t window = (uint32_t)atol(bench_opt(argc, argv, 5, "window", "1000"));
-    muon_loop *loop = muon_loop_new();
-    if (!loop) return 1;
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;
     h.on_message = on_message;

@@ -105,8 +105,8 @@ int main(int argc, char **argv) {
     a.count = atoi(argv[4]);
     a.payload = bench_payload(atol(bench_opt(argc, argv, 5, "payload", "0")));
     a.presettled = bench_flag(argc, argv, 5, "presettled");
-    a.msg = muon_message_new();
-    a.loop = muon_loop_new();
+    CHECK(muon_message_new(&a.msg));
+    CHECK(muon_loop_new(&a.loop));
     if (!a.msg || !a.loop) return 1;
 
     muon_handler ch = MUON_HANDLER_INIT;

@@ -113,9 +113,10 @@ int main(int argc, char **argv) {
     bench_hostport(url, sizeof url, argv[1], argv[2]);
     a.count = atoi(argv[4]);
     a.micros = calloc((size_t)a.count, sizeof *a.micros);
-    a.req = muon_message_new();
+    CHECK(muon_message_new(&a.req));
     a.want_send = 1;
-    muon_loop *loop = muon_loop_new();
+    muon_loop *loop = NULL;
+    CHECK(muon_loop_new(&loop));
     if (!loop || !a.req || !a.micros) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;

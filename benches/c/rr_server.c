@@ -69,7 +69,7 @@ static void flush(struct reply_link *l) {
 static void on_link_remote_attach(void *ud, const muon_event *ev) {
     struct app *a = ud;
     muon_sender s = muon_event_sender(ev);
-    if (muon_event_is_receiver(ev) || !muon_sender_remote_source_is_dynamic(s)) return;
+    if (muon_event_is_receiver(ev) || !muon_terminus_is_dynamic(muon_sender_remote_source(s))) return;
     char name[64];
     snprintf(name, sizeof name, "server%d", a->next_node++);
     CHECK(muon_sender_set_source_address(s, name));
@@ -159,8 +159,9 @@ int main(int argc, char **argv) {
     char url[256];
     bench_hostport(url, sizeof url, argv[1], argv[2]);
     a.listen_mode = bench_flag(argc, argv, 4, "listen");
-    a.reply = muon_message_new();
-    muon_loop *loop = muon_loop_new();
+    CHECK(muon_message_new(&a.reply));
+    muon_loop *loop = NULL;
+    CHECK(muon_loop_new(&loop));
     if (!loop || !a.reply) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;

@@ -97,12 +97,47 @@ pub(crate) enum ViewOf {
     Link(Key),
 }
 
-/// Memory behind a pointer a getter handed to C.
+/// Memory behind a pointer a getter handed to C. The pointer goes to heap
+/// memory the view owns, so it stays put when the view itself moves.
 pub(crate) enum View {
     Text(CString),
     Condition(Box<Condition>),
     Value(Box<Value<'static>>),
     Terminus(Box<TerminusView>),
+}
+
+impl View {
+    /// The pointer C gets.
+    fn as_ptr<T>(&self) -> *const T {
+        match self {
+            View::Text(s) => s.as_ptr().cast(),
+            View::Condition(c) => (&**c as *const Condition).cast(),
+            View::Value(x) => (&**x as *const Value<'static>).cast(),
+            View::Terminus(t) => (&**t as *const TerminusView).cast(),
+        }
+    }
+
+    /// Whether C would read the same thing from both (values compare by
+    /// their encoding, so that NaN matches itself and -0.0 is not 0.0).
+    fn same(&self, other: &View) -> bool {
+        match (self, other) {
+            (View::Text(a), View::Text(b)) => a == b,
+            (View::Condition(a), View::Condition(b)) => {
+                a.name == b.name && a.description == b.description
+            }
+            (View::Value(a), View::Value(b)) => same_value(a, b),
+            (View::Terminus(a), View::Terminus(b)) => a.same(b),
+            _ => false,
+        }
+    }
+}
+
+/// Whether two values encode to the same bytes.
+pub(crate) fn same_value(a: &Value<'_>, b: &Value<'_>) -> bool {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    crate::codec::encode_value(a, &mut x);
+    crate::codec::encode_value(b, &mut y);
+    x == y
 }
 
 pub(crate) struct State {
@@ -120,10 +155,14 @@ pub(crate) struct State {
     pub listeners: Slab<ListenerEntry>,
     pub listener_index: IdMap<ListenerId, Key>,
     pub timers: IdMap<TimerId, TimerReg>,
-    /// What getters returned, one slot per handle and getter: a returned
-    /// pointer stays valid until the same getter is called again for the
-    /// same handle, or the handle's object is gone.
-    pub views: IdMap<(ViewOf, &'static str), View>,
+    /// What getters returned, per handle and getter: every distinct view
+    /// each returned, kept until the handle's object is removed after its
+    /// final event, so that no pointer a getter returned is invalidated by
+    /// a later call. A getter returns the kept view when the content is
+    /// unchanged, so the memory grows only with the number of distinct
+    /// values the object had (its remote open, attach, conditions), not
+    /// with the number of calls.
+    pub views: IdMap<(ViewOf, &'static str), Vec<View>>,
     /// Userdata whose `userdata_free` is due; called at the next dispatch
     /// step, never from inside the API call that made it due.
     pub deferred_free: Vec<Registered>,
@@ -318,20 +357,34 @@ impl State {
         }
     }
 
-    /// Stores `view` for (`of`, `getter`) and returns a pointer into it.
+    /// Returns a pointer to a kept view of (`of`, `getter`) with the
+    /// content of `view`: the one kept already if there is one, else
+    /// `view`, kept from now on. Pointers returned earlier stay valid.
     pub(crate) fn keep_view<T>(
         &mut self,
         of: ViewOf,
         getter: &'static str,
         view: View,
     ) -> *const T {
-        let v = self.views.entry((of, getter)).insert_entry(view);
-        match v.get() {
-            View::Text(s) => s.as_ptr().cast(),
-            View::Condition(c) => (&**c as *const Condition).cast(),
-            View::Value(x) => (&**x as *const Value<'static>).cast(),
-            View::Terminus(t) => (&**t as *const TerminusView).cast(),
+        let kept = self.views.entry((of, getter)).or_default();
+        match kept.iter().find(|v| v.same(&view)) {
+            Some(v) => v.as_ptr(),
+            None => {
+                let p = view.as_ptr();
+                kept.push(view);
+                p
+            }
         }
+    }
+
+    /// How many views are kept for `of`, all getters together.
+    #[cfg(test)]
+    pub(crate) fn views_kept(&self, of: ViewOf) -> usize {
+        self.views
+            .iter()
+            .filter(|((o, _), _)| *o == of)
+            .map(|(_, v)| v.len())
+            .sum()
     }
 
     pub(crate) fn drop_views(&mut self, of: ViewOf) {
@@ -706,5 +759,55 @@ pub(crate) mod pool {
                 *a = v;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString, c_char};
+
+    use super::*;
+
+    /// A getter's earlier results stay valid when it is called again: the
+    /// same content gives the same pointer, new content a new one, and the
+    /// old one still reads its old content.
+    #[test]
+    fn kept_views_are_shared_when_equal_and_never_replaced() {
+        let mut st = State::new(Loop::new().expect("a loop"));
+        let of = ViewOf::Link(Key {
+            index: 1,
+            generation: 1,
+        });
+        let text = |s: &str| View::Text(CString::new(s).expect("no NUL"));
+        let a: *const c_char = st.keep_view(of, "name", text("a"));
+        let b: *const c_char = st.keep_view(of, "name", text("b"));
+        let a2: *const c_char = st.keep_view(of, "name", text("a"));
+        assert_ne!(a, b);
+        assert_eq!(a, a2);
+        // SAFETY: both are kept by `st`, alive for the rest of the test.
+        unsafe {
+            assert_eq!(CStr::from_ptr(a).to_str(), Ok("a"));
+            assert_eq!(CStr::from_ptr(b).to_str(), Ok("b"));
+        }
+        assert_eq!(st.views_kept(of), 2);
+
+        // Values compare by encoding: NaN is itself, -0.0 is not 0.0.
+        let value = |x: f64| View::Value(Box::new(Value::Double(x)));
+        let nan: *const Value<'static> = st.keep_view(of, "v", value(f64::NAN));
+        assert_eq!(nan, st.keep_view(of, "v", value(f64::NAN)));
+        let zero: *const Value<'static> = st.keep_view(of, "v", value(0.0));
+        assert_ne!(zero, st.keep_view::<Value<'static>>(of, "v", value(-0.0)));
+        assert_eq!(st.views_kept(of), 5);
+
+        // Another getter or handle keeps its own; dropping one handle's
+        // views leaves the others.
+        let other = ViewOf::Conn(Key {
+            index: 1,
+            generation: 1,
+        });
+        let _: *const c_char = st.keep_view(other, "name", text("a"));
+        st.drop_views(of);
+        assert_eq!(st.views_kept(of), 0);
+        assert_eq!(st.views_kept(other), 1);
     }
 }

@@ -11,12 +11,12 @@ use super::handle::{
 use super::message::{MessageBox, muon_message};
 use crate::codec::transport::AmqpError;
 
-/// What happened: the kind of a `muon_event` (`muon_event_type`). The
+/// What happened: the kind of a `muon_event` (`muon_event_get_kind`). The
 /// numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_event_kind {
-    /// Not an event: what `muon_event_type` says for NULL.
+    /// Not an event: what `muon_event_get_kind` says for NULL.
     None = 0,
     /// `on_connection_remote_open`
     ConnectionRemoteOpen = 1,
@@ -104,7 +104,7 @@ impl Opaque for muon_condition {
 /// It names the handles the event concerns; handles not concerned are the
 /// null handle.
 ///
-/// Functions: `muon_event_type`, `muon_event_loop`,
+/// Functions: `muon_event_get_kind`, `muon_event_loop`,
 /// `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
 /// `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
 /// `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
@@ -153,7 +153,9 @@ fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
     unsafe { ev.cast::<EventData>().as_ref() }
 }
 
-/// The event's kind (`MUON_EVENT_KIND_NONE` for NULL).
+/// The event's kind (`MUON_EVENT_KIND_NONE` for NULL). (Not
+/// `muon_event_kind`: C would not allow a function of the same name as the
+/// enum's typedef.)
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
@@ -161,7 +163,7 @@ fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_event_type(event: *const muon_event) -> muon_event_kind {
+pub unsafe extern "C" fn muon_event_get_kind(event: *const muon_event) -> muon_event_kind {
     boundary!(muon_event_kind::None, {
         self::event(event).map_or(muon_event_kind::None, |e| e.kind)
     })
@@ -289,9 +291,9 @@ pub unsafe extern "C" fn muon_event_timer(event: *const muon_event) -> muon_time
     })
 }
 
-/// The incoming message of `on_message`: borrowed until the callback
-/// returns (`muon_message_clone` to keep it). NULL for other events and
-/// for NULL.
+/// The incoming message of `on_message`: valid until the callback returns
+/// (see "Pointers returned by getters" at the top of this header;
+/// `muon_message_clone` to keep it). NULL for other events and for NULL.
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
@@ -309,9 +311,10 @@ pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const 
 
 /// The AMQP error condition of `on_connection_remote_close`,
 /// `on_session_remote_close`, `on_link_remote_close`, `on_disconnected`
-/// (why the transport was lost), `on_transport_error` and `on_rejected`:
-/// borrowed until the callback returns. NULL when there is none (a clean
-/// close) and for NULL.
+/// (why the transport was lost), `on_transport_error`, `on_rejected` and
+/// `on_message_error`: valid until the callback returns (see "Pointers
+/// returned by getters" at the top of this header). NULL when there is
+/// none (a clean close) and for NULL.
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
@@ -328,7 +331,7 @@ pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *cons
 }
 
 /// The condition's symbolic name, e.g. `amqp:unauthorized-access`:
-/// NUL-terminated, borrowed as long as the condition is. NULL for NULL.
+/// NUL-terminated, valid as long as the condition is. NULL for NULL.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -346,7 +349,7 @@ pub unsafe extern "C" fn muon_condition_name(condition: *const muon_condition) -
 }
 
 /// The condition's description: NUL-terminated (empty if it has none),
-/// borrowed as long as the condition is. NULL for NULL.
+/// valid as long as the condition is. NULL for NULL.
 ///
 /// Not thread-safe; may be called from a callback.
 ///

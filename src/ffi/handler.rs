@@ -27,9 +27,10 @@ pub type muon_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)
 ///
 /// Callbacks run only inside `muon_loop_run` / `muon_loop_run_once`. They
 /// may call any function on handles of the same loop except
-/// `muon_loop_run*` and `muon_loop_free` (which return
-/// `MUON_RESULT_REENTRANT`). C++ callers must not let exceptions escape a
-/// callback, and C callers must not `longjmp` out of one.
+/// `muon_loop_run*` (which return `MUON_RESULT_REENTRANT`) and
+/// `muon_loop_free` (which does nothing there). C++ callers must not let
+/// exceptions escape a callback, and C callers must not `longjmp` out of
+/// one.
 ///
 /// Functions: `muon_loop_set_handler`, `muon_loop_connect`,
 /// `muon_loop_listen`, `muon_loop_schedule`,
@@ -89,6 +90,7 @@ pub struct muon_handler {
     /// A listener is closed; its handle is stale after this callback.
     pub on_listener_final: muon_callback,
     /// The connection failed: a protocol error by the peer, a failed login,
+    /// a failed TLS handshake (e.g. a certificate from an unknown authority),
     /// an idle timeout, or the transport ended without an AMQP close
     /// (`amqp:connection:forced`; `on_disconnected` follows, and with
     /// reconnect on, a new attempt). `muon_event_condition` has the AMQP

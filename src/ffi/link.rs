@@ -15,7 +15,7 @@ use super::link_options::{LinkOpts, muon_link_options};
 use super::message::muon_message;
 use super::result::muon_result;
 use crate::codec::Symbols;
-use crate::codec::messaging::{Source, Target, TerminusDurability};
+use crate::codec::messaging::{Source, Target};
 use crate::codec::transport::{AmqpError, ReceiverSettleMode, Role, SenderSettleMode};
 use crate::engine::{EndpointState, Key, LinkId, LinkOptions};
 use crate::reactor::ConnId;
@@ -78,11 +78,7 @@ pub(crate) fn link_call<R>(
 // ---- opening ----------------------------------------------------------------------
 
 fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkOptions {
-    let durable = match opts.durable {
-        1 => TerminusDurability::Configuration,
-        2 => TerminusDurability::UnsettledState,
-        _ => TerminusDurability::None,
-    };
+    let durable = opts.durability.to_amqp();
     let caps = (!opts.capabilities.is_empty()).then(|| Symbols(opts.capabilities.clone()));
     let address = address.filter(|_| !opts.dynamic);
     let (source, target) = match role {
@@ -240,11 +236,12 @@ fn open_by_hand(h: H) -> Result<(), muon_result> {
     link_call(h, |st, _, _| st.open_link_now(h.key))
 }
 
-/// Opens, by hand, a sender the peer attached (a consumer, seen from a
-/// server) when the handshake is off: call it in `on_link_remote_attach`
-/// or later, after setting the source with
-/// `muon_sender_set_source_address` if needed. Opening an open link does
-/// nothing.
+/// Answers, by hand, the attach of a sender the peer attached (a consumer,
+/// seen from a server) with ours, when the handshake is off: call it in
+/// `on_link_remote_attach` or later, after setting the source with
+/// `muon_sender_set_source_address` if needed. Answering an open link
+/// does nothing. (Links this side opens, with
+/// `muon_connection_open_sender`, need no answer.)
 ///
 /// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
@@ -254,20 +251,21 @@ fn open_by_hand(h: H) -> Result<(), muon_result> {
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_sender_open(sender: muon_sender) -> muon_result {
+pub unsafe extern "C" fn muon_sender_answer_open(sender: muon_sender) -> muon_result {
     boundary!(result: { open_by_hand(sender.into()) })
 }
 
-/// Opens, by hand, a receiver the peer attached (a producer, seen from a
-/// server) when the handshake is off, granting its credit window (if not
-/// 0). Opening an open link does nothing. Results as `muon_sender_open`.
+/// Answers, by hand, the attach of a receiver the peer attached (a
+/// producer, seen from a server) with ours, when the handshake is off, and
+/// grants its credit window (if not 0). Answering an open link does
+/// nothing. Results as `muon_sender_answer_open`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_receiver_open(receiver: muon_receiver) -> muon_result {
+pub unsafe extern "C" fn muon_receiver_answer_open(receiver: muon_receiver) -> muon_result {
     boundary!(result: { open_by_hand(receiver.into()) })
 }
 

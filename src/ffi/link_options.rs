@@ -7,6 +7,7 @@ use super::boundary::{Opaque, borrow_mut, boundary, cstr, into_raw, take, write}
 use super::endpoint::fields_from;
 use super::options::{push_symbol, symbol};
 use super::result::muon_result;
+use super::terminus::{muon_durability, muon_durability_arg};
 use super::value::muon_value;
 use crate::codec::{Map, Symbol, Symbols};
 
@@ -22,7 +23,7 @@ use crate::codec::{Map, Symbol, Symbols};
 /// `muon_link_options_set_dynamic`, `muon_link_options_set_credit_window`,
 /// `muon_link_options_set_auto_accept`, `muon_link_options_set_auto_settle`,
 /// `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
-/// `muon_link_options_set_durable`,
+/// `muon_link_options_set_durability`,
 /// `muon_link_options_set_distribution_mode`,
 /// `muon_link_options_add_capability`,
 /// `muon_link_options_add_offered_capability`,
@@ -41,7 +42,7 @@ pub(crate) struct LinkOpts {
     pub auto_settle: bool,
     pub handshake: bool,
     pub presettled: bool,
-    pub durable: u32,
+    pub durability: muon_durability,
     pub distribution_mode: Option<Symbol>,
     pub capabilities: Vec<Symbol>,
     pub offered_capabilities: Option<Symbols>,
@@ -59,7 +60,7 @@ impl Default for LinkOpts {
             auto_settle: true,
             handshake: true,
             presettled: false,
-            durable: 0,
+            durability: muon_durability::None,
             distribution_mode: None,
             capabilities: Vec::new(),
             offered_capabilities: None,
@@ -260,27 +261,27 @@ pub unsafe extern "C" fn muon_link_options_set_presettled(
     })
 }
 
-/// Terminus durability: 0 none (default), 1 configuration, 2
-/// unsettled-state.
+/// The durability asked for the terminus this side attaches with (the
+/// target of a sender, the source of a receiver; default
+/// `MUON_DURABILITY_NONE`).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (out of range), `MUON_RESULT_PANIC`. Not thread-safe
-/// (plain data); may be called from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a
+/// `muon_durability`), `MUON_RESULT_PANIC`. Not thread-safe (plain data);
+/// may be called from a callback.
 ///
 /// # Safety
 /// `opts` is NULL or a live options object.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_link_options_set_durable(
+pub unsafe extern "C" fn muon_link_options_set_durability(
     opts: *mut muon_link_options,
-    durable: u32,
+    durability: muon_durability_arg,
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
-        if durable > 2 {
-            return Err(muon_result::InvalidArgument);
-        }
-        o.durable = durable;
+        o.durability =
+            muon_durability::from_arg(durability).ok_or(muon_result::InvalidArgument)?;
         Ok(())
     })
 }

@@ -103,8 +103,8 @@ impl muon_result {
 
     /// The code with number `n`, if there is one. Numbers come from C,
     /// where any `int` can arrive, so this never transmutes.
-    fn from_code(n: c_int) -> Option<muon_result> {
-        Self::ALL.into_iter().find(|r| *r as c_int == n)
+    fn from_code(n: muon_result_arg) -> Option<muon_result> {
+        Self::ALL.into_iter().find(|r| *r as muon_result_arg == n)
     }
 
     /// The constant's name and a one-line description, NUL-terminated.
@@ -220,6 +220,12 @@ impl From<DecodeError> for muon_result {
     }
 }
 
+/// A `muon_result` as C passes it: the header declares the parameter as
+/// `enum muon_result`, and Rust takes the enum's underlying integer, so
+/// that a number that is no code is looked up, never transmuted (see
+/// `cbindgen.toml`, which renames this alias).
+pub type muon_result_arg = c_int;
+
 const UNKNOWN_NAME: &[u8] = b"MUON_RESULT_UNKNOWN\0";
 const UNKNOWN_MESSAGE: &[u8] = b"unknown result code\0";
 
@@ -234,7 +240,7 @@ const UNKNOWN_MESSAGE: &[u8] = b"unknown result code\0";
 /// # Safety
 /// None: any `code` is accepted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_result_name(code: c_int) -> *const c_char {
+pub unsafe extern "C" fn muon_result_name(code: muon_result_arg) -> *const c_char {
     crate::ffi::boundary::boundary!(UNKNOWN_NAME.as_ptr().cast(), {
         let text = muon_result::from_code(code).map_or(UNKNOWN_NAME, |r| r.text().0);
         text.as_ptr().cast()
@@ -252,7 +258,7 @@ pub unsafe extern "C" fn muon_result_name(code: c_int) -> *const c_char {
 /// # Safety
 /// None: any `code` is accepted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_result_message(code: c_int) -> *const c_char {
+pub unsafe extern "C" fn muon_result_message(code: muon_result_arg) -> *const c_char {
     crate::ffi::boundary::boundary!(UNKNOWN_MESSAGE.as_ptr().cast(), {
         let text = muon_result::from_code(code).map_or(UNKNOWN_MESSAGE, |r| r.text().1);
         text.as_ptr().cast()
@@ -269,7 +275,7 @@ mod tests {
             let (name, message) = r.text();
             assert_eq!(name.last(), Some(&0));
             assert_eq!(message.last(), Some(&0));
-            assert_eq!(muon_result::from_code(r as c_int), Some(r));
+            assert_eq!(muon_result::from_code(r as muon_result_arg), Some(r));
             assert!(name.starts_with(b"MUON_RESULT_"));
         }
         assert_eq!(muon_result::from_code(-1), None);

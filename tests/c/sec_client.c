@@ -108,8 +108,8 @@ int main(int argc, char **argv) {
     must(muon_connection_options_set_allow_insecure_plain(co, true), "allow_insecure_plain");
     if (failover) must(muon_connection_options_set_reconnect(co, 20, 200, 0), "set_reconnect");
 
-    muon_loop *loop = muon_loop_new();
-    if (loop == NULL) return 2;
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) return 2;
     muon_handler h = MUON_HANDLER_INIT;
     h.on_connection_remote_open = on_open;
     h.on_transport_error = on_transport_error;
@@ -117,6 +117,6 @@ int main(int argc, char **argv) {
     must(muon_loop_connect(loop, url, co, &h, NULL, NULL), "muon_loop_connect");
     muon_connection_options_free(co);
     must(muon_loop_run(loop), "muon_loop_run");
-    must(muon_loop_free(loop), "muon_loop_free");
+    muon_loop_free(loop);
     return exit_code;
 }
