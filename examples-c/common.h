@@ -280,8 +280,8 @@ static inline void reconnecting_on_timer(void *app, const muon_event *ev) {
     reconnect_now(app);
 }
 
-/* A failed login or a protocol error: say why and give up (on_disconnected
- * follows). A lost connection is left to on_disconnected, which reconnects. */
+/* A failed login or a protocol error: say why and give up. A lost
+ * connection is left to on_disconnected, which reconnects. */
 static inline void reconnecting_on_transport_error(void *app, const muon_event *ev) {
     struct reconnecting *rc = app;
     char buf[512];
@@ -297,6 +297,12 @@ static inline void reconnecting_on_disconnected(void *app, const muon_event *ev)
     struct reconnecting *rc = app;
     char buf[512];
     if (rc->done) return;
+    /* on_disconnected is where every failure is reported: one that is not
+     * a lost connection would only happen again. */
+    if (!is_connection_lost(muon_event_condition(ev))) {
+        reconnecting_on_transport_error(app, ev);
+        return;
+    }
     if (!rc->opened_once) { /* never connected: say why and give up */
         fprintf(stderr, "%s: cannot connect to %s: %s\n", rc->program, rc->peer,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
