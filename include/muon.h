@@ -1239,7 +1239,9 @@ enum muon_result muon_connection_open(struct muon_connection conn);
 /*
  Begins closing the connection (and stops any reconnect): its links
  close with it. `on_connection_final` follows once the peer answered, or
- at once if no transport is up. Closing twice is not an error. Called
+ at once if no transport is up; outcomes the peer sends before its
+ answer are still reported, and if the close does not complete (the
+ peer drops the transport instead), `on_disconnected` says so. Closing twice is not an error. Called
  from a callback, the close takes effect once the callback's event is
  handled, so that the event's built-ins still happen first (the message
  of `on_message` is still accepted).
@@ -2013,9 +2015,11 @@ enum muon_result muon_sender_send(struct muon_sender sender,
 uint32_t muon_sender_queued(struct muon_sender sender);
 
 /*
- The sender's credit: how many messages it may send now (0 for a stale
- or null handle): the tutorial's `sender.credit`. Not thread-safe; may be
- called from a callback.
+ The sender's credit: how many messages it may send now without their
+ waiting in its queue (0 for a stale or null handle): the tutorial's
+ `sender.credit`. The credit the peer granted, less the messages already
+ queued (see `muon_sender_send`), so that sending while it is above 0
+ never fills the queue. Not thread-safe; may be called from a callback.
 
  # Safety
  The handle is the null handle or its loop is live.
@@ -2100,7 +2104,11 @@ bool muon_receiver_is_draining(struct muon_receiver receiver);
 
 /*
  Begins closing the sender: the tutorial's `link.close()`.
- `on_link_final` follows once the peer answered. Closing twice is not an
+ `on_link_final` follows once the peer answered. Outcomes the peer gives
+ deliveries before its answer are still reported (`on_accepted` ...,
+ `on_settled`), so a program may close and then wait for them; messages
+ still queued for credit are handed back (see `muon_sender_send`), and
+ later sends return `MUON_RESULT_CLOSED`. Closing twice is not an
  error. Called from a callback, the close takes effect once the
  callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,

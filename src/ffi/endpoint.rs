@@ -436,7 +436,9 @@ fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(
 
 /// Begins closing the connection (and stops any reconnect): its links
 /// close with it. `on_connection_final` follows once the peer answered, or
-/// at once if no transport is up. Closing twice is not an error. Called
+/// at once if no transport is up; outcomes the peer sends before its
+/// answer are still reported, and if the close does not complete (the
+/// peer drops the transport instead), `on_disconnected` says so. Closing twice is not an error. Called
 /// from a callback, the close takes effect once the callback's event is
 /// handled, so that the event's built-ins still happen first (the message
 /// of `on_message` is still accepted).

@@ -587,17 +587,22 @@ pub unsafe extern "C" fn muon_sender_queued(sender: muon_sender) -> u32 {
     })
 }
 
-/// The sender's credit: how many messages it may send now (0 for a stale
-/// or null handle): the tutorial's `sender.credit`. Not thread-safe; may be
-/// called from a callback.
+/// The sender's credit: how many messages it may send now without their
+/// waiting in its queue (0 for a stale or null handle): the tutorial's
+/// `sender.credit`. The credit the peer granted, less the messages already
+/// queued (see `muon_sender_send`), so that sending while it is above 0
+/// never fills the queue. Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_sender_credit(sender: muon_sender) -> u32 {
     boundary!(0, {
-        link_call(sender.into(), |st, cid, l| {
-            Ok(st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l)))
+        let h: H = sender.into();
+        link_call(h, |st, cid, l| {
+            let queued = st.links.get(h.key).map_or(0, |e| e.queue.len());
+            let credit = st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l));
+            Ok(credit.saturating_sub(u32::try_from(queued).unwrap_or(u32::MAX)))
         })
         .unwrap_or(0)
     })
@@ -739,7 +744,11 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
 }
 
 /// Begins closing the sender: the tutorial's `link.close()`.
-/// `on_link_final` follows once the peer answered. Closing twice is not an
+/// `on_link_final` follows once the peer answered. Outcomes the peer gives
+/// deliveries before its answer are still reported (`on_accepted` ...,
+/// `on_settled`), so a program may close and then wait for them; messages
+/// still queued for credit are handed back (see `muon_sender_send`), and
+/// later sends return `MUON_RESULT_CLOSED`. Closing twice is not an
 /// error. Called from a callback, the close takes effect once the
 /// callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,

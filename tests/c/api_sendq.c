@@ -27,7 +27,11 @@
  *      queue is handed back before on_connection_final.
  *   9. One report of a failure: a failed login and a peer that drops the
  *      connection during our close are on_disconnected only, never also
- *      on_transport_error. */
+ *      on_transport_error.
+ *  10. Sending while muon_sender_credit is above 0, past the engine's
+ *      output bound (64 MiB): the rest waits in the queue, the credit
+ *      counts it, so the loop ends after the credit, with no error; all
+ *      arrive in order. */
 #define _POSIX_C_SOURCE 200809L
 #include "api_check.h"
 
@@ -937,6 +941,82 @@ static void phase9(void) {
     OK(muon_loop_free(P9.loop));
 }
 
+/* ==== 10. the credit counts the queue ===================================== */
+
+#define N10 70
+#define SIZE10 (1024 * 1024)
+
+static struct {
+    muon_loop *loop;
+    muon_listener lis;
+    muon_connection conn;
+    uint8_t *body;
+    int sent, queued_after, received, accepted;
+} P10;
+
+static void p10_attach(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (muon_event_is_receiver(ev))
+        OK(muon_receiver_set_credit_window(muon_event_receiver(ev), N10));
+}
+
+static void p10_message(void *ud, const muon_event *ev) {
+    (void)ud;
+    muon_bytes b;
+    OK(muon_message_body_data(muon_event_message(ev), 0, &b));
+    CHECK(b.len == SIZE10 && b.ptr[0] == (uint8_t)P10.received);
+    P10.received++;
+}
+
+static void p10_flow(void *ud, const muon_event *ev) {
+    (void)ud;
+    muon_sender s = muon_event_sender(ev);
+    if (P10.sent > 0) return;
+    /* The usual loop: send while there is credit. */
+    while (muon_sender_credit(s) > 0) {
+        CHECK(P10.sent < N10);
+        P10.body[0] = (uint8_t)P10.sent;
+        muon_message *m = muon_message_new();
+        OK(muon_message_set_body_binary(m, P10.body, SIZE10));
+        OK(muon_sender_send(s, m, NULL));
+        muon_message_free(m);
+        P10.sent++;
+    }
+    P10.queued_after = (int)muon_sender_queued(s);
+}
+
+static void p10_accepted(void *ud, const muon_event *ev) {
+    (void)ud;
+    (void)ev;
+    if (++P10.accepted == N10) {
+        OK(muon_connection_close(P10.conn));
+        OK(muon_listener_close(P10.lis));
+    }
+}
+
+static void phase10(void) {
+    memset(&P10, 0, sizeof P10);
+    P10.body = calloc(SIZE10, 1);
+    CHECK(P10.body != NULL);
+    P10.loop = muon_loop_new();
+    muon_handler server = MUON_HANDLER_INIT;
+    server.on_link_remote_attach = p10_attach;
+    server.on_message = p10_message;
+    OK(muon_loop_listen(P10.loop, "127.0.0.1:0", NULL, &server, NULL, &P10.lis));
+    P10.conn = connect_to(P10.loop, P10.lis, NULL, NULL, NULL, NULL);
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_link_flow = p10_flow;
+    h.on_accepted = p10_accepted;
+    open_sender(P10.conn, 1024, false, &h, NULL);
+    OK(muon_loop_run(P10.loop));
+    CHECK(P10.sent == N10);
+    /* Past 64 MiB of output the rest waited in the queue. */
+    CHECK(P10.queued_after > 0 && P10.queued_after < N10);
+    CHECK(P10.received == N10 && P10.accepted == N10);
+    OK(muon_loop_free(P10.loop));
+    free(P10.body);
+}
+
 int main(void) {
     alarm(WATCHDOG_S * 3);
     /* Null handles. */
@@ -954,6 +1034,7 @@ int main(void) {
     phase7(false);
     phase7(true);
     phase9();
+    phase10();
     puts("api_sendq: ok");
     return 0;
 }
