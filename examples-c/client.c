@@ -112,10 +112,6 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) fail(app, "connection closed by", ev);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    fail(app, "connection failed to", ev);
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     fail(app, "disconnected from", ev);
 }
@@ -155,7 +151,6 @@ int main(int argc, char **argv) {
     ch.on_connection_remote_open = on_connection_remote_open;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
-    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
     check(connect_to(loop, opts.host, &ch, &c, &c.conn), "muon_loop_connect");
 

@@ -81,10 +81,6 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) fail(app, "connection closed by", ev);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    fail(app, "connection failed to", ev);
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     fail(app, "disconnected from", ev);
 }
@@ -105,7 +101,6 @@ int main(int argc, char **argv) {
     hh.on_link_remote_open = on_link_remote_open;
     hh.on_link_remote_close = on_link_remote_close;
     hh.on_connection_remote_close = on_connection_remote_close;
-    hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
     check(connect_to(loop, opts.host, &hh, &h, &h.conn), "muon_loop_connect");
 

@@ -94,10 +94,6 @@ static void on_accepted_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) closed(app, "connection closed", ev);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    closed(app, "connection failed", ev);
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     closed(app, "disconnected", ev);
 }
@@ -117,7 +113,6 @@ int main(int argc, char **argv) {
     receiver.on_message = on_message;
     receiver.on_link_remote_close = on_link_remote_close;
     receiver.on_connection_remote_close = on_accepted_remote_close;
-    receiver.on_transport_error = on_transport_error;
     check(muon_loop_set_handler(h.loop, &receiver, &h), "muon_loop_set_handler");
 
     /* amqps://: the listener serves TLS with --cert/--key, and the client
@@ -154,7 +149,6 @@ int main(int argc, char **argv) {
     hh.on_connection_remote_open = on_connection_remote_open;
     hh.on_link_remote_close = on_link_remote_close;
     hh.on_connection_remote_close = on_connection_remote_close;
-    hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
     check(connect_to(h.loop, url, &hh, &h, &h.conn), "muon_loop_connect");
 

@@ -167,18 +167,10 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     (void)muon_connection_close(srv->conn);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    struct server *srv = app;
-    char buf[512];
-    fprintf(stderr, "server: connection to %s failed: %s\n", srv->peer,
-            condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
-    srv->exit_code = 1;
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     struct server *srv = app;
     char buf[512];
-    if (srv->exit_code == 0) { /* else on_transport_error has said why */
+    if (srv->exit_code == 0) { /* else on_connection_remote_close has said why */
         fprintf(stderr, "server: disconnected from %s: %s\n", srv->peer,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
     }
@@ -210,7 +202,6 @@ int main(int argc, char **argv) {
     muon_handler ch = MUON_HANDLER_INIT;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
-    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
     check(connect_to(srv.loop, opts.host, &ch, &srv, &srv.conn), "muon_loop_connect");
     muon_handler rh = MUON_HANDLER_INIT;

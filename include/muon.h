@@ -138,9 +138,15 @@ typedef enum muon_result {
    */
   MUON_RESULT_WRONG_THREAD = 204,
   /**
-   * The link has no credit to send.
+   * The link has no credit to send (and holds no queue: see
+   * `muon_link_options_set_max_queued`).
    */
   MUON_RESULT_NO_CREDIT = 205,
+  /**
+   * The sender's queue of messages waiting for credit is full (see
+   * `muon_link_options_set_max_queued`): nothing was sent or queued.
+   */
+  MUON_RESULT_QUEUE_FULL = 206,
   /**
    * An operating-system I/O error.
    */
@@ -317,17 +323,13 @@ typedef enum muon_event_kind {
    */
   MUON_EVENT_KIND_LISTENER_FINAL = 23,
   /**
-   * `on_transport_error`
-   */
-  MUON_EVENT_KIND_TRANSPORT_ERROR = 24,
-  /**
    * `on_sasl_authenticate`
    */
-  MUON_EVENT_KIND_SASL_AUTHENTICATE = 25,
+  MUON_EVENT_KIND_SASL_AUTHENTICATE = 24,
   /**
    * `on_message_error`
    */
-  MUON_EVENT_KIND_MESSAGE_ERROR = 26,
+  MUON_EVENT_KIND_MESSAGE_ERROR = 25,
 } muon_event_kind;
 
 /**
@@ -512,10 +514,11 @@ typedef enum muon_type {
 } muon_type;
 
 /**
- * An AMQP error condition: a symbolic name such as `amqp:not-found` and a
- * description.
+ * An AMQP error condition: a symbolic name such as `amqp:not-found`, a
+ * description, and an optional info map.
  *
- * Functions: `muon_condition_name`, `muon_condition_description`.
+ * Functions: `muon_condition_name`, `muon_condition_description`,
+ * `muon_condition_info`.
  */
 typedef struct muon_condition muon_condition;
 
@@ -591,6 +594,7 @@ typedef struct muon_event muon_event;
  * `muon_link_options_set_dynamic`, `muon_link_options_set_credit_window`,
  * `muon_link_options_set_auto_accept`, `muon_link_options_set_auto_settle`,
  * `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
+ * `muon_link_options_set_max_queued`,
  * `muon_link_options_set_durability`,
  * `muon_link_options_set_distribution_mode`,
  * `muon_link_options_add_capability`,
@@ -822,7 +826,8 @@ typedef struct muon_handler {
    */
   muon_callback on_link_remote_close;
   /**
-   * A sender has credit to send, or a receiver's drain finished.
+   * A sender has credit to send (and nothing left in its queue, see
+   * `muon_sender_send`), or a receiver's drain finished.
    */
   muon_callback on_link_flow;
   /**
@@ -838,7 +843,10 @@ typedef struct muon_handler {
    */
   muon_callback on_rejected;
   /**
-   * The peer released a delivery we sent.
+   * The peer released a delivery we sent; or, with a condition
+   * (`muon:not-sent`, `amqp:link:message-size-exceeded`), muon hands back
+   * a message it held in the sender's queue and never sent
+   * (`muon_event_message` is the message; see `muon_sender_send`).
    */
   muon_callback on_released;
   /**
@@ -850,7 +858,16 @@ typedef struct muon_handler {
    */
   muon_callback on_settled;
   /**
-   * The transport was lost or refused; `muon_event_condition` says why.
+   * The connection's transport ended without a completed AMQP close:
+   * the one place that says why (`muon_event_condition`, never NULL):
+   * lost (`amqp:connection:forced`), refused, or failed by an error (a
+   * protocol error by the peer, a failed login, a TLS failure, an idle
+   * or handshake time-out: the condition names it). Called once per
+   * transport, also while the application was closing the connection
+   * (the close did not complete), never after `muon_connection_abort`.
+   * With the built-in reconnect on (and no close asked), a new attempt
+   * follows; else `on_connection_final`. A peer's AMQP close is
+   * `on_connection_remote_close` instead.
    */
   muon_callback on_disconnected;
   /**
@@ -886,15 +903,6 @@ typedef struct muon_handler {
    */
   muon_callback on_listener_final;
   /**
-   * The connection failed: a protocol error by the peer, a failed login,
-   * a failed TLS handshake (e.g. a certificate from an unknown authority),
-   * an idle timeout, or the transport ended without an AMQP close
-   * (`amqp:connection:forced`; `on_disconnected` follows, and with
-   * reconnect on, a new attempt). `muon_event_condition` has the AMQP
-   * condition.
-   */
-  muon_callback on_transport_error;
-  /**
    * Frees the userdata registered with this table, once, after the final
    * event of its object. May be NULL.
    */
@@ -928,7 +936,8 @@ typedef struct muon_handler {
  * Functions: `muon_loop_connect`, `muon_connection_set_handler`,
  * `muon_connection_answer_open`, `muon_connection_open_sender`,
  * `muon_connection_open_receiver`, `muon_connection_close`,
- * `muon_connection_close_with`, `muon_connection_is_open`,
+ * `muon_connection_close_with`, `muon_connection_close_with_info`,
+ * `muon_connection_abort`, `muon_connection_is_open`,
  * `muon_connection_is_connected`, `muon_connection_remote_container_id`,
  * `muon_connection_remote_hostname`,
  * `muon_connection_remote_offers_capability`,
@@ -982,8 +991,9 @@ typedef struct muon_listener {
  *
  * Functions: `muon_connection_open_sender`, `muon_sender_answer_open`,
  * `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
- * `muon_sender_send`, `muon_sender_credit`, `muon_sender_offered`,
- * `muon_sender_drained`, `muon_sender_close`, `muon_sender_close_with`,
+ * `muon_sender_send`, `muon_sender_credit`, `muon_sender_queued`,
+ * `muon_sender_offered`, `muon_sender_drained`, `muon_sender_close`,
+ * `muon_sender_close_with`, `muon_sender_close_with_info`,
  * `muon_sender_connection`, `muon_sender_name`,
  * `muon_sender_remote_source`, `muon_sender_remote_target`,
  * `muon_sender_remote_source_address`,
@@ -1019,7 +1029,8 @@ typedef struct muon_sender {
  * `muon_receiver_set_auto_accept`, `muon_receiver_flow`,
  * `muon_receiver_drain`, `muon_receiver_credit`,
  * `muon_receiver_is_draining`, `muon_receiver_close`,
- * `muon_receiver_close_with`, `muon_receiver_connection`,
+ * `muon_receiver_close_with`, `muon_receiver_close_with_info`,
+ * `muon_receiver_connection`,
  * `muon_receiver_name`, `muon_receiver_remote_source`,
  * `muon_receiver_remote_target`, `muon_receiver_remote_source_address`,
  * `muon_receiver_remote_target_address`,
@@ -1155,7 +1166,9 @@ enum muon_result muon_delivery_modify(struct muon_delivery delivery,
  * Settles a delivery without giving it an outcome: an outgoing one once
  * the application is done with it (auto-settle off), an incoming one
  * whose outcome does not matter. Its handle is stale after. Results as
- * `muon_delivery_accept`.
+ * `muon_delivery_accept`, plus `MUON_RESULT_WRONG_STATE` for a delivery
+ * still in its sender's queue (see `muon_sender_send`: it is sent, or
+ * handed back, first).
  *
  * Not thread-safe; may be called from a callback.
  *
@@ -1324,7 +1337,9 @@ enum muon_result muon_connection_answer_open(struct muon_connection conn);
 /**
  * Begins closing the connection (and stops any reconnect): its links
  * close with it. `on_connection_final` follows once the peer answered, or
- * at once if no transport is up. Closing twice is not an error. Called
+ * at once if no transport is up; outcomes the peer sends before its
+ * answer are still reported, and if the close does not complete (the
+ * peer drops the transport instead), `on_disconnected` says so. Closing twice is not an error. Called
  * from a callback, the close takes effect once the callback's event is
  * handled, so that the event's built-ins still happen first (the message
  * of `on_message` is still accepted).
@@ -1357,6 +1372,57 @@ enum muon_result muon_connection_close(struct muon_connection conn);
 enum muon_result muon_connection_close_with(struct muon_connection conn,
                                             const char *name,
                                             const char *description);
+
+/**
+ * Begins closing the connection with the error condition `name`,
+ * `description` (may be NULL) and `info` (may be NULL: none), a map with
+ * symbol keys the peer reads as the condition's info (AMQP `fields`, e.g.
+ * `hostname` and `port` for `amqp:connection:redirect`); see
+ * `muon_connection_close_with`. `muon_connection_local_condition` reports
+ * it, with `muon_condition_info`.
+ *
+ * `name`, `description` and `info` are borrowed for the call (`info` is
+ * copied). Results as `muon_connection_close_with`, plus
+ * `MUON_RESULT_INVALID_ARGUMENT` when `info` is not a map with symbol
+ * keys.
+ *
+ * Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; strings are NULL or
+ * NUL-terminated; `info` is NULL or a live value.
+ */
+enum muon_result muon_connection_close_with_info(struct muon_connection conn,
+                                                 const char *name,
+                                                 const char *description,
+                                                 const struct muon_value *info);
+
+/**
+ * Ends the connection at once, without the AMQP close handshake: the
+ * socket is shut now, no close frame goes out and output not yet written
+ * is dropped (for a peer that stopped answering, or to test a peer's
+ * handling of a lost connection). The peer sees its transport end
+ * without a close: its `on_disconnected` with `amqp:connection:forced`.
+ * No reconnect follows, even with the built-in reconnect on (between
+ * reconnect attempts, the connection simply ends).
+ *
+ * This side sees, in order: `on_link_final` for each link (queued
+ * messages handed back first, see `muon_sender_send`; deliveries sent
+ * and not settled have no outcome), then `on_connection_final`; no
+ * `on_disconnected` and no `on_connection_remote_close`. Called from a
+ * callback, the abort takes effect once the callback's event is handled
+ * (as `muon_connection_close`). Aborting a closing connection ends it at
+ * once; aborting twice is not an error.
+ *
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+ * including the connection's own.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_connection_abort(struct muon_connection conn);
 
 /**
  * True while the AMQP connection is open both ways (false for a stale or
@@ -1586,9 +1652,11 @@ struct muon_listener muon_event_listener(const struct muon_event *event);
 struct muon_timer muon_event_timer(const struct muon_event *event);
 
 /**
- * The incoming message of `on_message`: valid until the callback returns
- * (see "Pointers returned by getters" at the top of this header;
- * `muon_message_clone` to keep it). NULL for other events and for NULL.
+ * The incoming message of `on_message`, or the unsent message muon hands
+ * back with `on_released` (see `muon_sender_send`): valid until the
+ * callback returns (see "Pointers returned by getters" at the top of this
+ * header; `muon_message_clone` to keep it). NULL for other events and for
+ * NULL.
  *
  * `event` is borrowed for the call. Not thread-safe; call it from the
  * callback that got the event.
@@ -1601,10 +1669,11 @@ const struct muon_message *muon_event_message(const struct muon_event *event);
 /**
  * The AMQP error condition of `on_connection_remote_close`,
  * `on_session_remote_close`, `on_link_remote_close`, `on_disconnected`
- * (why the transport was lost), `on_transport_error`, `on_rejected` and
- * `on_message_error`: valid until the callback returns (see "Pointers
- * returned by getters" at the top of this header). NULL when there is
- * none (a clean close) and for NULL.
+ * (why the transport ended), `on_message_error`, `on_rejected`, and
+ * `on_released` for a message muon hands back unsent: valid until the
+ * callback returns (see "Pointers returned by getters" at the top of this
+ * header). NULL when there is none (a clean close, the peer's own
+ * `released`) and for NULL.
  *
  * `event` is borrowed for the call. Not thread-safe; call it from the
  * callback that got the event.
@@ -1635,6 +1704,19 @@ const char *muon_condition_name(const struct muon_condition *condition);
  * `condition` is NULL or a live condition.
  */
 const char *muon_condition_description(const struct muon_condition *condition);
+
+/**
+ * The condition's info map (AMQP `info`: symbol keys, e.g. `hostname`
+ * and `port` of an `amqp:connection:redirect`): borrowed as long as the
+ * condition is (`muon_value_clone` to keep it). NULL if it has none, and
+ * for NULL. Read it with `muon_value_map_*` or `muon_value_format`.
+ *
+ * Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * `condition` is NULL or a live condition.
+ */
+const struct muon_value *muon_condition_info(const struct muon_condition *condition);
 
 /**
  * Makes an event loop, with no handler, connection or listener yet. The
@@ -2001,16 +2083,47 @@ enum muon_result muon_receiver_set_credit_window(struct muon_receiver receiver, 
 /**
  * Sends `message` on the sender: the tutorial's `sender.send_msg(msg)`.
  * The message is encoded during the call, so it may be changed or freed
- * right after. Needs credit: send from `on_link_flow`, up to
- * `muon_sender_credit`.
+ * right after.
+ *
+ * With credit (and nothing queued) it goes out at once. Without, it is
+ * held in the sender's queue: before the peer answered the attach, while
+ * the peer gives no credit, while too much output waits to be written,
+ * and behind messages queued earlier. Queued messages go out in the order
+ * they were sent as credit arrives, before any message sent later, and
+ * `on_link_flow` comes once the queue is empty and credit is left. The
+ * queue holds at most `muon_link_options_set_max_queued` messages (1024
+ * by default; `muon_sender_queued` says how many it holds); past that the
+ * call returns `MUON_RESULT_QUEUE_FULL` and sends nothing: wait for
+ * `on_link_flow`. With a bound of 0 nothing is queued and a send without
+ * credit returns `MUON_RESULT_NO_CREDIT` (or `MUON_RESULT_WRONG_STATE`
+ * before the attach, or with too much output waiting).
+ *
+ * A queued message's delivery reports its outcome like any other
+ * (`on_accepted` ... then `on_settled`). A queued message is never lost
+ * silently: when its link ends before it could be sent (closed by either
+ * side, its connection closed, aborted or lost), it is handed back with
+ * `on_released`, whose `muon_event_message` is the message and whose
+ * `muon_event_condition` is `muon:not-sent` (the peer's own `released`
+ * has no condition), then `on_settled`; one larger than the peer's
+ * max-message-size (unknown before the attach) is handed back the same
+ * way with `amqp:link:message-size-exceeded`. With the built-in reconnect
+ * on, the queue is kept instead and sent on the link the reconnect
+ * attaches again, with the same delivery handles; when the connection
+ * ends without reconnecting, what is left is handed back before
+ * `on_connection_final`, under a sender handle valid during those
+ * callbacks only. Deliveries already sent when a transport is lost have
+ * no outcome: their fate is unknown (`on_link_final` is the last event
+ * about them). `muon_loop_free` drops what is queued.
  *
  * `message` is borrowed for the call; `out` (may be NULL) receives the
  * delivery, owned by the loop until it is settled (the null handle when
- * sent pre-settled). Results: `MUON_RESULT_OK`,
- * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
- * `MUON_RESULT_NO_CREDIT`, `MUON_RESULT_WRONG_STATE` (not attached, or too
- * much output waiting: `on_link_flow` follows once it is written),
- * `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT`
+ * sent pre-settled, queued or not). Results: `MUON_RESULT_OK` (sent or
+ * queued), `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+ * `MUON_RESULT_QUEUE_FULL`, `MUON_RESULT_NO_CREDIT` and
+ * `MUON_RESULT_WRONG_STATE` (only with a bound of 0, as above; also
+ * `MUON_RESULT_WRONG_STATE` for a sender the peer attached and this side
+ * has not opened), `MUON_RESULT_CLOSED` (the sender or its connection is
+ * closing or closed, or the peer closed it), `MUON_RESULT_INVALID_ARGUMENT`
  * (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
  * `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
  * may be called from a callback.
@@ -2024,9 +2137,21 @@ enum muon_result muon_sender_send(struct muon_sender sender,
                                   struct muon_delivery *out);
 
 /**
- * The sender's credit: how many messages it may send now (0 for a stale
- * or null handle): the tutorial's `sender.credit`. Not thread-safe; may be
- * called from a callback.
+ * How many messages the sender holds in its queue, waiting for credit
+ * (see `muon_sender_send`); 0 for a stale or null handle. Not
+ * thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+uint32_t muon_sender_queued(struct muon_sender sender);
+
+/**
+ * The sender's credit: how many messages it may send now without their
+ * waiting in its queue (0 for a stale or null handle): the tutorial's
+ * `sender.credit`. The credit the peer granted, less the messages already
+ * queued (see `muon_sender_send`), so that sending while it is above 0
+ * never fills the queue. Not thread-safe; may be called from a callback.
  *
  * # Safety
  * The handle is the null handle or its loop is live.
@@ -2111,7 +2236,11 @@ bool muon_receiver_is_draining(struct muon_receiver receiver);
 
 /**
  * Begins closing the sender: the tutorial's `link.close()`.
- * `on_link_final` follows once the peer answered. Closing twice is not an
+ * `on_link_final` follows once the peer answered. Outcomes the peer gives
+ * deliveries before its answer are still reported (`on_accepted` ...,
+ * `on_settled`), so a program may close and then wait for them; messages
+ * still queued for credit are handed back (see `muon_sender_send`), and
+ * later sends return `MUON_RESULT_CLOSED`. Closing twice is not an
  * error. Called from a callback, the close takes effect once the
  * callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
@@ -2138,6 +2267,25 @@ enum muon_result muon_sender_close(struct muon_sender sender);
 enum muon_result muon_sender_close_with(struct muon_sender sender,
                                         const char *name,
                                         const char *description);
+
+/**
+ * Begins closing the sender with the error condition `name`,
+ * `description` (may be NULL) and `info` (may be NULL: none), a map with
+ * symbol keys (see `muon_connection_close_with_info`), all borrowed for
+ * the call. Results as `muon_sender_close_with`, plus
+ * `MUON_RESULT_INVALID_ARGUMENT` when `info` is not a map with symbol
+ * keys.
+ *
+ * Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; strings are NULL or
+ * NUL-terminated; `info` is NULL or a live value.
+ */
+enum muon_result muon_sender_close_with_info(struct muon_sender sender,
+                                             const char *name,
+                                             const char *description,
+                                             const struct muon_value *info);
 
 /**
  * Begins closing the receiver; see `muon_sender_close`.
@@ -2168,6 +2316,24 @@ enum muon_result muon_receiver_close(struct muon_receiver receiver);
 enum muon_result muon_receiver_close_with(struct muon_receiver receiver,
                                           const char *name,
                                           const char *description);
+
+/**
+ * Begins closing the receiver with an error condition and its info map;
+ * see `muon_sender_close_with_info`.
+ *
+ * `name`, `description` and `info` are borrowed for the call. Results as
+ * `muon_receiver_close_with`, plus `MUON_RESULT_INVALID_ARGUMENT` when
+ * `info` is not a map with symbol keys. Not thread-safe; may be called
+ * from a callback, including the link's own.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; strings are NULL or
+ * NUL-terminated; `info` is NULL or a live value.
+ */
+enum muon_result muon_receiver_close_with_info(struct muon_receiver receiver,
+                                               const char *name,
+                                               const char *description,
+                                               const struct muon_value *info);
 
 /**
  * The sender's connection (the null handle for a stale or null sender).
@@ -2566,6 +2732,24 @@ enum muon_result muon_link_options_set_auto_settle(struct muon_link_options *opt
  * `opts` is NULL or a live options object.
  */
 enum muon_result muon_link_options_set_handshake(struct muon_link_options *opts, bool on);
+
+/**
+ * Senders: how many messages `muon_sender_send` may hold in the sender's
+ * queue while there is no credit to send them (default 1024): one more
+ * is refused with `MUON_RESULT_QUEUE_FULL`. A count, not bytes: the
+ * queue holds each message's encoding, so its memory is about `max`
+ * times the size of the messages. 0: no queue; a send without credit is
+ * refused with `MUON_RESULT_NO_CREDIT`. What becomes of queued messages
+ * when the link ends is said at `muon_sender_send`. Receivers ignore it.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ * (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_max_queued(struct muon_link_options *opts, uint32_t max);
 
 /**
  * Senders: send every message settled, at-most-once (no outcome comes

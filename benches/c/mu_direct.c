@@ -78,11 +78,6 @@ static void on_connection_final(void *ud, const muon_event *ev) {
     }
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr,
@@ -108,7 +103,6 @@ int main(int argc, char **argv) {
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     h.on_connection_final = on_connection_final;
     CHECK(muon_loop_listen(loop, addr, lo, &h, &a, &a.listener));
     muon_connection_options_free(lo);

@@ -54,11 +54,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 /* The connection is gone: start the next one (from the callback, which
  * only queues the connect). */
 static void on_final(void *ud, const muon_event *ev) {
@@ -76,7 +71,6 @@ static void connect_next(struct app *a) {
     h.on_connection_remote_open = on_remote_open;
     h.on_connection_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     h.on_connection_final = on_final;
     a->closing = 0;
     ++a->started;

@@ -79,7 +79,6 @@ int main(int argc, char **argv) {
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_disconnected;
     a.h = h;
     start_more(&a);
     muon_result rc = muon_loop_run(a.loop);

@@ -43,11 +43,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s HOST PORT ADDRESS COUNT [--window W] [--tls-ca FILE]\n",
@@ -68,7 +63,6 @@ int main(int argc, char **argv) {
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     muon_connection conn;
     CHECK(muon_loop_connect(loop, url, co, &h, &a, &conn));
     muon_connection_options_free(co);

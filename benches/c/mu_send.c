@@ -86,11 +86,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr,
@@ -111,7 +106,6 @@ int main(int argc, char **argv) {
 
     muon_handler ch = MUON_HANDLER_INIT;
     ch.on_disconnected = on_disconnected;
-    ch.on_transport_error = on_transport_error;
     ch.on_connection_remote_close = on_remote_close;
     CHECK(muon_loop_connect(a.loop, url, co, &ch, &a, &a.conn));
     muon_connection_options_free(co);

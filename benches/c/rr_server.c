@@ -134,11 +134,6 @@ static void on_remote_close(void *ud, const muon_event *ev) {
     if (muon_event_condition(ev)) fail("closed by peer", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 static void on_connection_final(void *ud, const muon_event *ev) {
     struct app *a = ud;
     (void)ev;
@@ -170,7 +165,6 @@ int main(int argc, char **argv) {
     h.on_message = on_message;
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
-    h.on_transport_error = on_transport_error;
     h.on_connection_final = on_connection_final;
     if (a.listen_mode) {
         h.on_listener_open = on_listener_open;

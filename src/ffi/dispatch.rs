@@ -10,6 +10,7 @@
 //! callback for the same event, so the application can take over first
 //! (settle a message itself, open a link itself, set its terminus).
 
+use std::collections::VecDeque;
 use std::ffi::{CString, c_void};
 
 use super::event::{Condition, EventData, muon_event_kind as K};
@@ -51,7 +52,6 @@ pub(crate) struct ConnEntry {
     pub local_error: Option<AmqpError>,
 }
 
-#[derive(Clone)]
 pub(crate) struct LinkEntry {
     pub conn: Key,
     pub cid: ConnId,
@@ -63,7 +63,26 @@ pub(crate) struct LinkEntry {
     pub closed_by_app: bool,
     /// The condition this side closed the link with.
     pub local_error: Option<AmqpError>,
+    /// A sender's messages waiting for credit, oldest first (at most
+    /// `opts.max_queued`); sent before any newer message.
+    pub queue: VecDeque<Queued>,
 }
+
+/// A message `muon_sender_send` queued: its encoding, and its delivery
+/// (none when sent pre-settled).
+pub(crate) struct Queued {
+    pub bytes: Vec<u8>,
+    pub delivery: Option<Key>,
+}
+
+/// The condition of a queued message handed back unsent.
+pub(crate) const NOT_SENT: &str = "muon:not-sent";
+
+/// The engine ID a queued delivery has until it is sent: it names nothing.
+pub(crate) const NOT_YET_SENT: DeliveryId = DeliveryId(Key {
+    index: u32::MAX,
+    generation: 0,
+});
 
 pub(crate) struct DeliveryEntry {
     pub cid: ConnId,
@@ -73,6 +92,9 @@ pub(crate) struct DeliveryEntry {
     pub outcome_reported: bool,
     /// `on_settled` was reported.
     pub settled_reported: bool,
+    /// Still in its sender's queue: not sent, `did` is [`NOT_YET_SENT`]
+    /// and it is not in `delivery_index`.
+    pub queued: bool,
 }
 
 pub(crate) struct ListenerEntry {
@@ -176,6 +198,8 @@ pub(crate) struct State {
 /// A close asked for inside a callback.
 pub(crate) enum PendingClose {
     Conn(ConnId, Option<AmqpError>),
+    /// `muon_connection_abort`.
+    Abort(ConnId),
     Link(ConnId, LinkId, Option<AmqpError>),
 }
 
@@ -331,6 +355,7 @@ impl State {
             opts,
             closed_by_app: false,
             local_error: None,
+            queue: VecDeque::new(),
         });
         self.link_index.insert((cid, link), k);
         k
@@ -346,14 +371,161 @@ impl State {
             did,
             outcome_reported: false,
             settled_reported: false,
+            queued: false,
         });
         self.delivery_index.insert((cid, did), k);
         k
     }
 
     pub(crate) fn forget_delivery(&mut self, k: Key) {
-        if let Some(d) = self.deliveries.remove(k) {
+        if let Some(d) = self.deliveries.remove(k)
+            && !d.queued
+        {
             self.delivery_index.remove(&(d.cid, d.did));
+        }
+    }
+
+    // ---- the send queue -----------------------------------------------------------
+
+    /// Sends link `lk`'s queued messages, oldest first, while the engine
+    /// takes them (credit, output room). A message that can never go (too
+    /// large for the peer) is handed back at once. Returns true when the
+    /// queue is empty.
+    pub(crate) fn flush_queue(&mut self, lk: Key, out: &mut Vec<Action>) -> bool {
+        use crate::engine::Error as E;
+        let Some(entry) = self.links.get_mut(lk) else {
+            return true;
+        };
+        if entry.queue.is_empty() {
+            return true;
+        }
+        let (cid, l, presettled) = (entry.cid, entry.link, entry.opts.presettled);
+        let Some(x) = self.lp.engine(cid) else {
+            return false;
+        };
+        let mut too_large = Vec::new();
+        while let Some(q) = entry.queue.front() {
+            match x.send(l, None, q.bytes.as_slice(), presettled) {
+                Ok(d) => {
+                    let Some(q) = entry.queue.pop_front() else {
+                        break;
+                    };
+                    let Some(dk) = q.delivery else {
+                        continue;
+                    };
+                    if x.delivery_exists(d)
+                        && let Some(de) = self.deliveries.get_mut(dk)
+                    {
+                        de.did = d;
+                        de.queued = false;
+                        self.delivery_index.insert((cid, d), dk);
+                    } else {
+                        // Sent settled after all: nothing more to report.
+                        self.deliveries.remove(dk);
+                    }
+                }
+                Err(E::InvalidArgument(why)) => {
+                    too_large.extend(entry.queue.pop_front().map(|q| (q, why)));
+                }
+                // No credit, no room, or the link is ending (its queue is
+                // handed back at its final event).
+                Err(_) => break,
+            }
+        }
+        let empty = entry.queue.is_empty();
+        for (q, why) in too_large {
+            let e = AmqpError::new(condition::MESSAGE_SIZE_EXCEEDED, why);
+            self.hand_back(lk, q, &e, out);
+        }
+        empty
+    }
+
+    /// Hands a queued message back to the application unsent:
+    /// `on_released` with the message and `error`, then `on_settled`; its
+    /// delivery handle is stale after.
+    pub(crate) fn hand_back(
+        &mut self,
+        lk: Key,
+        q: Queued,
+        error: &AmqpError,
+        out: &mut Vec<Action>,
+    ) {
+        let ck = self.links.get(lk).map(|l| l.conn);
+        let delivery = q
+            .delivery
+            .filter(|dk| self.deliveries.get(*dk).is_some_and(|d| d.queued))
+            .map_or(muon_delivery::NULL, |dk| muon_delivery::new(self.me, dk));
+        let msg = Message::decode_boxed(&[&q.bytes]).unwrap_or_default();
+        let mut ev = self.link_event(K::Released, lk);
+        ev.delivery = delivery;
+        ev.message = Some(MessageBox::received(msg, q.bytes));
+        ev.condition = Some(Condition::from_error(error));
+        Self::dispatch(out, |h| h.on_released, Some(lk), ck, ev);
+        if let Some(dk) = q.delivery.filter(|_| !delivery.is_null()) {
+            let mut ev = self.link_event(K::Settled, lk);
+            ev.delivery = delivery;
+            Self::dispatch(out, |h| h.on_settled, Some(lk), ck, ev);
+            out.push(Action::Builtin(Builtin::Settle(dk)));
+        }
+    }
+
+    /// Hands back every message still queued on link `lk`.
+    fn hand_back_all(&mut self, lk: Key, why: &str, out: &mut Vec<Action>) {
+        let Some(entry) = self.links.get_mut(lk) else {
+            return;
+        };
+        let queue = std::mem::take(&mut entry.queue);
+        if queue.is_empty() {
+            return;
+        }
+        let e = AmqpError::new(NOT_SENT, why);
+        for q in queue {
+            self.hand_back(lk, q, &e, out);
+        }
+    }
+
+    /// Gives link `lk` the queue of the link it replaces (on reconnect),
+    /// with its deliveries.
+    fn adopt_queue(&mut self, queue: VecDeque<Queued>, lk: Key) {
+        for dk in queue.iter().filter_map(|q| q.delivery) {
+            if let Some(d) = self.deliveries.get_mut(dk) {
+                d.link = lk;
+            }
+        }
+        if let Some(e) = self.links.get_mut(lk) {
+            e.queue = queue;
+        }
+    }
+
+    /// The connection ends with links kept for a reconnect that will not
+    /// come: their queued messages are handed back, each link's under a
+    /// handle valid for those callbacks only (its own handle went stale at
+    /// its `on_link_final`), with the link's handler.
+    fn hand_back_stashed(&mut self, ck: Key, out: &mut Vec<Action>) {
+        let Some(c) = self.conns.get_mut(ck) else {
+            return;
+        };
+        let waiting: Vec<LinkId> = c
+            .stash
+            .iter()
+            .filter(|(_, e)| !e.queue.is_empty())
+            .map(|(l, _)| *l)
+            .collect();
+        for l in waiting {
+            let Some(mut entry) = self.conns.get_mut(ck).and_then(|c| c.stash.remove(&l)) else {
+                continue;
+            };
+            let queue = std::mem::take(&mut entry.queue);
+            // Not in link_index: the ID may name a link of a newer engine.
+            entry.closed_by_app = true;
+            let lk = self.links.insert(entry);
+            self.adopt_queue(queue, lk);
+            self.hand_back_all(
+                lk,
+                "the connection ended before the message could be sent",
+                out,
+            );
+            out.push(Action::Builtin(Builtin::RemoveLink(lk)));
         }
     }
 
@@ -466,11 +638,14 @@ impl State {
                 {
                     let lk =
                         self.register_link(ck, conn, new, entry.role, entry.handler, entry.opts);
+                    // Messages still queued go out on the new link, first.
+                    self.adopt_queue(entry.queue, lk);
                     out.push(Action::Builtin(Builtin::TopUp(lk)));
                 }
             }
             LoopEvent::ConnectionFinal(cid) => match self.conn_index.get(&cid).copied() {
                 Some(ck) => {
+                    self.hand_back_stashed(ck, &mut out);
                     let e = self.event(K::ConnectionFinal, Some(ck));
                     Self::dispatch(&mut out, |h| h.on_connection_final, None, Some(ck), e);
                     out.push(Action::Builtin(Builtin::RemoveConn(ck)));
@@ -570,6 +745,15 @@ impl State {
             }
             Event::LinkFinal(l) => {
                 if let Some(lk) = self.link_index.get(&(cid, l)).copied() {
+                    // Kept for the link a reconnect attaches again; else
+                    // handed back while the link's handle is still valid.
+                    if !self.lp.will_recreate(cid, l) {
+                        self.hand_back_all(
+                            lk,
+                            "the link ended before the message could be sent",
+                            out,
+                        );
+                    }
                     let ev = self.link_event(K::LinkFinal, lk);
                     Self::dispatch(out, |h| h.on_link_final, Some(lk), me, ev);
                     out.push(Action::Builtin(Builtin::RemoveLink(lk)));
@@ -579,6 +763,11 @@ impl State {
                 let Some(lk) = self.link_index.get(&(cid, l)).copied() else {
                     return;
                 };
+                // Queued messages first; the application hears of credit
+                // only once they are all sent.
+                if !self.flush_queue(lk, out) {
+                    return;
+                }
                 let Some(x) = self.lp.engine_ref(cid) else {
                     return;
                 };
@@ -594,11 +783,9 @@ impl State {
             }
             Event::Delivery(d) => self.prepare_delivery(cid, ck, d, out),
             Event::DeliveryUpdated(d) => self.prepare_update(cid, ck, d, out),
-            Event::TransportError(err) => {
-                let mut ev = self.event(K::TransportError, me);
-                ev.condition = Some(Condition::from_error(&err));
-                Self::dispatch(out, |h| h.on_transport_error, None, me, ev);
-            }
+            // Reported once, by on_disconnected (LoopEvent::Disconnected
+            // carries it).
+            Event::TransportError(_) => {}
             Event::SaslAuthenticate => {
                 let ev = self.event(K::SaslAuthenticate, me);
                 Self::dispatch(out, |h| h.on_sasl_authenticate, None, me, ev);

@@ -153,6 +153,24 @@ pub(crate) fn error_from(
     })
 }
 
+/// An AMQP error from a condition name, description and info map (NULL:
+/// none; else a map with symbol keys).
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `info` is NULL or a live value.
+pub(crate) unsafe fn error_with_info(
+    name: *const c_char,
+    description: *const c_char,
+    info: *const muon_value,
+) -> Result<AmqpError, muon_result> {
+    let mut e = error_from(name, description)?;
+    if !info.is_null() {
+        // SAFETY: the caller promises a live value.
+        e.info = Some(unsafe { fields_from(info) }?);
+    }
+    Ok(e)
+}
+
 // ---- connect and listen -------------------------------------------------------
 
 /// Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`;
@@ -425,7 +443,9 @@ fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(
 
 /// Begins closing the connection (and stops any reconnect): its links
 /// close with it. `on_connection_final` follows once the peer answered, or
-/// at once if no transport is up. Closing twice is not an error. Called
+/// at once if no transport is up; outcomes the peer sends before its
+/// answer are still reported, and if the close does not complete (the
+/// peer drops the transport instead), `on_disconnected` says so. Closing twice is not an error. Called
 /// from a callback, the close takes effect once the callback's event is
 /// handled, so that the event's built-ins still happen first (the message
 /// of `on_message` is still accepted).
@@ -465,6 +485,77 @@ pub unsafe extern "C" fn muon_connection_close_with(
         check(conn.owner, conn.generation)?;
         let e = error_from(name, description)?;
         close_connection(conn, Some(e))
+    })
+}
+
+/// Begins closing the connection with the error condition `name`,
+/// `description` (may be NULL) and `info` (may be NULL: none), a map with
+/// symbol keys the peer reads as the condition's info (AMQP `fields`, e.g.
+/// `hostname` and `port` for `amqp:connection:redirect`); see
+/// `muon_connection_close_with`. `muon_connection_local_condition` reports
+/// it, with `muon_condition_info`.
+///
+/// `name`, `description` and `info` are borrowed for the call (`info` is
+/// copied). Results as `muon_connection_close_with`, plus
+/// `MUON_RESULT_INVALID_ARGUMENT` when `info` is not a map with symbol
+/// keys.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; strings are NULL or
+/// NUL-terminated; `info` is NULL or a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_close_with_info(
+    conn: muon_connection,
+    name: *const c_char,
+    description: *const c_char,
+    info: *const muon_value,
+) -> muon_result {
+    boundary!(result: {
+        check(conn.owner, conn.generation)?;
+        // SAFETY: the caller promises NULL or a live value.
+        let e = unsafe { error_with_info(name, description, info) }?;
+        close_connection(conn, Some(e))
+    })
+}
+
+/// Ends the connection at once, without the AMQP close handshake: the
+/// socket is shut now, no close frame goes out and output not yet written
+/// is dropped (for a peer that stopped answering, or to test a peer's
+/// handling of a lost connection). The peer sees its transport end
+/// without a close: its `on_disconnected` with `amqp:connection:forced`.
+/// No reconnect follows, even with the built-in reconnect on (between
+/// reconnect attempts, the connection simply ends).
+///
+/// This side sees, in order: `on_link_final` for each link (queued
+/// messages handed back first, see `muon_sender_send`; deliveries sent
+/// and not settled have no outcome), then `on_connection_final`; no
+/// `on_disconnected` and no `on_connection_remote_close`. Called from a
+/// callback, the abort takes effect once the callback's event is handled
+/// (as `muon_connection_close`). Aborting a closing connection ends it at
+/// once; aborting twice is not an error.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+/// including the connection's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_abort(conn: muon_connection) -> muon_result {
+    boundary!(result: {
+        conn_call(conn, |st, _, cid| {
+            if !st.lp.connection_exists(cid) {
+                return Ok(()); // in its final callback: over already
+            }
+            if st.dispatching {
+                st.pending_closes.push(PendingClose::Abort(cid));
+                return Ok(());
+            }
+            st.lp.abort(cid).map_err(map_reactor)
+        })
     })
 }
 

@@ -23,6 +23,7 @@ use crate::codec::{Map, Symbol, Symbols};
 /// `muon_link_options_set_dynamic`, `muon_link_options_set_credit_window`,
 /// `muon_link_options_set_auto_accept`, `muon_link_options_set_auto_settle`,
 /// `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
+/// `muon_link_options_set_max_queued`,
 /// `muon_link_options_set_durability`,
 /// `muon_link_options_set_distribution_mode`,
 /// `muon_link_options_add_capability`,
@@ -43,6 +44,8 @@ pub(crate) struct LinkOpts {
     pub handshake: bool,
     pub presettled: bool,
     pub durability: muon_durability,
+    /// Senders: messages held for credit at most (see `muon_sender_send`).
+    pub max_queued: u32,
     pub distribution_mode: Option<Symbol>,
     pub capabilities: Vec<Symbol>,
     pub offered_capabilities: Option<Symbols>,
@@ -61,6 +64,7 @@ impl Default for LinkOpts {
             handshake: true,
             presettled: false,
             durability: muon_durability::None,
+            max_queued: DEFAULT_MAX_QUEUED,
             distribution_mode: None,
             capabilities: Vec::new(),
             offered_capabilities: None,
@@ -69,6 +73,9 @@ impl Default for LinkOpts {
         }
     }
 }
+
+/// Messages a sender holds for credit, by default.
+pub(crate) const DEFAULT_MAX_QUEUED: u32 = 1024;
 
 impl Opaque for muon_link_options {
     type Inner = LinkOpts;
@@ -234,6 +241,33 @@ pub unsafe extern "C" fn muon_link_options_set_handshake(
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
         o.handshake = on;
+        Ok(())
+    })
+}
+
+/// Senders: how many messages `muon_sender_send` may hold in the sender's
+/// queue while there is no credit to send them (default 1024): one more
+/// is refused with `MUON_RESULT_QUEUE_FULL`. A count, not bytes: the
+/// queue holds each message's encoding, so its memory is about `max`
+/// times the size of the messages. 0: no queue; a send without credit is
+/// refused with `MUON_RESULT_NO_CREDIT`. What becomes of queued messages
+/// when the link ends is said at `muon_sender_send`. Receivers ignore it.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_max_queued(
+    opts: *mut muon_link_options,
+    max: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.max_queued = max;
         Ok(())
     })
 }

@@ -45,8 +45,12 @@ pub enum muon_result {
     StaleHandle = 203,
     /// The call was made from a thread that does not own the loop.
     WrongThread = 204,
-    /// The link has no credit to send.
+    /// The link has no credit to send (and holds no queue: see
+    /// `muon_link_options_set_max_queued`).
     NoCredit = 205,
+    /// The sender's queue of messages waiting for credit is full (see
+    /// `muon_link_options_set_max_queued`): nothing was sent or queued.
+    QueueFull = 206,
 
     /// An operating-system I/O error.
     IoError = 300,
@@ -75,7 +79,7 @@ pub enum muon_result {
 
 impl muon_result {
     /// Every code, for lookups by number.
-    const ALL: [muon_result; 23] = [
+    const ALL: [muon_result; 24] = [
         muon_result::Ok,
         muon_result::NullArgument,
         muon_result::InvalidArgument,
@@ -89,6 +93,7 @@ impl muon_result {
         muon_result::StaleHandle,
         muon_result::WrongThread,
         muon_result::NoCredit,
+        muon_result::QueueFull,
         muon_result::IoError,
         muon_result::ConnectionRefused,
         muon_result::TimedOut,
@@ -155,6 +160,10 @@ impl muon_result {
             muon_result::NoCredit => (
                 b"MUON_RESULT_NO_CREDIT\0",
                 b"the link has no credit to send\0",
+            ),
+            muon_result::QueueFull => (
+                b"MUON_RESULT_QUEUE_FULL\0",
+                b"the sender's queue of messages waiting for credit is full\0",
             ),
             muon_result::IoError => (b"MUON_RESULT_IO_ERROR\0", b"an I/O error occurred\0"),
             muon_result::ConnectionRefused => (

@@ -130,7 +130,6 @@ static void note_condition(struct run *r, const muon_event *ev) {
     copy(r->desc, sizeof r->desc, muon_condition_description(cond));
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) { note_condition(ud, ev); }
 static void on_disconnected(void *ud, const muon_event *ev) { note_condition(ud, ev); }
 
 static void on_final(void *ud, const muon_event *ev) {
@@ -152,7 +151,6 @@ static void attempt(struct run *r, const muon_connection_options *server,
     h.on_connection_accepted = on_accepted;
     h.on_sasl_authenticate = on_authenticate;
     h.on_connection_remote_open = on_remote_open;
-    h.on_transport_error = on_transport_error;
     h.on_disconnected = on_disconnected;
     h.on_connection_final = on_final;
     OK(muon_loop_set_handler(loop, &h, r));

@@ -56,7 +56,7 @@ static void run_attempt(muon_loop *loop, unsigned port, muon_connection_options 
     snprintf(url, sizeof url, "amqps://localhost:%u", port);
     muon_handler h = MUON_HANDLER_INIT;
     h.on_connection_remote_open = on_open;
-    h.on_transport_error = on_error;
+    h.on_disconnected = on_error;
     muon_connection conn;
     OK(muon_loop_connect(loop, url, opts, &h, a, &conn));
     for (int i = 0; i < 500 && !a->opened && !a->failed; i++) {

@@ -1086,11 +1086,6 @@ static void on_connection_remote_close(void *u, const muon_event *ev) {
     }
 }
 
-static void on_transport_error(void *u, const muon_event *ev) {
-    (void)u;
-    report_condition("transport error", muon_event_condition(ev));
-}
-
 static void on_disconnected(void *u, const muon_event *ev) {
     (void)u;
     if (!A.done) {
@@ -1208,7 +1203,6 @@ int main(int argc, char **argv) {
     ch.on_connection_remote_open = on_connection_remote_open;
     ch.on_connection_remote_close = on_connection_remote_close;
     ch.on_session_remote_close = on_session_remote_close;
-    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
     check(muon_loop_connect(A.loop, A.url, opts, &ch, NULL, &A.conn), "connect");
     muon_connection_options_free(opts);

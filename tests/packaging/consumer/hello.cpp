@@ -82,7 +82,6 @@ int main(int argc, char **argv) {
         std::string url = "127.0.0.1:" + std::to_string(muon_listener_port(app.listener));
         muon_handler client = MUON_HANDLER_INIT;
         client.on_connection_remote_open = on_connection_remote_open;
-        client.on_transport_error = on_failure;
         client.on_disconnected = on_failure;
         rc = muon_loop_connect(app.loop, url.c_str(), nullptr, &client, &app, &app.client);
     }
