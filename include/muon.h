@@ -378,8 +378,8 @@ typedef enum muon_durability {
 
 /**
  * When a terminus's expiry timer starts (AMQP 1.0 §3.5.6
- * terminus-expiry-policy): `muon_terminus_expiry_policy`. The numbers are
- * stable.
+ * terminus-expiry-policy): `muon_terminus_expiry_policy`,
+ * `muon_link_options_set_expiry_policy`. The numbers are stable.
  */
 typedef enum muon_expiry_policy {
   /**
@@ -596,7 +596,12 @@ typedef struct muon_event muon_event;
  * `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
  * `muon_link_options_set_max_queued`,
  * `muon_link_options_set_durability`,
+ * `muon_link_options_set_expiry_policy`,
+ * `muon_link_options_set_timeout_ms`,
  * `muon_link_options_set_distribution_mode`,
+ * `muon_link_options_set_filter`, `muon_link_options_set_selector`,
+ * `muon_link_options_set_rcv_settle_second`,
+ * `muon_link_options_set_max_message_size`,
  * `muon_link_options_add_capability`,
  * `muon_link_options_add_offered_capability`,
  * `muon_link_options_add_desired_capability`,
@@ -731,13 +736,17 @@ typedef struct muon_value muon_value;
 /**
  * A delivery (a message in transit): a handle owned by the loop, valid
  * until the delivery is settled here (by the application or a built-in
- * behaviour) or its link ends. A zeroed value is the null handle.
+ * behaviour; on a receiver in rcv-settle-mode second, until its sender
+ * settled it too: `on_settled`) or its link ends. A zeroed value is the
+ * null handle.
  *
- * Functions: `muon_sender_send`, `muon_event_delivery`,
+ * Functions: `muon_sender_send`, `muon_sender_send_with`,
+ * `muon_event_delivery`,
  * `muon_delivery_accept`, `muon_delivery_reject`,
  * `muon_delivery_release`, `muon_delivery_modify`,
  * `muon_delivery_settle`, `muon_delivery_remote_state`,
- * `muon_delivery_is_remote_settled`, `muon_delivery_tag`.
+ * `muon_delivery_is_remote_settled`, `muon_delivery_tag`,
+ * `muon_delivery_message_format`.
  */
 typedef struct muon_delivery {
   /**
@@ -822,7 +831,9 @@ typedef struct muon_handler {
    */
   muon_callback on_link_remote_open;
   /**
-   * The peer closed a link; `muon_event_condition` has its error.
+   * The peer closed a link, or detached it without closing
+   * (`muon_sender_remote_closed` / `muon_receiver_remote_closed` say
+   * which); `muon_event_condition` has its error.
    */
   muon_callback on_link_remote_close;
   /**
@@ -855,6 +866,9 @@ typedef struct muon_handler {
   muon_callback on_modified;
   /**
    * A delivery was settled by the peer (and, with auto-settle on, here).
+   * Also for a receiver in rcv-settle-mode second: its sender settled a
+   * delivery this side gave an outcome (see
+   * `muon_link_options_set_rcv_settle_second`).
    */
   muon_callback on_settled;
   /**
@@ -991,9 +1005,11 @@ typedef struct muon_listener {
  *
  * Functions: `muon_connection_open_sender`, `muon_sender_answer_open`,
  * `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
- * `muon_sender_send`, `muon_sender_credit`, `muon_sender_queued`,
- * `muon_sender_offered`, `muon_sender_drained`, `muon_sender_close`,
- * `muon_sender_close_with`, `muon_sender_close_with_info`,
+ * `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
+ * `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,
+ * `muon_sender_close`, `muon_sender_close_with`,
+ * `muon_sender_close_with_info`, `muon_sender_detach`,
+ * `muon_sender_remote_closed`, `muon_sender_remote_max_message_size`,
  * `muon_sender_connection`, `muon_sender_name`,
  * `muon_sender_remote_source`, `muon_sender_remote_target`,
  * `muon_sender_remote_source_address`,
@@ -1030,6 +1046,7 @@ typedef struct muon_sender {
  * `muon_receiver_drain`, `muon_receiver_credit`,
  * `muon_receiver_is_draining`, `muon_receiver_close`,
  * `muon_receiver_close_with`, `muon_receiver_close_with_info`,
+ * `muon_receiver_detach`, `muon_receiver_remote_closed`,
  * `muon_receiver_connection`,
  * `muon_receiver_name`, `muon_receiver_remote_source`,
  * `muon_receiver_remote_target`, `muon_receiver_remote_source_address`,
@@ -1110,6 +1127,10 @@ extern "C" {
 /**
  * Accepts and settles an incoming delivery (its handle is stale after):
  * by hand, when auto-accept is off, or in `on_message` before it acts.
+ * On a receiver in rcv-settle-mode second
+ * (`muon_link_options_set_rcv_settle_second`) the outcome goes out now
+ * and the delivery is settled once its sender settled it: its handle
+ * stays valid until that `on_settled`.
  *
  * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  * `MUON_RESULT_STALE_HANDLE` (settled already, or its link is gone),
@@ -1208,6 +1229,18 @@ bool muon_delivery_is_remote_settled(struct muon_delivery delivery);
  * valid for writing `cap` bytes.
  */
 size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap);
+
+/**
+ * The message format of the delivery's transfer: 0 for an AMQP message
+ * (what `muon_sender_send` sends); another value is a format the sender
+ * chose with `muon_sender_send_with`. For a received delivery (in
+ * `on_message`) or a sent one; 0 for a stale or null handle. Not
+ * thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+uint32_t muon_delivery_message_format(struct muon_delivery delivery);
 
 /**
  * Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`;
@@ -2124,7 +2157,9 @@ enum muon_result muon_receiver_set_credit_window(struct muon_receiver receiver, 
  * `MUON_RESULT_WRONG_STATE` for a sender the peer attached and this side
  * has not opened), `MUON_RESULT_CLOSED` (the sender or its connection is
  * closing or closed, or the peer closed it), `MUON_RESULT_INVALID_ARGUMENT`
- * (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
+ * (larger than the peer accepts, `muon_sender_remote_max_message_size`, or
+ * than the sender's own `muon_link_options_set_max_message_size`; nothing
+ * is sent and the link goes on), `MUON_RESULT_WRONG_THREAD`,
  * `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
  * may be called from a callback.
  *
@@ -2135,6 +2170,42 @@ enum muon_result muon_receiver_set_credit_window(struct muon_receiver receiver, 
 enum muon_result muon_sender_send(struct muon_sender sender,
                                   const struct muon_message *message,
                                   struct muon_delivery *out);
+
+/**
+ * Sends `message` as `muon_sender_send` does (queued the same way
+ * without credit), with a delivery tag the application chose and a
+ * message format.
+ *
+ * `tag` is `tag_len` bytes (at most 32), the delivery's tag on the wire,
+ * which the receiver reads with `muon_delivery_tag`; `tag_len` 0 (`tag`
+ * may then be NULL): muon makes one up, as `muon_sender_send` does.
+ * AMQP wants a tag unique among the link's unsettled deliveries; muon
+ * does not check it. The tags muon makes up are at most 8 bytes long,
+ * so tags of 9 bytes or more never collide with them on a link that
+ * uses both. `message_format` is the transfer's message-format: 0, an
+ * AMQP message, is what `muon_sender_send` sends; other values name a
+ * format agreed with the receiver (the upper three bytes a vendor's
+ * code, the lowest a version), which reads it with
+ * `muon_delivery_message_format`. The payload is `message`'s encoding
+ * either way.
+ *
+ * `message` and `tag` are borrowed for the call; `out` (may be NULL)
+ * receives the delivery, as with `muon_sender_send`. Results: those of
+ * `muon_sender_send`, and `MUON_RESULT_NULL_ARGUMENT` (`tag` NULL with
+ * `tag_len` above 0), `MUON_RESULT_INVALID_ARGUMENT` (`tag_len` above
+ * 32). Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `message` is NULL or
+ * live; `tag` is NULL or valid for reading `tag_len` bytes; `out` is NULL
+ * or writable.
+ */
+enum muon_result muon_sender_send_with(struct muon_sender sender,
+                                       const struct muon_message *message,
+                                       const uint8_t *tag,
+                                       size_t tag_len,
+                                       uint32_t message_format,
+                                       struct muon_delivery *out);
 
 /**
  * How many messages the sender holds in its queue, waiting for credit
@@ -2334,6 +2405,87 @@ enum muon_result muon_receiver_close_with_info(struct muon_receiver receiver,
                                                const char *name,
                                                const char *description,
                                                const struct muon_value *info);
+
+/**
+ * Detaches the sender without closing it (AMQP's detach with
+ * closed=false): the link ends here, but the peer may keep its terminus,
+ * by the durability and expiry policy it was attached with
+ * (`muon_link_options_set_durability`,
+ * `muon_link_options_set_expiry_policy`), to be resumed. To resume it,
+ * open a link again with the same name (`muon_link_options_set_name`),
+ * the same role and address, from a connection with the same container
+ * id (`muon_connection_options_set_container_id`): a durable
+ * subscription is a receiver detached this way and attached again later.
+ * Events, messages still queued and results as `muon_sender_close`;
+ * `on_link_final` follows once the peer answered. The peer sees
+ * `on_link_remote_close`, where `muon_sender_remote_closed` (or
+ * `muon_receiver_remote_closed`) is false; muon's handshake built-in
+ * answers a detach with a detach, and a close with a close. The built-in
+ * reconnect does not attach a detached link again. Detaching a link
+ * closed or detached already does nothing, and so does closing a
+ * detached one.
+ *
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+ * including the link's own.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_sender_detach(struct muon_sender sender);
+
+/**
+ * Detaches the receiver without closing it, to resume it later (a
+ * durable subscription); see `muon_sender_detach`.
+ *
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+ * including the link's own.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_receiver_detach(struct muon_receiver receiver);
+
+/**
+ * True if the peer's detach of the sender closed it (AMQP's closed=true,
+ * `muon_sender_close` on a muon peer); false if the peer only detached
+ * it (closed=false, `muon_sender_detach`: the link may be resumed), also
+ * when its session ended under it, before the peer's detach, and for a
+ * stale or null handle. Read it in `on_link_remote_close` or later, until
+ * `on_link_final` returns.
+ *
+ * Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+bool muon_sender_remote_closed(struct muon_sender sender);
+
+/**
+ * True if the peer's detach of the receiver closed it; see
+ * `muon_sender_remote_closed`.
+ *
+ * Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+bool muon_receiver_remote_closed(struct muon_receiver receiver);
+
+/**
+ * The max-message-size of the peer's attach: the largest message, in
+ * encoded bytes, the receiver takes (0 if it set none, before its
+ * attach, and for a stale or null handle). `muon_sender_send` refuses a
+ * larger message with `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe;
+ * may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+uint64_t muon_sender_remote_max_message_size(struct muon_sender sender);
 
 /**
  * The sender's connection (the null handle for a stale or null sender).
@@ -2605,7 +2757,9 @@ const struct muon_condition *muon_receiver_remote_condition(struct muon_receiver
 
 /**
  * The error condition this side closed the sender with
- * (`muon_sender_close_with`), valid until the link's final event (see
+ * (`muon_sender_close_with`), or muon ended it with (an attach it could
+ * not send; for a receiver, a message over its max-message-size:
+ * `amqp:link:message-size-exceeded`), valid until the link's final event (see
  * "Pointers returned by getters" at the top of this header). NULL if
  * none, and for a stale or null handle.
  *
@@ -2780,6 +2934,131 @@ enum muon_result muon_link_options_set_presettled(struct muon_link_options *opts
  */
 enum muon_result muon_link_options_set_durability(struct muon_link_options *opts,
                                                   enum muon_durability durability);
+
+/**
+ * The expiry policy of the terminus this side attaches with (the target
+ * of a sender, the source of a receiver): the event that starts its
+ * expiry timer (default `MUON_EXPIRY_POLICY_SESSION_END`, the AMQP
+ * default). For a durable subscription that outlives its link, use
+ * `MUON_EXPIRY_POLICY_NEVER` with a durability other than
+ * `MUON_DURABILITY_NONE` (see `muon_sender_detach`).
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a
+ * `muon_expiry_policy`), `MUON_RESULT_PANIC`. Not thread-safe (plain
+ * data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_expiry_policy(struct muon_link_options *opts,
+                                                     enum muon_expiry_policy policy);
+
+/**
+ * The expiry timeout of the terminus this side attaches with: how long
+ * the peer keeps it once its expiry policy's event happened, in
+ * milliseconds (default 0: it expires at once). AMQP sends whole
+ * seconds: the value is rounded up to the next second (1 ms is sent as
+ * 1 s), and anything above 4,294,967,295 s is sent as that.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ * (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_timeout_ms(struct muon_link_options *opts,
+                                                  uint64_t timeout_ms);
+
+/**
+ * Receivers: the filter set of the source this side attaches with (AMQP
+ * 1.0 §3.5.8): a map whose keys are symbols and whose values are
+ * described values (or null), e.g. a selector or a broker's own filters;
+ * NULL removes it. It replaces any filter set before, including a
+ * selector set with `muon_link_options_set_selector` (call that after
+ * this one to have both). The peer answers with the filters it applies:
+ * read them with `muon_terminus_filter` of
+ * `muon_receiver_remote_source` in `on_link_remote_open` (a filter it
+ * left out is not applied). Senders ignore it.
+ *
+ * `opts` is borrowed for the call, and so is the value (copied). Results:
+ * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_ARGUMENT` (not a map, a key that is not a symbol,
+ * or a value neither described nor null), `MUON_RESULT_PANIC`. Not
+ * thread-safe (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object; `filter` is NULL or a live
+ * value.
+ */
+enum muon_result muon_link_options_set_filter(struct muon_link_options *opts,
+                                              const struct muon_value *filter);
+
+/**
+ * Receivers: asks the source for only the messages matching `selector`,
+ * a JMS message selector such as `color = 'red' AND weight > 10` (as
+ * ActiveMQ, Artemis and Qpid brokers support). It is the filter-set
+ * entry `jms-selector`, a string described by the symbol
+ * `apache.org:selector-filter:string`, added to (or replacing the same
+ * key in) the filter set of `muon_link_options_set_filter`. A broker
+ * that applies it answers with it in its source (see
+ * `muon_link_options_set_filter`). Senders ignore it.
+ *
+ * `opts` is borrowed for the call, and so is the string (copied).
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+ * (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object; `selector` is NULL or
+ * NUL-terminated.
+ */
+enum muon_result muon_link_options_set_selector(struct muon_link_options *opts,
+                                                const char *selector);
+
+/**
+ * Receivers: settle in two steps, AMQP's rcv-settle-mode `second`
+ * (default false: `first`). The outcome this side gives a message
+ * (auto-accept, or `muon_delivery_accept` and the others) goes out
+ * unsettled; the sender settles once it has seen it, and the delivery
+ * is settled here then, with `on_settled` for the receiver (its
+ * delivery handle stays valid until then). Neither side forgets a
+ * message before the other knows its outcome. Senders: asks the
+ * receiver for it (the receiver decides); a sender always honours the
+ * mode the receiver chose: with auto-settle on it settles once the
+ * outcome arrives.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ * (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_rcv_settle_second(struct muon_link_options *opts, bool on);
+
+/**
+ * The largest message, in encoded bytes, the link takes (default 0: no
+ * limit of the link's own). Sent in the attach as its max-message-size.
+ * Receivers: a larger message ends the link: muon detaches it with
+ * `amqp:link:message-size-exceeded` (read it with
+ * `muon_receiver_local_condition`; `on_link_remote_close` and
+ * `on_link_final` follow) and the message is not delivered. Without a
+ * limit of its own a receiver advertises and enforces its connection's
+ * (256 MiB). Senders: `muon_sender_send` refuses a larger message with
+ * `MUON_RESULT_INVALID_ARGUMENT`, as it does one larger than the
+ * receiver's max-message-size; the link goes on.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ * (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_link_options_set_max_message_size(struct muon_link_options *opts,
+                                                        uint64_t bytes);
 
 /**
  * Receivers: the source's distribution mode, `move` or `copy`.

@@ -305,3 +305,168 @@ fn undecodable_messages_are_rejected_and_reported_to_the_application() {
     assert_eq!(lines[2], "message: after the bad ones");
     assert_eq!(lines[3], "bad_message_receiver: ok");
 }
+
+c_program!(api_links);
+
+/// A receiver's max-message-size is enforced on what arrives: the C
+/// program (`api_links maxrecv PORT`) opens a receiver with a limit of
+/// 1000 bytes against a peer that sends a larger message anyway (muon's
+/// engine over a plain socket, the transfer frame written by hand, since
+/// muon's own senders refuse such a message). The message before it
+/// arrives; the large one detaches the link with
+/// `amqp:link:message-size-exceeded`, which the peer receives and the
+/// application reads as the link's local condition.
+#[test]
+fn a_message_over_the_receiver_max_message_size_detaches_its_link() {
+    use muon::codec::frame::{self, FRAME_TYPE_AMQP};
+    use muon::codec::message::{Body, Message};
+    use muon::codec::transport::{Transfer, condition};
+    use muon::codec::{DeliveryTag, Encode};
+    use muon::engine::{Config, Connection, Event, SaslConfig};
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    let exe = compile("api_links", false, "maxrecv");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener
+        .local_addr()
+        .expect("its address")
+        .port()
+        .to_string();
+    let child = common::ChildGuard(Some(
+        common::command(&exe)
+            .args(["maxrecv", &port])
+            .env("MUON_TRACE", "frm")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start api_links"),
+    ));
+    let (mut sock, _) = listener.accept().expect("the program connects");
+    sock.set_read_timeout(Some(Duration::from_millis(20)))
+        .expect("a read timeout");
+    let config = Config {
+        container_id: "raw-peer".into(),
+        sasl: SaslConfig {
+            allow_anonymous: true,
+            ..SaslConfig::default()
+        },
+        ..Config::default()
+    };
+    let mut conn = Connection::server(config, Instant::now());
+    let message = |n: usize| {
+        let m = Message {
+            body: Body::Data(vec![vec![b'x'; n]]),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        m.encode(&mut out);
+        out
+    };
+    let write_out = |conn: &mut Connection, sock: &mut std::net::TcpStream| {
+        let n = conn.output().len();
+        if n > 0 {
+            sock.write_all(conn.output()).expect("write");
+            conn.consume_output(n);
+        }
+    };
+    let (mut sent, mut detached_with, mut done) = (false, None, false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = vec![0u8; 65536];
+    while !done {
+        assert!(
+            Instant::now() < deadline,
+            "the exchange did not end in time"
+        );
+        write_out(&mut conn, &mut sock);
+        match sock.read(&mut buf) {
+            Ok(0) => conn.input_closed(Instant::now()),
+            Ok(n) => conn.receive(&buf[..n], Instant::now()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("read: {e}"),
+        }
+        while let Some(ev) = conn.next_event() {
+            match ev {
+                Event::ConnectionRemoteOpen => conn.open(),
+                Event::SessionRemoteOpen(s) => conn.session_open(s).expect("begin"),
+                Event::LinkRemoteOpen(l) => {
+                    let asked = conn.link_remote_attach(l).and_then(|a| a.max_message_size);
+                    assert_eq!(asked, Some(1000), "the receiver's limit is in its attach");
+                    conn.link_open(l).expect("attach");
+                }
+                Event::LinkFlow(l) if !sent && conn.link_credit(l) > 0 => {
+                    sent = true;
+                    conn.send(l, None, message(500).as_slice(), true)
+                        .expect("the small message");
+                    write_out(&mut conn, &mut sock);
+                    // Delivery 1 on handle 0 of channel 0: the engine's
+                    // first link of its first session sent delivery 0.
+                    let t = Transfer {
+                        handle: 0,
+                        delivery_id: Some(1),
+                        delivery_tag: DeliveryTag::new(b"big"),
+                        message_format: Some(0),
+                        settled: Some(true),
+                        more: false,
+                        rcv_settle_mode: None,
+                        state: None,
+                        resume: false,
+                        aborted: false,
+                        batchable: false,
+                    };
+                    let mut raw = Vec::new();
+                    let mark = frame::begin_frame(&mut raw, FRAME_TYPE_AMQP, 0);
+                    t.encode(&mut raw);
+                    raw.extend_from_slice(&message(2000));
+                    frame::end_frame(&mut raw, mark);
+                    sock.write_all(&raw).expect("the large message");
+                }
+                Event::LinkRemoteClose(l) => {
+                    detached_with = conn
+                        .link_remote_condition(l)
+                        .map(|e| e.condition.as_str().to_owned());
+                    let closed = conn.link_remote_closed(l);
+                    conn.link_close(l, closed, None).expect("answer the detach");
+                }
+                Event::ConnectionRemoteClose => conn.close(None),
+                Event::TransportClosed => done = true,
+                _ => {}
+            }
+        }
+    }
+    write_out(&mut conn, &mut sock);
+    let out = child.wait(Duration::from_secs(20));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        detached_with.as_deref(),
+        Some(condition::MESSAGE_SIZE_EXCEEDED),
+        "{stderr}"
+    );
+    assert_eq!(stdout.lines().last(), Some("api_links: ok"), "{stderr}");
+}
+
+/// rcv-settle-mode second and a detached, resumed receiver through the
+/// example broker (`api_links broker PORT`): the broker takes the mode its
+/// peers ask for (its links answer with it), so a receiver asking for it
+/// gets outcomes settled after the broker saw them, and a sender asking
+/// for it sees the broker's outcomes unsettled and settles them; a
+/// receiver detached (not closed) is answered with a detach and, attached
+/// again with the same name, receives what stayed in the queue.
+#[test]
+fn rcv_settle_second_and_detach_through_the_example_broker() {
+    use common::examples::{Broker, Build};
+    let broker = Broker::launch(Build::Static, 0, &[], &[], Duration::from_secs(20));
+    let exe = compile("api_links", false, "broker");
+    run(
+        &exe,
+        &["broker", &broker.port.to_string()],
+        &[],
+        "api_links: ok",
+    );
+    let log = broker.stop();
+    assert!(log.contains("consumer from links-durable"), "{log}");
+}

@@ -1895,3 +1895,207 @@ fn a_session_ended_by_the_peer_closes_its_links_with_the_error() {
         condition::NOT_FOUND
     );
 }
+
+// ---- message format, own max-message-size, detach and resume ------------------
+
+#[test]
+fn message_format_and_tag_go_on_the_first_frame_of_a_delivery() {
+    let mut p = Pair::new(
+        client_config(),
+        Config {
+            max_frame_size: 512,
+            ..server_config()
+        },
+    );
+    p.s.auto.credit = 2;
+    p.connect();
+    let (cs, _) = p.session();
+    let (cl, _) = p.link(cs, LinkRole::Sender, sender_options("q"));
+    const FORMAT: u32 = 0x8001_3700;
+    let big = vec![7u8; 2000];
+    let d =
+        p.c.conn
+            .send_with_format(cl, Some(b"app-tag-123456789"), &big[..], false, FORMAT)
+            .unwrap();
+    assert_eq!(p.c.conn.delivery_message_format(d), FORMAT);
+    p.c.conn
+        .send_with_format(cl, None, &b"small"[..], false, 0)
+        .unwrap();
+    p.pump();
+    // Split at 512 bytes: the format on the first frame only.
+    let ts = transfers(&p.c.sent.units);
+    assert!(ts.len() > 4, "{} frames", ts.len());
+    let last_of_first = ts.iter().position(|(t, _, _)| !t.more).unwrap();
+    assert_eq!(ts[0].0.message_format, Some(FORMAT));
+    assert!(
+        ts[1..=last_of_first]
+            .iter()
+            .all(|(t, _, _)| t.message_format.is_none())
+    );
+    assert_eq!(ts[last_of_first + 1].0.message_format, Some(0));
+    let ds = deliveries(&p.s.events);
+    assert_eq!(ds.len(), 2);
+    assert_eq!(p.s.conn.delivery_message_format(ds[0]), FORMAT);
+    assert_eq!(
+        p.s.conn.delivery_tag(ds[0]).unwrap().as_bytes(),
+        b"app-tag-123456789"
+    );
+    assert_eq!(p.s.conn.delivery_payload(ds[0]).unwrap(), &big[..]);
+    assert_eq!(p.s.conn.delivery_message_format(ds[1]), 0);
+}
+
+#[test]
+fn sender_refuses_a_message_over_its_own_max_message_size() {
+    let mut p = Pair::default_pair();
+    p.s.auto.credit = 5;
+    p.connect();
+    let (cs, _) = p.session();
+    let opts = LinkOptions {
+        max_message_size: Some(100),
+        ..sender_options("q")
+    };
+    let (cl, sl) = p.link(cs, LinkRole::Sender, opts);
+    // Sent in the attach; the receiver (no limit of its own) advertises
+    // the connection's.
+    assert_eq!(
+        p.s.conn.link_remote_attach(sl).unwrap().max_message_size,
+        Some(100)
+    );
+    assert_eq!(
+        p.c.conn.link_remote_attach(cl).unwrap().max_message_size,
+        Some(256 * 1024 * 1024)
+    );
+    assert_eq!(
+        p.c.conn.send(cl, None, &[0u8; 101][..], false),
+        Err(Error::InvalidArgument(
+            "message larger than the link's max-message-size"
+        ))
+    );
+    assert_eq!(p.c.conn.link_credit(cl), 5, "nothing was spent");
+    p.c.conn.send(cl, None, &[0u8; 100][..], false).unwrap();
+    p.pump();
+    assert_eq!(deliveries(&p.s.events).len(), 1);
+    assert_eq!(p.c.conn.link_local_state(cl), EndpointState::Active);
+}
+
+fn detaches(units: &[Wire]) -> Vec<muon::codec::transport::Detach> {
+    units
+        .iter()
+        .filter_map(|u| match u.perf() {
+            Some(Performative::Detach(d)) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_detached_link_is_resumed_by_attaching_its_name_again() {
+    let mut p = Pair::default_pair();
+    p.s.auto.accept = true;
+    p.connect();
+    let (cs, _) = p.session();
+    let opts = || LinkOptions {
+        name: "durable-sub".into(),
+        source: Some(Source {
+            address: Some("topic".into()),
+            durable: TerminusDurability::UnsettledState,
+            expiry_policy: TerminusExpiryPolicy::Never,
+            ..Source::default()
+        }),
+        ..receiver_options("topic")
+    };
+    let (cl, sl) = p.link(cs, LinkRole::Receiver, opts());
+    // Detached, not closed: the peer sees closed=false and (its handshake
+    // mirroring it) answers the same way; both ends are gone.
+    p.c.conn.link_close(cl, false, None).unwrap();
+    p.pump();
+    assert!(!p.s.conn.link_remote_closed(sl));
+    let ds = detaches(&p.c.sent.units);
+    assert_eq!(ds.len(), 1);
+    assert!(!ds[0].closed);
+    let ds = detaches(&p.s.sent.units);
+    assert_eq!(ds.len(), 1);
+    assert!(!ds[0].closed);
+    assert!(!p.c.conn.link_remote_closed(cl));
+    assert!(p.c.events.contains(&Event::LinkFinal(cl)));
+    assert!(p.s.events.contains(&Event::LinkFinal(sl)));
+    // Attached again with the same name: a new link on both ends, with
+    // the name and terminus of the old one; messages flow.
+    p.s.events.clear();
+    let (cl2, sl2) = p.link(cs, LinkRole::Receiver, opts());
+    assert_ne!(cl2, cl);
+    assert_eq!(p.s.conn.link_name(sl2), Some("durable-sub"));
+    let src = p.s.conn.link_remote_source(sl2).unwrap();
+    assert_eq!(src.durable, TerminusDurability::UnsettledState);
+    assert_eq!(src.expiry_policy, TerminusExpiryPolicy::Never);
+    p.c.conn.link_flow(cl2, 1, false).unwrap();
+    p.pump();
+    p.s.conn
+        .send(sl2, None, &b"after resume"[..], false)
+        .unwrap();
+    p.pump();
+    let got = deliveries(&p.c.events);
+    assert_eq!(got.len(), 1);
+    assert_eq!(p.c.conn.delivery_payload(got[0]).unwrap(), b"after resume");
+    // Now closed for good: closed=true both ways.
+    p.c.conn.link_close(cl2, true, None).unwrap();
+    p.pump();
+    for side in [&p.c, &p.s] {
+        let ds = detaches(&side.sent.units);
+        assert_eq!(ds.len(), 2);
+        assert!(ds[1].closed);
+    }
+    assert!(p.c.events.contains(&Event::LinkFinal(cl2)));
+    assert!(p.s.events.contains(&Event::LinkFinal(sl2)));
+}
+
+#[test]
+fn a_sender_honours_the_mode_second_its_receiver_chose() {
+    // The sender asks for mode first; the receiver answers with second:
+    // the receiver's attach decides (§2.8.3).
+    let mut p = Pair::default_pair();
+    p.connect();
+    let (cs, _) = p.session();
+    let cl =
+        p.c.conn
+            .link_new(cs, LinkRole::Sender, sender_options("q"))
+            .unwrap();
+    p.c.conn.link_options_mut(cl).unwrap().rcv_settle_mode = Some(ReceiverSettleMode::First);
+    p.c.conn.link_open(cl).unwrap();
+    p.s.auto.handshake = false;
+    p.pump();
+    let sl =
+        p.s.take_events()
+            .into_iter()
+            .find_map(|e| match e {
+                Event::LinkRemoteOpen(l) => Some(l),
+                _ => None,
+            })
+            .unwrap();
+    p.s.conn.link_options_mut(sl).unwrap().rcv_settle_mode = Some(ReceiverSettleMode::Second);
+    p.s.conn.link_open(sl).unwrap();
+    p.s.conn.link_flow(sl, 1, false).unwrap();
+    p.pump();
+    assert_eq!(
+        p.c.conn.link_rcv_settle_mode(cl),
+        ReceiverSettleMode::Second
+    );
+    let d = p.c.conn.send(cl, None, &b"x"[..], false).unwrap();
+    p.pump();
+    let rd = deliveries(&p.s.events)[0];
+    p.s.conn
+        .disposition(rd, Some(DeliveryState::Accepted), true)
+        .unwrap();
+    p.s.sent.take();
+    p.pump();
+    // Unsettled outcome; the sender (auto-settle) settles; then the
+    // receiver forgets, having sent nothing more.
+    let disp = dispositions(&p.s.sent.units);
+    assert_eq!(disp.len(), 1);
+    assert!(!disp[0].settled);
+    assert!(!p.c.conn.delivery_exists(d));
+    let disp = dispositions(&p.c.sent.units);
+    assert!(disp.last().unwrap().settled);
+    assert!(!p.s.conn.delivery_exists(rd));
+    assert_eq!(p.c.conn.delivery_count() + p.s.conn.delivery_count(), 0);
+}

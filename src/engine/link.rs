@@ -27,7 +27,8 @@ pub struct LinkOptions {
     /// mode the peer asked for).
     pub rcv_settle_mode: Option<ReceiverSettleMode>,
     /// Largest message this end accepts (0 / `None`: the connection limit,
-    /// `Config::max_message_size`, which a receiver advertises).
+    /// `Config::max_message_size`, which a receiver advertises). Sent in
+    /// the attach; a sender also refuses to send a larger message.
     pub max_message_size: Option<u64>,
     /// `attach.properties`.
     pub properties: Option<Map>,

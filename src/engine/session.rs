@@ -28,6 +28,8 @@ pub(crate) struct PendingTransfer {
     pub link: LinkId,
     pub delivery_id: u32,
     pub tag: crate::codec::DeliveryTag,
+    /// The transfer's `message-format` (sent on the first frame).
+    pub message_format: u32,
     pub settled: bool,
     pub payload: Vec<u8>,
     pub offset: usize,

@@ -39,12 +39,31 @@ impl Connection {
     /// `settled` sends it pre-settled (overridden by the link's
     /// snd-settle-mode when that is `settled` or `unsettled`, §2.8.2).
     /// Returns the delivery's ID (stale at once if it went pre-settled).
+    /// The transfer's message-format is 0 (an AMQP message); see
+    /// [`send_with_format`](Self::send_with_format).
     pub fn send<P: Payload + ?Sized>(
         &mut self,
         l: LinkId,
         tag: Option<&[u8]>,
         payload: &P,
         settled: bool,
+    ) -> Result<DeliveryId> {
+        self.send_with_format(l, tag, payload, settled, 0)
+    }
+
+    /// [`send`](Self::send) with the transfer's `message-format` (§2.7.5:
+    /// 0 is an AMQP message; other values name the format of the payload,
+    /// vendor in the upper three bytes, version in the lowest). A message
+    /// larger than the peer's max-message-size, or than the link's own
+    /// (`LinkOptions::max_message_size`), is refused with
+    /// [`Error::InvalidArgument`], and nothing is spent.
+    pub fn send_with_format<P: Payload + ?Sized>(
+        &mut self,
+        l: LinkId,
+        tag: Option<&[u8]>,
+        payload: &P,
+        settled: bool,
+        message_format: u32,
     ) -> Result<DeliveryId> {
         if self.close_sent || self.is_done() {
             return Err(Error::Closed);
@@ -93,6 +112,7 @@ impl Connection {
             .as_ref()
             .and_then(|a| a.max_message_size)
             .filter(|m| *m > 0);
+        let own_max_msg = link.options.max_message_size.filter(|m| *m > 0);
         let s = link.session;
         let ses = self.session(s)?;
         if ses.end_sent || ses.remote != EndpointState::Active {
@@ -105,7 +125,7 @@ impl Connection {
             handle,
             delivery_id: Some(delivery_id),
             delivery_tag: Some(tag),
-            message_format: Some(0),
+            message_format: Some(message_format),
             settled: Some(settled),
             more: false,
             rcv_settle_mode: None,
@@ -128,6 +148,12 @@ impl Connection {
                 "message larger than the peer's max-message-size",
             ));
         }
+        if own_max_msg.is_some_and(|m| payload_len as u64 > m) {
+            self.out.truncate(frame_start);
+            return Err(Error::InvalidArgument(
+                "message larger than the link's max-message-size",
+            ));
+        }
         let fits = self.out.len() - frame_start <= self.remote_max_frame as usize;
         let mut pending = None;
         if direct && fits {
@@ -144,6 +170,7 @@ impl Connection {
                 link: l,
                 delivery_id,
                 tag,
+                message_format,
                 settled,
                 payload: bytes,
                 offset: 0,
@@ -158,10 +185,9 @@ impl Connection {
         let id = if settled {
             PRESETTLED
         } else {
-            DeliveryId(
-                self.deliveries
-                    .insert(Delivery::outgoing(l, delivery_id, tag, rcv_mode)),
-            )
+            let mut del = Delivery::outgoing(l, delivery_id, tag, rcv_mode);
+            del.message_format = message_format;
+            DeliveryId(self.deliveries.insert(del))
         };
         let ses = self.session_mut(s)?;
         ses.next_delivery_id = ses.next_delivery_id.wrapping_add(1);
@@ -215,7 +241,7 @@ impl Connection {
                 handle,
                 delivery_id: first.then_some(p.delivery_id),
                 delivery_tag: first.then_some(p.tag),
-                message_format: first.then_some(0),
+                message_format: first.then_some(p.message_format),
                 settled: (first || p.settled).then_some(p.settled),
                 more: true,
                 rcv_settle_mode: None,

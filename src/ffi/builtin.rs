@@ -22,11 +22,11 @@ impl State {
                 PendingClose::Abort(cid) => {
                     let _ = self.lp.abort(cid);
                 }
-                PendingClose::Link(cid, l, error) => {
+                PendingClose::Link(cid, l, closed, error) => {
                     if let Some(x) = self.lp.engine(cid)
                         && x.link_local_state(l) != EndpointState::Closed
                     {
-                        let _ = x.link_close(l, true, error);
+                        let _ = x.link_close(l, closed, error);
                     }
                 }
             }
@@ -101,7 +101,10 @@ impl State {
                     if let Some(x) = self.lp.engine(cid)
                         && x.link_local_state(l) != EndpointState::Closed
                     {
-                        let _ = x.link_close(l, true, None);
+                        // A detach is answered with a detach (the peer
+                        // may resume the link), a close with a close.
+                        let closed = x.link_remote_closed(l);
+                        let _ = x.link_close(l, closed, None);
                     }
                 }
             }
@@ -228,6 +231,21 @@ impl State {
                 .is_none()
                 .then_some(DeliveryState::Accepted);
             let _ = x.disposition(did, state, true);
+            self.settled_here(dk);
+        }
+    }
+
+    /// The application (or auto-accept) settled delivery `dk`: it is
+    /// forgotten, unless the engine still holds it, waiting for its
+    /// sender's settlement (rcv-settle-mode second): then its handle
+    /// lives on until that settlement's `on_settled`.
+    pub(crate) fn settled_here(&mut self, dk: Key) {
+        let pending = self.deliveries.get(dk).is_some_and(|d| {
+            self.lp
+                .engine_ref(d.cid)
+                .is_some_and(|x| x.delivery_exists(d.did))
+        });
+        if !pending {
             self.forget_delivery(dk);
         }
     }

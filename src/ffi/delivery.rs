@@ -66,13 +66,17 @@ fn settle_with(d: muon_delivery, state: Option<DeliveryState>) -> Result<(), muo
         engine(st, cid)?
             .disposition(did, state, true)
             .map_err(map_engine)?;
-        st.forget_delivery(d.key());
+        st.settled_here(d.key());
         Ok(())
     })
 }
 
 /// Accepts and settles an incoming delivery (its handle is stale after):
 /// by hand, when auto-accept is off, or in `on_message` before it acts.
+/// On a receiver in rcv-settle-mode second
+/// (`muon_link_options_set_rcv_settle_second`) the outcome goes out now
+/// and the delivery is settled once its sender settled it: its handle
+/// stays valid until that `on_settled`.
 ///
 /// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE` (settled already, or its link is gone),
@@ -242,6 +246,27 @@ pub unsafe extern "C" fn muon_delivery_tag(
             // bytes.
             unsafe { super::boundary::copy_out(tag.as_bytes(), buf, cap) };
             Ok(tag.as_bytes().len())
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// The message format of the delivery's transfer: 0 for an AMQP message
+/// (what `muon_sender_send` sends); another value is a format the sender
+/// chose with `muon_sender_send_with`. For a received delivery (in
+/// `on_message`) or a sent one; 0 for a stale or null handle. Not
+/// thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_delivery_message_format(delivery: muon_delivery) -> u32 {
+    boundary!(0, {
+        delivery_call(delivery, |st, cid, did| {
+            Ok(st
+                .lp
+                .engine_ref(cid)
+                .map_or(0, |x| x.delivery_message_format(did)))
         })
         .unwrap_or(0)
     })

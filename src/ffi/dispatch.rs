@@ -73,6 +73,10 @@ pub(crate) struct LinkEntry {
 pub(crate) struct Queued {
     pub bytes: Vec<u8>,
     pub delivery: Option<Key>,
+    /// The tag the application chose (`muon_sender_send_with`).
+    pub tag: Option<crate::codec::DeliveryTag>,
+    /// The transfer's message-format.
+    pub format: u32,
 }
 
 /// The condition of a queued message handed back unsent.
@@ -200,7 +204,8 @@ pub(crate) enum PendingClose {
     Conn(ConnId, Option<AmqpError>),
     /// `muon_connection_abort`.
     Abort(ConnId),
-    Link(ConnId, LinkId, Option<AmqpError>),
+    /// A link's close (`true`) or detach (`false`, `muon_sender_detach`).
+    Link(ConnId, LinkId, bool, Option<AmqpError>),
 }
 
 /// Picks one callback out of a handler table.
@@ -405,7 +410,8 @@ impl State {
         };
         let mut too_large = Vec::new();
         while let Some(q) = entry.queue.front() {
-            match x.send(l, None, q.bytes.as_slice(), presettled) {
+            let tag = q.tag.as_ref().map(crate::codec::DeliveryTag::as_bytes);
+            match x.send_with_format(l, tag, q.bytes.as_slice(), presettled, q.format) {
                 Ok(d) => {
                     let Some(q) = entry.queue.pop_front() else {
                         break;
@@ -861,7 +867,9 @@ impl State {
         let Some(x) = self.lp.engine_ref(cid) else {
             return;
         };
-        let state = x.delivery_remote_state(d).cloned();
+        // A sender's state is no outcome: only the receiver gives those.
+        let sent = self.links.get(lk).is_some_and(|e| e.role == Role::Sender);
+        let state = x.delivery_remote_state(d).cloned().filter(|_| sent);
         let settled = x.delivery_remote_settled(d);
         let outcome: Option<(K, Pick)> = match &state {
             Some(DeliveryState::Accepted) => Some((K::Accepted, |h| h.on_accepted)),

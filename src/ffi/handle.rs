@@ -59,9 +59,11 @@ pub struct muon_listener {
 ///
 /// Functions: `muon_connection_open_sender`, `muon_sender_answer_open`,
 /// `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
-/// `muon_sender_send`, `muon_sender_credit`, `muon_sender_queued`,
-/// `muon_sender_offered`, `muon_sender_drained`, `muon_sender_close`,
-/// `muon_sender_close_with`, `muon_sender_close_with_info`,
+/// `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
+/// `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,
+/// `muon_sender_close`, `muon_sender_close_with`,
+/// `muon_sender_close_with_info`, `muon_sender_detach`,
+/// `muon_sender_remote_closed`, `muon_sender_remote_max_message_size`,
 /// `muon_sender_connection`, `muon_sender_name`,
 /// `muon_sender_remote_source`, `muon_sender_remote_target`,
 /// `muon_sender_remote_source_address`,
@@ -92,6 +94,7 @@ pub struct muon_sender {
 /// `muon_receiver_drain`, `muon_receiver_credit`,
 /// `muon_receiver_is_draining`, `muon_receiver_close`,
 /// `muon_receiver_close_with`, `muon_receiver_close_with_info`,
+/// `muon_receiver_detach`, `muon_receiver_remote_closed`,
 /// `muon_receiver_connection`,
 /// `muon_receiver_name`, `muon_receiver_remote_source`,
 /// `muon_receiver_remote_target`, `muon_receiver_remote_source_address`,
@@ -113,13 +116,17 @@ pub struct muon_receiver {
 
 /// A delivery (a message in transit): a handle owned by the loop, valid
 /// until the delivery is settled here (by the application or a built-in
-/// behaviour) or its link ends. A zeroed value is the null handle.
+/// behaviour; on a receiver in rcv-settle-mode second, until its sender
+/// settled it too: `on_settled`) or its link ends. A zeroed value is the
+/// null handle.
 ///
-/// Functions: `muon_sender_send`, `muon_event_delivery`,
+/// Functions: `muon_sender_send`, `muon_sender_send_with`,
+/// `muon_event_delivery`,
 /// `muon_delivery_accept`, `muon_delivery_reject`,
 /// `muon_delivery_release`, `muon_delivery_modify`,
 /// `muon_delivery_settle`, `muon_delivery_remote_state`,
-/// `muon_delivery_is_remote_settled`, `muon_delivery_tag`.
+/// `muon_delivery_is_remote_settled`, `muon_delivery_tag`,
+/// `muon_delivery_message_format`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct muon_delivery {

@@ -55,7 +55,9 @@ pub struct muon_handler {
     pub on_link_remote_attach: muon_callback,
     /// The peer opened a link (answered ours, or one it attached).
     pub on_link_remote_open: muon_callback,
-    /// The peer closed a link; `muon_event_condition` has its error.
+    /// The peer closed a link, or detached it without closing
+    /// (`muon_sender_remote_closed` / `muon_receiver_remote_closed` say
+    /// which); `muon_event_condition` has its error.
     pub on_link_remote_close: muon_callback,
     /// A sender has credit to send (and nothing left in its queue, see
     /// `muon_sender_send`), or a receiver's drain finished.
@@ -74,6 +76,9 @@ pub struct muon_handler {
     /// The peer modified a delivery we sent.
     pub on_modified: muon_callback,
     /// A delivery was settled by the peer (and, with auto-settle on, here).
+    /// Also for a receiver in rcv-settle-mode second: its sender settled a
+    /// delivery this side gave an outcome (see
+    /// `muon_link_options_set_rcv_settle_second`).
     pub on_settled: muon_callback,
     /// The connection's transport ended without a completed AMQP close:
     /// the one place that says why (`muon_event_condition`, never NULL):

@@ -15,9 +15,9 @@ use super::link_options::{LinkOpts, muon_link_options};
 use super::message::muon_message;
 use super::result::muon_result;
 use super::value::muon_value;
-use crate::codec::Symbols;
 use crate::codec::messaging::{Source, Target};
 use crate::codec::transport::{AmqpError, ReceiverSettleMode, Role, SenderSettleMode};
+use crate::codec::{DeliveryTag, Symbols};
 use crate::engine::{EndpointState, Key, LinkId, LinkOptions};
 use crate::reactor::ConnId;
 
@@ -80,6 +80,8 @@ pub(crate) fn link_call<R>(
 
 fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkOptions {
     let durable = opts.durability.to_amqp();
+    let expiry_policy = opts.expiry_policy.to_amqp();
+    let timeout = opts.timeout_s;
     let caps = (!opts.capabilities.is_empty()).then(|| Symbols(opts.capabilities.clone()));
     let address = address.filter(|_| !opts.dynamic);
     let (source, target) = match role {
@@ -88,6 +90,8 @@ fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkO
             Target {
                 address,
                 durable,
+                expiry_policy,
+                timeout,
                 dynamic: opts.dynamic,
                 capabilities: caps,
                 ..Target::default()
@@ -97,8 +101,11 @@ fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkO
             Source {
                 address,
                 durable,
+                expiry_policy,
+                timeout,
                 dynamic: opts.dynamic,
                 distribution_mode: opts.distribution_mode.clone(),
+                filter: opts.filter.clone(),
                 capabilities: caps,
                 ..Source::default()
             },
@@ -114,8 +121,12 @@ fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkO
         } else {
             SenderSettleMode::Unsettled
         }),
-        rcv_settle_mode: Some(ReceiverSettleMode::First),
-        max_message_size: None,
+        rcv_settle_mode: Some(if opts.rcv_settle_second {
+            ReceiverSettleMode::Second
+        } else {
+            ReceiverSettleMode::First
+        }),
+        max_message_size: (opts.max_message_size > 0).then_some(opts.max_message_size),
         properties: opts.properties.clone(),
         offered_capabilities: opts.offered_capabilities.clone(),
         desired_capabilities: opts.desired_capabilities.clone(),
@@ -442,7 +453,9 @@ pub unsafe extern "C" fn muon_receiver_set_credit_window(
 /// `MUON_RESULT_WRONG_STATE` for a sender the peer attached and this side
 /// has not opened), `MUON_RESULT_CLOSED` (the sender or its connection is
 /// closing or closed, or the peer closed it), `MUON_RESULT_INVALID_ARGUMENT`
-/// (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
+/// (larger than the peer accepts, `muon_sender_remote_max_message_size`, or
+/// than the sender's own `muon_link_options_set_max_message_size`; nothing
+/// is sent and the link goes on), `MUON_RESULT_WRONG_THREAD`,
 /// `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
 /// may be called from a callback.
 ///
@@ -455,52 +468,116 @@ pub unsafe extern "C" fn muon_sender_send(
     message: *const muon_message,
     out: *mut muon_delivery,
 ) -> muon_result {
-    boundary!(result: {
-        check(sender.owner, sender.generation)?;
-        // SAFETY: the caller promises a live message or NULL.
-        let m = unsafe { borrow(message) }?;
-        let h: H = sender.into();
-        let d = link_call(h, |st, cid, l| {
-            let e = st.links.get(h.key).ok_or(muon_result::StaleHandle)?;
-            if e.closed_by_app {
-                return Err(muon_result::Closed);
-            }
-            let (presettled, queued, max) =
-                (e.opts.presettled, !e.queue.is_empty(), e.opts.max_queued);
-            let x = engine(st, cid)?;
-            let refused = if queued {
-                // Behind what waits already.
-                muon_result::NoCredit
-            } else {
-                // A message received and not changed goes out as it came in.
-                let sent = match m.raw() {
-                    Some(raw) => x.send(l, None, raw, presettled),
-                    None => x.send(l, None, m.msg(), presettled),
-                };
-                match sent {
-                    Ok(d) => {
-                        if !x.delivery_exists(d) {
-                            return Ok(muon_delivery::NULL);
-                        }
-                        let dk = st.deliveries.insert(DeliveryEntry {
-                            cid,
-                            link: h.key,
-                            did: d,
-                            outcome_reported: false,
-                            settled_reported: false,
-                            queued: false,
-                        });
-                        st.delivery_index.insert((cid, d), dk);
-                        return Ok(muon_delivery::new(st.me, dk));
-                    }
-                    Err(e) if max > 0 && waits_for_credit(&e) => map_engine(e),
-                    Err(e) => return Err(map_engine(e)),
-                }
+    boundary!(result: { send_message(sender, message, None, 0, out) })
+}
+
+/// Sends or queues `message` with `tag` (None: one muon makes up) and
+/// `format` (the transfer's message-format); see `muon_sender_send`.
+fn send_message(
+    sender: muon_sender,
+    message: *const muon_message,
+    tag: Option<DeliveryTag>,
+    format: u32,
+    out: *mut muon_delivery,
+) -> Result<(), muon_result> {
+    check(sender.owner, sender.generation)?;
+    // SAFETY: the callers' contracts make `message` live or NULL.
+    let m = unsafe { borrow(message) }?;
+    let h: H = sender.into();
+    let d = link_call(h, |st, cid, l| {
+        let e = st.links.get(h.key).ok_or(muon_result::StaleHandle)?;
+        if e.closed_by_app {
+            return Err(muon_result::Closed);
+        }
+        let (presettled, queued, max) = (e.opts.presettled, !e.queue.is_empty(), e.opts.max_queued);
+        let x = engine(st, cid)?;
+        let refused = if queued {
+            // Behind what waits already.
+            muon_result::NoCredit
+        } else {
+            let t = tag.as_ref().map(DeliveryTag::as_bytes);
+            // A message received and not changed goes out as it came in.
+            let sent = match m.raw() {
+                Some(raw) => x.send_with_format(l, t, raw, presettled, format),
+                None => x.send_with_format(l, t, m.msg(), presettled, format),
             };
-            enqueue(st, h.key, cid, l, m, refused)
-        })?;
-        write_out(out, d);
-        Ok(())
+            match sent {
+                Ok(d) => {
+                    if !x.delivery_exists(d) {
+                        return Ok(muon_delivery::NULL);
+                    }
+                    let dk = st.deliveries.insert(DeliveryEntry {
+                        cid,
+                        link: h.key,
+                        did: d,
+                        outcome_reported: false,
+                        settled_reported: false,
+                        queued: false,
+                    });
+                    st.delivery_index.insert((cid, d), dk);
+                    return Ok(muon_delivery::new(st.me, dk));
+                }
+                Err(e) if max > 0 && waits_for_credit(&e) => map_engine(e),
+                Err(e) => return Err(map_engine(e)),
+            }
+        };
+        enqueue(st, h.key, cid, l, m, (tag, format), refused)
+    })?;
+    write_out(out, d);
+    Ok(())
+}
+
+/// Sends `message` as `muon_sender_send` does (queued the same way
+/// without credit), with a delivery tag the application chose and a
+/// message format.
+///
+/// `tag` is `tag_len` bytes (at most 32), the delivery's tag on the wire,
+/// which the receiver reads with `muon_delivery_tag`; `tag_len` 0 (`tag`
+/// may then be NULL): muon makes one up, as `muon_sender_send` does.
+/// AMQP wants a tag unique among the link's unsettled deliveries; muon
+/// does not check it. The tags muon makes up are at most 8 bytes long,
+/// so tags of 9 bytes or more never collide with them on a link that
+/// uses both. `message_format` is the transfer's message-format: 0, an
+/// AMQP message, is what `muon_sender_send` sends; other values name a
+/// format agreed with the receiver (the upper three bytes a vendor's
+/// code, the lowest a version), which reads it with
+/// `muon_delivery_message_format`. The payload is `message`'s encoding
+/// either way.
+///
+/// `message` and `tag` are borrowed for the call; `out` (may be NULL)
+/// receives the delivery, as with `muon_sender_send`. Results: those of
+/// `muon_sender_send`, and `MUON_RESULT_NULL_ARGUMENT` (`tag` NULL with
+/// `tag_len` above 0), `MUON_RESULT_INVALID_ARGUMENT` (`tag_len` above
+/// 32). Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `message` is NULL or
+/// live; `tag` is NULL or valid for reading `tag_len` bytes; `out` is NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_send_with(
+    sender: muon_sender,
+    message: *const muon_message,
+    tag: *const u8,
+    tag_len: usize,
+    message_format: u32,
+    out: *mut muon_delivery,
+) -> muon_result {
+    boundary!(result: {
+        let tag = if tag_len == 0 {
+            None
+        } else {
+            if tag.is_null() {
+                return Err(muon_result::NullArgument);
+            }
+            if tag_len > DeliveryTag::MAX_LEN {
+                return Err(muon_result::InvalidArgument);
+            }
+            // SAFETY: the caller promises `tag_len` readable bytes.
+            let bytes = unsafe { std::slice::from_raw_parts(tag, tag_len) };
+            Some(DeliveryTag::new(bytes).ok_or(muon_result::InvalidArgument)?)
+        };
+        send_message(sender, message, tag, message_format, out)
     })
 }
 
@@ -520,6 +597,7 @@ fn enqueue(
     cid: ConnId,
     l: LinkId,
     m: &super::message::MessageBox,
+    (tag, format): (Option<DeliveryTag>, u32),
     refused: muon_result,
 ) -> Result<muon_delivery, muon_result> {
     let x = engine(st, cid)?;
@@ -534,10 +612,17 @@ fn enqueue(
         // Attached by the peer, not opened here: it cannot send yet.
         _ => return Err(refused),
     }
+    let own = x
+        .link_options(l)
+        .and_then(|o| o.max_message_size)
+        .filter(|n| *n > 0);
     let limit = x
         .link_remote_attach(l)
         .and_then(|a| a.max_message_size)
-        .filter(|n| *n > 0);
+        .filter(|n| *n > 0)
+        .into_iter()
+        .chain(own)
+        .min();
     let e = st.links.get(lk).ok_or(muon_result::StaleHandle)?;
     let max = e.opts.max_queued;
     if max == 0 {
@@ -561,7 +646,12 @@ fn enqueue(
         })
     });
     let e = st.links.get_mut(lk).ok_or(muon_result::StaleHandle)?;
-    e.queue.push_back(Queued { bytes, delivery });
+    e.queue.push_back(Queued {
+        bytes,
+        delivery,
+        tag,
+        format,
+    });
     Ok(delivery.map_or(muon_delivery::NULL, |dk| muon_delivery::new(st.me, dk)))
 }
 
@@ -718,7 +808,9 @@ pub unsafe extern "C" fn muon_receiver_is_draining(receiver: muon_receiver) -> b
 
 // ---- closing -----------------------------------------------------------------------
 
-fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
+/// Detaches the link behind `h`: `closed` ends it for good, else it is
+/// only detached (AMQP's detach with closed=false).
+fn close_link(h: H, closed: bool, error: Option<AmqpError>) -> Result<(), muon_result> {
     link_call(h, |st, cid, l| {
         if let Some(e) = st.links.get_mut(h.key) {
             e.closed_by_app = true;
@@ -728,7 +820,8 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
         }
         st.lp.forget_link(cid, l);
         if st.dispatching {
-            st.pending_closes.push(PendingClose::Link(cid, l, error));
+            st.pending_closes
+                .push(PendingClose::Link(cid, l, closed, error));
             return Ok(());
         }
         let Some(x) = st.lp.engine(cid) else {
@@ -737,7 +830,7 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
         if x.link_local_state(l) == EndpointState::Closed {
             return Ok(());
         }
-        x.link_close(l, true, error).map_err(map_engine)
+        x.link_close(l, closed, error).map_err(map_engine)
     })
 }
 
@@ -757,7 +850,7 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_sender_close(sender: muon_sender) -> muon_result {
-    boundary!(result: { close_link(sender.into(), None) })
+    boundary!(result: { close_link(sender.into(), true, None) })
 }
 
 /// Begins closing the sender with the error condition `name` and
@@ -779,7 +872,7 @@ pub unsafe extern "C" fn muon_sender_close_with(
     boundary!(result: {
         check(sender.owner, sender.generation)?;
         let e = error_from(name, description)?;
-        close_link(sender.into(), Some(e))
+        close_link(sender.into(), true, Some(e))
     })
 }
 
@@ -806,7 +899,7 @@ pub unsafe extern "C" fn muon_sender_close_with_info(
         check(sender.owner, sender.generation)?;
         // SAFETY: the caller promises NULL or a live value.
         let e = unsafe { error_with_info(name, description, info) }?;
-        close_link(sender.into(), Some(e))
+        close_link(sender.into(), true, Some(e))
     })
 }
 
@@ -820,7 +913,7 @@ pub unsafe extern "C" fn muon_sender_close_with_info(
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_receiver_close(receiver: muon_receiver) -> muon_result {
-    boundary!(result: { close_link(receiver.into(), None) })
+    boundary!(result: { close_link(receiver.into(), true, None) })
 }
 
 /// Begins closing the receiver with an error condition; see
@@ -844,7 +937,7 @@ pub unsafe extern "C" fn muon_receiver_close_with(
     boundary!(result: {
         check(receiver.owner, receiver.generation)?;
         let e = error_from(name, description)?;
-        close_link(receiver.into(), Some(e))
+        close_link(receiver.into(), true, Some(e))
     })
 }
 
@@ -870,6 +963,114 @@ pub unsafe extern "C" fn muon_receiver_close_with_info(
         check(receiver.owner, receiver.generation)?;
         // SAFETY: the caller promises NULL or a live value.
         let e = unsafe { error_with_info(name, description, info) }?;
-        close_link(receiver.into(), Some(e))
+        close_link(receiver.into(), true, Some(e))
+    })
+}
+
+// ---- detaching without closing ----------------------------------------------------
+
+/// Detaches the sender without closing it (AMQP's detach with
+/// closed=false): the link ends here, but the peer may keep its terminus,
+/// by the durability and expiry policy it was attached with
+/// (`muon_link_options_set_durability`,
+/// `muon_link_options_set_expiry_policy`), to be resumed. To resume it,
+/// open a link again with the same name (`muon_link_options_set_name`),
+/// the same role and address, from a connection with the same container
+/// id (`muon_connection_options_set_container_id`): a durable
+/// subscription is a receiver detached this way and attached again later.
+/// Events, messages still queued and results as `muon_sender_close`;
+/// `on_link_final` follows once the peer answered. The peer sees
+/// `on_link_remote_close`, where `muon_sender_remote_closed` (or
+/// `muon_receiver_remote_closed`) is false; muon's handshake built-in
+/// answers a detach with a detach, and a close with a close. The built-in
+/// reconnect does not attach a detached link again. Detaching a link
+/// closed or detached already does nothing, and so does closing a
+/// detached one.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+/// including the link's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_detach(sender: muon_sender) -> muon_result {
+    boundary!(result: { close_link(sender.into(), false, None) })
+}
+
+/// Detaches the receiver without closing it, to resume it later (a
+/// durable subscription); see `muon_sender_detach`.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+/// including the link's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_detach(receiver: muon_receiver) -> muon_result {
+    boundary!(result: { close_link(receiver.into(), false, None) })
+}
+
+fn remote_closed(h: H) -> bool {
+    link_call(h, |st, cid, l| {
+        Ok(st
+            .lp
+            .engine_ref(cid)
+            .is_some_and(|x| x.link_remote_closed(l)))
+    })
+    .unwrap_or(false)
+}
+
+/// True if the peer's detach of the sender closed it (AMQP's closed=true,
+/// `muon_sender_close` on a muon peer); false if the peer only detached
+/// it (closed=false, `muon_sender_detach`: the link may be resumed), also
+/// when its session ended under it, before the peer's detach, and for a
+/// stale or null handle. Read it in `on_link_remote_close` or later, until
+/// `on_link_final` returns.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_remote_closed(sender: muon_sender) -> bool {
+    boundary!(false, { remote_closed(sender.into()) })
+}
+
+/// True if the peer's detach of the receiver closed it; see
+/// `muon_sender_remote_closed`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_remote_closed(receiver: muon_receiver) -> bool {
+    boundary!(false, { remote_closed(receiver.into()) })
+}
+
+/// The max-message-size of the peer's attach: the largest message, in
+/// encoded bytes, the receiver takes (0 if it set none, before its
+/// attach, and for a stale or null handle). `muon_sender_send` refuses a
+/// larger message with `MUON_RESULT_INVALID_ARGUMENT`. Not thread-safe;
+/// may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_remote_max_message_size(sender: muon_sender) -> u64 {
+    boundary!(0, {
+        link_call(sender.into(), |st, cid, l| {
+            Ok(st
+                .lp
+                .engine_ref(cid)
+                .and_then(|x| x.link_remote_attach(l))
+                .and_then(|a| a.max_message_size)
+                .unwrap_or(0))
+        })
+        .unwrap_or(0)
     })
 }

@@ -477,7 +477,17 @@ fn condition_of(h: H, remote: bool) -> *const muon_condition {
                 .and_then(|x| x.link_remote_condition(l))
                 .cloned()
         } else {
-            st.links.get(h.key).and_then(|e| e.local_error.clone())
+            // The application's close, else the engine's own detach (a
+            // message over the link's max-message-size).
+            st.links
+                .get(h.key)
+                .and_then(|e| e.local_error.clone())
+                .or_else(|| {
+                    st.lp
+                        .engine_ref(cid)
+                        .and_then(|x| x.link_local_condition(l))
+                        .cloned()
+                })
         };
         let getter = if remote {
             "remote_condition"
@@ -518,7 +528,9 @@ pub unsafe extern "C" fn muon_receiver_remote_condition(
 }
 
 /// The error condition this side closed the sender with
-/// (`muon_sender_close_with`), valid until the link's final event (see
+/// (`muon_sender_close_with`), or muon ended it with (an attach it could
+/// not send; for a receiver, a message over its max-message-size:
+/// `amqp:link:message-size-exceeded`), valid until the link's final event (see
 /// "Pointers returned by getters" at the top of this header). NULL if
 /// none, and for a stale or null handle.
 ///

@@ -7,9 +7,12 @@ use super::boundary::{Opaque, borrow_mut, boundary, cstr, into_raw, take, write}
 use super::endpoint::fields_from;
 use super::options::{push_symbol, symbol};
 use super::result::muon_result;
-use super::terminus::{muon_durability, muon_durability_arg};
+use super::terminus::{
+    muon_durability, muon_durability_arg, muon_expiry_policy, muon_expiry_policy_arg,
+};
 use super::value::muon_value;
-use crate::codec::{Map, Symbol, Symbols};
+use crate::codec::value::Descriptor;
+use crate::codec::{Map, Symbol, Symbols, Value};
 
 /// Options for `muon_connection_open_sender` and
 /// `muon_connection_open_receiver`: the link name, terminus fields,
@@ -25,7 +28,12 @@ use crate::codec::{Map, Symbol, Symbols};
 /// `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
 /// `muon_link_options_set_max_queued`,
 /// `muon_link_options_set_durability`,
+/// `muon_link_options_set_expiry_policy`,
+/// `muon_link_options_set_timeout_ms`,
 /// `muon_link_options_set_distribution_mode`,
+/// `muon_link_options_set_filter`, `muon_link_options_set_selector`,
+/// `muon_link_options_set_rcv_settle_second`,
+/// `muon_link_options_set_max_message_size`,
 /// `muon_link_options_add_capability`,
 /// `muon_link_options_add_offered_capability`,
 /// `muon_link_options_add_desired_capability`,
@@ -44,6 +52,15 @@ pub(crate) struct LinkOpts {
     pub handshake: bool,
     pub presettled: bool,
     pub durability: muon_durability,
+    pub expiry_policy: muon_expiry_policy,
+    /// Seconds, as on the wire (rounded up from milliseconds).
+    pub timeout_s: u32,
+    /// Receivers: the source's filter set.
+    pub filter: Option<Map>,
+    /// rcv-settle-mode second: a receiver settles after its sender.
+    pub rcv_settle_second: bool,
+    /// The largest message this end takes (0: no limit of the link's own).
+    pub max_message_size: u64,
     /// Senders: messages held for credit at most (see `muon_sender_send`).
     pub max_queued: u32,
     pub distribution_mode: Option<Symbol>,
@@ -64,6 +81,11 @@ impl Default for LinkOpts {
             handshake: true,
             presettled: false,
             durability: muon_durability::None,
+            expiry_policy: muon_expiry_policy::SessionEnd,
+            timeout_s: 0,
+            filter: None,
+            rcv_settle_second: false,
+            max_message_size: 0,
             max_queued: DEFAULT_MAX_QUEUED,
             distribution_mode: None,
             capabilities: Vec::new(),
@@ -316,6 +338,206 @@ pub unsafe extern "C" fn muon_link_options_set_durability(
         let o = unsafe { borrow_mut(opts) }?;
         o.durability =
             muon_durability::from_arg(durability).ok_or(muon_result::InvalidArgument)?;
+        Ok(())
+    })
+}
+
+/// The expiry policy of the terminus this side attaches with (the target
+/// of a sender, the source of a receiver): the event that starts its
+/// expiry timer (default `MUON_EXPIRY_POLICY_SESSION_END`, the AMQP
+/// default). For a durable subscription that outlives its link, use
+/// `MUON_EXPIRY_POLICY_NEVER` with a durability other than
+/// `MUON_DURABILITY_NONE` (see `muon_sender_detach`).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a
+/// `muon_expiry_policy`), `MUON_RESULT_PANIC`. Not thread-safe (plain
+/// data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_expiry_policy(
+    opts: *mut muon_link_options,
+    policy: muon_expiry_policy_arg,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.expiry_policy = muon_expiry_policy::from_arg(policy).ok_or(muon_result::InvalidArgument)?;
+        Ok(())
+    })
+}
+
+/// The expiry timeout of the terminus this side attaches with: how long
+/// the peer keeps it once its expiry policy's event happened, in
+/// milliseconds (default 0: it expires at once). AMQP sends whole
+/// seconds: the value is rounded up to the next second (1 ms is sent as
+/// 1 s), and anything above 4,294,967,295 s is sent as that.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_timeout_ms(
+    opts: *mut muon_link_options,
+    timeout_ms: u64,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.timeout_s = u32::try_from(timeout_ms.div_ceil(1000)).unwrap_or(u32::MAX);
+        Ok(())
+    })
+}
+
+/// Receivers: the filter set of the source this side attaches with (AMQP
+/// 1.0 §3.5.8): a map whose keys are symbols and whose values are
+/// described values (or null), e.g. a selector or a broker's own filters;
+/// NULL removes it. It replaces any filter set before, including a
+/// selector set with `muon_link_options_set_selector` (call that after
+/// this one to have both). The peer answers with the filters it applies:
+/// read them with `muon_terminus_filter` of
+/// `muon_receiver_remote_source` in `on_link_remote_open` (a filter it
+/// left out is not applied). Senders ignore it.
+///
+/// `opts` is borrowed for the call, and so is the value (copied). Results:
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_INVALID_ARGUMENT` (not a map, a key that is not a symbol,
+/// or a value neither described nor null), `MUON_RESULT_PANIC`. Not
+/// thread-safe (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; `filter` is NULL or a live
+/// value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_filter(
+    opts: *mut muon_link_options,
+    filter: *const muon_value,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.filter = if filter.is_null() {
+            None
+        } else {
+            // SAFETY: the caller promises a live value.
+            let m = unsafe { fields_from(filter) }?;
+            if !m.0.iter().all(|(_, v)| matches!(v, Value::Described(_) | Value::Null)) {
+                return Err(muon_result::InvalidArgument);
+            }
+            Some(m)
+        };
+        Ok(())
+    })
+}
+
+/// The filter-set key of a JMS selector.
+const SELECTOR_KEY: &str = "jms-selector";
+/// The descriptor of a JMS selector filter (Apache's registered filter
+/// types, used by ActiveMQ, Artemis and Qpid).
+const SELECTOR_DESCRIPTOR: &str = "apache.org:selector-filter:string";
+
+/// Receivers: asks the source for only the messages matching `selector`,
+/// a JMS message selector such as `color = 'red' AND weight > 10` (as
+/// ActiveMQ, Artemis and Qpid brokers support). It is the filter-set
+/// entry `jms-selector`, a string described by the symbol
+/// `apache.org:selector-filter:string`, added to (or replacing the same
+/// key in) the filter set of `muon_link_options_set_filter`. A broker
+/// that applies it answers with it in its source (see
+/// `muon_link_options_set_filter`). Senders ignore it.
+///
+/// `opts` is borrowed for the call, and so is the string (copied).
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object; `selector` is NULL or
+/// NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_selector(
+    opts: *mut muon_link_options,
+    selector: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        let text = unsafe { cstr(selector) }?.to_owned();
+        let value = Value::Described(Box::new((
+            Descriptor::Symbol(SELECTOR_DESCRIPTOR.into()),
+            Value::String(text.into()),
+        )));
+        let filter = o.filter.get_or_insert_with(Map::default);
+        let key = Value::Symbol(SELECTOR_KEY.into());
+        match filter.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => filter.0.push((key, value)),
+        }
+        Ok(())
+    })
+}
+
+/// Receivers: settle in two steps, AMQP's rcv-settle-mode `second`
+/// (default false: `first`). The outcome this side gives a message
+/// (auto-accept, or `muon_delivery_accept` and the others) goes out
+/// unsettled; the sender settles once it has seen it, and the delivery
+/// is settled here then, with `on_settled` for the receiver (its
+/// delivery handle stays valid until then). Neither side forgets a
+/// message before the other knows its outcome. Senders: asks the
+/// receiver for it (the receiver decides); a sender always honours the
+/// mode the receiver chose: with auto-settle on it settles once the
+/// outcome arrives.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_rcv_settle_second(
+    opts: *mut muon_link_options,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.rcv_settle_second = on;
+        Ok(())
+    })
+}
+
+/// The largest message, in encoded bytes, the link takes (default 0: no
+/// limit of the link's own). Sent in the attach as its max-message-size.
+/// Receivers: a larger message ends the link: muon detaches it with
+/// `amqp:link:message-size-exceeded` (read it with
+/// `muon_receiver_local_condition`; `on_link_remote_close` and
+/// `on_link_final` follow) and the message is not delivered. Without a
+/// limit of its own a receiver advertises and enforces its connection's
+/// (256 MiB). Senders: `muon_sender_send` refuses a larger message with
+/// `MUON_RESULT_INVALID_ARGUMENT`, as it does one larger than the
+/// receiver's max-message-size; the link goes on.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_max_message_size(
+    opts: *mut muon_link_options,
+    bytes: u64,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.max_message_size = bytes;
         Ok(())
     })
 }

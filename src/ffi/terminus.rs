@@ -60,8 +60,8 @@ impl muon_durability {
 }
 
 /// When a terminus's expiry timer starts (AMQP 1.0 §3.5.6
-/// terminus-expiry-policy): `muon_terminus_expiry_policy`. The numbers are
-/// stable.
+/// terminus-expiry-policy): `muon_terminus_expiry_policy`,
+/// `muon_link_options_set_expiry_policy`. The numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_expiry_policy {
@@ -75,7 +75,31 @@ pub enum muon_expiry_policy {
     Never = 3,
 }
 
+/// A `muon_expiry_policy` as C passes it (see `muon_durability_arg`).
+pub type muon_expiry_policy_arg = c_int;
+
 impl muon_expiry_policy {
+    /// The policy numbered `n` by C, if there is one.
+    pub(crate) fn from_arg(n: muon_expiry_policy_arg) -> Option<muon_expiry_policy> {
+        [
+            muon_expiry_policy::LinkDetach,
+            muon_expiry_policy::SessionEnd,
+            muon_expiry_policy::ConnectionClose,
+            muon_expiry_policy::Never,
+        ]
+        .into_iter()
+        .find(|p| *p as muon_expiry_policy_arg == n)
+    }
+
+    pub(crate) fn to_amqp(self) -> TerminusExpiryPolicy {
+        match self {
+            muon_expiry_policy::LinkDetach => TerminusExpiryPolicy::LinkDetach,
+            muon_expiry_policy::SessionEnd => TerminusExpiryPolicy::SessionEnd,
+            muon_expiry_policy::ConnectionClose => TerminusExpiryPolicy::ConnectionClose,
+            muon_expiry_policy::Never => TerminusExpiryPolicy::Never,
+        }
+    }
+
     fn from_amqp(p: TerminusExpiryPolicy) -> muon_expiry_policy {
         match p {
             TerminusExpiryPolicy::LinkDetach => muon_expiry_policy::LinkDetach,
