@@ -254,7 +254,8 @@ pub unsafe extern "C" fn muon_delivery_tag(
 /// The message format of the delivery's transfer: 0 for an AMQP message
 /// (what `muon_sender_send` sends); another value is a format the sender
 /// chose with `muon_sender_send_with`. For a received delivery (in
-/// `on_message`) or a sent one; 0 for a stale or null handle. Not
+/// `on_message`) or a sent one; 0 for one still in its sender's queue
+/// (not sent yet), and for a stale or null handle. Not
 /// thread-safe; may be called from a callback.
 ///
 /// # Safety
