@@ -692,35 +692,76 @@ fn frames_for_a_session_we_ended_are_dropped_until_its_end() {
 }
 
 #[test]
-fn dispositions_for_unknown_or_reversed_ranges_are_ignored() {
+fn dispositions_for_ids_no_longer_held_are_ignored() {
     let mut s = Script::server();
     s.sending_link(5);
-    s.feed(&amqp_frame(1, &transfer_frame(0, Some(0), false), b"a"));
-    let d = s.deliveries()[0];
-    for (first, last) in [(7, Some(9)), (5, Some(2)), (u32::MAX - 3, Some(u32::MAX))] {
-        let dp = Disposition {
-            role: LinkRole::Sender,
-            first,
-            last,
-            settled: true,
-            state: Some(DeliveryState::Accepted),
-            batchable: false,
-        };
-        s.feed(&amqp_frame(1, &dp, &[]));
+    for id in 0..3 {
+        s.feed(&amqp_frame(1, &transfer_frame(0, Some(id), false), b"a"));
     }
-    assert!(!s.eng.delivery_remote_settled(d));
-    // A range that wraps past u32::MAX and includes 0 applies.
-    let dp = Disposition {
+    let ds = s.deliveries();
+    // The application settles delivery 1: its id is forgotten.
+    s.eng
+        .disposition(ds[1], Some(DeliveryState::Accepted), true)
+        .unwrap();
+    s.settle_down();
+    let dp = |first, last| Disposition {
         role: LinkRole::Sender,
-        first: u32::MAX - 1,
-        last: Some(3),
+        first,
+        last,
         settled: true,
-        state: None,
+        state: Some(DeliveryState::Accepted),
         batchable: false,
     };
-    s.feed(&amqp_frame(1, &dp, &[]));
-    assert!(s.eng.delivery_remote_settled(d));
+    // Both ends settled it at once: the peer's word on it is ignored.
+    s.feed(&amqp_frame(1, &dp(1, None), &[]));
+    assert!(!s.eng.delivery_remote_settled(ds[0]));
+    assert!(!s.eng.delivery_remote_settled(ds[2]));
+    // A range that wraps past u32::MAX and includes 0 applies.
+    s.feed(&amqp_frame(1, &dp(u32::MAX - 1, Some(0)), &[]));
+    assert!(s.eng.delivery_remote_settled(ds[0]));
+    assert!(!s.eng.delivery_remote_settled(ds[2]));
     assert!(transport_errors(&s.events).is_empty());
+}
+
+#[test]
+fn dispositions_naming_unused_ids_or_running_backwards_are_invalid_field() {
+    let dp = |role, first, last| Disposition {
+        role,
+        first,
+        last,
+        settled: true,
+        state: Some(DeliveryState::Accepted),
+        batchable: false,
+    };
+    for (what, frame) in [
+        // Delivery-ids 0..=1 were used; 2 never was.
+        ("peer's, past its last", dp(LinkRole::Sender, 1, Some(2))),
+        ("backwards", dp(LinkRole::Sender, 1, Some(0))),
+        ("over half the number space", dp(LinkRole::Sender, 5, Some(4_000_000_000))),
+        // The engine has sent nothing on the session.
+        ("ours, none sent", dp(LinkRole::Receiver, 0, None)),
+    ] {
+        let mut s = Script::server();
+        s.sending_link(5);
+        for id in 0..2 {
+            s.feed(&amqp_frame(1, &transfer_frame(0, Some(id), false), b"a"));
+        }
+        s.feed(&amqp_frame(1, &frame, &[]));
+        assert_eq!(
+            close_condition(&s.out.units).as_deref(),
+            Some(condition::INVALID_FIELD),
+            "{what}"
+        );
+        assert_eq!(transport_errors(&s.events), vec![condition::INVALID_FIELD]);
+    }
+    // Before any transfer, the peer has no delivery a disposition could name.
+    let mut s = Script::server();
+    s.sending_link(5);
+    s.feed(&amqp_frame(1, &dp(LinkRole::Sender, 0, None), &[]));
+    assert_eq!(
+        close_condition(&s.out.units).as_deref(),
+        Some(condition::INVALID_FIELD)
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use super::event::Event;
 use super::link::INITIAL_DELIVERY_COUNT;
 use super::serial;
 use super::{LinkId, SessionId};
-use crate::codec::transport::{Flow, Role};
+use crate::codec::transport::{Flow, Role, condition};
 
 impl Connection {
     /// Receiver: allows the sender `credit` deliveries from now on
@@ -93,6 +93,15 @@ impl Connection {
         let Some(link) = self.links.get_mut(l.0) else {
             return;
         };
+        if link.remote == EndpointState::Closed {
+            // §2.6.2: the peer detached the handle; nothing names it now.
+            let h = flow.handle.unwrap_or_default();
+            self.fail(
+                condition::UNATTACHED_HANDLE,
+                format!("flow for handle {h}, which the peer detached"),
+            );
+            return;
+        }
         // DISCARDING after our detach (§2.6.6).
         if link.detach_sent || link.local == EndpointState::Closed {
             return;

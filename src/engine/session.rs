@@ -55,6 +55,9 @@ pub(crate) struct Session {
     pub handle_max: u32,
     pub remote_handle_max: u32,
     pub next_delivery_id: u32,
+    /// The delivery-id after the newest the peer has used, once it has
+    /// sent one (dispositions may name only ids before it).
+    pub next_incoming_delivery: Option<u32>,
     pub local_handles: HashMap<u32, LinkId>,
     pub remote_handles: HashMap<u32, LinkId>,
     /// Unsettled outgoing deliveries by delivery-id.
@@ -91,6 +94,7 @@ impl Session {
             handle_max: u32::MAX >> 1,
             remote_handle_max: u32::MAX,
             next_delivery_id: 0,
+            next_incoming_delivery: None,
             local_handles: HashMap::new(),
             remote_handles: HashMap::new(),
             outgoing: Unsettled::default(),
@@ -298,17 +302,25 @@ impl Connection {
     }
 
     /// The session on the peer's `channel`. An unknown channel is a
-    /// protocol violation; a session we ended is DISCARDING (§2.5.5:
-    /// its frames are dropped until the peer's end), which gives `None`
-    /// without failing.
+    /// protocol violation, and so is a frame after the peer's own `end`
+    /// on it (§2.5.5: nothing follows an end); a session we ended is
+    /// DISCARDING (its frames are dropped until the peer's end), which
+    /// gives `None` without failing.
     pub(crate) fn session_for_frame(&mut self, channel: u16, what: &str) -> Option<SessionId> {
         match self.remote_channels.get(&channel).copied() {
             Some(s) => {
-                let live = self
+                let (ended_by_peer, end_sent) = self
                     .sessions
                     .get(s.0)
-                    .is_some_and(|x| !x.end_sent && x.remote == EndpointState::Active);
-                live.then_some(s)
+                    .map_or((false, true), |x| (x.remote == EndpointState::Closed, x.end_sent));
+                if ended_by_peer {
+                    self.fail(
+                        condition::NOT_ALLOWED,
+                        format!("{what} on channel {channel}, after the peer ended its session there"),
+                    );
+                    return None;
+                }
+                (!end_sent).then_some(s)
             }
             None => {
                 self.fail(
@@ -349,6 +361,17 @@ impl Connection {
             },
             None => {
                 if self.close_sent {
+                    return;
+                }
+                let max = self.config.max_sessions;
+                if self.remote_channels.len() >= max {
+                    self.fail(
+                        condition::RESOURCE_LIMIT_EXCEEDED,
+                        format!(
+                            "begin on channel {channel}: the peer already has {max} sessions \
+                             on this connection, the most this side allows"
+                        ),
+                    );
                     return;
                 }
                 let window = self.config.session_window;
@@ -400,6 +423,7 @@ impl Connection {
             .collect();
         let session_error = self.sessions.get(s.0).and_then(|x| x.remote_error.clone());
         for l in links {
+            self.remote_name_released(l);
             if let Some(link) = self.links.get_mut(l.0)
                 && link.remote != EndpointState::Closed
             {
