@@ -292,7 +292,7 @@ impl Default for Config {
             sasl: SaslConfig::default(),
             encrypted: false,
             session_window: 4096,
-            max_message_size: 256 * 1024 * 1024,
+            max_message_size: 64 * 1024 * 1024,
             max_output: 64 * 1024 * 1024,
             handshake_timeout: Some(Duration::from_secs(10)),
             header_timeout: Some(Duration::from_secs(1)),
@@ -302,7 +302,7 @@ impl Default for Config {
             max_links_per_session: 1024,
             max_link_state: 16 * 1024 * 1024,
             max_unsettled_per_link: 16384,
-            max_incomplete_bytes: 256 * 1024 * 1024,
+            max_incomplete_bytes: 64 * 1024 * 1024,
             stalled_output_timeout: Some(Duration::from_secs(30)),
             max_decode_depth: crate::codec::decode::MAX_DEPTH,
         }
