@@ -13,7 +13,8 @@ use muon::codec::frame::{AMQP_HEADER, SASL_HEADER};
 use muon::codec::messaging::{DeliveryState, Source, Target, TargetKind};
 use muon::codec::security::{SaslFrame, SaslInit};
 use muon::codec::transport::{
-    Attach, Begin, Close, Detach, Disposition, Flow, Open, ReceiverSettleMode, Role as LinkRole,
+    Attach, Begin, Close, Detach, Disposition, Flow, Open, Performative, ReceiverSettleMode,
+    Role as LinkRole,
     SenderSettleMode, Transfer, condition,
 };
 use muon::codec::{DeliveryTag, Symbol};
@@ -544,6 +545,51 @@ fn transfer_beyond_credit_is_transfer_limit_exceeded() {
     assert_eq!(s.deliveries().len(), 2);
     s.feed(&amqp_frame(1, &transfer_frame(0, Some(2), false), b"c"));
     s.assert_closed_with(condition::TRANSFER_LIMIT_EXCEEDED);
+}
+
+#[test]
+fn transfer_beyond_our_incoming_window_is_window_violation() {
+    let cfg = Config {
+        session_window: 4,
+        ..server_cfg()
+    };
+    let mut s = Script::with(Connection::server(cfg, Instant::now()));
+    s.sending_link(100);
+    let begin_window = s.out.perfs().find_map(|p| match p {
+        Performative::Begin(b) => Some(b.incoming_window),
+        _ => None,
+    });
+    assert_eq!(begin_window, Some(4));
+    let mut next = 0;
+    let mut send = |s: &mut Script, n: u32| {
+        let mut b = Vec::new();
+        for _ in 0..n {
+            b.extend(amqp_frame(1, &transfer_frame(0, Some(next), false), b"x"));
+            next += 1;
+        }
+        s.feed(&b);
+    };
+    // The whole window at once, then again once the engine's flow
+    // (written after it) re-opened it: within the rules.
+    send(&mut s, 4);
+    let reopened = s
+        .out
+        .perfs()
+        .filter_map(|p| match p {
+            Performative::Flow(f) if f.handle.is_none() => {
+                Some((f.next_incoming_id, f.incoming_window))
+            }
+            _ => None,
+        })
+        .last();
+    assert_eq!(reopened, Some((Some(4), 4)));
+    send(&mut s, 4);
+    assert_eq!(s.deliveries().len(), 8);
+    assert!(transport_errors(&s.events).is_empty());
+    // Five at once: the fifth is past the window the peer was told.
+    send(&mut s, 5);
+    assert_eq!(s.deliveries().len(), 12);
+    s.assert_closed_with(condition::WINDOW_VIOLATION);
 }
 
 #[test]

@@ -34,6 +34,13 @@ pub(crate) struct PendingTransfer {
     pub first_sent: bool,
 }
 
+/// True when an incoming window of `left` frames (of `window`) is low
+/// enough to be re-opened: at half, so that a sender reading our flows
+/// never runs dry.
+fn window_low(left: u32, window: u32) -> bool {
+    left <= window / 2
+}
+
 /// Our first outgoing transfer-id (§2.5.6: the sender's choice).
 pub(crate) const INITIAL_OUTGOING_ID: u32 = 0;
 
@@ -513,6 +520,7 @@ impl Connection {
     /// link flows and session flow.
     pub(crate) fn flush_session(&mut self, s: SessionId) {
         let close_sent = self.close_sent;
+        let window = self.config.session_window.max(1);
         let Some(ses) = self.sessions.get_mut(s.0) else {
             return;
         };
@@ -527,6 +535,11 @@ impl Connection {
         let mut dispositions = std::mem::take(&mut ses.dispositions);
         let mut flow_links = std::mem::take(&mut ses.flow_links);
         let session_flow = std::mem::replace(&mut ses.session_flow, false);
+        // The flow written now re-opens a window that is half used: the
+        // peer learns the new limit from it (§2.5.6), not before.
+        if session_flow && window_low(ses.incoming_window, window) {
+            ses.incoming_window = window;
+        }
         let mut i = 0;
         while let Some(first) = dispositions.get(i) {
             let mut last = first.id;
@@ -580,9 +593,11 @@ impl Connection {
         }
     }
 
-    /// Our incoming window took one transfer (§2.5.6). It is re-opened to
-    /// the full window with a flow once half of it is used, so a sender
-    /// that keeps reading our flows never stalls. False if it was closed.
+    /// Our incoming window took one transfer (§2.5.6). Once half of it is
+    /// used a flow is queued, which re-opens it to the full window when it
+    /// is written (see [`flush_session`](Self::flush_session)), so a sender
+    /// that keeps reading our flows never stalls, and one that sends past
+    /// what it was told finds the window shut. False if it was shut.
     pub(crate) fn consume_incoming_window(&mut self, s: SessionId) -> bool {
         let window = self.config.session_window.max(1);
         let Some(ses) = self.sessions.get_mut(s.0) else {
@@ -593,8 +608,7 @@ impl Connection {
         }
         ses.incoming_window -= 1;
         ses.next_incoming_id = ses.next_incoming_id.wrapping_add(1);
-        if ses.incoming_window <= window / 2 {
-            ses.incoming_window = window;
+        if window_low(ses.incoming_window, window) {
             self.mark_session_flow(s);
         }
         true
