@@ -3936,6 +3936,79 @@ enum muon_result muon_connection_options_set_reconnect(struct muon_connection_op
 void muon_connection_options_free(struct muon_connection_options *opts);
 
 /*
+ Sets how many links the peer may have attached on one session at once
+ (default 1024; at least 1). The attach that would make one more closes
+ the connection with `amqp:resource-limit-exceeded`. One of the limits
+ that bound what a peer can make this side hold (docs/HOSTILE.md in the
+ repository lists them).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+ `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_links_per_session(struct muon_connection_options *opts,
+                                                                   uint32_t max);
+
+/*
+ Sets how many deliveries one link may hold at once (default 16384; at
+ least 1): sent and not yet settled by the peer, or received and not yet
+ settled here. A peer that keeps sending past it, or takes more while
+ settling none, has the link detached with
+ `amqp:resource-limit-exceeded` (a sender's `muon_sender_send` then
+ returns an error).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+ `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_unsettled_per_link(struct muon_connection_options *opts,
+                                                                    uint32_t max);
+
+/*
+ Sets how many bytes of messages still arriving (multi-frame deliveries
+ not yet complete) the connection may hold, all its links together
+ (default 64 MiB; at least 1). The frame that would go past it detaches
+ its link with `amqp:resource-limit-exceeded`. Each message is also
+ held to the largest message size (default 64 MiB).
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+ `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_incomplete_bytes(struct muon_connection_options *opts,
+                                                                  uint64_t max);
+
+/*
+ Sets how deeply lists, maps, arrays and described values may nest in
+ what the peer sends (default and most 64; at least 1): in its frames a
+ deeper value closes the connection with `amqp:decode-error`; in a
+ message, the message is rejected with `amqp:decode-error` and reported
+ by `on_message_error`.
+
+ `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0 or more
+ than 64), `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be
+ called from a callback.
+
+ # Safety
+ `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_decode_depth(struct muon_connection_options *opts,
+                                                              uint32_t depth);
+
+/*
  The name of result code `code` as it is spelled in this header, such as
  `"MUON_RESULT_NULL_ARGUMENT"`, or `"MUON_RESULT_UNKNOWN"` for a number
  that is not a code.
