@@ -14,8 +14,7 @@ use muon::codec::messaging::{DeliveryState, Source, Target, TargetKind};
 use muon::codec::security::{SaslFrame, SaslInit};
 use muon::codec::transport::{
     Attach, Begin, Close, Detach, Disposition, Flow, Open, Performative, ReceiverSettleMode,
-    Role as LinkRole,
-    SenderSettleMode, Transfer, condition,
+    Role as LinkRole, SenderSettleMode, Transfer, condition,
 };
 use muon::codec::{DeliveryTag, Symbol};
 use muon::engine::{Config, Connection, EndpointState, Event, LinkId, LinkOptions, SaslConfig};
@@ -783,7 +782,10 @@ fn dispositions_naming_unused_ids_or_running_backwards_are_invalid_field() {
         // Delivery-ids 0..=1 were used; 2 never was.
         ("peer's, past its last", dp(LinkRole::Sender, 1, Some(2))),
         ("backwards", dp(LinkRole::Sender, 1, Some(0))),
-        ("over half the number space", dp(LinkRole::Sender, 5, Some(4_000_000_000))),
+        (
+            "over half the number space",
+            dp(LinkRole::Sender, 5, Some(4_000_000_000)),
+        ),
         // The engine has sent nothing on the session.
         ("ours, none sent", dp(LinkRole::Receiver, 0, None)),
     ] {

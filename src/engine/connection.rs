@@ -146,6 +146,8 @@ pub struct Connection {
     pub(crate) link_state: usize,
     /// Payload bytes of incomplete incoming deliveries.
     pub(crate) incomplete_bytes: usize,
+    /// Sessions the peer began (not answers to ours) that hold a channel.
+    pub(crate) peer_sessions: usize,
     /// The links the peer has attached (and not detached), by the peer's
     /// role and the link name: names are unique per direction (§2.6.1).
     pub(crate) remote_names: HashMap<(bool, String), LinkId>,
@@ -223,6 +225,7 @@ impl Connection {
             output_full_since: None,
             link_state: 0,
             incomplete_bytes: 0,
+            peer_sessions: 0,
             remote_names: HashMap::new(),
         }
     }

@@ -128,7 +128,10 @@ impl Connection {
                 "the peer"
             };
             Some(match next {
-                Some(n) => format!("{whose} has used delivery-ids only up to {}", n.wrapping_sub(1)),
+                Some(n) => format!(
+                    "{whose} has used delivery-ids only up to {}",
+                    n.wrapping_sub(1)
+                ),
                 None => format!("{whose} has sent no delivery on the session"),
             })
         } else {

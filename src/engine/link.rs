@@ -83,6 +83,8 @@ pub(crate) struct Link {
     pub deliveries: usize,
     /// What this link counts towards `Connection::link_state`.
     pub state_cost: usize,
+    /// The peer attached the link first (it is not an answer to ours).
+    pub peer_attached: bool,
     pub local_error: Option<AmqpError>,
     pub remote_error: Option<AmqpError>,
     pub final_sent: bool,
@@ -140,6 +142,7 @@ impl Connection {
             next_tag: 0,
             deliveries: 0,
             state_cost: 0,
+            peer_attached: false,
             local_error: None,
             remote_error: None,
             final_sent: false,
@@ -369,6 +372,7 @@ impl Connection {
         }
         link.final_sent = true;
         let (s, lh, rh) = (link.session, link.local_handle, link.remote_handle);
+        let peer_attached = link.peer_attached;
         self.remote_name_released(l);
         if let Some(ses) = self.sessions.get_mut(s.0) {
             if let Some(h) = lh
@@ -380,6 +384,9 @@ impl Connection {
                 && ses.remote_handles.get(&h) == Some(&l)
             {
                 ses.remote_handles.remove(&h);
+                if peer_attached {
+                    ses.peer_links = ses.peer_links.saturating_sub(1);
+                }
             }
         }
         self.drop_pending_transfers(s, l);
@@ -458,20 +465,35 @@ impl Connection {
         let Some(ses) = self.sessions.get(s.0) else {
             return;
         };
+        // An answer to our attach: same name, opposite role, not yet answered.
+        let answer = ses.local_handles.values().copied().find(|l| {
+            self.links.get(l.0).is_some_and(|k| {
+                k.name == attach.name && k.role != attach.role && k.remote_handle.is_none()
+            })
+        });
         let max_links = self.config.max_links_per_session;
-        if ses.remote_handles.len() >= max_links {
-            self.fail(
-                condition::RESOURCE_LIMIT_EXCEEDED,
-                format!(
-                    "attach of link {:?}: {max_links} links are attached on the session \
-                     already, the most this side allows",
-                    attach.name
-                ),
-            );
-            return;
+        if answer.is_none() {
+            if ses.peer_links >= max_links {
+                self.fail(
+                    condition::RESOURCE_LIMIT_EXCEEDED,
+                    format!(
+                        "attach of link {:?}: the peer has {max_links} links attached on the \
+                         session already, the most this side allows",
+                        attach.name
+                    ),
+                );
+                return;
+            }
         }
-        // Memory held for the link: its state and the peer's attach.
-        let cost = std::mem::size_of::<Link>() + frame_len + attach.name.len();
+        // Memory held for the peer's attach (and for a link the peer made,
+        // the link itself).
+        let cost = frame_len
+            + attach.name.len()
+            + if answer.is_none() {
+                std::mem::size_of::<Link>()
+            } else {
+                0
+            };
         let max_state = self.config.max_link_state;
         if self.link_state.saturating_add(cost) > max_state {
             self.fail(
@@ -503,12 +525,6 @@ impl Connection {
             );
             return;
         }
-        // An answer to our attach: same name, opposite role, not yet answered.
-        let answer = ses.local_handles.values().copied().find(|l| {
-            self.links.get(l.0).is_some_and(|k| {
-                k.name == attach.name && k.role != attach.role && k.remote_handle.is_none()
-            })
-        });
         // §2.6.1: a link name is unique per direction between the two
         // containers; a second live attach under one name is refused.
         let key = (attach.role == Role::Sender, attach.name.clone());
@@ -533,7 +549,12 @@ impl Connection {
                     ..LinkOptions::default()
                 };
                 match self.link_new(s, attach.role.opposite(), options) {
-                    Ok(l) => l,
+                    Ok(l) => {
+                        if let Some(k) = self.links.get_mut(l.0) {
+                            k.peer_attached = true;
+                        }
+                        l
+                    }
                     // The session is ending on our side: DISCARDING.
                     Err(_) => return,
                 }
@@ -557,8 +578,12 @@ impl Connection {
         link.state_cost += cost;
         self.link_state += cost;
         self.remote_names.insert(key, l);
+        let peer_attached = link.peer_attached;
         if let Some(ses) = self.sessions.get_mut(s.0) {
             ses.remote_handles.insert(handle, l);
+            if peer_attached {
+                ses.peer_links += 1;
+            }
         }
         self.push(Event::LinkRemoteOpen(l));
     }

@@ -80,6 +80,10 @@ pub(crate) struct Session {
     pub local_error: Option<AmqpError>,
     pub remote_error: Option<AmqpError>,
     pub final_sent: bool,
+    /// The peer began the session (it is not an answer to ours).
+    pub peer_begun: bool,
+    /// Links on the session the peer attached first (not answers to ours).
+    pub peer_links: usize,
 }
 
 impl Session {
@@ -115,6 +119,8 @@ impl Session {
             local_error: None,
             remote_error: None,
             final_sent: false,
+            peer_begun: false,
+            peer_links: 0,
         }
     }
 }
@@ -260,6 +266,9 @@ impl Connection {
             }
             if let Some(c) = ses.remote_channel.take() {
                 self.remote_channels.remove(&c);
+                if ses.peer_begun {
+                    self.peer_sessions = self.peer_sessions.saturating_sub(1);
+                }
             }
             // Every link of the session, attached or not, is final now.
             let links: Vec<LinkId> = self
@@ -316,14 +325,15 @@ impl Connection {
     pub(crate) fn session_for_frame(&mut self, channel: u16, what: &str) -> Option<SessionId> {
         match self.remote_channels.get(&channel).copied() {
             Some(s) => {
-                let (ended_by_peer, end_sent) = self
-                    .sessions
-                    .get(s.0)
-                    .map_or((false, true), |x| (x.remote == EndpointState::Closed, x.end_sent));
+                let (ended_by_peer, end_sent) = self.sessions.get(s.0).map_or((false, true), |x| {
+                    (x.remote == EndpointState::Closed, x.end_sent)
+                });
                 if ended_by_peer {
                     self.fail(
                         condition::NOT_ALLOWED,
-                        format!("{what} on channel {channel}, after the peer ended its session there"),
+                        format!(
+                            "{what} on channel {channel}, after the peer ended its session there"
+                        ),
                     );
                     return None;
                 }
@@ -371,7 +381,7 @@ impl Connection {
                     return;
                 }
                 let max = self.config.max_sessions;
-                if self.remote_channels.len() >= max {
+                if self.peer_sessions >= max {
                     self.fail(
                         condition::RESOURCE_LIMIT_EXCEEDED,
                         format!(
@@ -382,7 +392,10 @@ impl Connection {
                     return;
                 }
                 let window = self.config.session_window;
-                SessionId(self.sessions.insert(Session::new(window)))
+                let mut ses = Session::new(window);
+                ses.peer_begun = true;
+                self.peer_sessions += 1;
+                SessionId(self.sessions.insert(ses))
             }
         };
         self.remote_channels.insert(channel, s);

@@ -83,18 +83,17 @@ impl Connection {
         };
         let held = link.deliveries;
         if !settled && held >= max_held {
-            // The peer takes deliveries and never settles them: the link
-            // is detached rather than holding more and more.
-            let why = format!(
-                "the peer holds {held} unsettled deliveries of the link, the most this side allows"
-            );
+            // The peer takes deliveries and does not settle them: the
+            // link is detached rather than holding more and more.
+            let why =
+                format!("the link holds {held} unsettled deliveries, the most this side allows");
             let _ = self.link_close(
                 l,
                 true,
                 Some(AmqpError::new(condition::RESOURCE_LIMIT_EXCEEDED, why)),
             );
             return Err(Error::WrongState(
-                "the link was detached: the peer holds too many unsettled deliveries",
+                "the link was detached: it holds too many unsettled deliveries",
             ));
         }
         let tag = match tag {
