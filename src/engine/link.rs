@@ -472,18 +472,16 @@ impl Connection {
             })
         });
         let max_links = self.config.max_links_per_session;
-        if answer.is_none() {
-            if ses.peer_links >= max_links {
-                self.fail(
-                    condition::RESOURCE_LIMIT_EXCEEDED,
-                    format!(
-                        "attach of link {:?}: the peer has {max_links} links attached on the \
-                         session already, the most this side allows",
-                        attach.name
-                    ),
-                );
-                return;
-            }
+        if answer.is_none() && ses.peer_links >= max_links {
+            self.fail(
+                condition::RESOURCE_LIMIT_EXCEEDED,
+                format!(
+                    "attach of link {:?}: the peer has {max_links} links attached on the \
+                     session already, the most this side allows",
+                    attach.name
+                ),
+            );
+            return;
         }
         // Memory held for the peer's attach (and for a link the peer made,
         // the link itself).
