@@ -881,8 +881,9 @@ struct Seen {
 /// A listener with `config`, on a thread of its own, acting as an
 /// application would: it answers opens, begins, attaches, detaches and
 /// closes, gives each receiving link `credit`, sends `send` messages on
-/// each sending link as credit allows, and never settles anything. It ends
-/// with its first connection (or after `LIMIT`).
+/// each sending link as credit allows, settles what it sent once the peer
+/// has, and never settles what it receives. It ends with its first
+/// connection (or after `LIMIT`).
 fn serve(config: Config, credit: u32, send: usize) -> (u16, std::thread::JoinHandle<Seen>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let t = std::thread::spawn(move || {
@@ -933,6 +934,9 @@ fn serve(config: Config, credit: u32, send: usize) -> (u16, std::thread::JoinHan
                             }
                             Event::LinkRemoteClose(k) => {
                                 let _ = x.link_close(k, true, None);
+                            }
+                            Event::DeliveryUpdated(d) if x.delivery_remote_settled(d) => {
+                                let _ = x.settle(d);
                             }
                             Event::LinkFlow(k) if x.link_role(k) == Some(LinkRole::Sender) => {
                                 while sent < send && x.link_credit(k) > 0 {
@@ -1079,8 +1083,9 @@ fn sessions_and_links_per_session_are_bounded_by_their_options() {
 }
 
 #[test]
-fn a_peer_that_never_settles_gets_its_link_detached() {
-    // The peer sends: the listener holds what it received unsettled.
+fn deliveries_held_per_link_are_bounded() {
+    // The peer sends; the listener holds what it received unsettled: one
+    // more than the limit detaches the link.
     let (port, server) = serve(
         Config {
             max_unsettled_per_link: 3,
@@ -1103,8 +1108,11 @@ fn a_peer_that_never_settles_gets_its_link_detached() {
         "{}",
         p.summary()
     );
-    finish(p, server);
-    // The peer receives and never settles what it is sent.
+    let seen = finish(p, server);
+    assert_eq!(seen.deliveries, 3, "{seen:?}");
+    // The peer receives, with credit for 10, and settles nothing: the
+    // listener's sender stops at 3, as if its credit were used up, and
+    // goes on as the peer settles.
     let (port, server) = serve(
         Config {
             max_unsettled_per_link: 3,
@@ -1118,19 +1126,31 @@ fn a_peer_that_never_settles_gets_its_link_detached() {
     b.extend(amqp_frame(0, &attach("c", 0, LinkRole::Receiver, "q"), &[]));
     b.extend(amqp_frame(0, &flow(Some(0), 10), &[]));
     p.send(&b);
-    p.read_until(ANSWER, |u| detach_condition(u).is_some());
-    assert_eq!(
-        detach_condition(&p.got.units).as_deref(),
-        Some(condition::RESOURCE_LIMIT_EXCEEDED),
-        "{}",
-        p.summary()
-    );
-    let transfers = p
-        .got
-        .perfs()
-        .filter(|x| matches!(x, Performative::Transfer(_)))
-        .count();
-    assert_eq!(transfers, 3, "{}", p.summary());
+    let transfers = |p: &Peer| {
+        p.got
+            .perfs()
+            .filter(|x| matches!(x, Performative::Transfer(_)))
+            .count()
+    };
+    p.read_until(Duration::from_millis(300), |_| false);
+    assert_eq!(transfers(&p), 3, "{}", p.summary());
+    let settle = |first, last| Disposition {
+        role: LinkRole::Receiver,
+        first,
+        last: Some(last),
+        settled: true,
+        state: Some(DeliveryState::Accepted),
+        batchable: false,
+    };
+    p.send(&amqp_frame(0, &settle(0, 1), &[]));
+    p.read_until(ANSWER, |u| {
+        u.iter()
+            .filter(|w| matches!(w.perf(), Some(Performative::Transfer(_))))
+            .count()
+            == 5
+    });
+    assert_eq!(transfers(&p), 5, "{}", p.summary());
+    assert!(detach_condition(&p.got.units).is_none(), "{}", p.summary());
     finish(p, server);
 }
 

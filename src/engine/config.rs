@@ -251,11 +251,12 @@ pub struct Config {
     /// properties). An `attach` beyond it closes the connection with
     /// `amqp:resource-limit-exceeded`.
     pub max_link_state: usize,
-    /// Deliveries one link may hold at once (unsettled, or received and
-    /// not yet released by the application): a peer that never settles
-    /// what it is sent, or keeps sending while this side has not settled,
-    /// has its link detached with `amqp:resource-limit-exceeded` when one
-    /// more would go past it.
+    /// Deliveries one link may hold at once. Receiving: those not yet
+    /// settled (or released) here; a peer that sends one more has the link
+    /// detached with `amqp:resource-limit-exceeded`. Sending: those the
+    /// peer has not settled; at the limit the sender's credit reads 0 and
+    /// `send` is refused ([`Error::NoCredit`](super::Error)) until the
+    /// peer settles some, when [`Event::LinkFlow`](super::Event) follows.
     pub max_unsettled_per_link: usize,
     /// Payload bytes of incomplete incoming deliveries (multi-frame
     /// messages still arriving), all links of the connection together:

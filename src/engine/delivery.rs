@@ -246,8 +246,17 @@ impl Connection {
         if !del.outgoing && !del.complete {
             self.incomplete_bytes = self.incomplete_bytes.saturating_sub(del.payload.len());
         }
+        let max_held = self.config.max_unsettled_per_link;
         if let Some(link) = self.links.get_mut(del.link.0) {
             link.deliveries = link.deliveries.saturating_sub(1);
+            if link.unsettled_full && link.deliveries < max_held {
+                // Room again for a sender held back by its unsettled
+                // deliveries.
+                link.unsettled_full = false;
+                if link.link_credit > 0 {
+                    self.push(Event::LinkFlow(del.link));
+                }
+            }
         }
         if let Some(ses) = self
             .links

@@ -163,10 +163,20 @@ impl Connection {
         Ok(())
     }
 
-    /// The link's credit: for a sender, deliveries it may send now; for a
-    /// receiver, deliveries it still allows.
+    /// The link's credit: for a sender, deliveries it may send now (the
+    /// peer's credit, held to what `Config::max_unsettled_per_link` leaves
+    /// room for); for a receiver, deliveries it still allows.
     pub fn link_credit(&self, l: LinkId) -> u32 {
-        self.link(l).map_or(0, |k| k.link_credit)
+        self.link(l).map_or(0, |k| match k.role {
+            Role::Sender => {
+                let room = self
+                    .config
+                    .max_unsettled_per_link
+                    .saturating_sub(k.deliveries);
+                k.link_credit.min(u32::try_from(room).unwrap_or(u32::MAX))
+            }
+            Role::Receiver => k.link_credit,
+        })
     }
 
     /// True while a drain is requested (sender) or in progress (receiver).

@@ -85,6 +85,9 @@ pub(crate) struct Link {
     pub state_cost: usize,
     /// The peer attached the link first (it is not an answer to ours).
     pub peer_attached: bool,
+    /// Sender: it holds `max_unsettled_per_link` unsettled deliveries; a
+    /// `LinkFlow` follows when the peer's settlements make room.
+    pub unsettled_full: bool,
     pub local_error: Option<AmqpError>,
     pub remote_error: Option<AmqpError>,
     pub final_sent: bool,
@@ -143,6 +146,7 @@ impl Connection {
             deliveries: 0,
             state_cost: 0,
             peer_attached: false,
+            unsettled_full: false,
             local_error: None,
             remote_error: None,
             final_sent: false,

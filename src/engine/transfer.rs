@@ -81,20 +81,12 @@ impl Connection {
             SenderSettleMode::Unsettled => false,
             SenderSettleMode::Mixed => settled,
         };
-        let held = link.deliveries;
-        if !settled && held >= max_held {
-            // The peer takes deliveries and does not settle them: the
-            // link is detached rather than holding more and more.
-            let why =
-                format!("the link holds {held} unsettled deliveries, the most this side allows");
-            let _ = self.link_close(
-                l,
-                true,
-                Some(AmqpError::new(condition::RESOURCE_LIMIT_EXCEEDED, why)),
-            );
-            return Err(Error::WrongState(
-                "the link was detached: it holds too many unsettled deliveries",
-            ));
+        if !settled && link.deliveries >= max_held {
+            // As many unsettled deliveries as this side holds for a link:
+            // no more until the peer settles some (a `LinkFlow` then), as
+            // if the credit were used up (`link_credit` says 0).
+            link.unsettled_full = true;
+            return Err(Error::NoCredit);
         }
         let tag = match tag {
             Some(t) => DeliveryTag::new(t)
@@ -175,6 +167,7 @@ impl Connection {
             PRESETTLED
         } else {
             link.deliveries += 1;
+            link.unsettled_full |= link.deliveries >= max_held;
             DeliveryId(
                 self.deliveries
                     .insert(Delivery::outgoing(l, delivery_id, tag, rcv_mode)),

@@ -649,11 +649,11 @@ pub unsafe extern "C" fn muon_connection_options_set_max_links_per_session(
 }
 
 /// Sets how many deliveries one link may hold at once (default 16384; at
-/// least 1): sent and not yet settled by the peer, or received and not yet
-/// settled here. A peer that keeps sending past it, or takes more while
-/// settling none, has the link detached with
-/// `amqp:resource-limit-exceeded` (a sender's `muon_sender_send` then
-/// returns an error).
+/// least 1). Received and not yet settled here: a peer that sends one
+/// more has the link detached with `amqp:resource-limit-exceeded`. Sent
+/// and not yet settled by the peer: at the limit `muon_sender_credit`
+/// reads 0 (and `muon_sender_send` returns `MUON_RESULT_NO_CREDIT`) until
+/// the peer settles some, when `on_link_flow` follows.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
