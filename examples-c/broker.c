@@ -509,7 +509,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
     k->kind = CONSUMER; /* the peer receives */
     k->sender = muon_event_sender(ev);
     struct queue *q;
-    if (muon_sender_remote_source_is_dynamic(k->sender)) {
+    if (muon_terminus_is_dynamic(muon_sender_remote_source(k->sender))) {
         char name[64];
         snprintf(name, sizeof name, TEMP_PREFIX "%u", ++b->next_temp_id);
         check(muon_sender_set_source_address(k->sender, name), "muon_sender_set_source_address");
@@ -703,8 +703,7 @@ int main(int argc, char **argv) {
     if (opts.argc > 0) usage_exit(argv[0], USAGE);
     struct broker b = {
         .verbose = opts.verbose, .max_depth = (size_t)opts.count, .max_bytes = max_bytes};
-    b.loop = muon_loop_new();
-    if (b.loop == NULL) {
+    if (muon_loop_new(&b.loop) != MUON_RESULT_OK) {
         fprintf(stderr, "broker: cannot make an event loop\n");
         return 1;
     }
@@ -757,7 +756,7 @@ int main(int argc, char **argv) {
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "broker: cannot listen on %s: %s\n", addr, muon_result_message(rc));
         signals_stop(&sig);
-        check(muon_loop_free(b.loop), "muon_loop_free");
+        muon_loop_free(b.loop);
         return 1;
     }
     if (tls_cert == NULL) {
@@ -768,7 +767,7 @@ int main(int argc, char **argv) {
 
     rc = muon_loop_run(b.loop);
     signals_stop(&sig);
-    check(muon_loop_free(b.loop), "muon_loop_free");
+    muon_loop_free(b.loop);
     while (b.conns != NULL) { /* only if the stop timer cut the closing short */
         struct conn *c = b.conns;
         while (c->links != NULL) { /* the loop is gone: no API calls here */

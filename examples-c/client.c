@@ -53,7 +53,8 @@ static void next_request(struct client *c) {
         muon_sender_credit(c->sender) == 0) {
         return;
     }
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    check(muon_message_new(&m), "muon_message_new");
     check(muon_message_set_reply_to(m, c->reply_to), "muon_message_set_reply_to");
     check(muon_message_set_body_string(m, c->requests[c->next]), "muon_message_set_body_string");
     check(muon_sender_send(c->sender, m, NULL), "muon_sender_send");
@@ -111,10 +112,6 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) fail(app, "connection closed by", ev);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    fail(app, "connection failed to", ev);
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     fail(app, "disconnected from", ev);
 }
@@ -145,8 +142,8 @@ int main(int argc, char **argv) {
         c.requests = (char **)default_requests;
         c.n_requests = (int)(sizeof default_requests / sizeof *default_requests);
     }
-    muon_loop *loop = muon_loop_new();
-    if (loop == NULL) {
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) {
         fprintf(stderr, "client: cannot make an event loop\n");
         return 1;
     }
@@ -154,7 +151,6 @@ int main(int argc, char **argv) {
     ch.on_connection_remote_open = on_connection_remote_open;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
-    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
     check(connect_to(loop, opts.host, &ch, &c, &c.conn), "muon_loop_connect");
 
@@ -175,7 +171,7 @@ int main(int argc, char **argv) {
     muon_link_options_free(dynamic);
 
     muon_result rc = muon_loop_run(loop);
-    check(muon_loop_free(loop), "muon_loop_free");
+    muon_loop_free(loop);
     free(c.reply_to);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "client: %s\n", muon_result_message(rc));

@@ -280,9 +280,9 @@ static inline void reconnecting_on_timer(void *app, const muon_event *ev) {
     reconnect_now(app);
 }
 
-/* A failed login or a protocol error: say why and give up (on_disconnected
- * follows). A lost connection is left to on_disconnected, which reconnects. */
-static inline void reconnecting_on_transport_error(void *app, const muon_event *ev) {
+/* A failed login or a protocol error: say why and give up (a lost
+ * connection is reconnected instead). */
+static inline void reconnecting_give_up(void *app, const muon_event *ev) {
     struct reconnecting *rc = app;
     char buf[512];
     const muon_condition *why = muon_event_condition(ev);
@@ -297,6 +297,12 @@ static inline void reconnecting_on_disconnected(void *app, const muon_event *ev)
     struct reconnecting *rc = app;
     char buf[512];
     if (rc->done) return;
+    /* on_disconnected is where every failure is reported: one that is not
+     * a lost connection would only happen again. */
+    if (!is_connection_lost(muon_event_condition(ev))) {
+        reconnecting_give_up(app, ev);
+        return;
+    }
     if (!rc->opened_once) { /* never connected: say why and give up */
         fprintf(stderr, "%s: cannot connect to %s: %s\n", rc->program, rc->peer,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
@@ -321,7 +327,6 @@ static inline void reconnect_now(struct reconnecting *rc) {
     h.on_connection_remote_open = reconnecting_on_remote_open;
     h.on_link_remote_close = reconnecting_on_link_remote_close;
     h.on_connection_remote_close = reconnecting_on_remote_close;
-    h.on_transport_error = reconnecting_on_transport_error;
     h.on_disconnected = reconnecting_on_disconnected;
     check(connect_to(rc->loop, rc->host, &h, rc, &rc->conn), "muon_loop_connect");
 }

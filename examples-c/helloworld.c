@@ -44,7 +44,8 @@ static void on_message(void *app, const muon_event *ev) {
 static void on_link_flow(void *app, const muon_event *ev) {
     (void)app;
     muon_sender s = muon_event_sender(ev);
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    check(muon_message_new(&m), "muon_message_new");
     check(muon_message_set_body_string(m, "Hello World!"), "muon_message_set_body_string");
     check(muon_sender_send(s, m, NULL), "muon_sender_send");
     muon_message_free(m);
@@ -80,10 +81,6 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) fail(app, "connection closed by", ev);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    fail(app, "connection failed to", ev);
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     fail(app, "disconnected from", ev);
 }
@@ -94,8 +91,8 @@ int main(int argc, char **argv) {
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
     struct hello h = {.host = opts.host, .peer = opts.peer, .address = opts.address};
 
-    muon_loop *loop = muon_loop_new();
-    if (loop == NULL) {
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) {
         fprintf(stderr, "helloworld: cannot make an event loop\n");
         return 1;
     }
@@ -104,12 +101,11 @@ int main(int argc, char **argv) {
     hh.on_link_remote_open = on_link_remote_open;
     hh.on_link_remote_close = on_link_remote_close;
     hh.on_connection_remote_close = on_connection_remote_close;
-    hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
     check(connect_to(loop, opts.host, &hh, &h, &h.conn), "muon_loop_connect");
 
     muon_result rc = muon_loop_run(loop);
-    check(muon_loop_free(loop), "muon_loop_free");
+    muon_loop_free(loop);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "helloworld: %s\n", muon_result_message(rc));
         return 1;

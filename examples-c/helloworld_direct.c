@@ -62,7 +62,8 @@ static void on_message(void *app, const muon_event *ev) {
 static void on_link_flow(void *app, const muon_event *ev) {
     (void)app;
     muon_sender s = muon_event_sender(ev);
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    check(muon_message_new(&m), "muon_message_new");
     check(muon_message_set_body_string(m, "Hello World!"), "muon_message_set_body_string");
     check(muon_sender_send(s, m, NULL), "muon_sender_send");
     muon_message_free(m);
@@ -93,10 +94,6 @@ static void on_accepted_remote_close(void *app, const muon_event *ev) {
     if (muon_event_condition(ev) != NULL) closed(app, "connection closed", ev);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    closed(app, "connection failed", ev);
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     closed(app, "disconnected", ev);
 }
@@ -107,8 +104,7 @@ int main(int argc, char **argv) {
     if (opts.argc > 0 || opts.count == 0) usage_exit(argv[0], "[-a URL] [-m COUNT]");
     struct hello h = {.address = opts.address, .expected = opts.count};
 
-    h.loop = muon_loop_new();
-    if (h.loop == NULL) {
+    if (muon_loop_new(&h.loop) != MUON_RESULT_OK) {
         fprintf(stderr, "helloworld_direct: cannot make an event loop\n");
         return 1;
     }
@@ -117,7 +113,6 @@ int main(int argc, char **argv) {
     receiver.on_message = on_message;
     receiver.on_link_remote_close = on_link_remote_close;
     receiver.on_connection_remote_close = on_accepted_remote_close;
-    receiver.on_transport_error = on_transport_error;
     check(muon_loop_set_handler(h.loop, &receiver, &h), "muon_loop_set_handler");
 
     /* amqps://: the listener serves TLS with --cert/--key, and the client
@@ -135,7 +130,7 @@ int main(int argc, char **argv) {
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "helloworld_direct: cannot listen on %s: %s\n", listen_address(&opts),
                 muon_result_message(rc));
-        check(muon_loop_free(h.loop), "muon_loop_free");
+        muon_loop_free(h.loop);
         return 1;
     }
     /* Connect to the port actually bound (port 0 picks one). */
@@ -154,12 +149,11 @@ int main(int argc, char **argv) {
     hh.on_connection_remote_open = on_connection_remote_open;
     hh.on_link_remote_close = on_link_remote_close;
     hh.on_connection_remote_close = on_connection_remote_close;
-    hh.on_transport_error = on_transport_error;
     hh.on_disconnected = on_disconnected;
     check(connect_to(h.loop, url, &hh, &h, &h.conn), "muon_loop_connect");
 
     rc = muon_loop_run(h.loop);
-    check(muon_loop_free(h.loop), "muon_loop_free");
+    muon_loop_free(h.loop);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "helloworld_direct: %s\n", muon_result_message(rc));
         return 1;

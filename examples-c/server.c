@@ -126,7 +126,8 @@ static void on_message(void *app, const muon_event *ev) {
     }
     for (char *c = text; *c; c++) *c = (char)toupper((unsigned char)*c);
 
-    muon_message *resp = muon_message_new();
+    muon_message *resp = NULL;
+    check(muon_message_new(&resp), "muon_message_new");
     check(muon_message_set_body_string(resp, text), "muon_message_set_body_string");
     if (muon_message_id(req) != NULL) {
         muon_value *id;
@@ -166,18 +167,10 @@ static void on_connection_remote_close(void *app, const muon_event *ev) {
     (void)muon_connection_close(srv->conn);
 }
 
-static void on_transport_error(void *app, const muon_event *ev) {
-    struct server *srv = app;
-    char buf[512];
-    fprintf(stderr, "server: connection to %s failed: %s\n", srv->peer,
-            condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
-    srv->exit_code = 1;
-}
-
 static void on_disconnected(void *app, const muon_event *ev) {
     struct server *srv = app;
     char buf[512];
-    if (srv->exit_code == 0) { /* else on_transport_error has said why */
+    if (srv->exit_code == 0) { /* else on_connection_remote_close has said why */
         fprintf(stderr, "server: disconnected from %s: %s\n", srv->peer,
                 condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
     }
@@ -196,8 +189,7 @@ int main(int argc, char **argv) {
     parse_options(argc, argv, "[-a URL]", 0, &opts);
     if (opts.argc > 0) usage_exit(argv[0], "[-a URL]");
     struct server srv = {.host = opts.host, .peer = opts.peer};
-    srv.loop = muon_loop_new();
-    if (srv.loop == NULL) {
+    if (muon_loop_new(&srv.loop) != MUON_RESULT_OK) {
         fprintf(stderr, "server: cannot make an event loop\n");
         return 1;
     }
@@ -210,7 +202,6 @@ int main(int argc, char **argv) {
     muon_handler ch = MUON_HANDLER_INIT;
     ch.on_link_remote_close = on_link_remote_close;
     ch.on_connection_remote_close = on_connection_remote_close;
-    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
     check(connect_to(srv.loop, opts.host, &ch, &srv, &srv.conn), "muon_loop_connect");
     muon_handler rh = MUON_HANDLER_INIT;
@@ -220,7 +211,7 @@ int main(int argc, char **argv) {
 
     muon_result rc = muon_loop_run(srv.loop);
     signals_stop(&sig);
-    check(muon_loop_free(srv.loop), "muon_loop_free");
+    muon_loop_free(srv.loop);
     while (srv.replies != NULL) { /* the loop is gone: no API calls here */
         struct reply *r = srv.replies;
         srv.replies = r->next;

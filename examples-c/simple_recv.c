@@ -55,14 +55,13 @@ int main(int argc, char **argv) {
     struct recv r = {.rc = {.program = "simple_recv", .host = opts.host, .peer = opts.peer,
                             .on_open = open_receiver},
                      .address = opts.address, .expected = opts.count};
-    r.rc.loop = muon_loop_new();
-    if (r.rc.loop == NULL) {
+    if (muon_loop_new(&r.rc.loop) != MUON_RESULT_OK) {
         fprintf(stderr, "simple_recv: cannot make an event loop\n");
         return 1;
     }
     reconnect_now(&r.rc);
     muon_result rc = muon_loop_run(r.rc.loop);
-    check(muon_loop_free(r.rc.loop), "muon_loop_free");
+    muon_loop_free(r.rc.loop);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "simple_recv: %s\n", muon_result_message(rc));
         return 1;

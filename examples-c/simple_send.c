@@ -29,7 +29,8 @@ static void on_link_flow(void *app, const muon_event *ev) {
     muon_sender snd = muon_event_sender(ev);
     while (muon_sender_credit(snd) > 0 && s->sent < s->total) {
         long n = s->sent + 1;
-        muon_message *m = muon_message_new();
+        muon_message *m = NULL;
+        check(muon_message_new(&m), "muon_message_new");
         muon_value *id, *body, *key, *seq;
         check(muon_value_ulong((uint64_t)n, &id), "muon_value_ulong");
         check(muon_message_set_id(m, id), "muon_message_set_id"); /* id moves in */
@@ -78,14 +79,13 @@ int main(int argc, char **argv) {
         printf("all messages confirmed\n");
         return 0;
     }
-    s.rc.loop = muon_loop_new();
-    if (s.rc.loop == NULL) {
+    if (muon_loop_new(&s.rc.loop) != MUON_RESULT_OK) {
         fprintf(stderr, "simple_send: cannot make an event loop\n");
         return 1;
     }
     reconnect_now(&s.rc);
     muon_result rc = muon_loop_run(s.rc.loop);
-    check(muon_loop_free(s.rc.loop), "muon_loop_free");
+    muon_loop_free(s.rc.loop);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "simple_send: %s\n", muon_result_message(rc));
         return 1;

@@ -154,6 +154,9 @@ c_program!(api_manual);
 c_program!(api_trace);
 c_program!(api_sasl);
 c_program!(api_token);
+c_program!(api_views);
+c_program!(api_durations);
+c_program!(api_sendq);
 
 /// The shared library works the same: one program linked to `libmuon.so`.
 #[test]

@@ -825,3 +825,122 @@ fn credit_granted_mid_batch_goes_out_before_the_batch_ends() {
     assert!(arrived, "the credit waited for the end of the batch");
     assert!(credit_then > 0, "the sender got credit back mid-batch");
 }
+
+/// The peer's dispositions and its answering detach arrive in one read:
+/// every outcome is still readable when its event is handed out (the
+/// engine releases the link and its deliveries only once the events queued
+/// before the link's final event were taken), and the link's ID is stale
+/// afterwards.
+#[test]
+fn outcomes_read_with_the_final_detach_are_still_reported() {
+    let mut lp = Loop::new().unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &Default::default())
+        .unwrap();
+    let port = lp.listener_port(l).unwrap();
+    let c = lp
+        .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
+        .unwrap();
+    let snd = lp.open_link(c, Role::Sender, sender_opts("q")).unwrap();
+    let (mut sent, mut accepted, mut link_final, mut stale_after) = (false, 0, false, false);
+    drive(&mut lp, |lp, ev| {
+        match &ev {
+            LoopEvent::Engine(id, Event::LinkFlow(k)) if *id == c && *k == snd && !sent => {
+                let e = lp.engine(c).unwrap();
+                for i in 0..5 {
+                    e.send(snd, None, &text(&format!("m{i}")), false).unwrap();
+                }
+                // Closed at once: the outcomes come with the peer's detach.
+                e.link_close(snd, true, None).unwrap();
+                sent = true;
+            }
+            LoopEvent::Engine(id, Event::Delivery(d)) => {
+                let e = lp.engine(*id).unwrap();
+                e.disposition(*d, Some(DeliveryState::Accepted), true)
+                    .unwrap();
+            }
+            LoopEvent::Engine(id, Event::DeliveryUpdated(d)) if *id == c => {
+                assert!(!link_final, "an outcome after the link's final event");
+                let e = lp.engine(c).unwrap();
+                if e.delivery_remote_state(*d) == Some(&DeliveryState::Accepted) {
+                    accepted += 1;
+                }
+            }
+            LoopEvent::Engine(id, Event::LinkFinal(k)) if *id == c && *k == snd => {
+                link_final = true;
+                lp.close(c, None).unwrap();
+            }
+            LoopEvent::ConnectionFinal(id) if *id == c => {
+                stale_after = lp.engine_ref(c).unwrap().link_name(snd).is_none();
+                lp.close_listener(l).unwrap();
+            }
+            _ => {}
+        }
+        handshake(lp, &ev);
+        false
+    });
+    assert!(link_final);
+    assert_eq!(accepted, 5, "every outcome was readable");
+    assert!(stale_after, "the link was released after its final event");
+}
+
+/// `abort` shuts the transport without a close: the peer sees the
+/// transport end (`Disconnected`, `amqp:connection:forced`) and no close;
+/// the aborting side gets its final events without `Disconnected`, and its
+/// reconnect policy does not start a new attempt.
+#[test]
+fn abort_ends_a_connection_without_a_close_and_without_reconnect() {
+    let mut lp = Loop::new().unwrap();
+    let l = lp
+        .listen("127.0.0.1:0", Config::default(), &Default::default())
+        .unwrap();
+    let port = lp.listener_port(l).unwrap();
+    let c = lp
+        .connect(
+            &format!("127.0.0.1:{port}"),
+            ConnectOptions {
+                reconnect: Some(ReconnectPolicy {
+                    initial: Duration::from_millis(5),
+                    max: Duration::from_millis(20),
+                    max_attempts: 0,
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let rcv = lp.open_link(c, Role::Receiver, receiver_opts("q")).unwrap();
+    let mut server_disconnected = None;
+    let (mut server_remote_close, mut client_disconnected, mut reconnected) = (0, 0, 0);
+    let (mut client_link_final, mut client_final) = (false, false);
+    drive(&mut lp, |lp, ev| {
+        match &ev {
+            LoopEvent::Engine(id, Event::LinkRemoteOpen(k)) if *id == c && *k == rcv => {
+                lp.abort(c).unwrap();
+                assert!(lp.abort(c).is_err(), "an aborted connection is over");
+            }
+            LoopEvent::Engine(id, Event::LinkFinal(k)) if *id == c && *k == rcv => {
+                client_link_final = true;
+            }
+            LoopEvent::Engine(id, Event::ConnectionRemoteClose) if *id != c => {
+                server_remote_close += 1;
+            }
+            LoopEvent::Disconnected(id, e) if *id == c => {
+                let _ = e;
+                client_disconnected += 1;
+            }
+            LoopEvent::Disconnected(_, e) => server_disconnected = Some(e.clone()),
+            LoopEvent::Reconnected(_) => reconnected += 1,
+            LoopEvent::ConnectionFinal(id) if *id == c => client_final = true,
+            LoopEvent::ConnectionFinal(_) => lp.close_listener(l).unwrap(),
+            _ => {}
+        }
+        handshake(lp, &ev);
+        false
+    });
+    assert!(client_link_final && client_final);
+    assert_eq!(client_disconnected, 0);
+    assert_eq!(reconnected, 0);
+    assert_eq!(server_remote_close, 0, "the peer saw no close");
+    let why = server_disconnected.expect("the peer saw its transport end");
+    assert_eq!(why.condition.as_str(), condition::CONNECTION_FORCED);
+}

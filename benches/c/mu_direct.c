@@ -78,11 +78,6 @@ static void on_connection_final(void *ud, const muon_event *ev) {
     }
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr,
@@ -98,8 +93,8 @@ int main(int argc, char **argv) {
     a.window = (uint32_t)atol(bench_opt(argc, argv, 5, "window", "1000"));
     a.connections = atoi(bench_opt(argc, argv, 5, "connections", "0"));
     muon_connection_options *lo = bench_tls_options(argc, argv, 5);
-    muon_loop *loop = muon_loop_new();
-    if (!loop) return 1;
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;
     h.on_listener_open = on_listener_open;
@@ -108,7 +103,6 @@ int main(int argc, char **argv) {
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     h.on_connection_final = on_connection_final;
     CHECK(muon_loop_listen(loop, addr, lo, &h, &a, &a.listener));
     muon_connection_options_free(lo);

@@ -54,11 +54,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 /* The connection is gone: start the next one (from the callback, which
  * only queues the connect). */
 static void on_final(void *ud, const muon_event *ev) {
@@ -76,7 +71,6 @@ static void connect_next(struct app *a) {
     h.on_connection_remote_open = on_remote_open;
     h.on_connection_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     h.on_connection_final = on_final;
     a->closing = 0;
     ++a->started;
@@ -95,7 +89,7 @@ int main(int argc, char **argv) {
     a.count = atoi(argv[3]);
     muon_connection_options *opts = bench_tls_options(argc, argv, 4);
     a.opts = opts;
-    a.loop = muon_loop_new();
+    CHECK(muon_loop_new(&a.loop));
     if (!a.loop || a.count <= 0) return 1;
 
     clock_gettime(CLOCK_MONOTONIC, &a.t0);

@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     a.address = argv[3];
     a.count = atoi(argv[4]);
     a.inflight_max = atoi(bench_opt(argc, argv, 5, "inflight", "16"));
-    a.loop = muon_loop_new();
+    CHECK(muon_loop_new(&a.loop));
     if (!a.loop) return 1;
     muon_handler h = MUON_HANDLER_INIT;
     h.on_link_remote_open = on_link_remote_open;
@@ -79,7 +79,6 @@ int main(int argc, char **argv) {
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_disconnected;
     a.h = h;
     start_more(&a);
     muon_result rc = muon_loop_run(a.loop);

@@ -43,11 +43,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s HOST PORT ADDRESS COUNT [--window W] [--tls-ca FILE]\n",
@@ -60,15 +55,14 @@ int main(int argc, char **argv) {
     muon_connection_options *co = bench_tls_options(argc, argv, 5);
     a.count = atoi(argv[4]);
     uint32_t window = (uint32_t)atol(bench_opt(argc, argv, 5, "window", "1000"));
-    muon_loop *loop = muon_loop_new();
-    if (!loop) return 1;
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;
     h.on_message = on_message;
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     muon_connection conn;
     CHECK(muon_loop_connect(loop, url, co, &h, &a, &conn));
     muon_connection_options_free(co);

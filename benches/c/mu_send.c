@@ -86,11 +86,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr,
@@ -105,13 +100,12 @@ int main(int argc, char **argv) {
     a.count = atoi(argv[4]);
     a.payload = bench_payload(atol(bench_opt(argc, argv, 5, "payload", "0")));
     a.presettled = bench_flag(argc, argv, 5, "presettled");
-    a.msg = muon_message_new();
-    a.loop = muon_loop_new();
+    CHECK(muon_message_new(&a.msg));
+    CHECK(muon_loop_new(&a.loop));
     if (!a.msg || !a.loop) return 1;
 
     muon_handler ch = MUON_HANDLER_INIT;
     ch.on_disconnected = on_disconnected;
-    ch.on_transport_error = on_transport_error;
     ch.on_connection_remote_close = on_remote_close;
     CHECK(muon_loop_connect(a.loop, url, co, &ch, &a, &a.conn));
     muon_connection_options_free(co);

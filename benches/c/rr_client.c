@@ -88,11 +88,6 @@ static void on_disconnected(void *ud, const muon_event *ev) {
     if (!a->closing) fail("disconnected", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 static int cmp(const void *x, const void *y) {
     double a = *(const double *)x, b = *(const double *)y;
     return a < b ? -1 : a > b;
@@ -113,9 +108,10 @@ int main(int argc, char **argv) {
     bench_hostport(url, sizeof url, argv[1], argv[2]);
     a.count = atoi(argv[4]);
     a.micros = calloc((size_t)a.count, sizeof *a.micros);
-    a.req = muon_message_new();
+    CHECK(muon_message_new(&a.req));
     a.want_send = 1;
-    muon_loop *loop = muon_loop_new();
+    muon_loop *loop = NULL;
+    CHECK(muon_loop_new(&loop));
     if (!loop || !a.req || !a.micros) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;
@@ -125,7 +121,6 @@ int main(int argc, char **argv) {
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
     h.on_disconnected = on_disconnected;
-    h.on_transport_error = on_transport_error;
     CHECK(muon_loop_connect(loop, url, NULL, &h, &a, &a.conn));
     CHECK(muon_connection_open_sender(a.conn, argv[3], NULL, NULL, NULL, &a.snd));
     muon_link_options *lo;

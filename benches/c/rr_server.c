@@ -69,7 +69,7 @@ static void flush(struct reply_link *l) {
 static void on_link_remote_attach(void *ud, const muon_event *ev) {
     struct app *a = ud;
     muon_sender s = muon_event_sender(ev);
-    if (muon_event_is_receiver(ev) || !muon_sender_remote_source_is_dynamic(s)) return;
+    if (muon_event_is_receiver(ev) || !muon_terminus_is_dynamic(muon_sender_remote_source(s))) return;
     char name[64];
     snprintf(name, sizeof name, "server%d", a->next_node++);
     CHECK(muon_sender_set_source_address(s, name));
@@ -134,11 +134,6 @@ static void on_remote_close(void *ud, const muon_event *ev) {
     if (muon_event_condition(ev)) fail("closed by peer", ev);
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    fail("transport error", ev);
-}
-
 static void on_connection_final(void *ud, const muon_event *ev) {
     struct app *a = ud;
     (void)ev;
@@ -159,8 +154,9 @@ int main(int argc, char **argv) {
     char url[256];
     bench_hostport(url, sizeof url, argv[1], argv[2]);
     a.listen_mode = bench_flag(argc, argv, 4, "listen");
-    a.reply = muon_message_new();
-    muon_loop *loop = muon_loop_new();
+    CHECK(muon_message_new(&a.reply));
+    muon_loop *loop = NULL;
+    CHECK(muon_loop_new(&loop));
     if (!loop || !a.reply) return 1;
 
     muon_handler h = MUON_HANDLER_INIT;
@@ -169,7 +165,6 @@ int main(int argc, char **argv) {
     h.on_message = on_message;
     h.on_connection_remote_close = on_remote_close;
     h.on_link_remote_close = on_remote_close;
-    h.on_transport_error = on_transport_error;
     h.on_connection_final = on_connection_final;
     if (a.listen_mode) {
         h.on_listener_open = on_listener_open;

@@ -428,21 +428,17 @@ impl Connection {
     /// The next event, if any. Entities whose final event was returned by
     /// the previous call are released now.
     pub fn next_event(&mut self) -> Option<Event> {
-        if !self.release.is_empty() {
-            let mut release = std::mem::take(&mut self.release);
-            for r in release.drain(..) {
-                match r {
-                    Release::Session(s) => {
-                        self.sessions.remove(s.0);
-                    }
-                    Release::Link(l) => self.release_link(l),
-                    Release::Delivery(d) => self.release_delivery(d),
-                }
-            }
-            if self.release.is_empty() {
-                self.release = release;
-            }
-        }
+        self.release_finished();
+        self.next_event_held()
+    }
+
+    /// The next event, like [`next_event`](Self::next_event), except that
+    /// entities whose final event was returned stay readable (a link's
+    /// condition, a delivery's state) until
+    /// [`release_finished`](Self::release_finished): for a caller that
+    /// queues events and handles them later, so that every event it
+    /// queued before a final one still finds its entity.
+    pub fn next_event_held(&mut self) -> Option<Event> {
         let e = self.events.pop_front()?;
         match e {
             Event::SessionFinal(s) => self.release.push(Release::Session(s)),
@@ -453,6 +449,32 @@ impl Connection {
             _ => {}
         }
         Some(e)
+    }
+
+    /// Releases the entities whose final event was handed out: their IDs
+    /// are stale from now on.
+    pub fn release_finished(&mut self) {
+        if self.release.is_empty() {
+            return;
+        }
+        let mut release = std::mem::take(&mut self.release);
+        for r in release.drain(..) {
+            match r {
+                Release::Session(s) => {
+                    self.sessions.remove(s.0);
+                }
+                Release::Link(l) => self.release_link(l),
+                Release::Delivery(d) => self.release_delivery(d),
+            }
+        }
+        if self.release.is_empty() {
+            self.release = release;
+        }
+    }
+
+    /// True if entities wait for [`release_finished`](Self::release_finished).
+    pub fn has_finished(&self) -> bool {
+        !self.release.is_empty()
     }
 
     /// True while events are waiting.
@@ -596,6 +618,18 @@ impl Connection {
             reason.condition.as_str(),
             reason.description.clone().unwrap_or_default(),
         );
+    }
+
+    /// Ends the connection at once, without a close frame: the caller shuts
+    /// the transport without writing what is pending. Every session and
+    /// link not yet final gets its final event, then
+    /// [`Event::TransportClosed`]; no [`Event::TransportError`].
+    pub fn abort(&mut self) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        self.local_state = EndpointState::Closed;
+        self.finish();
     }
 
     /// Ends the transport: every session and link not yet final gets its

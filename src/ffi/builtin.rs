@@ -19,6 +19,9 @@ impl State {
                 PendingClose::Conn(cid, error) => {
                     let _ = self.lp.close(cid, error);
                 }
+                PendingClose::Abort(cid) => {
+                    let _ = self.lp.abort(cid);
+                }
                 PendingClose::Link(cid, l, error) => {
                     if let Some(x) = self.lp.engine(cid)
                         && x.link_local_state(l) != EndpointState::Closed
@@ -233,18 +236,24 @@ impl State {
         let Some(entry) = self.links.remove(lk) else {
             return;
         };
-        self.link_index.remove(&(entry.cid, entry.link));
+        if self.link_index.get(&(entry.cid, entry.link)) == Some(&lk) {
+            self.link_index.remove(&(entry.cid, entry.link));
+        }
+        // A link kept for the reconnect keeps its queue, with the queued
+        // deliveries; so does one whose connection is ending (its
+        // `on_connection_final` hands them back).
+        let keep = !entry.closed_by_app && self.lp.will_recreate(entry.cid, entry.link)
+            || !entry.queue.is_empty();
         let dead: Vec<Key> = self
             .deliveries
             .iter()
-            .filter(|(_, d)| d.link == lk)
+            .filter(|(_, d)| d.link == lk && !(keep && d.queued))
             .map(|(k, _)| k)
             .collect();
         for k in dead {
             self.forget_delivery(k);
         }
         self.drop_views(ViewOf::Link(lk));
-        let keep = !entry.closed_by_app && self.lp.will_recreate(entry.cid, entry.link);
         match self.conns.get_mut(entry.conn) {
             Some(c) if keep => {
                 c.stash.insert(entry.link, entry);

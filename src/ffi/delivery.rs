@@ -33,7 +33,8 @@ pub enum muon_delivery_state {
 }
 
 /// Runs `f` with the delivery behind `d`; a delivery settled here, or whose
-/// link is gone, is stale.
+/// link is gone, is stale; one still in its sender's queue (not sent yet)
+/// is `MUON_RESULT_WRONG_STATE`.
 fn delivery_call<R>(
     d: muon_delivery,
     f: impl FnOnce(&mut State, ConnId, DeliveryId) -> Result<R, muon_result>,
@@ -43,6 +44,9 @@ fn delivery_call<R>(
     unsafe {
         with_state(d.owner, |st| {
             let e = st.deliveries.get(d.key()).ok_or(muon_result::StaleHandle)?;
+            if e.queued {
+                return Err(muon_result::WrongState);
+            }
             let (cid, did) = (e.cid, e.did);
             if !st
                 .lp
@@ -150,7 +154,9 @@ pub unsafe extern "C" fn muon_delivery_modify(
 /// Settles a delivery without giving it an outcome: an outgoing one once
 /// the application is done with it (auto-settle off), an incoming one
 /// whose outcome does not matter. Its handle is stale after. Results as
-/// `muon_delivery_accept`.
+/// `muon_delivery_accept`, plus `MUON_RESULT_WRONG_STATE` for a delivery
+/// still in its sender's queue (see `muon_sender_send`: it is sent, or
+/// handed back, first).
 ///
 /// Not thread-safe; may be called from a callback.
 ///

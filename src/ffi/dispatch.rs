@@ -10,6 +10,7 @@
 //! callback for the same event, so the application can take over first
 //! (settle a message itself, open a link itself, set its terminus).
 
+use std::collections::VecDeque;
 use std::ffi::{CString, c_void};
 
 use super::event::{Condition, EventData, muon_event_kind as K};
@@ -51,7 +52,6 @@ pub(crate) struct ConnEntry {
     pub local_error: Option<AmqpError>,
 }
 
-#[derive(Clone)]
 pub(crate) struct LinkEntry {
     pub conn: Key,
     pub cid: ConnId,
@@ -63,7 +63,26 @@ pub(crate) struct LinkEntry {
     pub closed_by_app: bool,
     /// The condition this side closed the link with.
     pub local_error: Option<AmqpError>,
+    /// A sender's messages waiting for credit, oldest first (at most
+    /// `opts.max_queued`); sent before any newer message.
+    pub queue: VecDeque<Queued>,
 }
+
+/// A message `muon_sender_send` queued: its encoding, and its delivery
+/// (none when sent pre-settled).
+pub(crate) struct Queued {
+    pub bytes: Vec<u8>,
+    pub delivery: Option<Key>,
+}
+
+/// The condition of a queued message handed back unsent.
+pub(crate) const NOT_SENT: &str = "muon:not-sent";
+
+/// The engine ID a queued delivery has until it is sent: it names nothing.
+pub(crate) const NOT_YET_SENT: DeliveryId = DeliveryId(Key {
+    index: u32::MAX,
+    generation: 0,
+});
 
 pub(crate) struct DeliveryEntry {
     pub cid: ConnId,
@@ -73,6 +92,9 @@ pub(crate) struct DeliveryEntry {
     pub outcome_reported: bool,
     /// `on_settled` was reported.
     pub settled_reported: bool,
+    /// Still in its sender's queue: not sent, `did` is [`NOT_YET_SENT`]
+    /// and it is not in `delivery_index`.
+    pub queued: bool,
 }
 
 pub(crate) struct ListenerEntry {
@@ -97,12 +119,47 @@ pub(crate) enum ViewOf {
     Link(Key),
 }
 
-/// Memory behind a pointer a getter handed to C.
+/// Memory behind a pointer a getter handed to C. The pointer goes to heap
+/// memory the view owns, so it stays put when the view itself moves.
 pub(crate) enum View {
     Text(CString),
     Condition(Box<Condition>),
     Value(Box<Value<'static>>),
     Terminus(Box<TerminusView>),
+}
+
+impl View {
+    /// The pointer C gets.
+    fn as_ptr<T>(&self) -> *const T {
+        match self {
+            View::Text(s) => s.as_ptr().cast(),
+            View::Condition(c) => (&**c as *const Condition).cast(),
+            View::Value(x) => (&**x as *const Value<'static>).cast(),
+            View::Terminus(t) => (&**t as *const TerminusView).cast(),
+        }
+    }
+
+    /// Whether C would read the same thing from both (values compare by
+    /// their encoding, so that NaN matches itself and -0.0 is not 0.0).
+    fn same(&self, other: &View) -> bool {
+        match (self, other) {
+            (View::Text(a), View::Text(b)) => a == b,
+            (View::Condition(a), View::Condition(b)) => {
+                a.name == b.name && a.description == b.description
+            }
+            (View::Value(a), View::Value(b)) => same_value(a, b),
+            (View::Terminus(a), View::Terminus(b)) => a.same(b),
+            _ => false,
+        }
+    }
+}
+
+/// Whether two values encode to the same bytes.
+pub(crate) fn same_value(a: &Value<'_>, b: &Value<'_>) -> bool {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    crate::codec::encode_value(a, &mut x);
+    crate::codec::encode_value(b, &mut y);
+    x == y
 }
 
 pub(crate) struct State {
@@ -120,10 +177,14 @@ pub(crate) struct State {
     pub listeners: Slab<ListenerEntry>,
     pub listener_index: IdMap<ListenerId, Key>,
     pub timers: IdMap<TimerId, TimerReg>,
-    /// What getters returned, one slot per handle and getter: a returned
-    /// pointer stays valid until the same getter is called again for the
-    /// same handle, or the handle's object is gone.
-    pub views: IdMap<(ViewOf, &'static str), View>,
+    /// What getters returned, per handle and getter: every distinct view
+    /// each returned, kept until the handle's object is removed after its
+    /// final event, so that no pointer a getter returned is invalidated by
+    /// a later call. A getter returns the kept view when the content is
+    /// unchanged, so the memory grows only with the number of distinct
+    /// values the object had (its remote open, attach, conditions), not
+    /// with the number of calls.
+    pub views: IdMap<(ViewOf, &'static str), Vec<View>>,
     /// Userdata whose `userdata_free` is due; called at the next dispatch
     /// step, never from inside the API call that made it due.
     pub deferred_free: Vec<Registered>,
@@ -137,6 +198,8 @@ pub(crate) struct State {
 /// A close asked for inside a callback.
 pub(crate) enum PendingClose {
     Conn(ConnId, Option<AmqpError>),
+    /// `muon_connection_abort`.
+    Abort(ConnId),
     Link(ConnId, LinkId, Option<AmqpError>),
 }
 
@@ -292,6 +355,7 @@ impl State {
             opts,
             closed_by_app: false,
             local_error: None,
+            queue: VecDeque::new(),
         });
         self.link_index.insert((cid, link), k);
         k
@@ -307,31 +371,192 @@ impl State {
             did,
             outcome_reported: false,
             settled_reported: false,
+            queued: false,
         });
         self.delivery_index.insert((cid, did), k);
         k
     }
 
     pub(crate) fn forget_delivery(&mut self, k: Key) {
-        if let Some(d) = self.deliveries.remove(k) {
+        if let Some(d) = self.deliveries.remove(k)
+            && !d.queued
+        {
             self.delivery_index.remove(&(d.cid, d.did));
         }
     }
 
-    /// Stores `view` for (`of`, `getter`) and returns a pointer into it.
+    // ---- the send queue -----------------------------------------------------------
+
+    /// Sends link `lk`'s queued messages, oldest first, while the engine
+    /// takes them (credit, output room). A message that can never go (too
+    /// large for the peer) is handed back at once. Returns true when the
+    /// queue is empty.
+    pub(crate) fn flush_queue(&mut self, lk: Key, out: &mut Vec<Action>) -> bool {
+        use crate::engine::Error as E;
+        let Some(entry) = self.links.get_mut(lk) else {
+            return true;
+        };
+        if entry.queue.is_empty() {
+            return true;
+        }
+        let (cid, l, presettled) = (entry.cid, entry.link, entry.opts.presettled);
+        let Some(x) = self.lp.engine(cid) else {
+            return false;
+        };
+        let mut too_large = Vec::new();
+        while let Some(q) = entry.queue.front() {
+            match x.send(l, None, q.bytes.as_slice(), presettled) {
+                Ok(d) => {
+                    let Some(q) = entry.queue.pop_front() else {
+                        break;
+                    };
+                    let Some(dk) = q.delivery else {
+                        continue;
+                    };
+                    if x.delivery_exists(d)
+                        && let Some(de) = self.deliveries.get_mut(dk)
+                    {
+                        de.did = d;
+                        de.queued = false;
+                        self.delivery_index.insert((cid, d), dk);
+                    } else {
+                        // Sent settled after all: nothing more to report.
+                        self.deliveries.remove(dk);
+                    }
+                }
+                Err(E::InvalidArgument(why)) => {
+                    too_large.extend(entry.queue.pop_front().map(|q| (q, why)));
+                }
+                // No credit, no room, or the link is ending (its queue is
+                // handed back at its final event).
+                Err(_) => break,
+            }
+        }
+        let empty = entry.queue.is_empty();
+        for (q, why) in too_large {
+            let e = AmqpError::new(condition::MESSAGE_SIZE_EXCEEDED, why);
+            self.hand_back(lk, q, &e, out);
+        }
+        empty
+    }
+
+    /// Hands a queued message back to the application unsent:
+    /// `on_released` with the message and `error`, then `on_settled`; its
+    /// delivery handle is stale after.
+    pub(crate) fn hand_back(
+        &mut self,
+        lk: Key,
+        q: Queued,
+        error: &AmqpError,
+        out: &mut Vec<Action>,
+    ) {
+        let ck = self.links.get(lk).map(|l| l.conn);
+        let delivery = q
+            .delivery
+            .filter(|dk| self.deliveries.get(*dk).is_some_and(|d| d.queued))
+            .map_or(muon_delivery::NULL, |dk| muon_delivery::new(self.me, dk));
+        let msg = Message::decode_boxed(&[&q.bytes]).unwrap_or_default();
+        let mut ev = self.link_event(K::Released, lk);
+        ev.delivery = delivery;
+        ev.message = Some(MessageBox::received(msg, q.bytes));
+        ev.condition = Some(Condition::from_error(error));
+        Self::dispatch(out, |h| h.on_released, Some(lk), ck, ev);
+        if let Some(dk) = q.delivery.filter(|_| !delivery.is_null()) {
+            let mut ev = self.link_event(K::Settled, lk);
+            ev.delivery = delivery;
+            Self::dispatch(out, |h| h.on_settled, Some(lk), ck, ev);
+            out.push(Action::Builtin(Builtin::Settle(dk)));
+        }
+    }
+
+    /// Hands back every message still queued on link `lk`.
+    fn hand_back_all(&mut self, lk: Key, why: &str, out: &mut Vec<Action>) {
+        let Some(entry) = self.links.get_mut(lk) else {
+            return;
+        };
+        let queue = std::mem::take(&mut entry.queue);
+        if queue.is_empty() {
+            return;
+        }
+        let e = AmqpError::new(NOT_SENT, why);
+        for q in queue {
+            self.hand_back(lk, q, &e, out);
+        }
+    }
+
+    /// Gives link `lk` the queue of the link it replaces (on reconnect),
+    /// with its deliveries.
+    fn adopt_queue(&mut self, queue: VecDeque<Queued>, lk: Key) {
+        for dk in queue.iter().filter_map(|q| q.delivery) {
+            if let Some(d) = self.deliveries.get_mut(dk) {
+                d.link = lk;
+            }
+        }
+        if let Some(e) = self.links.get_mut(lk) {
+            e.queue = queue;
+        }
+    }
+
+    /// The connection ends with links kept for a reconnect that will not
+    /// come: their queued messages are handed back, each link's under a
+    /// handle valid for those callbacks only (its own handle went stale at
+    /// its `on_link_final`), with the link's handler.
+    fn hand_back_stashed(&mut self, ck: Key, out: &mut Vec<Action>) {
+        let Some(c) = self.conns.get_mut(ck) else {
+            return;
+        };
+        let waiting: Vec<LinkId> = c
+            .stash
+            .iter()
+            .filter(|(_, e)| !e.queue.is_empty())
+            .map(|(l, _)| *l)
+            .collect();
+        for l in waiting {
+            let Some(mut entry) = self.conns.get_mut(ck).and_then(|c| c.stash.remove(&l)) else {
+                continue;
+            };
+            let queue = std::mem::take(&mut entry.queue);
+            // Not in link_index: the ID may name a link of a newer engine.
+            entry.closed_by_app = true;
+            let lk = self.links.insert(entry);
+            self.adopt_queue(queue, lk);
+            self.hand_back_all(
+                lk,
+                "the connection ended before the message could be sent",
+                out,
+            );
+            out.push(Action::Builtin(Builtin::RemoveLink(lk)));
+        }
+    }
+
+    /// Returns a pointer to a kept view of (`of`, `getter`) with the
+    /// content of `view`: the one kept already if there is one, else
+    /// `view`, kept from now on. Pointers returned earlier stay valid.
     pub(crate) fn keep_view<T>(
         &mut self,
         of: ViewOf,
         getter: &'static str,
         view: View,
     ) -> *const T {
-        let v = self.views.entry((of, getter)).insert_entry(view);
-        match v.get() {
-            View::Text(s) => s.as_ptr().cast(),
-            View::Condition(c) => (&**c as *const Condition).cast(),
-            View::Value(x) => (&**x as *const Value<'static>).cast(),
-            View::Terminus(t) => (&**t as *const TerminusView).cast(),
+        let kept = self.views.entry((of, getter)).or_default();
+        match kept.iter().find(|v| v.same(&view)) {
+            Some(v) => v.as_ptr(),
+            None => {
+                let p = view.as_ptr();
+                kept.push(view);
+                p
+            }
         }
+    }
+
+    /// How many views are kept for `of`, all getters together.
+    #[cfg(test)]
+    pub(crate) fn views_kept(&self, of: ViewOf) -> usize {
+        self.views
+            .iter()
+            .filter(|((o, _), _)| *o == of)
+            .map(|(_, v)| v.len())
+            .sum()
     }
 
     pub(crate) fn drop_views(&mut self, of: ViewOf) {
@@ -413,11 +638,14 @@ impl State {
                 {
                     let lk =
                         self.register_link(ck, conn, new, entry.role, entry.handler, entry.opts);
+                    // Messages still queued go out on the new link, first.
+                    self.adopt_queue(entry.queue, lk);
                     out.push(Action::Builtin(Builtin::TopUp(lk)));
                 }
             }
             LoopEvent::ConnectionFinal(cid) => match self.conn_index.get(&cid).copied() {
                 Some(ck) => {
+                    self.hand_back_stashed(ck, &mut out);
                     let e = self.event(K::ConnectionFinal, Some(ck));
                     Self::dispatch(&mut out, |h| h.on_connection_final, None, Some(ck), e);
                     out.push(Action::Builtin(Builtin::RemoveConn(ck)));
@@ -517,6 +745,15 @@ impl State {
             }
             Event::LinkFinal(l) => {
                 if let Some(lk) = self.link_index.get(&(cid, l)).copied() {
+                    // Kept for the link a reconnect attaches again; else
+                    // handed back while the link's handle is still valid.
+                    if !self.lp.will_recreate(cid, l) {
+                        self.hand_back_all(
+                            lk,
+                            "the link ended before the message could be sent",
+                            out,
+                        );
+                    }
                     let ev = self.link_event(K::LinkFinal, lk);
                     Self::dispatch(out, |h| h.on_link_final, Some(lk), me, ev);
                     out.push(Action::Builtin(Builtin::RemoveLink(lk)));
@@ -526,6 +763,11 @@ impl State {
                 let Some(lk) = self.link_index.get(&(cid, l)).copied() else {
                     return;
                 };
+                // Queued messages first; the application hears of credit
+                // only once they are all sent.
+                if !self.flush_queue(lk, out) {
+                    return;
+                }
                 let Some(x) = self.lp.engine_ref(cid) else {
                     return;
                 };
@@ -541,11 +783,9 @@ impl State {
             }
             Event::Delivery(d) => self.prepare_delivery(cid, ck, d, out),
             Event::DeliveryUpdated(d) => self.prepare_update(cid, ck, d, out),
-            Event::TransportError(err) => {
-                let mut ev = self.event(K::TransportError, me);
-                ev.condition = Some(Condition::from_error(&err));
-                Self::dispatch(out, |h| h.on_transport_error, None, me, ev);
-            }
+            // Reported once, by on_disconnected (LoopEvent::Disconnected
+            // carries it).
+            Event::TransportError(_) => {}
             Event::SaslAuthenticate => {
                 let ev = self.event(K::SaslAuthenticate, me);
                 Self::dispatch(out, |h| h.on_sasl_authenticate, None, me, ev);
@@ -707,5 +947,55 @@ pub(crate) mod pool {
                 *a = v;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString, c_char};
+
+    use super::*;
+
+    /// A getter's earlier results stay valid when it is called again: the
+    /// same content gives the same pointer, new content a new one, and the
+    /// old one still reads its old content.
+    #[test]
+    fn kept_views_are_shared_when_equal_and_never_replaced() {
+        let mut st = State::new(Loop::new().expect("a loop"));
+        let of = ViewOf::Link(Key {
+            index: 1,
+            generation: 1,
+        });
+        let text = |s: &str| View::Text(CString::new(s).expect("no NUL"));
+        let a: *const c_char = st.keep_view(of, "name", text("a"));
+        let b: *const c_char = st.keep_view(of, "name", text("b"));
+        let a2: *const c_char = st.keep_view(of, "name", text("a"));
+        assert_ne!(a, b);
+        assert_eq!(a, a2);
+        // SAFETY: both are kept by `st`, alive for the rest of the test.
+        unsafe {
+            assert_eq!(CStr::from_ptr(a).to_str(), Ok("a"));
+            assert_eq!(CStr::from_ptr(b).to_str(), Ok("b"));
+        }
+        assert_eq!(st.views_kept(of), 2);
+
+        // Values compare by encoding: NaN is itself, -0.0 is not 0.0.
+        let value = |x: f64| View::Value(Box::new(Value::Double(x)));
+        let nan: *const Value<'static> = st.keep_view(of, "v", value(f64::NAN));
+        assert_eq!(nan, st.keep_view(of, "v", value(f64::NAN)));
+        let zero: *const Value<'static> = st.keep_view(of, "v", value(0.0));
+        assert_ne!(zero, st.keep_view::<Value<'static>>(of, "v", value(-0.0)));
+        assert_eq!(st.views_kept(of), 5);
+
+        // Another getter or handle keeps its own; dropping one handle's
+        // views leaves the others.
+        let other = ViewOf::Conn(Key {
+            index: 1,
+            generation: 1,
+        });
+        let _: *const c_char = st.keep_view(other, "name", text("a"));
+        st.drop_views(of);
+        assert_eq!(st.views_kept(of), 0);
+        assert_eq!(st.views_kept(other), 1);
     }
 }

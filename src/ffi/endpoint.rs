@@ -5,8 +5,9 @@
 //! `MUON_RESULT_NULL_ARGUMENT`; a handle whose object had its final event
 //! (or, for a link, whose transport was lost) is
 //! `MUON_RESULT_STALE_HANDLE`; a getter returns its documented default for
-//! both. Strings and values a getter returns stay valid until the same
-//! getter is called again for the same handle, or the object is gone.
+//! both. Strings, conditions, values and termini a getter returns stay
+//! valid until the object's final event has been dispatched (or the loop
+//! is freed), however often getters are called: see `State::views`.
 
 use std::ffi::{CString, c_char, c_void};
 
@@ -152,13 +153,32 @@ pub(crate) fn error_from(
     })
 }
 
+/// An AMQP error from a condition name, description and info map (NULL:
+/// none; else a map with symbol keys).
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `info` is NULL or a live value.
+pub(crate) unsafe fn error_with_info(
+    name: *const c_char,
+    description: *const c_char,
+    info: *const muon_value,
+) -> Result<AmqpError, muon_result> {
+    let mut e = error_from(name, description)?;
+    if !info.is_null() {
+        // SAFETY: the caller promises a live value.
+        e.info = Some(unsafe { fields_from(info) }?);
+    }
+    Ok(e)
+}
+
 // ---- connect and listen -------------------------------------------------------
 
-/// Connects to `url` (`[amqp://][user[:password]@]host[:port][/address]`,
-/// default port 5672): the tutorial's `eventloop.connect(url,
-/// handler=...)`. The AMQP connection is opened as soon as the transport
-/// is up; its events go to `handler` (copied; may be NULL), else the
-/// loop's default handler. A connection that cannot be made is reported
+/// Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`;
+/// `amqps://` is TLS, see `muon_connection_options_add_tls_ca_file`;
+/// default port 5672, 5671 for `amqps://`): the tutorial's
+/// `eventloop.connect(url, handler=...)`. The AMQP connection is opened as
+/// soon as the transport (and TLS) is up; its events go to `handler`
+/// (copied; may be NULL), else the loop's default handler. A connection that cannot be made is reported
 /// later, through `on_disconnected` (then `on_connection_final`, unless the
 /// built-in reconnect is on).
 ///
@@ -167,7 +187,8 @@ pub(crate) fn error_from(
 /// `userdata_free`); `out` (may be NULL) receives the connection handle,
 /// owned by the loop until `on_connection_final` returns. Results:
 /// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
-/// `MUON_RESULT_INVALID_ARGUMENT` (a bad URL), `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_INVALID_ARGUMENT` (a bad URL, or TLS settings that cannot
+/// be used), `MUON_RESULT_WRONG_THREAD`,
 /// `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
 /// may be called from a callback.
 ///
@@ -226,8 +247,11 @@ pub unsafe extern "C" fn muon_loop_connect(
     })
 }
 
-/// Listens on `address` (`host:port`; port 0 picks a free port, read it
-/// with `muon_listener_port`): the tutorial's `eventloop.listen(url)`.
+/// Listens on `address` (`[amqp://|amqps://]host:port`; port 0 picks a
+/// free port, read it with `muon_listener_port`): the tutorial's
+/// `eventloop.listen(url)`. A certificate in `options`
+/// (`muon_connection_options_set_tls_cert_file`) makes it a TLS listener;
+/// `amqps://` without one is `MUON_RESULT_INVALID_ARGUMENT`.
 /// `on_listener_open` follows. Each accepted connection is reported with
 /// `on_connection_accepted`; its events go to its own handler if one is
 /// set with `muon_connection_set_handler`, else to `handler`, else the
@@ -235,8 +259,8 @@ pub unsafe extern "C" fn muon_loop_connect(
 /// connections answer the peer's open, begin, attach, detach, end and
 /// close by themselves.
 ///
-/// `lp`, `address`, `options` (SASL, limits, capabilities, handshake; may
-/// be NULL) and `handler` are borrowed for the call; `userdata` stays the
+/// `lp`, `address`, `options` (TLS, SASL, limits, capabilities, handshake;
+/// may be NULL) and `handler` are borrowed for the call; `userdata` stays the
 /// application's; `out` (may be NULL) receives the listener, owned by the
 /// loop until `on_listener_final` returns. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
@@ -373,10 +397,11 @@ pub unsafe extern "C" fn muon_connection_set_handler(
     })
 }
 
-/// Opens the connection by hand: for a connection accepted by a listener
-/// whose handshake is off, answer the peer's open (in
-/// `on_connection_remote_open`). Connections made with `muon_loop_connect`
-/// open by themselves; opening an open connection does nothing.
+/// Answers the peer's open with ours, by hand: for a connection accepted
+/// by a listener whose handshake is off, call it in
+/// `on_connection_remote_open` (or later). Connections made with
+/// `muon_loop_connect` open by themselves; answering an open connection
+/// does nothing.
 ///
 /// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
@@ -386,7 +411,7 @@ pub unsafe extern "C" fn muon_connection_set_handler(
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_connection_open(conn: muon_connection) -> muon_result {
+pub unsafe extern "C" fn muon_connection_answer_open(conn: muon_connection) -> muon_result {
     boundary!(result: {
         conn_call(conn, |st, _, cid| {
             let x = engine(st, cid)?;
@@ -418,7 +443,9 @@ fn close_connection(conn: muon_connection, error: Option<AmqpError>) -> Result<(
 
 /// Begins closing the connection (and stops any reconnect): its links
 /// close with it. `on_connection_final` follows once the peer answered, or
-/// at once if no transport is up. Closing twice is not an error. Called
+/// at once if no transport is up; outcomes the peer sends before its
+/// answer are still reported, and if the close does not complete (the
+/// peer drops the transport instead), `on_disconnected` says so. Closing twice is not an error. Called
 /// from a callback, the close takes effect once the callback's event is
 /// handled, so that the event's built-ins still happen first (the message
 /// of `on_message` is still accepted).
@@ -461,6 +488,77 @@ pub unsafe extern "C" fn muon_connection_close_with(
     })
 }
 
+/// Begins closing the connection with the error condition `name`,
+/// `description` (may be NULL) and `info` (may be NULL: none), a map with
+/// symbol keys the peer reads as the condition's info (AMQP `fields`, e.g.
+/// `hostname` and `port` for `amqp:connection:redirect`); see
+/// `muon_connection_close_with`. `muon_connection_local_condition` reports
+/// it, with `muon_condition_info`.
+///
+/// `name`, `description` and `info` are borrowed for the call (`info` is
+/// copied). Results as `muon_connection_close_with`, plus
+/// `MUON_RESULT_INVALID_ARGUMENT` when `info` is not a map with symbol
+/// keys.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; strings are NULL or
+/// NUL-terminated; `info` is NULL or a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_close_with_info(
+    conn: muon_connection,
+    name: *const c_char,
+    description: *const c_char,
+    info: *const muon_value,
+) -> muon_result {
+    boundary!(result: {
+        check(conn.owner, conn.generation)?;
+        // SAFETY: the caller promises NULL or a live value.
+        let e = unsafe { error_with_info(name, description, info) }?;
+        close_connection(conn, Some(e))
+    })
+}
+
+/// Ends the connection at once, without the AMQP close handshake: the
+/// socket is shut now, no close frame goes out and output not yet written
+/// is dropped (for a peer that stopped answering, or to test a peer's
+/// handling of a lost connection). The peer sees its transport end
+/// without a close: its `on_disconnected` with `amqp:connection:forced`.
+/// No reconnect follows, even with the built-in reconnect on (between
+/// reconnect attempts, the connection simply ends).
+///
+/// This side sees, in order: `on_link_final` for each link (queued
+/// messages handed back first, see `muon_sender_send`; deliveries sent
+/// and not settled have no outcome), then `on_connection_final`; no
+/// `on_disconnected` and no `on_connection_remote_close`. Called from a
+/// callback, the abort takes effect once the callback's event is handled
+/// (as `muon_connection_close`). Aborting a closing connection ends it at
+/// once; aborting twice is not an error.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback,
+/// including the connection's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_abort(conn: muon_connection) -> muon_result {
+    boundary!(result: {
+        conn_call(conn, |st, _, cid| {
+            if !st.lp.connection_exists(cid) {
+                return Ok(()); // in its final callback: over already
+            }
+            if st.dispatching {
+                st.pending_closes.push(PendingClose::Abort(cid));
+                return Ok(());
+            }
+            st.lp.abort(cid).map_err(map_reactor)
+        })
+    })
+}
+
 /// True while the AMQP connection is open both ways (false for a stale or
 /// null handle). Not thread-safe; may be called from a callback.
 ///
@@ -494,10 +592,10 @@ pub unsafe extern "C" fn muon_connection_is_connected(conn: muon_connection) -> 
     })
 }
 
-/// The peer's container id (from its open): NUL-terminated, borrowed until
-/// this function is next called for the connection or the connection is
-/// gone. NULL before the peer's open, and for a stale or null handle. Not
-/// thread-safe; may be called from a callback.
+/// The peer's container id (from its open): NUL-terminated, valid until
+/// the connection's final event (see "Pointers returned by getters" at the
+/// top of this header). NULL before the peer's open, and for a stale or
+/// null handle. Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -524,9 +622,10 @@ pub unsafe extern "C" fn muon_connection_remote_container_id(
 }
 
 /// The hostname the peer asked for in its open (the virtual host; useful
-/// on accepted connections): borrowed as `muon_connection_remote_container_id`.
-/// NULL if it sent none, and for a stale or null handle. Not thread-safe;
-/// may be called from a callback.
+/// on accepted connections): valid until the connection's final event
+/// (see "Pointers returned by getters" at the top of this header). NULL if
+/// it sent none, and for a stale or null handle. Not thread-safe; may be
+/// called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -577,7 +676,7 @@ unsafe fn remote_capability(
     .unwrap_or(false)
 }
 
-/// True if the peer's open offered the capability `capability` (e.g.
+/// True if the peer's open offers the capability `capability` (e.g.
 /// `ANONYMOUS-RELAY`). False before the peer's open, for a stale or null
 /// handle and for a NULL or non-UTF-8 `capability` (borrowed for the
 /// call). Not thread-safe; may be called from a callback.
@@ -586,7 +685,7 @@ unsafe fn remote_capability(
 /// The handle is the null handle or its loop is live; `capability` is
 /// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_connection_remote_offered_capability(
+pub unsafe extern "C" fn muon_connection_remote_offers_capability(
     conn: muon_connection,
     capability: *const c_char,
 ) -> bool {
@@ -596,8 +695,8 @@ pub unsafe extern "C" fn muon_connection_remote_offered_capability(
     })
 }
 
-/// True if the peer's open desired the capability `capability`. As
-/// `muon_connection_remote_offered_capability` otherwise.
+/// True if the peer's open desires the capability `capability`. As
+/// `muon_connection_remote_offers_capability` otherwise.
 ///
 /// `capability` is borrowed for the call. Not thread-safe; may be called from a
 /// callback.
@@ -606,7 +705,7 @@ pub unsafe extern "C" fn muon_connection_remote_offered_capability(
 /// The handle is the null handle or its loop is live; `capability` is
 /// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_connection_remote_desired_capability(
+pub unsafe extern "C" fn muon_connection_remote_desires_capability(
     conn: muon_connection,
     capability: *const c_char,
 ) -> bool {
@@ -616,11 +715,11 @@ pub unsafe extern "C" fn muon_connection_remote_desired_capability(
     })
 }
 
-/// The properties of the peer's open, as a map with symbol keys: borrowed
-/// until this function is next called for the connection or the
-/// connection is gone (`muon_value_clone` to keep it). NULL if it sent
-/// none, before its open, and for a stale or null handle. Not thread-safe;
-/// may be called from a callback.
+/// The properties of the peer's open, as a map with symbol keys: valid
+/// until the connection's final event (see "Pointers returned by getters"
+/// at the top of this header; `muon_value_clone` to keep it longer). NULL
+/// if it sent none, before its open, and for a stale or null handle. Not
+/// thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -646,10 +745,11 @@ pub unsafe extern "C" fn muon_connection_remote_properties(
     })
 }
 
-/// The error condition the peer closed the connection with: borrowed until
-/// this function is next called for the connection or the connection is
-/// gone. NULL if none (not closed, or closed cleanly), and for a stale or
-/// null handle. Not thread-safe; may be called from a callback.
+/// The error condition the peer closed the connection with: valid until
+/// the connection's final event (see "Pointers returned by getters" at the
+/// top of this header). NULL if none (not closed, or closed cleanly), and
+/// for a stale or null handle. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -676,9 +776,10 @@ pub unsafe extern "C" fn muon_connection_remote_condition(
 }
 
 /// The error condition this side closed the connection with
-/// (`muon_connection_close_with`, or a protocol error muon found):
-/// borrowed as `muon_connection_remote_condition`. NULL if none, and for a
-/// stale or null handle. Not thread-safe; may be called from a callback.
+/// (`muon_connection_close_with`, or a protocol error muon found): valid
+/// until the connection's final event (see "Pointers returned by getters"
+/// at the top of this header). NULL if none, and for a stale or null
+/// handle. Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -711,9 +812,10 @@ pub unsafe extern "C" fn muon_connection_local_condition(
 
 /// The SASL user name: the one this side logged in with (connections made
 /// with `muon_loop_connect`) or the one the peer logged in as (accepted
-/// connections). Borrowed as `muon_connection_remote_container_id`; NULL
-/// if none (ANONYMOUS, no SASL), and for a stale or null handle. Not
-/// thread-safe; may be called from a callback.
+/// connections). Valid until the connection's final event (see "Pointers
+/// returned by getters" at the top of this header); NULL if none
+/// (ANONYMOUS, no SASL), and for a stale or null handle. Not thread-safe;
+/// may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.

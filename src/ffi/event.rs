@@ -9,14 +9,16 @@ use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
 };
 use super::message::{MessageBox, muon_message};
+use super::value::muon_value;
+use crate::codec::Value;
 use crate::codec::transport::AmqpError;
 
-/// What happened: the kind of a `muon_event` (`muon_event_type`). The
+/// What happened: the kind of a `muon_event` (`muon_event_get_kind`). The
 /// numbers are stable.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_event_kind {
-    /// Not an event: what `muon_event_type` says for NULL.
+    /// Not an event: what `muon_event_get_kind` says for NULL.
     None = 0,
     /// `on_connection_remote_open`
     ConnectionRemoteOpen = 1,
@@ -64,26 +66,27 @@ pub enum muon_event_kind {
     ConnectionFinal = 22,
     /// `on_listener_final`
     ListenerFinal = 23,
-    /// `on_transport_error`
-    TransportError = 24,
     /// `on_sasl_authenticate`
-    SaslAuthenticate = 25,
+    SaslAuthenticate = 24,
     /// `on_message_error`
-    MessageError = 26,
+    MessageError = 25,
 }
 
-/// An AMQP error condition: a symbolic name such as `amqp:not-found` and a
-/// description.
+/// An AMQP error condition: a symbolic name such as `amqp:not-found`, a
+/// description, and an optional info map.
 ///
-/// Functions: `muon_condition_name`, `muon_condition_description`.
+/// Functions: `muon_condition_name`, `muon_condition_description`,
+/// `muon_condition_info`.
 pub struct muon_condition {
     _private: [u8; 0],
 }
 
-/// The Rust side of a condition: NUL-terminated copies for C.
+/// The Rust side of a condition: NUL-terminated copies for C, and the
+/// info map as a value.
 pub(crate) struct Condition {
     pub name: CString,
     pub description: CString,
+    pub info: Option<Box<Value<'static>>>,
 }
 
 impl Condition {
@@ -92,6 +95,7 @@ impl Condition {
         Condition {
             name: clean(e.condition.as_str()),
             description: clean(e.description.as_deref().unwrap_or("")),
+            info: e.info.as_ref().map(|m| Box::new(Value::Map(m.0.clone()))),
         }
     }
 }
@@ -104,7 +108,7 @@ impl Opaque for muon_condition {
 /// It names the handles the event concerns; handles not concerned are the
 /// null handle.
 ///
-/// Functions: `muon_event_type`, `muon_event_loop`,
+/// Functions: `muon_event_get_kind`, `muon_event_loop`,
 /// `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
 /// `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
 /// `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
@@ -153,7 +157,9 @@ fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
     unsafe { ev.cast::<EventData>().as_ref() }
 }
 
-/// The event's kind (`MUON_EVENT_KIND_NONE` for NULL).
+/// The event's kind (`MUON_EVENT_KIND_NONE` for NULL). (Not
+/// `muon_event_kind`: C would not allow a function of the same name as the
+/// enum's typedef.)
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
@@ -161,7 +167,7 @@ fn event<'a>(ev: *const muon_event) -> Option<&'a EventData> {
 /// # Safety
 /// `event` is NULL or the event handed to the running callback.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_event_type(event: *const muon_event) -> muon_event_kind {
+pub unsafe extern "C" fn muon_event_get_kind(event: *const muon_event) -> muon_event_kind {
     boundary!(muon_event_kind::None, {
         self::event(event).map_or(muon_event_kind::None, |e| e.kind)
     })
@@ -289,9 +295,11 @@ pub unsafe extern "C" fn muon_event_timer(event: *const muon_event) -> muon_time
     })
 }
 
-/// The incoming message of `on_message`: borrowed until the callback
-/// returns (`muon_message_clone` to keep it). NULL for other events and
-/// for NULL.
+/// The incoming message of `on_message`, or the unsent message muon hands
+/// back with `on_released` (see `muon_sender_send`): valid until the
+/// callback returns (see "Pointers returned by getters" at the top of this
+/// header; `muon_message_clone` to keep it). NULL for other events and for
+/// NULL.
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
@@ -309,9 +317,11 @@ pub unsafe extern "C" fn muon_event_message(event: *const muon_event) -> *const 
 
 /// The AMQP error condition of `on_connection_remote_close`,
 /// `on_session_remote_close`, `on_link_remote_close`, `on_disconnected`
-/// (why the transport was lost), `on_transport_error` and `on_rejected`:
-/// borrowed until the callback returns. NULL when there is none (a clean
-/// close) and for NULL.
+/// (why the transport ended), `on_message_error`, `on_rejected`, and
+/// `on_released` for a message muon hands back unsent: valid until the
+/// callback returns (see "Pointers returned by getters" at the top of this
+/// header). NULL when there is none (a clean close, the peer's own
+/// `released`) and for NULL.
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
@@ -328,7 +338,7 @@ pub unsafe extern "C" fn muon_event_condition(event: *const muon_event) -> *cons
 }
 
 /// The condition's symbolic name, e.g. `amqp:unauthorized-access`:
-/// NUL-terminated, borrowed as long as the condition is. NULL for NULL.
+/// NUL-terminated, valid as long as the condition is. NULL for NULL.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -346,7 +356,7 @@ pub unsafe extern "C" fn muon_condition_name(condition: *const muon_condition) -
 }
 
 /// The condition's description: NUL-terminated (empty if it has none),
-/// borrowed as long as the condition is. NULL for NULL.
+/// valid as long as the condition is. NULL for NULL.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -360,6 +370,28 @@ pub unsafe extern "C" fn muon_condition_description(
         // SAFETY: the caller promises a live condition or NULL.
         match unsafe { condition.cast::<Condition>().as_ref() } {
             Some(c) => c.description.as_ptr(),
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// The condition's info map (AMQP `info`: symbol keys, e.g. `hostname`
+/// and `port` of an `amqp:connection:redirect`): borrowed as long as the
+/// condition is (`muon_value_clone` to keep it). NULL if it has none, and
+/// for NULL. Read it with `muon_value_map_*` or `muon_value_format`.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// `condition` is NULL or a live condition.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_condition_info(
+    condition: *const muon_condition,
+) -> *const muon_value {
+    boundary!(std::ptr::null(), {
+        // SAFETY: the caller promises a live condition or NULL.
+        match unsafe { condition.cast::<Condition>().as_ref() }.and_then(|c| c.info.as_deref()) {
+            Some(v) => (v as *const Value<'static>).cast(),
             None => std::ptr::null(),
         }
     })

@@ -7,18 +7,23 @@
 //! - the state is borrowed only inside [`with_state`], which checks the
 //!   thread and the poison flag and never calls C;
 //! - the `dispatching` flag is set exactly while a callback runs, which is
-//!   what makes `muon_loop_run*` and `muon_loop_free` refuse with
-//!   `MUON_RESULT_REENTRANT` there;
+//!   what makes `muon_loop_run*` (and `muon_loop_try_free`) refuse with
+//!   `MUON_RESULT_REENTRANT` there, and `muon_loop_free` do nothing;
+//! - while `muon_loop_free` calls the application's `userdata_free`
+//!   functions, the loop's memory is still allocated but its state is
+//!   gone: every call on it is refused (the `freeing` flag), none reads
+//!   the state;
 //! - a panic anywhere under a loop function poisons the loop: every later
 //!   call on it returns `MUON_RESULT_PANIC` (or its documented default).
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ffi::c_void;
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::boundary::{Opaque, boundary};
+use super::boundary::{Opaque, boundary, check_out, write};
 use super::dispatch::{Action, State, TimerReg, pool};
 use super::event::{EventData, muon_event};
 use super::handle::muon_timer;
@@ -32,8 +37,9 @@ use crate::reactor::{self, Loop, LoopWaker, TimerId};
 /// `muon_loop_free`) and used from the thread that made it. Everything
 /// made through it (connections, listeners, links, deliveries, timers)
 /// belongs to it and to that thread: a call from another thread returns
-/// `MUON_RESULT_WRONG_THREAD`. Only `muon_loop_wake` and `muon_loop_post`
-/// may be called from any thread. Many loops on many threads are fine.
+/// `MUON_RESULT_WRONG_THREAD` (and `muon_loop_free` does nothing). Only
+/// `muon_loop_wake` and `muon_loop_post` may be called from any thread.
+/// Many loops on many threads are fine.
 ///
 /// Callbacks run only inside `muon_loop_run` and `muon_loop_run_once`.
 ///
@@ -41,7 +47,8 @@ use crate::reactor::{self, Loop, LoopWaker, TimerId};
 /// `muon_loop_set_log`, `muon_loop_set_trace`, `muon_loop_connect`,
 /// `muon_loop_listen`, `muon_loop_schedule`, `muon_timer_cancel`,
 /// `muon_loop_run`, `muon_loop_run_once`, `muon_loop_stop`,
-/// `muon_loop_wake`, `muon_loop_post`, `muon_loop_free`.
+/// `muon_loop_wake`, `muon_loop_post`, `muon_loop_free`,
+/// `muon_loop_try_free`.
 pub struct muon_loop {
     _private: [u8; 0],
 }
@@ -66,7 +73,14 @@ pub(crate) struct Shared {
 pub(crate) struct LoopBox {
     pub shared: Arc<Shared>,
     pub owner: ThreadMark,
-    pub state: UnsafeCell<State>,
+    /// Taken (and dropped) by `muon_loop_free` before it calls the
+    /// application's `userdata_free` functions; `freeing` says so.
+    pub state: UnsafeCell<ManuallyDrop<State>>,
+    /// Set by `muon_loop_free` once `state` is gone: the box stays
+    /// allocated while the application's `userdata_free` functions run, and
+    /// every call on the loop from them is refused. Read and written on
+    /// the owner thread only.
+    pub freeing: Cell<bool>,
 }
 
 impl Opaque for muon_loop {
@@ -87,11 +101,15 @@ pub(crate) unsafe fn with_state<R>(
     if ThreadMark::current() != lb.owner {
         return Err(muon_result::WrongThread);
     }
-    // SAFETY: only the owner thread gets here, and no other borrow of the
-    // state is alive: this function is the only place that makes one, it
-    // never calls C while the borrow lives, and callbacks (the only way
-    // back in) run between calls of it.
-    let st = unsafe { &mut *lb.state.get() };
+    if lb.freeing.get() {
+        // Called from a `userdata_free` that `muon_loop_free` runs.
+        return Err(muon_result::Reentrant);
+    }
+    // SAFETY: only the owner thread gets here, the state is there (not
+    // freeing), and no other borrow of it is alive: this function is the
+    // only place that makes one, it never calls C while the borrow lives,
+    // and callbacks (the only way back in) run between calls of it.
+    let st: &mut State = unsafe { &mut *lb.state.get() };
     if st.poisoned {
         return Err(muon_result::Panic);
     }
@@ -111,8 +129,9 @@ pub(crate) fn poison(p: *mut muon_loop) {
     // panicking one has unwound).
     if let Some(lb) = unsafe { p.cast::<LoopBox>().as_ref() }
         && ThreadMark::current() == lb.owner
+        && !lb.freeing.get()
     {
-        // SAFETY: as above.
+        // SAFETY: as above, and the state is there (not freeing).
         unsafe { &mut *lb.state.get() }.poisoned = true;
     }
 }
@@ -385,19 +404,21 @@ fn enter(lp: *mut muon_loop) -> Result<(), muon_result> {
 /// (e.g. `MUON_TRACE=frm`); it goes to standard error unless a log
 /// callback is set with `muon_loop_set_log`.
 ///
-/// Returns the loop (ownership moves out; free with `muon_loop_free`), or
-/// NULL if the operating system refuses (no file descriptors left). The
-/// loop belongs to the calling thread. Thread-safe (each thread may make
-/// its own loops); may be called from a callback (of another loop).
+/// `out` is borrowed for the call and receives the loop only on success:
+/// ownership moves out; free with `muon_loop_free`. The loop belongs to
+/// the calling thread. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL), `MUON_RESULT_IO_ERROR` (the
+/// operating system refused, e.g. no file descriptors left),
+/// `MUON_RESULT_PANIC`. Thread-safe (each thread may make its own loops);
+/// may be called from a callback (of another loop).
 ///
 /// # Safety
-/// None.
+/// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_loop_new() -> *mut muon_loop {
-    boundary!(std::ptr::null_mut(), {
-        let Ok(lp) = Loop::new() else {
-            return std::ptr::null_mut();
-        };
+pub unsafe extern "C" fn muon_loop_new(out: *mut *mut muon_loop) -> muon_result {
+    boundary!(result: {
+        check_out(out)?;
+        let lp = Loop::new().map_err(|_| muon_result::IoError)?;
         let shared = Arc::new(Shared {
             waker: lp.waker(),
             posted: Mutex::new(Vec::new()),
@@ -405,13 +426,15 @@ pub unsafe extern "C" fn muon_loop_new() -> *mut muon_loop {
         let lb = Box::new(LoopBox {
             shared,
             owner: ThreadMark::current(),
-            state: UnsafeCell::new(State::new(lp)),
+            state: UnsafeCell::new(ManuallyDrop::new(State::new(lp))),
+            freeing: Cell::new(false),
         });
         let p = Box::into_raw(lb);
         // SAFETY: `p` was just made from a Box and nothing else refers to
         // it yet.
-        unsafe { (*(*p).state.get()).me = p.cast() };
-        p.cast()
+        unsafe { (&mut *(*p).state.get()).me = p.cast() };
+        // SAFETY: `out` is non-NULL and, per the caller, writable.
+        unsafe { write(out, p.cast()) }
     })
 }
 
@@ -479,10 +502,10 @@ pub unsafe extern "C" fn muon_loop_run(lp: *mut muon_loop) -> muon_result {
     })
 }
 
-/// Waits up to `timeout_ms` milliseconds (−1: without limit; 0: not at
-/// all) for something to happen, then dispatches every event that is
-/// ready, and returns. Returns at once if no work is left. For
-/// applications that run their own outer loop.
+/// Waits up to `timeout_ms` milliseconds (a negative number such as -1:
+/// without limit; 0: not at all) for something to happen, then dispatches
+/// every event that is ready, and returns. Returns at once if no work is
+/// left. For applications that run their own outer loop.
 ///
 /// `lp` is borrowed for the call. Results as `muon_loop_run`. Not
 /// thread-safe; not callable from a callback.
@@ -587,55 +610,98 @@ pub unsafe extern "C" fn muon_loop_post(
     })
 }
 
+/// Frees the loop, or says why it may not be freed now; see
+/// `muon_loop_free`.
+///
+/// # Safety
+/// As `muon_loop_free`.
+unsafe fn free_loop(lp: *mut muon_loop) -> Result<(), muon_result> {
+    // SAFETY: the caller promises a live loop or NULL.
+    let lb = unsafe { lp.cast::<LoopBox>().as_ref() }.ok_or(muon_result::NullArgument)?;
+    if ThreadMark::current() != lb.owner {
+        return Err(muon_result::WrongThread);
+    }
+    if lb.freeing.get() {
+        return Err(muon_result::Reentrant);
+    }
+    // SAFETY: on the owner thread, not freeing, with no borrow of the
+    // state alive (this is not called from inside `with_state`).
+    let st: &mut ManuallyDrop<State> = unsafe { &mut *lb.state.get() };
+    if st.dispatching {
+        return Err(muon_result::Reentrant);
+    }
+    lb.freeing.set(true);
+    // SAFETY: taken once: `freeing` is set, so nothing reads or takes the
+    // state again, and the box's drop does not drop it.
+    let st = unsafe { ManuallyDrop::take(st) };
+    let mut regs: Vec<Registered> = st.deferred_free;
+    regs.extend(st.links.iter().filter_map(|(_, l)| l.handler));
+    for (_, c) in st.conns.iter() {
+        regs.extend(c.stash.values().filter_map(|l| l.handler));
+        regs.extend(c.handler);
+    }
+    regs.extend(st.listeners.iter().filter_map(|(_, l)| l.handler));
+    regs.extend(st.timers.values().filter_map(|t| t.reg));
+    regs.extend(st.default);
+    // Sockets close here, before any application code runs.
+    drop(st.lp);
+    // The box stays allocated while the application's code runs, so that
+    // a call on the loop from it is refused instead of reading freed
+    // memory.
+    for r in regs {
+        r.free_userdata();
+    }
+    // SAFETY: made by Box::into_raw in muon_loop_new; the caller hands it
+    // back and uses it no more, and nothing above kept a reference.
+    drop(unsafe { Box::from_raw(lp.cast::<LoopBox>()) });
+    Ok(())
+}
+
 /// Frees the loop and everything it owns: open connections are dropped
 /// without a close handshake, listeners stop, timers and posted functions
 /// are dropped uncalled, and every `userdata_free` not yet called is
-/// called (once each). Every handle of the loop is invalid afterwards.
-/// NULL is ignored. A poisoned loop is freed too.
+/// called (once each; a call on the loop from one of them is refused with
+/// `MUON_RESULT_REENTRANT` or its getter's default). Every handle of the
+/// loop is invalid afterwards. A poisoned loop is freed too. NULL is
+/// ignored.
 ///
-/// `lp`: ownership moves in (except on `MUON_RESULT_REENTRANT` and
-/// `MUON_RESULT_WRONG_THREAD`, when nothing happens). Results:
-/// `MUON_RESULT_OK`, `MUON_RESULT_REENTRANT` (called from a callback),
-/// `MUON_RESULT_WRONG_THREAD`. Not thread-safe; not callable from a
-/// callback.
+/// Nothing happens, and the loop stays as it was, when this is called
+/// from inside one of the loop's own callbacks (an event, a posted
+/// function, the log callback, a `userdata_free`) or from a thread other
+/// than the loop's: free it once `muon_loop_run` has returned, on its
+/// thread. `muon_loop_try_free` does the same and says which happened.
+///
+/// `lp`: ownership moves in (unless nothing happens). Not thread-safe.
 ///
 /// # Safety
-/// `lp` is NULL or a live loop; no other thread uses it any more (no
-/// `muon_loop_wake` or `muon_loop_post` in flight).
+/// `lp` is NULL or a live loop; when called on the loop's thread outside
+/// its callbacks, no other thread uses it any more (no `muon_loop_wake` or
+/// `muon_loop_post` in flight).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_loop_free(lp: *mut muon_loop) -> muon_result {
+pub unsafe extern "C" fn muon_loop_free(lp: *mut muon_loop) {
+    boundary!((), {
+        // SAFETY: forwarded from this function's contract. A refusal
+        // changes nothing, which is this function's documented behaviour.
+        let _ = unsafe { free_loop(lp) };
+    })
+}
+
+/// Frees the loop as `muon_loop_free` does, and says whether it did.
+///
+/// `lp`: ownership moves in on `MUON_RESULT_OK` only. Results:
+/// `MUON_RESULT_OK` (freed), `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_REENTRANT` (called from inside one of the loop's callbacks:
+/// nothing happened), `MUON_RESULT_WRONG_THREAD` (called from a thread
+/// other than the loop's: nothing happened), `MUON_RESULT_PANIC`. Not
+/// thread-safe.
+///
+/// # Safety
+/// As `muon_loop_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_loop_try_free(lp: *mut muon_loop) -> muon_result {
     boundary!(result: {
-        // SAFETY: the caller promises a live loop or NULL.
-        let Some(lb) = (unsafe { lp.cast::<LoopBox>().as_ref() }) else {
-            return Ok(());
-        };
-        if ThreadMark::current() != lb.owner {
-            return Err(muon_result::WrongThread);
-        }
-        // SAFETY: on the owner thread with no borrow alive (this is not
-        // called from inside `with_state`).
-        if unsafe { &*lb.state.get() }.dispatching {
-            return Err(muon_result::Reentrant);
-        }
-        // SAFETY: made by Box::into_raw in muon_loop_new; the caller hands
-        // it back and uses it no more.
-        let lb = unsafe { Box::from_raw(lp.cast::<LoopBox>()) };
-        let st = lb.state.into_inner();
-        let mut regs: Vec<Registered> = st.deferred_free;
-        regs.extend(st.links.iter().filter_map(|(_, l)| l.handler));
-        for (_, c) in st.conns.iter() {
-            regs.extend(c.stash.values().filter_map(|l| l.handler));
-            regs.extend(c.handler);
-        }
-        regs.extend(st.listeners.iter().filter_map(|(_, l)| l.handler));
-        regs.extend(st.timers.values().filter_map(|t| t.reg));
-        regs.extend(st.default);
-        // Sockets close here, before any application code runs.
-        drop(st.lp);
-        for r in regs {
-            r.free_userdata();
-        }
-        Ok(())
+        // SAFETY: forwarded from this function's contract.
+        unsafe { free_loop(lp) }
     })
 }
 
@@ -645,7 +711,8 @@ pub unsafe extern "C" fn muon_loop_free(lp: *mut muon_loop) -> muon_result {
 /// the tutorial's `eventloop.schedule(time, connection=conn)`); if
 /// `handler` lacks `on_timer`, the default handler's with the default's
 /// userdata. Timers fire in order of due time; timers due
-/// at the same time fire in the order they were scheduled. The table's
+/// at the same time fire in the order they were scheduled. A delay longer
+/// than 100 years is taken as 100 years. The table's
 /// `userdata_free` is called once the timer fired or was cancelled.
 ///
 /// `lp` and `handler` are borrowed for the call; `userdata` stays the
@@ -674,7 +741,7 @@ pub unsafe extern "C" fn muon_loop_schedule(
         // SAFETY: the caller promises a live loop.
         let t = unsafe {
             with_state(lp, |st| {
-                let id = st.lp.schedule(Duration::from_millis(delay_ms), 0);
+                let id = st.lp.schedule(super::options::millis(delay_ms), 0);
                 st.timers.insert(id, reg);
                 Ok(muon_timer::new(st.me, id.0))
             })
@@ -727,7 +794,8 @@ mod tests {
     fn a_panic_poisons_the_loop() {
         // SAFETY: a fresh loop, used on this thread only and freed once.
         unsafe {
-            let lp = muon_loop_new();
+            let mut lp = std::ptr::null_mut();
+            assert_eq!(muon_loop_new(&mut lp), muon_result::Ok);
             assert!(!lp.is_null());
             let r: Result<(), muon_result> = with_state(lp, |_| {
                 let limit = std::hint::black_box(0usize);
@@ -746,7 +814,7 @@ mod tests {
                 muon_result::Panic
             );
             assert!(t.is_null(), "out-parameters stay untouched");
-            assert_eq!(muon_loop_free(lp), muon_result::Ok);
+            assert_eq!(muon_loop_try_free(lp), muon_result::Ok);
         }
     }
 
@@ -755,7 +823,8 @@ mod tests {
     fn guarded_poisons_on_panic() {
         // SAFETY: as above.
         unsafe {
-            let lp = muon_loop_new();
+            let mut lp = std::ptr::null_mut();
+            assert_eq!(muon_loop_new(&mut lp), muon_result::Ok);
             let r = guarded(lp, || {
                 let limit = std::hint::black_box(0usize);
                 if limit == 0 {
@@ -765,7 +834,7 @@ mod tests {
             });
             assert_eq!(r, Err(muon_result::Panic));
             assert_eq!(muon_loop_run(lp), muon_result::Panic);
-            assert_eq!(muon_loop_free(lp), muon_result::Ok);
+            assert_eq!(muon_loop_try_free(lp), muon_result::Ok);
         }
     }
 }

@@ -14,13 +14,14 @@ use crate::engine::Key;
 /// zeroed value is the null handle.
 ///
 /// Functions: `muon_loop_connect`, `muon_connection_set_handler`,
-/// `muon_connection_open`, `muon_connection_open_sender`,
+/// `muon_connection_answer_open`, `muon_connection_open_sender`,
 /// `muon_connection_open_receiver`, `muon_connection_close`,
-/// `muon_connection_close_with`, `muon_connection_is_open`,
+/// `muon_connection_close_with`, `muon_connection_close_with_info`,
+/// `muon_connection_abort`, `muon_connection_is_open`,
 /// `muon_connection_is_connected`, `muon_connection_remote_container_id`,
 /// `muon_connection_remote_hostname`,
-/// `muon_connection_remote_offered_capability`,
-/// `muon_connection_remote_desired_capability`,
+/// `muon_connection_remote_offers_capability`,
+/// `muon_connection_remote_desires_capability`,
 /// `muon_connection_remote_properties`, `muon_connection_remote_condition`,
 /// `muon_connection_local_condition`, `muon_connection_user`.
 #[repr(C)]
@@ -56,17 +57,18 @@ pub struct muon_listener {
 /// handle (`muon_event_sender` of its events). A zeroed value is the null
 /// handle.
 ///
-/// Functions: `muon_connection_open_sender`, `muon_sender_open`,
+/// Functions: `muon_connection_open_sender`, `muon_sender_answer_open`,
 /// `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
-/// `muon_sender_send`, `muon_sender_credit`, `muon_sender_offered`,
-/// `muon_sender_drained`, `muon_sender_close`, `muon_sender_close_with`,
+/// `muon_sender_send`, `muon_sender_credit`, `muon_sender_queued`,
+/// `muon_sender_offered`, `muon_sender_drained`, `muon_sender_close`,
+/// `muon_sender_close_with`, `muon_sender_close_with_info`,
 /// `muon_sender_connection`, `muon_sender_name`,
 /// `muon_sender_remote_source`, `muon_sender_remote_target`,
 /// `muon_sender_remote_source_address`,
 /// `muon_sender_remote_target_address`,
-/// `muon_sender_remote_source_is_dynamic`,
 /// `muon_sender_set_source_address`, `muon_sender_remote_properties`,
-/// `muon_sender_remote_offered_capability`,
+/// `muon_sender_remote_offers_capability`,
+/// `muon_sender_remote_desires_capability`,
 /// `muon_sender_remote_condition`, `muon_sender_local_condition`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,17 +86,19 @@ pub struct muon_sender {
 /// reconnect attaches a new receiver with a new handle). A zeroed value is
 /// the null handle.
 ///
-/// Functions: `muon_connection_open_receiver`, `muon_receiver_open`,
+/// Functions: `muon_connection_open_receiver`, `muon_receiver_answer_open`,
 /// `muon_receiver_set_handler`, `muon_receiver_set_credit_window`,
 /// `muon_receiver_set_auto_accept`, `muon_receiver_flow`,
 /// `muon_receiver_drain`, `muon_receiver_credit`,
 /// `muon_receiver_is_draining`, `muon_receiver_close`,
-/// `muon_receiver_close_with`, `muon_receiver_connection`,
+/// `muon_receiver_close_with`, `muon_receiver_close_with_info`,
+/// `muon_receiver_connection`,
 /// `muon_receiver_name`, `muon_receiver_remote_source`,
 /// `muon_receiver_remote_target`, `muon_receiver_remote_source_address`,
 /// `muon_receiver_remote_target_address`,
 /// `muon_receiver_set_target_address`, `muon_receiver_remote_properties`,
-/// `muon_receiver_remote_offered_capability`,
+/// `muon_receiver_remote_offers_capability`,
+/// `muon_receiver_remote_desires_capability`,
 /// `muon_receiver_remote_condition`, `muon_receiver_local_condition`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

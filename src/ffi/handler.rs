@@ -27,9 +27,10 @@ pub type muon_userdata_free = Option<unsafe extern "C" fn(userdata: *mut c_void)
 ///
 /// Callbacks run only inside `muon_loop_run` / `muon_loop_run_once`. They
 /// may call any function on handles of the same loop except
-/// `muon_loop_run*` and `muon_loop_free` (which return
-/// `MUON_RESULT_REENTRANT`). C++ callers must not let exceptions escape a
-/// callback, and C callers must not `longjmp` out of one.
+/// `muon_loop_run*` (which return `MUON_RESULT_REENTRANT`) and
+/// `muon_loop_free` (which does nothing there). C++ callers must not let
+/// exceptions escape a callback, and C callers must not `longjmp` out of
+/// one.
 ///
 /// Functions: `muon_loop_set_handler`, `muon_loop_connect`,
 /// `muon_loop_listen`, `muon_loop_schedule`,
@@ -56,7 +57,8 @@ pub struct muon_handler {
     pub on_link_remote_open: muon_callback,
     /// The peer closed a link; `muon_event_condition` has its error.
     pub on_link_remote_close: muon_callback,
-    /// A sender has credit to send, or a receiver's drain finished.
+    /// A sender has credit to send (and nothing left in its queue, see
+    /// `muon_sender_send`), or a receiver's drain finished.
     pub on_link_flow: muon_callback,
     /// A message arrived; `muon_event_message` is borrowed for the call.
     pub on_message: muon_callback,
@@ -64,13 +66,25 @@ pub struct muon_handler {
     pub on_accepted: muon_callback,
     /// The peer rejected a delivery we sent.
     pub on_rejected: muon_callback,
-    /// The peer released a delivery we sent.
+    /// The peer released a delivery we sent; or, with a condition
+    /// (`muon:not-sent`, `amqp:link:message-size-exceeded`), muon hands back
+    /// a message it held in the sender's queue and never sent
+    /// (`muon_event_message` is the message; see `muon_sender_send`).
     pub on_released: muon_callback,
     /// The peer modified a delivery we sent.
     pub on_modified: muon_callback,
     /// A delivery was settled by the peer (and, with auto-settle on, here).
     pub on_settled: muon_callback,
-    /// The transport was lost or refused; `muon_event_condition` says why.
+    /// The connection's transport ended without a completed AMQP close:
+    /// the one place that says why (`muon_event_condition`, never NULL):
+    /// lost (`amqp:connection:forced`), refused, or failed by an error (a
+    /// protocol error by the peer, a failed login, a TLS failure, an idle
+    /// or handshake time-out: the condition names it). Called once per
+    /// transport, also while the application was closing the connection
+    /// (the close did not complete), never after `muon_connection_abort`.
+    /// With the built-in reconnect on (and no close asked), a new attempt
+    /// follows; else `on_connection_final`. A peer's AMQP close is
+    /// `on_connection_remote_close` instead.
     pub on_disconnected: muon_callback,
     /// The built-in reconnect got a new transport for the connection.
     pub on_reconnected: muon_callback,
@@ -88,12 +102,6 @@ pub struct muon_handler {
     pub on_connection_final: muon_callback,
     /// A listener is closed; its handle is stale after this callback.
     pub on_listener_final: muon_callback,
-    /// The connection failed: a protocol error by the peer, a failed login,
-    /// an idle timeout, or the transport ended without an AMQP close
-    /// (`amqp:connection:forced`; `on_disconnected` follows, and with
-    /// reconnect on, a new attempt). `muon_event_condition` has the AMQP
-    /// condition.
-    pub on_transport_error: muon_callback,
     /// Frees the userdata registered with this table, once, after the final
     /// event of its object. May be NULL.
     pub userdata_free: muon_userdata_free,
@@ -142,7 +150,6 @@ impl muon_handler {
             on_link_final: None,
             on_connection_final: None,
             on_listener_final: None,
-            on_transport_error: None,
             on_sasl_authenticate: None,
             on_message_error: None,
             userdata_free: None,

@@ -6,16 +6,17 @@
 use std::ffi::{c_char, c_void};
 
 use super::boundary::{borrow, boundary, cstr};
-use super::dispatch::{DeliveryEntry, PendingClose, State};
-use super::endpoint::{check, conn_of, engine, error_from, write_out};
+use super::dispatch::{DeliveryEntry, NOT_YET_SENT, PendingClose, Queued, State};
+use super::endpoint::{check, conn_of, engine, error_from, error_with_info, write_out};
 use super::event_loop::{map_engine, map_reactor, muon_loop, with_state};
 use super::handle::{muon_connection, muon_delivery, muon_receiver, muon_sender};
 use super::handler::{Registered, muon_handler};
 use super::link_options::{LinkOpts, muon_link_options};
 use super::message::muon_message;
 use super::result::muon_result;
+use super::value::muon_value;
 use crate::codec::Symbols;
-use crate::codec::messaging::{Source, Target, TerminusDurability};
+use crate::codec::messaging::{Source, Target};
 use crate::codec::transport::{AmqpError, ReceiverSettleMode, Role, SenderSettleMode};
 use crate::engine::{EndpointState, Key, LinkId, LinkOptions};
 use crate::reactor::ConnId;
@@ -78,11 +79,7 @@ pub(crate) fn link_call<R>(
 // ---- opening ----------------------------------------------------------------------
 
 fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkOptions {
-    let durable = match opts.durable {
-        1 => TerminusDurability::Configuration,
-        2 => TerminusDurability::UnsettledState,
-        _ => TerminusDurability::None,
-    };
+    let durable = opts.durability.to_amqp();
     let caps = (!opts.capabilities.is_empty()).then(|| Symbols(opts.capabilities.clone()));
     let address = address.filter(|_| !opts.dynamic);
     let (source, target) = match role {
@@ -240,11 +237,12 @@ fn open_by_hand(h: H) -> Result<(), muon_result> {
     link_call(h, |st, _, _| st.open_link_now(h.key))
 }
 
-/// Opens, by hand, a sender the peer attached (a consumer, seen from a
-/// server) when the handshake is off: call it in `on_link_remote_attach`
-/// or later, after setting the source with
-/// `muon_sender_set_source_address` if needed. Opening an open link does
-/// nothing.
+/// Answers, by hand, the attach of a sender the peer attached (a consumer,
+/// seen from a server) with ours, when the handshake is off: call it in
+/// `on_link_remote_attach` or later, after setting the source with
+/// `muon_sender_set_source_address` if needed. Answering an open link
+/// does nothing. (Links this side opens, with
+/// `muon_connection_open_sender`, need no answer.)
 ///
 /// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
@@ -254,20 +252,21 @@ fn open_by_hand(h: H) -> Result<(), muon_result> {
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_sender_open(sender: muon_sender) -> muon_result {
+pub unsafe extern "C" fn muon_sender_answer_open(sender: muon_sender) -> muon_result {
     boundary!(result: { open_by_hand(sender.into()) })
 }
 
-/// Opens, by hand, a receiver the peer attached (a producer, seen from a
-/// server) when the handshake is off, granting its credit window (if not
-/// 0). Opening an open link does nothing. Results as `muon_sender_open`.
+/// Answers, by hand, the attach of a receiver the peer attached (a
+/// producer, seen from a server) with ours, when the handshake is off, and
+/// grants its credit window (if not 0). Answering an open link does
+/// nothing. Results as `muon_sender_answer_open`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_receiver_open(receiver: muon_receiver) -> muon_result {
+pub unsafe extern "C" fn muon_receiver_answer_open(receiver: muon_receiver) -> muon_result {
     boundary!(result: { open_by_hand(receiver.into()) })
 }
 
@@ -402,16 +401,47 @@ pub unsafe extern "C" fn muon_receiver_set_credit_window(
 
 /// Sends `message` on the sender: the tutorial's `sender.send_msg(msg)`.
 /// The message is encoded during the call, so it may be changed or freed
-/// right after. Needs credit: send from `on_link_flow`, up to
-/// `muon_sender_credit`.
+/// right after.
+///
+/// With credit (and nothing queued) it goes out at once. Without, it is
+/// held in the sender's queue: before the peer answered the attach, while
+/// the peer gives no credit, while too much output waits to be written,
+/// and behind messages queued earlier. Queued messages go out in the order
+/// they were sent as credit arrives, before any message sent later, and
+/// `on_link_flow` comes once the queue is empty and credit is left. The
+/// queue holds at most `muon_link_options_set_max_queued` messages (1024
+/// by default; `muon_sender_queued` says how many it holds); past that the
+/// call returns `MUON_RESULT_QUEUE_FULL` and sends nothing: wait for
+/// `on_link_flow`. With a bound of 0 nothing is queued and a send without
+/// credit returns `MUON_RESULT_NO_CREDIT` (or `MUON_RESULT_WRONG_STATE`
+/// before the attach, or with too much output waiting).
+///
+/// A queued message's delivery reports its outcome like any other
+/// (`on_accepted` ... then `on_settled`). A queued message is never lost
+/// silently: when its link ends before it could be sent (closed by either
+/// side, its connection closed, aborted or lost), it is handed back with
+/// `on_released`, whose `muon_event_message` is the message and whose
+/// `muon_event_condition` is `muon:not-sent` (the peer's own `released`
+/// has no condition), then `on_settled`; one larger than the peer's
+/// max-message-size (unknown before the attach) is handed back the same
+/// way with `amqp:link:message-size-exceeded`. With the built-in reconnect
+/// on, the queue is kept instead and sent on the link the reconnect
+/// attaches again, with the same delivery handles; when the connection
+/// ends without reconnecting, what is left is handed back before
+/// `on_connection_final`, under a sender handle valid during those
+/// callbacks only. Deliveries already sent when a transport is lost have
+/// no outcome: their fate is unknown (`on_link_final` is the last event
+/// about them). `muon_loop_free` drops what is queued.
 ///
 /// `message` is borrowed for the call; `out` (may be NULL) receives the
 /// delivery, owned by the loop until it is settled (the null handle when
-/// sent pre-settled). Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
-/// `MUON_RESULT_NO_CREDIT`, `MUON_RESULT_WRONG_STATE` (not attached, or too
-/// much output waiting: `on_link_flow` follows once it is written),
-/// `MUON_RESULT_CLOSED`, `MUON_RESULT_INVALID_ARGUMENT`
+/// sent pre-settled, queued or not). Results: `MUON_RESULT_OK` (sent or
+/// queued), `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_STALE_HANDLE`,
+/// `MUON_RESULT_QUEUE_FULL`, `MUON_RESULT_NO_CREDIT` and
+/// `MUON_RESULT_WRONG_STATE` (only with a bound of 0, as above; also
+/// `MUON_RESULT_WRONG_STATE` for a sender the peer attached and this side
+/// has not opened), `MUON_RESULT_CLOSED` (the sender or its connection is
+/// closing or closed, or the peer closed it), `MUON_RESULT_INVALID_ARGUMENT`
 /// (larger than the peer accepts), `MUON_RESULT_WRONG_THREAD`,
 /// `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
 /// may be called from a callback.
@@ -431,43 +461,146 @@ pub unsafe extern "C" fn muon_sender_send(
         let m = unsafe { borrow(message) }?;
         let h: H = sender.into();
         let d = link_call(h, |st, cid, l| {
-            let presettled = st.links.get(h.key).is_some_and(|e| e.opts.presettled);
+            let e = st.links.get(h.key).ok_or(muon_result::StaleHandle)?;
+            if e.closed_by_app {
+                return Err(muon_result::Closed);
+            }
+            let (presettled, queued, max) =
+                (e.opts.presettled, !e.queue.is_empty(), e.opts.max_queued);
             let x = engine(st, cid)?;
-            // A message received and not changed goes out as it came in.
-            let d = match m.raw() {
-                Some(raw) => x.send(l, None, raw, presettled),
-                None => x.send(l, None, m.msg(), presettled),
-            }
-            .map_err(map_engine)?;
-            if !x.delivery_exists(d) {
-                return Ok(muon_delivery::NULL);
-            }
-            let dk = st.deliveries.insert(DeliveryEntry {
-                cid,
-                link: h.key,
-                did: d,
-                outcome_reported: false,
-                settled_reported: false,
-            });
-            st.delivery_index.insert((cid, d), dk);
-            Ok(muon_delivery::new(st.me, dk))
+            let refused = if queued {
+                // Behind what waits already.
+                muon_result::NoCredit
+            } else {
+                // A message received and not changed goes out as it came in.
+                let sent = match m.raw() {
+                    Some(raw) => x.send(l, None, raw, presettled),
+                    None => x.send(l, None, m.msg(), presettled),
+                };
+                match sent {
+                    Ok(d) => {
+                        if !x.delivery_exists(d) {
+                            return Ok(muon_delivery::NULL);
+                        }
+                        let dk = st.deliveries.insert(DeliveryEntry {
+                            cid,
+                            link: h.key,
+                            did: d,
+                            outcome_reported: false,
+                            settled_reported: false,
+                            queued: false,
+                        });
+                        st.delivery_index.insert((cid, d), dk);
+                        return Ok(muon_delivery::new(st.me, dk));
+                    }
+                    Err(e) if max > 0 && waits_for_credit(&e) => map_engine(e),
+                    Err(e) => return Err(map_engine(e)),
+                }
+            };
+            enqueue(st, h.key, cid, l, m, refused)
         })?;
         write_out(out, d);
         Ok(())
     })
 }
 
-/// The sender's credit: how many messages it may send now (0 for a stale
-/// or null handle): the tutorial's `sender.credit`. Not thread-safe; may be
-/// called from a callback.
+/// True for a refusal the queue can wait out: no credit yet, the attach
+/// not answered yet, too much output waiting.
+fn waits_for_credit(e: &crate::engine::Error) -> bool {
+    use crate::engine::Error as E;
+    matches!(e, E::NoCredit | E::OutputFull(_) | E::WrongState(_))
+}
+
+/// Queues `m` on sender `lk` (the link `l` of connection `cid`) if the
+/// link can still send and the queue has room. `refused` is why it was not
+/// sent at once.
+fn enqueue(
+    st: &mut State,
+    lk: crate::engine::Key,
+    cid: ConnId,
+    l: LinkId,
+    m: &super::message::MessageBox,
+    refused: muon_result,
+) -> Result<muon_delivery, muon_result> {
+    let x = engine(st, cid)?;
+    if x.is_done() || x.local_state() == EndpointState::Closed {
+        return Err(muon_result::Closed);
+    }
+    match (x.link_local_state(l), x.link_remote_state(l)) {
+        (EndpointState::Active, EndpointState::Uninit | EndpointState::Active) => {}
+        (_, EndpointState::Closed) | (EndpointState::Closed, _) => {
+            return Err(muon_result::Closed);
+        }
+        // Attached by the peer, not opened here: it cannot send yet.
+        _ => return Err(refused),
+    }
+    let limit = x
+        .link_remote_attach(l)
+        .and_then(|a| a.max_message_size)
+        .filter(|n| *n > 0);
+    let e = st.links.get(lk).ok_or(muon_result::StaleHandle)?;
+    let max = e.opts.max_queued;
+    if max == 0 {
+        return Err(refused);
+    }
+    if e.queue.len() >= max as usize {
+        return Err(muon_result::QueueFull);
+    }
+    let bytes = m.encoded().into_owned();
+    if limit.is_some_and(|n| bytes.len() as u64 > n) {
+        return Err(muon_result::InvalidArgument);
+    }
+    let delivery = (!e.opts.presettled).then(|| {
+        st.deliveries.insert(DeliveryEntry {
+            cid,
+            link: lk,
+            did: NOT_YET_SENT,
+            outcome_reported: false,
+            settled_reported: false,
+            queued: true,
+        })
+    });
+    let e = st.links.get_mut(lk).ok_or(muon_result::StaleHandle)?;
+    e.queue.push_back(Queued { bytes, delivery });
+    Ok(delivery.map_or(muon_delivery::NULL, |dk| muon_delivery::new(st.me, dk)))
+}
+
+/// How many messages the sender holds in its queue, waiting for credit
+/// (see `muon_sender_send`); 0 for a stale or null handle. Not
+/// thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_queued(sender: muon_sender) -> u32 {
+    boundary!(0, {
+        let h: H = sender.into();
+        link_call(h, |st, _, _| {
+            Ok(st
+                .links
+                .get(h.key)
+                .map_or(0, |e| u32::try_from(e.queue.len()).unwrap_or(u32::MAX)))
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// The sender's credit: how many messages it may send now without their
+/// waiting in its queue (0 for a stale or null handle): the tutorial's
+/// `sender.credit`. The credit the peer granted, less the messages already
+/// queued (see `muon_sender_send`), so that sending while it is above 0
+/// never fills the queue. Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_sender_credit(sender: muon_sender) -> u32 {
     boundary!(0, {
-        link_call(sender.into(), |st, cid, l| {
-            Ok(st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l)))
+        let h: H = sender.into();
+        link_call(h, |st, cid, l| {
+            let queued = st.links.get(h.key).map_or(0, |e| e.queue.len());
+            let credit = st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l));
+            Ok(credit.saturating_sub(u32::try_from(queued).unwrap_or(u32::MAX)))
         })
         .unwrap_or(0)
     })
@@ -609,7 +742,11 @@ fn close_link(h: H, error: Option<AmqpError>) -> Result<(), muon_result> {
 }
 
 /// Begins closing the sender: the tutorial's `link.close()`.
-/// `on_link_final` follows once the peer answered. Closing twice is not an
+/// `on_link_final` follows once the peer answered. Outcomes the peer gives
+/// deliveries before its answer are still reported (`on_accepted` ...,
+/// `on_settled`), so a program may close and then wait for them; messages
+/// still queued for credit are handed back (see `muon_sender_send`), and
+/// later sends return `MUON_RESULT_CLOSED`. Closing twice is not an
 /// error. Called from a callback, the close takes effect once the
 /// callback's event is handled (see `muon_connection_close`). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
 /// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
@@ -642,6 +779,33 @@ pub unsafe extern "C" fn muon_sender_close_with(
     boundary!(result: {
         check(sender.owner, sender.generation)?;
         let e = error_from(name, description)?;
+        close_link(sender.into(), Some(e))
+    })
+}
+
+/// Begins closing the sender with the error condition `name`,
+/// `description` (may be NULL) and `info` (may be NULL: none), a map with
+/// symbol keys (see `muon_connection_close_with_info`), all borrowed for
+/// the call. Results as `muon_sender_close_with`, plus
+/// `MUON_RESULT_INVALID_ARGUMENT` when `info` is not a map with symbol
+/// keys.
+///
+/// Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; strings are NULL or
+/// NUL-terminated; `info` is NULL or a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_close_with_info(
+    sender: muon_sender,
+    name: *const c_char,
+    description: *const c_char,
+    info: *const muon_value,
+) -> muon_result {
+    boundary!(result: {
+        check(sender.owner, sender.generation)?;
+        // SAFETY: the caller promises NULL or a live value.
+        let e = unsafe { error_with_info(name, description, info) }?;
         close_link(sender.into(), Some(e))
     })
 }
@@ -680,6 +844,32 @@ pub unsafe extern "C" fn muon_receiver_close_with(
     boundary!(result: {
         check(receiver.owner, receiver.generation)?;
         let e = error_from(name, description)?;
+        close_link(receiver.into(), Some(e))
+    })
+}
+
+/// Begins closing the receiver with an error condition and its info map;
+/// see `muon_sender_close_with_info`.
+///
+/// `name`, `description` and `info` are borrowed for the call. Results as
+/// `muon_receiver_close_with`, plus `MUON_RESULT_INVALID_ARGUMENT` when
+/// `info` is not a map with symbol keys. Not thread-safe; may be called
+/// from a callback, including the link's own.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; strings are NULL or
+/// NUL-terminated; `info` is NULL or a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_close_with_info(
+    receiver: muon_receiver,
+    name: *const c_char,
+    description: *const c_char,
+    info: *const muon_value,
+) -> muon_result {
+    boundary!(result: {
+        check(receiver.owner, receiver.generation)?;
+        // SAFETY: the caller promises NULL or a live value.
+        let e = unsafe { error_with_info(name, description, info) }?;
         close_link(receiver.into(), Some(e))
     })
 }

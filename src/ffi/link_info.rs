@@ -14,7 +14,8 @@ use super::link::{H, link_call};
 use super::result::muon_result;
 use super::terminus::{TerminusView, muon_terminus};
 use super::value::muon_value;
-use crate::codec::transport::Role;
+use crate::codec::Symbols;
+use crate::codec::transport::{Attach, Role};
 use crate::engine::{EndpointState, LinkId};
 
 // ---- getters ------------------------------------------------------------------------
@@ -64,9 +65,10 @@ fn text_of(
     .unwrap_or(std::ptr::null())
 }
 
-/// The sender's link name: NUL-terminated, borrowed until this function is
-/// next called for the link or the link is gone. NULL for a stale or null
-/// handle. Not thread-safe; may be called from a callback.
+/// The sender's link name: NUL-terminated, valid until the link's final
+/// event (see "Pointers returned by getters" at the top of this header).
+/// NULL for a stale or null handle. Not thread-safe; may be called from a
+/// callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -79,7 +81,8 @@ pub unsafe extern "C" fn muon_sender_name(sender: muon_sender) -> *const c_char 
     })
 }
 
-/// The receiver's link name; see `muon_sender_name`.
+/// The receiver's link name, valid until the link's final event; see
+/// `muon_sender_name`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -95,9 +98,10 @@ pub unsafe extern "C" fn muon_receiver_name(receiver: muon_receiver) -> *const c
 }
 
 /// The address of the target the peer attached the sender with (for a
-/// dynamic sender, the node the peer made): borrowed until this function
-/// is next called for the link or the link is gone. NULL if none, and for
-/// a stale or null handle. Not thread-safe; may be called from a callback.
+/// dynamic sender, the node the peer made): valid until the link's final
+/// event (see "Pointers returned by getters" at the top of this header).
+/// NULL if none, and for a stale or null handle. Not thread-safe; may be
+/// called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -111,9 +115,10 @@ pub unsafe extern "C" fn muon_sender_remote_target_address(sender: muon_sender) 
 }
 
 /// For a sender the peer attached (a consumer, seen from a server): the
-/// address of the source it asks for; borrowed as
-/// `muon_sender_remote_target_address`. NULL if none (e.g. a dynamic
-/// request), and for a stale or null handle.
+/// address of the source it asks for, valid until the link's final event
+/// (see "Pointers returned by getters" at the top of this header). NULL if
+/// none (e.g. a dynamic request: `muon_terminus_is_dynamic` of
+/// `muon_sender_remote_source` says so), and for a stale or null handle.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -128,34 +133,11 @@ pub unsafe extern "C" fn muon_sender_remote_source_address(sender: muon_sender) 
     })
 }
 
-/// For a sender the peer attached: true if it asked for a dynamic source,
-/// a temporary node this side makes and names with
-/// `muon_sender_set_source_address` in `on_link_remote_attach`. False for
-/// a stale or null handle.
-///
-/// Not thread-safe; may be called from a callback.
-///
-/// # Safety
-/// The handle is the null handle or its loop is live.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_sender_remote_source_is_dynamic(sender: muon_sender) -> bool {
-    boundary!(false, {
-        link_call(sender.into(), |st, cid, l| {
-            Ok(st
-                .lp
-                .engine_ref(cid)
-                .and_then(|x| x.link_remote_source(l))
-                .is_some_and(|s| s.dynamic))
-        })
-        .unwrap_or(false)
-    })
-}
-
 /// The address of the source the peer attached the receiver with: for a
 /// dynamic receiver, the address the peer assigned (use it as reply-to;
-/// the tutorial's `receiver.remote_source.address`). Borrowed as
-/// `muon_sender_remote_target_address`; NULL if none, and for a stale or
-/// null handle.
+/// the tutorial's `receiver.remote_source.address`). Valid until the
+/// link's final event (see "Pointers returned by getters" at the top of
+/// this header); NULL if none, and for a stale or null handle.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -173,9 +155,11 @@ pub unsafe extern "C" fn muon_receiver_remote_source_address(
 }
 
 /// For a receiver the peer attached (a producer, seen from a server): the
-/// address of the target it sends to. Borrowed as
-/// `muon_sender_remote_target_address`; NULL if none (an anonymous-relay
-/// producer), and for a stale or null handle.
+/// address of the target it sends to, valid until the link's final event
+/// (see "Pointers returned by getters" at the top of this header). NULL if
+/// none (an anonymous-relay producer, or a dynamic request:
+/// `muon_terminus_is_dynamic` of `muon_receiver_remote_target` says so),
+/// and for a stale or null handle.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -218,9 +202,10 @@ fn terminus_of(h: H, source: bool) -> *const muon_terminus {
 }
 
 /// The source the peer attached the sender with (every field of it; see
-/// `muon_terminus`): borrowed until this function is next called for the
-/// link or the link is gone. NULL before the peer's attach, and for a stale
-/// or null handle. Not thread-safe; may be called from a callback.
+/// `muon_terminus`): valid, with what its getters return, until the link's
+/// final event (see "Pointers returned by getters" at the top of this
+/// header). NULL before the peer's attach, and for a stale or null handle.
+/// Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -229,8 +214,8 @@ pub unsafe extern "C" fn muon_sender_remote_source(sender: muon_sender) -> *cons
     boundary!(std::ptr::null(), { terminus_of(sender.into(), true) })
 }
 
-/// The target the peer attached the sender with; see
-/// `muon_sender_remote_source`.
+/// The target the peer attached the sender with, valid until the link's
+/// final event; see `muon_sender_remote_source`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -241,8 +226,8 @@ pub unsafe extern "C" fn muon_sender_remote_target(sender: muon_sender) -> *cons
     boundary!(std::ptr::null(), { terminus_of(sender.into(), false) })
 }
 
-/// The source the peer attached the receiver with; see
-/// `muon_sender_remote_source`.
+/// The source the peer attached the receiver with, valid until the link's
+/// final event; see `muon_sender_remote_source`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -255,8 +240,8 @@ pub unsafe extern "C" fn muon_receiver_remote_source(
     boundary!(std::ptr::null(), { terminus_of(receiver.into(), true) })
 }
 
-/// The target the peer attached the receiver with; see
-/// `muon_sender_remote_source`.
+/// The target the peer attached the receiver with, valid until the link's
+/// final event; see `muon_sender_remote_source`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -354,10 +339,10 @@ fn remote_properties(h: H) -> *const muon_value {
     .unwrap_or(std::ptr::null())
 }
 
-/// The properties of the peer's attach (a map with symbol keys): borrowed
-/// until this function is next called for the link or the link is gone.
-/// NULL if none, and for a stale or null handle. Not thread-safe; may be
-/// called from a callback.
+/// The properties of the peer's attach (a map with symbol keys): valid
+/// until the link's final event (see "Pointers returned by getters" at the
+/// top of this header). NULL if none, and for a stale or null handle. Not
+/// thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -366,8 +351,8 @@ pub unsafe extern "C" fn muon_sender_remote_properties(sender: muon_sender) -> *
     boundary!(std::ptr::null(), { remote_properties(sender.into()) })
 }
 
-/// The properties of the peer's attach; see
-/// `muon_sender_remote_properties`.
+/// The properties of the peer's attach, valid until the link's final
+/// event; see `muon_sender_remote_properties`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -380,7 +365,14 @@ pub unsafe extern "C" fn muon_receiver_remote_properties(
     boundary!(std::ptr::null(), { remote_properties(receiver.into()) })
 }
 
-fn remote_offered(h: H, capability: *const c_char) -> bool {
+/// True if the capability list `pick` takes from the peer's attach holds
+/// `capability`; false for a NULL or non-UTF-8 capability and for a stale
+/// or null handle.
+fn remote_capability(
+    h: H,
+    capability: *const c_char,
+    pick: fn(&Attach) -> Option<&Symbols>,
+) -> bool {
     // SAFETY: the callers' contracts make `capability` NULL or
     // NUL-terminated.
     let Ok(cap) = (unsafe { cstr(capability) }) else {
@@ -391,29 +383,52 @@ fn remote_offered(h: H, capability: *const c_char) -> bool {
             .lp
             .engine_ref(cid)
             .and_then(|x| x.link_remote_attach(l))
-            .and_then(|a| a.offered_capabilities.as_ref())
+            .and_then(pick)
             .is_some_and(|c| c.contains(cap)))
     })
     .unwrap_or(false)
 }
 
-/// True if the peer's attach offered `capability` (borrowed for the
-/// call). False for a stale or null handle and NULL `capability`. Not
-/// thread-safe; may be called from a callback.
+/// True if the peer's attach offers `capability` (borrowed for the
+/// call). False before the peer's attach, for a stale or null handle and
+/// for a NULL or non-UTF-8 `capability`. Not thread-safe; may be called
+/// from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live; `capability` is
 /// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_sender_remote_offered_capability(
+pub unsafe extern "C" fn muon_sender_remote_offers_capability(
     sender: muon_sender,
     capability: *const c_char,
 ) -> bool {
-    boundary!(false, { remote_offered(sender.into(), capability) })
+    boundary!(false, {
+        remote_capability(sender.into(), capability, |a| {
+            a.offered_capabilities.as_ref()
+        })
+    })
 }
 
-/// True if the peer's attach offered `capability`; see
-/// `muon_sender_remote_offered_capability`.
+/// True if the peer's attach desires `capability` (borrowed for the
+/// call). As `muon_sender_remote_offers_capability` otherwise.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `capability` is
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_remote_desires_capability(
+    sender: muon_sender,
+    capability: *const c_char,
+) -> bool {
+    boundary!(false, {
+        remote_capability(sender.into(), capability, |a| {
+            a.desired_capabilities.as_ref()
+        })
+    })
+}
+
+/// True if the peer's attach offers `capability`; see
+/// `muon_sender_remote_offers_capability`.
 ///
 /// `capability` is borrowed for the call. Not thread-safe; may be called from a
 /// callback.
@@ -422,11 +437,36 @@ pub unsafe extern "C" fn muon_sender_remote_offered_capability(
 /// The handle is the null handle or its loop is live; `capability` is
 /// NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_receiver_remote_offered_capability(
+pub unsafe extern "C" fn muon_receiver_remote_offers_capability(
     receiver: muon_receiver,
     capability: *const c_char,
 ) -> bool {
-    boundary!(false, { remote_offered(receiver.into(), capability) })
+    boundary!(false, {
+        remote_capability(receiver.into(), capability, |a| {
+            a.offered_capabilities.as_ref()
+        })
+    })
+}
+
+/// True if the peer's attach desires `capability`; see
+/// `muon_sender_remote_desires_capability`.
+///
+/// `capability` is borrowed for the call. Not thread-safe; may be called from a
+/// callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `capability` is
+/// NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_receiver_remote_desires_capability(
+    receiver: muon_receiver,
+    capability: *const c_char,
+) -> bool {
+    boundary!(false, {
+        remote_capability(receiver.into(), capability, |a| {
+            a.desired_capabilities.as_ref()
+        })
+    })
 }
 
 fn condition_of(h: H, remote: bool) -> *const muon_condition {
@@ -449,10 +489,10 @@ fn condition_of(h: H, remote: bool) -> *const muon_condition {
     .unwrap_or(std::ptr::null())
 }
 
-/// The error condition the peer closed the sender with: borrowed until
-/// this function is next called for the link or the link is gone. NULL if
-/// none, and for a stale or null handle. Not thread-safe; may be called
-/// from a callback.
+/// The error condition the peer closed the sender with: valid until the
+/// link's final event (see "Pointers returned by getters" at the top of
+/// this header). NULL if none, and for a stale or null handle. Not
+/// thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -463,8 +503,8 @@ pub unsafe extern "C" fn muon_sender_remote_condition(
     boundary!(std::ptr::null(), { condition_of(sender.into(), true) })
 }
 
-/// The error condition the peer closed the receiver with; see
-/// `muon_sender_remote_condition`.
+/// The error condition the peer closed the receiver with, valid until the
+/// link's final event; see `muon_sender_remote_condition`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -478,8 +518,9 @@ pub unsafe extern "C" fn muon_receiver_remote_condition(
 }
 
 /// The error condition this side closed the sender with
-/// (`muon_sender_close_with`); borrowed as `muon_sender_remote_condition`.
-/// NULL if none, and for a stale or null handle.
+/// (`muon_sender_close_with`), valid until the link's final event (see
+/// "Pointers returned by getters" at the top of this header). NULL if
+/// none, and for a stale or null handle.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -490,8 +531,8 @@ pub unsafe extern "C" fn muon_sender_local_condition(sender: muon_sender) -> *co
     boundary!(std::ptr::null(), { condition_of(sender.into(), false) })
 }
 
-/// The error condition this side closed the receiver with; see
-/// `muon_sender_local_condition`.
+/// The error condition this side closed the receiver with, valid until
+/// the link's final event; see `muon_sender_local_condition`.
 ///
 /// Not thread-safe; may be called from a callback.
 ///
@@ -502,4 +543,100 @@ pub unsafe extern "C" fn muon_receiver_local_condition(
     receiver: muon_receiver,
 ) -> *const muon_condition {
     boundary!(std::ptr::null(), { condition_of(receiver.into(), false) })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::ffi::dispatch::ViewOf;
+    use crate::ffi::endpoint::{
+        muon_connection_remote_container_id, muon_connection_remote_properties, muon_listener_port,
+        muon_loop_connect, muon_loop_listen,
+    };
+    use crate::ffi::event_loop::{
+        muon_loop_new, muon_loop_run_once, muon_loop_try_free, with_state,
+    };
+    use crate::ffi::handle::muon_listener;
+    use crate::ffi::link::muon_connection_open_sender;
+
+    /// Getters called 100,000 times over a real connection keep one view
+    /// each: the memory behind what they return does not grow with calls.
+    #[test]
+    fn a_hundred_thousand_getter_calls_keep_one_view_each() {
+        let null: *mut std::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: one loop, used on this thread only and freed once; every
+        // pointer passed is NULL or valid for the call.
+        unsafe {
+            let mut lp = std::ptr::null_mut();
+            assert_eq!(muon_loop_new(&mut lp), muon_result::Ok);
+            let mut l = muon_listener::NULL;
+            let any = c"127.0.0.1:0";
+            let r = muon_loop_listen(
+                lp,
+                any.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                null,
+                &mut l,
+            );
+            assert_eq!(r, muon_result::Ok);
+            let url = CString::new(format!("127.0.0.1:{}", muon_listener_port(l))).expect("no NUL");
+            let mut c = muon_connection::NULL;
+            let r = muon_loop_connect(
+                lp,
+                url.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                null,
+                &mut c,
+            );
+            assert_eq!(r, muon_result::Ok);
+            let mut s = muon_sender::NULL;
+            let q = c"q";
+            let r = muon_connection_open_sender(
+                c,
+                q.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                null,
+                &mut s,
+            );
+            assert_eq!(r, muon_result::Ok);
+            // Until the listener's side has answered the attach.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while muon_sender_remote_target(s).is_null() {
+                assert!(Instant::now() < deadline, "the attach was answered");
+                assert_eq!(muon_loop_run_once(lp, 10), muon_result::Ok);
+            }
+            let first = (
+                muon_sender_remote_target(s),
+                muon_sender_name(s),
+                muon_sender_remote_target_address(s),
+                muon_connection_remote_container_id(c),
+            );
+            assert!(!first.1.is_null() && !first.2.is_null() && !first.3.is_null());
+            for _ in 0..100_000 {
+                let again = (
+                    muon_sender_remote_target(s),
+                    muon_sender_name(s),
+                    muon_sender_remote_target_address(s),
+                    muon_connection_remote_container_id(c),
+                );
+                assert_eq!(again, first);
+                // NULL (no properties sent) keeps nothing.
+                assert!(muon_connection_remote_properties(c).is_null());
+            }
+            let kept = with_state(lp, |st| {
+                Ok((
+                    st.views_kept(ViewOf::Link(s.key())),
+                    st.views_kept(ViewOf::Conn(c.key())),
+                ))
+            });
+            assert_eq!(kept, Ok((3, 1)));
+            assert_eq!(muon_loop_try_free(lp), muon_result::Ok);
+        }
+    }
 }

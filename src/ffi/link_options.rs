@@ -7,6 +7,7 @@ use super::boundary::{Opaque, borrow_mut, boundary, cstr, into_raw, take, write}
 use super::endpoint::fields_from;
 use super::options::{push_symbol, symbol};
 use super::result::muon_result;
+use super::terminus::{muon_durability, muon_durability_arg};
 use super::value::muon_value;
 use crate::codec::{Map, Symbol, Symbols};
 
@@ -22,7 +23,8 @@ use crate::codec::{Map, Symbol, Symbols};
 /// `muon_link_options_set_dynamic`, `muon_link_options_set_credit_window`,
 /// `muon_link_options_set_auto_accept`, `muon_link_options_set_auto_settle`,
 /// `muon_link_options_set_handshake`, `muon_link_options_set_presettled`,
-/// `muon_link_options_set_durable`,
+/// `muon_link_options_set_max_queued`,
+/// `muon_link_options_set_durability`,
 /// `muon_link_options_set_distribution_mode`,
 /// `muon_link_options_add_capability`,
 /// `muon_link_options_add_offered_capability`,
@@ -41,7 +43,9 @@ pub(crate) struct LinkOpts {
     pub auto_settle: bool,
     pub handshake: bool,
     pub presettled: bool,
-    pub durable: u32,
+    pub durability: muon_durability,
+    /// Senders: messages held for credit at most (see `muon_sender_send`).
+    pub max_queued: u32,
     pub distribution_mode: Option<Symbol>,
     pub capabilities: Vec<Symbol>,
     pub offered_capabilities: Option<Symbols>,
@@ -59,7 +63,8 @@ impl Default for LinkOpts {
             auto_settle: true,
             handshake: true,
             presettled: false,
-            durable: 0,
+            durability: muon_durability::None,
+            max_queued: DEFAULT_MAX_QUEUED,
             distribution_mode: None,
             capabilities: Vec::new(),
             offered_capabilities: None,
@@ -68,6 +73,9 @@ impl Default for LinkOpts {
         }
     }
 }
+
+/// Messages a sender holds for credit, by default.
+pub(crate) const DEFAULT_MAX_QUEUED: u32 = 1024;
 
 impl Opaque for muon_link_options {
     type Inner = LinkOpts;
@@ -237,6 +245,33 @@ pub unsafe extern "C" fn muon_link_options_set_handshake(
     })
 }
 
+/// Senders: how many messages `muon_sender_send` may hold in the sender's
+/// queue while there is no credit to send them (default 1024): one more
+/// is refused with `MUON_RESULT_QUEUE_FULL`. A count, not bytes: the
+/// queue holds each message's encoding, so its memory is about `max`
+/// times the size of the messages. 0: no queue; a send without credit is
+/// refused with `MUON_RESULT_NO_CREDIT`. What becomes of queued messages
+/// when the link ends is said at `muon_sender_send`. Receivers ignore it.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_link_options_set_max_queued(
+    opts: *mut muon_link_options,
+    max: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.max_queued = max;
+        Ok(())
+    })
+}
+
 /// Senders: send every message settled, at-most-once (no outcome comes
 /// back); receivers: ask the sender for that. Default false
 /// (at-least-once).
@@ -260,27 +295,27 @@ pub unsafe extern "C" fn muon_link_options_set_presettled(
     })
 }
 
-/// Terminus durability: 0 none (default), 1 configuration, 2
-/// unsettled-state.
+/// The durability asked for the terminus this side attaches with (the
+/// target of a sender, the source of a receiver; default
+/// `MUON_DURABILITY_NONE`).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
-/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (out of range), `MUON_RESULT_PANIC`. Not thread-safe
-/// (plain data); may be called from a callback.
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a
+/// `muon_durability`), `MUON_RESULT_PANIC`. Not thread-safe (plain data);
+/// may be called from a callback.
 ///
 /// # Safety
 /// `opts` is NULL or a live options object.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_link_options_set_durable(
+pub unsafe extern "C" fn muon_link_options_set_durability(
     opts: *mut muon_link_options,
-    durable: u32,
+    durability: muon_durability_arg,
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
-        if durable > 2 {
-            return Err(muon_result::InvalidArgument);
-        }
-        o.durable = durable;
+        o.durability =
+            muon_durability::from_arg(durability).ok_or(muon_result::InvalidArgument)?;
         Ok(())
     })
 }

@@ -310,7 +310,7 @@ pub(crate) fn props(m: &Message) -> Option<&Properties> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_body_kind {
     /// Not a body: the answer for a NULL message.
-    Invalid = 0,
+    None = 0,
     /// One amqp-value section: any single value (`muon_message_body`).
     Value = 1,
     /// One or more data sections: opaque bytes (`muon_message_body_data`).
@@ -323,16 +323,19 @@ pub enum muon_body_kind {
 /// Makes an empty message: no header, annotations, properties or footer,
 /// and the null value as its body.
 ///
-/// Returns the message (ownership moves out; free with
-/// `muon_message_free`), or NULL only if muon failed internally.
-/// Thread-safe. May be called from a callback.
+/// `out` is borrowed for the call and receives the message only on
+/// success: ownership moves out; free with `muon_message_free`. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL) or
+/// `MUON_RESULT_PANIC`. Thread-safe. May be called from a callback.
 ///
 /// # Safety
-/// None.
+/// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_new() -> *mut muon_message {
-    boundary!(std::ptr::null_mut(), {
-        into_raw(Box::new(MessageBox::default()))
+pub unsafe extern "C" fn muon_message_new(out: *mut *mut muon_message) -> muon_result {
+    boundary!(result: {
+        check_out(out)?;
+        // SAFETY: `out` is non-NULL and, per the caller, writable.
+        unsafe { write(out, into_raw(Box::new(MessageBox::default()))) }
     })
 }
 
@@ -511,7 +514,7 @@ pub unsafe extern "C" fn muon_message_add_body_sequence(
     })
 }
 
-/// The form of `msg`'s body, or `MUON_BODY_KIND_INVALID` when `msg` is NULL.
+/// The form of `msg`'s body, or `MUON_BODY_KIND_NONE` when `msg` is NULL.
 ///
 /// `msg` is borrowed for the call. Not thread-safe: use one message from one
 /// thread at a time. May be called from a callback.
@@ -520,7 +523,7 @@ pub unsafe extern "C" fn muon_message_add_body_sequence(
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muon_body_kind {
-    boundary!(muon_body_kind::Invalid, {
+    boundary!(muon_body_kind::None, {
         // SAFETY: `msg` is NULL or live, per the contract.
         match unsafe { borrow(msg) } {
             Ok(m) => match m.msg().body {
@@ -528,7 +531,7 @@ pub unsafe extern "C" fn muon_message_body_kind(msg: *const muon_message) -> muo
                 Body::Data(_) => muon_body_kind::Data,
                 Body::Sequence(_) => muon_body_kind::Sequence,
             },
-            Err(_) => muon_body_kind::Invalid,
+            Err(_) => muon_body_kind::None,
         }
     })
 }

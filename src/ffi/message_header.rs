@@ -93,20 +93,23 @@ pub unsafe extern "C" fn muon_message_priority(msg: *const muon_message) -> u8 {
     })
 }
 
-/// Sets the header's time to live (milliseconds).
+/// Sets the header's time to live, in milliseconds (AMQP carries at most
+/// 2^32 - 1).
 ///
-/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK` or
-/// `MUON_RESULT_NULL_ARGUMENT`. Not thread-safe: use one message from one
-/// thread at a time. May be called from a callback.
+/// `msg` is borrowed for the call. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT` or `MUON_RESULT_OUT_OF_RANGE` (`ttl_ms` is
+/// above `UINT32_MAX`; the field is unchanged). Not thread-safe: use one
+/// message from one thread at a time. May be called from a callback.
 ///
 /// # Safety
 /// `msg` is NULL or a message from this API.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_set_ttl(msg: *mut muon_message, ttl: u32) -> muon_result {
+pub unsafe extern "C" fn muon_message_set_ttl(msg: *mut muon_message, ttl_ms: u64) -> muon_result {
     boundary!(result: {
         // SAFETY: `msg` is NULL or live and not aliased, per the contract.
         unsafe {
             change(msg, |m| {
+                let ttl = u32::try_from(ttl_ms).map_err(|_| muon_result::OutOfRange)?;
                 m.msg_mut().header_mut().ttl = Some(ttl);
                 Ok(())
             })
@@ -137,9 +140,9 @@ pub unsafe extern "C" fn muon_message_clear_ttl(msg: *mut muon_message) -> muon_
     })
 }
 
-/// Reads the header's time to live (milliseconds): returns `true` and writes `*out` when
-/// the message has it; returns `false`, leaving `*out` untouched, when it
-/// has not, or `msg` or `out` is NULL.
+/// Reads the header's time to live, in milliseconds: returns `true` and
+/// writes `*out` when the message has it; returns `false`, leaving `*out`
+/// untouched, when it has not, or `msg` or `out` is NULL.
 ///
 /// `msg` and `out` are borrowed for the call. Not thread-safe: use one message
 /// from one thread at a time. May be called from a callback.
@@ -148,10 +151,14 @@ pub unsafe extern "C" fn muon_message_clear_ttl(msg: *mut muon_message) -> muon_
 /// `msg` is NULL or a message from this API; `out` is NULL or valid for
 /// writing.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_message_ttl(msg: *const muon_message, out: *mut u32) -> bool {
+pub unsafe extern "C" fn muon_message_ttl(msg: *const muon_message, out: *mut u64) -> bool {
     boundary!(false, {
         // SAFETY: forwarded from this function's contract.
-        unsafe { optional(msg, out, |m| m.header.as_ref().and_then(|s| s.ttl)) }
+        unsafe {
+            optional(msg, out, |m| {
+                m.header.as_ref().and_then(|s| s.ttl).map(u64::from)
+            })
+        }
     })
 }
 

@@ -11,8 +11,12 @@
 //! - out-parameters are written only on success (the documented exception:
 //!   the size reported with `MUON_RESULT_BUFFER_TOO_SMALL`), and an object
 //!   whose ownership would move in stays with the caller on any error;
-//! - enums are never taken as input from C: type codes arrive as integers
-//!   and are looked up, never transmuted.
+//! - an enum from C arrives as its underlying integer (a `*_arg` alias,
+//!   which `cbindgen.toml` makes the header show as the enum) and is looked
+//!   up, never transmuted: any number C passes is safe, and one that names
+//!   no value is `MUON_RESULT_INVALID_ARGUMENT`;
+//! - a pointer a getter returns for a connection or link stays valid until
+//!   that object's final event has been dispatched (`State::views`).
 #![allow(non_camel_case_types)]
 
 pub(crate) mod boundary;

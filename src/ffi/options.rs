@@ -12,8 +12,8 @@ use crate::codec::{Symbol, Symbols};
 use crate::engine::{Config, Mechanism};
 use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSettings};
 
-/// Options for `muon_loop_connect` and `muon_loop_listen`: identity, SASL,
-/// limits, capabilities and properties, the handshake built-in, and
+/// Options for `muon_loop_connect` and `muon_loop_listen`: identity, TLS,
+/// SASL, limits, capabilities and properties, the handshake built-in, and
 /// reconnect. Every field has a sensible default. Owned by the
 /// application: made by `muon_connection_options_new`, freed with
 /// `muon_connection_options_free`; `muon_loop_connect` and
@@ -33,6 +33,10 @@ use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSetti
 /// `muon_connection_options_set_channel_max`,
 /// `muon_connection_options_set_idle_timeout`,
 /// `muon_connection_options_set_handshake_timeout`,
+/// `muon_connection_options_set_max_links_per_session`,
+/// `muon_connection_options_set_max_unsettled_per_link`,
+/// `muon_connection_options_set_max_incomplete_bytes`,
+/// `muon_connection_options_set_max_decode_depth`,
 /// `muon_connection_options_add_offered_capability`,
 /// `muon_connection_options_add_desired_capability`,
 /// `muon_connection_options_set_properties`,
@@ -131,6 +135,16 @@ impl Opaque for muon_connection_options {
     type Inner = ConnOptions;
 }
 
+/// The longest wait muon keeps: 100 years, in milliseconds. Longer ones
+/// (up to `UINT64_MAX`) are taken as this, so that no deadline overflows
+/// the clock.
+const MAX_WAIT_MS: u64 = 100 * 366 * 24 * 3600 * 1000;
+
+/// A duration of `ms` milliseconds from C, at most [`MAX_WAIT_MS`].
+pub(crate) fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms.min(MAX_WAIT_MS))
+}
+
 /// A symbol from a C string: ASCII only.
 ///
 /// # Safety
@@ -150,8 +164,8 @@ pub(crate) fn push_symbol(list: &mut Option<Symbols>, s: Symbol) {
 
 /// Makes a connection options object with every default: a unique
 /// container id, the URL's host as hostname, SASL on (a client picks the
-/// strongest mechanism its credentials and the server allow, PLAIN only
-/// over TLS; a listener offers ANONYMOUS only until it is given users or
+/// strongest mechanism its credentials and the server allow, PLAIN and
+/// XOAUTH2 only over TLS; a listener offers ANONYMOUS only until it is given users or
 /// the authenticate callback), TLS verified against the platform's trust
 /// store, 64 KiB frames, no idle timeout, the handshake built-in on, no
 /// reconnect.
@@ -196,8 +210,9 @@ pub unsafe extern "C" fn muon_connection_options_set_container_id(
     })
 }
 
-/// Sets the virtual host asked for in `open` and in SASL (default: the
-/// URL's host; for failover URLs, each one's host).
+/// Sets the virtual host asked for in `open` and in SASL, which is also the
+/// name a TLS server's certificate must be valid for and the name sent as
+/// SNI (default: the URL's host; for failover URLs, each one's host).
 ///
 /// `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -253,8 +268,8 @@ pub unsafe extern "C" fn muon_connection_options_set_sasl_mechanisms(
     })
 }
 
-/// Sets the SASL user name (PLAIN). Without it, the URL's user (if any)
-/// is used.
+/// Sets the SASL user name (for SCRAM, PLAIN and XOAUTH2). Without it,
+/// the URL's user (if any) is used.
 ///
 /// `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -276,8 +291,8 @@ pub unsafe extern "C" fn muon_connection_options_set_user(
     })
 }
 
-/// Sets the SASL password (PLAIN). Without it, the URL's password (if any)
-/// is used.
+/// Sets the SASL password (for SCRAM and PLAIN). Without it, the URL's
+/// password (if any) is used.
 ///
 /// `opts` is borrowed for the call, and so is the string. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -299,8 +314,10 @@ pub unsafe extern "C" fn muon_connection_options_set_password(
     })
 }
 
-/// Allows SASL PLAIN over an unencrypted transport (default false: PLAIN
-/// is then refused and the password never sent in clear).
+/// Allows SASL PLAIN and XOAUTH2, which send the password or token as it
+/// is, on a connection without TLS (default false: a client then never
+/// chooses them there, and fails if nothing else is left; a listener does
+/// not offer them there).
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -390,8 +407,11 @@ pub unsafe extern "C" fn muon_connection_options_set_channel_max(
 
 /// Sets how long the peer may stay silent, in milliseconds, before the
 /// connection fails with `amqp:resource-limit-exceeded` (0: no limit, the
-/// default). Half of it is advertised to the peer, which then sends
-/// heartbeats often enough; muon sends the peer's heartbeats likewise.
+/// default). Half of it is advertised to the peer (at most the 2^32 - 1
+/// milliseconds AMQP can say), which then sends heartbeats often enough;
+/// muon sends the peer's heartbeats likewise. A peer asking for less than
+/// 50 ms is refused (the connection closes with `amqp:invalid-field`), so
+/// between two muon ends use 100 ms or more.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -402,12 +422,12 @@ pub unsafe extern "C" fn muon_connection_options_set_channel_max(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_connection_options_set_idle_timeout(
     opts: *mut muon_connection_options,
-    ms: u32,
+    timeout_ms: u64,
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
-        o.config.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        o.config.idle_timeout = (timeout_ms > 0).then(|| millis(timeout_ms));
         Ok(())
     })
 }
@@ -429,12 +449,12 @@ pub unsafe extern "C" fn muon_connection_options_set_idle_timeout(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_connection_options_set_handshake_timeout(
     opts: *mut muon_connection_options,
-    ms: u32,
+    timeout_ms: u64,
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
-        o.config.handshake_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        o.config.handshake_timeout = (timeout_ms > 0).then(|| millis(timeout_ms));
         Ok(())
     })
 }
@@ -513,12 +533,13 @@ pub unsafe extern "C" fn muon_connection_options_set_properties(
 }
 
 /// Turns the handshake built-in on or off (default on): answering the
-/// peer's open and close with ours, and, on the connection's links, its
-/// attach and detach (the tutorial's Handshaker). With it off, answer by
-/// hand: `muon_connection_open` (accepted connections), `muon_sender_open`
-/// / `muon_receiver_open` (links the peer attached), and
-/// `muon_connection_close`, `muon_sender_close`, `muon_receiver_close`.
-/// Sessions are always answered.
+/// peer's open and close with ours, and, on the links the peer attaches,
+/// its attach and detach (the tutorial's Handshaker; links this side opens
+/// follow `muon_link_options_set_handshake`). With it off, answer by hand:
+/// `muon_connection_answer_open` (accepted connections),
+/// `muon_sender_answer_open` / `muon_receiver_answer_open` (links the peer
+/// attached), and `muon_connection_close`, `muon_sender_close`,
+/// `muon_receiver_close`. Sessions are always answered.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -575,7 +596,8 @@ pub unsafe extern "C" fn muon_connection_options_add_failover_url(
 /// application sees `on_disconnected` for each loss and failed attempt
 /// and `on_reconnected` when a transport is up again; the connection
 /// handle stays valid throughout. The tutorial's backoff is 100, 10000, 0.
-/// `initial_ms` 0 turns reconnect off (the default).
+/// `initial_ms` 0 turns reconnect off (the default). Waits are in
+/// milliseconds; one longer than 100 years is taken as 100 years.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -586,8 +608,8 @@ pub unsafe extern "C" fn muon_connection_options_add_failover_url(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_connection_options_set_reconnect(
     opts: *mut muon_connection_options,
-    initial_ms: u32,
-    max_ms: u32,
+    initial_ms: u64,
+    max_ms: u64,
     max_attempts: u32,
 ) -> muon_result {
     boundary!(result: {
@@ -595,8 +617,8 @@ pub unsafe extern "C" fn muon_connection_options_set_reconnect(
         let o = unsafe { borrow_mut(opts) }?;
         let max_ms = if max_ms == 0 { 10_000 } else { max_ms };
         o.reconnect = (initial_ms > 0).then(|| ReconnectPolicy {
-            initial: Duration::from_millis(u64::from(initial_ms)),
-            max: Duration::from_millis(u64::from(max_ms.max(initial_ms))),
+            initial: millis(initial_ms),
+            max: millis(max_ms.max(initial_ms)),
             max_attempts,
         });
         Ok(())

@@ -45,8 +45,12 @@ pub enum muon_result {
     StaleHandle = 203,
     /// The call was made from a thread that does not own the loop.
     WrongThread = 204,
-    /// The link has no credit to send.
+    /// The link has no credit to send (and holds no queue: see
+    /// `muon_link_options_set_max_queued`).
     NoCredit = 205,
+    /// The sender's queue of messages waiting for credit is full (see
+    /// `muon_link_options_set_max_queued`): nothing was sent or queued.
+    QueueFull = 206,
 
     /// An operating-system I/O error.
     IoError = 300,
@@ -75,7 +79,7 @@ pub enum muon_result {
 
 impl muon_result {
     /// Every code, for lookups by number.
-    const ALL: [muon_result; 23] = [
+    const ALL: [muon_result; 24] = [
         muon_result::Ok,
         muon_result::NullArgument,
         muon_result::InvalidArgument,
@@ -89,6 +93,7 @@ impl muon_result {
         muon_result::StaleHandle,
         muon_result::WrongThread,
         muon_result::NoCredit,
+        muon_result::QueueFull,
         muon_result::IoError,
         muon_result::ConnectionRefused,
         muon_result::TimedOut,
@@ -103,8 +108,8 @@ impl muon_result {
 
     /// The code with number `n`, if there is one. Numbers come from C,
     /// where any `int` can arrive, so this never transmutes.
-    fn from_code(n: c_int) -> Option<muon_result> {
-        Self::ALL.into_iter().find(|r| *r as c_int == n)
+    fn from_code(n: muon_result_arg) -> Option<muon_result> {
+        Self::ALL.into_iter().find(|r| *r as muon_result_arg == n)
     }
 
     /// The constant's name and a one-line description, NUL-terminated.
@@ -155,6 +160,10 @@ impl muon_result {
             muon_result::NoCredit => (
                 b"MUON_RESULT_NO_CREDIT\0",
                 b"the link has no credit to send\0",
+            ),
+            muon_result::QueueFull => (
+                b"MUON_RESULT_QUEUE_FULL\0",
+                b"the sender's queue of messages waiting for credit is full\0",
             ),
             muon_result::IoError => (b"MUON_RESULT_IO_ERROR\0", b"an I/O error occurred\0"),
             muon_result::ConnectionRefused => (
@@ -220,6 +229,12 @@ impl From<DecodeError> for muon_result {
     }
 }
 
+/// A `muon_result` as C passes it: the header declares the parameter as
+/// `enum muon_result`, and Rust takes the enum's underlying integer, so
+/// that a number that is no code is looked up, never transmuted (see
+/// `cbindgen.toml`, which renames this alias).
+pub type muon_result_arg = c_int;
+
 const UNKNOWN_NAME: &[u8] = b"MUON_RESULT_UNKNOWN\0";
 const UNKNOWN_MESSAGE: &[u8] = b"unknown result code\0";
 
@@ -234,7 +249,7 @@ const UNKNOWN_MESSAGE: &[u8] = b"unknown result code\0";
 /// # Safety
 /// None: any `code` is accepted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_result_name(code: c_int) -> *const c_char {
+pub unsafe extern "C" fn muon_result_name(code: muon_result_arg) -> *const c_char {
     crate::ffi::boundary::boundary!(UNKNOWN_NAME.as_ptr().cast(), {
         let text = muon_result::from_code(code).map_or(UNKNOWN_NAME, |r| r.text().0);
         text.as_ptr().cast()
@@ -252,7 +267,7 @@ pub unsafe extern "C" fn muon_result_name(code: c_int) -> *const c_char {
 /// # Safety
 /// None: any `code` is accepted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn muon_result_message(code: c_int) -> *const c_char {
+pub unsafe extern "C" fn muon_result_message(code: muon_result_arg) -> *const c_char {
     crate::ffi::boundary::boundary!(UNKNOWN_MESSAGE.as_ptr().cast(), {
         let text = muon_result::from_code(code).map_or(UNKNOWN_MESSAGE, |r| r.text().1);
         text.as_ptr().cast()
@@ -269,7 +284,7 @@ mod tests {
             let (name, message) = r.text();
             assert_eq!(name.last(), Some(&0));
             assert_eq!(message.last(), Some(&0));
-            assert_eq!(muon_result::from_code(r as c_int), Some(r));
+            assert_eq!(muon_result::from_code(r as muon_result_arg), Some(r));
             assert!(name.starts_with(b"MUON_RESULT_"));
         }
         assert_eq!(muon_result::from_code(-1), None);

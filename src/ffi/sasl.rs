@@ -343,8 +343,9 @@ fn request_field(conn: muon_connection, f: Field) -> *const c_char {
 
 /// In `on_sasl_authenticate`: the user the client claims (for EXTERNAL,
 /// the subject of its verified certificate); NULL for ANONYMOUS, outside
-/// that callback, and for a stale or null handle. Borrowed until the
-/// callback returns.
+/// that callback, and for a stale or null handle. Valid until the
+/// callback returns (unlike other connection getters: see "Pointers
+/// returned by getters" at the top of this header).
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -355,8 +356,10 @@ pub unsafe extern "C" fn muon_connection_sasl_request_user(conn: muon_connection
 
 /// In `on_sasl_authenticate` for PLAIN: the password to check; NULL for
 /// every other mechanism (SCRAM never shows the password), outside that
-/// callback, and for a stale or null handle. Borrowed until the callback
-/// returns, then wiped from muon's memory. Never log it.
+/// callback, and for a stale or null handle. Valid until the callback
+/// returns, when muon frees its copies (unlike other connection getters:
+/// see "Pointers returned by getters" at the top of this header). Never
+/// log it.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -368,7 +371,9 @@ pub unsafe extern "C" fn muon_connection_sasl_request_password(
 }
 
 /// In `on_sasl_authenticate` for XOAUTH2: the bearer token to check; NULL
-/// otherwise. Borrowed until the callback returns. Never log it.
+/// otherwise. Valid until the callback returns, when muon frees its copies
+/// (unlike other connection getters: see "Pointers returned by getters" at
+/// the top of this header). Never log it.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.

@@ -302,9 +302,14 @@ pub unsafe extern "C" fn muon_connection_options_set_tls_insecure_allow_plain(
     })
 }
 
-/// Why the last failed setter on `opts` failed (a file that cannot be
-/// read, a PEM without a certificate, a key that does not parse), or NULL
-/// if the last setter succeeded. Never contains key material.
+/// Why the last call on `opts` of a setter that loads certificates or
+/// credentials (`muon_connection_options_add_tls_ca_file`, `_add_tls_ca_pem`,
+/// `_add_tls_client_ca_file`, `_set_tls_cert_file`, `_set_tls_cert_pem`,
+/// `_add_user`, `_add_user_scram`) failed: a file that cannot be read, a
+/// PEM without a certificate, a key that does not parse, malformed
+/// credentials. NULL if that call succeeded, or none was made (a NULL or
+/// non-UTF-8 argument is reported by the result code alone). Never
+/// contains key material.
 ///
 /// `opts` is borrowed for the call; the string is borrowed until the next
 /// call on `opts` or its free. NULL for NULL `opts`. Not thread-safe;

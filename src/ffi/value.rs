@@ -55,13 +55,13 @@ impl Opaque for muon_value {
 
 /// The AMQP type of a value (`muon_value_type`), or of an array's elements
 /// (`muon_value_array_type`, `muon_value_array_new`). The numbers are
-/// stable. `MUON_TYPE_INVALID` is what the getters return for NULL or for
+/// stable. `MUON_TYPE_NONE` is what the getters return for NULL or for
 /// a value of the wrong kind; it is never the type of a value.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum muon_type {
     /// Not a type: the answer for NULL or a mismatch.
-    Invalid = 0,
+    None = 0,
     /// null
     Null = 1,
     /// boolean
@@ -114,10 +114,16 @@ pub enum muon_type {
     Described = 25,
 }
 
+/// A `muon_type` as C passes it: the header declares the parameter as
+/// `enum muon_type`, and Rust takes the underlying integer and looks it
+/// up, so that a number that is no type is refused, never transmuted
+/// (`cbindgen.toml` renames this alias).
+pub type muon_type_arg = std::ffi::c_int;
+
 impl muon_type {
     /// Every type, for lookups by number.
     const ALL: [muon_type; 26] = [
-        muon_type::Invalid,
+        muon_type::None,
         muon_type::Null,
         muon_type::Bool,
         muon_type::Ubyte,
@@ -146,14 +152,14 @@ impl muon_type {
     ];
 
     /// The type numbered `n` by C, if there is one (never transmutes).
-    pub(crate) fn from_code(n: u32) -> Option<muon_type> {
-        Self::ALL.into_iter().find(|t| *t as u32 == n)
+    pub(crate) fn from_arg(n: muon_type_arg) -> Option<muon_type> {
+        Self::ALL.into_iter().find(|t| *t as muon_type_arg == n)
     }
 
-    /// The codec's kind for this type (`None` for `Invalid`).
+    /// The codec's kind for this type (`None` for `muon_type::None`).
     pub(crate) fn kind(self) -> Option<TypeKind> {
         Some(match self {
-            muon_type::Invalid => return None,
+            muon_type::None => return None,
             muon_type::Null => TypeKind::Null,
             muon_type::Bool => TypeKind::Bool,
             muon_type::Ubyte => TypeKind::Ubyte,

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::boundary::{borrow, borrow_mut, boundary, check_out, take};
 use super::result::muon_result;
-use super::value::{give, muon_type, muon_value};
+use super::value::{give, muon_type, muon_type_arg, muon_value};
 use crate::codec::{Array, Descriptor, TypeKind, Value};
 
 /// How deeply a value built through this API may nest: as deep as muon's
@@ -72,28 +72,28 @@ pub unsafe extern "C" fn muon_value_map_new(out: *mut *mut muon_value) -> muon_r
     })
 }
 
-/// Makes an empty array whose elements will all be of type `type`, a
-/// `muon_type` number. Add elements with `muon_value_array_append`.
-/// Arrays of described values are not built through this API (a decoded
-/// one can still be read, encoded and formatted).
+/// Makes an empty array whose elements will all be of type `type`. Add
+/// elements with `muon_value_array_append`. Arrays of described values are
+/// not built through this API (a decoded one can still be read, encoded and
+/// formatted).
 ///
 /// `out` is borrowed for the call and receives the new value only on
 /// success: ownership moves out; free with `muon_value_free`.
 /// Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, or
-/// `MUON_RESULT_INVALID_ARGUMENT` when `type` is not a `muon_type` number, or
-/// is `MUON_TYPE_INVALID` or `MUON_TYPE_DESCRIBED`. Thread-safe. May be called
-/// from a callback.
+/// `MUON_RESULT_INVALID_ARGUMENT` when `type` is `MUON_TYPE_NONE`,
+/// `MUON_TYPE_DESCRIBED` or no `muon_type` at all. Thread-safe. May be
+/// called from a callback.
 ///
 /// # Safety
 /// `out` is NULL or valid for writing a pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_array_new(
-    r#type: u32,
+    r#type: muon_type_arg,
     out: *mut *mut muon_value,
 ) -> muon_result {
     boundary!(result: {
         check_out(out)?;
-        let kind = muon_type::from_code(r#type)
+        let kind = muon_type::from_arg(r#type)
             .and_then(muon_type::kind)
             .filter(|k| *k != TypeKind::Described)
             .ok_or(muon_result::InvalidArgument)?;

@@ -48,7 +48,7 @@ pub(crate) unsafe fn get<T>(
     unsafe { write(out, answer) }
 }
 
-/// The type of `v`, or `MUON_TYPE_INVALID` when `v` is NULL.
+/// The type of `v`, or `MUON_TYPE_NONE` when `v` is NULL.
 ///
 /// `v` is borrowed for the call. Not thread-safe: use one value from one thread
 /// at a time. May be called from a callback.
@@ -57,9 +57,9 @@ pub(crate) unsafe fn get<T>(
 /// `v` is NULL or a value or view from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_type(v: *const muon_value) -> muon_type {
-    boundary!(muon_type::Invalid, {
+    boundary!(muon_type::None, {
         // SAFETY: `v` is NULL or live, per the contract.
-        unsafe { borrow(v) }.map_or(muon_type::Invalid, |v| v.kind().into())
+        unsafe { borrow(v) }.map_or(muon_type::None, |v| v.kind().into())
     })
 }
 

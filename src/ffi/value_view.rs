@@ -166,7 +166,7 @@ pub unsafe extern "C" fn muon_value_map_get_symbol_key(
     })
 }
 
-/// The element type of array `v`, or `MUON_TYPE_INVALID` when `v` is NULL
+/// The element type of array `v`, or `MUON_TYPE_NONE` when `v` is NULL
 /// or not an array.
 ///
 /// `v` is borrowed for the call. Not thread-safe: use one value from one thread
@@ -176,11 +176,11 @@ pub unsafe extern "C" fn muon_value_map_get_symbol_key(
 /// `v` is NULL or a value or view from this API.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn muon_value_array_type(v: *const muon_value) -> muon_type {
-    boundary!(muon_type::Invalid, {
+    boundary!(muon_type::None, {
         // SAFETY: `v` is NULL or live, per the contract.
         match unsafe { borrow(v) } {
             Ok(Value::Array(a)) => a.kind.into(),
-            _ => muon_type::Invalid,
+            _ => muon_type::None,
         }
     })
 }

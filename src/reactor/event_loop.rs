@@ -96,9 +96,12 @@ pub enum LoopEvent {
     ListenerOpen(ListenerId),
     /// A listener is closed; its ID is stale after this.
     ListenerFinal(ListenerId),
-    /// The transport of a connection was lost or refused, with the reason.
-    /// Every link and session of the connection had its final event just
-    /// before. With reconnect on, a new attempt is scheduled.
+    /// The transport of a connection ended without a completed AMQP close
+    /// (lost, refused, or failed: a protocol error, a failed login, a
+    /// time-out), with the reason; also while the connection was being
+    /// closed, but not after [`Loop::abort`]. Every link and session of the
+    /// connection had its final event just before. With reconnect on (and
+    /// the connection not being closed), a new attempt is scheduled.
     Disconnected(ConnId, AmqpError),
     /// A reconnect attempt reached the peer (the TCP connection is up; the
     /// AMQP open follows). The links the application had open are being
@@ -253,6 +256,12 @@ pub struct Loop {
     pub(super) read_again: Vec<ConnId>,
     /// Connections whose output waits for the end of the dispatch batch.
     pub(super) to_write: Vec<ConnId>,
+    /// Connections whose engine holds entities that had their final event
+    /// (see [`Connection::next_event_held`]): released once every queued
+    /// event was handed out, so that the events queued before a final one
+    /// still find what they name (a delivery's outcome, a link's
+    /// condition).
+    pub(super) releasing: Vec<ConnId>,
     pub(super) buf: Vec<u8>,
     pub(super) stopped: bool,
     pub(super) trace_frames: bool,
@@ -306,6 +315,7 @@ impl Loop {
             dirty: Vec::new(),
             read_again: Vec::new(),
             to_write: Vec::new(),
+            releasing: Vec::new(),
             buf: vec![0; READ_CHUNK],
             stopped: false,
             trace_frames: super::trace::env_wants_frames(),
@@ -536,6 +546,26 @@ impl Loop {
         }
         c.engine.close(error);
         self.dirty.push(id);
+        Ok(())
+    }
+
+    /// Ends a connection at once, without the AMQP close handshake: the
+    /// socket is shut now (output not yet written is dropped, no close
+    /// frame goes out), no reconnect follows, and every session and link
+    /// gets its final event, then [`LoopEvent::ConnectionFinal`] (no
+    /// [`LoopEvent::Disconnected`]: the caller ended it). The peer sees
+    /// the transport end without a close.
+    pub fn abort(&mut self, id: ConnId) -> Result<(), Error> {
+        let c = self.live_conn(id)?;
+        c.closing = true;
+        c.transport_over = true;
+        c.failure = None;
+        c.engine.abort();
+        if let Some(t) = c.reconnect_timer.take() {
+            self.timers.remove(t.0);
+        }
+        self.shut(id);
+        self.finalize(id);
         Ok(())
     }
 
@@ -847,6 +877,11 @@ impl Loop {
     /// Writes output and collects events of every connection touched since
     /// the last call; ends transports whose engine is done.
     pub(super) fn flush_dirty(&mut self) {
+        // Every event queued so far was handed out (and handled): what
+        // engines held for them can go.
+        if self.queue.is_empty() && !self.releasing.is_empty() {
+            self.release_finished();
+        }
         // Collect the events of every engine touched since the last call
         // (one clock read for them all).
         let now = Instant::now();
@@ -901,7 +936,9 @@ impl Loop {
                 && !c.transport_over
                 && (!c.output_pending() || c.socket.is_none() || c.connecting || lingered)
             {
-                let failure = if c.closing { None } else { c.failure.take() };
+                // A failure is reported even while closing: the close
+                // did not complete (no reconnect follows a close).
+                let failure = c.failure.take();
                 self.shut(id);
                 match failure {
                     Some(reason) => self.transport_lost(id, reason),
@@ -927,7 +964,7 @@ impl Loop {
             c.deadline = c.engine.tick(now);
         }
         let up = !c.engine.is_done();
-        while let Some(e) = c.engine.next_event() {
+        while let Some(e) = c.engine.next_event_held() {
             match &e {
                 Event::TransportError(err) => {
                     c.failure.get_or_insert(err.clone());
@@ -941,7 +978,30 @@ impl Loop {
             }
             self.queue.push_back(LoopEvent::Engine(id, e));
         }
+        self.note_finished(id);
         true
+    }
+
+    /// Remembers to release what `id`'s engine holds (see `releasing`).
+    pub(super) fn note_finished(&mut self, id: ConnId) {
+        if self
+            .conns
+            .get(id.0)
+            .is_some_and(|c| c.engine.has_finished())
+            && !self.releasing.contains(&id)
+        {
+            self.releasing.push(id);
+        }
+    }
+
+    /// Releases the entities engines held for events now handed out: call
+    /// only with the queue empty.
+    fn release_finished(&mut self) {
+        for id in self.releasing.drain(..) {
+            if let Some(c) = self.conns.get_mut(id.0) {
+                c.engine.release_finished();
+            }
+        }
     }
 
     /// Reports the connection's final event (after its engine's last
@@ -955,9 +1015,10 @@ impl Loop {
         }
         c.final_sent = true;
         c.deadline = None;
-        while let Some(e) = c.engine.next_event() {
+        while let Some(e) = c.engine.next_event_held() {
             self.queue.push_back(LoopEvent::Engine(id, e));
         }
+        self.note_finished(id);
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
     }
 }

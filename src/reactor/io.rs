@@ -564,18 +564,25 @@ impl Loop {
             c.engine.input_closed(Instant::now());
         }
         c.deadline = None;
-        while let Some(e) = c.engine.next_event() {
+        while let Some(e) = c.engine.next_event_held() {
             // The engine's own account of the loss would only repeat
             // `reason` less precisely.
             if !matches!(e, Event::TransportError(_)) {
                 self.queue.push_back(LoopEvent::Engine(id, e));
             }
         }
+        let finished = c.engine.has_finished();
         if let Some(t) = &c.trace {
             self.log
                 .emit(format!("[{}] disconnected: {}", t.label, show(&reason)));
         }
         self.queue.push_back(LoopEvent::Disconnected(id, reason));
+        if finished && !self.releasing.contains(&id) {
+            self.releasing.push(id);
+        }
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
         let policy = c.options.as_ref().and_then(|o| o.reconnect.clone());
         match policy {
             Some(p) if !c.closing && (p.max_attempts == 0 || c.attempt < p.max_attempts) => {

@@ -30,7 +30,8 @@ static void c1_flow(void *ud, const muon_event *ev) {
     struct app *a = ud;
     muon_sender s = muon_event_sender(ev);
     CHECK(SAME(s, a->snd));
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, "Hello World!"));
     OK(muon_sender_send(s, m, NULL));
     muon_message_free(m);
@@ -147,7 +148,7 @@ int main(void) {
     alarm(WATCHDOG_S);
     struct app a;
     memset(&a, 0, sizeof a);
-    a.loop = muon_loop_new();
+    OK(muon_loop_new(&a.loop));
     muon_handler d = MUON_HANDLER_INIT;
     d.on_message = on_message;
     d.on_link_final = on_link_final;
@@ -197,7 +198,7 @@ int main(void) {
     /* c1's sender and its server side, c2's receiver and its server side. */
     CHECK(a.link_finals == 4);
     CHECK(a.listener_finals == 3);
-    OK(muon_loop_free(a.loop));
+    muon_loop_free(a.loop);
     puts("api_close_in_callback: ok");
     return 0;
 }

@@ -46,7 +46,8 @@ static void b_flow(void *ud, const muon_event *ev) {
     char text[3001];
     memset(text, 'b', sizeof text - 1);
     text[sizeof text - 1] = '\0';
-    muon_message *m = muon_message_new();
+    muon_message *m;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, text));
     OK(muon_sender_send(muon_event_sender(ev), m, NULL));
     muon_message_free(m);
@@ -78,7 +79,8 @@ static void c_flow(void *ud, const muon_event *ev) {
     if (a->c_sent || muon_sender_credit(s) < 3) return;
     a->c_sent = true;
     for (int i = 0; i < 3; i++) {
-        muon_message *m = muon_message_new();
+        muon_message *m;
+        OK(muon_message_new(&m));
         OK(muon_message_set_body_string(m, "held"));
         OK(muon_sender_send(s, m, NULL));
         muon_message_free(m);
@@ -103,7 +105,8 @@ static muon_message *nested(int levels) {
         OK(muon_value_list_append(list, v));
         v = list;
     }
-    muon_message *m = muon_message_new();
+    muon_message *m;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body(m, v));
     return m;
 }
@@ -182,7 +185,7 @@ int main(void) {
     alarm(WATCHDOG_S);
     struct app a;
     memset(&a, 0, sizeof a);
-    a.loop = muon_loop_new();
+    OK(muon_loop_new(&a.loop));
     muon_handler d = MUON_HANDLER_INIT;
     d.on_connection_final = on_connection_final;
     OK(muon_loop_set_handler(a.loop, &d, &a));
@@ -254,7 +257,7 @@ int main(void) {
     CHECK_STR(a.d_rejected, "amqp:decode-error");
     CHECK_STR(a.d_error, "amqp:decode-error");
     CHECK(a.client_finals == 4);
-    OK(muon_loop_free(a.loop));
+    muon_loop_free(a.loop);
     printf("api_limits: ok\n");
     return 0;
 }

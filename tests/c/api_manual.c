@@ -45,7 +45,8 @@ static void check_string(const muon_value *v, const char *want) {
 }
 
 static void send_text(muon_sender s, const char *text, muon_delivery *out) {
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, text));
     OK(muon_sender_send(s, m, out));
     muon_message_free(m);
@@ -79,16 +80,16 @@ static void s_remote_open(void *ud, const muon_event *ev) {
     (void)ud;
     muon_connection c = muon_event_connection(ev);
     CHECK_STR(muon_connection_remote_container_id(c), "manual-client");
-    CHECK(muon_connection_remote_offered_capability(c, "ANONYMOUS-RELAY"));
-    CHECK(!muon_connection_remote_offered_capability(c, "OTHER"));
-    CHECK(muon_connection_remote_desired_capability(c, "muon-test"));
+    CHECK(muon_connection_remote_offers_capability(c, "ANONYMOUS-RELAY"));
+    CHECK(!muon_connection_remote_offers_capability(c, "OTHER"));
+    CHECK(muon_connection_remote_desires_capability(c, "muon-test"));
     const muon_value *props = muon_connection_remote_properties(c);
     CHECK(props != NULL);
     check_string(muon_value_map_get_symbol_key(props, "k"), "v");
     /* Handshake off: not open until opened here. */
     CHECK(!muon_connection_is_open(c));
-    OK(muon_connection_open(c));
-    OK(muon_connection_open(c)); /* twice is harmless */
+    OK(muon_connection_answer_open(c));
+    OK(muon_connection_answer_open(c)); /* twice is harmless */
 }
 
 static void s_attach(void *ud, const muon_event *ev) {
@@ -103,27 +104,28 @@ static void s_attach(void *ud, const muon_event *ev) {
         CHECK_STR(muon_terminus_capability(t, 0), "queue");
         CHECK(muon_terminus_capability(t, 1) == NULL);
         CHECK(!muon_terminus_is_dynamic(t));
-        CHECK(muon_terminus_durable(t) == 1);
-        CHECK_STR(muon_terminus_expiry_policy(t), "session-end");
+        CHECK(muon_terminus_durability(t) == MUON_DURABILITY_CONFIGURATION);
+        CHECK(muon_terminus_expiry_policy(t) == MUON_EXPIRY_POLICY_SESSION_END);
+        CHECK(muon_terminus_timeout_ms(t) == 0);
         const muon_value *props = muon_receiver_remote_properties(r);
         int32_t n = 0;
         OK(muon_value_get_int(muon_value_map_get_symbol_key(props, "lk"), &n));
         CHECK(n == 42);
-        CHECK(muon_receiver_remote_offered_capability(r, "link-cap"));
+        CHECK(muon_receiver_remote_offers_capability(r, "link-cap"));
         OK(muon_receiver_set_credit_window(r, 0));
         OK(muon_receiver_set_auto_accept(r, false));
-        OK(muon_receiver_open(r));
+        OK(muon_receiver_answer_open(r));
         CHECK(muon_receiver_credit(r) == 0);
         OK(muon_receiver_flow(r, 2));
     } else {
         muon_sender s = muon_event_sender(ev);
         A.ssnd = s;
         CHECK_STR(muon_sender_remote_source_address(s), "out");
-        CHECK(!muon_sender_remote_source_is_dynamic(s));
+        CHECK(!muon_terminus_is_dynamic(muon_sender_remote_source(s)));
         CHECK_STR(muon_terminus_distribution_mode(muon_sender_remote_source(s)), "copy");
         OK(muon_sender_set_auto_settle(s, false));
         OK(muon_sender_set_source_address(s, "srv-src"));
-        OK(muon_sender_open(s));
+        OK(muon_sender_answer_open(s));
         CHECK_RC(muon_sender_set_source_address(s, "late"), MUON_RESULT_WRONG_STATE);
     }
 }
@@ -223,7 +225,7 @@ static void c_remote_open(void *ud, const muon_event *ev) {
     OK(muon_link_options_set_handshake(lo, false));
     OK(muon_link_options_add_capability(lo, "queue"));
     OK(muon_link_options_add_offered_capability(lo, "link-cap"));
-    OK(muon_link_options_set_durable(lo, 1));
+    OK(muon_link_options_set_durability(lo, MUON_DURABILITY_CONFIGURATION));
     muon_value *n;
     OK(muon_value_int(42, &n));
     muon_value *props = fields("lk", n);
@@ -341,7 +343,7 @@ static void c_final(void *ud, const muon_event *ev) {
 int main(void) {
     alarm(WATCHDOG_S);
     memset(&A, 0, sizeof A);
-    A.loop = muon_loop_new();
+    OK(muon_loop_new(&A.loop));
 
     muon_connection_options *so;
     OK(muon_connection_options_new(&so));
@@ -404,7 +406,7 @@ int main(void) {
     CHECK(A.clink_finals == 2);
     CHECK(A.cfinal == 1);
     CHECK(A.sfinals == 1);
-    OK(muon_loop_free(A.loop));
+    muon_loop_free(A.loop);
     puts("api_manual: ok");
     return 0;
 }

@@ -1,8 +1,10 @@
 /* Re-entrancy: from inside any callback (an event handler, a posted
  * function, a userdata_free hook, the log callback) muon_loop_run,
- * muon_loop_run_once and muon_loop_free refuse with MUON_RESULT_REENTRANT
- * and change nothing; muon_loop_stop makes the run return after the
- * callback; every other call works. */
+ * muon_loop_run_once and muon_loop_try_free refuse with
+ * MUON_RESULT_REENTRANT and change nothing, and muon_loop_free does nothing;
+ * muon_loop_stop makes the run return after the callback; every other call
+ * works. While muon_loop_free calls the userdata_free hooks, every call on
+ * the loop is refused. */
 #define _POSIX_C_SOURCE 200809L
 #include "api_check.h"
 
@@ -21,13 +23,24 @@ static void refuse_all(struct app *a) {
     CHECK_RC(muon_loop_run(a->loop), MUON_RESULT_REENTRANT);
     CHECK_RC(muon_loop_run_once(a->loop, 0), MUON_RESULT_REENTRANT);
     CHECK_RC(muon_loop_run_once(a->loop, -1), MUON_RESULT_REENTRANT);
-    CHECK_RC(muon_loop_free(a->loop), MUON_RESULT_REENTRANT);
+    muon_loop_free(a->loop); /* does nothing here: the loop carries on */
+    CHECK_RC(muon_loop_try_free(a->loop), MUON_RESULT_REENTRANT);
     a->refusals++;
 }
 
 static void freed(void *ud) {
     struct app *a = ud;
     refuse_all(a);
+    a->frees++;
+}
+
+/* Called by muon_loop_try_free itself: the loop is being freed. */
+static void freed_by_free(void *ud) {
+    struct app *a = ud;
+    refuse_all(a);
+    CHECK_RC(muon_loop_set_handler(a->loop, NULL, NULL), MUON_RESULT_REENTRANT);
+    CHECK_RC(muon_loop_schedule(a->loop, 1, NULL, NULL, NULL), MUON_RESULT_REENTRANT);
+    CHECK_RC(muon_loop_stop(a->loop), MUON_RESULT_REENTRANT);
     a->frees++;
 }
 
@@ -66,7 +79,7 @@ static void later(void *ud, const muon_event *ev) {
 
 static void on_wake(void *ud, const muon_event *ev) {
     struct app *a = ud;
-    CHECK(muon_event_type(ev) == MUON_EVENT_KIND_WAKE);
+    CHECK(muon_event_get_kind(ev) == MUON_EVENT_KIND_WAKE);
     CHECK(muon_event_loop(ev) == a->loop);
     CHECK(a->posted == 1); /* posted functions run before on_wake */
     refuse_all(a);
@@ -92,7 +105,7 @@ int main(void) {
     alarm(WATCHDOG_S);
     struct app a;
     memset(&a, 0, sizeof a);
-    a.loop = muon_loop_new();
+    OK(muon_loop_new(&a.loop));
     OK(muon_loop_set_trace(a.loop, MUON_TRACE_FRAMES));
     OK(muon_loop_set_log(a.loop, on_log, &a));
 
@@ -139,7 +152,14 @@ int main(void) {
     CHECK(a.frees == 1);
     OK(muon_loop_run_once(a.loop, 0));
     CHECK(a.frees == 2);
-    OK(muon_loop_free(a.loop));
+
+    /* The loop's free calls the userdata_free hooks last: a call on the
+     * loop from one is refused, and a free from one does nothing. */
+    muon_handler last = MUON_HANDLER_INIT;
+    last.userdata_free = freed_by_free;
+    OK(muon_loop_set_handler(a.loop, &last, &a));
+    OK(muon_loop_try_free(a.loop));
+    CHECK(a.frees == 3);
     puts("api_reentrant: ok");
     return 0;
 }

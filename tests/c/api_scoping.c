@@ -60,7 +60,8 @@ static void L_flow(void *ud, const muon_event *ev) {
      * and the server's (answered from L_message). */
     if (!SAME(s, A.csnd) || A.sent > 0)
         return;
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, "to server"));
     OK(muon_sender_send(s, m, NULL));
     muon_message_free(m);
@@ -74,14 +75,15 @@ static void L_message(void *ud, const muon_event *ev) {
     CHECK(muon_event_is_receiver(ev));
     A.server_msgs++;
     CHECK(muon_sender_credit(A.ssnd) > 0);
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, "to client"));
     OK(muon_sender_send(A.ssnd, m, NULL));
     muon_message_free(m);
 }
 
 static void L_timer(void *ud, const muon_event *ev) {
-    CHECK(muon_event_type(ev) == MUON_EVENT_KIND_TIMER);
+    CHECK(muon_event_get_kind(ev) == MUON_EVENT_KIND_TIMER);
     /* A timer without a table carries its own userdata; a table without
      * on_timer falls back to the loop's, with the loop's userdata. */
     CHECK(ud == &A.TA || ud == &A.L);
@@ -164,7 +166,7 @@ int main(void) {
     alarm(WATCHDOG_S);
     memset(&A, 0, sizeof A);
     A.L.name = "loop";
-    A.loop = muon_loop_new();
+    OK(muon_loop_new(&A.loop));
 
     muon_handler l = MUON_HANDLER_INIT;
     l.on_connection_remote_open = L_remote_open;
@@ -247,7 +249,7 @@ int main(void) {
     CHECK(A.T4.frees == 1);
     CHECK(A.TA.frees == 0); /* no table, nothing to call */
     CHECK(A.L.frees == 0);
-    OK(muon_loop_free(A.loop));
+    muon_loop_free(A.loop);
     CHECK(A.L.frees == 1);
     puts("api_scoping: ok");
     return 0;

@@ -20,7 +20,8 @@ struct one {
 };
 
 static void check_stale_sender(muon_sender s) {
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     muon_delivery d = {0};
     CHECK_RC(muon_sender_send(s, m, &d), MUON_RESULT_STALE_HANDLE);
     CHECK(IS_NULL_HANDLE(d));
@@ -37,7 +38,7 @@ static void check_stale_sender(muon_sender s) {
 static void check_stale_receiver(muon_receiver r) {
     CHECK_RC(muon_receiver_flow(r, 1), MUON_RESULT_STALE_HANDLE);
     CHECK_RC(muon_receiver_close(r), MUON_RESULT_STALE_HANDLE);
-    CHECK_RC(muon_receiver_open(r), MUON_RESULT_STALE_HANDLE);
+    CHECK_RC(muon_receiver_answer_open(r), MUON_RESULT_STALE_HANDLE);
     CHECK(muon_receiver_credit(r) == 0);
     CHECK(muon_receiver_name(r) == NULL);
     CHECK(muon_receiver_remote_source_address(r) == NULL);
@@ -77,7 +78,8 @@ static void one_flow(void *ud, const muon_event *ev) {
     struct one *o = ud;
     if (!SAME(muon_event_sender(ev), o->snd) || !IS_NULL_HANDLE(o->sent))
         return;
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, "stale?"));
     OK(muon_sender_send(o->snd, m, &o->sent));
     muon_message_free(m);
@@ -125,7 +127,7 @@ static void one_conn_final(void *ud, const muon_event *ev) {
 static void part_one(void) {
     struct one o;
     memset(&o, 0, sizeof o);
-    o.loop = muon_loop_new();
+    OK(muon_loop_new(&o.loop));
     muon_handler h = MUON_HANDLER_INIT;
     h.on_timer = one_timer;
     h.on_connection_accepted = one_accepted;
@@ -158,7 +160,7 @@ static void part_one(void) {
     CHECK_RC(muon_listener_close(o.lis), MUON_RESULT_STALE_HANDLE);
     CHECK(muon_listener_port(o.lis) == 0);
     CHECK_RC(muon_timer_cancel(o.timer), MUON_RESULT_STALE_HANDLE);
-    OK(muon_loop_free(o.loop));
+    muon_loop_free(o.loop);
 }
 
 /* ---- part 2: reconnect, with the server on a second loop ---------------- */
@@ -242,14 +244,15 @@ static void drive(muon_loop *a, muon_loop *b) {
 static void part_two(void) {
     struct two t;
     memset(&t, 0, sizeof t);
-    muon_loop *server = muon_loop_new();
+    muon_loop *server = NULL;
+    OK(muon_loop_new(&server));
     muon_listener lis;
     OK(muon_loop_listen(server, "127.0.0.1:0", NULL, NULL, NULL, &lis));
     unsigned port = muon_listener_port(lis);
     char url[64];
     snprintf(url, sizeof url, "127.0.0.1:%u", port);
 
-    t.client = muon_loop_new();
+    OK(muon_loop_new(&t.client));
     muon_connection_options *co;
     OK(muon_connection_options_new(&co));
     OK(muon_connection_options_set_reconnect(co, 20, 80, 0));
@@ -270,14 +273,14 @@ static void part_two(void) {
     CHECK(muon_receiver_credit(t.r1) == 10);
 
     /* The server goes away without a close: its sockets just shut. */
-    OK(muon_loop_free(server));
+    muon_loop_free(server);
     while (t.disconnects < 3)
         drive(NULL, t.client);
     CHECK(t.reconnects == 0);
     CHECK(t.userdata_frees == 0); /* the handler moves to the new link */
 
     /* It comes back on the same port. */
-    server = muon_loop_new();
+    OK(muon_loop_new(&server));
     OK(muon_loop_listen(server, url, NULL, NULL, NULL, NULL));
     while (t.order < 2)
         drive(server, t.client);
@@ -295,8 +298,8 @@ static void part_two(void) {
     check_stale_connection(t.conn);
     check_stale_receiver(t.r2);
     CHECK(t.userdata_frees == 1);
-    OK(muon_loop_free(t.client));
-    OK(muon_loop_free(server));
+    muon_loop_free(t.client);
+    muon_loop_free(server);
     CHECK(t.userdata_frees == 1);
 }
 

@@ -56,7 +56,7 @@ static void run_attempt(muon_loop *loop, unsigned port, muon_connection_options 
     snprintf(url, sizeof url, "amqps://localhost:%u", port);
     muon_handler h = MUON_HANDLER_INIT;
     h.on_connection_remote_open = on_open;
-    h.on_transport_error = on_error;
+    h.on_disconnected = on_error;
     muon_connection conn;
     OK(muon_loop_connect(loop, url, opts, &h, a, &conn));
     for (int i = 0; i < 500 && !a->opened && !a->failed; i++) {
@@ -121,7 +121,8 @@ int main(int argc, char **argv) {
     muon_connection_options_free(bad);
 
     /* ---- the TLS listener, its certificate from memory ---- */
-    muon_loop *loop = muon_loop_new();
+    muon_loop *loop = NULL;
+    OK(muon_loop_new(&loop));
     CHECK(loop != NULL);
     muon_connection_options *lo;
     OK(muon_connection_options_new(&lo));
@@ -172,7 +173,7 @@ int main(int argc, char **argv) {
 
     OK(muon_listener_close(listener));
     OK(muon_loop_run(loop));
-    OK(muon_loop_free(loop));
+    muon_loop_free(loop);
     free(ca_pem);
     free(cert_pem);
     free(key_pem);

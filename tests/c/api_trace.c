@@ -32,7 +32,8 @@ static void on_log(void *ud, const char *line) {
 
 static void on_flow(void *ud, const muon_event *ev) {
     (void)ud;
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, "traced"));
     OK(muon_sender_send(muon_event_sender(ev), m, NULL));
     muon_message_free(m);
@@ -50,7 +51,7 @@ int main(int argc, char **argv) {
     bool env = argc > 1 && strcmp(argv[1], "env") == 0;
     struct app a;
     memset(&a, 0, sizeof a);
-    a.loop = muon_loop_new();
+    OK(muon_loop_new(&a.loop));
     if (!env) {
         OK(muon_loop_set_trace(a.loop, MUON_TRACE_FRAMES));
         OK(muon_loop_set_log(a.loop, on_log, &a));
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
     } else {
         CHECK(a.lines == 0);
     }
-    OK(muon_loop_free(a.loop));
+    muon_loop_free(a.loop);
     puts("api_trace: ok");
     return 0;
 }

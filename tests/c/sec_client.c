@@ -43,20 +43,14 @@ static void on_open(void *ud, const muon_event *ev) {
     must(muon_connection_close(c), "muon_connection_close");
 }
 
-static void on_transport_error(void *ud, const muon_event *ev) {
-    (void)ud;
-    const muon_condition *c = muon_event_condition(ev);
-    /* A refused login ends it; a lost transport is retried. */
-    if (c && strcmp(muon_condition_name(c), "amqp:unauthorized-access") == 0) {
-        print_condition("failed", ev);
-        (void)muon_connection_close(muon_event_connection(ev));
-    }
-}
-
+/* Every failed attempt is reported here, once. A refused login ends it; a
+ * lost transport is retried. */
 static void on_disconnected(void *ud, const muon_event *ev) {
     (void)ud;
     print_condition("disconnected", ev);
-    if (++attempts >= 8) {
+    const muon_condition *c = muon_event_condition(ev);
+    bool refused = c && strcmp(muon_condition_name(c), "amqp:unauthorized-access") == 0;
+    if (refused || ++attempts >= 8) {
         print_condition("failed", ev);
         (void)muon_connection_close(muon_event_connection(ev));
     }
@@ -108,15 +102,14 @@ int main(int argc, char **argv) {
     must(muon_connection_options_set_allow_insecure_plain(co, true), "allow_insecure_plain");
     if (failover) must(muon_connection_options_set_reconnect(co, 20, 200, 0), "set_reconnect");
 
-    muon_loop *loop = muon_loop_new();
-    if (loop == NULL) return 2;
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK) return 2;
     muon_handler h = MUON_HANDLER_INIT;
     h.on_connection_remote_open = on_open;
-    h.on_transport_error = on_transport_error;
     h.on_disconnected = on_disconnected;
     must(muon_loop_connect(loop, url, co, &h, NULL, NULL), "muon_loop_connect");
     muon_connection_options_free(co);
     must(muon_loop_run(loop), "muon_loop_run");
-    must(muon_loop_free(loop), "muon_loop_free");
+    muon_loop_free(loop);
     return exit_code;
 }

@@ -57,7 +57,8 @@ static void on_link_flow(void *app, const muon_event *ev) {
     struct conn *c = app;
     muon_sender s = muon_event_sender(ev);
     while (muon_sender_credit(s) > 0 && c->sent < c->p->n) {
-        muon_message *m = muon_message_new();
+        muon_message *m = NULL;
+        check(muon_message_new(&m), "muon_message_new");
         muon_value *body, *key, *seq;
         check(muon_value_map_new(&body), "muon_value_map_new");
         check(muon_value_string("sequence", &key), "muon_value_string");
@@ -122,7 +123,7 @@ static void on_connection_remote_open(void *app, const muon_event *ev) {
         check(muon_link_options_set_presettled(lo, true), "muon_link_options_set_presettled");
     }
     if (p->mode == ANON) {
-        if (!muon_connection_remote_offered_capability(c->handle, "ANONYMOUS-RELAY")) {
+        if (!muon_connection_remote_offers_capability(c->handle, "ANONYMOUS-RELAY")) {
             fail(c, "the broker does not offer ANONYMOUS-RELAY", ev);
         }
         check(muon_connection_open_sender(c->handle, NULL, lo, &h, c, NULL), "open_sender");
@@ -171,7 +172,8 @@ int main(int argc, char **argv) {
     if (p.mode == LOAD) p.n_conns = opts.argc > 1 ? atoi(opts.argv[1]) : 200;
     if (p.n_conns < 1) usage_exit(argv[0], usage);
 
-    muon_loop *loop = muon_loop_new();
+    muon_loop *loop = NULL;
+    check(muon_loop_new(&loop), "muon_loop_new");
     p.conns = calloc((size_t)p.n_conns, sizeof *p.conns);
     if (loop == NULL || p.conns == NULL) return 1;
     muon_handler ch = MUON_HANDLER_INIT;
@@ -190,7 +192,7 @@ int main(int argc, char **argv) {
         check(muon_loop_connect(loop, p.host, NULL, &ch, c, &c->handle), "muon_loop_connect");
     }
     muon_result rc = muon_loop_run(loop);
-    check(muon_loop_free(loop), "muon_loop_free");
+    muon_loop_free(loop);
     free(p.conns);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "broker_probe: %s\n", muon_result_message(rc));

@@ -24,15 +24,50 @@ pub fn manifest_dir() -> PathBuf {
 /// Cargo builds every crate type of the library into `target/<profile>/deps`,
 /// the directory of the test executable, and copies them one level up;
 /// the copy in `deps` is the one built together with this test.
+///
+/// `libmuon.so` carries a SONAME (`libmuon.so.0.1`, see build.rs), which is
+/// what a program linked with `-lmuon` asks the dynamic loader for; cargo
+/// makes no file of that name, so a symlink to `libmuon.so` is put beside it.
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
     let deps = exe.parent().expect("the test executable is in a directory");
     for dir in [deps, deps.parent().unwrap_or(deps)] {
         if dir.join("libmuon.a").exists() {
+            link_soname(dir);
             return dir.to_path_buf();
         }
     }
     panic!("libmuon.a not found next to {}", exe.display());
+}
+
+/// The SONAME of the shared library `so` (from `readelf -d`), if it has one.
+pub fn soname(so: &Path) -> Option<String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(so)
+        .output()
+        .expect("readelf (binutils) is installed");
+    assert!(out.status.success(), "readelf -d {} failed", so.display());
+    // " 0x000000000000000e (SONAME)  Library soname: [libmuon.so.0.1]"
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let rest = l.split("Library soname: [").nth(1)?;
+        Some(rest.split(']').next()?.to_string())
+    })
+}
+
+/// Makes `dir/<SONAME>` a symlink to `dir/libmuon.so` (atomically: test
+/// binaries run in parallel).
+fn link_soname(dir: &Path) {
+    let so = dir.join("libmuon.so");
+    let Some(name) = soname(&so) else { return };
+    let link = dir.join(&name);
+    if std::fs::read_link(&link).is_ok_and(|t| t == Path::new("libmuon.so")) {
+        return;
+    }
+    let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink("libmuon.so", &tmp).expect("can make a symlink beside libmuon.so");
+    std::fs::rename(&tmp, &link).expect("can rename the symlink into place");
 }
 
 /// How a C program is linked to muon.

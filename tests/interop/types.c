@@ -344,13 +344,14 @@ static void put_opt_text(buf *b, const char *kind, const char *s) {
 static void print_canonical(const char *prefix, const muon_message *m) {
     buf b = {0};
     uint32_t u32 = 0;
+    uint64_t u64 = 0;
     int64_t i64 = 0;
     muon_bytes bytes = {0};
 
     printf("%sheader.durable: bool:%s\n", prefix, muon_message_durable(m) ? "true" : "false");
     printf("%sheader.priority: ubyte:%u\n", prefix, (unsigned)muon_message_priority(m));
     printf("%sheader.ttl: uint:%lu\n", prefix,
-           (unsigned long)(muon_message_ttl(m, &u32) ? u32 : 0));
+           (unsigned long)(muon_message_ttl(m, &u64) ? u64 : 0));
     printf("%sheader.first-acquirer: bool:%s\n", prefix,
            muon_message_first_acquirer(m) ? "true" : "false");
     printf("%sheader.delivery-count: uint:%lu\n", prefix,
@@ -517,7 +518,7 @@ static muon_value *v_map(int n, ...) {
 static muon_value *v_array(muon_type t, int n, ...) {
     muon_value *a = NULL;
     va_list ap;
-    MAKE(muon_value_array_new((uint32_t)t, &a));
+    MAKE(muon_value_array_new(t, &a));
     va_start(ap, n);
     for (int i = 0; i < n; i++) {
         MAKE(muon_value_array_append(a, va_arg(ap, muon_value *)));
@@ -665,7 +666,8 @@ static int body_only(named *out) {
 static muon_message *types_message(void) {
     named all[MAX_NAMED];
     char key[128];
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    check(muon_message_new(&m), "muon_message_new");
     muon_value *body = NULL;
     int n;
 
@@ -752,15 +754,17 @@ static muon_value *copy_of(const muon_value *v) {
 /* A new message made field by field from what the getters return, so the
  * echo proves decoding and encoding, not a copy of the bytes. */
 static muon_message *rebuild(const muon_message *in) {
-    muon_message *m = muon_message_new();
+    muon_message *m = NULL;
+    check(muon_message_new(&m), "muon_message_new");
     uint32_t u32 = 0;
     int64_t i64 = 0;
     muon_bytes bytes = {0};
 
     check(muon_message_set_durable(m, muon_message_durable(in)), "durable");
     check(muon_message_set_priority(m, muon_message_priority(in)), "priority");
-    if (muon_message_ttl(in, &u32)) {
-        check(muon_message_set_ttl(m, u32), "ttl");
+    uint64_t ttl = 0;
+    if (muon_message_ttl(in, &ttl)) {
+        check(muon_message_set_ttl(m, ttl), "ttl");
     }
     check(muon_message_set_first_acquirer(m, muon_message_first_acquirer(in)), "first-acquirer");
     check(muon_message_set_delivery_count(m, muon_message_delivery_count(in)), "delivery-count");
@@ -911,7 +915,7 @@ static muon_message *make(int n) {
     if (strcmp(A.kind, "types") == 0) {
         return types_message();
     }
-    m = muon_message_new();
+    check(muon_message_new(&m), "muon_message_new");
     if (strcmp(A.kind, "big") == 0) {
         uint8_t *p = malloc(A.size ? A.size : 1);
         if (!p) {
@@ -1082,11 +1086,6 @@ static void on_connection_remote_close(void *u, const muon_event *ev) {
     }
 }
 
-static void on_transport_error(void *u, const muon_event *ev) {
-    (void)u;
-    report_condition("transport error", muon_event_condition(ev));
-}
-
 static void on_disconnected(void *u, const muon_event *ev) {
     (void)u;
     if (!A.done) {
@@ -1188,8 +1187,7 @@ int main(int argc, char **argv) {
         die("at most %d links", MAX_LINKS);
     }
 
-    A.loop = muon_loop_new();
-    if (!A.loop) {
+    if (muon_loop_new(&A.loop) != MUON_RESULT_OK) {
         die("muon_loop_new failed");
     }
     muon_connection_options *opts = NULL;
@@ -1205,7 +1203,6 @@ int main(int argc, char **argv) {
     ch.on_connection_remote_open = on_connection_remote_open;
     ch.on_connection_remote_close = on_connection_remote_close;
     ch.on_session_remote_close = on_session_remote_close;
-    ch.on_transport_error = on_transport_error;
     ch.on_disconnected = on_disconnected;
     check(muon_loop_connect(A.loop, A.url, opts, &ch, NULL, &A.conn), "connect");
     muon_connection_options_free(opts);
