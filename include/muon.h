@@ -544,6 +544,10 @@ typedef struct muon_condition muon_condition;
  * `muon_connection_options_set_channel_max`,
  * `muon_connection_options_set_idle_timeout`,
  * `muon_connection_options_set_handshake_timeout`,
+ * `muon_connection_options_set_max_links_per_session`,
+ * `muon_connection_options_set_max_unsettled_per_link`,
+ * `muon_connection_options_set_max_incomplete_bytes`,
+ * `muon_connection_options_set_max_decode_depth`,
  * `muon_connection_options_add_offered_capability`,
  * `muon_connection_options_add_desired_capability`,
  * `muon_connection_options_set_properties`,
@@ -3047,7 +3051,7 @@ enum muon_result muon_link_options_set_rcv_settle_second(struct muon_link_option
  * `muon_receiver_local_condition`; `on_link_remote_close` and
  * `on_link_final` follow) and the message is not delivered. Without a
  * limit of its own a receiver advertises and enforces its connection's
- * (256 MiB). Senders: `muon_sender_send` refuses a larger message with
+ * (64 MiB). Senders: `muon_sender_send` refuses a larger message with
  * `MUON_RESULT_INVALID_ARGUMENT`, as it does one larger than the
  * receiver's max-message-size; the link goes on.
  *
@@ -4422,7 +4426,9 @@ enum muon_result muon_connection_options_set_channel_max(struct muon_connection_
  * connection fails with `amqp:resource-limit-exceeded` (0: no limit, the
  * default). Half of it is advertised to the peer (at most the 2^32 - 1
  * milliseconds AMQP can say), which then sends heartbeats often enough;
- * muon sends the peer's heartbeats likewise.
+ * muon sends the peer's heartbeats likewise. A peer asking for less than
+ * 50 ms is refused (the connection closes with `amqp:invalid-field`), so
+ * between two muon ends use 100 ms or more.
  *
  * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
  * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -4567,6 +4573,79 @@ enum muon_result muon_connection_options_set_reconnect(struct muon_connection_op
  * freed.
  */
 void muon_connection_options_free(struct muon_connection_options *opts);
+
+/**
+ * Sets how many links the peer may have attached on one session at once
+ * (default 1024; at least 1). The attach that would make one more closes
+ * the connection with `amqp:resource-limit-exceeded`. One of the limits
+ * that bound what a peer can make this side hold (docs/HOSTILE.md in the
+ * repository lists them).
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+ * `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ * callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_links_per_session(struct muon_connection_options *opts,
+                                                                   uint32_t max);
+
+/**
+ * Sets how many deliveries one link may hold at once (default 16384; at
+ * least 1). Received and not yet settled here: a peer that sends one
+ * more has the link detached with `amqp:resource-limit-exceeded`. Sent
+ * and not yet settled by the peer: at the limit `muon_sender_credit`
+ * reads 0 (and `muon_sender_send` returns `MUON_RESULT_NO_CREDIT`) until
+ * the peer settles some, when `on_link_flow` follows.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+ * `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ * callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_unsettled_per_link(struct muon_connection_options *opts,
+                                                                    uint32_t max);
+
+/**
+ * Sets how many bytes of messages still arriving (multi-frame deliveries
+ * not yet complete) the connection may hold, all its links together
+ * (default 64 MiB; at least 1). The frame that would go past it detaches
+ * its link with `amqp:resource-limit-exceeded`. Each message is also
+ * held to the largest message size (default 64 MiB).
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+ * `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+ * callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_incomplete_bytes(struct muon_connection_options *opts,
+                                                                  uint64_t max);
+
+/**
+ * Sets how deeply lists, maps, arrays and described values may nest in
+ * what the peer sends (default and most 64; at least 1): in its frames a
+ * deeper value closes the connection with `amqp:decode-error`; in a
+ * message, the message is rejected with `amqp:decode-error` and reported
+ * by `on_message_error`.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0 or more
+ * than 64), `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be
+ * called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_max_decode_depth(struct muon_connection_options *opts,
+                                                              uint32_t depth);
 
 /**
  * The name of result code `code` as it is spelled in this header, such as

@@ -157,6 +157,8 @@ c_program!(api_token);
 c_program!(api_views);
 c_program!(api_durations);
 c_program!(api_sendq);
+c_program!(api_limits);
+c_program!(api_links);
 
 /// The shared library works the same: one program linked to `libmuon.so`.
 #[test]
@@ -305,8 +307,6 @@ fn undecodable_messages_are_rejected_and_reported_to_the_application() {
     assert_eq!(lines[2], "message: after the bad ones");
     assert_eq!(lines[3], "bad_message_receiver: ok");
 }
-
-c_program!(api_links);
 
 /// A receiver's max-message-size is enforced on what arrives: the C
 /// program (`api_links maxrecv PORT`) opens a receiver with a limit of

@@ -637,6 +637,41 @@ fn sender_stalls_at_the_peer_session_window_and_resumes_on_flow() {
     assert_eq!(bodies, (0..10).collect::<Vec<u8>>());
 }
 
+#[test]
+fn the_incoming_window_is_reopened_at_half_not_when_empty() {
+    let mut p = Pair::new(
+        client_config(),
+        Config {
+            session_window: 8,
+            ..server_config()
+        },
+    );
+    p.s.auto.credit = 100;
+    p.connect();
+    let (cs, _) = p.session();
+    let (cl, _) = p.link(cs, LinkRole::Sender, sender_options("q"));
+    p.s.sent.take();
+    // One message at a time, each answered before the next: the window
+    // flow goes out after every fourth transfer (half of 8), so the
+    // sender's view of the window never falls below half.
+    let mut reopened_after = Vec::new();
+    let mut lowest = u32::MAX;
+    for i in 1..=20u8 {
+        p.c.conn.send(cl, None, &[i][..], false).unwrap();
+        p.pump();
+        lowest = lowest.min(p.c.conn.session_remote_incoming_window(cs));
+        let reopened = p.s.sent.take().iter().any(|u| {
+            matches!(u.perf(), Some(Performative::Flow(f)) if f.handle.is_none() && f.incoming_window == 8)
+        });
+        if reopened {
+            reopened_after.push(i);
+        }
+    }
+    assert_eq!(reopened_after, vec![4, 8, 12, 16, 20]);
+    assert_eq!(lowest, 5, "the sender saw the window at {lowest}");
+    assert_eq!(deliveries(&p.s.events).len(), 20);
+}
+
 // ---- credit, drain, echo ---------------------------------------------------------
 
 fn last_link_flow(units: &[Wire]) -> muon::codec::transport::Flow {
@@ -1963,7 +1998,7 @@ fn sender_refuses_a_message_over_its_own_max_message_size() {
     );
     assert_eq!(
         p.c.conn.link_remote_attach(cl).unwrap().max_message_size,
-        Some(256 * 1024 * 1024)
+        Some(Config::default().max_message_size)
     );
     assert_eq!(
         p.c.conn.send(cl, None, &[0u8; 101][..], false),

@@ -13,8 +13,8 @@ use muon::codec::frame::{AMQP_HEADER, SASL_HEADER};
 use muon::codec::messaging::{DeliveryState, Source, Target, TargetKind};
 use muon::codec::security::{SaslFrame, SaslInit};
 use muon::codec::transport::{
-    Attach, Begin, Close, Detach, Disposition, Flow, Open, ReceiverSettleMode, Role as LinkRole,
-    SenderSettleMode, Transfer, condition,
+    Attach, Begin, Close, Detach, Disposition, Flow, Open, Performative, ReceiverSettleMode,
+    Role as LinkRole, SenderSettleMode, Transfer, condition,
 };
 use muon::codec::{DeliveryTag, Symbol};
 use muon::engine::{Config, Connection, EndpointState, Event, LinkId, LinkOptions, SaslConfig};
@@ -547,6 +547,51 @@ fn transfer_beyond_credit_is_transfer_limit_exceeded() {
 }
 
 #[test]
+fn transfer_beyond_our_incoming_window_is_window_violation() {
+    let cfg = Config {
+        session_window: 4,
+        ..server_cfg()
+    };
+    let mut s = Script::with(Connection::server(cfg, Instant::now()));
+    s.sending_link(100);
+    let begin_window = s.out.perfs().find_map(|p| match p {
+        Performative::Begin(b) => Some(b.incoming_window),
+        _ => None,
+    });
+    assert_eq!(begin_window, Some(4));
+    let mut next = 0;
+    let mut send = |s: &mut Script, n: u32| {
+        let mut b = Vec::new();
+        for _ in 0..n {
+            b.extend(amqp_frame(1, &transfer_frame(0, Some(next), false), b"x"));
+            next += 1;
+        }
+        s.feed(&b);
+    };
+    // The whole window at once, then again once the engine's flow
+    // (written after it) re-opened it: within the rules.
+    send(&mut s, 4);
+    let reopened = s
+        .out
+        .perfs()
+        .filter_map(|p| match p {
+            Performative::Flow(f) if f.handle.is_none() => {
+                Some((f.next_incoming_id, f.incoming_window))
+            }
+            _ => None,
+        })
+        .last();
+    assert_eq!(reopened, Some((Some(4), 4)));
+    send(&mut s, 4);
+    assert_eq!(s.deliveries().len(), 8);
+    assert!(transport_errors(&s.events).is_empty());
+    // Five at once: the fifth is past the window the peer was told.
+    send(&mut s, 5);
+    assert_eq!(s.deliveries().len(), 12);
+    s.assert_closed_with(condition::WINDOW_VIOLATION);
+}
+
+#[test]
 fn transfer_on_a_sending_link_is_not_allowed() {
     let mut s = Script::server();
     s.begun();
@@ -692,35 +737,79 @@ fn frames_for_a_session_we_ended_are_dropped_until_its_end() {
 }
 
 #[test]
-fn dispositions_for_unknown_or_reversed_ranges_are_ignored() {
+fn dispositions_for_ids_no_longer_held_are_ignored() {
     let mut s = Script::server();
     s.sending_link(5);
-    s.feed(&amqp_frame(1, &transfer_frame(0, Some(0), false), b"a"));
-    let d = s.deliveries()[0];
-    for (first, last) in [(7, Some(9)), (5, Some(2)), (u32::MAX - 3, Some(u32::MAX))] {
-        let dp = Disposition {
-            role: LinkRole::Sender,
-            first,
-            last,
-            settled: true,
-            state: Some(DeliveryState::Accepted),
-            batchable: false,
-        };
-        s.feed(&amqp_frame(1, &dp, &[]));
+    for id in 0..3 {
+        s.feed(&amqp_frame(1, &transfer_frame(0, Some(id), false), b"a"));
     }
-    assert!(!s.eng.delivery_remote_settled(d));
-    // A range that wraps past u32::MAX and includes 0 applies.
-    let dp = Disposition {
+    let ds = s.deliveries();
+    // The application settles delivery 1: its id is forgotten.
+    s.eng
+        .disposition(ds[1], Some(DeliveryState::Accepted), true)
+        .unwrap();
+    s.settle_down();
+    let dp = |first, last| Disposition {
         role: LinkRole::Sender,
-        first: u32::MAX - 1,
-        last: Some(3),
+        first,
+        last,
         settled: true,
-        state: None,
+        state: Some(DeliveryState::Accepted),
         batchable: false,
     };
-    s.feed(&amqp_frame(1, &dp, &[]));
-    assert!(s.eng.delivery_remote_settled(d));
+    // Both ends settled it at once: the peer's word on it is ignored.
+    s.feed(&amqp_frame(1, &dp(1, None), &[]));
+    assert!(!s.eng.delivery_remote_settled(ds[0]));
+    assert!(!s.eng.delivery_remote_settled(ds[2]));
+    // A range that wraps past u32::MAX and includes 0 applies.
+    s.feed(&amqp_frame(1, &dp(u32::MAX - 1, Some(0)), &[]));
+    assert!(s.eng.delivery_remote_settled(ds[0]));
+    assert!(!s.eng.delivery_remote_settled(ds[2]));
     assert!(transport_errors(&s.events).is_empty());
+}
+
+#[test]
+fn dispositions_naming_unused_ids_or_running_backwards_are_invalid_field() {
+    let dp = |role, first, last| Disposition {
+        role,
+        first,
+        last,
+        settled: true,
+        state: Some(DeliveryState::Accepted),
+        batchable: false,
+    };
+    for (what, frame) in [
+        // Delivery-ids 0..=1 were used; 2 never was.
+        ("peer's, past its last", dp(LinkRole::Sender, 1, Some(2))),
+        ("backwards", dp(LinkRole::Sender, 1, Some(0))),
+        (
+            "over half the number space",
+            dp(LinkRole::Sender, 5, Some(4_000_000_000)),
+        ),
+        // The engine has sent nothing on the session.
+        ("ours, none sent", dp(LinkRole::Receiver, 0, None)),
+    ] {
+        let mut s = Script::server();
+        s.sending_link(5);
+        for id in 0..2 {
+            s.feed(&amqp_frame(1, &transfer_frame(0, Some(id), false), b"a"));
+        }
+        s.feed(&amqp_frame(1, &frame, &[]));
+        assert_eq!(
+            close_condition(&s.out.units).as_deref(),
+            Some(condition::INVALID_FIELD),
+            "{what}"
+        );
+        assert_eq!(transport_errors(&s.events), vec![condition::INVALID_FIELD]);
+    }
+    // Before any transfer, the peer has no delivery a disposition could name.
+    let mut s = Script::server();
+    s.sending_link(5);
+    s.feed(&amqp_frame(1, &dp(LinkRole::Sender, 0, None), &[]));
+    assert_eq!(
+        close_condition(&s.out.units).as_deref(),
+        Some(condition::INVALID_FIELD)
+    );
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub struct Decoder<'a> {
     input: &'a [u8],
     pos: usize,
     depth: usize,
+    /// The nesting allowed: [`MAX_DEPTH`] unless lowered with
+    /// [`with_max_depth`](Decoder::with_max_depth).
+    max_depth: usize,
     /// Zero-width array elements (nulls, booleans, uint0...) cost nothing
     /// on the wire; this budget, linear in the input's length, bounds how
     /// many one decode may produce in all.
@@ -52,11 +55,21 @@ impl<'a> Decoder<'a> {
             input,
             pos: 0,
             depth: 0,
+            max_depth: MAX_DEPTH,
             zero_width_budget: input
                 .len()
                 .saturating_mul(ZERO_WIDTH_PER_BYTE)
                 .saturating_add(ZERO_WIDTH_FLOOR),
         }
+    }
+
+    /// A decoder at the start of `input` that refuses values nested more
+    /// than `max_depth` levels deep ([`DecodeErrorKind::TooDeep`](K::TooDeep)),
+    /// `max_depth` itself being held to [`MAX_DEPTH`].
+    pub fn with_max_depth(input: &'a [u8], max_depth: usize) -> Self {
+        let mut d = Decoder::new(input);
+        d.max_depth = max_depth.min(MAX_DEPTH);
+        d
     }
 
     /// Offset of the next byte to read.
@@ -192,8 +205,8 @@ impl<'a> Decoder<'a> {
     }
 
     fn enter(&mut self, at: usize) -> DecodeResult<()> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.error(at, K::TooDeep(MAX_DEPTH)));
+        if self.depth >= self.max_depth {
+            return Err(self.error(at, K::TooDeep(self.max_depth)));
         }
         self.depth += 1;
         Ok(())

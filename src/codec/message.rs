@@ -216,21 +216,29 @@ impl Message {
     /// [`decode_parts`](Self::decode_parts), into a box: the message is
     /// built where it will stay (it is large, and moving it is a copy).
     pub fn decode_boxed(parts: &[&[u8]]) -> DecodeResult<Box<Message>> {
+        Message::decode_boxed_limited(parts, MAX_DEPTH)
+    }
+
+    /// [`decode_boxed`](Self::decode_boxed), refusing values nested more
+    /// than `max_depth` levels deep (held to [`MAX_DEPTH`]) with
+    /// [`DecodeErrorKind::TooDeep`](K::TooDeep).
+    pub fn decode_boxed_limited(parts: &[&[u8]], max_depth: usize) -> DecodeResult<Box<Message>> {
+        let max_depth = max_depth.min(MAX_DEPTH);
         if let [whole] = parts
-            && let Some(m) = Message::decode_whole(whole)
+            && let Some(m) = Message::decode_whole(whole, max_depth)
         {
             return Ok(m);
         }
-        Message::decode_split(parts)
+        Message::decode_split(parts, max_depth)
     }
 
     /// The common case, a payload in one piece with every section under a
     /// numeric descriptor: each section decoded as it is met, in one pass.
     /// `None` when anything is out of the ordinary, errors included: the
     /// general path then reads it and says exactly what is wrong.
-    fn decode_whole(payload: &[u8]) -> Option<Box<Message>> {
-        let mut d = Decoder::new(payload);
-        let mut asm = Assembler::default();
+    fn decode_whole(payload: &[u8], max_depth: usize) -> Option<Box<Message>> {
+        let mut d = Decoder::with_max_depth(payload, max_depth);
+        let mut asm = Assembler::new(max_depth);
         while !d.is_empty() {
             let start = d.position();
             let kind = match d.remaining() {
@@ -247,9 +255,9 @@ impl Message {
 
     /// The general path: sections found by their sizes first, then decoded
     /// where they lie or gathered (see [`decode_parts`](Self::decode_parts)).
-    fn decode_split(parts: &[&[u8]]) -> DecodeResult<Box<Message>> {
+    fn decode_split(parts: &[&[u8]], max_depth: usize) -> DecodeResult<Box<Message>> {
         let mut cur = Cursor::new(parts);
-        let mut asm = Assembler::default();
+        let mut asm = Assembler::new(max_depth);
         let mut scratch = Vec::new();
         while cur.left > 0 {
             let start = cur.pos;
@@ -563,13 +571,22 @@ fn skip_body(c: &mut Cursor<'_>, mut code: u8, mut at: usize) -> DecodeResult<()
 }
 
 /// Builds a message from its sections, checking their order.
-#[derive(Default)]
 struct Assembler {
     msg: Box<Message>,
     last: Option<SectionKind>,
+    /// How deeply values may nest (at most [`MAX_DEPTH`]).
+    max_depth: usize,
 }
 
 impl Assembler {
+    fn new(max_depth: usize) -> Assembler {
+        Assembler {
+            msg: Box::default(),
+            last: None,
+            max_depth,
+        }
+    }
+
     /// Accepts a section of `kind` (starting at `at`) after those seen, or
     /// says why it cannot follow them (§3.2).
     fn admit(&mut self, kind: SectionKind, at: usize) -> DecodeResult<()> {
@@ -635,7 +652,7 @@ impl Assembler {
     /// Decodes one whole section of `kind` from `bytes`, which starts at
     /// offset `base` of the message.
     fn section(&mut self, kind: SectionKind, bytes: &[u8], base: usize) -> DecodeResult<()> {
-        let mut d = Decoder::new(bytes);
+        let mut d = Decoder::with_max_depth(bytes, self.max_depth);
         self.section_in(kind, &mut d, true).map_err(|mut e| {
             e.offset += base;
             e

@@ -219,6 +219,64 @@ pub struct Config {
     /// TCP connect, TLS): a peer that connects and says nothing, or stops
     /// mid-header or mid-SASL, is dropped then. `None`: no limit.
     pub handshake_timeout: Option<Duration>,
+    /// How long a protocol header (8 bytes, always written at once) may
+    /// take to arrive once its first byte has: a peer that stops part-way
+    /// is answered (a server writes the header it supports, §2.2) and
+    /// dropped then, not at the end of the whole handshake time-out.
+    /// `None`: only the handshake time-out applies.
+    pub header_timeout: Option<Duration>,
+    /// How long, after this side's `close` went out, the peer has to answer
+    /// with its own before the transport is ended anyway (§2.4.3: the
+    /// closing side reads on "with a timeout"). Also how long a transport
+    /// driver keeps trying to write the last frames of a finished
+    /// connection to a peer that does not read them. `None`: wait forever.
+    pub close_timeout: Option<Duration>,
+    /// The shortest `idle-time-out` this side honours from the peer
+    /// (§2.4.5: a peer that cannot support a proposed idle time-out closes
+    /// the connection, explaining why): a shorter one would make this side
+    /// write an empty frame every few milliseconds. An `open` asking for
+    /// less is answered with a `close` (`amqp:invalid-field`).
+    pub min_peer_idle_timeout: Duration,
+    /// Sessions the peer may have begun on this connection at once; one
+    /// more `begin` closes the connection with
+    /// `amqp:resource-limit-exceeded`. (`channel_max` bounds them too.)
+    pub max_sessions: usize,
+    /// Links the peer may have attached on one session at once; one more
+    /// `attach` closes the connection with `amqp:resource-limit-exceeded`.
+    /// (The session's `handle-max` bounds them too.)
+    pub max_links_per_session: usize,
+    /// Bytes of link state the peer's attaches may make this side hold on
+    /// the connection, all links together: each link counts its own size
+    /// plus the size of the peer's `attach` frame (names, termini,
+    /// properties). An `attach` beyond it closes the connection with
+    /// `amqp:resource-limit-exceeded`.
+    pub max_link_state: usize,
+    /// Deliveries one link may hold at once. Receiving: those not yet
+    /// settled (or released) here; a peer that sends one more has the link
+    /// detached with `amqp:resource-limit-exceeded`. Sending: those the
+    /// peer has not settled; at the limit the sender's credit reads 0 and
+    /// `send` is refused ([`Error::NoCredit`](super::Error)) until the
+    /// peer settles some, when [`Event::LinkFlow`](super::Event) follows.
+    pub max_unsettled_per_link: usize,
+    /// Payload bytes of incomplete incoming deliveries (multi-frame
+    /// messages still arriving), all links of the connection together:
+    /// the frame that would go past it detaches its link with
+    /// `amqp:resource-limit-exceeded`. (Each delivery is also held to
+    /// `max_message_size`.)
+    pub max_incomplete_bytes: usize,
+    /// How long output may wait above `max_output` with none of it taken
+    /// by the transport (the peer has stopped reading) before the
+    /// connection fails with `amqp:resource-limit-exceeded`. A transport
+    /// driver stops feeding input while the output is above `max_output`
+    /// ([`Connection::wants_input`](super::Connection::wants_input)), so
+    /// what a peer that does not read can make this side queue stays near
+    /// `max_output`. `None`: no limit.
+    pub stalled_output_timeout: Option<Duration>,
+    /// How deeply described values, lists, maps and arrays may nest in
+    /// what the peer sends (performatives, SASL frames, and the messages
+    /// the C API decodes), at most [`MAX_DEPTH`](crate::codec::decode::MAX_DEPTH);
+    /// deeper input is `amqp:decode-error`.
+    pub max_decode_depth: usize,
 }
 
 impl Default for Config {
@@ -235,9 +293,19 @@ impl Default for Config {
             sasl: SaslConfig::default(),
             encrypted: false,
             session_window: 4096,
-            max_message_size: 256 * 1024 * 1024,
+            max_message_size: 64 * 1024 * 1024,
             max_output: 64 * 1024 * 1024,
             handshake_timeout: Some(Duration::from_secs(10)),
+            header_timeout: Some(Duration::from_secs(1)),
+            close_timeout: Some(Duration::from_secs(5)),
+            min_peer_idle_timeout: Duration::from_millis(50),
+            max_sessions: 1024,
+            max_links_per_session: 1024,
+            max_link_state: 16 * 1024 * 1024,
+            max_unsettled_per_link: 16384,
+            max_incomplete_bytes: 64 * 1024 * 1024,
+            stalled_output_timeout: Some(Duration::from_secs(30)),
+            max_decode_depth: crate::codec::decode::MAX_DEPTH,
         }
     }
 }

@@ -132,6 +132,25 @@ pub struct Connection {
     pub(crate) name_counter: u64,
     /// When the engine was made: the handshake time-out counts from here.
     pub(crate) started: Instant,
+    /// When the first byte of a protocol header that is not complete yet
+    /// arrived (the header time-out counts from here).
+    pub(crate) header_started: Option<Instant>,
+    /// When our `close` went out (the close time-out counts from here; set
+    /// by the first tick after it).
+    pub(crate) close_sent_at: Option<Instant>,
+    /// Since when the output has been above `max_output` with none of it
+    /// taken by the transport.
+    pub(crate) output_full_since: Option<Instant>,
+    /// Bytes of link state held for the peer's attaches (see
+    /// `Config::max_link_state`).
+    pub(crate) link_state: usize,
+    /// Payload bytes of incomplete incoming deliveries.
+    pub(crate) incomplete_bytes: usize,
+    /// Sessions the peer began (not answers to ours) that hold a channel.
+    pub(crate) peer_sessions: usize,
+    /// The links the peer has attached (and not detached), by the peer's
+    /// role and the link name: names are unique per direction (§2.6.1).
+    pub(crate) remote_names: HashMap<(bool, String), LinkId>,
 }
 
 impl Connection {
@@ -201,6 +220,13 @@ impl Connection {
             id_scratch: Vec::new(),
             name_counter: 0,
             started: now,
+            header_started: None,
+            close_sent_at: None,
+            output_full_since: None,
+            link_state: 0,
+            incomplete_bytes: 0,
+            peer_sessions: 0,
+            remote_names: HashMap::new(),
         }
     }
 
@@ -261,6 +287,12 @@ impl Connection {
         let n = n.min(self.out.len() - self.out_pos);
         self.out_pos += n;
         self.total_consumed += n as u64;
+        if n > 0 && self.output_full_since.is_some() {
+            // Progress: the stall clock starts over at the next tick (or
+            // stops).
+            self.output_full_since = None;
+            self.timers_changed = true;
+        }
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
@@ -305,6 +337,25 @@ impl Connection {
             self.last_output_total = total;
             self.last_output_at = self.now;
         }
+        self.note_output_full();
+    }
+
+    /// Output above `max_output` starts the stalled-output clock: the
+    /// next [`tick`](Self::tick) sets it.
+    fn note_output_full(&mut self) {
+        if self.output_full_since.is_none() && self.output_len() > self.config.max_output {
+            self.timers_changed = true;
+        }
+    }
+
+    /// False while the output waiting for the transport is above
+    /// `Config::max_output`: a transport driver should then stop feeding
+    /// input (and write instead), so that a peer that does not read what
+    /// it is sent cannot make this side queue more and more answers. Once
+    /// nothing of it is taken for `Config::stalled_output_timeout`, the
+    /// connection fails (see [`tick`](Self::tick)).
+    pub fn wants_input(&self) -> bool {
+        self.output_len() <= self.config.max_output
     }
 
     /// Writes queued dispositions and credit as frames.
@@ -528,7 +579,6 @@ impl Connection {
             }
             self.write_frame(0, &Close { error: Some(err) }, &[]);
             self.close_sent = true;
-            self.timers_changed = true;
             self.timers_changed = true;
         }
         self.finish();

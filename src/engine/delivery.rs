@@ -9,7 +9,7 @@ use super::session::PendingDisposition;
 use super::{DeliveryId, LinkId};
 use crate::codec::DeliveryTag;
 use crate::codec::messaging::DeliveryState;
-use crate::codec::transport::{Disposition, ReceiverSettleMode, Role, Transfer};
+use crate::codec::transport::{Disposition, ReceiverSettleMode, Role, Transfer, condition};
 
 /// Something that can write a message's bytes: a byte slice, or a
 /// [`Message`](crate::codec::message::Message), encoded straight into the
@@ -100,15 +100,48 @@ impl Delivery {
 
 impl Connection {
     /// Handles a disposition (§2.7.6): `first..=last` (serial numbers,
-    /// may wrap) in the numbering of whoever sent the deliveries; ids no
-    /// longer known are ignored.
+    /// may wrap) in the numbering of whoever sent the deliveries. Ids no
+    /// longer known are ignored (both ends may settle at once); a range
+    /// that runs backwards, or names an id that was never used, is
+    /// `amqp:invalid-field`.
     pub(crate) fn on_disposition(&mut self, channel: u16, dp: Disposition) {
         let Some(s) = self.session_for_frame(channel, "disposition") else {
             return;
         };
         let last = dp.last.unwrap_or(dp.first);
         let span = serial::diff(last, dp.first);
-        if span < 0 {
+        let Some(ses) = self.sessions.get_mut(s.0) else {
+            return;
+        };
+        // role=receiver: the peer receives, so these are deliveries we
+        // sent; ids from `next` on were never used.
+        let next = match dp.role {
+            Role::Receiver => Some(ses.next_delivery_id),
+            Role::Sender => ses.next_incoming_delivery,
+        };
+        let problem = if span < 0 {
+            Some("the range runs backwards".to_owned())
+        } else if next.is_none_or(|n| !serial::lt(last, n)) {
+            let whose = if dp.role == Role::Receiver {
+                "this side"
+            } else {
+                "the peer"
+            };
+            Some(match next {
+                Some(n) => format!(
+                    "{whose} has used delivery-ids only up to {}",
+                    n.wrapping_sub(1)
+                ),
+                None => format!("{whose} has sent no delivery on the session"),
+            })
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.fail(
+                condition::INVALID_FIELD,
+                format!("disposition of delivery-ids {}..={last}: {p}", dp.first),
+            );
             return;
         }
         let Some(ses) = self.sessions.get_mut(s.0) else {
@@ -210,6 +243,21 @@ impl Connection {
         let Some(del) = self.deliveries.remove(d.0) else {
             return;
         };
+        if !del.outgoing && !del.complete {
+            self.incomplete_bytes = self.incomplete_bytes.saturating_sub(del.payload.len());
+        }
+        let max_held = self.config.max_unsettled_per_link;
+        if let Some(link) = self.links.get_mut(del.link.0) {
+            link.deliveries = link.deliveries.saturating_sub(1);
+            if link.unsettled_full && link.deliveries < max_held {
+                // Room again for a sender held back by its unsettled
+                // deliveries.
+                link.unsettled_full = false;
+                if link.link_credit > 0 {
+                    self.push(Event::LinkFlow(del.link));
+                }
+            }
+        }
         if let Some(ses) = self
             .links
             .get(del.link.0)

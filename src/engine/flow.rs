@@ -7,7 +7,7 @@ use super::event::Event;
 use super::link::INITIAL_DELIVERY_COUNT;
 use super::serial;
 use super::{LinkId, SessionId};
-use crate::codec::transport::{Flow, Role};
+use crate::codec::transport::{Flow, Role, condition};
 
 impl Connection {
     /// Receiver: allows the sender `credit` deliveries from now on
@@ -93,6 +93,15 @@ impl Connection {
         let Some(link) = self.links.get_mut(l.0) else {
             return;
         };
+        if link.remote == EndpointState::Closed {
+            // §2.6.2: the peer detached the handle; nothing names it now.
+            let h = flow.handle.unwrap_or_default();
+            self.fail(
+                condition::UNATTACHED_HANDLE,
+                format!("flow for handle {h}, which the peer detached"),
+            );
+            return;
+        }
         // DISCARDING after our detach (§2.6.6).
         if link.detach_sent || link.local == EndpointState::Closed {
             return;
@@ -154,10 +163,20 @@ impl Connection {
         Ok(())
     }
 
-    /// The link's credit: for a sender, deliveries it may send now; for a
-    /// receiver, deliveries it still allows.
+    /// The link's credit: for a sender, deliveries it may send now (the
+    /// peer's credit, held to what `Config::max_unsettled_per_link` leaves
+    /// room for); for a receiver, deliveries it still allows.
     pub fn link_credit(&self, l: LinkId) -> u32 {
-        self.link(l).map_or(0, |k| k.link_credit)
+        self.link(l).map_or(0, |k| match k.role {
+            Role::Sender => {
+                let room = self
+                    .config
+                    .max_unsettled_per_link
+                    .saturating_sub(k.deliveries);
+                k.link_credit.min(u32::try_from(room).unwrap_or(u32::MAX))
+            }
+            Role::Receiver => k.link_credit,
+        })
     }
 
     /// True while a drain is requested (sender) or in progress (receiver).

@@ -38,8 +38,37 @@ impl Connection {
                 self.inbuf.drain(..used.min(self.inbuf.len()));
             }
         }
+        // A protocol header is 8 bytes, written at once: one that stops
+        // part-way is timed (`Config::header_timeout`).
+        let partial_header = matches!(self.phase, Phase::AwaitHeader(_)) && !self.inbuf.is_empty();
+        if partial_header != self.header_started.is_some() {
+            self.header_started = partial_header.then_some(now);
+            self.timers_changed = true;
+        }
         self.flush();
         self.note_output();
+    }
+
+    /// The header time-out passed with part of a protocol header in: a
+    /// server answers with the header it supports, as for a bad one (§2.2),
+    /// and the transport ends.
+    pub(crate) fn header_timed_out(&mut self, limit: std::time::Duration) {
+        let got = self.inbuf.len();
+        if self.role == Role::Server {
+            let ours = match self.phase {
+                Phase::AwaitHeader(Some(want)) => want,
+                _ if self.config.sasl.enabled => ProtocolHeader::Sasl,
+                _ => ProtocolHeader::Amqp,
+            };
+            self.out.extend_from_slice(ours.as_bytes());
+        }
+        self.transport_failed(
+            condition::FRAMING_ERROR,
+            format!(
+                "incomplete protocol header: {got} of 8 bytes arrived, and no more in {} ms",
+                limit.as_millis()
+            ),
+        );
     }
 
     /// Handles as much of `buf` as forms whole headers and frames; returns
@@ -238,7 +267,7 @@ impl Connection {
         if self.remote_state == EndpointState::Closed {
             return; // late frames after the peer's close are ignored
         }
-        let mut d = Decoder::new(body);
+        let mut d = Decoder::with_max_depth(body, self.config.max_decode_depth);
         // The frames of flowing links, by far the most frequent, are read
         // straight into their own type (a Performative is 456 bytes to move).
         if self.remote_state != EndpointState::Uninit
@@ -288,7 +317,7 @@ impl Connection {
             Performative::Close(c) => self.on_close(c),
             Performative::Begin(b) => self.on_begin(channel, b),
             Performative::End(e) => self.on_end(channel, e),
-            Performative::Attach(a) => self.on_attach(channel, a),
+            Performative::Attach(a) => self.on_attach(channel, a, body.len()),
             Performative::Detach(dt) => self.on_detach(channel, dt),
             Performative::Flow(f) => self.on_flow(channel, f),
             Performative::Transfer(t) => self.on_transfer(channel, t, payload),
@@ -305,9 +334,39 @@ impl Connection {
             self.fail(condition::FRAMING_ERROR, "open on a channel other than 0");
             return;
         }
-        // §2.7.1: a max-frame-size under 512 is invalid; it is clamped to
-        // 512, as Proton does, rather than refused.
-        self.remote_max_frame = open.max_frame_size.max(MIN_MAX_FRAME_SIZE);
+        // §2.7.1: every peer must accept 512-byte frames, so a
+        // max-frame-size under 512 is a contradiction; refused rather than
+        // clamped (this side would write frames the peer says it cannot
+        // take).
+        if open.max_frame_size < MIN_MAX_FRAME_SIZE {
+            self.fail(
+                condition::FRAME_SIZE_TOO_SMALL,
+                format!(
+                    "open with max-frame-size {}, below the minimum of {MIN_MAX_FRAME_SIZE} \
+                     every peer must accept (§2.7.1)",
+                    open.max_frame_size
+                ),
+            );
+            return;
+        }
+        // §2.4.5: a peer that cannot support a proposed idle time-out
+        // closes, explaining why.
+        let min_idle = self.config.min_peer_idle_timeout;
+        if let Some(ms) = open.idle_time_out.filter(|ms| *ms > 0)
+            && u128::from(ms) < min_idle.as_millis()
+        {
+            self.fail(
+                condition::INVALID_FIELD,
+                format!(
+                    "open with idle-time-out {ms} ms: this side honours {} ms or more \
+                     (an empty frame every {} ms is too often)",
+                    min_idle.as_millis(),
+                    (ms / 2).max(1)
+                ),
+            );
+            return;
+        }
+        self.remote_max_frame = open.max_frame_size;
         self.remote_channel_max = open.channel_max;
         self.remote_state = EndpointState::Active;
         self.remote_open = Some(open);

@@ -79,6 +79,16 @@ pub(crate) struct Link {
     pub discarding: bool,
     /// Sender: tag counter for tags muon makes up.
     pub next_tag: u64,
+    /// Deliveries of the link the engine holds (see
+    /// `Config::max_unsettled_per_link`).
+    pub deliveries: usize,
+    /// What this link counts towards `Connection::link_state`.
+    pub state_cost: usize,
+    /// The peer attached the link first (it is not an answer to ours).
+    pub peer_attached: bool,
+    /// Sender: it holds `max_unsettled_per_link` unsettled deliveries; a
+    /// `LinkFlow` follows when the peer's settlements make room.
+    pub unsettled_full: bool,
     pub local_error: Option<AmqpError>,
     pub remote_error: Option<AmqpError>,
     pub final_sent: bool,
@@ -134,6 +144,10 @@ impl Connection {
             incoming: None,
             discarding: false,
             next_tag: 0,
+            deliveries: 0,
+            state_cost: 0,
+            peer_attached: false,
+            unsettled_full: false,
             local_error: None,
             remote_error: None,
             final_sent: false,
@@ -363,6 +377,8 @@ impl Connection {
         }
         link.final_sent = true;
         let (s, lh, rh) = (link.session, link.local_handle, link.remote_handle);
+        let peer_attached = link.peer_attached;
+        self.remote_name_released(l);
         if let Some(ses) = self.sessions.get_mut(s.0) {
             if let Some(h) = lh
                 && ses.local_handles.get(&h) == Some(&l)
@@ -373,6 +389,9 @@ impl Connection {
                 && ses.remote_handles.get(&h) == Some(&l)
             {
                 ses.remote_handles.remove(&h);
+                if peer_attached {
+                    ses.peer_links = ses.peer_links.saturating_sub(1);
+                }
             }
         }
         self.drop_pending_transfers(s, l);
@@ -407,6 +426,8 @@ impl Connection {
         let Some(link) = self.links.remove(l.0) else {
             return;
         };
+        self.link_state = self.link_state.saturating_sub(link.state_cost);
+        self.forget_remote_name(l, &link);
         let mine: Vec<DeliveryId> = self
             .deliveries
             .keys()
@@ -421,13 +442,73 @@ impl Connection {
         }
     }
 
-    pub(crate) fn on_attach(&mut self, channel: u16, attach: Attach) {
+    /// Drops `link` (`l`) from the names the peer holds attached.
+    fn forget_remote_name(&mut self, l: LinkId, link: &Link) {
+        // Keyed by whether the peer is the sender: we are the receiver.
+        let key = (link.role == Role::Receiver, link.name.clone());
+        if self.remote_names.get(&key) == Some(&l) {
+            self.remote_names.remove(&key);
+        }
+    }
+
+    /// The peer detached `l` (or ended its session): its name is free.
+    pub(crate) fn remote_name_released(&mut self, l: LinkId) {
+        if let Some(link) = self.links.get(l.0) {
+            let key = (link.role == Role::Receiver, link.name.clone());
+            if self.remote_names.get(&key) == Some(&l) {
+                self.remote_names.remove(&key);
+            }
+        }
+    }
+
+    /// `frame_len` is the size of the attach frame's body, what the link's
+    /// state is charged for the peer's attach (`Config::max_link_state`).
+    pub(crate) fn on_attach(&mut self, channel: u16, attach: Attach, frame_len: usize) {
         let Some(s) = self.session_for_frame(channel, "attach") else {
             return;
         };
         let Some(ses) = self.sessions.get(s.0) else {
             return;
         };
+        // An answer to our attach: same name, opposite role, not yet answered.
+        let answer = ses.local_handles.values().copied().find(|l| {
+            self.links.get(l.0).is_some_and(|k| {
+                k.name == attach.name && k.role != attach.role && k.remote_handle.is_none()
+            })
+        });
+        let max_links = self.config.max_links_per_session;
+        if answer.is_none() && ses.peer_links >= max_links {
+            self.fail(
+                condition::RESOURCE_LIMIT_EXCEEDED,
+                format!(
+                    "attach of link {:?}: the peer has {max_links} links attached on the \
+                     session already, the most this side allows",
+                    attach.name
+                ),
+            );
+            return;
+        }
+        // Memory held for the peer's attach (and for a link the peer made,
+        // the link itself).
+        let cost = frame_len
+            + attach.name.len()
+            + if answer.is_none() {
+                std::mem::size_of::<Link>()
+            } else {
+                0
+            };
+        let max_state = self.config.max_link_state;
+        if self.link_state.saturating_add(cost) > max_state {
+            self.fail(
+                condition::RESOURCE_LIMIT_EXCEEDED,
+                format!(
+                    "attach of {frame_len} bytes: the peer's links on this connection hold \
+                     {} bytes of state already, and this side allows {max_state}",
+                    self.link_state
+                ),
+            );
+            return;
+        }
         // §2.7.2 handle-max; SEMANTICS §4: out of range is a framing error.
         if attach.handle > ses.handle_max {
             self.fail(
@@ -447,12 +528,22 @@ impl Connection {
             );
             return;
         }
-        // An answer to our attach: same name, opposite role, not yet answered.
-        let answer = ses.local_handles.values().copied().find(|l| {
-            self.links.get(l.0).is_some_and(|k| {
-                k.name == attach.name && k.role != attach.role && k.remote_handle.is_none()
-            })
-        });
+        // §2.6.1: a link name is unique per direction between the two
+        // containers; a second live attach under one name is refused.
+        let key = (attach.role == Role::Sender, attach.name.clone());
+        if let Some(other) = self.remote_names.get(&key).copied()
+            && answer != Some(other)
+        {
+            let (h, name) = (attach.handle, attach.name);
+            self.fail(
+                condition::NOT_ALLOWED,
+                format!(
+                    "attach of link {name:?} on handle {h}: a link of that name and role is \
+                     attached already (§2.6.1)"
+                ),
+            );
+            return;
+        }
         let l = match answer {
             Some(l) => l,
             None => {
@@ -461,7 +552,12 @@ impl Connection {
                     ..LinkOptions::default()
                 };
                 match self.link_new(s, attach.role.opposite(), options) {
-                    Ok(l) => l,
+                    Ok(l) => {
+                        if let Some(k) = self.links.get_mut(l.0) {
+                            k.peer_attached = true;
+                        }
+                        l
+                    }
                     // The session is ending on our side: DISCARDING.
                     Err(_) => return,
                 }
@@ -482,8 +578,15 @@ impl Connection {
             link.granted_limit = idc.wrapping_add(credit);
         }
         link.remote_attach = Some(attach);
+        link.state_cost += cost;
+        self.link_state += cost;
+        self.remote_names.insert(key, l);
+        let peer_attached = link.peer_attached;
         if let Some(ses) = self.sessions.get_mut(s.0) {
             ses.remote_handles.insert(handle, l);
+            if peer_attached {
+                ses.peer_links += 1;
+            }
         }
         self.push(Event::LinkRemoteOpen(l));
     }
@@ -507,6 +610,11 @@ impl Connection {
             return;
         };
         if link.remote == EndpointState::Closed {
+            // §2.6.2: the peer's handle went with its first detach.
+            self.fail(
+                condition::UNATTACHED_HANDLE,
+                format!("second detach of handle {}", detach.handle),
+            );
             return;
         }
         link.remote = EndpointState::Closed;
@@ -518,6 +626,7 @@ impl Connection {
         if let Some(d) = partial {
             self.release_delivery(d);
         }
+        self.remote_name_released(l);
         self.push(Event::LinkRemoteClose(l));
         self.check_link_final(l);
     }

@@ -18,10 +18,19 @@
 //!   (§2.8.15–§2.8.18) and raises [`Event::TransportError`].
 //! - Buffers are bounded: input holds at most one partial frame of our
 //!   `max-frame-size` (a frame header announcing more is refused from its
-//!   first four bytes); a delivery at most `max-message-size`; incoming
-//!   deliveries at most what credit allowed; output plus payloads held
-//!   back by the peer's window are refused past `max_output`
-//!   ([`Error::OutputFull`]).
+//!   first four bytes); a delivery at most `max-message-size`, and the
+//!   incomplete ones of a connection together `max_incomplete_bytes`;
+//!   incoming deliveries at most what credit allowed; output plus
+//!   payloads held back by the peer's window are refused past
+//!   `max_output` ([`Error::OutputFull`]), and output the peer does not
+//!   read stops input ([`Connection::wants_input`]) and, stalled, ends the
+//!   connection.
+//! - Everything else a peer can make the engine hold has a limit in
+//!   [`Config`]: sessions, links per session, link state, deliveries per
+//!   link, nesting depth, and time (header, handshake, close, idle). Past
+//!   one, the connection is closed (or the link detached) with the
+//!   condition the spec names, else `amqp:resource-limit-exceeded`;
+//!   docs/HOSTILE.md lists every hostile input and its answer.
 //! - After this side ends a session or detaches a link with an error, the
 //!   peer's frames for it are dropped until its answer (DISCARDING,
 //!   §2.4.6, §2.5.5, §2.6.6); after `close` nothing more is written.

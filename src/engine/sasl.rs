@@ -139,7 +139,7 @@ fn parse_xoauth2(b: &[u8]) -> Option<(String, String)> {
 
 impl Connection {
     pub(crate) fn on_sasl_frame(&mut self, body: &[u8]) {
-        let mut d = Decoder::new(body);
+        let mut d = Decoder::with_max_depth(body, self.config.max_decode_depth);
         let frame = match SaslFrame::decode(&mut d) {
             Ok(f) => f,
             Err(e) => {

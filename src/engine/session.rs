@@ -36,6 +36,13 @@ pub(crate) struct PendingTransfer {
     pub first_sent: bool,
 }
 
+/// True when an incoming window of `left` frames (of `window`) is low
+/// enough to be re-opened: at half, so that a sender reading our flows
+/// never runs dry.
+fn window_low(left: u32, window: u32) -> bool {
+    left <= window / 2
+}
+
 /// Our first outgoing transfer-id (§2.5.6: the sender's choice).
 pub(crate) const INITIAL_OUTGOING_ID: u32 = 0;
 
@@ -57,6 +64,9 @@ pub(crate) struct Session {
     pub handle_max: u32,
     pub remote_handle_max: u32,
     pub next_delivery_id: u32,
+    /// The delivery-id after the newest the peer has used, once it has
+    /// sent one (dispositions may name only ids before it).
+    pub next_incoming_delivery: Option<u32>,
     pub local_handles: HashMap<u32, LinkId>,
     pub remote_handles: HashMap<u32, LinkId>,
     /// Unsettled outgoing deliveries by delivery-id.
@@ -72,6 +82,10 @@ pub(crate) struct Session {
     pub local_error: Option<AmqpError>,
     pub remote_error: Option<AmqpError>,
     pub final_sent: bool,
+    /// The peer began the session (it is not an answer to ours).
+    pub peer_begun: bool,
+    /// Links on the session the peer attached first (not answers to ours).
+    pub peer_links: usize,
 }
 
 impl Session {
@@ -93,6 +107,7 @@ impl Session {
             handle_max: u32::MAX >> 1,
             remote_handle_max: u32::MAX,
             next_delivery_id: 0,
+            next_incoming_delivery: None,
             local_handles: HashMap::new(),
             remote_handles: HashMap::new(),
             outgoing: Unsettled::default(),
@@ -106,6 +121,8 @@ impl Session {
             local_error: None,
             remote_error: None,
             final_sent: false,
+            peer_begun: false,
+            peer_links: 0,
         }
     }
 }
@@ -251,6 +268,9 @@ impl Connection {
             }
             if let Some(c) = ses.remote_channel.take() {
                 self.remote_channels.remove(&c);
+                if ses.peer_begun {
+                    self.peer_sessions = self.peer_sessions.saturating_sub(1);
+                }
             }
             // Every link of the session, attached or not, is final now.
             let links: Vec<LinkId> = self
@@ -300,17 +320,26 @@ impl Connection {
     }
 
     /// The session on the peer's `channel`. An unknown channel is a
-    /// protocol violation; a session we ended is DISCARDING (§2.5.5:
-    /// its frames are dropped until the peer's end), which gives `None`
-    /// without failing.
+    /// protocol violation, and so is a frame after the peer's own `end`
+    /// on it (§2.5.5: nothing follows an end); a session we ended is
+    /// DISCARDING (its frames are dropped until the peer's end), which
+    /// gives `None` without failing.
     pub(crate) fn session_for_frame(&mut self, channel: u16, what: &str) -> Option<SessionId> {
         match self.remote_channels.get(&channel).copied() {
             Some(s) => {
-                let live = self
-                    .sessions
-                    .get(s.0)
-                    .is_some_and(|x| !x.end_sent && x.remote == EndpointState::Active);
-                live.then_some(s)
+                let (ended_by_peer, end_sent) = self.sessions.get(s.0).map_or((false, true), |x| {
+                    (x.remote == EndpointState::Closed, x.end_sent)
+                });
+                if ended_by_peer {
+                    self.fail(
+                        condition::NOT_ALLOWED,
+                        format!(
+                            "{what} on channel {channel}, after the peer ended its session there"
+                        ),
+                    );
+                    return None;
+                }
+                (!end_sent).then_some(s)
             }
             None => {
                 self.fail(
@@ -353,8 +382,22 @@ impl Connection {
                 if self.close_sent {
                     return;
                 }
+                let max = self.config.max_sessions;
+                if self.peer_sessions >= max {
+                    self.fail(
+                        condition::RESOURCE_LIMIT_EXCEEDED,
+                        format!(
+                            "begin on channel {channel}: the peer already has {max} sessions \
+                             on this connection, the most this side allows"
+                        ),
+                    );
+                    return;
+                }
                 let window = self.config.session_window;
-                SessionId(self.sessions.insert(Session::new(window)))
+                let mut ses = Session::new(window);
+                ses.peer_begun = true;
+                self.peer_sessions += 1;
+                SessionId(self.sessions.insert(ses))
             }
         };
         self.remote_channels.insert(channel, s);
@@ -402,6 +445,7 @@ impl Connection {
             .collect();
         let session_error = self.sessions.get(s.0).and_then(|x| x.remote_error.clone());
         for l in links {
+            self.remote_name_released(l);
             if let Some(link) = self.links.get_mut(l.0)
                 && link.remote != EndpointState::Closed
             {
@@ -491,6 +535,7 @@ impl Connection {
     /// link flows and session flow.
     pub(crate) fn flush_session(&mut self, s: SessionId) {
         let close_sent = self.close_sent;
+        let window = self.config.session_window.max(1);
         let Some(ses) = self.sessions.get_mut(s.0) else {
             return;
         };
@@ -505,6 +550,11 @@ impl Connection {
         let mut dispositions = std::mem::take(&mut ses.dispositions);
         let mut flow_links = std::mem::take(&mut ses.flow_links);
         let session_flow = std::mem::replace(&mut ses.session_flow, false);
+        // The flow written now re-opens a window that is half used: the
+        // peer learns the new limit from it (§2.5.6), not before.
+        if session_flow && window_low(ses.incoming_window, window) {
+            ses.incoming_window = window;
+        }
         let mut i = 0;
         while let Some(first) = dispositions.get(i) {
             let mut last = first.id;
@@ -558,9 +608,11 @@ impl Connection {
         }
     }
 
-    /// Our incoming window took one transfer (§2.5.6). It is re-opened to
-    /// the full window with a flow once half of it is used, so a sender
-    /// that keeps reading our flows never stalls. False if it was closed.
+    /// Our incoming window took one transfer (§2.5.6). Once half of it is
+    /// used a flow is queued, which re-opens it to the full window when it
+    /// is written (see [`flush_session`](Self::flush_session)), so a sender
+    /// that keeps reading our flows never stalls, and one that sends past
+    /// what it was told finds the window shut. False if it was shut.
     pub(crate) fn consume_incoming_window(&mut self, s: SessionId) -> bool {
         let window = self.config.session_window.max(1);
         let Some(ses) = self.sessions.get_mut(s.0) else {
@@ -571,8 +623,7 @@ impl Connection {
         }
         ses.incoming_window -= 1;
         ses.next_incoming_id = ses.next_incoming_id.wrapping_add(1);
-        if ses.incoming_window <= window / 2 {
-            ses.incoming_window = window;
+        if window_low(ses.incoming_window, window) {
             self.mark_session_flow(s);
         }
         true

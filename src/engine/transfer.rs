@@ -78,6 +78,7 @@ impl Connection {
         }
         let snd_mode = self.link_snd_settle_mode(l);
         let rcv_mode = self.link_rcv_settle_mode(l);
+        let max_held = self.config.max_unsettled_per_link;
         let link = self.link_mut(l)?;
         if link.role != Role::Sender {
             return Err(Error::WrongState("only a sender link sends"));
@@ -99,6 +100,13 @@ impl Connection {
             SenderSettleMode::Unsettled => false,
             SenderSettleMode::Mixed => settled,
         };
+        if !settled && link.deliveries >= max_held {
+            // As many unsettled deliveries as this side holds for a link:
+            // no more until the peer settles some (a `LinkFlow` then), as
+            // if the credit were used up (`link_credit` says 0).
+            link.unsettled_full = true;
+            return Err(Error::NoCredit);
+        }
         let tag = match tag {
             Some(t) => DeliveryTag::new(t)
                 .ok_or(Error::InvalidArgument("delivery tag longer than 32 bytes"))?,
@@ -185,6 +193,8 @@ impl Connection {
         let id = if settled {
             PRESETTLED
         } else {
+            link.deliveries += 1;
+            link.unsettled_full |= link.deliveries >= max_held;
             let mut del = Delivery::outgoing(l, delivery_id, tag, rcv_mode);
             del.message_format = message_format;
             DeliveryId(self.deliveries.insert(del))
@@ -288,6 +298,32 @@ impl Connection {
         self.give_buf(p.payload);
     }
 
+    /// Records that the peer has used delivery-id `id` on session `s`
+    /// (dispositions may name it from now on).
+    fn saw_incoming_delivery(&mut self, s: SessionId, id: u32) {
+        if let Some(ses) = self.sessions.get_mut(s.0) {
+            let next = id.wrapping_add(1);
+            match ses.next_incoming_delivery {
+                Some(n) if !serial::lt(n, next) => {}
+                _ => ses.next_incoming_delivery = Some(next),
+            }
+        }
+    }
+
+    /// A receiving link whose peer went past a limit: the delivery in
+    /// progress is dropped (the rest of its frames too, when `more` are
+    /// coming) and the link detached with `cond`.
+    fn link_failed_by_peer(&mut self, l: LinkId, cond: &str, why: String, more: bool) {
+        let partial = self.links.get_mut(l.0).and_then(|k| {
+            k.discarding = more;
+            k.incoming.take()
+        });
+        if let Some(d) = partial {
+            self.release_delivery(d);
+        }
+        let _ = self.link_close(l, true, Some(AmqpError::new(cond, why)));
+    }
+
     pub(crate) fn on_transfer(&mut self, channel: u16, t: Transfer, payload: &[u8]) {
         let Some(s) = self.session_for_frame(channel, "transfer") else {
             return;
@@ -319,8 +355,16 @@ impl Connection {
             self.fail(condition::NOT_ALLOWED, "transfer sent to a sending link");
             return;
         }
-        if link.local == EndpointState::Closed || link.remote == EndpointState::Closed {
-            return; // detached: late frames are dropped (§2.6.6)
+        if link.remote == EndpointState::Closed {
+            // §2.6.2: the peer detached the handle; nothing names it now.
+            self.fail(
+                condition::UNATTACHED_HANDLE,
+                format!("transfer on handle {}, which the peer detached", t.handle),
+            );
+            return;
+        }
+        if link.local == EndpointState::Closed {
+            return; // we detached: late frames are dropped (§2.6.6)
         }
         if link.discarding {
             // The rest of a delivery we are throwing away.
@@ -360,6 +404,9 @@ impl Connection {
                     // state. We attach with no unsettled map, so we hold
                     // no state for it: it is ignored, frames and all.
                     link.discarding = t.more;
+                    if let Some(id) = t.delivery_id {
+                        self.saw_incoming_delivery(s, id);
+                    }
                     return;
                 }
                 let (Some(id), Some(tag)) = (t.delivery_id, t.delivery_tag) else {
@@ -367,6 +414,23 @@ impl Connection {
                         condition::INVALID_FIELD,
                         "first transfer of a delivery without delivery-id or delivery-tag",
                     );
+                    return;
+                };
+                let held = link.deliveries;
+                let max_held = self.config.max_unsettled_per_link;
+                self.saw_incoming_delivery(s, id);
+                if held >= max_held {
+                    // The peer keeps sending while this side holds its
+                    // limit of the link's deliveries (not settled, or not
+                    // yet released by the application).
+                    let why = format!(
+                        "delivery {id}: the link holds {held} deliveries already, the most \
+                         this side allows"
+                    );
+                    self.link_failed_by_peer(l, condition::RESOURCE_LIMIT_EXCEEDED, why, t.more);
+                    return;
+                }
+                let Some(link) = self.links.get_mut(l.0) else {
                     return;
                 };
                 // §2.6.7: a delivery needs credit (granted, possibly cut
@@ -396,6 +460,7 @@ impl Connection {
                 let d = DeliveryId(self.deliveries.insert(del));
                 if let Some(link) = self.links.get_mut(l.0) {
                     link.incoming = Some(d);
+                    link.deliveries += 1;
                 }
                 if let Some(ses) = self.sessions.get_mut(s.0) {
                     ses.incoming.insert(id, d);
@@ -419,22 +484,29 @@ impl Connection {
         }
         if (del.payload.len() as u64).saturating_add(payload.len() as u64) > max_msg {
             // §2.7.3, SEMANTICS §5: detach with message-size-exceeded.
-            if let Some(link) = self.links.get_mut(l.0) {
-                link.incoming = None;
-            }
-            self.release_delivery(d);
-            let _ = self.link_close(
-                l,
-                true,
-                Some(AmqpError::new(
-                    condition::MESSAGE_SIZE_EXCEEDED,
-                    format!("message larger than max-message-size {max_msg}"),
-                )),
-            );
+            let why = format!("message larger than max-message-size {max_msg}");
+            self.link_failed_by_peer(l, condition::MESSAGE_SIZE_EXCEEDED, why, t.more);
             return;
         }
+        let budget = self.config.max_incomplete_bytes;
+        if t.more && self.incomplete_bytes.saturating_add(payload.len()) > budget {
+            // Partial messages of every link together: bounded.
+            let why = format!(
+                "incomplete messages on this connection would hold more than {budget} bytes"
+            );
+            self.link_failed_by_peer(l, condition::RESOURCE_LIMIT_EXCEEDED, why, true);
+            return;
+        }
+        let Some(del) = self.deliveries.get_mut(d.0) else {
+            return;
+        };
         del.payload.extend_from_slice(payload);
-        if !t.more {
+        if t.more {
+            self.incomplete_bytes += payload.len();
+        } else {
+            self.incomplete_bytes = self
+                .incomplete_bytes
+                .saturating_sub(del.payload.len() - payload.len());
             del.complete = true;
             let (id, remote_settled) = (del.id, del.remote_settled);
             if let Some(link) = self.links.get_mut(l.0) {

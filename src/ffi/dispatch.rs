@@ -815,7 +815,8 @@ impl State {
         // them (see MessageBox): forwarding it writes them unchanged.
         let raw = x.delivery_take_payload(d);
         let settled = x.delivery_remote_settled(d);
-        match raw.map(|raw| (Message::decode_boxed(&[&raw]), raw)) {
+        let depth = x.config().max_decode_depth;
+        match raw.map(|raw| (Message::decode_boxed_limited(&[&raw], depth), raw)) {
             Some((Ok(m), raw)) => {
                 let dk = self.register_delivery(cid, lk, d);
                 let mut ev = self.link_event(K::Message, lk);

@@ -519,7 +519,7 @@ pub unsafe extern "C" fn muon_link_options_set_rcv_settle_second(
 /// `muon_receiver_local_condition`; `on_link_remote_close` and
 /// `on_link_final` follow) and the message is not delivered. Without a
 /// limit of its own a receiver advertises and enforces its connection's
-/// (256 MiB). Senders: `muon_sender_send` refuses a larger message with
+/// (64 MiB). Senders: `muon_sender_send` refuses a larger message with
 /// `MUON_RESULT_INVALID_ARGUMENT`, as it does one larger than the
 /// receiver's max-message-size; the link goes on.
 ///

@@ -33,6 +33,10 @@ use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSetti
 /// `muon_connection_options_set_channel_max`,
 /// `muon_connection_options_set_idle_timeout`,
 /// `muon_connection_options_set_handshake_timeout`,
+/// `muon_connection_options_set_max_links_per_session`,
+/// `muon_connection_options_set_max_unsettled_per_link`,
+/// `muon_connection_options_set_max_incomplete_bytes`,
+/// `muon_connection_options_set_max_decode_depth`,
 /// `muon_connection_options_add_offered_capability`,
 /// `muon_connection_options_add_desired_capability`,
 /// `muon_connection_options_set_properties`,
@@ -405,7 +409,9 @@ pub unsafe extern "C" fn muon_connection_options_set_channel_max(
 /// connection fails with `amqp:resource-limit-exceeded` (0: no limit, the
 /// default). Half of it is advertised to the peer (at most the 2^32 - 1
 /// milliseconds AMQP can say), which then sends heartbeats often enough;
-/// muon sends the peer's heartbeats likewise.
+/// muon sends the peer's heartbeats likewise. A peer asking for less than
+/// 50 ms is refused (the connection closes with `amqp:invalid-field`), so
+/// between two muon ends use 100 ms or more.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
@@ -632,5 +638,123 @@ pub unsafe extern "C" fn muon_connection_options_free(opts: *mut muon_connection
     boundary!((), {
         // SAFETY: the caller promises a live options object or NULL.
         drop(unsafe { take(opts) });
+    })
+}
+
+/// Sets how many links the peer may have attached on one session at once
+/// (default 1024; at least 1). The attach that would make one more closes
+/// the connection with `amqp:resource-limit-exceeded`. One of the limits
+/// that bound what a peer can make this side hold (docs/HOSTILE.md in the
+/// repository lists them).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+/// `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_max_links_per_session(
+    opts: *mut muon_connection_options,
+    max: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        if max == 0 {
+            return Err(muon_result::InvalidArgument);
+        }
+        o.config.max_links_per_session = max as usize;
+        Ok(())
+    })
+}
+
+/// Sets how many deliveries one link may hold at once (default 16384; at
+/// least 1). Received and not yet settled here: a peer that sends one
+/// more has the link detached with `amqp:resource-limit-exceeded`. Sent
+/// and not yet settled by the peer: at the limit `muon_sender_credit`
+/// reads 0 (and `muon_sender_send` returns `MUON_RESULT_NO_CREDIT`) until
+/// the peer settles some, when `on_link_flow` follows.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+/// `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_max_unsettled_per_link(
+    opts: *mut muon_connection_options,
+    max: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        if max == 0 {
+            return Err(muon_result::InvalidArgument);
+        }
+        o.config.max_unsettled_per_link = max as usize;
+        Ok(())
+    })
+}
+
+/// Sets how many bytes of messages still arriving (multi-frame deliveries
+/// not yet complete) the connection may hold, all its links together
+/// (default 64 MiB; at least 1). The frame that would go past it detaches
+/// its link with `amqp:resource-limit-exceeded`. Each message is also
+/// held to the largest message size (default 64 MiB).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0),
+/// `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be called from a
+/// callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_max_incomplete_bytes(
+    opts: *mut muon_connection_options,
+    max: u64,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        if max == 0 {
+            return Err(muon_result::InvalidArgument);
+        }
+        o.config.max_incomplete_bytes = usize::try_from(max).unwrap_or(usize::MAX);
+        Ok(())
+    })
+}
+
+/// Sets how deeply lists, maps, arrays and described values may nest in
+/// what the peer sends (default and most 64; at least 1): in its frames a
+/// deeper value closes the connection with `amqp:decode-error`; in a
+/// message, the message is rejected with `amqp:decode-error` and reported
+/// by `on_message_error`.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (0 or more
+/// than 64), `MUON_RESULT_PANIC`. Not thread-safe (plain data); may be
+/// called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_max_decode_depth(
+    opts: *mut muon_connection_options,
+    depth: u32,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        let depth = depth as usize;
+        if depth == 0 || depth > crate::codec::decode::MAX_DEPTH {
+            return Err(muon_result::InvalidArgument);
+        }
+        o.config.max_decode_depth = depth;
+        Ok(())
     })
 }

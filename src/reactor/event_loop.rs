@@ -24,6 +24,11 @@ use crate::engine::{self, Config, Connection, Event, Key, LinkId, LinkOptions, S
 pub(super) const WAKE_TOKEN: Token = Token(usize::MAX);
 pub(super) const READ_CHUNK: usize = 64 * 1024;
 
+/// Reads of `READ_CHUNK` one connection may do per turn of the loop before
+/// the others get theirs: a peer that writes as fast as it is read does
+/// not starve the rest.
+pub(super) const READ_BUDGET: usize = 16;
+
 /// A connection of a [`Loop`]: stays the same across reconnects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnId(pub Key);
@@ -192,6 +197,12 @@ pub(super) struct Conn {
     pub write_queued: bool,
     /// The TLS session of the current transport, if it is TLS.
     pub tls: Option<Box<TlsSession>>,
+    /// Reading stopped while the engine's output is above its
+    /// `max_output` (the peer is not reading); resumed when it drains.
+    pub read_paused: bool,
+    /// A finished engine's last output (its close) is written until then,
+    /// at most: a peer that does not read it does not keep the socket.
+    pub linger: Option<Instant>,
     /// Client: the TLS configuration for `amqps://` addresses.
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
     /// Server: TLS or plain is decided by the peer's first byte.
@@ -240,6 +251,9 @@ pub struct Loop {
     pub(super) timer_seq: u64,
     pub(super) queue: VecDeque<LoopEvent>,
     pub(super) dirty: Vec<ConnId>,
+    /// Connections with input left to read: their turn's read budget ran
+    /// out, or their output drained below the limit that paused reading.
+    pub(super) read_again: Vec<ConnId>,
     /// Connections whose output waits for the end of the dispatch batch.
     pub(super) to_write: Vec<ConnId>,
     /// Connections whose engine holds entities that had their final event
@@ -299,6 +313,7 @@ impl Loop {
             timer_seq: 0,
             queue: VecDeque::new(),
             dirty: Vec::new(),
+            read_again: Vec::new(),
             to_write: Vec::new(),
             releasing: Vec::new(),
             buf: vec![0; READ_CHUNK],
@@ -407,6 +422,8 @@ impl Loop {
             tls: None,
             tls_config,
             sniff: None,
+            read_paused: false,
+            linger: None,
         }));
         self.start_transport(id, false);
         Ok(id)
@@ -768,8 +785,14 @@ impl Loop {
         if let Some(t) = self.next_timer() {
             earliest(t);
         }
+        if !self.read_again.is_empty() {
+            earliest(now);
+        }
         for (_, c) in self.conns.iter() {
             if let Some(d) = c.deadline {
+                earliest(d);
+            }
+            if let Some(d) = c.linger {
                 earliest(d);
             }
         }
@@ -816,6 +839,15 @@ impl Loop {
             }
             self.dirty.push(id);
         }
+        // Input left over from the last turn (edge-triggered readiness
+        // will not report it again).
+        let again = std::mem::take(&mut self.read_again);
+        for id in again {
+            if self.conns.get(id.0).is_some_and(|c| c.socket.is_some()) {
+                self.on_readable(id);
+                self.dirty.push(id);
+            }
+        }
         self.fire_timers();
         self.tick_engines();
         self.flush_dirty();
@@ -827,11 +859,15 @@ impl Loop {
         let due: Vec<Key> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
+            .filter(|(_, c)| {
+                c.deadline.is_some_and(|d| d <= now) || c.linger.is_some_and(|d| d <= now)
+            })
             .map(|(k, _)| k)
             .collect();
         for k in due {
-            if let Some(c) = self.conns.get_mut(k) {
+            if let Some(c) = self.conns.get_mut(k)
+                && c.deadline.is_some_and(|d| d <= now)
+            {
                 c.deadline = c.engine.tick(now);
             }
             self.dirty.push(ConnId(k));
@@ -884,14 +920,21 @@ impl Loop {
                 continue;
             }
             Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+            self.resume_reading(id);
             // A failed write reports through the engine.
             self.collect(id, now);
             let Some(c) = self.conns.get_mut(id.0) else {
                 continue;
             };
+            if c.engine.is_done() && !c.transport_over && c.output_pending() && c.linger.is_none() {
+                // The last frames go out while the peer reads them, for
+                // the close time-out at most.
+                c.linger = c.engine.config().close_timeout.map(|t| now + t);
+            }
+            let lingered = c.linger.is_some_and(|t| now >= t);
             if c.engine.is_done()
                 && !c.transport_over
-                && (!c.output_pending() || c.socket.is_none() || c.connecting)
+                && (!c.output_pending() || c.socket.is_none() || c.connecting || lingered)
             {
                 // A failure is reported even while closing: the close
                 // did not complete (no reconnect follows a close).

@@ -14,7 +14,8 @@ use mio::{Interest, Poll, Token};
 
 use super::Address;
 use super::event_loop::{
-    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_CHUNK, TimerKind, resolve, token_of,
+    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_BUDGET, READ_CHUNK, TimerKind, resolve,
+    token_of,
 };
 use super::tls::{Input, TlsSession};
 use super::trace::{Dir, LogSink};
@@ -73,6 +74,8 @@ impl Loop {
         c.failure = None;
         c.deadline = None;
         c.transport_over = false;
+        c.read_paused = false;
+        c.linger = None;
         c.reconnecting = reconnect;
         let serial = c.serial;
         let insecure = c
@@ -192,6 +195,8 @@ impl Loop {
                         tls,
                         tls_config: None,
                         sniff,
+                        read_paused: false,
+                        linger: None,
                     }));
                     if self
                         .poll
@@ -231,7 +236,24 @@ impl Loop {
         if c.connecting {
             return; // WRITABLE decides whether the connect worked
         }
+        let mut reads = 0;
         loop {
+            if !c.engine.wants_input() {
+                // The peer is not reading what it is sent: read no more
+                // (and make no more answers) until that drains.
+                c.read_paused = true;
+                Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+                if !c.engine.wants_input() {
+                    return;
+                }
+                c.read_paused = false;
+            }
+            if reads == READ_BUDGET {
+                // Fair shares: the rest waits for the next turn.
+                self.read_again.push(id);
+                return;
+            }
+            reads += 1;
             let Some(sock) = c.socket.as_mut() else {
                 return;
             };
@@ -366,6 +388,19 @@ impl Loop {
             return;
         };
         Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
+        self.resume_reading(id);
+    }
+
+    /// Reading paused on a full output starts again once it has drained:
+    /// the input that waited is read on the loop's next turn.
+    pub(super) fn resume_reading(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(id.0)
+            && c.read_paused
+            && c.engine.wants_input()
+        {
+            c.read_paused = false;
+            self.read_again.push(id);
+        }
     }
 
     /// Writes as much pending output as the socket takes: the engine keeps

@@ -819,7 +819,7 @@ static void phase4(void) {
 
 /* ==== 5. max-message-size =================================================== */
 
-#define DEFAULT_LIMIT (UINT64_C(256) << 20)
+#define DEFAULT_LIMIT (UINT64_C(64) << 20)
 
 static struct {
     muon_loop *loop;
@@ -831,7 +831,7 @@ static struct {
 } P5;
 
 /* The server's senders: to the client's receiver with a limit of 1000,
- * and to one with none (the connection's 256 MiB). */
+ * and to one with none (the connection's 64 MiB). */
 static void p5_server_flow(void *ud, const muon_event *ev) {
     (void)ud;
     if (muon_event_is_receiver(ev)) return;

@@ -141,6 +141,11 @@ impl Program {
             .expect("found above")
     }
 
+    /// The program's process id, while it has not been waited for.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child
             .as_mut()

@@ -63,9 +63,10 @@ int main(void) {
                    check("member", nested.handler, NULL) + (nested.number != 7);
 
     /* And the library takes it. */
-    muon_loop *loop = muon_loop_new();
-    if (loop == NULL || muon_loop_set_handler(loop, &local, NULL) != MUON_RESULT_OK ||
-        muon_loop_free(loop) != MUON_RESULT_OK) {
+    muon_loop *loop = NULL;
+    if (muon_loop_new(&loop) != MUON_RESULT_OK ||
+        muon_loop_set_handler(loop, &local, NULL) != MUON_RESULT_OK ||
+        muon_loop_try_free(loop) != MUON_RESULT_OK) {
         printf("the loop refused the handler\n");
         failures++;
     }

@@ -36,8 +36,8 @@ static void on_message(void *userdata, const muon_event *ev) {
 static void on_link_flow(void *userdata, const muon_event *ev) {
     struct app *app = userdata;
     muon_sender sender = muon_event_sender(ev);
-    muon_message *m = muon_message_new();
-    if (m == NULL || muon_message_set_body_string(m, app->text) != MUON_RESULT_OK ||
+    muon_message *m = NULL;
+    if (muon_message_new(&m) != MUON_RESULT_OK || muon_message_set_body_string(m, app->text) != MUON_RESULT_OK ||
         muon_sender_send(sender, m, NULL) != MUON_RESULT_OK) {
         fprintf(stderr, "hello: cannot send\n");
         finish(app);
@@ -67,8 +67,7 @@ static void on_failure(void *userdata, const muon_event *ev) {
 int main(int argc, char **argv) {
     struct app app = {0};
     app.text = argc > 1 ? argv[1] : "Hello World!";
-    app.loop = muon_loop_new();
-    if (app.loop == NULL) return 1;
+    if (muon_loop_new(&app.loop) != MUON_RESULT_OK) return 1;
 
     muon_handler server = MUON_HANDLER_INIT;
     server.on_message = on_message;
@@ -83,6 +82,6 @@ int main(int argc, char **argv) {
     }
     if (rc == MUON_RESULT_OK) rc = muon_loop_run(app.loop);
     if (rc != MUON_RESULT_OK) fprintf(stderr, "hello: %s\n", muon_result_message(rc));
-    if (muon_loop_free(app.loop) != MUON_RESULT_OK) return 1;
+    if (muon_loop_try_free(app.loop) != MUON_RESULT_OK) return 1;
     return rc == MUON_RESULT_OK && app.received ? 0 : 1;
 }

@@ -41,8 +41,8 @@ void on_message(void *userdata, const muon_event *ev) {
 void on_link_flow(void *userdata, const muon_event *ev) {
     App &app = app_of(userdata);
     muon_sender sender = muon_event_sender(ev);
-    muon_message *m = muon_message_new();
-    if (m == nullptr || muon_message_set_body_string(m, app.text.c_str()) != MUON_RESULT_OK ||
+    muon_message *m = nullptr;
+    if (muon_message_new(&m) != MUON_RESULT_OK || muon_message_set_body_string(m, app.text.c_str()) != MUON_RESULT_OK ||
         muon_sender_send(sender, m, nullptr) != MUON_RESULT_OK) {
         std::fprintf(stderr, "hello++: cannot send\n");
         app.finish();
@@ -72,8 +72,7 @@ void on_failure(void *userdata, const muon_event *ev) {
 int main(int argc, char **argv) {
     App app;
     app.text = argc > 1 ? argv[1] : "Hello World!";
-    app.loop = muon_loop_new();
-    if (app.loop == nullptr) return 1;
+    if (muon_loop_new(&app.loop) != MUON_RESULT_OK) return 1;
 
     muon_handler server = MUON_HANDLER_INIT;
     server.on_message = on_message;
@@ -87,6 +86,6 @@ int main(int argc, char **argv) {
     }
     if (rc == MUON_RESULT_OK) rc = muon_loop_run(app.loop);
     if (rc != MUON_RESULT_OK) std::fprintf(stderr, "hello++: %s\n", muon_result_message(rc));
-    if (muon_loop_free(app.loop) != MUON_RESULT_OK) return 1;
+    if (muon_loop_try_free(app.loop) != MUON_RESULT_OK) return 1;
     return rc == MUON_RESULT_OK && app.received ? 0 : 1;
 }
