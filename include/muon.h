@@ -2669,6 +2669,29 @@ enum muon_result muon_receiver_set_target_address(struct muon_receiver receiver,
                                                   const char *address);
 
 /**
+ * For a sender the peer attached, before it is opened here (in
+ * `on_link_remote_attach`): sets the filter set this side answers with in
+ * its source, which tells the peer the filters actually applied (AMQP
+ * 1.0 §3.5.1). muon never echoes a requested filter on its own: a server
+ * that does not call this answers with no filter, so a client does not
+ * believe a selector is in force when it is not. `filter` is a map with
+ * symbol keys and described (or null) values, as for
+ * `muon_link_options_set_filter`, or NULL for none; it is copied.
+ *
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (a null handle),
+ * `MUON_RESULT_INVALID_ARGUMENT` (not such a map),
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_STATE` (opened already),
+ * `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+ * thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `filter` is NULL or
+ * a live value.
+ */
+enum muon_result muon_sender_set_source_filter(struct muon_sender sender,
+                                               const struct muon_value *filter);
+
+/**
  * The properties of the peer's attach (a map with symbol keys): valid
  * until the link's final event (see "Pointers returned by getters" at the
  * top of this header). NULL if none, and for a stale or null handle. Not

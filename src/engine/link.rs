@@ -741,13 +741,20 @@ impl Connection {
 impl Link {
     /// Answering the peer's attach: what the application left unset is
     /// taken from it (§2.6.3: the responder usually echoes the other
-    /// terminus; the modes it asked for are granted).
+    /// terminus; the modes it asked for are granted), except the source's
+    /// filter.
     fn adopt_remote_choices(&mut self) {
         let Some(remote) = &self.remote_attach else {
             return;
         };
         if self.options.source.is_none() {
-            self.options.source = remote.source.clone();
+            // The filter is not echoed: an answering source names the
+            // filters actually in force (§3.5.1), and only the application
+            // knows whether it applies one.
+            self.options.source = remote.source.clone().map(|mut s| {
+                s.filter = None;
+                s
+            });
         }
         if self.options.target.is_none()
             && let Some(TargetKind::Target(t)) = &remote.target

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, cstr};
 use super::dispatch::{View, ViewOf};
-use super::endpoint::{check, condition_view, engine, map_view, text_view};
+use super::endpoint::{check, condition_view, engine, fields_from, map_view, text_view};
 use super::event::muon_condition;
 use super::event_loop::map_engine;
 use super::handle::{muon_connection, muon_receiver, muon_sender};
@@ -267,6 +267,12 @@ fn set_local_address(h: H, address: *const c_char) -> Result<(), muon_result> {
         let remote_target = x.link_remote_target(l).cloned();
         let o = x.link_options_mut(l).map_err(map_engine)?;
         if h.role == Role::Sender {
+            // The requested filter is not echoed (see
+            // muon_sender_set_source_filter).
+            let remote_source = remote_source.map(|mut s| {
+                s.filter = None;
+                s
+            });
             let mut s = o.source.clone().or(remote_source).unwrap_or_default();
             s.address = Some(a);
             o.source = Some(s);
@@ -320,6 +326,59 @@ pub unsafe extern "C" fn muon_receiver_set_target_address(
     address: *const c_char,
 ) -> muon_result {
     boundary!(result: { set_local_address(receiver.into(), address) })
+}
+
+/// For a sender the peer attached, before it is opened here (in
+/// `on_link_remote_attach`): sets the filter set this side answers with in
+/// its source, which tells the peer the filters actually applied (AMQP
+/// 1.0 §3.5.1). muon never echoes a requested filter on its own: a server
+/// that does not call this answers with no filter, so a client does not
+/// believe a selector is in force when it is not. `filter` is a map with
+/// symbol keys and described (or null) values, as for
+/// `muon_link_options_set_filter`, or NULL for none; it is copied.
+///
+/// Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (a null handle),
+/// `MUON_RESULT_INVALID_ARGUMENT` (not such a map),
+/// `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_STATE` (opened already),
+/// `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not
+/// thread-safe; may be called from a callback.
+///
+/// # Safety
+/// The handle is the null handle or its loop is live; `filter` is NULL or
+/// a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_sender_set_source_filter(
+    sender: muon_sender,
+    filter: *const muon_value,
+) -> muon_result {
+    boundary!(result: {
+        let h: H = sender.into();
+        check(h.owner, h.generation)?;
+        let f = if filter.is_null() {
+            None
+        } else {
+            // SAFETY: the caller promises a live value.
+            let m = unsafe { fields_from(filter) }?;
+            if !m.0.iter().all(|(_, v)| {
+                matches!(v, crate::codec::Value::Described(_) | crate::codec::Value::Null)
+            }) {
+                return Err(muon_result::InvalidArgument);
+            }
+            Some(m)
+        };
+        link_call(h, |st, cid, l| {
+            let x = engine(st, cid)?;
+            if x.link_local_state(l) != EndpointState::Uninit {
+                return Err(muon_result::WrongState);
+            }
+            let remote_source = x.link_remote_source(l).cloned();
+            let o = x.link_options_mut(l).map_err(map_engine)?;
+            let mut s = o.source.clone().or(remote_source).unwrap_or_default();
+            s.filter = f;
+            o.source = Some(s);
+            Ok(())
+        })
+    })
 }
 
 fn remote_properties(h: H) -> *const muon_value {
