@@ -1521,8 +1521,14 @@ fn every_terminus_field_goes_over_the_wire() {
             .contains("DELAYED_DELIVERY")
     );
     assert_eq!(a.initial_delivery_count, None, "receivers do not set it");
-    // The answering sender echoed both termini and granted the modes.
-    assert_eq!(p.c.conn.link_remote_source(cl), Some(&source));
+    // The answering sender echoed both termini, except the source's filter
+    // (only the application knows whether it applies one, §3.5.1), and
+    // granted the modes.
+    let echoed = Source {
+        filter: None,
+        ..source.clone()
+    };
+    assert_eq!(p.c.conn.link_remote_source(cl), Some(&echoed));
     assert_eq!(p.c.conn.link_remote_target(cl), Some(&target));
     assert_eq!(
         p.c.conn.link_snd_settle_mode(cl),
