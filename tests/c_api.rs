@@ -305,3 +305,5 @@ fn undecodable_messages_are_rejected_and_reported_to_the_application() {
     assert_eq!(lines[2], "message: after the bad ones");
     assert_eq!(lines[3], "bad_message_receiver: ok");
 }
+
+c_program!(api_url);
