@@ -35,7 +35,7 @@
  *                                  limit), -m the most messages; -v logs
  *                                  connections and links on stderr
  */
-#include "common.h"
+#include "broker_util.h"
 #include "broker_auth.h"
 
 #include <errno.h>
@@ -581,18 +581,15 @@ static void on_link_remote_open(void *app, const muon_event *ev) {
 static void on_connection_remote_close(void *app, const muon_event *ev) {
     struct broker *b = app;
     struct conn *c = find_conn(b, muon_event_connection(ev));
-    char buf[512];
-    LOG(b, "connection %u closed by the peer%s%s", c ? c->id : 0,
-        muon_event_condition(ev) ? ": " : "",
-        condition_text(muon_event_condition(ev), buf, sizeof buf, ""));
+    const muon_condition *why = muon_event_condition(ev);
+    LOG(b, "connection %u closed by the peer%s%s", c ? c->id : 0, why ? ": " : "",
+        why ? describe(why) : "");
 }
 
 static void on_disconnected(void *app, const muon_event *ev) {
     struct broker *b = app;
     struct conn *c = find_conn(b, muon_event_connection(ev));
-    char buf[512];
-    LOG(b, "connection %u lost: %s", c ? c->id : 0,
-        condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+    LOG(b, "connection %u lost: %s", c ? c->id : 0, describe(muon_event_condition(ev)));
 }
 
 static void on_connection_final(void *app, const muon_event *ev) {
@@ -707,8 +704,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "broker: cannot make an event loop\n");
         return 1;
     }
-    struct signals sig;
-    signals_start(&sig, b.loop);
+    check(muon_loop_wake_on_signal(b.loop, SIGINT), "muon_loop_wake_on_signal");
+    check(muon_loop_wake_on_signal(b.loop, SIGTERM), "muon_loop_wake_on_signal");
 
     muon_handler lh = MUON_HANDLER_INIT;
     lh.on_wake = on_wake;
@@ -755,7 +752,6 @@ int main(int argc, char **argv) {
     muon_connection_options_free(co);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "broker: cannot listen on %s: %s\n", addr, muon_result_message(rc));
-        signals_stop(&sig);
         muon_loop_free(b.loop);
         return 1;
     }
@@ -766,7 +762,6 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     rc = muon_loop_run(b.loop);
-    signals_stop(&sig);
     muon_loop_free(b.loop);
     while (b.conns != NULL) { /* only if the stop timer cut the closing short */
         struct conn *c = b.conns;

@@ -21,7 +21,7 @@
 #ifndef MUON_EXAMPLES_BROKER_AUTH_H
 #define MUON_EXAMPLES_BROKER_AUTH_H
 
-#include "common.h"
+#include "broker_util.h"
 
 #include <ctype.h>
 

@@ -1,383 +1,225 @@
 /*
- * common.h: small helpers shared by the muon C examples, header-only.
+ * common.h: what the C examples share, header-only.
  *
- *   - command-line options: -a URL, -m COUNT, -v, the TLS options --ca FILE,
- *     --cert FILE and --key FILE, and the arguments left over;
- *   - splitting "host:port/address" into the part to connect to and the address;
- *   - connecting (amqps:// URLs use TLS, verified against the platform's trust
- *     store or SSL_CERT_FILE, plus --ca), with SASL PLAIN allowed when the URL
- *     carries a user;
- *   - checking a muon_result and stopping with a clear message;
- *   - the tutorial's reconnect backoff (0.1 s, doubling, at most 10 s) and a
- *     client that reconnects with it (simple_send, simple_recv);
- *   - stopping a loop cleanly on SIGINT and SIGTERM (a thread waits for the
- *     signal and wakes the loop, muon's one thread-safe call).
+ * For every program (the tutorial's and the broker):
+ *   - HANDLER(.on_x = f, ...): a handler table with just those callbacks
+ *     (muon copies it where it is passed);
+ *   - CHECK(call) and check(rc, what): stop the program when an API call
+ *     failed, saying which and why; describe(condition): "name: description";
  *
- * Everything is `static inline`, so an example that uses only part of it
- * compiles cleanly with -Wall -Wextra -Werror.
+ * For the tutorial's programs, each one file with one connection (so the
+ * state is file-static):
+ *   - setup(): the command line (-a URL, checked by muon_url_parse; -m
+ *     COUNT, -r ADDRESS and arguments for the programs that take them;
+ *     --ca, --cert, --key; -h describes them all) and the loop, whose
+ *     handler is the tutorial's closed() made complete: a connection or
+ *     link the peer closed with an error, a message it did not accept, a
+ *     connection lost or never made, each is reported on stderr and ends
+ *     the program with status 1; SIGINT and SIGTERM end it with status 0;
+ *   - connect_to(): connects (TLS with --ca, --cert and --key; SASL PLAIN
+ *     in clear allowed when the URL names a user, since muon otherwise
+ *     refuses to send a password unencrypted and never falls back to
+ *     ANONYMOUS);
+ *   - finish(): the program is done: close the connection; run(): run the
+ *     loop and return the exit status.
+ *
+ * Functions are `static inline`, so that what a program does not use
+ * compiles without a warning.
  */
 #ifndef MUON_EXAMPLES_COMMON_H
 #define MUON_EXAMPLES_COMMON_H
 
-#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
-
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "muon.h"
 
-#define DEFAULT_URL "localhost:5672/examples"
+#define HANDLER(...) (&(const muon_handler){.struct_size = sizeof(muon_handler), __VA_ARGS__})
+#define CHECK(call) check((call), #call)
 
-/* What the command line asked for. */
-struct options {
-    const char *url;   /* -a: [amqp://][user[:password]@]host[:port][/address] */
-    char host[512];    /* url without the /address part: what to connect to */
-    char peer[512];    /* host without user:password: what messages name */
-    const char *address; /* the address (url's path), "" if none */
-    long count;        /* -m COUNT */
-    bool count_given;  /* whether -m was on the command line */
-    bool verbose;      /* -v */
-    int argc;          /* arguments that are not options */
-    char **argv;
-};
+static const char *program = "example";
 
-static inline void usage_exit(const char *prog, const char *usage) {
-    fprintf(stderr, "usage: %s %s\n", prog, usage);
-    fprintf(stderr, "  amqps:// URLs use TLS, trusting the platform's CAs (or SSL_CERT_FILE);\n"
-                    "  --ca FILE trusts another CA, --cert FILE --key FILE send a client certificate\n");
-    exit(2);
-}
-
-/* TLS settings from the command line, used by connect_to (one set per program). */
-static const char *tls_ca_file;   /* --ca FILE: a CA to trust beside the platform's */
-static const char *tls_cert_file; /* --cert FILE: a client certificate (mutual TLS) */
-static const char *tls_key_file;  /* --key FILE: its private key */
-
-/* Parses -a URL, -m COUNT, -v and the TLS options; other arguments stay in
- * opts->argv. */
-static inline void parse_options(int argc, char **argv, const char *usage,
-                                 long default_count, struct options *opts) {
-    memset(opts, 0, sizeof *opts);
-    opts->url = DEFAULT_URL;
-    opts->count = default_count;
-    opts->argv = argv + 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-a") == 0 && i + 1 < argc) {
-            opts->url = argv[++i];
-        } else if (strcmp(a, "-m") == 0 && i + 1 < argc) {
-            char *end;
-            opts->count = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || opts->count < 0) usage_exit(argv[0], usage);
-            opts->count_given = true;
-        } else if (strcmp(a, "-v") == 0) {
-            opts->verbose = true;
-        } else if (strcmp(a, "--ca") == 0 && i + 1 < argc) {
-            tls_ca_file = argv[++i];
-        } else if (strcmp(a, "--cert") == 0 && i + 1 < argc) {
-            tls_cert_file = argv[++i];
-        } else if (strcmp(a, "--key") == 0 && i + 1 < argc) {
-            tls_key_file = argv[++i];
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 ||
-                   (a[0] == '-' && a[1] != '\0')) {
-            usage_exit(argv[0], usage);
-        } else {
-            opts->argv[opts->argc++] = argv[i];
-        }
-    }
-    if ((tls_cert_file == NULL) != (tls_key_file == NULL)) usage_exit(argv[0], usage);
-    /* The address is what follows the first '/' after the host part. */
-    const char *start = strstr(opts->url, "://");
-    start = start ? start + 3 : opts->url;
-    const char *slash = strchr(start, '/');
-    size_t host_len = slash ? (size_t)(slash - opts->url) : strlen(opts->url);
-    if (host_len >= sizeof opts->host) usage_exit(argv[0], usage);
-    memcpy(opts->host, opts->url, host_len);
-    opts->host[host_len] = '\0';
-    const char *at = strchr(opts->host + (start - opts->url), '@');
-    snprintf(opts->peer, sizeof opts->peer, "%.*s%s", (int)(start - opts->url), opts->url,
-             at ? at + 1 : opts->host + (start - opts->url));
-    opts->address = slash ? slash + 1 : "";
-}
-
-/* The listening form of host:port: an amqp:// prefix dropped. */
-static inline const char *listen_address(const struct options *opts) {
-    const char *start = strstr(opts->host, "://");
-    return start ? start + 3 : opts->host;
-}
-
-/* A heap copy of `s`; stops the program when memory runs out. */
-static inline char *copy_text(const char *s) {
-    char *c = malloc(strlen(s) + 1);
-    if (c == NULL) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return strcpy(c, s);
-}
-
-/* Stops the program if `rc` is not MUON_RESULT_OK: an API call failed. */
 static inline void check(muon_result rc, const char *what) {
-    if (rc != MUON_RESULT_OK) {
-        fprintf(stderr, "error: %s: %s (%s)\n", what, muon_result_message(rc),
-                muon_result_name(rc));
-        exit(1);
-    }
+    const char *why = muon_last_error(); /* why muon_loop_connect or _listen failed */
+    if (rc == MUON_RESULT_OK) return;
+    fprintf(stderr, "%s: %s: %s\n", program, what, why ? why : muon_result_message(rc));
+    exit(1);
 }
 
-/* "name: description" of an AMQP condition, or `fallback` if there is none. */
-static inline const char *condition_text(const muon_condition *c, char *buf, size_t cap,
-                                         const char *fallback) {
-    if (c == NULL) return fallback;
+/* "name: description" of a condition, in a buffer reused by the next call. */
+static inline const char *describe(const muon_condition *c) {
+    static char text[1024];
     const char *d = muon_condition_description(c);
-    if (d != NULL && d[0] != '\0') {
-        snprintf(buf, cap, "%s: %s", muon_condition_name(c), d);
-    } else {
-        snprintf(buf, cap, "%s", muon_condition_name(c));
-    }
-    return buf;
+    snprintf(text, sizeof text, "%s%s%s", muon_condition_name(c), *d ? ": " : "", d);
+    return text;
 }
 
-/*
- * Connects to `host` (opts->host: [amqp://][user[:password]@]host[:port]).
- * A user and password in the URL are the application's explicit choice of
- * SASL PLAIN, so PLAIN is allowed over a connection without TLS, where muon
- * otherwise refuses it (it never falls back to ANONYMOUS instead). Without a
- * user in the URL, the defaults apply (ANONYMOUS).
- */
-/* Stops the program if a TLS option could not be used, saying why. */
-static inline void check_tls(muon_connection_options *o, muon_result rc, const char *what) {
-    if (rc != MUON_RESULT_OK) {
-        const char *why = muon_connection_options_error(o);
-        fprintf(stderr, "error: %s: %s\n", what, why ? why : muon_result_message(rc));
+/* ---- the tutorial's programs --------------------------------------------------- */
+
+static const char *url_text = "localhost:5672/examples", *count_text, *reply_to;
+static const char *ca_file, *cert_file, *key_file, *address;
+static struct {
+    const char *name, *arg, *help, **value;
+} opt[] = {
+    {"-a", "URL", "[amqp[s]://][user[:password]@]host[:port][/address], by default\n"
+                  "                 localhost:5672/examples", &url_text},
+    {"-m", "COUNT", NULL, &count_text}, /* programs that take -m or -r say what they are */
+    {"-r", "ADDRESS", NULL, &reply_to},
+    {"--ca", "FILE", "for amqps://: trust the CA in FILE (PEM) besides the platform's", &ca_file},
+    {"--cert", "FILE", "for amqps://: this program's certificate (PEM), with --key", &cert_file},
+    {"--key", "FILE", "the private key (PEM) of --cert", &key_file},
+};
+static const char *peer;     /* -a's URL as messages show it: no user, password or address */
+static char **args;          /* the arguments after the options, then NULL */
+static int n_args, exit_code;
+static long long count;      /* -m COUNT, 0 to 2147483647 */
+static muon_url *url;
+static muon_loop *loop;
+static muon_connection conn; /* the program's connection */
+static muon_listener listener; /* helloworld_direct's */
+static muon_timer timer;     /* reconnect.h's next attempt */
+static bool done;
+
+/* A message's body as text ("Hello World!", "{'sequence': 1}"), in a buffer
+ * the caller may change. */
+static inline char *body_of(const muon_message *m) {
+    static char text[4096];
+    muon_value_format(muon_message_body(m), text, sizeof text);
+    return text;
+}
+
+static inline void finish(void) {
+    done = true;
+    (void)muon_connection_close(conn); /* each may be closed or absent already */
+    (void)muon_listener_close(listener);
+    (void)muon_timer_cancel(timer);
+}
+
+/* Reports the first failure, "PROGRAM: WHAT PEER: WHY" (unless the program
+ * was done), and finishes. */
+static inline void fail(const char *what, const char *why) {
+    if (!done) fprintf(stderr, "%s: %s %s: %s\n", program, what, peer, why);
+    exit_code = done ? exit_code : 1;
+    finish();
+}
+
+/* ---- the loop's handler ---- */
+
+/* A connection or link closed by the peer: with an error, the tutorial's
+ * "Closed due to"; the connection without one, before the end, too. */
+static inline void on_closed_by_peer(void *app, const muon_event *ev) {
+    const muon_condition *c = muon_event_condition(ev);
+    bool link = muon_event_get_kind(ev) == MUON_EVENT_KIND_LINK_REMOTE_CLOSE;
+    (void)app;
+    if (c != NULL) printf("Closed due to %s\n", describe(c));
+    if (c != NULL || !link) {
+        fail(link ? "link closed by" : "connection closed by",
+             c != NULL ? describe(c) : "closed without an error before the end");
+    }
+}
+
+/* A message the peer rejected, released or modified. */
+static inline void on_not_accepted(void *app, const muon_event *ev) {
+    const muon_condition *c = muon_event_condition(ev);
+    muon_event_kind k = muon_event_get_kind(ev);
+    (void)app;
+    fail(k == MUON_EVENT_KIND_REJECTED ? "message rejected by" : "message not delivered by",
+         c != NULL ? describe(c) : k == MUON_EVENT_KIND_RELEASED ? "released" : "modified");
+}
+
+static inline void on_gone(void *app, const muon_event *ev) { /* on_disconnected */
+    (void)app; /* a connection the peer opened has its container-id */
+    fail(muon_connection_remote_container_id(muon_event_connection(ev)) ? "disconnected from"
+         : "cannot connect to", describe(muon_event_condition(ev)));
+}
+
+static inline void on_interrupt(void *app, const muon_event *ev) { /* on_wake: SIGINT, SIGTERM */
+    (void)app, (void)ev;
+    finish();
+}
+
+static inline void usage(const char *about, int status) {
+    FILE *f = status ? stderr : stdout;
+    fprintf(f, "usage: %s [OPTION]...%s\n%s\n  -h, --help     print this help\n", program,
+            args ? " [ARGUMENT]..." : "", about);
+    for (size_t i = 0; i < sizeof opt / sizeof *opt; i++) {
+        if (opt[i].help) fprintf(f, "  %-6s %-7s %s\n", opt[i].name, opt[i].arg, opt[i].help);
+    }
+    exit(status);
+}
+
+/* Reads the command line of the program `name` and makes the loop.
+ * `about` says what the program does; `m` and `r`, when not NULL, what -m COUNT and -r ADDRESS
+ * are; `defaults`, when not NULL, that arguments may follow the options,
+ * and the ones to use when none do (a NULL-terminated list). */
+static inline void setup(const char *name, int argc, char **argv, const char *about, const char *m,
+                         const char *r, char **defaults) {
+    char *end = NULL;
+    program = name;
+    opt[1].help = m;
+    opt[2].help = r;
+    args = defaults ? argv + 1 : NULL;
+    for (int i = 1; i < argc; i++) {
+        size_t k = 0, n = sizeof opt / sizeof *opt;
+        while (k < n && (strcmp(argv[i], opt[k].name) || opt[k].help == NULL)) k++;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) usage(about, 0);
+        if (argv[i][0] != '-' && args != NULL) args[n_args++] = argv[i];
+        else if (k == n || i + 1 == argc) usage(about, 2);
+        else *opt[k].value = argv[++i];
+    }
+    if (defaults != NULL && n_args == 0) args = defaults;
+    else if (defaults != NULL) args[n_args] = NULL; /* args ends with NULL, like argv */
+    count = count_text ? strtoll(count_text, &end, 10) : 0; /* programs with -m set its default */
+    if (count_text && (end == count_text || *end || count < 0 || count > 2147483647)) {
+        fprintf(stderr, "%s: -m %s: not a number from 0 to 2147483647\n", program, count_text);
+        exit(2);
+    }
+    if (!cert_file != !key_file) usage(about, 2);
+    if (muon_url_parse(url_text, &url) != MUON_RESULT_OK) {
+        fprintf(stderr, "%s: -a: %s\n", program, muon_last_error());
+        exit(2);
+    }
+    address = muon_url_address(url);
+    peer = muon_url_origin(url);
+    CHECK(muon_loop_new(&loop));
+    CHECK(muon_loop_set_handler(loop, HANDLER(.on_connection_remote_close = on_closed_by_peer,
+        .on_link_remote_close = on_closed_by_peer, .on_rejected = on_not_accepted,
+        .on_released = on_not_accepted, .on_modified = on_not_accepted,
+        .on_disconnected = on_gone, .on_wake = on_interrupt), NULL));
+    CHECK(muon_loop_wake_on_signal(loop, SIGINT));
+    CHECK(muon_loop_wake_on_signal(loop, SIGTERM));
+}
+
+/* Connection options from the command line (see the top of this file). */
+static inline muon_connection_options *connection_options(void) {
+    muon_connection_options *o;
+    CHECK(muon_connection_options_new(&o));
+    CHECK(muon_connection_options_set_allow_insecure_plain(o, muon_url_user(url) != NULL));
+    if ((ca_file && muon_connection_options_add_tls_ca_file(o, ca_file) != MUON_RESULT_OK) ||
+        (cert_file && muon_connection_options_set_tls_cert_file(o, cert_file, key_file))) {
+        fprintf(stderr, "%s: %s\n", program, muon_connection_options_error(o));
         exit(1);
     }
+    return o;
 }
 
-static inline muon_result connect_to(muon_loop *loop, const char *host,
-                                     const muon_handler *handler, void *userdata,
-                                     muon_connection *out) {
-    const char *start = strstr(host, "://");
-    bool has_user = strchr(start ? start + 3 : host, '@') != NULL;
-    muon_connection_options *options = NULL;
-    if (has_user || tls_ca_file != NULL || tls_cert_file != NULL) {
-        check(muon_connection_options_new(&options), "muon_connection_options_new");
-    }
-    if (has_user) {
-        check(muon_connection_options_set_allow_insecure_plain(options, true),
-              "muon_connection_options_set_allow_insecure_plain");
-    }
-    if (tls_ca_file != NULL) {
-        check_tls(options, muon_connection_options_add_tls_ca_file(options, tls_ca_file), "--ca");
-    }
-    if (tls_cert_file != NULL) {
-        check_tls(options,
-                  muon_connection_options_set_tls_cert_file(options, tls_cert_file, tls_key_file),
-                  "--cert/--key");
-    }
-    muon_result rc = muon_loop_connect(loop, host, options, handler, userdata, out);
-    muon_connection_options_free(options);
-    return rc;
+/* Connects to `to`; the connection's events go to `h` (may be NULL), else
+ * to the loop's handler. */
+static inline void connect_to(const char *to, const muon_handler *h) {
+    muon_connection_options *o = connection_options();
+    CHECK(muon_loop_connect(loop, to, o, h, NULL, &conn));
+    muon_connection_options_free(o);
 }
 
-/*
- * Whether a transport error only says that the connection was lost, which
- * reconnecting may mend: the socket closed or failed without an AMQP close
- * (amqp:connection:forced), or the peer went silent past the idle timeout
- * (amqp:resource-limit-exceeded). A failed login or a protocol error would
- * only happen again.
- */
-static inline bool is_connection_lost(const muon_condition *c) {
-    if (c == NULL) return true;
-    const char *name = muon_condition_name(c);
-    return strcmp(name, "amqp:connection:forced") == 0 ||
-           strcmp(name, "amqp:resource-limit-exceeded") == 0;
-}
-
-/*
- * The tutorial's reconnect backoff. `delay_ms` is 0 while connected; after a
- * disconnect the first attempt is immediate, then 100 ms, doubling up to 10 s.
- * backoff_next returns how long to wait before the next attempt (0: now).
- */
-struct backoff {
-    unsigned delay_ms;
-};
-
-static inline unsigned backoff_next(struct backoff *b) {
-    unsigned wait = b->delay_ms;
-    if (b->delay_ms == 0) {
-        b->delay_ms = 100;
-    } else {
-        b->delay_ms = b->delay_ms * 2 > 10000 ? 10000 : b->delay_ms * 2;
-    }
-    return wait;
-}
-
-static inline void backoff_reset(struct backoff *b) { b->delay_ms = 0; }
-
-/*
- * A client that keeps its connection: the tutorial's manual reconnect
- * pattern, shared by simple_send and simple_recv. Put a `struct reconnecting`
- * first in the program's state, set its fields, and call reconnect_now. The
- * connection's handler is set here; its userdata is that state, so the
- * program's link handlers (passed the same pointer) see their own fields.
- *
- *   - on_open(rc) runs each time the connection is up: open the links there;
- *   - a lost connection is retried at once, then after 0.1 s, doubling up to
- *     10 s, printing what it does; a connection that never opened, a failed
- *     login or an error from the peer ends the program with a message.
- */
-struct reconnecting {
-    muon_loop *loop;
-    const char *program;           /* for messages */
-    const char *host, *peer;       /* peer: the host without credentials */
-    void (*on_open)(struct reconnecting *rc);
-    muon_connection conn;
-    struct backoff backoff;
-    bool opened_once, done;
-    int exit_code;
-};
-
-static inline void reconnect_now(struct reconnecting *rc);
-
-static inline void reconnecting_closed(struct reconnecting *rc, const char *what,
-                                       const muon_condition *error) {
-    char buf[512];
-    if (error != NULL) {
-        printf("Closed due to %s\n", condition_text(error, buf, sizeof buf, ""));
-        fprintf(stderr, "%s: %s %s: %s\n", rc->program, what, rc->peer, buf);
-        rc->exit_code = 1;
-        rc->done = true;
-    }
-    (void)muon_connection_close(rc->conn); /* may be closed already */
-}
-
-static inline void reconnecting_on_remote_open(void *app, const muon_event *ev) {
-    struct reconnecting *rc = app;
-    (void)ev;
-    rc->opened_once = true;
-    backoff_reset(&rc->backoff);
-    rc->on_open(rc);
-}
-
-static inline void reconnecting_on_link_remote_close(void *app, const muon_event *ev) {
-    reconnecting_closed(app, "link closed by", muon_event_condition(ev));
-}
-
-static inline void reconnecting_on_remote_close(void *app, const muon_event *ev) {
-    reconnecting_closed(app, "connection closed by", muon_event_condition(ev));
-}
-
-static inline void reconnecting_on_timer(void *app, const muon_event *ev) {
-    (void)ev;
-    printf("Reconnecting...\n");
-    fflush(stdout);
-    reconnect_now(app);
-}
-
-/* A failed login or a protocol error: say why and give up (a lost
- * connection is reconnected instead). */
-static inline void reconnecting_give_up(void *app, const muon_event *ev) {
-    struct reconnecting *rc = app;
-    char buf[512];
-    const muon_condition *why = muon_event_condition(ev);
-    if (rc->done || is_connection_lost(why)) return;
-    fprintf(stderr, "%s: connection to %s failed: %s\n", rc->program, rc->peer,
-            condition_text(why, buf, sizeof buf, "no reason given"));
-    rc->exit_code = 1;
-    rc->done = true;
-}
-
-static inline void reconnecting_on_disconnected(void *app, const muon_event *ev) {
-    struct reconnecting *rc = app;
-    char buf[512];
-    if (rc->done) return;
-    /* on_disconnected is where every failure is reported: one that is not
-     * a lost connection would only happen again. */
-    if (!is_connection_lost(muon_event_condition(ev))) {
-        reconnecting_give_up(app, ev);
-        return;
-    }
-    if (!rc->opened_once) { /* never connected: say why and give up */
-        fprintf(stderr, "%s: cannot connect to %s: %s\n", rc->program, rc->peer,
-                condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
-        rc->exit_code = 1;
-        return;
-    }
-    unsigned delay = backoff_next(&rc->backoff);
-    if (delay == 0) {
-        printf("Disconnected, reconnecting...\n");
-        reconnect_now(rc);
-    } else {
-        printf("Disconnected, will try to reconnect after %g seconds\n", delay / 1000.0);
-        muon_handler t = MUON_HANDLER_INIT;
-        t.on_timer = reconnecting_on_timer;
-        check(muon_loop_schedule(rc->loop, delay, &t, rc, NULL), "muon_loop_schedule");
-    }
-    fflush(stdout);
-}
-
-static inline void reconnect_now(struct reconnecting *rc) {
-    muon_handler h = MUON_HANDLER_INIT;
-    h.on_connection_remote_open = reconnecting_on_remote_open;
-    h.on_link_remote_close = reconnecting_on_link_remote_close;
-    h.on_connection_remote_close = reconnecting_on_remote_close;
-    h.on_disconnected = reconnecting_on_disconnected;
-    check(connect_to(rc->loop, rc->host, &h, rc, &rc->conn), "muon_loop_connect");
-}
-
-/*
- * SIGINT and SIGTERM as a loop wake-up: signals_start blocks both signals
- * (call it before starting other threads, so that they inherit the mask)
- * and starts a thread that waits for one and calls muon_loop_wake, so the
- * loop's on_wake callback runs on the loop thread. signals_stop ends the
- * thread (with a signal of its own, never pthread_cancel, which could
- * unwind through muon); call it before muon_loop_free.
- */
-struct signals {
-    pthread_t thread;
-    muon_loop *loop;
-    atomic_bool stopping;
-};
-
-static inline void signal_set(sigset_t *set) {
-    sigemptyset(set);
-    sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
-}
-
-static inline void *signals_wait(void *arg) {
-    struct signals *s = arg;
-    sigset_t set;
-    signal_set(&set);
-    int sig;
-    if (sigwait(&set, &sig) == 0 && !atomic_load(&s->stopping)) {
-        check(muon_loop_wake(s->loop), "muon_loop_wake");
-    }
-    return NULL;
-}
-
-static inline void signals_start(struct signals *s, muon_loop *loop) {
-    sigset_t set;
-    signal_set(&set);
-    s->loop = loop;
-    atomic_init(&s->stopping, false);
-    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
-        pthread_create(&s->thread, NULL, signals_wait, s) != 0) {
-        fprintf(stderr, "error: cannot start the signal thread\n");
-        exit(1);
-    }
-}
-
-static inline void signals_stop(struct signals *s) {
-    atomic_store(&s->stopping, true);
-    pthread_kill(s->thread, SIGTERM); /* ends its sigwait, if it still waits */
-    pthread_join(s->thread, NULL);
+/* Runs the loop until everything is closed; returns the exit status. */
+static inline int run(void) {
+    muon_result rc = muon_loop_run(loop);
+    muon_loop_free(loop);
+    muon_url_free(url);
+    if (rc != MUON_RESULT_OK) fprintf(stderr, "%s: %s\n", program, muon_result_message(rc));
+    return rc != MUON_RESULT_OK ? 1 : exit_code;
 }
 
 #endif

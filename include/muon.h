@@ -118,6 +118,11 @@ typedef enum muon_result {
    */
   MUON_RESULT_OUT_OF_RANGE = 105,
   /**
+   * What was asked for by key is not there (e.g. an application
+   * property `muon_message_get_property_long` looks up).
+   */
+  MUON_RESULT_NOT_FOUND = 106,
+  /**
    * The object is not in a state that allows this call.
    */
   MUON_RESULT_WRONG_STATE = 200,
@@ -628,8 +633,8 @@ typedef struct muon_link_options muon_link_options;
  * `muon_loop_set_log`, `muon_loop_set_trace`, `muon_loop_connect`,
  * `muon_loop_listen`, `muon_loop_schedule`, `muon_timer_cancel`,
  * `muon_loop_run`, `muon_loop_run_once`, `muon_loop_stop`,
- * `muon_loop_wake`, `muon_loop_post`, `muon_loop_free`,
- * `muon_loop_try_free`.
+ * `muon_loop_wake`, `muon_loop_wake_on_signal`, `muon_loop_post`,
+ * `muon_loop_free`, `muon_loop_try_free`.
  */
 typedef struct muon_loop muon_loop;
 
@@ -674,6 +679,9 @@ typedef struct muon_loop muon_loop;
  * maps: `muon_message_set_property`, `_property`, `_property_count`,
  * `_property_key`, `_property_value`, and the same five for
  * `annotation` (message annotations), `delivery_annotation` and `footer`;
+ * the typed property shortcuts `muon_message_set_property_string`,
+ * `_set_property_long`, `_set_property_bool`, `_get_property_string`,
+ * `_get_property_long`, `_get_property_bool`;
  * `muon_message_encode`, `muon_message_decode`, `muon_message_free`.
  */
 typedef struct muon_message muon_message;
@@ -698,6 +706,18 @@ typedef struct muon_message muon_message;
  * `muon_terminus_dynamic_node_properties`, `muon_terminus_filter`.
  */
 typedef struct muon_terminus muon_terminus;
+
+/**
+ * A parsed connection URL. Owned by the application: made by
+ * `muon_url_parse`, freed with `muon_url_free`; its getters' strings live
+ * as long as it does. Plain data: it may move between threads, but not be
+ * used from two at once.
+ *
+ * Functions: `muon_url_parse`, `muon_url_scheme`, `muon_url_user`,
+ * `muon_url_password`, `muon_url_host`, `muon_url_port`,
+ * `muon_url_address`, `muon_url_origin`, `muon_url_free`.
+ */
+typedef struct muon_url muon_url;
 
 /**
  * An AMQP 1.0 value of any type: null, boolean, the integer widths,
@@ -961,7 +981,8 @@ typedef struct muon_handler {
  * `muon_connection_remote_offers_capability`,
  * `muon_connection_remote_desires_capability`,
  * `muon_connection_remote_properties`, `muon_connection_remote_condition`,
- * `muon_connection_local_condition`, `muon_connection_user`.
+ * `muon_connection_local_condition`, `muon_connection_user`,
+ * `muon_connection_sender_to`, `muon_connection_send_reply`.
  */
 typedef struct muon_connection {
   /**
@@ -1007,7 +1028,8 @@ typedef struct muon_listener {
  * handle (`muon_event_sender` of its events). A zeroed value is the null
  * handle.
  *
- * Functions: `muon_connection_open_sender`, `muon_sender_answer_open`,
+ * Functions: `muon_connection_open_sender`, `muon_connection_sender_to`,
+ * `muon_sender_answer_open`,
  * `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
  * `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
  * `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,
@@ -1248,7 +1270,8 @@ size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap
 uint32_t muon_delivery_message_format(struct muon_delivery delivery);
 
 /**
- * Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`;
+ * Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`,
+ * parsed as `muon_url_parse` does; the address part is not used here;
  * `amqps://` is TLS, see `muon_connection_options_add_tls_ca_file`;
  * default port 5672, 5671 for `amqps://`): the tutorial's
  * `eventloop.connect(url, handler=...)`. The AMQP connection is opened as
@@ -1264,8 +1287,10 @@ uint32_t muon_delivery_message_format(struct muon_delivery delivery);
  * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
  * `MUON_RESULT_INVALID_ARGUMENT` (a bad URL, or TLS settings that cannot
  * be used), `MUON_RESULT_WRONG_THREAD`,
- * `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
- * may be called from a callback.
+ * `MUON_RESULT_PANIC`; `out` is written only on success. On a failure
+ * `muon_last_error()` says why in one line (for a bad URL, which part is
+ * wrong, as `muon_url_parse` does; never the password); on success it is
+ * cleared. Not thread-safe; may be called from a callback.
  *
  * # Safety
  * `lp` is NULL or a live loop; `url` NULL or NUL-terminated; `options`
@@ -1279,7 +1304,8 @@ enum muon_result muon_loop_connect(struct muon_loop *lp,
                                    struct muon_connection *out);
 
 /**
- * Listens on `address` (`[amqp://|amqps://]host:port`; port 0 picks a
+ * Listens on `address` (`[amqp://|amqps://]host:port`, parsed as
+ * `muon_url_parse` does, an `/address` part ignored; port 0 picks a
  * free port, read it with `muon_listener_port`): the tutorial's
  * `eventloop.listen(url)`. A certificate in `options`
  * (`muon_connection_options_set_tls_cert_file`) makes it a TLS listener;
@@ -1298,8 +1324,10 @@ enum muon_result muon_loop_connect(struct muon_loop *lp,
  * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
  * `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_ADDRESS_IN_USE`,
  * `MUON_RESULT_RESOLVE_FAILED`, `MUON_RESULT_IO_ERROR`,
- * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
- * called from a callback.
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. On a failure
+ * `muon_last_error()` says why in one line (a bad URL's wrong part, the
+ * address in use, the TLS file); on success it is cleared. Not
+ * thread-safe; may be called from a callback.
  *
  * # Safety
  * As `muon_loop_connect`.
@@ -3649,6 +3677,128 @@ const struct muon_value *muon_message_property_key(const struct muon_message *ms
 const struct muon_value *muon_message_property_value(const struct muon_message *msg, size_t index);
 
 /**
+ * Sets the application property `key` to the string `value` (both
+ * NUL-terminated UTF-8), replacing the value of an existing equal key:
+ * `muon_message_set_property` with a string value, without building and
+ * freeing a `muon_value`.
+ *
+ * `msg`, `key` and `value` are borrowed for the call (the text is
+ * copied). Views into the application properties are invalidated. Returns
+ * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+ * (`key` or `value` is not UTF-8), `MUON_RESULT_PANIC`; on an error the
+ * message is unchanged. Not thread-safe: use one message from one thread
+ * at a time. May be called from a callback.
+ *
+ * # Safety
+ * `msg` is NULL or a message from this API; `key` and `value` are NULL or
+ * NUL-terminated strings.
+ */
+enum muon_result muon_message_set_property_string(struct muon_message *msg,
+                                                  const char *key,
+                                                  const char *value);
+
+/**
+ * Sets the application property `key` (NUL-terminated UTF-8) to the AMQP
+ * `long` `value`, replacing the value of an existing equal key.
+ *
+ * `msg` and `key` are borrowed for the call. Views into the application
+ * properties are invalidated. Returns `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ * `MUON_RESULT_PANIC`; on an error the message is unchanged. Not
+ * thread-safe: use one message from one thread at a time. May be called
+ * from a callback.
+ *
+ * # Safety
+ * `msg` is NULL or a message from this API; `key` is NULL or a
+ * NUL-terminated string.
+ */
+enum muon_result muon_message_set_property_long(struct muon_message *msg,
+                                                const char *key,
+                                                int64_t value);
+
+/**
+ * Sets the application property `key` (NUL-terminated UTF-8) to the AMQP
+ * `boolean` `value`, replacing the value of an existing equal key.
+ *
+ * `msg` and `key` are borrowed for the call. Views into the application
+ * properties are invalidated. Returns `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ * `MUON_RESULT_PANIC`; on an error the message is unchanged. Not
+ * thread-safe: use one message from one thread at a time. May be called
+ * from a callback.
+ *
+ * # Safety
+ * `msg` is NULL or a message from this API; `key` is NULL or a
+ * NUL-terminated string.
+ */
+enum muon_result muon_message_set_property_bool(struct muon_message *msg,
+                                                const char *key,
+                                                bool value);
+
+/**
+ * Reads the application property `key` (NUL-terminated UTF-8) when it is
+ * a string: `*out` receives a view of its UTF-8 bytes (not
+ * NUL-terminated), borrowed until the application properties change or
+ * `msg` is freed.
+ *
+ * `msg` and `key` are borrowed for the call; `out` is written only on
+ * success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_UTF8` (`key`), `MUON_RESULT_NOT_FOUND` (no such
+ * property), `MUON_RESULT_WRONG_TYPE` (the property is not a string; read
+ * it with `muon_message_property`), `MUON_RESULT_PANIC`. Not thread-safe:
+ * use one message from one thread at a time. May be called from a
+ * callback.
+ *
+ * # Safety
+ * `msg` is NULL or a message from this API; `key` is NULL or a
+ * NUL-terminated string; `out` is NULL or writable.
+ */
+enum muon_result muon_message_get_property_string(const struct muon_message *msg,
+                                                  const char *key,
+                                                  struct muon_bytes *out);
+
+/**
+ * Reads the application property `key` (NUL-terminated UTF-8) when it is
+ * an integer: any of the AMQP types byte, short, int, long, ubyte, ushort,
+ * uint and ulong, whose value `*out` receives as an `int64_t` (peers
+ * differ in the type they send a number as).
+ *
+ * `msg` and `key` are borrowed for the call; `out` is written only on
+ * success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_UTF8` (`key`), `MUON_RESULT_NOT_FOUND` (no such
+ * property), `MUON_RESULT_WRONG_TYPE` (not an integer: a float, a string,
+ * ...), `MUON_RESULT_OUT_OF_RANGE` (a ulong above `INT64_MAX`),
+ * `MUON_RESULT_PANIC`. Not thread-safe: use one message from one thread at
+ * a time. May be called from a callback.
+ *
+ * # Safety
+ * `msg` is NULL or a message from this API; `key` is NULL or a
+ * NUL-terminated string; `out` is NULL or writable.
+ */
+enum muon_result muon_message_get_property_long(const struct muon_message *msg,
+                                                const char *key,
+                                                int64_t *out);
+
+/**
+ * Reads the application property `key` (NUL-terminated UTF-8) when it is
+ * a boolean.
+ *
+ * `msg` and `key` are borrowed for the call; `out` is written only on
+ * success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_UTF8` (`key`), `MUON_RESULT_NOT_FOUND` (no such
+ * property), `MUON_RESULT_WRONG_TYPE` (not a boolean), `MUON_RESULT_PANIC`.
+ * Not thread-safe: use one message from one thread at a time. May be
+ * called from a callback.
+ *
+ * # Safety
+ * `msg` is NULL or a message from this API; `key` is NULL or a
+ * NUL-terminated string; `out` is NULL or writable.
+ */
+enum muon_result muon_message_get_property_bool(const struct muon_message *msg,
+                                                const char *key,
+                                                bool *out);
+
+/**
  * Sets the message annotation `key` to `value`, replacing the value of an existing
  * equal key. `key` is a NUL-terminated ASCII symbol (such as `x-opt-jms-dest`).
  * `value` may be of any type.
@@ -4924,6 +5074,105 @@ enum muon_result muon_connection_sasl_scram_credentials(struct muon_connection c
                                                         const char *credentials);
 
 /**
+ * A sender to `address` on `conn`: the one an earlier call of this
+ * function opened for the same address on the same connection, while it
+ * is still open (neither side closed it, its transport was not lost);
+ * else a new one, opened as `muon_connection_open_sender(conn, address,
+ * NULL, NULL, NULL, out)` would (default options, no handler of its own:
+ * its events go to the connection's handler, else the loop's) and
+ * remembered for later calls. Senders queue messages until credit comes
+ * (see `muon_sender_send`), so a message can be sent on the result at
+ * once. This is the cache of reply senders by reply-to address in the
+ * server of Qpid Proton's Python tutorial: `muon_sender_send` on
+ * `muon_connection_sender_to(conn, muon_message_reply_to(request), ...)`.
+ *
+ * Only senders made by this function are reused (one opened with
+ * `muon_connection_open_sender` never is), and each is forgotten once it
+ * is closed, by either side, or has its final event; after the built-in
+ * reconnect, the first call for an address opens a new sender (the
+ * reconnect re-attaches the old one too, with its own handle: close it
+ * in `on_link_remote_open` if it is not wanted).
+ *
+ * `address` (NUL-terminated UTF-8) is borrowed for the call; `out`
+ * receives the sender, owned by the loop until `on_link_final` returns.
+ * Results: as `muon_connection_open_sender` (`MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`); `out` is written only
+ * on success. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `address` is NULL or
+ * NUL-terminated; `out` is NULL or writable.
+ */
+enum muon_result muon_connection_sender_to(struct muon_connection conn,
+                                           const char *address,
+                                           struct muon_sender *out);
+
+/**
+ * Sends `reply` as the answer to `request` (a message received on `conn`,
+ * say): to the request's reply-to address, on the sender
+ * `muon_connection_sender_to(conn, reply_to, ...)` gives, with the reply's
+ * `to` set to that address and its correlation-id set to the request's
+ * correlation-id, or to its message-id when it has none (what Qpid
+ * Proton's servers do; when the request has neither, the reply's own
+ * correlation-id is left as it is). The request/response pattern of Qpid
+ * Proton's Python tutorial in one call: the sender queues the reply until
+ * it has credit (see `muon_sender_send`), and its outcome events go to the
+ * connection's handler, else the loop's.
+ *
+ * `request` is borrowed for the call; `reply` is borrowed too, and keeps
+ * the `to` and correlation-id set here (views of them are invalidated);
+ * it may be freed or reused as soon as the call returns. `out` (may be
+ * NULL) receives the delivery, as `muon_sender_send`'s does. Results:
+ * `MUON_RESULT_OK`; `MUON_RESULT_NOT_FOUND` (the request has no reply-to:
+ * nothing is sent and `reply` is unchanged, e.g. reject the request);
+ * `MUON_RESULT_INVALID_ARGUMENT` (`reply` and `request` are the same
+ * message, or the reply-to holds a NUL byte); the results of
+ * `muon_connection_sender_to` and `muon_sender_send`;
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ * called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `request` and `reply`
+ * are NULL or live messages; `out` is NULL or writable.
+ */
+enum muon_result muon_connection_send_reply(struct muon_connection conn,
+                                            const struct muon_message *request,
+                                            struct muon_message *reply,
+                                            struct muon_delivery *out);
+
+/**
+ * Makes the signal `signum` (`SIGINT`, `SIGTERM`, `SIGHUP`, ...) wake `lp`
+ * instead of taking its default action (for SIGINT and SIGTERM, ending the
+ * process): soon after the signal arrives, on the loop's thread inside
+ * `muon_loop_run`, the loop's default handler gets `on_wake`, where the
+ * application closes what it has open so that the loop ends, as the
+ * tutorial's programs end on Ctrl-C (`KeyboardInterrupt`). Signals that
+ * come close together may be reported once, and `on_wake` also follows
+ * `muon_loop_wake`. A program that wants to end on the signal must act on
+ * `on_wake`: without one, the signal is ignored.
+ *
+ * The setting is the process's (a signal's action is process-wide): a
+ * later call for the same signal with another loop moves it there. It
+ * lasts after `muon_loop_free`, when the signal does nothing; the loop's
+ * wake-up file descriptor stays open until the process ends. The handler
+ * is installed with `SA_RESTART` and does only async-signal-safe things.
+ *
+ * `lp` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (not a
+ * signal number from 1 to 64, or one whose default action must stay:
+ * SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP,
+ * SIGSYS), `MUON_RESULT_IO_ERROR` (the handler could not be installed),
+ * `MUON_RESULT_PANIC`. Thread-safe (it touches only what other threads
+ * may: see `muon_loop_wake`); may be called from a callback.
+ *
+ * # Safety
+ * `lp` is NULL or a live loop that is not being freed.
+ */
+enum muon_result muon_loop_wake_on_signal(struct muon_loop *lp, int signum);
+
+/**
  * The terminus's address: NUL-terminated, borrowed as long as the
  * terminus. NULL if it has none (a dynamic request, an anonymous relay)
  * and for NULL. Not thread-safe; may be called from a callback.
@@ -5251,6 +5500,136 @@ enum muon_result muon_loop_set_trace(struct muon_loop *lp, uint32_t flags);
  * it is replaced or the loop is freed.
  */
 enum muon_result muon_loop_set_log(struct muon_loop *lp, muon_log_fn log, void *userdata);
+
+/**
+ * Parses `text`, a connection URL `[scheme://][user[:password]@]host[:port][/address]`
+ * (see `muon_loop_connect`): scheme `amqp` (the default) or `amqps`; user,
+ * password and address percent-decoded (`%2F` is `/`, `%40` is `@`, `%25`
+ * is `%`); the host a name, an IPv4 address or an IPv6 address in
+ * brackets (`amqp://[::1]:5672/q`); the port 0 to 65535, by default 5672
+ * for `amqp` and 5671 for `amqps`; the address everything after the first
+ * `/` following the host (`host//queue/q` is the address `/queue/q`).
+ * Control characters must be percent-encoded.
+ *
+ * On success `*out` receives a new `muon_url` (ownership moves out: free
+ * it with `muon_url_free`) and `muon_last_error` is cleared. On
+ * `MUON_RESULT_INVALID_ARGUMENT`, `muon_last_error()` says which part is
+ * wrong and quotes the URL with any password replaced by `***`, e.g.
+ * `invalid URL "localhost:99999/q": the port 99999 is out of range (0 to
+ * 65535)`. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT`,
+ * `MUON_RESULT_PANIC`; `out` is written only on success. Thread-safe (it
+ * touches no loop); may be called from a callback.
+ *
+ * # Safety
+ * `text` is NULL or NUL-terminated; `out` is NULL or writable.
+ */
+enum muon_result muon_url_parse(const char *text, struct muon_url **out);
+
+/**
+ * The URL's scheme, in lower case: `"amqp"` (also when the URL had none)
+ * or `"amqps"`; NULL when `url` is NULL. Borrowed until `url` is freed.
+ * Not thread-safe for one URL; may be called from a callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+const char *muon_url_scheme(const struct muon_url *url);
+
+/**
+ * The URL's user name, percent-decoded; NULL when it has none (or `url`
+ * is NULL). Borrowed until `url` is freed. Not thread-safe for one URL;
+ * may be called from a callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+const char *muon_url_user(const struct muon_url *url);
+
+/**
+ * The URL's password, percent-decoded; NULL when it has none (`user@host`,
+ * or `user:@host` with nothing after the colon) or `url` is NULL.
+ * Borrowed until `url` is freed. Not thread-safe for one URL; may be
+ * called from a callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+const char *muon_url_password(const struct muon_url *url);
+
+/**
+ * The URL's host: a name or IPv4 address as written, an IPv6 address
+ * without its brackets (`"::1"`); NULL when `url` is NULL. Borrowed until
+ * `url` is freed. Not thread-safe for one URL; may be called from a
+ * callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+const char *muon_url_host(const struct muon_url *url);
+
+/**
+ * The URL's port: as written, else 5672 for `amqp` and 5671 for `amqps`;
+ * 0 when `url` is NULL (or the URL says port 0, which a listener takes as
+ * "pick a free port"). Not thread-safe for one URL; may be called from a
+ * callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+uint16_t muon_url_port(const struct muon_url *url);
+
+/**
+ * The URL's address (the node to send to or receive from), percent-decoded:
+ * everything after the first `/` that follows the host; `""` when there is
+ * none; NULL when `url` is NULL. Borrowed until `url` is freed. Not
+ * thread-safe for one URL; may be called from a callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+const char *muon_url_address(const struct muon_url *url);
+
+/**
+ * The URL as it may be shown in messages and logs: `scheme://host:port`,
+ * with the port the URL means (its default when the URL has none) and an
+ * IPv6 host in brackets (`"amqp://[::1]:5672"`); never the user name,
+ * the password or the address. NULL when `url` is NULL. Borrowed until
+ * `url` is freed. Not thread-safe for one URL; may be called from a
+ * callback.
+ *
+ * # Safety
+ * `url` is NULL or a live `muon_url`.
+ */
+const char *muon_url_origin(const struct muon_url *url);
+
+/**
+ * Frees a URL made by `muon_url_parse`; NULL is ignored. The strings its
+ * getters returned are invalid afterwards. Not thread-safe for one URL;
+ * may be called from a callback.
+ *
+ * # Safety
+ * `url` is NULL or a `muon_url` not yet freed.
+ */
+void muon_url_free(struct muon_url *url);
+
+/**
+ * Why the last failed call on this thread of `muon_url_parse`,
+ * `muon_loop_connect` or `muon_loop_listen` failed, in one line that
+ * names what was wrong (the part of a bad URL, the TLS file, the address
+ * in use), e.g. `invalid URL "localhost:abc/q": the port "abc" is not a
+ * number`; NULL when the last of those calls on this thread succeeded, or
+ * none was made. A URL quoted in the text never shows its password (it is
+ * replaced by `***`).
+ *
+ * The text belongs to the thread and stays valid until the next call of
+ * one of those three functions on the same thread; never free it.
+ * Thread-safe (each thread has its own); may be called from a callback.
+ *
+ * # Safety
+ * None.
+ */
+const char *muon_last_error(void);
 
 /**
  * Makes a null value.

@@ -470,3 +470,4 @@ fn rcv_settle_second_and_detach_through_the_example_broker() {
     let log = broker.stop();
     assert!(log.contains("consumer from links-durable"), "{log}");
 }
+c_program!(api_url);

@@ -5,7 +5,11 @@
 //! (tests/c_examples/broker_probe.c); reconnect is shown through a
 //! fault-injecting proxy and across a broker killed and restarted; the
 //! hello world, send/receive and request/response runs are repeated under
-//! AddressSanitizer with leak detection; and scripts/tutorial runs end to end.
+//! AddressSanitizer with leak detection; the server's correlation-ids are
+//! checked with a Qpid Proton client (tests/c_examples/correlated_client.py);
+//! every failure ends a program with a clear message, `-h` describes every
+//! option and bad values are refused; each program is at most 2.5 times as
+//! long as its Python original; and scripts/tutorial runs end to end.
 //!
 //! Every program listens on port 0 or on a port found free, every wait has a
 //! time limit, and a guard kills (only) the processes a test started.
@@ -13,6 +17,7 @@
 mod common;
 mod fault_proxy;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -251,7 +256,125 @@ fn hello_send_recv_and_request_response_are_clean_under_asan() {
     broker.stop();
 }
 
+// ---- request / response: the correlation-id ---------------------------------------------------
+
+/// A client on Qpid Proton's Python binding with all its requests in
+/// flight at once, matching responses by correlation-id
+/// (tests/c_examples/correlated_client.py): the server must echo a
+/// request's correlation-id, and use its message-id when it has none.
+#[test]
+fn server_echoes_the_correlation_id_else_the_message_id_to_a_proton_client() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("correlated");
+    let server = Program::start(&build("server", Build::Static), &["-a", &url]);
+    broker.wait_consumers("correlated", 1);
+    let script = manifest_dir().join("tests/c_examples/correlated_client.py");
+    let requests = ["one", "two", "three", "four", "five"];
+    for mode in ["correlation-id", "message-id"] {
+        let mut args = vec![script.to_str().expect("a UTF-8 path"), &url, mode];
+        args.extend(requests);
+        let out = Program::start(Path::new("/usr/bin/python3"), &args).success(LIMIT);
+        let want: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{r} => {}", r.to_uppercase()))
+            .collect();
+        assert_eq!(out, want, "{mode}");
+    }
+    // Our own client, with no ids at all, still gets its answers.
+    run_exact(
+        &build("client", Build::Static),
+        &["-a", &url, "hi"],
+        &["hi => HI"],
+    );
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.success(LIMIT), Vec::<String>::new());
+    broker.stop();
+}
+
 // ---- failures are reported clearly ----------------------------------------------------------
+
+/// The broker rejects every message to a temporary queue that does not
+/// exist: simple_send must not wait forever for their acceptance.
+#[test]
+fn simple_send_exits_non_zero_when_the_broker_rejects_its_messages() {
+    let broker = Broker::start(Build::Static);
+    let (status, out, err) = Program::start(
+        &build("simple_send", Build::Static),
+        &["-a", &broker.url("temp.gone"), "-m", "3"],
+    )
+    .wait(LIMIT);
+    assert_eq!(status.code(), Some(1), "{out:?} {err}");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(
+        err.lines().any(
+            |l| l.starts_with("simple_send: message rejected by amqp://localhost:")
+                && l.ends_with(": amqp:not-found: temp.gone")
+        ),
+        "unclear message: {err}"
+    );
+    broker.stop();
+}
+
+/// `-h` describes every option a program takes; a bad `-m` or `-a` is
+/// refused before anything is done, naming what is wrong.
+#[test]
+fn options_are_described_and_bad_values_refused() {
+    let takes_m = ["helloworld_direct", "simple_send", "simple_recv"];
+    for name in [
+        "helloworld",
+        "helloworld_direct",
+        "simple_send",
+        "simple_recv",
+        "server",
+        "client",
+    ] {
+        let exe = build(name, Build::Static);
+        let (status, out, err) = Program::start(&exe, &["-h"]).wait(LIMIT);
+        assert_eq!(status.code(), Some(0), "{name} -h: {err}");
+        let help = out.join("\n");
+        let mut options = vec!["-a", "--ca", "--cert", "--key", "-h"];
+        if takes_m.contains(&name) {
+            options.push("-m");
+        }
+        if name == "client" {
+            options.push("-r");
+        }
+        for option in options {
+            assert!(
+                help.lines()
+                    .any(|l| l.trim_start().starts_with(option) && l.len() > 20),
+                "{name} -h does not describe {option}:\n{help}"
+            );
+        }
+        if !takes_m.contains(&name) {
+            assert!(!help.contains("-m COUNT"), "{name}:\n{help}");
+        }
+        let (status, _, err) = Program::start(&exe, &["-a", "localhost:abc/q"]).wait(LIMIT);
+        assert_eq!(status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{name}: -a: invalid URL \"localhost:abc/q\": the port \"abc\" is not a number"
+            )),
+            "{name}: {err}"
+        );
+        let (status, _, err) = Program::start(&exe, &["--no-such-option", "x"]).wait(LIMIT);
+        assert_eq!(status.code(), Some(2), "{name}: {err}");
+        assert!(err.starts_with(&format!("usage: {name} ")), "{name}: {err}");
+    }
+    for name in takes_m {
+        let exe = build(name, Build::Static);
+        for bad in ["2147483648", "99999999999999999999999", "-1", "12x", ""] {
+            let (status, _, err) = Program::start(&exe, &["-m", bad]).wait(LIMIT);
+            assert_eq!(status.code(), Some(2), "{name} -m {bad:?}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "{name}: -m {bad}: not a number from 0 to 2147483647"
+                )),
+                "{name} -m {bad:?}: {err}"
+            );
+        }
+    }
+}
 
 #[test]
 fn failures_exit_non_zero_with_a_clear_message() {
@@ -628,4 +751,149 @@ fn installed_muon_builds_the_examples_outside_the_repository_with_pkg_config() {
     );
     let url = format!("localhost:{}/examples", free_port());
     run_exact(&user.join("helloworld_direct"), &["-a", &url], &HELLO);
+}
+
+// ---- line counts beside Qpid Proton's Python tutorial ---------------------------------------
+
+/// The tutorial's Python programs, counted as the C ones are (non-blank,
+/// non-comment lines), from Qpid Proton's Python tutorial.
+const PYTHON_LINES: [(&str, f64); 6] = [
+    ("helloworld", 41.0),
+    ("helloworld_direct", 37.0),
+    ("simple_recv", 41.0),
+    ("simple_send", 62.0),
+    ("server", 24.0),
+    ("client", 27.0),
+];
+
+/// The most a C example may be, in lines, against its Python original.
+const MAX_RATIO: f64 = 2.5;
+
+/// Non-blank lines of C source that are not only comment: `/* */` and `//`
+/// comments are taken out (not inside string or character literals), then
+/// the lines with anything left are counted.
+fn code_lines(src: &str) -> usize {
+    let mut out = String::with_capacity(src.len());
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        out.push('\n');
+                    }
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' => {
+                out.push(c);
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if d == '\\' {
+                        if let Some(e) = chars.next() {
+                            out.push(e);
+                        }
+                    } else if d == c || d == '\n' {
+                        break;
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+/// The headers of examples-c that `file` includes (`#include "x.h"`),
+/// directly or through other headers.
+fn local_includes(dir: &Path, file: &str, seen: &mut Vec<String>) {
+    let src = std::fs::read_to_string(dir.join(file)).expect("an example's source");
+    for line in src.lines() {
+        let Some(rest) = line.trim().strip_prefix("#include \"") else {
+            continue;
+        };
+        let header = rest.split('"').next().unwrap_or_default().to_string();
+        if dir.join(&header).exists() && !seen.contains(&header) {
+            seen.push(header.clone());
+            local_includes(dir, &header, seen);
+        }
+    }
+}
+
+/// Each tutorial program's C lines, with each examples-c header it uses
+/// counted once and split evenly across the programs (all of examples-c's,
+/// the broker included) that use it, against its Python original.
+#[test]
+fn each_example_is_at_most_2_5_times_its_python_original() {
+    let dir = manifest_dir().join("examples-c");
+    let mut programs: Vec<String> = std::fs::read_dir(&dir)
+        .expect("examples-c")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.ends_with(".c"))
+        .collect();
+    programs.sort();
+    let mut headers_of = BTreeMap::new();
+    let mut users: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &programs {
+        let mut seen = Vec::new();
+        local_includes(&dir, p, &mut seen);
+        for h in &seen {
+            *users.entry(h.clone()).or_default() += 1;
+        }
+        headers_of.insert(p.trim_end_matches(".c").to_string(), seen);
+    }
+    let lines = |f: &str| code_lines(&std::fs::read_to_string(dir.join(f)).expect("a source"));
+    println!("shared headers (lines / programs using them):");
+    for (h, n) in &users {
+        println!("  {h:<14} {:>4} / {n}", lines(h));
+    }
+    println!(
+        "{:<18} {:>6} {:>8} {:>7} {:>7} {:>6}",
+        "program", "C", "shared", "total", "Python", "ratio"
+    );
+    let mut over = Vec::new();
+    for (name, python) in PYTHON_LINES {
+        let own = lines(&format!("{name}.c")) as f64;
+        let shared: f64 = headers_of[name]
+            .iter()
+            .map(|h| lines(h) as f64 / users[h] as f64)
+            .sum();
+        let ratio = (own + shared) / python;
+        println!(
+            "{name:<18} {own:>6} {shared:>8.1} {:>7.1} {python:>7} {ratio:>6.2}",
+            own + shared
+        );
+        if ratio > MAX_RATIO {
+            over.push(format!("{name}: {ratio:.2}"));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "over {MAX_RATIO}x the Python original: {over:?}"
+    );
+}
+
+#[test]
+fn code_lines_counts_code_not_comments() {
+    let src = "/* a\n * comment */\nint x; // trailing\n\n  // whole line\nchar *s = \"amqp://h\"; /* x */\n\
+               char c = '\"';\nchar *t = \"/* not a comment */\";\n";
+    assert_eq!(code_lines(src), 4);
 }

@@ -197,6 +197,9 @@ pub(crate) struct State {
     /// the message of `on_message`) still go out before the close.
     pub pending_closes: Vec<PendingClose>,
     pub log: Option<LogTarget>,
+    /// The senders `muon_connection_sender_to` opened, by connection and
+    /// address (peer input: a SipHash map).
+    pub senders_to: std::collections::HashMap<(Key, String), Key>,
 }
 
 /// A close asked for inside a callback.
@@ -274,6 +277,7 @@ impl State {
             deferred_free: Vec::new(),
             pending_closes: Vec::new(),
             log: None,
+            senders_to: Default::default(),
         }
     }
 

@@ -173,7 +173,8 @@ pub(crate) unsafe fn error_with_info(
 
 // ---- connect and listen -------------------------------------------------------
 
-/// Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`;
+/// Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`,
+/// parsed as `muon_url_parse` does; the address part is not used here;
 /// `amqps://` is TLS, see `muon_connection_options_add_tls_ca_file`;
 /// default port 5672, 5671 for `amqps://`): the tutorial's
 /// `eventloop.connect(url, handler=...)`. The AMQP connection is opened as
@@ -189,8 +190,10 @@ pub(crate) unsafe fn error_with_info(
 /// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
 /// `MUON_RESULT_INVALID_ARGUMENT` (a bad URL, or TLS settings that cannot
 /// be used), `MUON_RESULT_WRONG_THREAD`,
-/// `MUON_RESULT_PANIC`; `out` is written only on success. Not thread-safe;
-/// may be called from a callback.
+/// `MUON_RESULT_PANIC`; `out` is written only on success. On a failure
+/// `muon_last_error()` says why in one line (for a bad URL, which part is
+/// wrong, as `muon_url_parse` does; never the password); on success it is
+/// cleared. Not thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// `lp` is NULL or a live loop; `url` NULL or NUL-terminated; `options`
@@ -205,49 +208,55 @@ pub unsafe extern "C" fn muon_loop_connect(
     out: *mut muon_connection,
 ) -> muon_result {
     boundary!(result: {
-        // SAFETY: the caller promises a NUL-terminated string or NULL.
-        let url = unsafe { cstr(url) }?;
-        let opts = if options.is_null() {
-            Default::default()
-        } else {
-            // SAFETY: the caller promises live options.
-            unsafe { borrow(options) }?.clone()
-        };
-        // SAFETY: the caller promises a valid handler table or NULL.
-        let reg = unsafe { Registered::new(handler, userdata) };
-        // SAFETY: the caller promises a live loop or NULL.
-        let h = unsafe {
-            with_state(lp, |st| {
-                let cid = st
-                    .lp
-                    .connect(
-                        url,
-                        ConnectOptions {
-                            tls: opts.tls_for_connect(),
-                            config: opts.config,
-                            reconnect: opts.reconnect,
-                            failover: opts.failover,
-                        },
-                    )
-                    .map_err(map_reactor)?;
-                let k = st.conns.insert(ConnEntry {
-                    id: cid,
-                    handler: reg,
-                    listener: None,
-                    handshake: opts.handshake,
-                    stash: Default::default(),
-                    local_error: None,
-                });
-                st.conn_index.insert(cid, k);
-                Ok(muon_connection::new(st.me, k))
-            })
-        }?;
-        write_out(out, h);
+        let mut why = None;
+        let r = (|| {
+            // SAFETY: the caller promises a NUL-terminated string or NULL.
+            let url = super::url::check(unsafe { cstr(url) }?, &mut why)?;
+            let opts = if options.is_null() {
+                Default::default()
+            } else {
+                // SAFETY: the caller promises live options.
+                unsafe { borrow(options) }?.clone()
+            };
+            // SAFETY: the caller promises a valid handler table or NULL.
+            let reg = unsafe { Registered::new(handler, userdata) };
+            // SAFETY: the caller promises a live loop or NULL.
+            unsafe {
+                with_state(lp, |st| {
+                    let cid = st
+                        .lp
+                        .connect(
+                            &url,
+                            ConnectOptions {
+                                tls: opts.tls_for_connect(),
+                                config: opts.config,
+                                reconnect: opts.reconnect,
+                                failover: opts.failover,
+                            },
+                        )
+                        .map_err(|e| super::url::reactor_error(e, &mut why))?;
+                    let k = st.conns.insert(ConnEntry {
+                        id: cid,
+                        handler: reg,
+                        listener: None,
+                        handshake: opts.handshake,
+                        stash: Default::default(),
+                        local_error: None,
+                    });
+                    st.conn_index.insert(cid, k);
+                    Ok(muon_connection::new(st.me, k))
+                })
+            }
+        })();
+        // SAFETY: as above.
+        super::url::report("cannot connect to", unsafe { cstr(url) }.ok(), &r, why);
+        write_out(out, r?);
         Ok(())
     })
 }
 
-/// Listens on `address` (`[amqp://|amqps://]host:port`; port 0 picks a
+/// Listens on `address` (`[amqp://|amqps://]host:port`, parsed as
+/// `muon_url_parse` does, an `/address` part ignored; port 0 picks a
 /// free port, read it with `muon_listener_port`): the tutorial's
 /// `eventloop.listen(url)`. A certificate in `options`
 /// (`muon_connection_options_set_tls_cert_file`) makes it a TLS listener;
@@ -266,8 +275,10 @@ pub unsafe extern "C" fn muon_loop_connect(
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
 /// `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_ADDRESS_IN_USE`,
 /// `MUON_RESULT_RESOLVE_FAILED`, `MUON_RESULT_IO_ERROR`,
-/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
-/// called from a callback.
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. On a failure
+/// `muon_last_error()` says why in one line (a bad URL's wrong part, the
+/// address in use, the TLS file); on success it is cleared. Not
+/// thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// As `muon_loop_connect`.
@@ -281,34 +292,39 @@ pub unsafe extern "C" fn muon_loop_listen(
     out: *mut muon_listener,
 ) -> muon_result {
     boundary!(result: {
-        // SAFETY: the caller promises a NUL-terminated string or NULL.
-        let address = unsafe { cstr(address) }?;
-        let opts = if options.is_null() {
-            Default::default()
-        } else {
-            // SAFETY: the caller promises live options.
-            unsafe { borrow(options) }?.clone()
-        };
-        let tls = opts.tls_for_listen();
-        // SAFETY: the caller promises a valid handler table or NULL.
-        let reg = unsafe { Registered::new(handler, userdata) };
-        // SAFETY: the caller promises a live loop or NULL.
-        let h = unsafe {
-            with_state(lp, |st| {
-                let id = st
-                    .lp
-                    .listen(address, opts.config, &tls)
-                    .map_err(map_reactor)?;
-                let k = st.listeners.insert(ListenerEntry {
-                    id,
-                    handler: reg,
-                    handshake: opts.handshake,
-                });
-                st.listener_index.insert(id, k);
-                Ok(muon_listener::new(st.me, k))
-            })
-        }?;
-        write_out(out, h);
+        let mut why = None;
+        let r = (|| {
+            // SAFETY: the caller promises a NUL-terminated string or NULL.
+            let address = super::url::check(unsafe { cstr(address) }?, &mut why)?;
+            let opts = if options.is_null() {
+                Default::default()
+            } else {
+                // SAFETY: the caller promises live options.
+                unsafe { borrow(options) }?.clone()
+            };
+            let tls = opts.tls_for_listen();
+            // SAFETY: the caller promises a valid handler table or NULL.
+            let reg = unsafe { Registered::new(handler, userdata) };
+            // SAFETY: the caller promises a live loop or NULL.
+            unsafe {
+                with_state(lp, |st| {
+                    let id = st
+                        .lp
+                        .listen(&address, opts.config, &tls)
+                        .map_err(|e| super::url::reactor_error(e, &mut why))?;
+                    let k = st.listeners.insert(ListenerEntry {
+                        id,
+                        handler: reg,
+                        handshake: opts.handshake,
+                    });
+                    st.listener_index.insert(id, k);
+                    Ok(muon_listener::new(st.me, k))
+                })
+            }
+        })();
+        // SAFETY: as above.
+        super::url::report("cannot listen on", unsafe { cstr(address) }.ok(), &r, why);
+        write_out(out, r?);
         Ok(())
     })
 }

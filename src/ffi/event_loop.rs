@@ -47,8 +47,8 @@ use crate::reactor::{self, Loop, LoopWaker, TimerId};
 /// `muon_loop_set_log`, `muon_loop_set_trace`, `muon_loop_connect`,
 /// `muon_loop_listen`, `muon_loop_schedule`, `muon_timer_cancel`,
 /// `muon_loop_run`, `muon_loop_run_once`, `muon_loop_stop`,
-/// `muon_loop_wake`, `muon_loop_post`, `muon_loop_free`,
-/// `muon_loop_try_free`.
+/// `muon_loop_wake`, `muon_loop_wake_on_signal`, `muon_loop_post`,
+/// `muon_loop_free`, `muon_loop_try_free`.
 pub struct muon_loop {
     _private: [u8; 0],
 }

@@ -23,7 +23,8 @@ use crate::engine::Key;
 /// `muon_connection_remote_offers_capability`,
 /// `muon_connection_remote_desires_capability`,
 /// `muon_connection_remote_properties`, `muon_connection_remote_condition`,
-/// `muon_connection_local_condition`, `muon_connection_user`.
+/// `muon_connection_local_condition`, `muon_connection_user`,
+/// `muon_connection_sender_to`, `muon_connection_send_reply`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct muon_connection {
@@ -57,7 +58,8 @@ pub struct muon_listener {
 /// handle (`muon_event_sender` of its events). A zeroed value is the null
 /// handle.
 ///
-/// Functions: `muon_connection_open_sender`, `muon_sender_answer_open`,
+/// Functions: `muon_connection_open_sender`, `muon_connection_sender_to`,
+/// `muon_sender_answer_open`,
 /// `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
 /// `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
 /// `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,

@@ -59,6 +59,9 @@ use crate::codec::sections::{Header, Properties};
 /// maps: `muon_message_set_property`, `_property`, `_property_count`,
 /// `_property_key`, `_property_value`, and the same five for
 /// `annotation` (message annotations), `delivery_annotation` and `footer`;
+/// the typed property shortcuts `muon_message_set_property_string`,
+/// `_set_property_long`, `_set_property_bool`, `_get_property_string`,
+/// `_get_property_long`, `_get_property_bool`;
 /// `muon_message_encode`, `muon_message_decode`, `muon_message_free`.
 pub struct muon_message {
     _private: [u8; 0],

@@ -10,11 +10,12 @@
 use std::borrow::Cow;
 use std::ffi::c_char;
 
-use super::boundary::{borrow, borrow_mut, boundary, cstr, take, view};
+use super::boundary::{borrow, borrow_mut, boundary, check_out, cstr, take, view, write};
 use super::message::{MessageBox, muon_message};
 use super::result::muon_result;
 use super::value::{muon_value, symbol_text};
 use super::value_container::{check_nesting, nesting, put};
+use super::value_get::muon_bytes;
 use crate::codec::message::Message;
 use crate::codec::{Map, Value};
 
@@ -247,6 +248,245 @@ pub unsafe extern "C" fn muon_message_property_value(
         unsafe { entries(msg, Section::ApplicationProperties) }
             .get(index)
             .map_or(std::ptr::null(), |e| view::<muon_value>(&e.1))
+    })
+}
+
+// ---- application property shortcuts: typed setters and getters --------------------
+
+/// Sets application property `key` to a value made here (no `muon_value`
+/// to build and free).
+///
+/// # Safety
+/// `msg` is NULL or a live, unaliased message; `key` is NULL or
+/// NUL-terminated.
+unsafe fn set_simple(
+    msg: *mut muon_message,
+    key: *const c_char,
+    value: Value<'static>,
+) -> Result<(), muon_result> {
+    // SAFETY: forwarded from the caller.
+    let m = unsafe { borrow_mut(msg) }?;
+    // SAFETY: forwarded from the caller.
+    let k = Section::ApplicationProperties.key(unsafe { cstr(key) }?)?;
+    put(
+        &mut Section::ApplicationProperties.get_mut(m.msg_mut()).0,
+        k,
+        value,
+    );
+    Ok(())
+}
+
+/// Reads application property `key` with `f` into `out`:
+/// `MUON_RESULT_NOT_FOUND` when there is none, `MUON_RESULT_WRONG_TYPE`
+/// when `f` declines its type, or `f`'s own error.
+///
+/// # Safety
+/// `msg` is NULL or a live message; `key` is NULL or NUL-terminated;
+/// `out` is NULL or writable.
+unsafe fn get_simple<T>(
+    msg: *const muon_message,
+    key: *const c_char,
+    out: *mut T,
+    f: impl FnOnce(&Value<'static>) -> Result<T, muon_result>,
+) -> Result<(), muon_result> {
+    check_out(out)?;
+    // SAFETY: forwarded from the caller.
+    let m: &MessageBox = unsafe { borrow(msg) }?;
+    // SAFETY: forwarded from the caller.
+    let key = unsafe { cstr(key) }?;
+    let v = Section::ApplicationProperties
+        .get(m.msg())
+        .and_then(|map| {
+            map.0
+                .iter()
+                .find(|(k, _)| Section::ApplicationProperties.matches(k, key))
+        })
+        .map(|(_, v)| v)
+        .ok_or(muon_result::NotFound)?;
+    let answer = f(v)?;
+    // SAFETY: forwarded from the caller.
+    unsafe { write(out, answer) }
+}
+
+/// Sets the application property `key` to the string `value` (both
+/// NUL-terminated UTF-8), replacing the value of an existing equal key:
+/// `muon_message_set_property` with a string value, without building and
+/// freeing a `muon_value`.
+///
+/// `msg`, `key` and `value` are borrowed for the call (the text is
+/// copied). Views into the application properties are invalidated. Returns
+/// `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`
+/// (`key` or `value` is not UTF-8), `MUON_RESULT_PANIC`; on an error the
+/// message is unchanged. Not thread-safe: use one message from one thread
+/// at a time. May be called from a callback.
+///
+/// # Safety
+/// `msg` is NULL or a message from this API; `key` and `value` are NULL or
+/// NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_message_set_property_string(
+    msg: *mut muon_message,
+    key: *const c_char,
+    value: *const c_char,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        let v = unsafe { cstr(value) }?.to_owned();
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_simple(msg, key, Value::String(Cow::Owned(v))) }
+    })
+}
+
+/// Sets the application property `key` (NUL-terminated UTF-8) to the AMQP
+/// `long` `value`, replacing the value of an existing equal key.
+///
+/// `msg` and `key` are borrowed for the call. Views into the application
+/// properties are invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_PANIC`; on an error the message is unchanged. Not
+/// thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
+///
+/// # Safety
+/// `msg` is NULL or a message from this API; `key` is NULL or a
+/// NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_message_set_property_long(
+    msg: *mut muon_message,
+    key: *const c_char,
+    value: i64,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_simple(msg, key, Value::Long(value)) }
+    })
+}
+
+/// Sets the application property `key` (NUL-terminated UTF-8) to the AMQP
+/// `boolean` `value`, replacing the value of an existing equal key.
+///
+/// `msg` and `key` are borrowed for the call. Views into the application
+/// properties are invalidated. Returns `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+/// `MUON_RESULT_PANIC`; on an error the message is unchanged. Not
+/// thread-safe: use one message from one thread at a time. May be called
+/// from a callback.
+///
+/// # Safety
+/// `msg` is NULL or a message from this API; `key` is NULL or a
+/// NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_message_set_property_bool(
+    msg: *mut muon_message,
+    key: *const c_char,
+    value: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { set_simple(msg, key, Value::Bool(value)) }
+    })
+}
+
+/// Reads the application property `key` (NUL-terminated UTF-8) when it is
+/// a string: `*out` receives a view of its UTF-8 bytes (not
+/// NUL-terminated), borrowed until the application properties change or
+/// `msg` is freed.
+///
+/// `msg` and `key` are borrowed for the call; `out` is written only on
+/// success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_INVALID_UTF8` (`key`), `MUON_RESULT_NOT_FOUND` (no such
+/// property), `MUON_RESULT_WRONG_TYPE` (the property is not a string; read
+/// it with `muon_message_property`), `MUON_RESULT_PANIC`. Not thread-safe:
+/// use one message from one thread at a time. May be called from a
+/// callback.
+///
+/// # Safety
+/// `msg` is NULL or a message from this API; `key` is NULL or a
+/// NUL-terminated string; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_message_get_property_string(
+    msg: *const muon_message,
+    key: *const c_char,
+    out: *mut muon_bytes,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            get_simple(msg, key, out, |v| match v {
+                Value::String(s) => Ok(muon_bytes::of(s.as_bytes())),
+                _ => Err(muon_result::WrongType),
+            })
+        }
+    })
+}
+
+/// Reads the application property `key` (NUL-terminated UTF-8) when it is
+/// an integer: any of the AMQP types byte, short, int, long, ubyte, ushort,
+/// uint and ulong, whose value `*out` receives as an `int64_t` (peers
+/// differ in the type they send a number as).
+///
+/// `msg` and `key` are borrowed for the call; `out` is written only on
+/// success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_INVALID_UTF8` (`key`), `MUON_RESULT_NOT_FOUND` (no such
+/// property), `MUON_RESULT_WRONG_TYPE` (not an integer: a float, a string,
+/// ...), `MUON_RESULT_OUT_OF_RANGE` (a ulong above `INT64_MAX`),
+/// `MUON_RESULT_PANIC`. Not thread-safe: use one message from one thread at
+/// a time. May be called from a callback.
+///
+/// # Safety
+/// `msg` is NULL or a message from this API; `key` is NULL or a
+/// NUL-terminated string; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_message_get_property_long(
+    msg: *const muon_message,
+    key: *const c_char,
+    out: *mut i64,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            get_simple(msg, key, out, |v| match *v {
+                Value::Byte(x) => Ok(x.into()),
+                Value::Short(x) => Ok(x.into()),
+                Value::Int(x) => Ok(x.into()),
+                Value::Long(x) => Ok(x),
+                Value::Ubyte(x) => Ok(x.into()),
+                Value::Ushort(x) => Ok(x.into()),
+                Value::Uint(x) => Ok(x.into()),
+                Value::Ulong(x) => i64::try_from(x).map_err(|_| muon_result::OutOfRange),
+                _ => Err(muon_result::WrongType),
+            })
+        }
+    })
+}
+
+/// Reads the application property `key` (NUL-terminated UTF-8) when it is
+/// a boolean.
+///
+/// `msg` and `key` are borrowed for the call; `out` is written only on
+/// success. Returns `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_INVALID_UTF8` (`key`), `MUON_RESULT_NOT_FOUND` (no such
+/// property), `MUON_RESULT_WRONG_TYPE` (not a boolean), `MUON_RESULT_PANIC`.
+/// Not thread-safe: use one message from one thread at a time. May be
+/// called from a callback.
+///
+/// # Safety
+/// `msg` is NULL or a message from this API; `key` is NULL or a
+/// NUL-terminated string; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_message_get_property_bool(
+    msg: *const muon_message,
+    key: *const c_char,
+    out: *mut bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            get_simple(msg, key, out, |v| match v {
+                Value::Bool(b) => Ok(*b),
+                _ => Err(muon_result::WrongType),
+            })
+        }
     })
 }
 

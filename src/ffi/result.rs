@@ -34,6 +34,9 @@ pub enum muon_result {
     WrongType = 104,
     /// An index or number is out of the range the function accepts.
     OutOfRange = 105,
+    /// What was asked for by key is not there (e.g. an application
+    /// property `muon_message_get_property_long` looks up).
+    NotFound = 106,
 
     /// The object is not in a state that allows this call.
     WrongState = 200,
@@ -79,7 +82,7 @@ pub enum muon_result {
 
 impl muon_result {
     /// Every code, for lookups by number.
-    const ALL: [muon_result; 24] = [
+    const ALL: [muon_result; 25] = [
         muon_result::Ok,
         muon_result::NullArgument,
         muon_result::InvalidArgument,
@@ -87,6 +90,7 @@ impl muon_result {
         muon_result::BufferTooSmall,
         muon_result::WrongType,
         muon_result::OutOfRange,
+        muon_result::NotFound,
         muon_result::WrongState,
         muon_result::Reentrant,
         muon_result::Closed,
@@ -139,6 +143,10 @@ impl muon_result {
             muon_result::OutOfRange => (
                 b"MUON_RESULT_OUT_OF_RANGE\0",
                 b"an index or number is out of range\0",
+            ),
+            muon_result::NotFound => (
+                b"MUON_RESULT_NOT_FOUND\0",
+                b"nothing is there under that key\0",
             ),
             muon_result::WrongState => (
                 b"MUON_RESULT_WRONG_STATE\0",

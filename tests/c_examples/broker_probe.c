@@ -18,7 +18,23 @@
  *
  * Bodies are {'sequence': n}, printed one per line as received.
  */
-#include "../../examples-c/common.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "muon.h"
+
+static void check(muon_result rc, const char *what) {
+    if (rc != MUON_RESULT_OK) {
+        fprintf(stderr, "broker_probe: %s: %s\n", what, muon_result_message(rc));
+        exit(1);
+    }
+}
+
+static void usage_exit(void) {
+    fprintf(stderr, "usage: broker_probe [-a URL] [-m N] MODE [CONNECTIONS]\n");
+    exit(2);
+}
 
 enum mode { RECV, HOLD, RELEASE, MODIFY, REJECT, PRESEND, PRERECV, ANON, LOAD };
 
@@ -41,9 +57,9 @@ struct probe {
 };
 
 static void fail(struct conn *c, const char *what, const muon_event *ev) {
-    char buf[512];
-    fprintf(stderr, "broker_probe: %s: %s\n", what,
-            condition_text(muon_event_condition(ev), buf, sizeof buf, "no reason given"));
+    const muon_condition *why = muon_event_condition(ev);
+    fprintf(stderr, "broker_probe: %s: %s %s\n", what, why ? muon_condition_name(why) : "",
+            why ? muon_condition_description(why) : "no reason given");
     c->p->exit_code = 1;
     (void)muon_connection_close(c->handle);
 }
@@ -159,18 +175,30 @@ static void on_disconnected(void *app, const muon_event *ev) {
 int main(int argc, char **argv) {
     static const char *modes[] = {"recv", "hold", "release", "modify", "reject",
                                   "presend", "prerecv", "anon", "load"};
-    const char *usage = "[-a URL] [-m N] MODE [CONNECTIONS]";
-    struct options opts;
-    parse_options(argc, argv, usage, 100, &opts);
-    if (opts.argc < 1) usage_exit(argv[0], usage);
-    struct probe p = {.mode = LOAD + 1, .host = opts.host, .address = opts.address,
-                      .n = opts.count, .n_conns = 1};
-    for (int i = 0; i <= LOAD; i++) {
-        if (strcmp(opts.argv[0], modes[i]) == 0) p.mode = (enum mode)i;
+    const char *url_text = "localhost:5672/examples", *rest[2] = {NULL, NULL};
+    long n = 100;
+    int n_rest = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
+            url_text = argv[++i];
+        } else if (strcmp(argv[i], "-m") == 0 && i + 1 < argc) {
+            n = atol(argv[++i]);
+        } else if (argv[i][0] != '-' && n_rest < 2) {
+            rest[n_rest++] = argv[i];
+        } else {
+            usage_exit();
+        }
     }
-    if (p.mode > LOAD) usage_exit(argv[0], usage);
-    if (p.mode == LOAD) p.n_conns = opts.argc > 1 ? atoi(opts.argv[1]) : 200;
-    if (p.n_conns < 1) usage_exit(argv[0], usage);
+    muon_url *url = NULL;
+    if (n_rest < 1 || muon_url_parse(url_text, &url) != MUON_RESULT_OK) usage_exit();
+    struct probe p = {.mode = LOAD + 1, .host = url_text, .address = muon_url_address(url),
+                      .n = n, .n_conns = 1};
+    for (int i = 0; i <= LOAD; i++) {
+        if (strcmp(rest[0], modes[i]) == 0) p.mode = (enum mode)i;
+    }
+    if (p.mode > LOAD) usage_exit();
+    if (p.mode == LOAD) p.n_conns = n_rest > 1 ? atoi(rest[1]) : 200;
+    if (p.n_conns < 1) usage_exit();
 
     muon_loop *loop = NULL;
     check(muon_loop_new(&loop), "muon_loop_new");
@@ -193,6 +221,7 @@ int main(int argc, char **argv) {
     }
     muon_result rc = muon_loop_run(loop);
     muon_loop_free(loop);
+    muon_url_free(url);
     free(p.conns);
     if (rc != MUON_RESULT_OK) {
         fprintf(stderr, "broker_probe: %s\n", muon_result_message(rc));
