@@ -193,6 +193,13 @@ inline const std::error_category &category() noexcept {
     return instance;
 }
 
+/** The code's name as muon.h spells it, e.g. "MUON_RESULT_QUEUE_FULL" (`muon_result_name`). */
+inline const char *to_string(errc e) noexcept {
+    int code = static_cast<int>(e);
+    if (code < 0 || code > 1023) return "MUON_RESULT_UNKNOWN";
+    return muon_result_name(static_cast<muon_result>(code));
+}
+
 /** Makes a `std::error_code` of muon's category (found by ADL). */
 inline std::error_code make_error_code(errc e) noexcept {
     return std::error_code(static_cast<int>(e), category());
@@ -1940,7 +1947,7 @@ public:
     /** Adds a capability desired in `open`. */
     connection_options &add_desired_capability(const std::string &c) { return str(muon_connection_options_add_desired_capability, c, "add_desired_capability"); }
     /** The properties sent in `open`: a map with symbol keys. */
-    connection_options &properties(value_view map) { return check(muon_connection_options_set_properties(o_, map.get()), "properties"); }
+    connection_options &properties(const value &map) { return check(muon_connection_options_set_properties(o_, map.get()), "properties"); }
     /** The handshake built-in (default on). */
     connection_options &handshake(bool on) { return flag(muon_connection_options_set_handshake, on, "handshake"); }
     /** Adds a URL for the built-in reconnect to rotate through. */
@@ -2060,7 +2067,7 @@ public:
     /** Adds a capability desired in `attach`. */
     link_options &add_desired_capability(const std::string &c) { return str(muon_link_options_add_desired_capability, c, "add_desired_capability"); }
     /** The link properties: a map with symbol keys. */
-    link_options &properties(value_view map) { return check(muon_link_options_set_properties(o_, map.get()), "properties"); }
+    link_options &properties(const value &map) { return check(muon_link_options_set_properties(o_, map.get()), "properties"); }
 
 private:
     link_options &check(muon_result rc, const char *what) {
