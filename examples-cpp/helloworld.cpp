@@ -25,7 +25,8 @@ struct hello_world : example::client {
         if (e.is_receiver()) conn.open_sender(opts.address);
     }
 
-    void on_link_flow(muon::event &e) override {
+    void on_link_flow(muon::event &e) override { // the receiver's flows come here too
+        if (e.is_receiver()) return;
         e.sender().send(muon::message("Hello World!"));
         e.sender().close();
     }
