@@ -98,7 +98,8 @@ const SANITIZE: [&str; 3] = [
 /// example (the examples print their own name). Compilations are serialised:
 /// the machine has few cores.
 fn build_cpp(name: &str, cxx: Cxx, kind: Kind) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<(String, Cxx, Kind), PathBuf>>> = OnceLock::new();
+    type Built = HashMap<(String, Cxx, Kind), PathBuf>;
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
     let mut built = BUILT
         .get_or_init(Default::default)
         .lock()
@@ -120,7 +121,10 @@ fn build_cpp(name: &str, cxx: Cxx, kind: Kind) -> PathBuf {
     let mut cmd = Command::new(cxx.program());
     cmd.args(STRICT)
         .arg(format!("-I{}", manifest_dir().join("include").display()))
-        .arg(format!("-I{}", manifest_dir().join("examples-cpp").display()))
+        .arg(format!(
+            "-I{}",
+            manifest_dir().join("examples-cpp").display()
+        ))
         .arg("-pthread");
     if kind == Kind::Sanitized {
         cmd.args(SANITIZE);
@@ -132,7 +136,11 @@ fn build_cpp(name: &str, cxx: Cxx, kind: Kind) -> PathBuf {
         .args(["-lpthread", "-ldl", "-lm"]);
     run_compiler(
         cmd,
-        &format!("compiling {} with {} ({kind:?})", src.display(), cxx.program()),
+        &format!(
+            "compiling {} with {} ({kind:?})",
+            src.display(),
+            cxx.program()
+        ),
     );
     built.insert((name.to_string(), cxx, kind), exe.clone());
     exe
@@ -221,7 +229,12 @@ fn same(name: &str, args: &[&str]) -> Ran {
 fn run_exact<S: AsRef<str>>(exe: &Path, args: &[&str], expected: &[S]) {
     let out = Program::start_env(exe, args, &SANITIZER_ENV).success(LIMIT);
     let expected: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
-    assert_eq!(out, expected, "{} {args:?}: unexpected output", exe.display());
+    assert_eq!(
+        out,
+        expected,
+        "{} {args:?}: unexpected output",
+        exe.display()
+    );
 }
 
 const HELLO: [&str; 1] = ["Hello World!"];
@@ -258,7 +271,11 @@ fn examples_print_what_the_c_examples_print_through_the_broker() {
         ("cpp", cpp("simple_send"), cpp("simple_recv")),
     ] {
         let url = broker.url(&format!("send-first-{lang}"));
-        run_exact(&exe_send, &["-a", &url, "-m", "1000"], &["all messages confirmed"]);
+        run_exact(
+            &exe_send,
+            &["-a", &url, "-m", "1000"],
+            &["all messages confirmed"],
+        );
         run_exact(&exe_recv, &["-a", &url, "-m", "1000"], &sequences(1000));
     }
     // The receiver first (the clang++ builds, this time), then the sender.
@@ -291,7 +308,11 @@ fn examples_print_what_the_c_examples_print_through_the_broker() {
                 &["-a", &url, "hello", "Grüße, world"],
                 &["hello => HELLO", "Grüße, world => GRüßE, WORLD"],
             );
-            run_exact(&client, &["-a", &url, "-r", "fixed-replies", "hi"], &["hi => HI"]);
+            run_exact(
+                &client,
+                &["-a", &url, "-r", "fixed-replies", "hi"],
+                &["hi => HI"],
+            );
         }
         server.signal(libc::SIGTERM);
         assert_eq!(server.success(LIMIT), Vec::<String>::new(), "{lang} server");
@@ -331,7 +352,11 @@ fn failures_and_bad_options_are_reported_as_the_c_examples_report_them() {
     broker.stop();
     // Bad command lines: the same usage text, exit status 2.
     for name in EXAMPLES {
-        for args in [&["-x"][..], &["-m", "many"][..], &["--cert", "only.pem"][..]] {
+        for args in [
+            &["-x"][..],
+            &["-m", "many"][..],
+            &["--cert", "only.pem"][..],
+        ] {
             let r = same(name, args);
             assert_eq!(r.code, Some(2), "{name} {args:?}: {r:?}");
             assert!(r.err.starts_with("usage: "), "{name} {args:?}: {r:?}");
@@ -360,8 +385,8 @@ fn failures_and_bad_options_are_reported_as_the_c_examples_report_them() {
 #[test]
 fn helloworld_direct_prints_what_the_c_example_prints() {
     // Port 0: the port it got, then the message.
-    let out = Program::start(&cpp("helloworld_direct"), &["-a", "localhost:0/examples"])
-        .success(LIMIT);
+    let out =
+        Program::start(&cpp("helloworld_direct"), &["-a", "localhost:0/examples"]).success(LIMIT);
     assert_eq!(out.len(), 2, "{out:?}");
     assert!(out[0].starts_with("listening on "), "{out:?}");
     assert_eq!(out[1], "Hello World!");
@@ -552,6 +577,33 @@ fn clients_back_off_while_the_broker_is_down_and_resume() {
     broker.stop();
 }
 
+/// The hello world of the README's C++ section, pointed at the test broker.
+#[test]
+fn the_readme_hello_world_builds_and_prints_hello_world() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
+    let start = readme.find("```cpp\n").expect("a C++ block in the README") + 7;
+    let end = start + readme[start..].find("```").expect("the end of the block");
+    let broker = Broker::start();
+    let code = readme[start..end].replace(
+        "\"localhost:5672\"",
+        &format!("\"localhost:{}\"", broker.port),
+    );
+    assert!(
+        code.contains(&broker.port.to_string()),
+        "no URL to point at the broker"
+    );
+    let dir = out_dir().join("cpp-readme");
+    std::fs::create_dir_all(&dir).expect("a directory");
+    std::fs::write(dir.join("hello.cpp"), code).expect("can write the program");
+    let exe = build_cpp(
+        &dir.join("hello.cpp").display().to_string(),
+        Cxx::Gcc,
+        Kind::Plain,
+    );
+    run_exact(&exe, &[], &HELLO);
+    broker.stop();
+}
+
 // ---- the two languages together ------------------------------------------------------------
 
 #[test]
@@ -562,7 +614,11 @@ fn cpp_and_c_examples_talk_to_each_other() {
         (c("simple_send"), cpp("simple_recv"), "c-to-cpp"),
     ] {
         let url = broker.url(q);
-        run_exact(&send, &["-a", &url, "-m", "500"], &["all messages confirmed"]);
+        run_exact(
+            &send,
+            &["-a", &url, "-m", "500"],
+            &["all messages confirmed"],
+        );
         run_exact(&recv, &["-a", &url, "-m", "500"], &sequences(500));
     }
     broker.stop();
@@ -584,15 +640,16 @@ fn api_program_passes_with_gcc_and_clang() {
 /// checks every value against the C++ value it was made from).
 fn type_fidelity(types_cpp: &Path) {
     static TYPES_C: OnceLock<PathBuf> = OnceLock::new();
-    let types_c = TYPES_C
-        .get_or_init(|| common::compile_c(Path::new("tests/interop/types.c"), common::Link::Static));
+    let types_c = TYPES_C.get_or_init(|| {
+        common::compile_c(Path::new("tests/interop/types.c"), common::Link::Static)
+    });
     let expected = std::fs::read_to_string(manifest_dir().join("tests/interop/types.expected"))
         .expect("tests/interop/types.expected");
     let broker = Broker::start();
     let hostport = format!("127.0.0.1:{}", broker.port);
     run_exact(types_cpp, &["send", &hostport, "cpp-to-c"], &["sent"]);
     let got = Program::start(
-        &types_c,
+        types_c,
         &["recv", "--connect", &hostport, "--address", "cpp-to-c"],
     )
     .success(LIMIT);
@@ -611,7 +668,7 @@ fn type_fidelity(types_cpp: &Path) {
     }
     assert_eq!(got.len(), want.len());
     Program::start(
-        &types_c,
+        types_c,
         &["send", "--connect", &hostport, "--address", "c-to-cpp"],
     )
     .success(LIMIT);
@@ -619,8 +676,8 @@ fn type_fidelity(types_cpp: &Path) {
         if let Some(s) = sender {
             run_exact(s, &["send", &hostport, q], &["sent"]);
         }
-        let out = Program::start_env(types_cpp, &["recv", &hostport, q], &SANITIZER_ENV)
-            .success(LIMIT);
+        let out =
+            Program::start_env(types_cpp, &["recv", &hostport, q], &SANITIZER_ENV).success(LIMIT);
         assert_eq!(out, ["ok: 256 values checked"], "{q}");
     }
     broker.stop();
@@ -658,8 +715,16 @@ fn examples_and_api_are_clean_under_address_and_undefined_behavior_sanitizers() 
         &HELLO,
     );
     let url = broker.url("sanitized");
-    run_exact(&s("simple_send"), &["-a", &url, "-m", "200"], &["all messages confirmed"]);
-    run_exact(&s("simple_recv"), &["-a", &url, "-m", "200"], &sequences(200));
+    run_exact(
+        &s("simple_send"),
+        &["-a", &url, "-m", "200"],
+        &["all messages confirmed"],
+    );
+    run_exact(
+        &s("simple_recv"),
+        &["-a", &url, "-m", "200"],
+        &sequences(200),
+    );
     let url = broker.url("sanitized-requests");
     let server = Program::start_env(&s("server"), &["-a", &url], &SANITIZER_ENV);
     broker.wait_consumers("sanitized-requests", 1);
@@ -827,7 +892,10 @@ fn code_lines(text: &str) -> usize {
 
 #[test]
 fn examples_are_no_longer_than_protons_cpp_examples() {
-    assert_eq!(code_lines("a();\n\n// x\n/* y\n z */ b(); // c\n\"//\"\n"), 3);
+    assert_eq!(
+        code_lines("a();\n\n// x\n/* y\n z */ b(); // c\n\"//\"\n"),
+        3
+    );
     for (ours, theirs, limit) in PROTON_CPP_LINES {
         let path = manifest_dir()
             .join("examples-cpp")
@@ -868,15 +936,12 @@ fn every_function_of_the_c_header_is_used_by_the_cpp_header() {
     let hpp = std::fs::read_to_string(manifest_dir().join("include/muon.hpp")).expect("muon.hpp");
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let uses = |name: &str| {
-        hpp.match_indices(name).any(|(i, _)| {
-            !hpp[..i].ends_with(ident) && !hpp[i + name.len()..].starts_with(ident)
-        })
+        hpp.match_indices(name)
+            .any(|(i, _)| !hpp[..i].ends_with(ident) && !hpp[i + name.len()..].starts_with(ident))
     };
     let mut functions = Vec::new();
     for line in h.lines() {
-        if line.is_empty()
-            || line.starts_with([' ', '*', '/', '#'])
-            || line.starts_with("typedef")
+        if line.is_empty() || line.starts_with([' ', '*', '/', '#']) || line.starts_with("typedef")
         {
             continue;
         }
@@ -888,7 +953,11 @@ fn every_function_of_the_c_header_is_used_by_the_cpp_header() {
             }
         }
     }
-    assert!(functions.len() > 300, "found only {} functions", functions.len());
+    assert!(
+        functions.len() > 300,
+        "found only {} functions",
+        functions.len()
+    );
     let missing: Vec<&String> = functions
         .iter()
         .filter(|f| !uses(f) && !NOT_WRAPPED.iter().any(|(n, _)| n == f))

@@ -1237,7 +1237,11 @@ fn rabbit_send_recv(ctx: &Ctx, plain: bool) -> Result<String, String> {
 fn rabbit_cpp_examples(ctx: &Ctx) -> Result<String, String> {
     let p = B::Rabbit.port(ctx)?;
     let url = |q: &str| format!("amqp://guest:guest@127.0.0.1:{p}//queue/{}", unique(ctx, q));
-    let hello = ok(ctx, args(ctx.muon_cpp("helloworld"), &["-a", &url("cpp-hello")]), LIMIT)?;
+    let hello = ok(
+        ctx,
+        args(ctx.muon_cpp("helloworld"), &["-a", &url("cpp-hello")]),
+        LIMIT,
+    )?;
     expect_lines("muon C++ helloworld", &hello.stdout, "Hello World!\n")?;
     let url = url("cpp-seq");
     let n = 1000;
@@ -1250,10 +1254,16 @@ fn rabbit_cpp_examples(ctx: &Ctx) -> Result<String, String> {
     );
     let recv = finish(recv, &send, LIMIT);
     let send = send?;
-    expect_lines("muon C++ simple_send", &send.stdout, "all messages confirmed\n")?;
+    expect_lines(
+        "muon C++ simple_send",
+        &send.stdout,
+        "all messages confirmed\n",
+    )?;
     let recv = recv.require_ok()?;
     expect_lines("muon C++ simple_recv", &recv.stdout, &sequence_lines(n))?;
-    Ok(format!("C++ Hello World!, {n} messages in order, SASL PLAIN"))
+    Ok(format!(
+        "C++ Hello World!, {n} messages in order, SASL PLAIN"
+    ))
 }
 
 fn rabbit_wrong_password_api(ctx: &Ctx) -> Result<String, String> {

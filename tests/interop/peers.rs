@@ -149,16 +149,24 @@ pub fn compile_muon_cpp(name: &str, out: &Path) -> Result<PathBuf, String> {
     }
     let lib = common::lib_dir();
     let mut cmd = Command::new("g++");
-    cmd.args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-pthread"])
-        .arg(format!("-I{}", root.join("include").display()))
-        .arg(format!("-I{}", root.join("examples-cpp").display()))
-        .arg(&src)
-        .arg("-o")
-        .arg(out)
-        .arg(format!("-L{}", lib.display()))
-        .arg("-lmuon")
-        .arg("-lpthread")
-        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    cmd.args([
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-O1",
+        "-pthread",
+    ])
+    .arg(format!("-I{}", root.join("include").display()))
+    .arg(format!("-I{}", root.join("examples-cpp").display()))
+    .arg(&src)
+    .arg("-o")
+    .arg(out)
+    .arg(format!("-L{}", lib.display()))
+    .arg("-lmuon")
+    .arg("-lpthread")
+    .arg(format!("-Wl,-rpath,{}", lib.display()));
     output_of(cmd, &format!("compiling {}", src.display()))?;
     Ok(out.to_path_buf())
 }
