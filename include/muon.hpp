@@ -677,7 +677,9 @@ public:
         }
         return *this;
     }
-    ~value() { muon_value_free(own_); }
+    ~value() {
+        if (own_ != nullptr) muon_value_free(own_);
+    }
 
     /** Takes ownership of `v` (a value the caller owns, not a view). */
     static value adopt(muon_value *v) noexcept { return value(v, adopt_tag{}); }
@@ -2323,16 +2325,20 @@ struct shared_target {
 };
 template <class Target, void (messaging_handler::*M)(event &)>
 void call_member(void *ud, const muon_event *ev) noexcept {
-    guarded(muon_event_loop(ev), [&] {
+    try {
         event e(ev);
         (Target::get(ud)->*M)(e);
-    });
+    } catch (...) {
+        keep_error(muon_event_loop(ev));
+    }
 }
 template <handler::function handler::*F> void call_function(void *ud, const muon_event *ev) noexcept {
-    guarded(muon_event_loop(ev), [&] {
+    try {
         event e(ev);
         (static_cast<handler *>(ud)->*F)(e);
-    });
+    } catch (...) {
+        keep_error(muon_event_loop(ev));
+    }
 }
 inline void free_shared(void *ud) noexcept { delete static_cast<std::shared_ptr<messaging_handler> *>(ud); }
 inline void free_handler(void *ud) noexcept { delete static_cast<handler *>(ud); }

@@ -36,6 +36,7 @@ bool flag(int argc, char **argv, const char *name) {
 struct app : muon::messaging_handler {
     muon::connection conn;
     muon::message msg; // reused, as mu_send reuses its message
+    std::map<std::string, int32_t> body{{"sequence", 0}}; // and its body
     std::string payload;
     int count = 0, sent = 0, accepted = 0;
     bool presettled = false, closing = false;
@@ -52,7 +53,8 @@ struct app : muon::messaging_handler {
             int n = sent + 1;
             msg.id(uint64_t(n));
             if (payload.empty()) {
-                msg.body(std::map<std::string, int32_t>{{"sequence", n}});
+                body["sequence"] = n;
+                msg.body(body);
             } else {
                 msg.body(std::map<std::string, muon::value>{{"sequence", int32_t(n)}, {"payload", payload}});
             }
