@@ -882,11 +882,16 @@ inline bool read_bytes(value_view v, std::string &out,
     out.assign(reinterpret_cast<const char *>(b.ptr), b.len);
     return true;
 }
+template <class T> struct is_character : std::bool_constant<std::is_same_v<T, char> ||
+                                                             std::is_same_v<T, wchar_t> ||
+                                                             std::is_same_v<T, char16_t> ||
+                                                             std::is_same_v<T, char32_t>> {};
+#ifdef __cpp_char8_t
+template <> struct is_character<char8_t> : std::true_type {};
+#endif
 template <class T> struct is_amqp_integer
     : std::bool_constant<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
-                         !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
-                         !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t> &&
-                         sizeof(T) <= 8> {};
+                         !is_character<T>::value && sizeof(T) <= 8> {};
 template <class T> value encode(const T &x) { return codec<T>::encode(x); }
 } // namespace detail
 /// @endcond
