@@ -117,6 +117,32 @@ impl Ctx {
         }
     }
 
+    /// A muon C++ example (examples-cpp/), compiled by the first case that
+    /// needs it, with the frame trace on as for `muon`.
+    fn muon_cpp(&self, name: &str) -> Result<Command, String> {
+        static BUILT: std::sync::OnceLock<
+            std::sync::Mutex<HashMap<String, Result<PathBuf, String>>>,
+        > = std::sync::OnceLock::new();
+        let mut built = BUILT
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let exe = built
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                let dir = self.env.dir.join("bin").join("cpp");
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                peers::compile_muon_cpp(name, &dir.join(name))
+            })
+            .clone()
+            .map_err(|e| format!("muon's C++ {name} is not available: {e}"))?;
+        let mut c = Command::new(exe);
+        if std::env::var("MUON_INTEROP_TRACE").map_or(true, |v| v != "0") {
+            c.env("MUON_TRACE", "frm");
+        }
+        Ok(c)
+    }
+
     /// A muon program without the frame trace, for runs of many messages
     /// (the trace of 200,000 would be hundreds of MB).
     fn muon_quiet(&self, name: &str) -> Result<Command, String> {
@@ -1206,6 +1232,40 @@ fn rabbit_send_recv(ctx: &Ctx, plain: bool) -> Result<String, String> {
     ))
 }
 
+/// The C++ examples (examples-cpp/) against RabbitMQ: helloworld, then
+/// simple_send and simple_recv with 1,000 messages, SASL PLAIN from the URL.
+fn rabbit_cpp_examples(ctx: &Ctx) -> Result<String, String> {
+    let p = B::Rabbit.port(ctx)?;
+    let url = |q: &str| format!("amqp://guest:guest@127.0.0.1:{p}//queue/{}", unique(ctx, q));
+    let hello = ok(
+        ctx,
+        args(ctx.muon_cpp("helloworld"), &["-a", &url("cpp-hello")]),
+        LIMIT,
+    )?;
+    expect_lines("muon C++ helloworld", &hello.stdout, "Hello World!\n")?;
+    let url = url("cpp-seq");
+    let n = 1000;
+    let m = n.to_string();
+    let recv = ctx.start(args(ctx.muon_cpp("simple_recv"), &["-a", &url, "-m", &m])?)?;
+    let send = ok(
+        ctx,
+        args(ctx.muon_cpp("simple_send"), &["-a", &url, "-m", &m]),
+        LIMIT,
+    );
+    let recv = finish(recv, &send, LIMIT);
+    let send = send?;
+    expect_lines(
+        "muon C++ simple_send",
+        &send.stdout,
+        "all messages confirmed\n",
+    )?;
+    let recv = recv.require_ok()?;
+    expect_lines("muon C++ simple_recv", &recv.stdout, &sequence_lines(n))?;
+    Ok(format!(
+        "C++ Hello World!, {n} messages in order, SASL PLAIN"
+    ))
+}
+
 fn rabbit_wrong_password_api(ctx: &Ctx) -> Result<String, String> {
     let p = B::Rabbit.port(ctx)?;
     let hp = format!("amqp://guest:wrong@127.0.0.1:{p}");
@@ -1660,6 +1720,12 @@ pub fn all() -> Vec<Case> {
         |c| rabbit_send_recv(c, false),
     ));
     v.push(on(r, "4", "muon helloworld", muon_helloworld));
+    v.push(case(
+        "4",
+        r.label(),
+        "muon C++ helloworld, simple_send → simple_recv (1000)",
+        rabbit_cpp_examples,
+    ));
     v.push(on(
         r,
         "4",

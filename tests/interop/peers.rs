@@ -139,6 +139,38 @@ pub fn compile_muon(
     Ok(out.to_path_buf())
 }
 
+/// Compiles a muon C++ example (examples-cpp/NAME.cpp, over
+/// include/muon.hpp) against libmuon.so, with the flags tests/cpp.rs uses.
+pub fn compile_muon_cpp(name: &str, out: &Path) -> Result<PathBuf, String> {
+    let root = common::manifest_dir();
+    let src = root.join("examples-cpp").join(format!("{name}.cpp"));
+    if !src.exists() {
+        return Err(format!("{} does not exist", src.display()));
+    }
+    let lib = common::lib_dir();
+    let mut cmd = Command::new("g++");
+    cmd.args([
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-O1",
+        "-pthread",
+    ])
+    .arg(format!("-I{}", root.join("include").display()))
+    .arg(format!("-I{}", root.join("examples-cpp").display()))
+    .arg(&src)
+    .arg("-o")
+    .arg(out)
+    .arg(format!("-L{}", lib.display()))
+    .arg("-lmuon")
+    .arg("-lpthread")
+    .arg(format!("-Wl,-rpath,{}", lib.display()));
+    output_of(cmd, &format!("compiling {}", src.display()))?;
+    Ok(out.to_path_buf())
+}
+
 /// Compiles one of Proton's C examples (a copy of the installed source is
 /// never needed: it compiles in place, output in `out_dir`).
 pub fn compile_proton_c(name: &str, out_dir: &Path) -> Result<PathBuf, String> {
