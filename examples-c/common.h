@@ -42,9 +42,10 @@
 static const char *program = "example";
 
 static inline void check(muon_result rc, const char *what) {
-    const char *why = muon_last_error(); /* why muon_loop_connect or _listen failed */
+    const char *why = muon_last_error(); /* what muon_loop_connect or _listen says went wrong */
     if (rc == MUON_RESULT_OK) return;
-    fprintf(stderr, "%s: %s: %s\n", program, what, why ? why : muon_result_message(rc));
+    if (why != NULL) fprintf(stderr, "%s: %s\n", program, why);
+    else fprintf(stderr, "%s: %s: %s\n", program, what, muon_result_message(rc));
     exit(1);
 }
 
@@ -71,7 +72,7 @@ static struct {
     {"--cert", "FILE", "for amqps://: this program's certificate (PEM), with --key", &cert_file},
     {"--key", "FILE", "the private key (PEM) of --cert", &key_file},
 };
-static const char *peer;     /* -a's URL as messages show it: no user, password or address */
+static const char *peer;     /* -a's host:port as messages show it (with the scheme if given) */
 static char **args;          /* the arguments after the options, then NULL */
 static int n_args, exit_code;
 static long long count;      /* -m COUNT, 0 to 2147483647 */
@@ -144,9 +145,8 @@ static inline void usage(const char *about, int status) {
     FILE *f = status ? stderr : stdout;
     fprintf(f, "usage: %s [OPTION]...%s\n%s\n  -h, --help     print this help\n", program,
             args ? " [ARGUMENT]..." : "", about);
-    for (size_t i = 0; i < sizeof opt / sizeof *opt; i++) {
+    for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
         if (opt[i].help) fprintf(f, "  %-6s %-7s %s\n", opt[i].name, opt[i].arg, opt[i].help);
-    }
     exit(status);
 }
 
@@ -182,7 +182,7 @@ static inline void setup(const char *name, int argc, char **argv, const char *ab
         exit(2);
     }
     address = muon_url_address(url);
-    peer = muon_url_origin(url);
+    peer = muon_url_origin(url) + (strstr(url_text, "://") ? 0 : strlen(muon_url_scheme(url)) + 3);
     CHECK(muon_loop_new(&loop));
     CHECK(muon_loop_set_handler(loop, HANDLER(.on_connection_remote_close = on_closed_by_peer,
         .on_link_remote_close = on_closed_by_peer, .on_rejected = on_not_accepted,

@@ -307,7 +307,7 @@ fn simple_send_exits_non_zero_when_the_broker_rejects_its_messages() {
     assert!(out.is_empty(), "{out:?}");
     assert!(
         err.lines().any(
-            |l| l.starts_with("simple_send: message rejected by amqp://localhost:")
+            |l| l.starts_with("simple_send: message rejected by localhost:")
                 && l.ends_with(": amqp:not-found: temp.gone")
         ),
         "unclear message: {err}"
