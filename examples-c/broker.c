@@ -244,9 +244,12 @@ static void deliver(struct queue *q) {
         muon_delivery d;
         muon_result rc = muon_sender_send(c->sender, n->msg, &d);
         if (rc != MUON_RESULT_OK) {
-            /* WRONG_STATE: output backlog (on_link_flow follows once it is
-             * written); else it is going. */
-            if (rc != MUON_RESULT_WRONG_STATE) c->closing = true;
+            /* QUEUE_FULL: the consumer's connection has more output waiting
+             * than muon holds, and the sender's queue is full too (a
+             * consumer that does not read); WRONG_STATE: the same without a
+             * queue. on_link_flow follows once the queue is empty. Anything
+             * else: it is going. */
+            if (rc != MUON_RESULT_QUEUE_FULL && rc != MUON_RESULT_WRONG_STATE) c->closing = true;
             idle++;
             continue;
         }

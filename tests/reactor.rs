@@ -427,14 +427,13 @@ fn quiet_connection_for_a_second() -> Result<(), (Duration, Vec<muon::codec::tra
         while let Some(ev) = lp.next_event() {
             match &ev {
                 LoopEvent::Engine(_, Event::TransportError(e)) => errors.push(e.clone()),
-                LoopEvent::Timer(_, 7) => {
+                LoopEvent::Timer(_, 7)
                     if lp
                         .engine_ref(c)
-                        .is_some_and(|e| e.remote_state() == EndpointState::Active)
-                    {
-                        closing = true;
-                        lp.close(c, None).unwrap();
-                    }
+                        .is_some_and(|e| e.remote_state() == EndpointState::Active) =>
+                {
+                    closing = true;
+                    lp.close(c, None).unwrap();
                 }
                 LoopEvent::ConnectionFinal(id) if *id == c => lp.close_listener(l).unwrap(),
                 _ => {}

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 /// What the proxy does to each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// None: everything is forwarded as it comes (for `stop_reading` and
+    /// `cut_all` alone).
+    None,
     /// Shut both sockets down once the connection carried a number of
     /// bytes (both directions together) drawn between the two bounds.
     Cut { min_bytes: usize, max_bytes: usize },
@@ -212,7 +215,9 @@ impl FaultProxy {
                                 let life = draw(&mut seed, ms / 2, ms + ms / 2);
                                 (usize::MAX, Duration::from_millis(life as u64))
                             }
-                            Fault::OneByte | Fault::Delay(_) => (usize::MAX, Duration::MAX),
+                            Fault::None | Fault::OneByte | Fault::Delay(_) => {
+                                (usize::MAX, Duration::MAX)
+                            }
                         };
                         client.set_nonblocking(false).ok();
                         client.set_nodelay(true).ok();
@@ -368,6 +373,10 @@ fn pump(pair: Arc<Pair>, upstream: bool, fault: Fault, shared: Arc<Shared>) {
     });
 }
 
+/// A delay line: segments with the time each is due, and the thread that
+/// writes them.
+type DelayLine = (mpsc::Sender<(Instant, Vec<u8>)>, JoinHandle<()>);
+
 /// Where a pump writes: straight to the socket, one byte per write, or
 /// through a delay line (a thread that writes each segment when its time
 /// comes).
@@ -375,7 +384,7 @@ struct Output {
     stream: TcpStream,
     fault: Fault,
     seed: u64,
-    delayed: Option<(mpsc::Sender<(Instant, Vec<u8>)>, JoinHandle<()>)>,
+    delayed: Option<DelayLine>,
     last_due: Instant,
 }
 
