@@ -7,8 +7,9 @@
 //! hello world, send/receive and request/response runs are repeated under
 //! AddressSanitizer with leak detection; and scripts/tutorial runs end to end.
 //!
-//! Every program listens on port 0 or on a port found free, every wait has a
-//! time limit, and a guard kills (only) the processes a test started.
+//! Every program listens on port 0 or on a port held for it until it binds
+//! (`reserve_port`), every wait has a time limit, and a guard kills (only)
+//! the processes a test started.
 
 mod common;
 mod fault_proxy;

@@ -1,7 +1,9 @@
 //! Running programs under test: a started program whose stdout is collected
 //! line by line as it comes (and stderr as text), waited for with a time
-//! limit, and killed when dropped; plus the small readers of the examples'
-//! output (`{'sequence': N}` lines, "Disconnected" lines).
+//! limit, and killed when dropped; ports for programs to listen on (held
+//! for them, or chosen where no other socket takes them) and ports where
+//! nothing listens; a process's resident memory; plus the small readers of
+//! the examples' output (`{'sequence': N}` lines, "Disconnected" lines).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
