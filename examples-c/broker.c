@@ -82,6 +82,7 @@ struct link {              /* userdata of each link's handler */
     char *address;           /* CONSUMER: the source; PRODUCER: the target or NULL */
     struct node *unsettled, *unsettled_tail; /* CONSUMER: sent, not settled */
     bool closing;            /* CONSUMER: detached by the peer, or failing */
+    bool credited;           /* CONSUMER: its first credit arrived (logged once) */
     bool denied;             /* the access rules refuse it: closed once open */
     struct queue *blocked_on; /* PRODUCER: credit taken back until it drains */
     struct link *next_link;  /* in conn->links */
@@ -243,9 +244,12 @@ static void deliver(struct queue *q) {
         muon_delivery d;
         muon_result rc = muon_sender_send(c->sender, n->msg, &d);
         if (rc != MUON_RESULT_OK) {
-            /* WRONG_STATE: output backlog (on_link_flow follows once it is
-             * written); else it is going. */
-            if (rc != MUON_RESULT_WRONG_STATE) c->closing = true;
+            /* QUEUE_FULL: the consumer's connection has more output waiting
+             * than muon holds, and the sender's queue is full too (a
+             * consumer that does not read); WRONG_STATE: the same without a
+             * queue. on_link_flow follows once the queue is empty. Anything
+             * else: it is going. */
+            if (rc != MUON_RESULT_QUEUE_FULL && rc != MUON_RESULT_WRONG_STATE) c->closing = true;
             idle++;
             continue;
         }
@@ -330,6 +334,11 @@ static void detach_consumer(struct broker *b, struct link *c) {
 static void on_link_flow(void *app, const muon_event *ev) {
     struct link *c = app;
     (void)ev;
+    if (!c->credited && muon_sender_credit(c->sender) > 0) {
+        c->credited = true;
+        LOG(c->b, "connection %u: consumer from %s has credit", c->conn->id,
+            c->address ? c->address : "(no such queue)");
+    }
     if (c->queue != NULL) deliver(c->queue);
 }
 

@@ -471,3 +471,67 @@ fn rcv_settle_second_and_detach_through_the_example_broker() {
     assert!(log.contains("consumer from links-durable"), "{log}");
 }
 c_program!(api_url);
+
+#[path = "fault_proxy/mod.rs"]
+mod fault_proxy;
+
+/// Reconnect while a receiver holds unsettled deliveries
+/// (tests/c/api_reconnect_unsettled.c): the example broker's queue holds
+/// 10 messages; the program takes 5 through a proxy, holds them unsettled
+/// and says so; the proxy cuts the connection; after the built-in
+/// reconnect the old delivery handles are stale (an accept is refused with
+/// `MUON_RESULT_STALE_HANDLE`) and the broker redelivers the 5, then the
+/// rest. Statically linked, then under AddressSanitizer.
+fn reconnect_unsettled(asan: bool, tag: &str) {
+    use common::examples::{Broker, Build, build};
+    use common::program::Program;
+
+    let exe = compile("api_reconnect_unsettled", asan, tag);
+    let limit = Duration::from_secs(60);
+    let broker = Broker::launch(Build::Static, 0, &[], &[], limit);
+    let url = format!("127.0.0.1:{}/unsettled", broker.port);
+    let sent = Program::start(
+        &build("simple_send", Build::Static),
+        &["-a", &url, "-m", "10"],
+    )
+    .success(limit);
+    assert_eq!(sent, ["all messages confirmed"]);
+    let upstream = format!("127.0.0.1:{}", broker.port)
+        .parse()
+        .expect("an address");
+    let proxy = fault_proxy::FaultProxy::with(upstream, fault_proxy::Fault::None);
+    let program = Program::start(&exe, &[&format!("127.0.0.1:{}", proxy.port()), "unsettled"]);
+    program.wait_line("holding 5", limit);
+    assert_eq!(proxy.cut_all(), 1, "one connection to cut");
+    let out = program.success(limit);
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some("api_reconnect_unsettled: ok")
+    );
+    assert!(proxy.accepted() >= 2, "the program did not reconnect");
+    drop(proxy);
+    broker.stop();
+}
+
+#[test]
+fn api_reconnect_unsettled_static_library() {
+    reconnect_unsettled(false, "static");
+}
+
+#[test]
+fn api_reconnect_unsettled_address_sanitizer() {
+    if std::env::var_os("VALGRIND").is_some() {
+        eprintln!("under VALGRIND: the ASan build is not run");
+        return;
+    }
+    if !asan_supported() {
+        assert!(
+            std::env::var_os("MUON_REQUIRE_ASAN").is_none(),
+            "{} does not support -fsanitize=address, and MUON_REQUIRE_ASAN is set",
+            cc()
+        );
+        eprintln!("{} does not support -fsanitize=address: skipped", cc());
+        return;
+    }
+    reconnect_unsettled(true, "asan");
+}

@@ -11,8 +11,9 @@
 //! option and bad values are refused; each program is at most 2.5 times as
 //! long as its Python original; and scripts/tutorial runs end to end.
 //!
-//! Every program listens on port 0 or on a port found free, every wait has a
-//! time limit, and a guard kills (only) the processes a test started.
+//! Every program listens on port 0 or on a port held for it until it binds
+//! (`reserve_port`), every wait has a time limit, and a guard kills (only)
+//! the processes a test started.
 
 mod common;
 mod fault_proxy;
@@ -23,7 +24,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::examples::{Broker, Build, build};
-use common::program::{self, Program, free_port, reconnects, sequence, sequences, tail, tally};
+use common::program::{
+    self, Program, reconnects, refused_port, reserve_port, sequence, sequences, tail, tally,
+};
 use common::{manifest_dir, out_dir};
 use fault_proxy::FaultProxy;
 
@@ -109,8 +112,10 @@ fn helloworld_direct_prints_hello_world() {
         .unwrap_or_else(|| panic!("no port in {:?}", out[0]));
     assert_ne!(port, 0);
     assert_eq!(out[1], "Hello World!");
-    // A given port: exactly the tutorial's output.
-    let url = format!("localhost:{}/examples", free_port());
+    // A given port: exactly the tutorial's output. (The port is held for
+    // it until it listens: see `reserve_port`.)
+    let port = reserve_port();
+    let url = format!("localhost:{}/examples", port.port);
     run_exact(
         &build("helloworld_direct", Build::Shared),
         &["-a", &url],
@@ -227,7 +232,8 @@ fn hello_send_recv_and_request_response_are_clean_under_asan() {
         &["-a", &broker.url("asan-hello")],
         &HELLO,
     );
-    let direct = format!("localhost:{}/examples", free_port());
+    let port = reserve_port();
+    let direct = format!("localhost:{}/examples", port.port);
     run_exact(
         &build("helloworld_direct", Build::Asan),
         &["-a", &direct],
@@ -378,8 +384,9 @@ fn options_are_described_and_bad_values_refused() {
 
 #[test]
 fn failures_exit_non_zero_with_a_clear_message() {
-    // Nothing listens on a port just released.
-    let url = format!("localhost:{}/examples", free_port());
+    // Nothing listens on this port, and nothing can while `port` is kept.
+    let port = refused_port();
+    let url = format!("localhost:{}/examples", port.port);
     for name in ["helloworld", "simple_send", "simple_recv", "client"] {
         let (status, _, err) =
             Program::start(&build(name, Build::Static), &["-a", &url]).wait(LIMIT);
@@ -433,10 +440,12 @@ fn broker_shares_a_queue_round_robin() {
     let broker = Broker::start(Build::Static);
     let url = broker.url("shared");
     // Each consumer grants 50 credit at once, so neither runs dry: the
-    // broker alternates strictly between them.
+    // broker alternates strictly between them, once both credits are in
+    // (attached is not enough: a consumer's credit follows its attach, and
+    // messages sent before it arrives all go to the other one).
     let a = probe(&url, 50, "recv");
     let b = probe(&url, 50, "recv");
-    broker.wait_consumers("shared", 2);
+    broker.wait_log_count("consumer from shared has credit\n", 2);
     send(&url, 100);
     let (a, b) = (a.success(LIMIT), b.success(LIMIT));
     let odd: Vec<String> = sequences(100).into_iter().step_by(2).collect();
@@ -749,7 +758,8 @@ fn installed_muon_builds_the_examples_outside_the_repository_with_pkg_config() {
         "building with pkg-config failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let url = format!("localhost:{}/examples", free_port());
+    let port = reserve_port();
+    let url = format!("localhost:{}/examples", port.port);
     run_exact(&user.join("helloworld_direct"), &["-a", &url], &HELLO);
 }
 

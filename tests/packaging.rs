@@ -20,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::program::{Program, free_port};
+use common::program::{Program, refused_port};
 use common::{lib_dir, manifest_dir, soname};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -558,9 +558,11 @@ fn first_program_guide_builds_both_ways_and_talks_to_the_example_broker() {
     let (status, _, err) = broker.wait(RUN_LIMIT);
     assert!(status.success(), "the broker did not stop cleanly:\n{err}");
 
-    // No broker: a message and status 1.
+    // No broker: a message and status 1 (nothing can listen on the port
+    // while `dead` is kept).
+    let dead = refused_port();
     let out = user_command(src.join("hello"))
-        .arg(format!("localhost:{}", free_port()))
+        .arg(format!("localhost:{}", dead.port))
         .output()
         .expect("hello runs");
     let err = String::from_utf8_lossy(&out.stderr);

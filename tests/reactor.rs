@@ -364,6 +364,46 @@ fn idle_timeout_closes_a_connection_to_a_silent_peer() {
 
 #[test]
 fn heartbeats_keep_a_quiet_connection_open() {
+    // Both ends run on this one thread, each timing the other out after
+    // 200 ms of silence and sending a heartbeat every 50 ms (a quarter:
+    // each advertises half of its time-out, and the peer writes at half of
+    // that). A thread that is not scheduled for 150 ms (a loaded machine)
+    // silences both ends at once, and whichever wakes first times the
+    // other out: that is right, and says nothing about heartbeats. So the
+    // gaps between the loop's turns are measured, and a run in which one
+    // came near the time-out is run again; a run without such a gap must
+    // stay up.
+    const ATTEMPTS: usize = 5;
+    let mut gaps = Vec::new();
+    for _ in 0..ATTEMPTS {
+        match quiet_connection_for_a_second() {
+            Ok(()) => return,
+            Err((gap, errors)) => {
+                assert!(
+                    gap >= STALL,
+                    "the connection failed although the loop never stalled \
+                     (longest gap between turns {gap:?}): {errors:?}"
+                );
+                gaps.push(gap);
+            }
+        }
+    }
+    panic!(
+        "the loop stalled past {STALL:?} in each of {ATTEMPTS} runs ({gaps:?}): \
+         the machine is too loaded to test heartbeats"
+    );
+}
+
+/// A gap between two turns of the loop long enough (with the 50 ms between
+/// heartbeats) to reach the 200 ms idle time-out.
+const STALL: Duration = Duration::from_millis(120);
+
+/// Opens a connection to a listener of the same loop, both ends with a
+/// 200 ms idle time-out, keeps it quiet for a second (five time-outs), then
+/// closes it. Ok if it stayed up; else the longest gap between turns of the
+/// loop, and the errors.
+fn quiet_connection_for_a_second() -> Result<(), (Duration, Vec<muon::codec::transport::AmqpError>)>
+{
     let mut lp = Loop::new().unwrap();
     let server = Config {
         idle_timeout: Some(Duration::from_millis(200)),
@@ -380,22 +420,44 @@ fn heartbeats_keep_a_quiet_connection_open() {
     lp.schedule(Duration::from_millis(1000), 7);
     let mut closing = false;
     let mut errors = Vec::new();
-    drive(&mut lp, |lp, ev| {
-        match &ev {
-            LoopEvent::Engine(_, Event::TransportError(e)) => errors.push(e.clone()),
-            LoopEvent::Timer(_, 7) => {
-                assert!(lp.engine_ref(c).unwrap().remote_state() == EndpointState::Active);
-                closing = true;
-                lp.close(c, None).unwrap();
+    let start = Instant::now();
+    let mut last_turn = Instant::now();
+    let mut longest = Duration::ZERO;
+    loop {
+        while let Some(ev) = lp.next_event() {
+            match &ev {
+                LoopEvent::Engine(_, Event::TransportError(e)) => errors.push(e.clone()),
+                LoopEvent::Timer(_, 7)
+                    if lp
+                        .engine_ref(c)
+                        .is_some_and(|e| e.remote_state() == EndpointState::Active) =>
+                {
+                    closing = true;
+                    lp.close(c, None).unwrap();
+                }
+                LoopEvent::ConnectionFinal(id) if *id == c => lp.close_listener(l).unwrap(),
+                _ => {}
             }
-            LoopEvent::ConnectionFinal(id) if *id == c => lp.close_listener(l).unwrap(),
-            _ => {}
+            handshake(&mut lp, &ev);
         }
-        handshake(lp, &ev);
-        false
-    });
-    assert!(closing, "the connection stayed up for a second of silence");
-    assert!(errors.is_empty(), "{errors:?}");
+        if !lp.has_work() {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "the loop did not finish in time");
+        lp.poll(Some(Duration::from_millis(200))).unwrap();
+        // While the connection is up, the loop wakes at least every 50 ms
+        // (a heartbeat is due): a longer gap is a stall.
+        let now = Instant::now();
+        if !closing {
+            longest = longest.max(now - last_turn);
+        }
+        last_turn = now;
+    }
+    if closing && errors.is_empty() {
+        Ok(())
+    } else {
+        Err((longest, errors))
+    }
 }
 
 /// A server on its own thread and loop, listening on `port`, that answers

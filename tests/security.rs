@@ -326,12 +326,13 @@ fn failover_from_a_dead_amqp_url_reaches_the_amqps_broker() {
         ],
         &[],
     );
-    let dead = common::program::free_port();
+    // Refused while `dead` is kept: bound, never listening.
+    let dead = common::program::refused_port();
     let r = run(
         &build("tests/c/sec_client.c"),
         &[
             "-a",
-            &format!("amqp://127.0.0.1:{dead}/x"),
+            &format!("amqp://127.0.0.1:{}/x", dead.port),
             "--failover",
             &format!("amqps://localhost:{}/x", broker.port),
             "--ca",

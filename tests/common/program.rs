@@ -1,11 +1,12 @@
 //! Running programs under test: a started program whose stdout is collected
 //! line by line as it comes (and stderr as text), waited for with a time
-//! limit, and killed when dropped; plus the small readers of the examples'
-//! output (`{'sequence': N}` lines, "Disconnected" lines).
+//! limit, and killed when dropped; ports for programs to listen on (held
+//! for them, or chosen where no other socket takes them) and ports where
+//! nothing listens; a process's resident memory; plus the small readers of
+//! the examples' output (`{'sequence': N}` lines, "Disconnected" lines).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
@@ -238,10 +239,130 @@ pub fn run_exact(
     );
 }
 
-/// A free TCP port (bound and released, as a port 0 listener would pick).
+/// A TCP port on 127.0.0.1 held for a program under test, without a
+/// race: the socket is bound (with `SO_REUSEADDR`) and never listens, so
+/// the kernel hands the port to no one else (no `bind` to port 0, no
+/// outgoing connection picks a port a socket is bound to), while a
+/// program that binds it with `SO_REUSEADDR` itself, as muon's listeners
+/// do (mio sets it), can listen on it. Keep it until the program listens
+/// (or until the test ends); dropping it releases the port.
+///
+/// This replaces picking a port by binding port 0 and closing the socket,
+/// which leaves the port free for anyone until the program binds it: under
+/// load (thousands of connections, each taking a port) another socket can
+/// get it first.
+pub struct ReservedPort {
+    pub port: u16,
+    _socket: std::os::fd::OwnedFd,
+}
+
+/// A port for a muon listener to bind (see [`ReservedPort`]).
+pub fn reserve_port() -> ReservedPort {
+    bind_loopback(true, 0).expect("can bind a loopback port")
+}
+
+/// A port on 127.0.0.1 where nothing listens and nothing can, while the
+/// returned value is kept: a socket is bound to it without `SO_REUSEADDR`
+/// and never listens, so connecting to it is refused, and no listener (with
+/// or without `SO_REUSEADDR`) can take it.
+pub fn refused_port() -> ReservedPort {
+    bind_loopback(false, 0).expect("can bind a loopback port")
+}
+
+/// A TCP socket bound to 127.0.0.1:`port` (0: the kernel picks one), not
+/// listening; with `SO_REUSEADDR` if `reuse`.
+fn bind_loopback(reuse: bool, port: u16) -> std::io::Result<ReservedPort> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: socket(2) has no memory arguments; a valid descriptor is
+    // owned by the OwnedFd made just below and by nothing else.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fd is a fresh descriptor that nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    if reuse {
+        let one: libc::c_int = 1;
+        // SAFETY: a live c_int and its size, on our own socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&raw const one).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "SO_REUSEADDR: {}", std::io::Error::last_os_error());
+    }
+    let mut addr: libc::sockaddr_in = unsafe_zeroed_sockaddr();
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+    addr.sin_port = port.to_be();
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a live sockaddr_in and its exact size.
+    if unsafe { libc::bind(fd, (&raw const addr).cast(), len) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut got = unsafe_zeroed_sockaddr();
+    let mut got_len = len;
+    // SAFETY: getsockname writes at most got_len bytes into the live `got`.
+    let rc = unsafe { libc::getsockname(fd, (&raw mut got).cast(), &raw mut got_len) };
+    assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+    Ok(ReservedPort {
+        port: u16::from_be(got.sin_port),
+        _socket: owned,
+    })
+}
+
+/// An all-zero `sockaddr_in` (a valid value: it is plain old data).
+fn unsafe_zeroed_sockaddr() -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is a C struct of integers, for which all-zero
+    // bytes are a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+/// A TCP port for a program that may not set `SO_REUSEADDR` (so that a
+/// [`ReservedPort`] would keep it out): one outside the kernel's range of
+/// ephemeral ports (`/proc/sys/net/ipv4/ip_local_port_range`), which no
+/// `bind` to port 0 and no outgoing connection ever takes, that nothing is
+/// bound to now (not even a connection in `TIME_WAIT`). Tried in an order of this process's own, so that test
+/// programs running at once do not try the same ports.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("can bind port 0");
-    l.local_addr().expect("bound").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, _) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            let mut it = t.split_whitespace().map(|x| x.parse::<u32>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    // Ports from 10000 up to the ephemeral range (or 16384 of them below
+    // 32768 if the range starts too low to leave room).
+    let (base, span) = if low >= 10000 + 1024 {
+        (10000, low - 10000)
+    } else {
+        (16384, 16384)
+    };
+    let start = std::process::id().wrapping_mul(2_654_435_761) % span;
+    for _ in 0..span {
+        let i = NEXT.fetch_add(7919, Ordering::SeqCst);
+        let port = u16::try_from(base + (start + i) % span).expect("a port number");
+        // Without SO_REUSEADDR (std's listeners set it), the bind fails
+        // if any socket has the port, on 127.0.0.1 or any address.
+        if bind_loopback(false, port).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {base} and {}", base + span);
+}
+
+/// The resident set size (`VmRSS`) of process `pid`, in KiB, if it runs.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// The number in an example's `{'sequence': N}` line.

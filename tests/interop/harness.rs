@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -42,12 +41,13 @@ fn signal_group(pid: u32, sig: i32) {
     }
 }
 
-/// A free TCP port on the loopback interface, chosen by the kernel.
+/// A free TCP port for a peer to listen on: outside the kernel's range of
+/// ephemeral ports, so that no other socket can take it between this
+/// choice and the peer's bind (see `common::program::free_port`; the
+/// peers are not ours, and may not set `SO_REUSEADDR`, so a port cannot be
+/// held for them).
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("can bind a loopback port");
-    l.local_addr()
-        .expect("a bound socket has an address")
-        .port()
+    crate::common::program::free_port()
 }
 
 /// Whether something is listening on TCP `port` (any address), read from
