@@ -560,3 +560,7 @@ fn threaded_programs_under_thread_sanitizer() {
         );
     }
 }
+
+// Real uses of functions the other programs only call with NULL or as
+// plain values, checked by their effect over real connections.
+c_program!(api_real_use);
