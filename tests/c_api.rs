@@ -1,11 +1,18 @@
 //! The C API from C: each `tests/c/api_*.c` program is compiled with
 //! `-std=c11 -Wall -Wextra -Werror -pedantic` against the static library
-//! and run; then again under AddressSanitizer with leak detection, when the
-//! C compiler supports it (the Rust side is not instrumented, but every
-//! allocation goes through the sanitizer's malloc, so leaks on either side
-//! of the API are found). One program is also linked against the shared
-//! library. Each program checks itself and exits non-zero on the first
-//! failed check; here we check its exit status and its last line.
+//! and run; then again under AddressSanitizer with leak detection and
+//! UndefinedBehaviorSanitizer (no recovery), when the C compiler supports
+//! them (the Rust side is not instrumented, but every allocation goes
+//! through the sanitizer's malloc, so leaks on either side of the API are
+//! found). The programs that use threads run under ThreadSanitizer too,
+//! linked against a build of muon instrumented for it (see
+//! `tsan_library`). One program is also linked against the shared library.
+//! Each program checks itself and exits non-zero on the first failed
+//! check; here we check its exit status and its last line.
+//!
+//! CI sets `MUON_REQUIRE_ASAN`, `MUON_REQUIRE_UBSAN` and
+//! `MUON_REQUIRE_TSAN`: there a sanitizer that cannot be used fails the
+//! test instead of skipping it.
 
 mod common;
 
@@ -22,10 +29,11 @@ fn cc() -> String {
 
 const STRICT: [&str; 6] = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
 const ASAN: [&str; 2] = ["-fsanitize=address", "-fno-omit-frame-pointer"];
+const UBSAN: [&str; 2] = ["-fsanitize=undefined", "-fno-sanitize-recover=undefined"];
 
-/// Compiles `tests/c/<name>.c` against `libmuon.a`, with ASan if asked,
-/// into an executable named after `name` and `tag` (tests running at the
-/// same time must not share one).
+/// Compiles `tests/c/<name>.c` against `libmuon.a`, with ASan (and UBSan,
+/// when the compiler has it) if asked, into an executable named after
+/// `name` and `tag` (tests running at the same time must not share one).
 fn compile(name: &str, asan: bool, tag: &str) -> PathBuf {
     let src = manifest_dir().join("tests/c").join(format!("{name}.c"));
     let exe = out_dir().join(format!("{name}-{tag}"));
@@ -35,6 +43,9 @@ fn compile(name: &str, asan: bool, tag: &str) -> PathBuf {
         .arg(&src);
     if asan {
         cmd.args(ASAN);
+        if ubsan_supported() {
+            cmd.args(UBSAN);
+        }
     }
     cmd.arg("-o")
         .arg(&exe)
@@ -51,26 +62,35 @@ fn compile(name: &str, asan: bool, tag: &str) -> PathBuf {
     exe
 }
 
+/// True if `cc` with `flags` builds a program that runs.
+fn probe(name: &str, flags: &[&str]) -> bool {
+    let dir = out_dir();
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, "int main(void) { return 0; }\n").expect("can write the probe");
+    let built = Command::new(cc())
+        .args(flags)
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    built
+        && Command::new(&exe)
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
 /// True if `cc -fsanitize=address` builds a program that runs.
 fn asan_supported() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        let dir = out_dir();
-        let src = dir.join("asan_probe.c");
-        let exe = dir.join("asan_probe");
-        std::fs::write(&src, "int main(void) { return 0; }\n").expect("can write the probe");
-        let built = Command::new(cc())
-            .args(ASAN)
-            .arg(&src)
-            .arg("-o")
-            .arg(&exe)
-            .output()
-            .is_ok_and(|o| o.status.success());
-        built
-            && Command::new(&exe)
-                .output()
-                .is_ok_and(|o| o.status.success())
-    })
+    *ON.get_or_init(|| probe("asan_probe", &ASAN))
+}
+
+/// True if `cc -fsanitize=address,undefined` builds a program that runs.
+fn ubsan_supported() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| probe("ubsan_probe", &[&ASAN[..], &UBSAN[..]].concat()))
 }
 
 /// Runs `exe` with `env`, expecting exit status 0 and `expect` as the last
@@ -83,6 +103,8 @@ fn run(exe: &Path, args: &[&str], env: &[(&str, &str)], expect: &str) -> String 
             "ASAN_OPTIONS",
             "detect_leaks=1:halt_on_error=1:abort_on_error=0",
         )
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        .env("TSAN_OPTIONS", "halt_on_error=1:second_deadlock_stack=1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -136,6 +158,14 @@ macro_rules! c_program {
                     );
                     eprintln!("{} does not support -fsanitize=address: skipped", cc());
                     return;
+                }
+                if !ubsan_supported() {
+                    assert!(
+                        std::env::var_os("MUON_REQUIRE_UBSAN").is_none(),
+                        "{} does not support -fsanitize=undefined, and MUON_REQUIRE_UBSAN is set",
+                        cc()
+                    );
+                    eprintln!("{} does not support -fsanitize=undefined: ASan only", cc());
                 }
                 let exe = compile(NAME, true, "asan");
                 run(&exe, &[], &[], &format!("{NAME}: ok"));
@@ -535,3 +565,231 @@ fn api_reconnect_unsettled_address_sanitizer() {
     }
     reconnect_unsettled(true, "asan");
 }
+
+// ---- ThreadSanitizer ---------------------------------------------------------
+
+/// The programs that call muon from more than one thread (posting,
+/// waking, a loop per thread): run under ThreadSanitizer as well.
+const THREADED_PROGRAMS: [&str; 1] = ["api_threads"];
+
+/// Where the ThreadSanitizer build of muon goes (beside the normal
+/// builds, so that it never replaces the library the other tests link).
+fn tsan_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the tmp directory is in the target directory")
+        .join("tsan")
+}
+
+/// True if `cc -fsanitize=thread` builds a program that runs and reports
+/// a deliberate data race (so that a clean run means something).
+fn tsan_supported() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        let dir = out_dir();
+        let src = dir.join("tsan_probe.c");
+        let exe = dir.join("tsan_probe");
+        std::fs::write(
+            &src,
+            "#include <pthread.h>\n\
+             static int shared;\n\
+             static void *writer(void *p) { (void)p; shared++; return 0; }\n\
+             int main(void) {\n\
+                 pthread_t t;\n\
+                 pthread_create(&t, 0, writer, 0);\n\
+                 shared++;\n\
+                 pthread_join(t, 0);\n\
+                 return 0;\n\
+             }\n",
+        )
+        .expect("can write the probe");
+        let built = Command::new(cc())
+            .args(["-fsanitize=thread", "-g"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&exe)
+            .arg("-lpthread")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        built
+            && Command::new(&exe)
+                .env("TSAN_OPTIONS", "exitcode=66")
+                .output()
+                .is_ok_and(|o| {
+                    o.status.code() == Some(66)
+                        && String::from_utf8_lossy(&o.stderr).contains("data race")
+                })
+    })
+}
+
+/// What a ThreadSanitizer program links with.
+#[derive(Debug, Clone)]
+struct TsanBuild {
+    /// `libmuon.a` instrumented for ThreadSanitizer.
+    lib: PathBuf,
+    /// The C file of the functions below.
+    shim: PathBuf,
+    /// The linker flag that wraps std's contended lock.
+    wrap: String,
+}
+
+/// `libmuon.a` instrumented for ThreadSanitizer, and what to link with
+/// it; an error says why it cannot be built.
+///
+/// A library built without instrumentation gives false reports: every
+/// hand-over between threads that muon synchronizes in Rust (the posted
+/// functions' queue behind a `std::sync::Mutex`, its `Vec` allocated on
+/// one thread and freed on the other) is invisible to the sanitizer
+/// (`api_threads` had four such reports, on every run). So muon itself is
+/// built with `-Zsanitizer=thread` (stable rustc accepts it with
+/// `RUSTC_BOOTSTRAP=1`; the flags go to muon's crate only, with `cargo
+/// rustc`). What that leaves out, and why the result is sound:
+///
+/// - The standard library and the dependencies are not instrumented
+///   (`-Zbuild-std`, which would rebuild std with the sanitizer, is not
+///   available on stable). rustc refuses to mix instrumented and
+///   uninstrumented crates unless told `-Cunsafe-allow-abi-mismatch=
+///   sanitizer`: ThreadSanitizer adds calls around memory accesses and
+///   changes no type layout or calling convention (the check exists for
+///   sanitizers that do), so the mix is what C programs do with
+///   uninstrumented system libraries: accesses made inside std and the
+///   dependencies (mio, rustls, ring) are not checked, nothing is
+///   checked wrongly.
+/// - At `-Copt-level=2`, std's `#[inline]` synchronization (the mutex
+///   fast paths, `Arc` counts, atomics) is compiled into muon and
+///   instrumented, so it orders what it should. The contended path of
+///   `Mutex::lock` stays out of line in std: when it acquires the lock
+///   the sanitizer does not see it (a false report about one run in three
+///   in `api_threads`). The link wraps that function (`--wrap`) with one
+///   that tells the sanitizer the lock was acquired (`__tsan_acquire` on
+///   the mutex, whose release by the inlined unlock is instrumented),
+///   which is exactly what returning from it means.
+/// - rustc's LLVM calls `__tsan_memcpy`, `__tsan_memmove` and
+///   `__tsan_memset`, which Debian 12's libtsan (GCC 12) predates; the
+///   link gets versions that call `memcpy` and the others, which libtsan
+///   intercepts and checks, so the copies are checked as before.
+fn tsan_library() -> Result<TsanBuild, String> {
+    static LIB: OnceLock<Result<TsanBuild, String>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = tsan_target_dir();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(manifest_dir())
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_DIR", &dir)
+            .env_remove("RUSTFLAGS")
+            .args([
+                "rustc",
+                "--lib",
+                "--features",
+                "test-panic",
+                "--crate-type",
+                "staticlib",
+                "--",
+                "-Zsanitizer=thread",
+                "-Cunsafe-allow-abi-mismatch=sanitizer",
+                "-Copt-level=2",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "the ThreadSanitizer build of muon failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let lib = dir.join("debug/libmuon.a");
+        // The symbol of std's out-of-line contended lock, as muon calls it.
+        let nm = Command::new("nm")
+            .arg("-u")
+            .arg(&lib)
+            .output()
+            .map_err(|e| format!("cannot run nm: {e}"))?;
+        let nm = String::from_utf8_lossy(&nm.stdout);
+        let contended = nm
+            .split_whitespace()
+            .find(|s| s.contains("5futex") && s.ends_with("5Mutex14lock_contended"))
+            .ok_or("no call to std's Mutex::lock_contended in the instrumented muon")?;
+        let shim = out_dir().join("tsan_shim.c");
+        std::fs::write(
+            &shim,
+            format!(
+                "/* Written by tests/c_api.rs: see tsan_library there. */\n\
+                 #include <string.h>\n\
+                 void *__tsan_memcpy(void *d, const void *s, size_t n) {{ return memcpy(d, s, n); }}\n\
+                 void *__tsan_memmove(void *d, const void *s, size_t n) {{ return memmove(d, s, n); }}\n\
+                 void *__tsan_memset(void *d, int c, size_t n) {{ return memset(d, c, n); }}\n\
+                 void __tsan_acquire(void *addr);\n\
+                 void __real_{contended}(void *mutex);\n\
+                 void __wrap_{contended}(void *mutex) {{\n\
+                     __real_{contended}(mutex);\n\
+                     __tsan_acquire(mutex);\n\
+                 }}\n"
+            ),
+        )
+        .map_err(|e| format!("cannot write the shim: {e}"))?;
+        Ok(TsanBuild {
+            lib,
+            shim,
+            wrap: format!("-Wl,--wrap={contended}"),
+        })
+    })
+    .clone()
+}
+
+#[test]
+fn threaded_programs_under_thread_sanitizer() {
+    if std::env::var_os("VALGRIND").is_some() {
+        eprintln!("under VALGRIND: the TSan build is not run");
+        return;
+    }
+    let required = std::env::var_os("MUON_REQUIRE_TSAN").is_some();
+    if !tsan_supported() {
+        assert!(
+            !required,
+            "{} cannot build a ThreadSanitizer program that reports a race, and MUON_REQUIRE_TSAN is set",
+            cc()
+        );
+        eprintln!("{} does not support -fsanitize=thread: skipped", cc());
+        return;
+    }
+    let build = match tsan_library() {
+        Ok(built) => built,
+        Err(why) => {
+            assert!(!required, "{why}");
+            eprintln!("{why}\nskipped");
+            return;
+        }
+    };
+    for name in THREADED_PROGRAMS {
+        let src = manifest_dir().join("tests/c").join(format!("{name}.c"));
+        let exe = out_dir().join(format!("{name}-tsan"));
+        let mut cmd = Command::new(cc());
+        cmd.args(STRICT)
+            .args(["-fsanitize=thread", "-O1"])
+            .arg(format!("-I{}", manifest_dir().join("include").display()))
+            .arg(&src)
+            .arg(&build.shim)
+            .arg(&build.wrap)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&build.lib)
+            .args(["-lpthread", "-ldl", "-lm"]);
+        let out = cmd.output().expect("the C compiler runs");
+        assert!(
+            out.status.success(),
+            "compiling {} with -fsanitize=thread failed:\n{}",
+            src.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = run(&exe, &[], &[], &format!("{name}: ok"));
+        assert!(
+            !stderr.contains("ThreadSanitizer"),
+            "{name}: ThreadSanitizer reported:\n{stderr}"
+        );
+    }
+}
+
+// Real uses of functions the other programs only call with NULL or as
+// plain values, checked by their effect over real connections.
+c_program!(api_real_use);
