@@ -1,303 +1,236 @@
 /*
- * example.hpp: what the muon C++ examples share (the counterpart of
- * examples-c/common.h, and of the options.hpp of Qpid Proton's C++
- * examples), header-only:
+ * example.hpp: what the muon C++ examples share, header-only: the
+ * counterpart of examples-c/common.h and reconnect.h (and of the
+ * options.hpp of Qpid Proton's C++ examples), so that each C++ example
+ * takes the same options and prints the same as its C twin.
  *
- *   - the command line: -a URL, -m COUNT, -v, the TLS options --ca FILE,
- *     --cert FILE and --key FILE, and the arguments left over, split into
- *     the part of the URL to connect to and the address;
- *   - connecting (amqps:// URLs use TLS, verified against the platform's trust
- *     store or SSL_CERT_FILE, plus --ca), with SASL PLAIN allowed when the URL
- *     carries a user;
- *   - example::app, the base of the examples' handlers: a failure is printed
- *     once and makes the exit status 1; example::run makes the loop, runs it
- *     and turns an exception into a message and exit status 1;
- *   - example::reconnecting: the tutorial's reconnect (at once, then after
- *     0.1 s, doubling up to 10 s), shared by simple_send and simple_recv;
- *   - example::signal_waker: SIGINT and SIGTERM wake the loop (a thread waits
- *     for them and calls muon::loop_ref::wake, muon's thread-safe call).
+ * example::app, the base of each example's handler, is the loop's default
+ * handler, and so gets every event no other handler takes:
+ *   - setup(): the command line (-a URL, checked by muon::url; -m COUNT,
+ *     -r ADDRESS and arguments for the programs that take them; --ca,
+ *     --cert, --key; -h describes them all), the loop, and SIGINT and
+ *     SIGTERM waking it (on_wake finishes: exit status 0);
+ *   - the tutorial's closed() made complete: a connection or link the peer
+ *     closed with an error, a message it did not accept, a connection lost
+ *     or never made, each is reported on stderr and ends the program with
+ *     status 1;
+ *   - connect_to(): connects (TLS with --ca, --cert and --key; SASL PLAIN in
+ *     clear allowed when the URL names a user, since muon otherwise refuses
+ *     to send a password unencrypted and never falls back to ANONYMOUS);
+ *   - finish(): the program is done: close the connection (and listener);
+ *     run(): run the loop and return the exit status.
  *
- * The examples print what the C examples print, byte for byte.
+ * example::reconnecting adds the tutorial's reconnect, for simple_send and
+ * simple_recv: when the connection is lost after it had opened, connect
+ * again at once, then after 0.1 s, doubling up to 10 s, saying so on
+ * stdout; anything else (a refused login, a TLS failure) would only happen
+ * again and ends the program as app does.
  */
 #ifndef MUON_EXAMPLE_HPP
 #define MUON_EXAMPLE_HPP
 
 #include "muon.hpp"
 
-#include <pthread.h>
 #include <signal.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cstdlib>
-#include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace example {
 
-/* The command line, parsed as examples-c/common.h does. */
-struct options {
-    std::string program;                         // argv[0]
-    std::string url = "localhost:5672/examples"; // -a
-    std::string host;    // url without the /address part: what to connect to
-    std::string peer;    // host without user:password: what messages name
-    std::string address; // the url's path, "" if none
-    long count;          // -m COUNT
-    bool verbose = false;
-    std::vector<std::string> args; // the arguments that are not options
-    std::string ca, cert, key;     // --ca, --cert, --key
+struct app : muon::messaging_handler {
+    std::string program = "example";
+    std::string url_text = "localhost:5672/examples";
+    std::optional<std::string> count_text, reply_to, ca_file, cert_file, key_file;
+    std::vector<std::string> args; // the arguments after the options, or the defaults
+    long long count = 0;           // -m COUNT, 0 to 2147483647
+    std::optional<muon::url> url;
+    std::string address, peer; // the URL's address, and the URL as messages show it
+    muon::loop loop;
+    muon::connection conn; // the program's connection
+    muon::listener listener;
+    muon::timer timer; // the next reconnect attempt
+    bool done = false;
+    int exit_code = 0;
 
-    options(int argc, char **argv, const std::string &usage, long default_count)
-        : program(argv[0]), count(default_count), usage_(usage) {
+    /* Reads the command line of the program `name`. `about` says what the
+     * program does; `m` and `r`, when not null, what -m COUNT and -r ADDRESS
+     * are; `defaults`, when not null, that arguments may follow the options,
+     * and the ones to use when none do. */
+    void setup(const char *name, int argc, char **argv, const char *about, const char *m,
+               const char *r, const std::vector<std::string> *defaults = nullptr) {
+        program = name;
+        struct option {
+            const char *name, *arg, *help;
+            std::optional<std::string> *value;
+        } opts[] = {
+            {"-a", "URL", "[amqp[s]://][user[:password]@]host[:port][/address], by default\n"
+                          "                 localhost:5672/examples", nullptr},
+            {"-m", "COUNT", m, &count_text},
+            {"-r", "ADDRESS", r, &reply_to},
+            {"--ca", "FILE", "for amqps://: trust the CA in FILE (PEM) besides the platform's", &ca_file},
+            {"--cert", "FILE", "for amqps://: this program's certificate (PEM), with --key", &cert_file},
+            {"--key", "FILE", "the private key (PEM) of --cert", &key_file},
+        };
+        auto usage = [&](int status) {
+            std::ostream &out = status ? std::cerr : std::cout;
+            out << "usage: " << program << " [OPTION]..." << (defaults ? " [ARGUMENT]..." : "") << "\n"
+                << about << "\n  -h, --help     print this help\n";
+            for (const auto &o : opts) {
+                if (o.help) out << "  " << pad(o.name, 6) << " " << pad(o.arg, 7) << " " << o.help << "\n";
+            }
+            std::exit(status);
+        };
         for (int i = 1; i < argc; i++) {
             std::string a = argv[i];
-            bool more = i + 1 < argc;
-            if (a == "-a" && more) {
-                url = argv[++i];
-            } else if (a == "-m" && more) {
-                char *end;
-                count = std::strtol(argv[++i], &end, 10);
-                if (*end != '\0' || count < 0) usage_exit();
-            } else if (a == "-v") {
-                verbose = true;
-            } else if ((a == "--ca" || a == "--cert" || a == "--key") && more) {
-                (a == "--ca" ? ca : a == "--cert" ? cert : key) = argv[++i];
-            } else if (a == "-h" || a == "--help" || (a.size() > 1 && a[0] == '-')) {
-                usage_exit();
-            } else {
-                args.push_back(a);
-            }
+            const option *o = nullptr;
+            for (const auto &x : opts) o = o == nullptr && a == x.name && x.help ? &x : o;
+            if (a == "-h" || a == "--help") usage(0);
+            if (a[0] != '-' && defaults) args.push_back(a);
+            else if (o == nullptr || i + 1 == argc) usage(2);
+            else if (o->value) *o->value = argv[++i];
+            else url_text = argv[++i];
         }
-        if (cert.empty() != key.empty()) usage_exit();
-        std::size_t scheme = url.find("://");
-        std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-        std::size_t slash = url.find('/', start);
-        host = url.substr(0, slash);
-        if (host.size() >= 512) usage_exit();
-        std::size_t at = host.find('@', start);
-        peer = host.substr(0, start) + (at == std::string::npos ? host.substr(start) : host.substr(at + 1));
-        address = slash == std::string::npos ? "" : url.substr(slash + 1);
+        if (defaults && args.empty()) args = *defaults;
+        char *end = nullptr;
+        if (count_text) count = std::strtoll(count_text->c_str(), &end, 10);
+        if (count_text && (end == count_text->c_str() || *end || count < 0 || count > 2147483647)) {
+            std::cerr << program << ": -m " << *count_text << ": not a number from 0 to 2147483647\n";
+            std::exit(2);
+        }
+        if (cert_file.has_value() != key_file.has_value()) usage(2);
+        try {
+            url.emplace(url_text);
+        } catch (const muon::error &e) {
+            std::cerr << program << ": -a: " << e.reason() << "\n";
+            std::exit(2);
+        }
+        address = url->address();
+        peer = url->origin();
+        loop.set_handler(*this);
+        loop.wake_on_signal(SIGINT);
+        loop.wake_on_signal(SIGTERM);
     }
 
-    [[noreturn]] void usage_exit(const std::string &usage = {}) const {
-        std::cerr << "usage: " << program << " " << (usage.empty() ? usage_ : usage) << "\n"
-                  << "  amqps:// URLs use TLS, trusting the platform's CAs (or SSL_CERT_FILE);\n"
-                     "  --ca FILE trusts another CA, --cert FILE --key FILE send a client certificate\n";
-        std::exit(2);
-    }
-
-    /* The listening form of host:port: an amqp:// prefix dropped. */
-    std::string listen_address() const {
-        std::size_t scheme = host.find("://");
-        return scheme == std::string::npos ? host : host.substr(scheme + 3);
-    }
-
-    /* The connection options the command line asks for: TLS files, and
-     * PLAIN allowed when `url` carries a user (the application's explicit
-     * choice; muon otherwise refuses it without TLS). */
-    muon::connection_options connection_options(const std::string &to) const {
+    /* Connection options from the command line (see the top of this file). */
+    muon::connection_options connection_options() const {
         muon::connection_options o;
-        std::size_t scheme = to.find("://");
-        if (to.find('@', scheme == std::string::npos ? 0 : scheme + 3) != std::string::npos) {
-            o.allow_insecure_plain();
+        o.allow_insecure_plain(url->user().has_value());
+        try {
+            if (ca_file) o.add_tls_ca_file(*ca_file);
+            if (cert_file) o.tls_cert_file(*cert_file, *key_file);
+        } catch (const muon::error &e) {
+            std::cerr << program << ": " << e.reason() << "\n";
+            std::exit(1);
         }
-        tls(o, "--ca", [&] { if (!ca.empty()) o.add_tls_ca_file(ca); });
-        tls(o, "--cert/--key", [&] { if (!cert.empty()) o.tls_cert_file(cert, key); });
         return o;
     }
 
-    /* Connects to `to` (default: host) with the command line's options. */
-    muon::connection connect(muon::loop_ref loop, muon::handler_binding h, std::string to = {}) const {
-        if (to.empty()) to = host;
-        return loop.connect(to, connection_options(to), std::move(h));
+    /* Connects to `to`; the connection's events go to `h`, else to this. */
+    void connect_to(const std::string &to, muon::handler_binding h = {}) {
+        conn = loop.connect(to, connection_options(), std::move(h));
     }
+
+    void finish() {
+        done = true;
+        conn.close(); // each may be closed or absent already
+        listener.close();
+        timer.cancel();
+    }
+
+    /* Reports the first failure, "PROGRAM: WHAT PEER: WHY" (unless the
+     * program was done), and finishes. */
+    void fail(const std::string &what, const std::string &why) {
+        if (!done) std::cerr << program << ": " << what << " " << peer << ": " << why << "\n";
+        exit_code = done ? exit_code : 1;
+        finish();
+    }
+
+    /* Runs the loop until everything is closed; returns the exit status. */
+    int run() {
+        try {
+            loop.run();
+        } catch (const std::exception &e) {
+            std::cerr << program << ": " << e.what() << "\n";
+            return 1;
+        }
+        return exit_code;
+    }
+
+    /* A connection or link closed by the peer: with an error, the tutorial's
+     * "Closed due to"; the connection without one, before the end, too. */
+    void on_closed_by_peer(muon::event &e) {
+        auto c = e.condition();
+        bool link = e.kind() == muon::event_kind::link_remote_close;
+        if (c) std::cout << "Closed due to " << *c << "\n";
+        if (c || !link) {
+            fail(link ? "link closed by" : "connection closed by",
+                 c ? c->str() : "closed without an error before the end");
+        }
+    }
+    void on_connection_remote_close(muon::event &e) override { on_closed_by_peer(e); }
+    void on_link_remote_close(muon::event &e) override { on_closed_by_peer(e); }
+
+    /* A message the peer rejected, released or modified. */
+    void on_not_accepted(muon::event &e) {
+        auto c = e.condition();
+        bool rejected = e.kind() == muon::event_kind::rejected;
+        fail(rejected ? "message rejected by" : "message not delivered by",
+             c ? c->str() : e.kind() == muon::event_kind::released ? "released" : "modified");
+    }
+    void on_rejected(muon::event &e) override { on_not_accepted(e); }
+    void on_released(muon::event &e) override { on_not_accepted(e); }
+    void on_modified(muon::event &e) override { on_not_accepted(e); }
+
+    /* A connection lost, or never made (a connection the peer opened has its container-id). */
+    void on_gone(muon::event &e) {
+        fail(e.connection().remote_container_id() ? "disconnected from" : "cannot connect to",
+             e.condition().value_or(muon::condition()).str());
+    }
+    void on_disconnected(muon::event &e) override { on_gone(e); }
+
+    void on_wake(muon::event &) override { finish(); } // SIGINT, SIGTERM
 
 private:
-    /* Stops the program if a TLS option could not be used, saying why. */
-    template <class F> static void tls(muon::connection_options &o, const char *what, F f) {
-        try {
-            f();
-        } catch (const muon::error &e) {
-            std::cerr << "error: " << what << ": " << o.error().value_or(e.what()) << "\n";
-            std::exit(1);
-        }
-    }
-    std::string usage_;
+    static std::string pad(std::string s, std::size_t n) { return s.size() < n ? s + std::string(n - s.size(), ' ') : s; }
 };
 
-/* "name: description" of an event's condition, or `fallback`. */
-inline std::string condition_text(muon::event &e, const std::string &fallback) {
-    auto c = e.condition();
-    return c ? c->str() : fallback;
-}
-
-/* The base of the examples' handlers. */
-struct app : muon::messaging_handler {
-    const options &opts;
-    muon::connection conn;
-    bool opened = false; // the connection was open once
-    int exit_code = 0;
-    explicit app(const options &o) : opts(o) {}
-
-    /* A client's failure, said once: "PROGRAM: WHAT PEER: CONDITION" ("cannot
-     * connect to" if the connection never opened); the connection is closed. */
-    void fail(const char *what, muon::event &e) {
-        if (exit_code == 0) {
-            std::cerr << name() << ": " << (opened ? what : "cannot connect to") << " " << opts.peer
-                      << ": " << condition_text(e, "closed") << "\n";
-        }
-        exit_code = 1;
-        conn.close(); // gone already once disconnected: no matter
-    }
-    /* A failure, said as "PROGRAM: TEXT": the exit status becomes 1. */
-    void error(const std::string &text) {
-        std::cerr << name() << ": " << text << "\n";
-        exit_code = 1;
-    }
-    /* The program's name, as the C examples print it. */
-    std::string name() const { return opts.program.substr(opts.program.rfind('/') + 1); }
-};
-
-/* Failures of a client that does not reconnect (helloworld, client). */
-struct client : app {
-    using app::app;
-    void on_link_remote_close(muon::event &e) override {
-        if (e.condition()) fail("link closed by", e);
-    }
-    void on_connection_remote_close(muon::event &e) override {
-        if (e.condition()) fail("connection closed by", e);
-    }
-    void on_disconnected(muon::event &e) override { fail("disconnected from", e); }
-};
-
-class signal_waker;
-
-/* Makes the loop, lets `start` connect or listen, runs it (with
- * `wake_on_signals`, SIGINT and SIGTERM wake it: see signal_waker). Returns
- * the exit status: 1, with "PROGRAM: WHY", if the loop failed or a handler
- * threw; else the app's. */
-inline int run(app &a, const std::function<void(muon::loop &)> &start, bool wake_on_signals = false);
-
-/* Whether a transport error only says the connection was lost, which
- * reconnecting may mend (a failed login or a protocol error would only
- * happen again). */
-inline bool is_connection_lost(const std::optional<muon::condition> &c) {
-    return !c || c->name == "amqp:connection:forced" || c->name == "amqp:resource-limit-exceeded";
-}
-
-/*
- * A client that keeps its connection: the tutorial's manual reconnect
- * pattern. on_open() runs each time the connection is up: open the links
- * there. A lost connection is retried at once, then after 0.1 s, doubling
- * up to 10 s, saying so; a connection that never opened, a failed login or
- * an error from the peer ends the program with a message.
- */
+/* The tutorial's reconnect (see the top of this file): on_open() runs each
+ * time the connection is up. */
 struct reconnecting : app {
-    muon::loop_ref loop;
-    unsigned delay_ms = 0; // the next wait; 0 while connected
-    bool done = false;     // the work is done, or failed: no reconnecting
-    using app::app;
-    virtual void on_open() = 0;
+    unsigned delay_ms = 0; // before the next attempt: 0, then 100 doubling to 10000
+    bool opened = false;
+    virtual void on_open(muon::event &e) = 0;
 
-    void reconnect_now() { conn = opts.connect(loop, *this); }
-    void start(muon::loop &l) {
-        loop = l;
-        reconnect_now();
-    }
-    void on_connection_remote_open(muon::event &) override {
+    void reconnect() { connect_to(url_text); }
+
+    void on_connection_remote_open(muon::event &e) override {
         opened = true;
         delay_ms = 0;
-        on_open();
+        on_open(e);
     }
-    void closed(const char *what, muon::event &e) {
-        if (auto c = e.condition()) {
-            std::cout << "Closed due to " << *c << "\n";
-            std::cerr << name() << ": " << what << " " << opts.peer << ": " << *c << "\n";
-            exit_code = 1;
-            done = true;
-        }
-        conn.close(); // may be closed already
-    }
-    void on_link_remote_close(muon::event &e) override { closed("link closed by", e); }
-    void on_connection_remote_close(muon::event &e) override { closed("connection closed by", e); }
+
     void on_disconnected(muon::event &e) override {
-        if (done) return;
-        bool lost = is_connection_lost(e.condition());
-        if (!lost || !opened) { // a failed login, a protocol error, or never connected: give up
-            std::cerr << name() << ": " << (lost ? "cannot connect to " : "connection to ") << opts.peer
-                      << (lost ? ": " : " failed: ") << condition_text(e, "no reason given") << "\n";
-            exit_code = 1;
-            done = !lost;
-            return;
-        }
-        unsigned wait = delay_ms;
-        delay_ms = delay_ms == 0 ? 100 : std::min(delay_ms * 2, 10000u);
-        if (wait == 0) {
-            std::cout << "Disconnected, reconnecting..." << std::endl;
-            reconnect_now();
+        auto c = e.condition();
+        bool lost = c && (c->name == "amqp:connection:forced" || c->name == "amqp:resource-limit-exceeded");
+        if (!lost || done || !opened) return on_gone(e); // "cannot connect to ..." or "disconnected from ..."
+        if (delay_ms == 0) {
+            std::cout << "Disconnected, reconnecting...\n";
+            reconnect();
         } else {
-            std::cout << "Disconnected, will try to reconnect after " << wait / 1000.0 << " seconds" << std::endl;
-            loop.schedule(std::chrono::milliseconds(wait), [this] {
+            std::cout << "Disconnected, will try to reconnect after " << delay_ms / 1000.0 << " seconds\n";
+            timer = loop.schedule(std::chrono::milliseconds(delay_ms), [this] {
                 std::cout << "Reconnecting..." << std::endl;
-                reconnect_now();
+                reconnect();
             });
         }
+        delay_ms = delay_ms == 0 ? 100 : delay_ms >= 5000 ? 10000 : 2 * delay_ms;
+        std::cout.flush();
     }
 };
-
-/*
- * SIGINT and SIGTERM as a loop wake-up, from construction to destruction:
- * both signals are blocked (construct it before starting other threads, so
- * that they inherit the mask) and a thread waits for one and wakes the
- * loop, whose default handler's on_wake runs on the loop's thread.
- * Destroy it before the loop.
- */
-class signal_waker {
-public:
-    explicit signal_waker(muon::loop_ref loop) : loop_(loop) {
-        sigset_t set = signals();
-        pthread_sigmask(SIG_BLOCK, &set, nullptr);
-        thread_ = std::thread([this] {
-            sigset_t s = signals();
-            int sig;
-            if (sigwait(&s, &sig) == 0 && !stopping_) loop_.wake();
-        });
-    }
-    ~signal_waker() {
-        stopping_ = true;
-        pthread_kill(thread_.native_handle(), SIGTERM); // ends its sigwait, if it still waits
-        thread_.join();
-    }
-
-private:
-    static sigset_t signals() {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        return set;
-    }
-    muon::loop_ref loop_;
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
-};
-
-inline int run(app &a, const std::function<void(muon::loop &)> &start, bool wake_on_signals) {
-    try {
-        muon::loop loop;
-        std::optional<signal_waker> waker; // destroyed before the loop
-        if (wake_on_signals) waker.emplace(loop);
-        start(loop);
-        loop.run();
-    } catch (const std::exception &e) {
-        std::cerr << a.name() << ": " << e.what() << "\n";
-        return 1;
-    }
-    return a.exit_code;
-}
 
 } // namespace example
 

@@ -1,11 +1,13 @@
 /*
  * helloworld.cpp: send one message to a broker and receive it back.
  *
- * The tutorial's first program, as examples-c/helloworld.c: once the
+ * The tutorial's first program, as examples-c/helloworld.c. Once the
  * connection is open it attaches a receiver; once the broker has opened the
  * receiver it attaches a sender; when the sender gets credit it sends
  * "Hello World!" and closes; when the message comes back it is printed and
- * the connection closed.
+ * the connection closed. Anything else (a refused link, a rejected message,
+ * a lost connection) is reported by example::app, and the program exits
+ * with status 1.
  *
  *   helloworld [-a URL]      URL defaults to localhost:5672/examples
  *
@@ -13,16 +15,11 @@
  */
 #include "example.hpp"
 
-struct hello_world : example::client {
-    using client::client;
+struct hello_world : example::app {
+    void on_connection_remote_open(muon::event &) override { conn.open_receiver(address); }
 
-    void on_connection_remote_open(muon::event &) override {
-        opened = true;
-        conn.open_receiver(opts.address);
-    }
-
-    void on_link_remote_open(muon::event &e) override {
-        if (e.is_receiver()) conn.open_sender(opts.address);
+    void on_link_remote_open(muon::event &e) override { // the receiver is open at the broker
+        if (e.is_receiver()) conn.open_sender(address);
     }
 
     void on_link_flow(muon::event &e) override { // the receiver's flows come here too
@@ -33,13 +30,15 @@ struct hello_world : example::client {
 
     void on_message(muon::event &e) override {
         std::cout << e.message().body() << std::endl;
-        e.connection().close();
+        finish();
     }
 };
 
 int main(int argc, char **argv) {
-    example::options opts(argc, argv, "[-a URL]", 0);
-    if (!opts.args.empty()) opts.usage_exit();
-    hello_world hw(opts);
-    return example::run(hw, [&](muon::loop &loop) { hw.conn = opts.connect(loop, hw); });
+    hello_world hw;
+    hw.setup("helloworld", argc, argv,
+             "Sends \"Hello World!\" to the URL's address, receives it back and prints it.",
+             nullptr, nullptr);
+    hw.connect_to(hw.url_text);
+    return hw.run();
 }
