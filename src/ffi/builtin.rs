@@ -178,8 +178,9 @@ impl State {
                     }
                     // The request's secrets leave the views with it.
                     let of = super::dispatch::ViewOf::Conn(ck);
-                    self.views
-                        .retain(|(o, g), _| !(*o == of && g.starts_with("sasl_request")));
+                    if let Some(kept) = self.views.get_mut(&of) {
+                        kept.retain(|(g, _)| !g.starts_with("sasl_request"));
+                    }
                 }
             }
             Builtin::RemoveLink(lk) => self.remove_link(lk),

@@ -188,7 +188,9 @@ pub(crate) struct State {
     /// unchanged, so the memory grows only with the number of distinct
     /// values the object had (its remote open, attach, conditions), not
     /// with the number of calls.
-    pub views: IdMap<(ViewOf, &'static str), Vec<View>>,
+    /// Keyed by owner first, so that dropping an object's views costs
+    /// only its own.
+    pub views: IdMap<ViewOf, Vec<(&'static str, View)>>,
     /// Userdata whose `userdata_free` is due; called at the next dispatch
     /// step, never from inside the API call that made it due.
     pub deferred_free: Vec<Registered>,
@@ -548,12 +550,12 @@ impl State {
         getter: &'static str,
         view: View,
     ) -> *const T {
-        let kept = self.views.entry((of, getter)).or_default();
-        match kept.iter().find(|v| v.same(&view)) {
-            Some(v) => v.as_ptr(),
+        let kept = self.views.entry(of).or_default();
+        match kept.iter().find(|(g, v)| *g == getter && v.same(&view)) {
+            Some((_, v)) => v.as_ptr(),
             None => {
                 let p = view.as_ptr();
-                kept.push(view);
+                kept.push((getter, view));
                 p
             }
         }
@@ -562,15 +564,11 @@ impl State {
     /// How many views are kept for `of`, all getters together.
     #[cfg(test)]
     pub(crate) fn views_kept(&self, of: ViewOf) -> usize {
-        self.views
-            .iter()
-            .filter(|((o, _), _)| *o == of)
-            .map(|(_, v)| v.len())
-            .sum()
+        self.views.get(&of).map_or(0, Vec::len)
     }
 
     pub(crate) fn drop_views(&mut self, of: ViewOf) {
-        self.views.retain(|(o, _), _| *o != of);
+        self.views.remove(&of);
     }
 
     // ---- events ---------------------------------------------------------------

@@ -679,7 +679,9 @@ pub unsafe extern "C" fn muon_sender_queued(sender: muon_sender) -> u32 {
 /// waiting in its queue (0 for a stale or null handle): the tutorial's
 /// `sender.credit`. The credit the peer granted, less the messages already
 /// queued (see `muon_sender_send`), so that sending while it is above 0
-/// never fills the queue. Not thread-safe; may be called from a callback.
+/// never fills the queue; 0 once the link, its connection or the
+/// transport has ended (a send would return `MUON_RESULT_CLOSED`). Not
+/// thread-safe; may be called from a callback.
 ///
 /// # Safety
 /// The handle is the null handle or its loop is live.
@@ -689,7 +691,16 @@ pub unsafe extern "C" fn muon_sender_credit(sender: muon_sender) -> u32 {
         let h: H = sender.into();
         link_call(h, |st, cid, l| {
             let queued = st.links.get(h.key).map_or(0, |e| e.queue.len());
-            let credit = st.lp.engine_ref(cid).map_or(0, |x| x.link_credit(l));
+            // No credit where a send would be refused as closed: the
+            // transport ended (a flow read together with the end of the
+            // stream), the connection or the link closed.
+            let credit = st.lp.engine_ref(cid).map_or(0, |x| {
+                let closed = x.is_done()
+                    || x.local_state() == EndpointState::Closed
+                    || x.link_local_state(l) == EndpointState::Closed
+                    || x.link_remote_state(l) == EndpointState::Closed;
+                if closed { 0 } else { x.link_credit(l) }
+            });
             Ok(credit.saturating_sub(u32::try_from(queued).unwrap_or(u32::MAX)))
         })
         .unwrap_or(0)
