@@ -1,11 +1,13 @@
 /*
  * client.cpp: the requesting side of request/response.
  *
- * As examples-c/client.c: opens a dynamic receiver, for which the broker
- * makes a temporary address (or, with -r, receives at a fixed address, for
- * brokers without dynamic nodes). Once the receiver is open it sends each
- * request to the URL's address, one at a time, with reply-to set to the
- * receiver's address, and prints each request with its response.
+ * As examples-c/client.c: opens a sender to the service's address and a
+ * dynamic receiver, for which the broker makes a temporary address. Once the
+ * broker has assigned that address, it sends each request with reply-to set
+ * to it, one at a time (on the sender muon::connection::sender_to opens once
+ * and reuses), and prints each request with its response. With -r,
+ * it receives from the fixed address REPLY_TO instead, for brokers without
+ * dynamic nodes (RabbitMQ's AMQP 1.0 plugin, Qpid Proton's C broker).
  *
  *   client [-a URL] [-r REPLY_TO] [REQUEST ...]
  *                                   URL defaults to localhost:5672/examples;
@@ -15,25 +17,20 @@
  */
 #include "example.hpp"
 
-const std::vector<std::string> requests{
-    "Twas brillig, and the slithy toves",
-    "Did gire and gymble in the wabe.",
-    "All mimsy were the borogroves,",
-    "And the mome raths outgrabe.",
-};
-
 struct client : example::app {
-    std::size_t next = 0;                // the request in flight
-    std::optional<std::string> replies; // the address responses come to
+    std::string replies; // the address responses come to
+    std::size_t next = 0; // the request in flight
+    using app::app;
 
-    void next_request() { // queued until the sender has credit
-        conn.sender_to(address).send(muon::message(args[next]).reply_to(replies));
-    }
+    // Sends request `next`, on the sender to the service's address (opened by
+    // the first call, then reused), queued until the sender has credit.
+    void next_request() { conn.sender_to(address).send(muon::message(args[next]).reply_to(replies)); }
 
-    void on_link_remote_open(muon::event &e) override {
+    void on_link_remote_open(muon::event &e) override { // the reply address is known
         if (!e.is_receiver()) return;
-        replies = reply_to ? reply_to : e.receiver().remote_source_address();
-        if (!replies) fail("no reply address from", "a dynamic receiver without an address");
+        auto from_broker = e.receiver().remote_source_address();
+        replies = has_reply_to ? reply_to : from_broker.value_or("");
+        if (!has_reply_to && !from_broker) fail("no reply address from", "a dynamic receiver without an address");
         else next_request();
     }
 
@@ -45,12 +42,14 @@ struct client : example::app {
 };
 
 int main(int argc, char **argv) {
-    client c;
-    c.setup("client", argc, argv,
-            "Sends each ARGUMENT (else the tutorial's four requests) to the URL's address and "
-            "prints it with its response.",
-            nullptr, "receive responses at this fixed address, not a dynamic one", &requests);
-    c.connect_to(c.url_text);
-    c.conn.open_receiver(c.reply_to, muon::link_options().dynamic(!c.reply_to));
-    return c.run();
+    client c("client", argc, argv, "Sends each ARGUMENT (else the tutorial's four requests) to the "
+             "URL's address and prints it with its response.", "",
+             "receive responses at this fixed address, not a dynamic one",
+             std::vector<std::string>{"Twas brillig, and the slithy toves", "Did gire and gymble in the wabe.",
+                                      "All mimsy were the borogroves,", "And the mome raths outgrabe."});
+    return example::run(c, [&] {
+        c.connect_to(c.url_text);
+        c.conn.open_receiver(c.has_reply_to ? std::optional<std::string>(c.reply_to) : std::nullopt,
+                             muon::link_options().dynamic(!c.has_reply_to));
+    });
 }

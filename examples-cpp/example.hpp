@@ -1,30 +1,22 @@
 /*
- * example.hpp: what the muon C++ examples share, header-only: the
- * counterpart of examples-c/common.h and reconnect.h (and of the
- * options.hpp of Qpid Proton's C++ examples), so that each C++ example
- * takes the same options and prints the same as its C twin.
+ * example.hpp: what the muon C++ examples share (the counterpart of
+ * examples-c/common.h and reconnect.h, and of the options.hpp of Qpid
+ * Proton's C++ examples), header-only. The examples print what the C
+ * examples print, byte for byte.
  *
- * example::app, the base of each example's handler, is the loop's default
- * handler, and so gets every event no other handler takes:
- *   - setup(): the command line (-a URL, checked by muon::url; -m COUNT,
- *     -r ADDRESS and arguments for the programs that take them; --ca,
- *     --cert, --key; -h describes them all), the loop, and SIGINT and
- *     SIGTERM waking it (on_wake finishes: exit status 0);
- *   - the tutorial's closed() made complete: a connection or link the peer
- *     closed with an error, a message it did not accept, a connection lost
- *     or never made, each is reported on stderr and ends the program with
- *     status 1;
- *   - connect_to(): connects (TLS with --ca, --cert and --key; SASL PLAIN in
- *     clear allowed when the URL names a user, since muon otherwise refuses
- *     to send a password unencrypted and never falls back to ANONYMOUS);
- *   - finish(): the program is done: close the connection (and listener);
- *     run(): run the loop and return the exit status.
- *
- * example::reconnecting adds the tutorial's reconnect, for simple_send and
- * simple_recv: when the connection is lost after it had opened, connect
- * again at once, then after 0.1 s, doubling up to 10 s, saying so on
- * stdout; anything else (a refused login, a TLS failure) would only happen
- * again and ends the program as app does.
+ *   - example::app, the base of every example's handler: the command line
+ *     (-a URL, checked by muon::url; -m COUNT, -r ADDRESS and arguments for
+ *     the programs that take them; --ca, --cert, --key; -h describes them
+ *     all), connecting (TLS with --ca, --cert and --key; SASL PLAIN in clear
+ *     allowed when the URL names a user), and the tutorial's closed() made
+ *     complete: a connection or link the peer closed with an error, a
+ *     message it did not accept, a connection lost or never made, each is
+ *     reported on stderr and ends the program with status 1; SIGINT and
+ *     SIGTERM (muon::loop_ref::wake_on_signal) end it with status 0;
+ *   - example::reconnecting: the tutorial's reconnect (at once, then after
+ *     0.1 s, doubling up to 10 s), for simple_send and simple_recv;
+ *   - example::run: makes the loop, lets the program start, runs the loop
+ *     and returns the exit status (1, saying why, when a call failed).
  */
 #ifndef MUON_EXAMPLE_HPP
 #define MUON_EXAMPLE_HPP
@@ -33,7 +25,10 @@
 
 #include <signal.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -41,196 +36,190 @@
 
 namespace example {
 
+/* The base of the examples' handlers: the command line and the failures. */
 struct app : muon::messaging_handler {
-    std::string program = "example";
-    std::string url_text = "localhost:5672/examples";
-    std::optional<std::string> count_text, reply_to, ca_file, cert_file, key_file;
-    std::vector<std::string> args; // the arguments after the options, or the defaults
-    long long count = 0;           // -m COUNT, 0 to 2147483647
+    std::string program, url_text = "localhost:5672/examples", reply_to, ca, cert, key;
+    std::string address, peer; // the URL's address; its host:port as messages show it
     std::optional<muon::url> url;
-    std::string address, peer; // the URL's address, and the URL as messages show it
-    muon::loop loop;
+    std::vector<std::string> args; // the arguments after the options
+    long count = 0;                // -m COUNT, 0 to 2147483647
+    bool has_reply_to = false, done = false;
+    int exit_code = 0;
+    muon::loop_ref loop;
     muon::connection conn; // the program's connection
     muon::listener listener;
-    muon::timer timer; // the next reconnect attempt
-    bool done = false;
-    int exit_code = 0;
+    muon::timer timer;
 
-    /* Reads the command line of the program `name`. `about` says what the
-     * program does; `m` and `r`, when not null, what -m COUNT and -r ADDRESS
-     * are; `defaults`, when not null, that arguments may follow the options,
-     * and the ones to use when none do. */
-    void setup(const char *name, int argc, char **argv, const char *about, const char *m,
-               const char *r, const std::vector<std::string> *defaults = nullptr) {
-        program = name;
-        struct option {
-            const char *name, *arg, *help;
-            std::optional<std::string> *value;
-        } opts[] = {
+    /* Reads the command line as common.h's setup() does: `m` and `r`, when
+     * not empty, say what -m COUNT and -r ADDRESS are; `defaults`, when
+     * given, that arguments may follow (and the ones used when none do). */
+    app(const char *name, int argc, char **argv, const char *about, const char *m = "", const char *r = "",
+        std::optional<std::vector<std::string>> defaults = std::nullopt, const char *count_text = nullptr)
+        : program(name) {
+        struct opt { const char *name, *arg, *help; std::string *value; };
+        const opt opts[] = {
             {"-a", "URL", "[amqp[s]://][user[:password]@]host[:port][/address], by default\n"
-                          "                 localhost:5672/examples", nullptr},
-            {"-m", "COUNT", m, &count_text},
-            {"-r", "ADDRESS", r, &reply_to},
-            {"--ca", "FILE", "for amqps://: trust the CA in FILE (PEM) besides the platform's", &ca_file},
-            {"--cert", "FILE", "for amqps://: this program's certificate (PEM), with --key", &cert_file},
-            {"--key", "FILE", "the private key (PEM) of --cert", &key_file},
+                          "                 localhost:5672/examples", &url_text},
+            {"-m", "COUNT", *m ? m : nullptr, &count_},
+            {"-r", "ADDRESS", *r ? r : nullptr, &reply_to},
+            {"--ca", "FILE", "for amqps://: trust the CA in FILE (PEM) besides the platform's", &ca},
+            {"--cert", "FILE", "for amqps://: this program's certificate (PEM), with --key", &cert},
+            {"--key", "FILE", "the private key (PEM) of --cert", &key},
         };
         auto usage = [&](int status) {
-            std::ostream &out = status ? std::cerr : std::cout;
-            out << "usage: " << program << " [OPTION]..." << (defaults ? " [ARGUMENT]..." : "") << "\n"
-                << about << "\n  -h, --help     print this help\n";
-            for (const auto &o : opts) {
-                if (o.help) out << "  " << pad(o.name, 6) << " " << pad(o.arg, 7) << " " << o.help << "\n";
-            }
+            FILE *f = status ? stderr : stdout;
+            std::fprintf(f, "usage: %s [OPTION]...%s\n%s\n  -h, --help     print this help\n", name,
+                         defaults ? " [ARGUMENT]..." : "", about);
+            for (const opt &o : opts)
+                if (o.help) std::fprintf(f, "  %-6s %-7s %s\n", o.name, o.arg, o.help);
             std::exit(status);
         };
+        bool counted = count_text != nullptr;
+        if (counted) count_ = count_text;
         for (int i = 1; i < argc; i++) {
             std::string a = argv[i];
-            const option *o = nullptr;
-            for (const auto &x : opts) o = o == nullptr && a == x.name && x.help ? &x : o;
+            const opt *o = nullptr;
+            for (const opt &x : opts) o = o ? o : (a == x.name && x.help ? &x : nullptr);
             if (a == "-h" || a == "--help") usage(0);
             if (a[0] != '-' && defaults) args.push_back(a);
             else if (o == nullptr || i + 1 == argc) usage(2);
-            else if (o->value) *o->value = argv[++i];
-            else url_text = argv[++i];
+            else *o->value = argv[++i], counted |= o->value == &count_, has_reply_to |= o->value == &reply_to;
         }
         if (defaults && args.empty()) args = *defaults;
-        char *end = nullptr;
-        if (count_text) count = std::strtoll(count_text->c_str(), &end, 10);
-        if (count_text && (end == count_text->c_str() || *end || count < 0 || count > 2147483647)) {
-            std::cerr << program << ": -m " << *count_text << ": not a number from 0 to 2147483647\n";
-            std::exit(2);
+        if (counted) {
+            char *end = nullptr;
+            errno = 0;
+            long long n = std::strtoll(count_.c_str(), &end, 10);
+            if (end == count_.c_str() || *end || n < 0 || n > 2147483647) {
+                std::fprintf(stderr, "%s: -m %s: not a number from 0 to 2147483647\n", name, count_.c_str());
+                std::exit(2);
+            }
+            count = long(n);
         }
-        if (cert_file.has_value() != key_file.has_value()) usage(2);
+        if (cert.empty() != key.empty()) usage(2);
         try {
             url.emplace(url_text);
         } catch (const muon::error &e) {
-            std::cerr << program << ": -a: " << e.reason() << "\n";
+            std::cerr << program << ": -a: " << muon::last_error().value_or(e.what()) << "\n";
             std::exit(2);
         }
         address = url->address();
-        peer = url->origin();
-        loop.set_handler(*this);
-        loop.wake_on_signal(SIGINT);
-        loop.wake_on_signal(SIGTERM);
+        peer = url->origin().substr(url_text.find("://") != std::string::npos ? 0 : url->scheme().size() + 3);
     }
 
-    /* Connection options from the command line (see the top of this file). */
+    /* The connection options from the command line. */
     muon::connection_options connection_options() const {
         muon::connection_options o;
         o.allow_insecure_plain(url->user().has_value());
         try {
-            if (ca_file) o.add_tls_ca_file(*ca_file);
-            if (cert_file) o.tls_cert_file(*cert_file, *key_file);
+            if (!ca.empty()) o.add_tls_ca_file(ca);
+            if (!cert.empty()) o.tls_cert_file(cert, key);
         } catch (const muon::error &e) {
-            std::cerr << program << ": " << e.reason() << "\n";
+            std::cerr << program << ": " << o.error().value_or(e.what()) << "\n";
             std::exit(1);
         }
         return o;
     }
-
-    /* Connects to `to`; the connection's events go to `h`, else to this. */
-    void connect_to(const std::string &to, muon::handler_binding h = {}) {
-        conn = loop.connect(to, connection_options(), std::move(h));
+    /* Connects to `to`; its events go to `h` (by default, this handler). */
+    void connect_to(const std::string &to, std::optional<muon::handler_binding> h = std::nullopt) {
+        conn = loop.connect(to, connection_options(), h ? std::move(*h) : muon::handler_binding(*this));
     }
 
+    /* The program is done: close what is open. */
     void finish() {
         done = true;
-        conn.close(); // each may be closed or absent already
-        listener.close();
-        timer.cancel();
+        if (conn) conn.close();
+        if (listener) listener.close();
+        if (timer) timer.cancel();
     }
-
-    /* Reports the first failure, "PROGRAM: WHAT PEER: WHY" (unless the
-     * program was done), and finishes. */
+    /* Reports the first failure, "PROGRAM: WHAT PEER: WHY" (unless done), and finishes. */
     void fail(const std::string &what, const std::string &why) {
         if (!done) std::cerr << program << ": " << what << " " << peer << ": " << why << "\n";
         exit_code = done ? exit_code : 1;
         finish();
     }
 
-    /* Runs the loop until everything is closed; returns the exit status. */
-    int run() {
-        try {
-            loop.run();
-        } catch (const std::exception &e) {
-            std::cerr << program << ": " << e.what() << "\n";
-            return 1;
-        }
-        return exit_code;
-    }
-
-    /* A connection or link closed by the peer: with an error, the tutorial's
-     * "Closed due to"; the connection without one, before the end, too. */
-    void on_closed_by_peer(muon::event &e) {
+    /* A connection or link closed by the peer: with an error, the tutorial's "Closed due to". */
+    void closed_by_peer(muon::event &e, bool link) {
         auto c = e.condition();
-        bool link = e.kind() == muon::event_kind::link_remote_close;
         if (c) std::cout << "Closed due to " << *c << "\n";
-        if (c || !link) {
+        if (c || !link)
             fail(link ? "link closed by" : "connection closed by",
                  c ? c->str() : "closed without an error before the end");
-        }
     }
-    void on_connection_remote_close(muon::event &e) override { on_closed_by_peer(e); }
-    void on_link_remote_close(muon::event &e) override { on_closed_by_peer(e); }
-
+    void on_connection_remote_close(muon::event &e) override { closed_by_peer(e, false); }
+    void on_link_remote_close(muon::event &e) override { closed_by_peer(e, true); }
     /* A message the peer rejected, released or modified. */
-    void on_not_accepted(muon::event &e) {
+    void not_accepted(muon::event &e, const char *what, const char *fallback) {
         auto c = e.condition();
-        bool rejected = e.kind() == muon::event_kind::rejected;
-        fail(rejected ? "message rejected by" : "message not delivered by",
-             c ? c->str() : e.kind() == muon::event_kind::released ? "released" : "modified");
+        fail(what, c ? c->str() : fallback);
     }
-    void on_rejected(muon::event &e) override { on_not_accepted(e); }
-    void on_released(muon::event &e) override { on_not_accepted(e); }
-    void on_modified(muon::event &e) override { on_not_accepted(e); }
-
-    /* A connection lost, or never made (a connection the peer opened has its container-id). */
-    void on_gone(muon::event &e) {
+    void on_rejected(muon::event &e) override { not_accepted(e, "message rejected by", "rejected"); }
+    void on_released(muon::event &e) override { not_accepted(e, "message not delivered by", "released"); }
+    void on_modified(muon::event &e) override { not_accepted(e, "message not delivered by", "modified"); }
+    void on_disconnected(muon::event &e) override { gone(e); }
+    void gone(muon::event &e) { // a connection the peer opened has its container-id
         fail(e.connection().remote_container_id() ? "disconnected from" : "cannot connect to",
-             e.condition().value_or(muon::condition()).str());
+             e.condition() ? e.condition()->str() : "");
     }
-    void on_disconnected(muon::event &e) override { on_gone(e); }
-
     void on_wake(muon::event &) override { finish(); } // SIGINT, SIGTERM
 
 private:
-    static std::string pad(std::string s, std::size_t n) { return s.size() < n ? s + std::string(n - s.size(), ' ') : s; }
+    std::string count_;
 };
 
-/* The tutorial's reconnect (see the top of this file): on_open() runs each
- * time the connection is up. */
+/* The tutorial's reconnect: on_open() runs each time the connection is up. A
+ * connection lost after it had opened is made again, at once the first
+ * time, then after 0.1 s doubling up to 10 s; anything else ends the program
+ * as app does. */
 struct reconnecting : app {
-    unsigned delay_ms = 0; // before the next attempt: 0, then 100 doubling to 10000
+    using app::app;
+    unsigned delay_ms = 0;
     bool opened = false;
-    virtual void on_open(muon::event &e) = 0;
+    virtual void on_open() = 0;
 
     void reconnect() { connect_to(url_text); }
-
-    void on_connection_remote_open(muon::event &e) override {
+    void on_connection_remote_open(muon::event &) override {
         opened = true;
         delay_ms = 0;
-        on_open(e);
+        on_open();
     }
-
     void on_disconnected(muon::event &e) override {
         auto c = e.condition();
         bool lost = c && (c->name == "amqp:connection:forced" || c->name == "amqp:resource-limit-exceeded");
-        if (!lost || done || !opened) return on_gone(e); // "cannot connect to ..." or "disconnected from ..."
+        if (!lost || done || !opened) return gone(e);
         if (delay_ms == 0) {
-            std::cout << "Disconnected, reconnecting...\n";
+            std::cout << "Disconnected, reconnecting..." << std::endl;
             reconnect();
         } else {
-            std::cout << "Disconnected, will try to reconnect after " << delay_ms / 1000.0 << " seconds\n";
+            std::cout << "Disconnected, will try to reconnect after " << delay_ms / 1000.0 << " seconds" << std::endl;
             timer = loop.schedule(std::chrono::milliseconds(delay_ms), [this] {
                 std::cout << "Reconnecting..." << std::endl;
                 reconnect();
             });
         }
         delay_ms = delay_ms == 0 ? 100 : delay_ms >= 5000 ? 10000 : 2 * delay_ms;
-        std::cout.flush();
     }
 };
+
+/* Makes the loop (SIGINT and SIGTERM wake it), lets `start` connect or
+ * listen, runs the loop; returns the exit status: 1, with "PROGRAM: WHY", if
+ * a call failed; else the app's. */
+inline int run(app &a, const std::function<void()> &start) {
+    try {
+        muon::loop loop;
+        a.loop = loop;
+        loop.set_handler(a);
+        loop.wake_on_signal(SIGINT);
+        loop.wake_on_signal(SIGTERM);
+        start();
+        loop.run();
+    } catch (const std::exception &e) {
+        std::cerr << a.program << ": " << muon::last_error().value_or(e.what()) << "\n";
+        return 1;
+    }
+    return a.exit_code;
+}
 
 } // namespace example
 

@@ -1,13 +1,11 @@
 /*
  * helloworld.cpp: send one message to a broker and receive it back.
  *
- * The tutorial's first program, as examples-c/helloworld.c. Once the
+ * The tutorial's first program, as examples-c/helloworld.c: once the
  * connection is open it attaches a receiver; once the broker has opened the
  * receiver it attaches a sender; when the sender gets credit it sends
  * "Hello World!" and closes; when the message comes back it is printed and
- * the connection closed. Anything else (a refused link, a rejected message,
- * a lost connection) is reported by example::app, and the program exits
- * with status 1.
+ * the connection closed.
  *
  *   helloworld [-a URL]      URL defaults to localhost:5672/examples
  *
@@ -16,9 +14,11 @@
 #include "example.hpp"
 
 struct hello_world : example::app {
+    using app::app;
+
     void on_connection_remote_open(muon::event &) override { conn.open_receiver(address); }
 
-    void on_link_remote_open(muon::event &e) override { // the receiver is open at the broker
+    void on_link_remote_open(muon::event &e) override { // the receiver is open: now the sender
         if (e.is_receiver()) conn.open_sender(address);
     }
 
@@ -29,16 +29,13 @@ struct hello_world : example::app {
     }
 
     void on_message(muon::event &e) override {
-        std::cout << e.message().body() << std::endl;
+        std::cout << e.message().body() << "\n";
         finish();
     }
 };
 
 int main(int argc, char **argv) {
-    hello_world hw;
-    hw.setup("helloworld", argc, argv,
-             "Sends \"Hello World!\" to the URL's address, receives it back and prints it.",
-             nullptr, nullptr);
-    hw.connect_to(hw.url_text);
-    return hw.run();
+    hello_world hw("helloworld", argc, argv, "Sends \"Hello World!\" to the URL's address, receives it "
+                   "back and prints it.");
+    return example::run(hw, [&] { hw.connect_to(hw.url_text); });
 }

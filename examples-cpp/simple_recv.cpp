@@ -1,11 +1,11 @@
 /*
  * simple_recv.cpp: reliable receiving, with reconnect.
  *
- * As examples-c/simple_recv.c: receives messages from the URL's address and
- * prints each body, one per line ({'sequence': 1} for simple_send's
- * messages). Each message is accepted when on_message returns. If the
- * connection is lost it reconnects as simple_send does. It stops after COUNT
- * messages; -m 0 receives until interrupted.
+ * As examples-c/simple_recv.c: receives messages from an address and prints
+ * each body, one per line ({'sequence': 1} for simple_send's messages). Each
+ * message is accepted when on_message returns. If the connection is lost it
+ * reconnects as simple_send does. It stops after COUNT messages; -m 0
+ * receives until interrupted.
  *
  *   simple_recv [-a URL] [-m COUNT]   URL defaults to localhost:5672/examples,
  *                                     COUNT to 100
@@ -15,9 +15,10 @@
 #include "example.hpp"
 
 struct simple_recv : example::reconnecting {
-    long long received = 0;
+    long received = 0;
+    using reconnecting::reconnecting;
 
-    void on_open(muon::event &) override { conn.open_receiver(address); }
+    void on_open() override { conn.open_receiver(address); }
 
     void on_message(muon::event &e) override {
         if (done) { // over the count, in flight before the close: give it back
@@ -30,10 +31,8 @@ struct simple_recv : example::reconnecting {
 };
 
 int main(int argc, char **argv) {
-    simple_recv r;
-    r.count_text = "100";
-    r.setup("simple_recv", argc, argv, "Receives messages from the URL's address and prints their bodies.",
-            "how many to receive (default 100; 0: until interrupted)", nullptr);
-    r.reconnect();
-    return r.run();
+    simple_recv r("simple_recv", argc, argv, "Receives messages from the URL's address and prints "
+                  "their bodies.", "how many to receive (default 100; 0: until interrupted)", "",
+                  std::nullopt, "100");
+    return example::run(r, [&] { r.reconnect(); });
 }

@@ -4,9 +4,10 @@
  * As examples-c/simple_send.c: sends COUNT messages whose body is the map
  * {"sequence": n} (n from 1) and whose message-id is n, only as fast as the
  * receiver's credit allows, and counts the deliveries the peer accepts. If
- * the connection is lost it resumes from the last confirmed message
- * (example::reconnecting). Messages sent but not confirmed before a
- * disconnect are sent again, so the receiver may see duplicates.
+ * the connection is lost it resumes from the last confirmed message,
+ * reconnecting at once the first time, then after 0.1 s, 0.2 s, ... up to
+ * 10 s. Messages sent but not confirmed before a disconnect are sent again,
+ * so the receiver may see duplicates.
  *
  *   simple_send [-a URL] [-m COUNT]   URL defaults to localhost:5672/examples,
  *                                     COUNT to 100
@@ -18,10 +19,11 @@
 #include <map>
 
 struct simple_send : example::reconnecting {
-    int64_t sent = 0, confirmed = 0;
+    long sent = 0, confirmed = 0;
+    using reconnecting::reconnecting;
 
     // The connection is up (again): resume from the last confirmed message.
-    void on_open(muon::event &) override {
+    void on_open() override {
         sent = confirmed;
         conn.open_sender(address).offered(uint32_t(count - confirmed));
     }
@@ -44,13 +46,11 @@ struct simple_send : example::reconnecting {
 };
 
 int main(int argc, char **argv) {
-    simple_send s;
-    s.count_text = "100";
-    s.setup("simple_send", argc, argv,
-            "Sends COUNT messages {'sequence': n} to the URL's address and waits until the peer "
-            "has accepted each.",
-            "how many to send (default 100)", nullptr);
-    if (s.count > 0) s.reconnect();
-    else std::cout << "all messages confirmed\n";
-    return s.run();
+    simple_send s("simple_send", argc, argv, "Sends COUNT messages {'sequence': n} to the URL's address "
+                  "and waits until the peer has accepted each.", "how many to send (default 100)", "",
+                  std::nullopt, "100");
+    return example::run(s, [&] {
+        if (s.count > 0) s.reconnect();
+        else std::cout << "all messages confirmed\n";
+    });
 }

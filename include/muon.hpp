@@ -19,7 +19,7 @@
  * `muon::listener` and `muon::timer` are small handle values owned by the
  * loop, as in C: copy them freely; once their object is gone (after its
  * final event) calls on them report `muon::errc::stale_handle` instead of
- * crashing, except closing, which does nothing then.
+ * crashing.
  *
  * **Handlers.** Events arrive as calls of virtual functions named as the C
  * callback table's members (`on_connection_remote_open`, `on_link_flow`,
@@ -28,8 +28,7 @@
  *   messaging_handler receives *every* event of the object it is registered
  *   on (the ones you do not override do nothing), and of that object's
  *   children that have no handler of their own (a connection's handler gets
- *   its links' events: a receiver's `on_link_flow` too, so check
- *   `e.is_receiver()` where both kinds share one). It is borrowed: keep it alive until the object's
+ *   its links' events). It is borrowed: keep it alive until the object's
  *   final event, or pass a `std::shared_ptr` to share ownership with the
  *   loop;
  * - fill a `muon::handler` with functions (`h.on_message = [&](muon::event&
@@ -119,7 +118,6 @@ enum class errc : int {
     buffer_too_small = MUON_RESULT_BUFFER_TOO_SMALL,         ///< A buffer is too small.
     wrong_type = MUON_RESULT_WRONG_TYPE,                     ///< A value is of another type.
     out_of_range = MUON_RESULT_OUT_OF_RANGE,                 ///< An index or number is out of range.
-    not_found = MUON_RESULT_NOT_FOUND,                       ///< What was asked for by key is not there.
     wrong_state = MUON_RESULT_WRONG_STATE,                   ///< The object's state forbids the call.
     reentrant = MUON_RESULT_REENTRANT,                       ///< Not allowed from a callback.
     closed = MUON_RESULT_CLOSED,                             ///< The object is closed.
@@ -136,6 +134,7 @@ enum class errc : int {
     protocol_error = MUON_RESULT_PROTOCOL_ERROR,             ///< The peer broke the protocol.
     authentication_failed = MUON_RESULT_AUTHENTICATION_FAILED, ///< SASL authentication failed.
     remote_closed = MUON_RESULT_REMOTE_CLOSED,               ///< The peer closed it.
+    not_found = MUON_RESULT_NOT_FOUND,                       ///< What was asked for is not there.
     panic = MUON_RESULT_PANIC,                               ///< A bug caught at the API boundary.
 };
 
@@ -209,28 +208,14 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 /**
  * What every failing call of this API throws: a `std::system_error` with a
- * code of `muon::category()`. `what()` is "CALL: REASON": the call that
- * failed, then why (what `muon_last_error` says for a URL, a connect or a
- * listen; else the code's message).
+ * code of `muon::category()`. `what()` names the call, then says why.
  */
 class error : public std::system_error {
 public:
-    /** An error with code `code`: `call` names what failed, `reason` why (default: the code's message). */
-    error(errc code, const std::string &call, const std::string &reason = {})
-        : std::system_error(make_error_code(code), call),
-          text_(std::make_shared<const std::string>(
-              call + ": " + (reason.empty() ? make_error_code(code).message() : reason))),
-          call_len_(call.size()) {}
+    /** An error with code `code`; `what` names what failed. */
+    error(errc code, const std::string &what) : std::system_error(make_error_code(code), what) {}
     /** The code as a `muon::errc`. */
     errc result() const noexcept { return static_cast<errc>(code().value()); }
-    /** "CALL: REASON". */
-    const char *what() const noexcept override { return text_->c_str(); }
-    /** Why the call failed, without the call's name. */
-    const char *reason() const noexcept { return text_->c_str() + call_len_ + 2; }
-
-private:
-    std::shared_ptr<const std::string> text_; // shared: copying an exception does not throw
-    std::size_t call_len_;
 };
 
 } // namespace muon
@@ -244,26 +229,8 @@ template <> struct is_error_code_enum<muon::errc> : true_type {};
 
 namespace muon {
 
-/**
- * Why the last failed `muon::url` parse, connect or listen on this thread
- * failed (`muon_last_error`): one line naming what was wrong; std::nullopt
- * after a success. `muon::error::reason()` of what those calls throw says
- * the same.
- */
-inline std::optional<std::string> last_error() {
-    const char *e = muon_last_error();
-    if (e == nullptr) return std::nullopt;
-    return std::string(e);
-}
-
 /// @cond MUON_INTERNAL
 namespace detail {
-/** Throws `muon::error` for `rc` with `muon_last_error()` as the reason, unless `rc` is OK. */
-inline void check_explained(muon_result rc, const char *what) {
-    if (rc == MUON_RESULT_OK) return;
-    const char *why = muon_last_error();
-    throw error(static_cast<errc>(rc), what, why ? why : "");
-}
 /** Throws `muon::error` unless `rc` is MUON_RESULT_OK. */
 inline void check(muon_result rc, const char *what) {
     if (rc != MUON_RESULT_OK) throw error(static_cast<errc>(rc), what);
@@ -279,9 +246,9 @@ inline std::optional<std::string> opt_string(const char *s) {
     if (s == nullptr) return std::nullopt;
     return std::string(s);
 }
-/** Throws unless `rc` is OK or says the object is gone or was never there (closing twice is not an error). */
+/** Throws unless `rc` is OK or says the object is gone (closing twice is not an error). */
 inline void check_closing(muon_result rc, const char *what) {
-    if (rc != MUON_RESULT_STALE_HANDLE && rc != MUON_RESULT_NULL_ARGUMENT) check(rc, what);
+    if (rc != MUON_RESULT_STALE_HANDLE) check(rc, what);
 }
 template <class H> bool same_handle(const H &a, const H &b) noexcept {
     return a.owner == b.owner && a.index == b.index && a.generation == b.generation;
@@ -1591,28 +1558,31 @@ public:
         return typed<T>(property(key));
     }
     /** The application property `key` if it is a string (wrong_type if it is another type). */
-    std::optional<std::string> property_string(const std::string &key) const {
+    std::optional<std::string> string_property(const std::string &key) const {
         muon_bytes b{};
-        muon_result rc = muon_message_get_property_string(m_, detail::c_str(key, "muon::message::property_string"), &b);
-        if (rc == MUON_RESULT_NOT_FOUND) return std::nullopt;
-        detail::check(rc, "muon::message::property_string");
+        if (!found(muon_message_get_property_string(m_, detail::c_str(key, "muon::message::string_property"), &b),
+                   "muon::message::string_property")) {
+            return std::nullopt;
+        }
         return std::string(reinterpret_cast<const char *>(b.ptr), b.len);
     }
-    /** The application property `key` if it is an integer of any AMQP width and sign (wrong_type otherwise). */
-    std::optional<int64_t> property_long(const std::string &key) const {
-        int64_t n = 0;
-        muon_result rc = muon_message_get_property_long(m_, detail::c_str(key, "muon::message::property_long"), &n);
-        if (rc == MUON_RESULT_NOT_FOUND) return std::nullopt;
-        detail::check(rc, "muon::message::property_long");
-        return n;
+    /** The application property `key` if it is a long (wrong_type if it is another type). */
+    std::optional<int64_t> long_property(const std::string &key) const {
+        int64_t x = 0;
+        if (!found(muon_message_get_property_long(m_, detail::c_str(key, "muon::message::long_property"), &x),
+                   "muon::message::long_property")) {
+            return std::nullopt;
+        }
+        return x;
     }
-    /** The application property `key` if it is a boolean (wrong_type otherwise). */
-    std::optional<bool> property_bool(const std::string &key) const {
-        bool b = false;
-        muon_result rc = muon_message_get_property_bool(m_, detail::c_str(key, "muon::message::property_bool"), &b);
-        if (rc == MUON_RESULT_NOT_FOUND) return std::nullopt;
-        detail::check(rc, "muon::message::property_bool");
-        return b;
+    /** The application property `key` if it is a boolean (wrong_type if it is another type). */
+    std::optional<bool> bool_property(const std::string &key) const {
+        bool x = false;
+        if (!found(muon_message_get_property_bool(m_, detail::c_str(key, "muon::message::bool_property"), &x),
+                   "muon::message::bool_property")) {
+            return std::nullopt;
+        }
+        return x;
     }
     /** Every application property, by key. */
     std::map<std::string, value> properties() const {
@@ -1682,6 +1652,11 @@ private:
     template <class T> static std::optional<T> typed(const std::optional<value> &v) {
         if (!v) return std::nullopt;
         return muon::get<T>(*v);
+    }
+    static bool found(muon_result rc, const char *what) {
+        if (rc == MUON_RESULT_NOT_FOUND) return false;
+        detail::check(rc, what);
+        return true;
     }
     const muon_message *m_ = nullptr;
 };
@@ -1887,17 +1862,26 @@ public:
     /** Sets the application property `key` (a simple value: wrong_type for a list, map, array or described). */
     template <class T, std::enable_if_t<detail::encodable<T>, int> = 0>
     message &property(const std::string &key, const T &x) {
-        using D = std::decay_t<T>;
-        const char *k = detail::c_str(key, "muon::message::property");
-        if constexpr (std::is_same_v<D, std::string>) { // the C shortcuts, without a muon_value
-            return check(muon_message_set_property_string(own_, k, detail::c_str(x, "muon::message::property")), "property");
-        } else if constexpr (std::is_same_v<D, bool>) {
-            return check(muon_message_set_property_bool(own_, k, x), "property");
-        } else if constexpr (std::is_integral_v<D> && std::is_signed_v<D> && sizeof(D) == 8) {
-            return check(muon_message_set_property_long(own_, k, int64_t(x)), "property");
-        } else {
-            return keyed(muon_message_set_property, key, codec<D>::encode(x), "property");
-        }
+        return keyed(muon_message_set_property, key, codec<std::decay_t<T>>::encode(x), "property");
+    }
+    using message_view::string_property;
+    using message_view::long_property;
+    using message_view::bool_property;
+    /** Sets the application property `key` to the string `x` (no NUL inside). */
+    message &string_property(const std::string &key, const std::string &x) {
+        return check(muon_message_set_property_string(own_, detail::c_str(key, "muon::message::string_property"),
+                                                      detail::c_str(x, "muon::message::string_property")),
+                     "string_property");
+    }
+    /** Sets the application property `key` to the long `x`. */
+    message &long_property(const std::string &key, int64_t x) {
+        return check(muon_message_set_property_long(own_, detail::c_str(key, "muon::message::long_property"), x),
+                     "long_property");
+    }
+    /** Sets the application property `key` to the boolean `x`. */
+    message &bool_property(const std::string &key, bool x) {
+        return check(muon_message_set_property_bool(own_, detail::c_str(key, "muon::message::bool_property"), x),
+                     "bool_property");
     }
     using message_view::annotation;
     /** Sets the message annotation under the symbol `key`. */
@@ -2015,6 +1999,14 @@ public:
     connection_options &channel_max(uint16_t n) { return check(muon_connection_options_set_channel_max(o_, n), "channel_max"); }
     /** How long the peer may stay silent (0: no limit). */
     connection_options &idle_timeout(std::chrono::milliseconds t) { return check(muon_connection_options_set_idle_timeout(o_, ms(t)), "idle_timeout"); }
+    /** How many links one session may have. */
+    connection_options &max_links_per_session(uint32_t max) { return check(muon_connection_options_set_max_links_per_session(o_, max), "max_links_per_session"); }
+    /** How many unsettled deliveries one link may have. */
+    connection_options &max_unsettled_per_link(uint32_t max) { return check(muon_connection_options_set_max_unsettled_per_link(o_, max), "max_unsettled_per_link"); }
+    /** How many bytes of incomplete (multi-frame) messages a connection may hold. */
+    connection_options &max_incomplete_bytes(uint64_t max) { return check(muon_connection_options_set_max_incomplete_bytes(o_, max), "max_incomplete_bytes"); }
+    /** How deeply nested a received value may be. */
+    connection_options &max_decode_depth(uint32_t depth) { return check(muon_connection_options_set_max_decode_depth(o_, depth), "max_decode_depth"); }
     /** How long a connection has to get the peer's `open` (0: no limit). */
     connection_options &handshake_timeout(std::chrono::milliseconds t) { return check(muon_connection_options_set_handshake_timeout(o_, ms(t)), "handshake_timeout"); }
     /** Adds a capability offered in `open`. */
@@ -2065,14 +2057,6 @@ public:
     connection_options &add_tls_client_ca_file(const std::string &path) { return loaded(muon_connection_options_add_tls_client_ca_file(o_, c(path)), "add_tls_client_ca_file"); }
     /** Listener: refuses TLS clients without a verified certificate. */
     connection_options &tls_require_client_cert(bool on) { return flag(muon_connection_options_set_tls_require_client_cert, on, "tls_require_client_cert"); }
-    /** How many links the peer may have attached on one session (default 1024). */
-    connection_options &max_links_per_session(uint32_t max) { return check(muon_connection_options_set_max_links_per_session(o_, max), "max_links_per_session"); }
-    /** How many deliveries one link may hold unsettled (default 16384). */
-    connection_options &max_unsettled_per_link(uint32_t max) { return check(muon_connection_options_set_max_unsettled_per_link(o_, max), "max_unsettled_per_link"); }
-    /** How many bytes of incomplete messages the connection may hold (default 64 MiB). */
-    connection_options &max_incomplete_bytes(uint64_t max) { return check(muon_connection_options_set_max_incomplete_bytes(o_, max), "max_incomplete_bytes"); }
-    /** How deeply the peer's values may nest (default and most 64). */
-    connection_options &max_decode_depth(uint32_t depth) { return check(muon_connection_options_set_max_decode_depth(o_, depth), "max_decode_depth"); }
     /** INSECURE: a TLS listener also accepts plain AMQP. */
     connection_options &tls_insecure_allow_plain(bool on) { return flag(muon_connection_options_set_tls_insecure_allow_plain, on, "tls_insecure_allow_plain"); }
 
@@ -2087,7 +2071,7 @@ private:
     connection_options &loaded(muon_result rc, const char *what) {
         if (rc != MUON_RESULT_OK) {
             const char *why = muon_connection_options_error(o_);
-            throw muon::error(static_cast<errc>(rc), std::string("muon::connection_options::") + what, why ? why : "");
+            throw muon::error(static_cast<errc>(rc), std::string("muon::connection_options::") + what + (why ? std::string(": ") + why : std::string()));
         }
         return *this;
     }
@@ -2141,24 +2125,6 @@ public:
     link_options &durability(muon::durability d) {
         return check(muon_link_options_set_durability(o_, static_cast<muon_durability>(d)), "durability");
     }
-    /** The expiry policy of the terminus this side attaches with. */
-    link_options &expiry_policy(muon::expiry_policy p) {
-        return check(muon_link_options_set_expiry_policy(o_, static_cast<muon_expiry_policy>(p)), "expiry_policy");
-    }
-    /** The expiry timeout of that terminus (sent in whole seconds, rounded up). */
-    link_options &timeout(std::chrono::milliseconds t) {
-        return check(muon_link_options_set_timeout_ms(o_, t.count() < 0 ? 0 : static_cast<uint64_t>(t.count())), "timeout");
-    }
-    /** Receivers: the source's filter set, a map of symbols to described values (std::nullopt: none). */
-    link_options &filter(const std::optional<value> &filters) {
-        return check(muon_link_options_set_filter(o_, filters ? filters->get() : nullptr), "filter");
-    }
-    /** Receivers: a JMS message selector, added to the filter set. */
-    link_options &selector(const std::string &s) { return str(muon_link_options_set_selector, s, "selector"); }
-    /** Receivers: settle in two steps (rcv-settle-mode second); senders: ask for it. */
-    link_options &rcv_settle_second(bool on = true) { return flag(muon_link_options_set_rcv_settle_second, on, "rcv_settle_second"); }
-    /** The largest message, in encoded bytes, the link takes (0: no limit of its own). */
-    link_options &max_message_size(uint64_t bytes) { return check(muon_link_options_set_max_message_size(o_, bytes), "max_message_size"); }
     /** Receivers: the source's distribution mode, `move` or `copy`. */
     link_options &distribution_mode(const std::string &mode) { return str(muon_link_options_set_distribution_mode, mode, "distribution_mode"); }
     /** Adds a terminus capability (e.g. `queue`). */
@@ -2169,6 +2135,22 @@ public:
     link_options &add_desired_capability(const std::string &c) { return str(muon_link_options_add_desired_capability, c, "add_desired_capability"); }
     /** The link properties: a map with symbol keys. */
     link_options &properties(const value &map) { return check(muon_link_options_set_properties(o_, map.get()), "properties"); }
+    /** When the terminus this side attaches with starts its expiry timer. */
+    link_options &expiry_policy(muon::expiry_policy p) {
+        return check(muon_link_options_set_expiry_policy(o_, static_cast<muon_expiry_policy>(p)), "expiry_policy");
+    }
+    /** How long the terminus lives once its expiry timer started (whole seconds on the wire). */
+    link_options &timeout(std::chrono::milliseconds t) {
+        return check(muon_link_options_set_timeout_ms(o_, static_cast<uint64_t>(std::max<int64_t>(t.count(), 0))), "timeout");
+    }
+    /** Receivers: the source's filter set, a map with symbol keys. */
+    link_options &filter(const value &map) { return check(muon_link_options_set_filter(o_, map.get()), "filter"); }
+    /** Receivers: a JMS-style selector, sent as the source's `apache.org:selector-filter:string`. */
+    link_options &selector(const std::string &s) { return str(muon_link_options_set_selector, s, "selector"); }
+    /** Receivers: rcv-settle-mode second (a delivery settles only after the sender settled it). */
+    link_options &rcv_settle_second(bool on = true) { return flag(muon_link_options_set_rcv_settle_second, on, "rcv_settle_second"); }
+    /** The largest message this side accepts (0: no limit). */
+    link_options &max_message_size(uint64_t bytes) { return check(muon_link_options_set_max_message_size(o_, bytes), "max_message_size"); }
 
 private:
     link_options &check(muon_result rc, const char *what) {
@@ -2203,16 +2185,26 @@ inline std::string scram_hash_password(const std::string &mechanism, const std::
     return out;
 }
 
+// ------------------------------------------------------------------ URLs
+
 /**
- * A parsed connection URL (a `muon_url`):
- * `[amqp[s]://][user[:password]@]host[:port][/address]`, percent-decoded,
- * with the port's default filled in. Move-only.
+ * Why the last failed `muon::url` parse, `loop::connect` or `loop::listen`
+ * on this thread failed, in one line naming what was wrong (the part of a
+ * bad URL, the TLS file, the address in use); std::nullopt when the last of
+ * those succeeded, or none was made. A password in a quoted URL shows as `***`.
+ */
+inline std::optional<std::string> last_error() { return detail::opt_string(muon_last_error()); }
+
+/**
+ * A parsed `[amqp://|amqps://][user[:password]@]host[:port][/address]` (a
+ * `muon_url`), as `loop::connect` and `loop::listen` read it. Move-only.
  */
 class url {
 public:
-    /** Parses `text`; throws `muon::error` (invalid_argument) saying which part is wrong. */
+    /** Parses `text`; throws `muon::error` (invalid_argument) whose `what()` is `muon::last_error()`. */
     explicit url(const std::string &text) {
-        detail::check_explained(muon_url_parse(detail::c_str(text, "muon::url"), &u_), "muon::url");
+        muon_result rc = muon_url_parse(detail::c_str(text, "muon::url"), &u_);
+        if (rc != MUON_RESULT_OK) throw error(static_cast<errc>(rc), last_error().value_or("muon::url"));
     }
     ~url() { muon_url_free(u_); }
     /** Takes `o`'s URL. */
@@ -2226,20 +2218,20 @@ public:
     url &operator=(const url &) = delete;
     /** The C URL. */
     const muon_url *get() const noexcept { return u_; }
-    /** "amqp" or "amqps". */
-    std::string scheme() const { return detail::opt_string(muon_url_scheme(u_)).value_or(""); }
-    /** The user name, if any. */
+    /** `amqp` or `amqps` (`amqp` when the text had no scheme). */
+    std::string scheme() const { return muon_url_scheme(u_); }
+    /** The user, if the URL names one. */
     std::optional<std::string> user() const { return detail::opt_string(muon_url_user(u_)); }
-    /** The password, if any. */
+    /** The password, if the URL has one. */
     std::optional<std::string> password() const { return detail::opt_string(muon_url_password(u_)); }
-    /** The host (an IPv6 address without its brackets). */
-    std::string host() const { return detail::opt_string(muon_url_host(u_)).value_or(""); }
-    /** The port, or its default (5672, 5671 for amqps); 0 as written ("any free port" to a listener). */
+    /** The host. */
+    std::string host() const { return muon_url_host(u_); }
+    /** The port (the scheme's default when the text had none). */
     uint16_t port() const noexcept { return muon_url_port(u_); }
-    /** The address (after the first `/` that follows the host); "" if none. */
-    std::string address() const { return detail::opt_string(muon_url_address(u_)).value_or(""); }
-    /** `scheme://host:port`, for messages: never the user, password or address. */
-    std::string origin() const { return detail::opt_string(muon_url_origin(u_)).value_or(""); }
+    /** The address (the path after the first `/`), "" if none. */
+    std::string address() const { return muon_url_address(u_); }
+    /** `scheme://host:port`, without user or password. */
+    std::string origin() const { return muon_url_origin(u_); }
 
 private:
     muon_url *u_ = nullptr;
@@ -2588,7 +2580,7 @@ public:
     }
     /** True if the peer settled it. */
     bool remote_settled() const noexcept { return muon_delivery_is_remote_settled(h_); }
-    /** The message format of its transfer (0: an AMQP message). */
+    /** Its transfer's message format: 0 for an AMQP message (see `sender::send_with`). */
     uint32_t message_format() const noexcept { return muon_delivery_message_format(h_); }
     /** Its tag (empty for a stale handle). */
     binary tag() const {
@@ -2637,13 +2629,30 @@ public:
         ec = rc == MUON_RESULT_OK ? std::error_code() : make_error_code(static_cast<errc>(rc));
         return muon::delivery(d);
     }
-    /** Sends `m` as `send` does, with a delivery tag of the application's (at most 32 bytes; empty: muon's) and a message format. */
-    muon::delivery send_with(const message_view &m, const binary &tag, uint32_t message_format = 0) {
+    /**
+     * Sends `m` as `send` does, with the delivery tag `tag` (at most 32 bytes;
+     * empty: muon makes one up) and the transfer's message format `format`
+     * (0: an AMQP message; another value: a format agreed with the receiver).
+     */
+    muon::delivery send_with(const message_view &m, const binary &tag, uint32_t format = 0) {
         muon_delivery d{};
-        detail::check(muon_sender_send_with(h_, m.get(), tag.empty() ? nullptr : tag.data(), tag.size(),
-                                            message_format, &d),
+        detail::check(muon_sender_send_with(h_, m.get(), tag.empty() ? nullptr : tag.data(), tag.size(), format, &d),
                       "muon::sender::send_with");
         return muon::delivery(d);
+    }
+    /** The largest message the receiver takes, in encoded bytes (0: no limit given). */
+    uint64_t remote_max_message_size() const noexcept { return muon_sender_remote_max_message_size(h_); }
+    /** True if the peer closed the link; false if it only detached it (to resume it later). */
+    bool remote_closed() const noexcept { return muon_sender_remote_closed(h_); }
+    /** Detaches it without closing it, to be resumed by a link of the same name later. */
+    void detach() { detail::check_closing(muon_sender_detach(h_), "muon::sender::detach"); }
+    /**
+     * For a sender the peer attached, before it is opened here: the filter set
+     * (a map with symbol keys, or std::nullopt for none) answered in its source.
+     */
+    void set_source_filter(const std::optional<value> &filter) {
+        detail::check(muon_sender_set_source_filter(h_, filter ? filter->get() : nullptr),
+                      "muon::sender::set_source_filter");
     }
     /** How many messages it may send now without their waiting in the queue. */
     uint32_t credit() const noexcept { return muon_sender_credit(h_); }
@@ -2667,17 +2676,6 @@ public:
         detail::check_closing(muon_sender_close_with(h_, detail::c_str(name, "muon::sender::close"),
                                                      detail::c_str(description, "muon::sender::close")),
                               "muon::sender::close");
-    }
-    /** Detaches it without closing it, so that the peer may keep its terminus to resume. */
-    void detach() { detail::check_closing(muon_sender_detach(h_), "muon::sender::detach"); }
-    /** After the peer's detach: true if it closed the link, false if it only detached it. */
-    bool remote_closed() const noexcept { return muon_sender_remote_closed(h_); }
-    /** The largest message the peer's receiver takes (0: it set none). */
-    uint64_t remote_max_message_size() const noexcept { return muon_sender_remote_max_message_size(h_); }
-    /** For a sender the peer attached: the filters this side applies, named in its answer. */
-    void set_source_filter(const std::optional<value> &filters) {
-        detail::check(muon_sender_set_source_filter(h_, filters ? filters->get() : nullptr),
-                      "muon::sender::set_source_filter");
     }
     /** Its connection. */
     muon::connection connection() const noexcept;
@@ -2757,6 +2755,10 @@ public:
     bool draining() const noexcept { return muon_receiver_is_draining(h_); }
     /** Begins closing it; closing a link that is closed or gone does nothing. */
     void close() { detail::check_closing(muon_receiver_close(h_), "muon::receiver::close"); }
+    /** Detaches it without closing it, to be resumed by a link of the same name later. */
+    void detach() { detail::check_closing(muon_receiver_detach(h_), "muon::receiver::detach"); }
+    /** True if the peer closed the link; false if it only detached it (to resume it later). */
+    bool remote_closed() const noexcept { return muon_receiver_remote_closed(h_); }
     /** Begins closing it with an error condition. */
     void close(const condition &c) {
         detail::check_closing(muon_receiver_close_with_info(h_, detail::c_str(c.name, "muon::receiver::close"),
@@ -2770,10 +2772,6 @@ public:
                                                        detail::c_str(description, "muon::receiver::close")),
                               "muon::receiver::close");
     }
-    /** Detaches it without closing it (a durable subscription, to resume later). */
-    void detach() { detail::check_closing(muon_receiver_detach(h_), "muon::receiver::detach"); }
-    /** After the peer's detach: true if it closed the link, false if it only detached it. */
-    bool remote_closed() const noexcept { return muon_receiver_remote_closed(h_); }
     /** Its connection. */
     muon::connection connection() const noexcept;
     /** Its name (empty for a stale handle). */
@@ -2847,6 +2845,29 @@ public:
     explicit operator bool() const noexcept { return h_.owner != nullptr; }
 
     /**
+     * The sender to `address` an earlier call opened on this connection, while
+     * it is still open; else a new one (default options, events to the
+     * connection's handler, else the loop's), remembered for later calls: the
+     * tutorial server's senders by reply-to address.
+     */
+    muon::sender sender_to(const std::string &address) {
+        muon_sender s{};
+        detail::check(muon_connection_sender_to(h_, detail::c_str(address, "muon::connection::sender_to"), &s),
+                      "muon::connection::sender_to");
+        return muon::sender(s);
+    }
+    /**
+     * Sends `reply` to `request`'s reply-to address (on `sender_to`'s sender),
+     * with `to` set to it and the correlation-id set to the request's
+     * correlation-id, else its message-id. Throws `muon::error` not_found when
+     * the request has no reply-to (nothing is sent).
+     */
+    muon::delivery send_reply(const message_view &request, message &reply) {
+        muon_delivery d{};
+        detail::check(muon_connection_send_reply(h_, request.get(), reply.get(), &d), "muon::connection::send_reply");
+        return muon::delivery(d);
+    }
+    /**
      * Opens a sender to `address` (std::nullopt: no target address, for an
      * anonymous relay). Its events go to `h`, else to the connection's
      * handler, else to the loop's.
@@ -2868,32 +2889,7 @@ public:
                                  handler_binding h = {}) {
         return open_receiver_with(address, o.get(), std::move(h));
     }
-    /**
-     * The sender this connection keeps for `address`: the one a previous
-     * call opened, while it lives, else a new one (default options, no
-     * handler of its own). Senders queue until credit comes, so a message
-     * may be sent on it at once: a server's reply senders.
-     */
-    muon::sender sender_to(const std::string &address) {
-        muon_sender s{};
-        detail::check(muon_connection_sender_to(h_, detail::c_str(address, "muon::connection::sender_to"), &s),
-                      "muon::connection::sender_to");
-        return muon::sender(s);
-    }
-    /**
-     * Sends `reply` to `request`'s reply-to address (on `sender_to` of it),
-     * with `to` set to that address and the correlation-id to the request's
-     * correlation-id, or its message-id: the request/response of Qpid
-     * Proton's Python tutorial in one call. Throws not_found if the request
-     * has no reply-to (`reply` is then unchanged).
-     */
-    muon::delivery send_reply(const message_view &request, message &reply) {
-        muon_delivery d{};
-        detail::check(muon_connection_send_reply(h_, request.get(), reply.get(), &d),
-                      "muon::connection::send_reply");
-        return muon::delivery(d);
-    }
-    /** Begins closing it (and its links); closing a connection that is closed or gone (or the null handle) does nothing. */
+    /** Begins closing it (and its links); closing a connection that is closed or gone does nothing. */
     void close() { detail::check_closing(muon_connection_close(h_), "muon::connection::close"); }
     /** Begins closing it with an error condition. */
     void close(const condition &c) {
@@ -3010,7 +3006,7 @@ public:
     explicit operator bool() const noexcept { return h_.owner != nullptr; }
     /** The port it is bound to (0 once closed). */
     uint16_t port() const noexcept { return muon_listener_port(h_); }
-    /** Stops listening; closing a listener that is closed or gone (or the null handle) does nothing. */
+    /** Stops listening; closing a listener that is closed or gone does nothing. */
     void close() { detail::check_closing(muon_listener_close(h_), "muon::listener::close"); }
     /** The same listener. */
     friend bool operator==(const listener &a, const listener &b) noexcept { return detail::same_handle(a.h_, b.h_); }
@@ -3032,10 +3028,10 @@ public:
     const muon_timer &get() const noexcept { return h_; }
     /** False for the null handle. */
     explicit operator bool() const noexcept { return h_.owner != nullptr; }
-    /** Cancels it; false if it had fired or been cancelled already (or is the null handle). */
+    /** Cancels it; false if it had fired or been cancelled already. */
     bool cancel() {
         muon_result rc = muon_timer_cancel(h_);
-        if (rc == MUON_RESULT_STALE_HANDLE || rc == MUON_RESULT_NULL_ARGUMENT) return false;
+        if (rc == MUON_RESULT_STALE_HANDLE) return false;
         detail::check(rc, "muon::timer::cancel");
         return true;
     }
@@ -3164,16 +3160,15 @@ public:
     }
     /** Makes `run()` return once the current callback returns. */
     void stop() { detail::check(muon_loop_stop(lp_), "muon::loop::stop"); }
-    /**
-     * Makes the signal `signum` (SIGINT, SIGTERM, ...) wake the loop instead
-     * of its default action: the default handler's `on_wake` runs, where the
-     * program closes what it has open. Process-wide.
-     */
-    void wake_on_signal(int signum) {
-        detail::check(muon_loop_wake_on_signal(lp_, signum), "muon::loop::wake_on_signal");
-    }
     /** Thread-safe: the default handler's `on_wake` runs soon, on the loop's thread. */
     void wake() { detail::check(muon_loop_wake(lp_), "muon::loop::wake"); }
+    /**
+     * Makes the signal `signum` (SIGINT, SIGTERM, ...) wake the loop instead of
+     * its default action: the default handler's `on_wake` runs soon after it
+     * arrives. Process-wide: a later call for the same signal moves it to
+     * another loop.
+     */
+    void wake_on_signal(int signum) { detail::check(muon_loop_wake_on_signal(lp_, signum), "muon::loop::wake_on_signal"); }
     /**
      * Thread-safe: runs `f` soon on the loop's thread (in the order posted);
      * dropped if the loop is destroyed first.
@@ -3217,17 +3212,15 @@ protected:
 private:
     muon::connection connect_with(const std::string &url, const muon_connection_options *o, handler_binding h) {
         muon_connection c{};
-        detail::check_explained(
-            muon_loop_connect(lp_, detail::c_str(url, "muon::loop::connect"), o, h.table(), h.userdata(), &c),
-            "muon::loop::connect");
+        detail::check(muon_loop_connect(lp_, detail::c_str(url, "muon::loop::connect"), o, h.table(), h.userdata(), &c),
+                      "muon::loop::connect");
         h.release();
         return muon::connection(c);
     }
     muon::listener listen_with(const std::string &address, const muon_connection_options *o, handler_binding h) {
         muon_listener l{};
-        detail::check_explained(
-            muon_loop_listen(lp_, detail::c_str(address, "muon::loop::listen"), o, h.table(), h.userdata(), &l),
-            "muon::loop::listen");
+        detail::check(muon_loop_listen(lp_, detail::c_str(address, "muon::loop::listen"), o, h.table(), h.userdata(), &l),
+                      "muon::loop::listen");
         h.release();
         return muon::listener(l);
     }
