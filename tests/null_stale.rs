@@ -47,6 +47,10 @@ use common::{lib_dir, manifest_dir, out_dir};
 /// or a stale handle to.
 const NO_HANDLE_OR_POINTER: &[(&str, &str)] = &[
     (
+        "muon_last_error",
+        "takes nothing: the calling thread's last error (tests/c/api_url.c checks it)",
+    ),
+    (
         "muon_result_name",
         "takes a result code; any number is answered (`tests/c/values.c` checks an unknown one)",
     ),
@@ -59,6 +63,16 @@ const NO_HANDLE_OR_POINTER: &[(&str, &str)] = &[
 /// Pointer parameters that may be NULL, in words the doc scan (see
 /// `optional_params`) does not match: (function, parameter, reason).
 const OPTIONAL: &[(&str, &str, &str)] = &[
+    (
+        "muon_sender_set_source_filter",
+        "filter",
+        "NULL answers with no filter",
+    ),
+    (
+        "muon_link_options_set_filter",
+        "filter",
+        "NULL removes the filter",
+    ),
     (
         "muon_delivery_reject",
         "description",
@@ -186,6 +200,12 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
         "null:buf",
         "1",
         "like `snprintf`, the length of the full text (`s`, 1) whatever the buffer",
+    ),
+    (
+        "muon_loop_wake_on_signal",
+        "thread:lp",
+        "MUON_RESULT_OK",
+        "thread-safe: touches only the loop's wake-up, as muon_loop_wake",
     ),
     (
         "muon_loop_wake",
@@ -558,6 +578,8 @@ impl Call {
             "float" | "double" => "1.0".into(),
             "enum muon_type" => "MUON_TYPE_INT".into(),
             "enum muon_durability" => "MUON_DURABILITY_NONE".into(),
+            "enum muon_expiry_policy" => "MUON_EXPIRY_POLICY_NEVER".into(),
+            "int" => "15".into(), // a signal number (SIGTERM), for muon_loop_wake_on_signal
             "enum muon_result" => "MUON_RESULT_OK".into(),
             // Any other out-parameter (a pointer to write to).
             t if t.ends_with('*') && !t.starts_with("const") => {

@@ -353,7 +353,8 @@ pub unsafe extern "C" fn muon_sender_set_source_filter(
 ) -> muon_result {
     boundary!(result: {
         let h: H = sender.into();
-        check(h.owner, h.generation)?;
+        // The handle first: a stale or foreign one is reported as such.
+        link_call(h, |_, _, _| Ok(()))?;
         let f = if filter.is_null() {
             None
         } else {

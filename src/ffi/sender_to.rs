@@ -156,6 +156,8 @@ pub unsafe extern "C" fn muon_connection_send_reply(
         if reply.is_null() {
             return Err(muon_result::NullArgument);
         }
+        // The handle first: a null, stale or foreign one is reported as such.
+        conn_call(conn, |_, _, _| Ok(()))?;
         let p = req.msg().properties.as_ref();
         let to = p.and_then(|p| p.reply_to.clone()).ok_or(muon_result::NotFound)?;
         let correlation = p.and_then(|p| p.correlation_id.clone().or_else(|| p.message_id.clone()));
