@@ -2255,7 +2255,9 @@ uint32_t muon_sender_queued(struct muon_sender sender);
  * waiting in its queue (0 for a stale or null handle): the tutorial's
  * `sender.credit`. The credit the peer granted, less the messages already
  * queued (see `muon_sender_send`), so that sending while it is above 0
- * never fills the queue. Not thread-safe; may be called from a callback.
+ * never fills the queue; 0 once the link, its connection or the
+ * transport has ended (a send would return `MUON_RESULT_CLOSED`). Not
+ * thread-safe; may be called from a callback.
  *
  * # Safety
  * The handle is the null handle or its loop is live.
