@@ -641,6 +641,21 @@ pub unsafe extern "C" fn muon_connection_options_free(opts: *mut muon_connection
     })
 }
 
+/// Sets a connection limit of at least 1 through `set` (a value larger
+/// than the platform's `usize` becomes the largest it holds).
+fn set_limit(
+    o: &mut ConnOptions,
+    max: impl Into<u64>,
+    set: impl FnOnce(&mut Config, usize),
+) -> Result<(), muon_result> {
+    let max = max.into();
+    if max == 0 {
+        return Err(muon_result::InvalidArgument);
+    }
+    set(&mut o.config, usize::try_from(max).unwrap_or(usize::MAX));
+    Ok(())
+}
+
 /// Sets how many links the peer may have attached on one session at once
 /// (default 1024; at least 1). The attach that would make one more closes
 /// the connection with `amqp:resource-limit-exceeded`. One of the limits
@@ -661,12 +676,7 @@ pub unsafe extern "C" fn muon_connection_options_set_max_links_per_session(
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
-        let o = unsafe { borrow_mut(opts) }?;
-        if max == 0 {
-            return Err(muon_result::InvalidArgument);
-        }
-        o.config.max_links_per_session = max as usize;
-        Ok(())
+        set_limit(unsafe { borrow_mut(opts) }?, max, |c, n| c.max_links_per_session = n)
     })
 }
 
@@ -691,12 +701,7 @@ pub unsafe extern "C" fn muon_connection_options_set_max_unsettled_per_link(
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
-        let o = unsafe { borrow_mut(opts) }?;
-        if max == 0 {
-            return Err(muon_result::InvalidArgument);
-        }
-        o.config.max_unsettled_per_link = max as usize;
-        Ok(())
+        set_limit(unsafe { borrow_mut(opts) }?, max, |c, n| c.max_unsettled_per_link = n)
     })
 }
 
@@ -720,12 +725,7 @@ pub unsafe extern "C" fn muon_connection_options_set_max_incomplete_bytes(
 ) -> muon_result {
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
-        let o = unsafe { borrow_mut(opts) }?;
-        if max == 0 {
-            return Err(muon_result::InvalidArgument);
-        }
-        o.config.max_incomplete_bytes = usize::try_from(max).unwrap_or(usize::MAX);
-        Ok(())
+        set_limit(unsafe { borrow_mut(opts) }?, max, |c, n| c.max_incomplete_bytes = n)
     })
 }
 
