@@ -6,11 +6,12 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, cstr};
 use super::dispatch::{View, ViewOf};
-use super::endpoint::{check, condition_view, engine, fields_from, map_view, text_view};
+use super::endpoint::{check, condition_view, engine, map_view, text_view};
 use super::event::muon_condition;
 use super::event_loop::map_engine;
 use super::handle::{muon_connection, muon_receiver, muon_sender};
 use super::link::{H, link_call};
+use super::link_options::filter_set;
 use super::result::muon_result;
 use super::terminus::{TerminusView, muon_terminus};
 use super::value::muon_value;
@@ -353,21 +354,10 @@ pub unsafe extern "C" fn muon_sender_set_source_filter(
 ) -> muon_result {
     boundary!(result: {
         let h: H = sender.into();
-        // The handle first: a stale or foreign one is reported as such.
-        link_call(h, |_, _, _| Ok(()))?;
-        let f = if filter.is_null() {
-            None
-        } else {
-            // SAFETY: the caller promises a live value.
-            let m = unsafe { fields_from(filter) }?;
-            if !m.0.iter().all(|(_, v)| {
-                matches!(v, crate::codec::Value::Described(_) | crate::codec::Value::Null)
-            }) {
-                return Err(muon_result::InvalidArgument);
-            }
-            Some(m)
-        };
+        // The handle is checked before the filter (link_call first).
         link_call(h, |st, cid, l| {
+            // SAFETY: the caller promises a live value or NULL.
+            let f = unsafe { filter_set(filter) }?;
             let x = engine(st, cid)?;
             if x.link_local_state(l) != EndpointState::Uninit {
                 return Err(muon_result::WrongState);

@@ -421,18 +421,31 @@ pub unsafe extern "C" fn muon_link_options_set_filter(
     boundary!(result: {
         // SAFETY: the caller promises a live options object or NULL.
         let o = unsafe { borrow_mut(opts) }?;
-        o.filter = if filter.is_null() {
-            None
-        } else {
-            // SAFETY: the caller promises a live value.
-            let m = unsafe { fields_from(filter) }?;
-            if !m.0.iter().all(|(_, v)| matches!(v, Value::Described(_) | Value::Null)) {
-                return Err(muon_result::InvalidArgument);
-            }
-            Some(m)
-        };
+        // SAFETY: the caller promises a live value or NULL.
+        o.filter = unsafe { filter_set(filter) }?;
         Ok(())
     })
+}
+
+/// A filter set from C: NULL for none, else a map with symbol keys whose
+/// values are described (or null), as AMQP 1.0 §3.5.1 has them.
+///
+/// # Safety
+/// `filter` is NULL or a live value.
+pub(crate) unsafe fn filter_set(filter: *const muon_value) -> Result<Option<Map>, muon_result> {
+    if filter.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: as this function's contract says.
+    let m = unsafe { fields_from(filter) }?;
+    if !m
+        .0
+        .iter()
+        .all(|(_, v)| matches!(v, Value::Described(_) | Value::Null))
+    {
+        return Err(muon_result::InvalidArgument);
+    }
+    Ok(Some(m))
 }
 
 /// The filter-set key of a JMS selector.
