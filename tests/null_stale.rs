@@ -6,32 +6,36 @@
 //!
 //! - with every pointer NULL and every handle zeroed (`all-null`);
 //! - with one required pointer NULL and every other argument valid
-//!   (`null:<param>`), for each pointer the doc comment does not say may be
-//!   NULL;
+//!   (`null:<param>`), for each pointer its doc comment does not allow to
+//!   be NULL;
 //! - with each handle parameter in turn (every other argument valid) set
 //!   to the null handle (`zero:<param>`), a stale handle (`stale:<param>`:
 //!   its object had its final event: a closed connection's connection,
-//!   links and delivery, a closed listener, a fired timer), a handle of
-//!   another live loop (`foreign:<param>`: a live object's index and
-//!   generation with another loop as owner), and from a thread that does
-//!   not own the loop (`thread:<param>`, also for `muon_loop *`);
+//!   links and delivery, a closed listener, a fired timer), a live
+//!   object's handle with another live loop as its owner
+//!   (`foreign:<param>`), and, from a thread that does not own the loop, a
+//!   live handle (`thread:<param>`, also for `muon_loop *` parameters);
 //!
 //! and checks what comes back: a function returning `muon_result` must
 //! return `MUON_RESULT_NULL_ARGUMENT` (NULL pointer or null handle),
 //! `MUON_RESULT_STALE_HANDLE` (stale or foreign handle) or
 //! `MUON_RESULT_WRONG_THREAD` (another thread), and leave its `out`
 //! parameter untouched; any other function must return its default (NULL,
-//! false, 0, the `NONE` enumerator, the null handle) unless the table
-//! `DEFAULTS` below says otherwise, with the doc comment's reason. The
-//! program runs under AddressSanitizer and UndefinedBehaviorSanitizer
-//! when the compiler has them (CI requires them), so a crash, a bad read or
-//! a leak fails the test too.
+//! false, 0, the `NONE` enumerator, the null handle). (A handle carries its
+//! loop, so there is no "wrong loop" error: a handle used with another loop
+//! is one whose owner field names that loop, the foreign case.) The
+//! program runs under AddressSanitizer and UndefinedBehaviorSanitizer when
+//! the compiler has them (CI requires them: MUON_REQUIRE_ASAN,
+//! MUON_REQUIRE_UBSAN), so a crash, a bad access or a leak fails the test
+//! too.
 //!
-//! `NO_HANDLE_OR_POINTER` lists the functions that take neither a handle
-//! nor a pointer (nothing to check here), `OPTIONAL` the pointer
-//! parameters the doc comments allow to be NULL in words the scan below
-//! does not recognise, and `EXPECTED` the calls whose documented answer is
-//! not the general rule, each with the reason.
+//! Three tables say where the general rule does not apply, each entry with
+//! its reason: `NO_HANDLE_OR_POINTER` (functions with nothing to pass NULL
+//! or a stale handle to), `OPTIONAL` (pointer parameters the doc comments
+//! allow to be NULL in words the scan in `optional_params` does not
+//! recognise) and `EXPECTED` (calls whose documented answer is another).
+//! A parameter or return type the generator does not know fails the test
+//! with a message saying so.
 
 mod common;
 
