@@ -52,6 +52,10 @@ use common::examples::{Broker, Build};
 /// one write may block before the peer counts as having stopped reading.
 const PATIENCE: Duration = Duration::from_secs(5);
 
+/// How long after an input its connection is held open before the peer's
+/// memory is read.
+const SETTLE: Duration = Duration::from_millis(250);
+
 /// How many cases run at once against one broker, for their answers.
 const WORKERS: usize = 4;
 
@@ -71,8 +75,11 @@ struct Row {
     answer: String,
     /// Whether a well-behaved client was served after the case (or why not).
     served: Result<(), String>,
-    /// Growth of the peer's resident memory over the case, in KiB.
-    growth: Option<i64>,
+    /// Growth of the peer's resident memory, in KiB, while the input's
+    /// connection was open (`SETTLE` after the input) and after it closed
+    /// and the well-behaved client was served.
+    held: Option<i64>,
+    after: Option<i64>,
 }
 
 /// What one peer did with every case.
@@ -104,8 +111,9 @@ fn rss(pid: Option<u32>) -> Option<u64> {
 
 /// Runs every case against the peer `name` on `port`: first for its
 /// answer, `WORKERS` cases at a time; then each input again, one after the
-/// other, its connection closed as soon as it is written, followed by a
-/// well-behaved client and a reading of the memory of process `pid`.
+/// other: the memory of process `pid` read `SETTLE` after the input, with
+/// its connection open, then again once it is closed and a well-behaved
+/// client has been served.
 fn run_peer(name: &str, port: u16, pid: Option<u32>, cases: &[Case]) -> PeerRun {
     let start = Instant::now();
     // A peer that cannot serve the client before any input is not a
@@ -158,19 +166,26 @@ fn run_peer(name: &str, port: u16, pid: Option<u32>, cases: &[Case]) -> PeerRun 
         .zip(answers)
         .map(|(c, (_, answer))| {
             let before = rss(pid);
-            let _ = catch_unwind(AssertUnwindSafe(|| {
-                observe(port, c, PATIENCE, Duration::ZERO);
-            }));
+            let growth = |now: Option<u64>| {
+                before
+                    .zip(now)
+                    .map(|(b, a)| i64::try_from(a).unwrap_or(0) - i64::try_from(b).unwrap_or(0))
+            };
+            let held = catch_unwind(AssertUnwindSafe(|| {
+                let o = observe(port, c, PATIENCE, SETTLE);
+                let held = rss(pid);
+                drop(o);
+                held
+            }))
+            .ok()
+            .flatten();
             let served = catch_unwind(|| good_client_with(port, GOOD_QUEUE, PATIENCE))
                 .map_err(|e| panic_text(&*e));
-            let after = rss(pid);
-            let growth = before
-                .zip(after)
-                .map(|(b, a)| i64::try_from(a).unwrap_or(0) - i64::try_from(b).unwrap_or(0));
             Row {
                 answer,
                 served,
-                growth,
+                held: growth(held),
+                after: growth(rss(pid)),
             }
         })
         .collect();
@@ -186,11 +201,19 @@ fn cell(s: &str) -> String {
     s.replace('|', "/").replace('\n', " ")
 }
 
-fn mib(kib: Option<i64>) -> String {
-    match kib {
-        None => "not measured".into(),
-        Some(k) if k < 1024 => "< 1 MiB".into(),
-        Some(k) => format!("+{} MiB", (k + 512) / 1024),
+/// Memory growth while held and after, in MiB ("< 1 MiB" when both are).
+fn mib(held: Option<i64>, after: Option<i64>) -> String {
+    let m = |k: i64| {
+        if k < 1024 {
+            "< 1".to_owned()
+        } else {
+            format!("+{}", (k + 512) / 1024)
+        }
+    };
+    match (held, after) {
+        (Some(h), Some(a)) if h < 1024 && a < 1024 => "< 1 MiB".into(),
+        (Some(h), Some(a)) => format!("{} / {} MiB", m(h), m(a)),
+        _ => "not measured".into(),
     }
 }
 
@@ -360,7 +383,7 @@ fn proton_and_rabbitmq_meet_the_same_hostile_inputs() {
             let mut row = vec![cell(c.name)];
             for r in &runs {
                 row.push(served(&r.rows[i].served));
-                row.push(mib(r.rows[i].growth));
+                row.push(mib(r.rows[i].held, r.rows[i].after));
             }
             row
         })

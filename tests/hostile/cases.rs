@@ -466,8 +466,9 @@ fn header_label(h: &[u8; 8]) -> String {
 
 impl Observation {
     /// What the peer answered, in a few words: for an input muon serves,
-    /// when the peer gave the same answer, that answer and whether a close
-    /// sent afterwards was answered; otherwise each kind of thing that came
+    /// when the peer gave the same answer, that answer, then any close, end
+    /// or detach with an error that came, and whether a close sent
+    /// afterwards was answered; otherwise each kind of thing that came
     /// back, in the order it first came (the reply to our own protocol
     /// header left out; close, end and detach with their conditions,
     /// dispositions with their outcomes), then "socket closed" if the
@@ -494,10 +495,14 @@ impl Observation {
                     })
                     .map(perf_label)
                     .collect();
-                match (self.close_answered, errors.is_empty()) {
-                    (Some(true), true) => format!("{what}; close answered"),
-                    (Some(true), false) => format!("{what}, then {}", errors.join(", ")),
-                    _ => format!("{what}; close not answered"),
+                let mut s = what.to_owned();
+                if !errors.is_empty() {
+                    s = format!("{s}, then {}", errors.join(", "));
+                }
+                match self.close_answered {
+                    Some(true) if errors.is_empty() => s + "; close answered",
+                    Some(true) => s,
+                    _ => s + "; close not answered",
                 }
             }
             _ => {
