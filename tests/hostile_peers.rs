@@ -46,6 +46,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cases::{ANSWER, Case, broker_cases, good_client_with, observe};
 use common::examples::{Broker, Build};
+use muon::codec::transport::Performative;
 
 /// How long the raw peer waits for a step of a case's setup (the peer's
 /// open, its credit) or for the well-behaved client's answers, and how long
@@ -84,6 +85,8 @@ struct Row {
 
 /// What one peer did with every case.
 struct PeerRun {
+    /// The limits its open announces.
+    announced: String,
     rows: Vec<Row>,
     /// Resident memory before the first input and after the last, in KiB.
     rss: (Option<u64>, Option<u64>),
@@ -124,6 +127,18 @@ fn run_peer(name: &str, port: u16, pid: Option<u32>, cases: &[Case]) -> PeerRun 
             panic_text(&*e)
         );
     }
+    // What it announces (the limits some answers depend on).
+    let mut p = cases::Peer::connect_with(port, PATIENCE);
+    p.send(&cases::opened());
+    let (channel_max, max_frame, idle) = p.wait_for("open", |x| match x {
+        Performative::Open(o) => Some((o.channel_max, o.max_frame_size, o.idle_time_out)),
+        _ => None,
+    });
+    drop(p);
+    let announced = format!(
+        "{name} opens with channel-max {channel_max}, max-frame-size {max_frame}, \
+         idle-time-out {idle:?}"
+    );
     let first = rss(pid);
     // The answers.
     let next = AtomicUsize::new(0);
@@ -190,6 +205,7 @@ fn run_peer(name: &str, port: u16, pid: Option<u32>, cases: &[Case]) -> PeerRun 
         })
         .collect();
     PeerRun {
+        announced,
         rows,
         rss: (first, rss(pid)),
         secs: (answered, start.elapsed().as_secs_f64()),
@@ -396,6 +412,7 @@ fn proton_and_rabbitmq_meet_the_same_hostile_inputs() {
         render(AFTER, &after)
     );
     for (name, run) in ["muon", "Proton C broker", "RabbitMQ"].iter().zip(&runs) {
+        text.push_str(&format!("{}\n", run.announced));
         let kib = |k: Option<u64>| k.map_or("?".into(), |k| format!("{} MiB", k / 1024));
         text.push_str(&format!(
             "{name}: RSS {} before the first input, {} after the last; answers in {:.1} s, \

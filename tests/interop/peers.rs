@@ -424,6 +424,8 @@ impl Rabbit {
 
     /// The node's operating-system process id (the Erlang VM, `beam.smp`),
     /// from the pid file it writes (`RABBITMQ_PID_FILE`) once it is up.
+    /// Used by tests/hostile_peers.rs, which measures the node's memory.
+    #[allow(dead_code)]
     pub fn os_pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.dir.join("rabbit.pid"))
             .ok()?
