@@ -19,10 +19,11 @@
 //!
 //! The muon column is observed the same way, on muon's example broker
 //! (whose answers tests/hostile.rs asserts), so that the three columns
-//! speak the same words. Each broker gets the cases one after the other (so
-//! that what it does afterwards and its memory growth belong to one input);
-//! the brokers run at the same time, muon's and Proton's cases while
-//! RabbitMQ boots.
+//! speak the same words. Each broker gets the cases `WORKERS` at a time for
+//! their answers, then each input again, one after the other, so that what
+//! it does afterwards and its memory growth belong to one input; the
+//! brokers run at the same time, muon's and Proton's cases while RabbitMQ
+//! boots.
 
 #[path = "hostile/cases.rs"]
 mod cases;
@@ -40,9 +41,8 @@ use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use cases::{ANSWER, Case, broker_cases, good_client_with, observe};
 use common::examples::{Broker, Build};
@@ -63,7 +63,7 @@ const WORKERS: usize = 4;
 /// The queue the well-behaved client sends to and receives from.
 const GOOD_QUEUE: &str = "hostile-good";
 
-/// The header lines of the two committed tables.
+/// The header lines of the two committed tables in docs/HOSTILE.md.
 const ANSWERS: &str = "| input | muon | Proton C broker | RabbitMQ 3.10 |";
 const AFTER: &str = "| input | muon: served | muon: RSS | Proton C broker: served | \
                      Proton C broker: RSS | RabbitMQ 3.10: served | RabbitMQ 3.10: RSS |";
@@ -101,15 +101,9 @@ fn panic_text(e: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// Resident memory of process `pid` in KiB, while it exists.
+/// Resident memory of process `pid` (if known) in KiB, while it exists.
 fn rss(pid: Option<u32>) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    cases::rss_of(pid?)
 }
 
 /// Runs every case against the peer `name` on `port`: first for its
@@ -360,6 +354,7 @@ fn proton_and_rabbitmq_meet_the_same_hostile_inputs() {
     let muon_pid = muon.program.pid();
 
     let cases = broker_cases();
+    let rabbit_up = std::sync::OnceLock::new();
     let runs = std::thread::scope(|s| {
         let m = s.spawn(|| run_peer("muon", muon.port, muon_pid, &cases));
         let p = s.spawn(|| run_peer("Proton C broker", proton_port, proton_pid, &cases));
@@ -367,6 +362,7 @@ fn proton_and_rabbitmq_meet_the_same_hostile_inputs() {
             let port = rabbit
                 .wait(Duration::from_secs(150))
                 .unwrap_or_else(|e| panic!("{e}\nthe node's log ends:\n{}", rabbit.log_tail(20)));
+            let _ = rabbit_up.set(t0.elapsed().as_secs_f64());
             let pid = rabbit.os_pid();
             assert!(pid.is_some(), "RabbitMQ wrote no pid file");
             run_peer("RabbitMQ", port, pid, &cases)
@@ -431,7 +427,11 @@ fn proton_and_rabbitmq_meet_the_same_hostile_inputs() {
     if let Err(e) = &proton_alive {
         text.push_str(&format!("Proton C broker did not survive: {e}\n"));
     }
-    text.push_str(&format!("total {:.1} s\n", t0.elapsed().as_secs_f64()));
+    text.push_str(&format!(
+        "RabbitMQ up after {:.1} s; total {:.1} s\n",
+        rabbit_up.get().copied().unwrap_or(f64::NAN),
+        t0.elapsed().as_secs_f64()
+    ));
     let _ = std::io::stderr().write_all(text.as_bytes());
 
     // Against the committed tables.
