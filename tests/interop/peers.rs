@@ -422,6 +422,18 @@ impl Rabbit {
         }
     }
 
+    /// The node's operating-system process id (the Erlang VM, `beam.smp`),
+    /// from the pid file it writes (`RABBITMQ_PID_FILE`) once it is up.
+    /// Used by tests/hostile_peers.rs, which measures the node's memory.
+    #[allow(dead_code)]
+    pub fn os_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("rabbit.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn log_tail(&self, n: usize) -> String {
         let (m, _) = &*self.state;
         let log = m.lock().unwrap_or_else(|e| e.into_inner()).log.clone();
