@@ -3,10 +3,11 @@
 //! C file against them, and how to run the result with a time limit and,
 //! when `VALGRIND` is set, under valgrind. The submodules serve the tests
 //! that run the examples: `program` (a running program and its output),
-//! `examples` (building the examples, the example broker) and `pki` (test
-//! certificates).
+//! `examples` (building the examples, the example broker), `pki` (test
+//! certificates) and `activemq` (a private ActiveMQ Classic broker).
 #![allow(dead_code)] // each test binary uses its own subset (submodules too)
 
+pub mod activemq;
 pub mod examples;
 pub mod pki;
 pub mod program;
