@@ -112,11 +112,11 @@ pub fn check_available() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "the ActiveMQ in {} has no AMQP transport (no activemq-amqp jar): Debian's \
-             activemq package is built without it (/usr/share/doc/libactivemq-java/README.Debian \
-             lists activemq-amqp among the disabled modules). Set MUON_ACTIVEMQ_LIB to a \
-             directory holding activemq-amqp-5.17.*.jar and proton-j-0.33.*.jar, or \
-             MUON_ACTIVEMQ_HOME to an ActiveMQ Classic 5.17 distribution",
+            "no AMQP transport in {} (Debian's activemq package is built without \
+             activemq-amqp: /usr/share/doc/libactivemq-java/README.Debian). Set \
+             MUON_ACTIVEMQ_LIB to a directory holding activemq-amqp-5.17.*.jar and \
+             proton-j-0.33.*.jar, or MUON_ACTIVEMQ_HOME to an ActiveMQ Classic 5.17 \
+             distribution",
             home.display()
         ))
     }
