@@ -13,10 +13,12 @@
  *       finds the queue empty.
  *   amq_features durable URL NAME    a durable subscription: a receiver
  *       with a stable container id and link name, durability
- *       unsettled-state and expiry policy never, detached (not closed)
- *       while messages are published to the topic, gets them when it
- *       attaches again from a new connection; closed, the subscription is
- *       gone and what was published meanwhile is not kept.
+ *       unsettled-state (then configuration) and expiry policy never,
+ *       detached (not closed) with a message left unsettled while more
+ *       are published to the topic, gets the unsettled one again and the
+ *       new ones when it attaches again from a new connection; closed,
+ *       the subscription is gone and what was published meanwhile is not
+ *       kept.
  *
  * URL is the broker's amqp://USER:PASSWORD@HOST:PORT; NAME makes the
  * queue, topic, container id and link names unique to the run. Each step
@@ -139,6 +141,8 @@ typedef struct {
     const char *want[MAX_WANT];      /* the bodies, in order */
     int nwant;
     bool drain;                      /* then prove there is nothing more */
+    int hold_from;                   /* > 0: messages from this one on are left
+                                      * unsettled (not accepted) */
     enum ending ending;
     /* Sent on the same connection once the receiver is open (to a topic:
      * after the subscription exists). */
@@ -207,6 +211,10 @@ static void recv_message(void *ud, const muon_event *ev) {
                 text, want);
         exit(1);
     }
+    /* Accepted by hand (auto-accept is off), unless held. */
+    if (R.step->hold_from == 0 || R.got < R.step->hold_from) {
+        OK(muon_delivery_accept(muon_event_delivery(ev)));
+    }
     R.got++;
     if (R.got == R.step->nwant) {
         if (R.step->drain) {
@@ -259,11 +267,12 @@ static void receive(const receive_step *step) {
     h.on_link_remote_close = recv_remote_close;
     h.on_disconnected = fail_on_disconnect;
     R.conn = connect_to(loop, step->container, &h);
-    /* Credit by hand (window 0), so that a drain is the only credit left. */
+    /* As receiver_options() when the step has none. */
     muon_link_options *lo = NULL;
     if (step->opts == NULL) {
         OK(muon_link_options_new(&lo));
         OK(muon_link_options_set_credit_window(lo, 0));
+        OK(muon_link_options_set_auto_accept(lo, false));
     }
     OK(muon_connection_open_receiver(R.conn, step->address, step->opts ? step->opts : lo, &h,
                                      NULL, &R.r));
@@ -281,10 +290,13 @@ static void receive(const receive_step *step) {
     muon_loop_free(loop);
 }
 
+/* Credit by hand (window 0, so that a drain is the only credit left) and
+ * accepts by hand (so that a message can be left unsettled). */
 static muon_link_options *receiver_options(void) {
     muon_link_options *lo;
     OK(muon_link_options_new(&lo));
     OK(muon_link_options_set_credit_window(lo, 0));
+    OK(muon_link_options_set_auto_accept(lo, false));
     return lo;
 }
 
@@ -454,29 +466,35 @@ static int browse(void) {
 
 /* ---- durable subscription ------------------------------------------------ */
 
+static enum muon_durability DURABILITY;
+
 static void durable_source(const muon_terminus *src) {
     static const char *const durability[] = {"none", "configuration", "unsettled-state"};
     static const char *const expiry[] = {"link-detach", "session-end", "connection-close",
                                          "never"};
     unsigned d = (unsigned)muon_terminus_durability(src);
     unsigned e = (unsigned)muon_terminus_expiry_policy(src);
-    printf("ok durable: the broker answered durability %s, expiry policy %s\n",
-           d < 3 ? durability[d] : "?", e < 4 ? expiry[e] : "?");
+    printf("ok durable: asked for durability %s, the broker answered durability %s, expiry "
+           "policy %s\n",
+           durability[DURABILITY], d < 3 ? durability[d] : "?", e < 4 ? expiry[e] : "?");
     CHECK(muon_terminus_expiry_policy(src) == MUON_EXPIRY_POLICY_NEVER);
     CHECK(muon_terminus_durability(src) != MUON_DURABILITY_NONE);
 }
 
-static int durable(void) {
+/* One durable subscription with `durability`, from subscribing to its end. */
+static void durable_with(enum muon_durability durability, const char *tag) {
     char topic[128], container[128], link[128];
-    snprintf(topic, sizeof topic, "topic://durable-%s", NAME);
-    snprintf(container, sizeof container, "muon-durable-%s", NAME);
-    snprintf(link, sizeof link, "subscription-%s", NAME);
+    snprintf(topic, sizeof topic, "topic://durable-%s-%s", tag, NAME);
+    snprintf(container, sizeof container, "muon-%s-%s", tag, NAME);
+    snprintf(link, sizeof link, "subscription-%s", tag);
+    DURABILITY = durability;
     muon_link_options *lo = receiver_options();
     OK(muon_link_options_set_name(lo, link));
-    OK(muon_link_options_set_durability(lo, MUON_DURABILITY_UNSETTLED_STATE));
+    OK(muon_link_options_set_durability(lo, durability));
     OK(muon_link_options_set_expiry_policy(lo, MUON_EXPIRY_POLICY_NEVER));
 
-    /* Subscribe, get what is published, detach (closed=false). */
+    /* Subscribe, get what is published, accept d0 but leave d1
+     * unsettled, and detach (closed=false). */
     static const outgoing first[] = {{"d0", NULL}, {"d1", NULL}};
     receive_step subscribe = {
         .address = topic,
@@ -484,6 +502,7 @@ static int durable(void) {
         .opts = lo,
         .want = {"d0", "d1"},
         .nwant = 2,
+        .hold_from = 1,
         .ending = END_DETACH,
         .publish_to = topic,
         .publish = first,
@@ -491,28 +510,29 @@ static int durable(void) {
         .check_source = durable_source,
     };
     receive(&subscribe);
-    printf("ok durable: subscribed as %s/%s, got d0 d1, detached (the broker answered a "
-           "detach, not a close)\n",
+    printf("ok durable: subscribed as %s/%s, got d0 d1 (d1 left unsettled), detached (the "
+           "broker answered a detach, not a close)\n",
            container, link);
 
     /* Published while nobody is attached. */
     static const outgoing away[] = {{"d2", NULL}, {"d3", NULL}, {"d4", NULL}};
     send_all(topic, away, 3);
 
-    /* Attach again from a new connection: what was published meanwhile
-     * arrives, and nothing more. Then close: the subscription ends. */
+    /* Attach again from a new connection: the unsettled d1 comes again,
+     * then what was published meanwhile, and nothing more. Then close:
+     * the subscription ends. */
     receive_step resume = {
         .address = topic,
         .container = container,
         .opts = lo,
-        .want = {"d2", "d3", "d4"},
-        .nwant = 3,
+        .want = {"d1", "d2", "d3", "d4"},
+        .nwant = 4,
         .drain = true,
         .ending = END_CLOSE,
     };
     receive(&resume);
-    printf("ok durable: attached again from a new connection, got d2 d3 d4 published while "
-           "detached, then closed it\n");
+    printf("ok durable: attached again from a new connection, got d1 again (it was unsettled) "
+           "and d2 d3 d4 published while detached, then closed it\n");
 
     /* Closed: what is published now is kept for no one. */
     static const outgoing lost[] = {{"d5", NULL}};
@@ -533,6 +553,11 @@ static int durable(void) {
     receive(&again);
     muon_link_options_free(lo);
     printf("ok durable: after the close the subscription was gone: a new one got d6, not d5\n");
+}
+
+static int durable(void) {
+    durable_with(MUON_DURABILITY_UNSETTLED_STATE, "unsettled");
+    durable_with(MUON_DURABILITY_CONFIGURATION, "configuration");
     return 0;
 }
 
