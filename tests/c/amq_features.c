@@ -6,7 +6,9 @@
  *       messages arrive (the others stay on the queue for a plain
  *       consumer); the broker's answered filter says the selector is
  *       applied and a filter it does not know is not; a selector it cannot
- *       parse is refused with amqp:invalid-field.
+ *       parse is refused with amqp:invalid-field. Then a described
+ *       filter given as an AMQP value, ActiveMQ's no-local on a topic: a
+ *       subscriber does not get what its own connection publishes.
  *   amq_features browse URL NAME     distribution mode copy: a browser
  *       sees the queue's messages and they stay (a second browser and then
  *       a normal consumer get them all); after the consumer, a browser
@@ -347,6 +349,120 @@ static void bad_message(void *ud, const muon_event *ev) {
     exit(1);
 }
 
+/* ---- a described filter: no-local ---------------------------------------- */
+
+#define NO_LOCAL_DESCRIPTOR "apache.org:no-local-filter:list"
+
+/* A topic subscriber with ActiveMQ's no-local filter (a described list,
+ * set as an AMQP value with muon_link_options_set_filter) does not get
+ * what its own connection publishes: its connection publishes "local",
+ * then, once that was accepted, a second connection publishes "remote";
+ * only "remote" arrives, and a drain finds nothing more. */
+static struct {
+    muon_loop *loop;
+    muon_connection c1, c2;
+    muon_receiver r;
+    muon_sender local, remote;
+    bool local_sent, remote_sent, draining, drained;
+    int got;
+} NL;
+
+static void nl_publish(muon_sender s, const char *text) {
+    muon_message *m;
+    OK(muon_message_new(&m));
+    OK(muon_message_set_body_string(m, text));
+    OK(muon_sender_send(s, m, NULL));
+    muon_message_free(m);
+}
+
+static void nl_open(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (!muon_event_is_receiver(ev) || !SAME(muon_event_receiver(ev), NL.r)) return;
+    const muon_value *f = muon_terminus_filter(muon_receiver_remote_source(NL.r));
+    CHECK(f != NULL);
+    const muon_value *e = muon_value_map_get_symbol_key(f, "no-local");
+    CHECK(e != NULL && muon_value_type(e) == MUON_TYPE_DESCRIBED);
+    printf("ok filters: the broker answered with the no-local filter it applies\n");
+    OK(muon_receiver_flow(NL.r, 10));
+    OK(muon_connection_open_sender(NL.c1, muon_terminus_address(muon_receiver_remote_source(NL.r)),
+                                   NULL, NULL, NULL, &NL.local));
+}
+
+static void nl_flow(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (muon_event_is_receiver(ev)) {
+        if (NL.draining && !muon_receiver_is_draining(NL.r)) {
+            NL.draining = false;
+            NL.drained = true;
+            OK(muon_connection_close(NL.c1));
+            OK(muon_connection_close(NL.c2));
+        }
+        return;
+    }
+    muon_sender s = muon_event_sender(ev);
+    if (SAME(s, NL.local) && !NL.local_sent && muon_sender_credit(s) > 0) {
+        nl_publish(s, "local");
+        NL.local_sent = true;
+    } else if (SAME(s, NL.remote) && !NL.remote_sent && muon_sender_credit(s) > 0) {
+        nl_publish(s, "remote");
+        NL.remote_sent = true;
+    }
+}
+
+static void nl_accepted(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (!SAME(muon_event_sender(ev), NL.local)) return;
+    /* The local message is in the topic: now one from elsewhere. */
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_link_flow = nl_flow;
+    h.on_disconnected = fail_on_disconnect;
+    NL.c2 = connect_to(NL.loop, NULL, &h);
+    OK(muon_connection_open_sender(NL.c2, muon_terminus_address(muon_receiver_remote_source(NL.r)),
+                                   NULL, &h, NULL, &NL.remote));
+}
+
+static void nl_message(void *ud, const muon_event *ev) {
+    (void)ud;
+    char text[64];
+    muon_value_format(muon_message_body(muon_event_message(ev)), text, sizeof text);
+    CHECK_STR(text, "remote");
+    CHECK(NL.got == 0);
+    NL.got++;
+    OK(muon_delivery_accept(muon_event_delivery(ev)));
+    NL.draining = true;
+    OK(muon_receiver_drain(NL.r, 10));
+}
+
+static void no_local(const char *topic) {
+    memset(&NL, 0, sizeof NL);
+    OK(muon_loop_new(&NL.loop));
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_link_remote_open = nl_open;
+    h.on_link_flow = nl_flow;
+    h.on_accepted = nl_accepted;
+    h.on_message = nl_message;
+    h.on_rejected = send_refused;
+    h.on_released = send_refused;
+    h.on_disconnected = fail_on_disconnect;
+    NL.c1 = connect_to(NL.loop, NULL, &h);
+    muon_link_options *lo = receiver_options();
+    muon_value *filters, *key, *descriptor, *empty, *described;
+    OK(muon_value_map_new(&filters));
+    OK(muon_value_symbol("no-local", &key));
+    OK(muon_value_symbol(NO_LOCAL_DESCRIPTOR, &descriptor));
+    OK(muon_value_list_new(&empty));
+    OK(muon_value_described_new(descriptor, empty, &described));
+    OK(muon_value_map_put(filters, key, described));
+    OK(muon_link_options_set_filter(lo, filters));
+    muon_value_free(filters);
+    OK(muon_connection_open_receiver(NL.c1, topic, lo, &h, NULL, &NL.r));
+    muon_link_options_free(lo);
+    OK(muon_loop_run(NL.loop));
+    muon_loop_free(NL.loop);
+    CHECK(NL.local_sent && NL.remote_sent && NL.got == 1 && NL.drained);
+    printf("ok filters: no-local: the subscriber got only the other connection's message\n");
+}
+
 static int selector(void) {
     char q[128];
     snprintf(q, sizeof q, "sel-%s", NAME);
@@ -410,6 +526,10 @@ static int selector(void) {
     CHECK(BAD.refused);
     CHECK_STR(BAD.condition, "amqp:invalid-field");
     printf("ok selector: an invalid selector was refused with %s\n", BAD.condition);
+
+    char topic[128];
+    snprintf(topic, sizeof topic, "topic://nolocal-%s", NAME);
+    no_local(topic);
     return 0;
 }
 
