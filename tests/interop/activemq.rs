@@ -405,7 +405,7 @@ pub fn cases() -> Vec<Case> {
     for (which, name) in [
         (
             "selector",
-            "JMS selector: only matching messages arrive (C API)",
+            "JMS selector, no-local filter: only matching messages arrive (C API)",
         ),
         (
             "browse",
