@@ -11,6 +11,7 @@ use super::serial;
 use super::session::PendingTransfer;
 use super::{DeliveryId, LinkId, SessionId};
 use crate::codec::frame::{self, FRAME_TYPE_AMQP};
+use crate::codec::messaging::DeliveryState;
 use crate::codec::transport::{
     AmqpError, ReceiverSettleMode, Role, SenderSettleMode, Transfer, condition,
 };
@@ -64,6 +65,21 @@ impl Connection {
         payload: &P,
         settled: bool,
         message_format: u32,
+    ) -> Result<DeliveryId> {
+        self.send_with_state(l, tag, payload, settled, message_format, None)
+    }
+
+    /// [`send_with_format`](Self::send_with_format) with the transfer's
+    /// `state` (§2.7.5), sent on its first frame: a `transactional-state`
+    /// naming the transaction the message is posted under (§4.5.6.1).
+    pub fn send_with_state<P: Payload + ?Sized>(
+        &mut self,
+        l: LinkId,
+        tag: Option<&[u8]>,
+        payload: &P,
+        settled: bool,
+        message_format: u32,
+        state: Option<DeliveryState>,
     ) -> Result<DeliveryId> {
         if self.close_sent || self.is_done() {
             return Err(Error::Closed);
@@ -137,7 +153,7 @@ impl Connection {
             settled: Some(settled),
             more: false,
             rcv_settle_mode: None,
-            state: None,
+            state,
             resume: false,
             aborted: false,
             batchable: false,
@@ -179,6 +195,7 @@ impl Connection {
                 delivery_id,
                 tag,
                 message_format,
+                state: transfer.state.clone(),
                 settled,
                 payload: bytes,
                 offset: 0,
@@ -255,7 +272,7 @@ impl Connection {
                 settled: (first || p.settled).then_some(p.settled),
                 more: true,
                 rcv_settle_mode: None,
-                state: None,
+                state: if first { p.state.clone() } else { None },
                 resume: false,
                 aborted: false,
                 batchable: false,

@@ -260,8 +260,13 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                 ev,
             } => {
                 // SAFETY: the caller's promise.
-                let target =
-                    unsafe { with_state(lp, |st| Ok(st.resolve(pick, link, conn, listener))) }?;
+                let target = unsafe {
+                    with_state(lp, |st| {
+                        Ok(st
+                            .txn_target(pick, ev.transaction)
+                            .or_else(|| st.resolve(pick, link, conn, listener)))
+                    })
+                }?;
                 if let Some((f, ud)) = target {
                     let ev_ptr: *const muon_event = (&*ev as *const EventData).cast();
                     // SAFETY: `f` is the application's callback for this

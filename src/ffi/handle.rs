@@ -140,6 +140,26 @@ pub struct muon_delivery {
     pub generation: u32,
 }
 
+/// A transaction this side declared (`muon_connection_declare_transaction`)
+/// on a peer that coordinates them: a handle owned by the loop, valid until
+/// the transaction's final event (`on_transaction_discharged` or
+/// `on_transaction_failed`) returns. A zeroed value is the null handle.
+///
+/// Functions: `muon_connection_declare_transaction`,
+/// `muon_transaction_commit`, `muon_transaction_rollback`,
+/// `muon_transaction_id`, `muon_sender_send_in`, `muon_delivery_accept_in`,
+/// `muon_event_transaction`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct muon_transaction {
+    /// The loop that owns the object (NULL for the null handle).
+    pub owner: *mut muon_loop,
+    /// Slot index.
+    pub index: u32,
+    /// Slot generation (0 for the null handle).
+    pub generation: u32,
+}
+
 /// A timer: a handle owned by the loop, valid until the timer fires or is
 /// cancelled. A zeroed value is the null handle.
 ///
@@ -195,5 +215,6 @@ handle_methods!(
     muon_sender,
     muon_receiver,
     muon_delivery,
-    muon_timer
+    muon_timer,
+    muon_transaction
 );
