@@ -92,6 +92,15 @@ impl Connection {
             }
             return Err(Error::OutputFull(buffered));
         }
+        // A controller's request goes after the work of its transaction:
+        // the acknowledgements (dispositions) queued on the session are
+        // written first, so that a discharge never overtakes them (§4.4).
+        if let Ok(k) = self.link(l)
+            && k.options.coordinator.is_some()
+        {
+            let s = k.session;
+            self.flush_session(s);
+        }
         let snd_mode = self.link_snd_settle_mode(l);
         let rcv_mode = self.link_rcv_settle_mode(l);
         let max_held = self.config.max_unsettled_per_link;
