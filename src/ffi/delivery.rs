@@ -72,6 +72,11 @@ fn settle_with(d: muon_delivery, state: Option<DeliveryState>) -> Result<(), muo
     })
 }
 
+/// Checks that `d` names a live delivery.
+pub(crate) fn delivery_exists(d: muon_delivery) -> Result<(), muon_result> {
+    delivery_call(d, |_, _, _| Ok(()))
+}
+
 /// Settles delivery `d` with `state`, a transactional one: the delivery
 /// must be on connection `cid`, the transaction's.
 pub(crate) fn settle_in(

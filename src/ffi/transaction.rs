@@ -472,19 +472,19 @@ fn txn_call<R>(
 }
 
 /// The id and connection of declared transaction `t`, for work that joins
-/// it from a handle of loop `owner`.
+/// it from a handle of loop `owner` (checked live already).
 fn active(t: muon_transaction, owner: *mut muon_loop) -> Result<(Vec<u8>, ConnId), muon_result> {
-    check(t.owner, t.generation)?;
-    if t.owner != owner {
-        return Err(muon_result::InvalidArgument);
-    }
-    txn_call(t, |st, tk| {
+    let (id, cid) = txn_call(t, |st, tk| {
         let e = st.txns.get(tk).ok_or(muon_result::StaleHandle)?;
         match (&e.id, e.phase) {
             (Some(id), Phase::Active) => Ok((id.clone(), e.cid)),
             _ => Err(muon_result::WrongState),
         }
-    })
+    })?;
+    if t.owner != owner {
+        return Err(muon_result::InvalidArgument); // two live loops' handles
+    }
+    Ok((id, cid))
 }
 
 /// Declares a transaction on the peer's transaction coordinator (AMQP
@@ -661,15 +661,13 @@ pub unsafe extern "C" fn muon_sender_send_in(
         check(sender.owner, sender.generation)?;
         // SAFETY: the caller promises `message` NULL or live.
         unsafe { borrow(message) }?;
-        let (id, cid) = active(txn, sender.owner)?;
+        check(txn.owner, txn.generation)?;
         let h: super::link::H = sender.into();
-        super::link::link_call(h, |_, link_cid, _| {
-            if link_cid == cid {
-                Ok(())
-            } else {
-                Err(muon_result::InvalidArgument)
-            }
-        })?;
+        let link_cid = super::link::link_call(h, |_, cid, _| Ok(cid))?;
+        let (id, cid) = active(txn, sender.owner)?;
+        if link_cid != cid {
+            return Err(muon_result::InvalidArgument);
+        }
         let state = DeliveryState::TransactionalState(TransactionalState {
             txn_id: Binary(id),
             outcome: None,
@@ -701,6 +699,8 @@ pub unsafe extern "C" fn muon_delivery_accept_in(
 ) -> muon_result {
     boundary!(result: {
         check(delivery.owner, delivery.generation)?;
+        check(txn.owner, txn.generation)?;
+        super::delivery::delivery_exists(delivery)?;
         let (id, cid) = active(txn, delivery.owner)?;
         let state = DeliveryState::TransactionalState(TransactionalState {
             txn_id: Binary(id),
