@@ -66,7 +66,10 @@ int main(int argc, char **argv) {
           "bodies, accepting them in transactions of BATCH messages (default 10).",
           "how many to receive (default 100; 0: until interrupted)", NULL, defaults);
     batch = strtol(args[0], &end, 10);
-    if (end == args[0] || *end || batch < 1 || batch > 1000000 || n_args > 1) usage("", 2);
+    if (end == args[0] || *end || batch < 1 || batch > 1000000 || n_args > 1) {
+        fprintf(stderr, "%s: BATCH %s: one number from 1 to 1000000\n", program, args[0]);
+        return 2;
+    }
     connect_to(url_text, NULL);
     CHECK(muon_link_options_new(&o));
     CHECK(muon_link_options_set_credit_window(o, 0)); /* credit by hand, a batch at a time */

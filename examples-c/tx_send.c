@@ -90,7 +90,10 @@ int main(int argc, char **argv) {
           "transactions of BATCH messages (default 10), committing each.",
           "how many to send (default 100)", NULL, defaults);
     batch = strtol(args[0], &end, 10);
-    if (end == args[0] || *end || batch < 1 || batch > 1000000 || n_args > 1) usage("", 2);
+    if (end == args[0] || *end || batch < 1 || batch > 1000000 || n_args > 1) {
+        fprintf(stderr, "%s: BATCH %s: one number from 1 to 1000000\n", program, args[0]);
+        return 2;
+    }
     if (count == 0) {
         printf("all messages committed\n");
         return run();
