@@ -606,7 +606,9 @@ typedef struct muon_connection_options muon_connection_options;
  * Functions: `muon_event_get_kind`, `muon_event_loop`,
  * `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
  * `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
- * `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
+ * `muon_event_timer`, `muon_event_message`, `muon_event_condition`,
+ * `muon_event_transaction`, `muon_event_transaction_id`,
+ * `muon_event_transaction_rollback`.
  */
 typedef struct muon_event muon_event;
 
@@ -790,7 +792,8 @@ typedef struct muon_value muon_value;
  * `muon_delivery_release`, `muon_delivery_modify`,
  * `muon_delivery_settle`, `muon_delivery_remote_state`,
  * `muon_delivery_is_remote_settled`, `muon_delivery_tag`,
- * `muon_delivery_message_format`.
+ * `muon_delivery_message_format`, `muon_delivery_accept_in`,
+ * `muon_delivery_declared`, `muon_delivery_transaction_id`.
  */
 typedef struct muon_delivery {
   /**
@@ -1043,7 +1046,8 @@ typedef struct muon_handler {
  * `muon_connection_remote_desires_capability`,
  * `muon_connection_remote_properties`, `muon_connection_remote_condition`,
  * `muon_connection_local_condition`, `muon_connection_user`,
- * `muon_connection_sender_to`, `muon_connection_send_reply`.
+ * `muon_connection_sender_to`, `muon_connection_send_reply`,
+ * `muon_connection_declare_transaction`.
  */
 typedef struct muon_connection {
   /**
@@ -1092,7 +1096,8 @@ typedef struct muon_listener {
  * Functions: `muon_connection_open_sender`, `muon_connection_sender_to`,
  * `muon_sender_answer_open`,
  * `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
- * `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
+ * `muon_sender_send`, `muon_sender_send_with`, `muon_sender_send_in`,
+ * `muon_sender_credit`,
  * `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,
  * `muon_sender_close`, `muon_sender_close_with`,
  * `muon_sender_close_with_info`, `muon_sender_detach`,
@@ -5791,9 +5796,10 @@ size_t muon_event_transaction_id(const struct muon_event *event, uint8_t *buf, s
 
 /**
  * True when the discharge the event concerns is a rollback: the
- * controller asks for one (`on_coordinator_discharge`), or this side's
- * `muon_transaction_rollback` was done (`on_transaction_discharged`);
- * false for a commit, other events, and NULL.
+ * controller asks for one (`on_coordinator_discharge`), this side's
+ * `muon_transaction_rollback` was done (`on_transaction_discharged`), or
+ * was refused (`on_transaction_failed`); false for a commit, other
+ * events, and NULL.
  *
  * `event` is borrowed for the call. Not thread-safe; call it from the
  * callback that got the event.

@@ -122,7 +122,9 @@ impl Opaque for muon_condition {
 /// Functions: `muon_event_get_kind`, `muon_event_loop`,
 /// `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
 /// `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
-/// `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
+/// `muon_event_timer`, `muon_event_message`, `muon_event_condition`,
+/// `muon_event_transaction`, `muon_event_transaction_id`,
+/// `muon_event_transaction_rollback`.
 pub struct muon_event {
     _private: [u8; 0],
 }

@@ -833,9 +833,10 @@ pub unsafe extern "C" fn muon_event_transaction_id(
 }
 
 /// True when the discharge the event concerns is a rollback: the
-/// controller asks for one (`on_coordinator_discharge`), or this side's
-/// `muon_transaction_rollback` was done (`on_transaction_discharged`);
-/// false for a commit, other events, and NULL.
+/// controller asks for one (`on_coordinator_discharge`), this side's
+/// `muon_transaction_rollback` was done (`on_transaction_discharged`), or
+/// was refused (`on_transaction_failed`); false for a commit, other
+/// events, and NULL.
 ///
 /// `event` is borrowed for the call. Not thread-safe; call it from the
 /// callback that got the event.
