@@ -7,7 +7,8 @@
 //!   and committed ones are gone; and against a coordinator of its own (a
 //!   listener answering declare and discharge): the transfer carries the
 //!   transaction's id, refused discharges reach `on_transaction_failed`
-//!   with `amqp:transaction:rollback`, `:unknown-id` and `:timeout`, a peer
+//!   with `amqp:transaction:rollback`, `:unknown-id` and `:timeout`, a declare
+//!   left unanswered is rejected (`amqp:not-implemented`), a peer
 //!   that does not coordinate refuses the controller with
 //!   `amqp:not-implemented`;
 //! - Qpid Proton's Python tx_send.py and tx_recv.py against the example

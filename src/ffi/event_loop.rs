@@ -647,6 +647,7 @@ unsafe fn free_loop(lp: *mut muon_loop) -> Result<(), muon_result> {
     }
     regs.extend(st.listeners.iter().filter_map(|(_, l)| l.handler));
     regs.extend(st.timers.values().filter_map(|t| t.reg));
+    regs.extend(st.txns.iter().filter_map(|(_, t)| t.handler));
     regs.extend(st.default);
     // Sockets close here, before any application code runs.
     drop(st.lp);

@@ -83,9 +83,10 @@ enum Request {
     Discharge(Discharge),
 }
 
-/// Reads a request from a message's payload: `None` if it is neither.
-fn parse_request(raw: &[u8]) -> Option<Request> {
-    let m = Message::decode(raw).ok()?;
+/// Reads a request from a message's payload (values nested at most
+/// `depth` deep): `None` if it is neither.
+fn parse_request(raw: &[u8], depth: usize) -> Option<Request> {
+    let m = Message::decode_boxed_limited(&[raw], depth).ok()?;
     let Body::Value(v @ Value::Described(_)) = &m.body else {
         return None;
     };
@@ -356,7 +357,8 @@ impl State {
         };
         let raw = x.delivery_take_payload(d);
         let settled = x.delivery_remote_settled(d);
-        let request = raw.as_deref().and_then(parse_request);
+        let depth = x.config().max_decode_depth;
+        let request = raw.as_deref().and_then(|r| parse_request(r, depth));
         if let Some(raw) = raw {
             x.recycle_payload(raw);
         }
