@@ -25,6 +25,9 @@
  *     Qpid Proton's senders keep sending on the negative credit it leaves),
  *     so a queue may pass its bound by the credit its producers still hold:
  *     at most PRODUCER_WINDOW messages each.
+ *   - Transactions: messages posted in one join their queue on commit,
+ *     messages accepted in one are delivered again on rollback
+ *     (broker_txn.h).
  *   - Many connections are served at once, on one thread.
  *   - SIGINT or SIGTERM closes the listener and every connection and stops.
  *
@@ -284,6 +287,8 @@ static struct node *take_unsettled(struct link *c, muon_delivery d) {
     return NULL;
 }
 
+#include "broker_txn.h"
+
 static void attach_consumer(struct queue *q, struct link *c) {
     if (q->n_consumers == q->cap_consumers) {
         q->cap_consumers = q->cap_consumers ? 2 * q->cap_consumers : 4;
@@ -343,6 +348,7 @@ static void on_link_flow(void *app, const muon_event *ev) {
 }
 
 static void on_accepted(void *app, const muon_event *ev) {
+    if (txn_ack(app, ev)) return;
     free_nodes(take_unsettled(app, muon_event_delivery(ev)));
 }
 
@@ -414,6 +420,7 @@ static void on_message(void *app, const muon_event *ev) {
               "muon_delivery_reject");
         return;
     }
+    if (txn_post(p, ev, q)) return;
     struct node *n = calloc(1, sizeof *n);
     if (n == NULL) exit(1);
     check(muon_message_clone(m, &n->msg), "muon_message_clone");
@@ -606,6 +613,7 @@ static void on_connection_final(void *app, const muon_event *ev) {
     struct conn *c = find_conn(b, muon_event_connection(ev));
     if (c == NULL) return;
     while (c->links != NULL) forget_link(c->links); /* normally gone already */
+    txn_connection_gone(b, c);
     for (struct conn **p = &b->conns; *p != NULL; p = &(*p)->next_conn) {
         if (*p == c) {
             *p = c->next_conn;
@@ -756,6 +764,8 @@ int main(int argc, char **argv) {
     ch.on_connection_remote_close = on_connection_remote_close;
     ch.on_disconnected = on_disconnected;
     ch.on_connection_final = on_connection_final;
+    ch.on_coordinator_declare = on_coordinator_declare;
+    ch.on_coordinator_discharge = on_coordinator_discharge;
     const char *addr = listen_address(&opts);
     muon_result rc = muon_loop_listen(b.loop, addr, co, &ch, &b, &b.listener);
     muon_connection_options_free(co);

@@ -335,6 +335,26 @@ typedef enum muon_event_kind {
    * `on_message_error`
    */
   MUON_EVENT_KIND_MESSAGE_ERROR = 25,
+  /**
+   * `on_transaction_declared`
+   */
+  MUON_EVENT_KIND_TRANSACTION_DECLARED = 26,
+  /**
+   * `on_transaction_discharged`
+   */
+  MUON_EVENT_KIND_TRANSACTION_DISCHARGED = 27,
+  /**
+   * `on_transaction_failed`
+   */
+  MUON_EVENT_KIND_TRANSACTION_FAILED = 28,
+  /**
+   * `on_coordinator_declare`
+   */
+  MUON_EVENT_KIND_COORDINATOR_DECLARE = 29,
+  /**
+   * `on_coordinator_discharge`
+   */
+  MUON_EVENT_KIND_COORDINATOR_DISCHARGE = 30,
 } muon_event_kind;
 
 /**
@@ -586,7 +606,9 @@ typedef struct muon_connection_options muon_connection_options;
  * Functions: `muon_event_get_kind`, `muon_event_loop`,
  * `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
  * `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
- * `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
+ * `muon_event_timer`, `muon_event_message`, `muon_event_condition`,
+ * `muon_event_transaction`, `muon_event_transaction_id`,
+ * `muon_event_transaction_rollback`.
  */
 typedef struct muon_event muon_event;
 
@@ -770,7 +792,8 @@ typedef struct muon_value muon_value;
  * `muon_delivery_release`, `muon_delivery_modify`,
  * `muon_delivery_settle`, `muon_delivery_remote_state`,
  * `muon_delivery_is_remote_settled`, `muon_delivery_tag`,
- * `muon_delivery_message_format`.
+ * `muon_delivery_message_format`, `muon_delivery_accept_in`,
+ * `muon_delivery_declared`, `muon_delivery_transaction_id`.
  */
 typedef struct muon_delivery {
   /**
@@ -964,6 +987,47 @@ typedef struct muon_handler {
    * was rejected or lost; `muon_event_receiver` is the link.
    */
   muon_callback on_message_error;
+  /**
+   * A transaction this side declared is ready
+   * (`muon_event_transaction`): send and accept in it, then commit or
+   * roll it back.
+   */
+  muon_callback on_transaction_declared;
+  /**
+   * A transaction was discharged as asked: committed
+   * (`muon_transaction_commit`) or rolled back
+   * (`muon_transaction_rollback`; `muon_event_transaction_rollback` says
+   * which). Its final event: the handle is stale after this callback.
+   */
+  muon_callback on_transaction_discharged;
+  /**
+   * A transaction failed (its final event): the coordinator refused to
+   * declare it, or refused its discharge (a commit refused with
+   * `amqp:transaction:rollback` was rolled back; `amqp:transaction:
+   * unknown-id`, `amqp:transaction:timeout`), or the coordinator link or
+   * the connection ended first (its work is then rolled back by the
+   * coordinator). `muon_event_condition` says why.
+   */
+  muon_callback on_transaction_failed;
+  /**
+   * Server side: a peer's controller asks to declare a transaction
+   * (`muon_event_delivery` is the request). Answer before returning,
+   * with `muon_delivery_declared` (naming the new transaction) or
+   * `muon_delivery_reject`; a request left unanswered is rejected. A
+   * listener's (or connection's) handler that implements this callback
+   * makes muon accept controllers' links (target `coordinator`); without
+   * it they are refused with `amqp:not-implemented`.
+   */
+  muon_callback on_coordinator_declare;
+  /**
+   * Server side: a peer's controller asks to discharge the transaction
+   * `muon_event_transaction_id`: commit, or roll back when
+   * `muon_event_transaction_rollback` is true. Answer before returning
+   * with `muon_delivery_accept` (done) or `muon_delivery_reject` (e.g.
+   * `amqp:transaction:unknown-id`); a request left unanswered is
+   * rejected.
+   */
+  muon_callback on_coordinator_discharge;
 } muon_handler;
 
 /**
@@ -982,7 +1046,8 @@ typedef struct muon_handler {
  * `muon_connection_remote_desires_capability`,
  * `muon_connection_remote_properties`, `muon_connection_remote_condition`,
  * `muon_connection_local_condition`, `muon_connection_user`,
- * `muon_connection_sender_to`, `muon_connection_send_reply`.
+ * `muon_connection_sender_to`, `muon_connection_send_reply`,
+ * `muon_connection_declare_transaction`.
  */
 typedef struct muon_connection {
   /**
@@ -1031,7 +1096,8 @@ typedef struct muon_listener {
  * Functions: `muon_connection_open_sender`, `muon_connection_sender_to`,
  * `muon_sender_answer_open`,
  * `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
- * `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
+ * `muon_sender_send`, `muon_sender_send_with`, `muon_sender_send_in`,
+ * `muon_sender_credit`,
  * `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,
  * `muon_sender_close`, `muon_sender_close_with`,
  * `muon_sender_close_with_info`, `muon_sender_detach`,
@@ -1146,6 +1212,32 @@ typedef struct muon_bytes {
  */
 typedef void (*muon_log_fn)(void *userdata, const char *line);
 
+/**
+ * A transaction this side declared (`muon_connection_declare_transaction`)
+ * on a peer that coordinates them: a handle owned by the loop, valid until
+ * the transaction's final event (`on_transaction_discharged` or
+ * `on_transaction_failed`) returns. A zeroed value is the null handle.
+ *
+ * Functions: `muon_connection_declare_transaction`,
+ * `muon_transaction_commit`, `muon_transaction_rollback`,
+ * `muon_transaction_id`, `muon_sender_send_in`, `muon_delivery_accept_in`,
+ * `muon_event_transaction`.
+ */
+typedef struct muon_transaction {
+  /**
+   * The loop that owns the object (NULL for the null handle).
+   */
+  struct muon_loop *owner;
+  /**
+   * Slot index.
+   */
+  uint32_t index;
+  /**
+   * Slot generation (0 for the null handle).
+   */
+  uint32_t generation;
+} muon_transaction;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1226,7 +1318,9 @@ enum muon_result muon_delivery_settle(struct muon_delivery delivery);
 
 /**
  * The outcome the peer gave the delivery (`MUON_DELIVERY_STATE_NONE` if
- * none yet, and for a stale or null handle). Not thread-safe; may be
+ * none yet, and for a stale or null handle). For an outcome given in a
+ * transaction (`muon_delivery_transaction_id` is not 0), the outcome it
+ * takes if that transaction commits. Not thread-safe; may be
  * called from a callback.
  *
  * # Safety
@@ -5505,6 +5599,218 @@ enum muon_result muon_loop_set_trace(struct muon_loop *lp, uint32_t flags);
  * it is replaced or the loop is freed.
  */
 enum muon_result muon_loop_set_log(struct muon_loop *lp, muon_log_fn log, void *userdata);
+
+/**
+ * Declares a transaction on the peer's transaction coordinator (AMQP
+ * local transactions): the first call on a connection attaches a link to
+ * the coordinator (target `coordinator`, capability
+ * `amqp:local-transactions`), which muon keeps for the connection's
+ * later transactions; the built-in reconnect does not attach it again (a
+ * transaction ends with its transport). `on_transaction_declared` follows
+ * when the coordinator answers, and only then may work join the
+ * transaction (`muon_sender_send_in`, `muon_delivery_accept_in`);
+ * `on_transaction_failed` if it refuses, or does not coordinate
+ * transactions (the link is refused: `muon_event_condition` has the
+ * peer's reason). The transaction's events go to `handler` (copied; may
+ * be NULL), else the connection's handler, else the loop's.
+ *
+ * `handler` is borrowed for the call; `userdata` stays the application's
+ * (its `userdata_free` is called after the transaction's final event,
+ * and not at all on an error here); `out` (may be NULL) receives the
+ * transaction, owned by the loop until its final event returns. Results:
+ * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED` (the connection is
+ * closing, or between reconnect attempts), `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `handler` is NULL or
+ * a valid table; `out` is NULL or writable.
+ */
+enum muon_result muon_connection_declare_transaction(struct muon_connection conn,
+                                                     const struct muon_handler *handler,
+                                                     void *userdata,
+                                                     struct muon_transaction *out);
+
+/**
+ * Commits a declared transaction (a `discharge` with `fail` false): the
+ * messages sent in it are delivered, the acknowledgements made in it take
+ * effect. `on_transaction_discharged` follows when the coordinator
+ * agrees; `on_transaction_failed` if it refuses (e.g.
+ * `amqp:transaction:rollback`: the transaction was rolled back instead).
+ *
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_STALE_HANDLE` (its final event has passed),
+ * `MUON_RESULT_WRONG_STATE` (not declared yet, or already being
+ * discharged), `MUON_RESULT_CLOSED`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_transaction_commit(struct muon_transaction txn);
+
+/**
+ * Rolls a declared transaction back (a `discharge` with `fail` true): the
+ * messages sent in it are dropped by the coordinator, the messages
+ * acknowledged in it are available again (the peer redelivers them).
+ * `on_transaction_discharged` follows (`muon_event_transaction_rollback`
+ * true). Results as `muon_transaction_commit`.
+ *
+ * Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live.
+ */
+enum muon_result muon_transaction_rollback(struct muon_transaction txn);
+
+/**
+ * Copies the transaction's id, as the coordinator named it, into `buf`
+ * (at most `cap` bytes; `buf` may be NULL when `cap` is 0) and returns
+ * its whole length: 0 before `on_transaction_declared`, and for a stale
+ * or null handle. Not thread-safe; may be called from a callback.
+ *
+ * `buf` is borrowed for the call.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `buf` is NULL or
+ * valid for writing `cap` bytes.
+ */
+size_t muon_transaction_id(struct muon_transaction txn, uint8_t *buf, size_t cap);
+
+/**
+ * Sends `message` in transaction `txn` (its transfer carries
+ * `transactional-state` with the transaction's id): the coordinator
+ * delivers it only if the transaction commits. Otherwise as
+ * `muon_sender_send` (queued without credit, the same outcome events;
+ * the peer's outcome may arrive before the commit, and takes effect with
+ * it). `txn` must be declared (`on_transaction_declared`) and not yet
+ * discharged, on the sender's connection.
+ *
+ * `message` is borrowed for the call; `out` (may be NULL) receives the
+ * delivery. Results: those of `muon_sender_send`, and
+ * `MUON_RESULT_WRONG_STATE` (the transaction is not declared yet, or is
+ * being discharged), `MUON_RESULT_INVALID_ARGUMENT` (a transaction of
+ * another connection or loop). Not thread-safe; may be called from a
+ * callback.
+ *
+ * # Safety
+ * The handles are null handles or their loop is live; `message` is NULL
+ * or live; `out` is NULL or writable.
+ */
+enum muon_result muon_sender_send_in(struct muon_sender sender,
+                                     struct muon_transaction txn,
+                                     const struct muon_message *message,
+                                     struct muon_delivery *out);
+
+/**
+ * Accepts and settles an incoming delivery in transaction `txn` (its
+ * disposition carries `transactional-state` with the transaction's id and
+ * the outcome accepted): the acknowledgement takes effect only if the
+ * transaction commits; on a rollback the sender makes the message
+ * available again. Otherwise as `muon_delivery_accept` (in `on_message`,
+ * before auto-accept acts; the handle is stale after). `txn` must be
+ * declared and not yet discharged, on the delivery's connection.
+ *
+ * Results: those of `muon_delivery_accept`, and
+ * `MUON_RESULT_WRONG_STATE` (the transaction is not declared yet, or is
+ * being discharged), `MUON_RESULT_INVALID_ARGUMENT` (a transaction of
+ * another connection or loop). Not thread-safe; may be called from a
+ * callback.
+ *
+ * # Safety
+ * The handles are null handles or their loop is live.
+ */
+enum muon_result muon_delivery_accept_in(struct muon_delivery delivery,
+                                         struct muon_transaction txn);
+
+/**
+ * Server side: answers a declare request (`on_coordinator_declare`'s
+ * `muon_event_delivery`) with the `declared` outcome, naming the new
+ * transaction `txn_id` (`len` bytes, 1 to 32; the application chooses ids
+ * unique among its open transactions), and settles it (the handle is
+ * stale after). The work the controller then does in it arrives with
+ * that id (`muon_delivery_transaction_id`), and its discharge with
+ * `on_coordinator_discharge`.
+ *
+ * `txn_id` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (`len` 0
+ * or above 32, or a delivery that is not a declare request),
+ * `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_CLOSED`,
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may
+ * be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `txn_id` is NULL or
+ * valid for reading `len` bytes.
+ */
+enum muon_result muon_delivery_declared(struct muon_delivery delivery,
+                                        const uint8_t *txn_id,
+                                        size_t len);
+
+/**
+ * The transaction a delivery is part of, by its id: for a received one
+ * (in `on_message`), the transaction its sender posted it in (its
+ * transfer's `transactional-state`); for a sent one (in `on_accepted` and
+ * the other outcome events), the transaction its receiver acknowledged it
+ * in (the disposition's), whose outcome takes effect only if that
+ * transaction commits. Copies the id into `buf` (at most `cap` bytes;
+ * `buf` may be NULL when `cap` is 0) and returns its whole length: 0 when
+ * the delivery is in no transaction, and for a stale or null handle. Not
+ * thread-safe; may be called from a callback.
+ *
+ * `buf` is borrowed for the call.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `buf` is NULL or
+ * valid for writing `cap` bytes.
+ */
+size_t muon_delivery_transaction_id(struct muon_delivery delivery, uint8_t *buf, size_t cap);
+
+/**
+ * The transaction the event concerns (`on_transaction_declared`,
+ * `on_transaction_discharged`, `on_transaction_failed`); the null handle
+ * otherwise, or for NULL. Valid until the transaction's final event
+ * returns.
+ *
+ * `event` is borrowed for the call. Not thread-safe; call it from the
+ * callback that got the event.
+ *
+ * # Safety
+ * `event` is NULL or the event handed to the running callback.
+ */
+struct muon_transaction muon_event_transaction(const struct muon_event *event);
+
+/**
+ * The id of the transaction the event concerns: the one to discharge
+ * (`on_coordinator_discharge`), or the transaction of a transaction event
+ * (as `muon_transaction_id`). Copies it into `buf` (at most `cap` bytes;
+ * `buf` may be NULL when `cap` is 0) and returns its whole length (0 for
+ * other events, and for NULL).
+ *
+ * `event` and `buf` are borrowed for the call. Not thread-safe; call it
+ * from the callback that got the event.
+ *
+ * # Safety
+ * `event` is NULL or the event handed to the running callback; `buf` is
+ * NULL or valid for writing `cap` bytes.
+ */
+size_t muon_event_transaction_id(const struct muon_event *event, uint8_t *buf, size_t cap);
+
+/**
+ * True when the discharge the event concerns is a rollback: the
+ * controller asks for one (`on_coordinator_discharge`), this side's
+ * `muon_transaction_rollback` was done (`on_transaction_discharged`), or
+ * was refused (`on_transaction_failed`); false for a commit, other
+ * events, and NULL.
+ *
+ * `event` is borrowed for the call. Not thread-safe; call it from the
+ * callback that got the event.
+ *
+ * # Safety
+ * `event` is NULL or the event handed to the running callback.
+ */
+bool muon_event_transaction_rollback(const struct muon_event *event);
 
 /**
  * Parses `text`, a connection URL `[scheme://][user[:password]@]host[:port][/address]`

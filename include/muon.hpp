@@ -327,6 +327,11 @@ enum class event_kind : int {
     listener_final = MUON_EVENT_KIND_LISTENER_FINAL,               ///< on_listener_final
     sasl_authenticate = MUON_EVENT_KIND_SASL_AUTHENTICATE,         ///< on_sasl_authenticate
     message_error = MUON_EVENT_KIND_MESSAGE_ERROR,                 ///< on_message_error
+    transaction_declared = MUON_EVENT_KIND_TRANSACTION_DECLARED,   ///< on_transaction_declared
+    transaction_discharged = MUON_EVENT_KIND_TRANSACTION_DISCHARGED, ///< on_transaction_discharged
+    transaction_failed = MUON_EVENT_KIND_TRANSACTION_FAILED,       ///< on_transaction_failed
+    coordinator_declare = MUON_EVENT_KIND_COORDINATOR_DECLARE,     ///< on_coordinator_declare
+    coordinator_discharge = MUON_EVENT_KIND_COORDINATOR_DISCHARGE, ///< on_coordinator_discharge
 };
 
 /** The outcome a peer gave a delivery (`muon_delivery_state`). */
@@ -2246,6 +2251,7 @@ class receiver;
 class delivery;
 class listener;
 class timer;
+class transaction;
 
 /**
  * What a callback is handed: the kind of event and the objects it concerns
@@ -2280,6 +2286,16 @@ public:
     message_view message() const noexcept { return message_view(muon_event_message(e_)); }
     /** The error condition, for the events that may have one. */
     std::optional<muon::condition> condition() const { return condition::from(muon_event_condition(e_)); }
+    /** The transaction of a transaction event (declared, discharged, failed). */
+    muon::transaction transaction() const noexcept;
+    /** The id of the transaction the event concerns (coordinator and transaction events). */
+    binary transaction_id() const {
+        binary id(32);
+        id.resize(std::min<std::size_t>(muon_event_transaction_id(e_, id.data(), id.size()), id.size()));
+        return id;
+    }
+    /** True when the discharge the event concerns is a rollback. */
+    bool transaction_rollback() const noexcept { return muon_event_transaction_rollback(e_); }
 
 private:
     const muon_event *e_;
@@ -2348,6 +2364,16 @@ public:
     virtual void on_sasl_authenticate(event &) {}
     /** A message arrived that could not be decoded (`e.condition()` says what). */
     virtual void on_message_error(event &) {}
+    /** A transaction this side declared is ready (`e.transaction()`). */
+    virtual void on_transaction_declared(event &) {}
+    /** A transaction was committed or rolled back; its final event. */
+    virtual void on_transaction_discharged(event &) {}
+    /** A transaction failed (`e.condition()` says why); its final event. */
+    virtual void on_transaction_failed(event &) {}
+    /** Server side: a controller asks to declare a transaction (answer with `delivery::declared`). */
+    virtual void on_coordinator_declare(event &) {}
+    /** Server side: a controller asks to discharge `e.transaction_id()` (accept or reject the delivery). */
+    virtual void on_coordinator_discharge(event &) {}
 };
 
 /**
@@ -2385,6 +2411,11 @@ struct handler {
     function on_listener_final;          ///< A listener is closed.
     function on_sasl_authenticate;       ///< A client is logging in.
     function on_message_error;           ///< A message could not be decoded.
+    function on_transaction_declared;    ///< A transaction is ready.
+    function on_transaction_discharged;  ///< A transaction was committed or rolled back.
+    function on_transaction_failed;      ///< A transaction failed.
+    function on_coordinator_declare;     ///< A controller asks to declare a transaction.
+    function on_coordinator_discharge;   ///< A controller asks to discharge a transaction.
 };
 
 /// @cond MUON_INTERNAL
@@ -2394,7 +2425,9 @@ struct handler {
     X(on_link_remote_close) X(on_link_flow) X(on_message) X(on_accepted) X(on_rejected)            \
     X(on_released) X(on_modified) X(on_settled) X(on_disconnected) X(on_reconnected) X(on_timer)   \
     X(on_listener_open) X(on_connection_accepted) X(on_wake) X(on_link_final)                      \
-    X(on_connection_final) X(on_listener_final) X(on_sasl_authenticate) X(on_message_error)
+    X(on_connection_final) X(on_listener_final) X(on_sasl_authenticate) X(on_message_error)      \
+    X(on_transaction_declared) X(on_transaction_discharged) X(on_transaction_failed)               \
+    X(on_coordinator_declare) X(on_coordinator_discharge)
 
 namespace detail {
 // The first exception a callback threw, per loop, until run() rethrows it.
@@ -2588,6 +2621,18 @@ public:
         t.resize(std::min<std::size_t>(muon_delivery_tag(h_, t.data(), t.size()), t.size()));
         return t;
     }
+    /** Accepts and settles an incoming delivery in transaction `t` (it takes effect on commit). */
+    void accept_in(const muon::transaction &t);
+    /** Server side: answers a declare request, naming the new transaction `id` (1 to 32 bytes). */
+    void declared(const binary &id) {
+        detail::check(muon_delivery_declared(h_, id.data(), id.size()), "muon::delivery::declared");
+    }
+    /** The transaction its peer sent or acknowledged it in (empty: none). */
+    binary transaction_id() const {
+        binary id(32);
+        id.resize(std::min<std::size_t>(muon_delivery_transaction_id(h_, id.data(), id.size()), id.size()));
+        return id;
+    }
     /** The same delivery. */
     friend bool operator==(const delivery &a, const delivery &b) noexcept { return detail::same_handle(a.h_, b.h_); }
     /** Not the same delivery. */
@@ -2640,6 +2685,8 @@ public:
                       "muon::sender::send_with");
         return muon::delivery(d);
     }
+    /** Sends `m` as `send` does, in transaction `t`: it is delivered only if `t` commits. */
+    muon::delivery send_in(const muon::transaction &t, const message_view &m);
     /** The largest message the receiver takes, in encoded bytes (0: no limit given). */
     uint64_t remote_max_message_size() const noexcept { return muon_sender_remote_max_message_size(h_); }
     /** True if the peer closed the link; false if it only detached it (to resume it later). */
@@ -2844,6 +2891,12 @@ public:
     /** False for the null handle. */
     explicit operator bool() const noexcept { return h_.owner != nullptr; }
 
+    /**
+     * Declares a transaction on the peer's coordinator; `on_transaction_declared`
+     * follows (then send and accept in it, and commit or roll it back), or
+     * `on_transaction_failed`. Its events go to `h`, else the connection's handler.
+     */
+    muon::transaction declare_transaction(handler_binding h = {});
     /**
      * The sender to `address` an earlier call opened on this connection, while
      * it is still open; else a new one (default options, events to the
@@ -3282,6 +3335,52 @@ inline receiver event::receiver() const noexcept { return muon::receiver(muon_ev
 inline delivery event::delivery() const noexcept { return muon::delivery(muon_event_delivery(e_)); }
 inline listener event::listener() const noexcept { return muon::listener(muon_event_listener(e_)); }
 inline timer event::timer() const noexcept { return muon::timer(muon_event_timer(e_)); }
+/**
+ * A transaction this side declared (a `muon_transaction` handle), valid until
+ * its final event (`on_transaction_discharged` or `on_transaction_failed`)
+ * returns.
+ */
+class transaction {
+public:
+    /** The null handle. */
+    transaction() noexcept = default;
+    /** The handle `h`. */
+    explicit transaction(muon_transaction h) noexcept : h_(h) {}
+    /** The C handle. */
+    const muon_transaction &get() const noexcept { return h_; }
+    /** False for the null handle. */
+    explicit operator bool() const noexcept { return h_.owner != nullptr; }
+    /** Commits it: `on_transaction_discharged` follows, or `on_transaction_failed`. */
+    void commit() { detail::check(muon_transaction_commit(h_), "muon::transaction::commit"); }
+    /** Rolls it back: `on_transaction_discharged` follows. */
+    void rollback() { detail::check(muon_transaction_rollback(h_), "muon::transaction::rollback"); }
+    /** Its id, as the coordinator named it (empty before it is declared). */
+    binary id() const {
+        binary id(32);
+        id.resize(std::min<std::size_t>(muon_transaction_id(h_, id.data(), id.size()), id.size()));
+        return id;
+    }
+
+private:
+    muon_transaction h_{};
+};
+
+inline transaction event::transaction() const noexcept { return muon::transaction(muon_event_transaction(e_)); }
+inline void delivery::accept_in(const muon::transaction &t) {
+    detail::check(muon_delivery_accept_in(h_, t.get()), "muon::delivery::accept_in");
+}
+inline delivery sender::send_in(const muon::transaction &t, const message_view &m) {
+    muon_delivery d{};
+    detail::check(muon_sender_send_in(h_, t.get(), m.get(), &d), "muon::sender::send_in");
+    return muon::delivery(d);
+}
+inline transaction connection::declare_transaction(handler_binding h) {
+    muon_transaction t{};
+    detail::check(muon_connection_declare_transaction(h_, h.table(), h.userdata(), &t),
+                  "muon::connection::declare_transaction");
+    h.release();
+    return muon::transaction(t);
+}
 inline connection sender::connection() const noexcept { return muon::connection(muon_sender_connection(h_)); }
 inline connection receiver::connection() const noexcept { return muon::connection(muon_receiver_connection(h_)); }
 

@@ -32,7 +32,7 @@ use fault_proxy::FaultProxy;
 
 // ---- building -------------------------------------------------------------------
 
-const EXAMPLES: [&str; 7] = [
+const EXAMPLES: [&str; 9] = [
     "helloworld",
     "helloworld_direct",
     "simple_send",
@@ -40,6 +40,8 @@ const EXAMPLES: [&str; 7] = [
     "server",
     "client",
     "broker",
+    "tx_send",
+    "tx_recv",
 ];
 
 /// The test client that probes the broker's queueing.

@@ -1494,6 +1494,7 @@ fn every_terminus_field_goes_over_the_wire() {
         properties: Some(lprops.clone()),
         offered_capabilities: Some(Symbols(vec![Symbol::from("SHARED-SUBS")])),
         desired_capabilities: Some(Symbols(vec![Symbol::from("DELAYED_DELIVERY")])),
+        coordinator: None,
     };
     let mut p = Pair::default_pair();
     p.connect();

@@ -164,6 +164,12 @@ const OPTIONAL: &[(&str, &str, &str)] = &[
         "\"NULL means no such user\"",
     ),
     (
+        "muon_event_transaction_id",
+        "buf",
+        "\"`buf` may be NULL when `cap` is 0\"; NULL is not written (and the generator has \
+         no live event to pass with it)",
+    ),
+    (
         "muon_loop_set_log",
         "log",
         "\"NULL sends them back to standard error\"",
@@ -197,6 +203,13 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
         "null:buf",
         "1",
         "the tag's whole length (the live delivery's tag is 1 byte); `buf` \"is NULL or \
+         valid for writing `cap` bytes\" and NULL is not written",
+    ),
+    (
+        "muon_transaction_id",
+        "null:buf",
+        "1",
+        "the id's whole length (the live transaction's id is 1 byte); `buf` \"is NULL or \
          valid for writing `cap` bytes\" and NULL is not written",
     ),
     (
@@ -241,13 +254,14 @@ struct Func {
     doc: String,
 }
 
-const HANDLES: [&str; 6] = [
+const HANDLES: [&str; 7] = [
     "connection",
     "listener",
     "sender",
     "receiver",
     "delivery",
     "timer",
+    "transaction",
 ];
 
 /// The handle kind of a by-value handle type (`struct muon_sender`).
@@ -776,7 +790,7 @@ fn program(funcs: &[Func]) -> (String, usize) {
     (prog, n)
 }
 
-/// The fixture: loop A with a live listener, connection, sender,
+/// The fixture: loop A with a live listener, connection, sender, transaction,
 /// receiver, delivery and timer; stale ones of each kind (a second
 /// connection closed to its final event, a closed listener, a fired
 /// timer); loop W, live and empty, the owner of the foreign handles.
@@ -843,6 +857,7 @@ static muon_sender LIVE_SENDER, STALE_SENDER, FOREIGN_SENDER;
 static muon_receiver LIVE_RECEIVER, STALE_RECEIVER, FOREIGN_RECEIVER;
 static muon_delivery LIVE_DELIVERY, STALE_DELIVERY, FOREIGN_DELIVERY;
 static muon_timer LIVE_TIMER, STALE_TIMER, FOREIGN_TIMER;
+static muon_transaction LIVE_TRANSACTION, STALE_TRANSACTION, FOREIGN_TRANSACTION;
 static const muon_terminus *LIVE_TERMINUS;
 
 static void post_noop(void *ctx) { (void)ctx; }
@@ -948,6 +963,28 @@ static void on_timer(void *ud, const muon_event *ev) {
     timer_fired++;
 }
 
+/* The listener coordinates transactions: each is "t", every discharge
+ * accepted. */
+static int txn_declared, txn_discharged;
+static void on_coordinator_declare(void *ud, const muon_event *ev) {
+    (void)ud;
+    CHECK(muon_delivery_declared(muon_event_delivery(ev), (const uint8_t *)"t", 1));
+}
+static void on_coordinator_discharge(void *ud, const muon_event *ev) {
+    (void)ud;
+    CHECK(muon_delivery_accept(muon_event_delivery(ev)));
+}
+static void on_transaction_declared(void *ud, const muon_event *ev) {
+    (void)ud;
+    (void)ev;
+    txn_declared++;
+}
+static void on_transaction_discharged(void *ud, const muon_event *ev) {
+    (void)ud;
+    (void)ev;
+    txn_discharged++;
+}
+
 static void run_until(const int *flag, int want) {
     for (int i = 0; i < 400 && *flag < want; i++)
         CHECK(muon_loop_run_once(A, 25));
@@ -966,6 +1003,7 @@ static void foreign(void) {
     FOREIGN(FOREIGN_RECEIVER, LIVE_RECEIVER);
     FOREIGN(FOREIGN_DELIVERY, LIVE_DELIVERY);
     FOREIGN(FOREIGN_TIMER, LIVE_TIMER);
+    FOREIGN(FOREIGN_TRANSACTION, LIVE_TRANSACTION);
 }
 
 static void fixture(void) {
@@ -981,6 +1019,10 @@ static void fixture(void) {
     h.on_connection_final = on_conn_final;
     h.on_listener_final = on_listener_final;
     h.on_timer = on_timer;
+    h.on_coordinator_declare = on_coordinator_declare;
+    h.on_coordinator_discharge = on_coordinator_discharge;
+    h.on_transaction_declared = on_transaction_declared;
+    h.on_transaction_discharged = on_transaction_discharged;
     CHECK(muon_loop_set_handler(A, &h, NULL));
     CHECK(muon_loop_listen(A, "127.0.0.1:0", NULL, NULL, NULL, &LIVE_LISTENER));
     char url[64];
@@ -1010,6 +1052,13 @@ static void fixture(void) {
     CHECK(muon_connection_open_receiver(LIVE_CONNECTION, "q", NULL, NULL, NULL, &LIVE_RECEIVER));
     run_until(&settled_state, 2);
     CHECK(muon_loop_schedule(A, 3600 * 1000, NULL, NULL, &LIVE_TIMER));
+    /* A transaction committed (stale), one declared (live). */
+    CHECK(muon_connection_declare_transaction(LIVE_CONNECTION, NULL, NULL, &STALE_TRANSACTION));
+    run_until(&txn_declared, 1);
+    CHECK(muon_transaction_commit(STALE_TRANSACTION));
+    run_until(&txn_discharged, 1);
+    CHECK(muon_connection_declare_transaction(LIVE_CONNECTION, NULL, NULL, &LIVE_TRANSACTION));
+    run_until(&txn_declared, 2);
     LIVE_TERMINUS = muon_sender_remote_target(LIVE_SENDER);
     if (LIVE_TERMINUS == NULL) {
         fprintf(stderr, "fixture: the live sender has no remote target\n");

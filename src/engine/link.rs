@@ -6,6 +6,7 @@ use super::error::{Error, Result};
 use super::event::Event;
 use super::{DeliveryId, LinkId, SessionId};
 use crate::codec::messaging::{Source, Target, TargetKind};
+use crate::codec::transactions::Coordinator;
 use crate::codec::transport::{
     AmqpError, Attach, Detach, ReceiverSettleMode, Role, SenderSettleMode, condition,
 };
@@ -20,6 +21,9 @@ pub struct LinkOptions {
     pub source: Option<Source>,
     /// The target terminus (for a sender: where messages go).
     pub target: Option<Target>,
+    /// A transaction coordinator as the target instead (§4.5.1): a
+    /// controller's link; takes the place of `target` when set.
+    pub coordinator: Option<Coordinator>,
     /// Sender settle mode; `None` = mixed (or, answering an attach, the
     /// mode the peer asked for).
     pub snd_settle_mode: Option<SenderSettleMode>,
@@ -223,7 +227,10 @@ impl Connection {
             snd_settle_mode: o.snd_settle_mode.unwrap_or(SenderSettleMode::Mixed),
             rcv_settle_mode: o.rcv_settle_mode.unwrap_or(ReceiverSettleMode::First),
             source: o.source.clone(),
-            target: o.target.clone().map(TargetKind::Target),
+            target: match &o.coordinator {
+                Some(c) => Some(TargetKind::Coordinator(c.clone())),
+                None => o.target.clone().map(TargetKind::Target),
+            },
             // No link recovery (§2.6.13): nothing unsettled to offer.
             unsettled: None,
             incomplete_unsettled: false,
@@ -678,6 +685,15 @@ impl Connection {
         self.link_remote_attach(l)?.target.as_ref()?.as_target()
     }
 
+    /// The peer's target when it is a transaction coordinator (§4.5.1):
+    /// the peer is a controller.
+    pub fn link_remote_coordinator(&self, l: LinkId) -> Option<&Coordinator> {
+        match self.link_remote_attach(l)?.target.as_ref()? {
+            TargetKind::Coordinator(c) => Some(c),
+            TargetKind::Target(_) => None,
+        }
+    }
+
     /// The error the peer detached the link with.
     pub fn link_remote_condition(&self, l: LinkId) -> Option<&AmqpError> {
         self.link(l).ok()?.remote_error.as_ref()
@@ -756,10 +772,12 @@ impl Link {
                 s
             });
         }
-        if self.options.target.is_none()
-            && let Some(TargetKind::Target(t)) = &remote.target
-        {
-            self.options.target = Some(t.clone());
+        if self.options.target.is_none() && self.options.coordinator.is_none() {
+            match &remote.target {
+                Some(TargetKind::Target(t)) => self.options.target = Some(t.clone()),
+                Some(TargetKind::Coordinator(c)) => self.options.coordinator = Some(c.clone()),
+                None => {}
+            }
         }
         if self.options.snd_settle_mode.is_none() {
             self.options.snd_settle_mode = Some(remote.snd_settle_mode);

@@ -30,6 +30,9 @@ pub(crate) struct PendingTransfer {
     pub tag: crate::codec::DeliveryTag,
     /// The transfer's `message-format` (sent on the first frame).
     pub message_format: u32,
+    /// The transfer's `state` (sent on the first frame), e.g. a
+    /// `transactional-state` (§4.5.6).
+    pub state: Option<crate::codec::messaging::DeliveryState>,
     pub settled: bool,
     pub payload: Vec<u8>,
     pub offset: usize,

@@ -11,6 +11,7 @@ use super::serial;
 use super::session::PendingTransfer;
 use super::{DeliveryId, LinkId, SessionId};
 use crate::codec::frame::{self, FRAME_TYPE_AMQP};
+use crate::codec::messaging::DeliveryState;
 use crate::codec::transport::{
     AmqpError, ReceiverSettleMode, Role, SenderSettleMode, Transfer, condition,
 };
@@ -65,6 +66,21 @@ impl Connection {
         settled: bool,
         message_format: u32,
     ) -> Result<DeliveryId> {
+        self.send_with_state(l, tag, payload, settled, message_format, None)
+    }
+
+    /// [`send_with_format`](Self::send_with_format) with the transfer's
+    /// `state` (§2.7.5), sent on its first frame: a `transactional-state`
+    /// naming the transaction the message is posted under (§4.5.6.1).
+    pub fn send_with_state<P: Payload + ?Sized>(
+        &mut self,
+        l: LinkId,
+        tag: Option<&[u8]>,
+        payload: &P,
+        settled: bool,
+        message_format: u32,
+        state: Option<DeliveryState>,
+    ) -> Result<DeliveryId> {
         if self.close_sent || self.is_done() {
             return Err(Error::Closed);
         }
@@ -75,6 +91,15 @@ impl Connection {
                 self.send_refused.push(l);
             }
             return Err(Error::OutputFull(buffered));
+        }
+        // A controller's request goes after the work of its transaction:
+        // the acknowledgements (dispositions) queued on the session are
+        // written first, so that a discharge never overtakes them (§4.4).
+        if let Ok(k) = self.link(l)
+            && k.options.coordinator.is_some()
+        {
+            let s = k.session;
+            self.flush_session(s);
         }
         let snd_mode = self.link_snd_settle_mode(l);
         let rcv_mode = self.link_rcv_settle_mode(l);
@@ -137,7 +162,7 @@ impl Connection {
             settled: Some(settled),
             more: false,
             rcv_settle_mode: None,
-            state: None,
+            state,
             resume: false,
             aborted: false,
             batchable: false,
@@ -179,6 +204,7 @@ impl Connection {
                 delivery_id,
                 tag,
                 message_format,
+                state: transfer.state.clone(),
                 settled,
                 payload: bytes,
                 offset: 0,
@@ -255,7 +281,7 @@ impl Connection {
                 settled: (first || p.settled).then_some(p.settled),
                 more: true,
                 rcv_settle_mode: None,
-                state: None,
+                state: if first { p.state.clone() } else { None },
                 resume: false,
                 aborted: false,
                 batchable: false,

@@ -185,7 +185,11 @@ impl State {
                 }
             }
             Builtin::RemoveLink(lk) => self.remove_link(lk),
+            Builtin::OpenCoordinator(lk) => self.open_coordinator(lk),
+            Builtin::CoordinatorUndecided(dk) => self.coordinator_undecided(dk),
+            Builtin::RemoveTxn(tk) => self.remove_txn(tk),
             Builtin::RemoveConn(ck) => {
+                self.remove_conn_txns(ck);
                 if let Some(c) = self.conns.remove(ck) {
                     self.conn_index.remove(&c.id);
                     let left: Vec<Key> = self

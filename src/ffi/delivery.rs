@@ -10,6 +10,7 @@ use super::event_loop::{map_engine, with_state};
 use super::handle::muon_delivery;
 use super::result::muon_result;
 use crate::codec::messaging::{DeliveryState, Modified, Rejected};
+use crate::codec::transactions::Declared;
 use crate::engine::DeliveryId;
 use crate::reactor::ConnId;
 
@@ -69,6 +70,70 @@ fn settle_with(d: muon_delivery, state: Option<DeliveryState>) -> Result<(), muo
         st.settled_here(d.key());
         Ok(())
     })
+}
+
+/// Checks that `d` names a live delivery.
+pub(crate) fn delivery_exists(d: muon_delivery) -> Result<(), muon_result> {
+    delivery_call(d, |_, _, _| Ok(()))
+}
+
+/// Settles delivery `d` with `state`, a transactional one: the delivery
+/// must be on connection `cid`, the transaction's.
+pub(crate) fn settle_in(
+    d: muon_delivery,
+    cid: ConnId,
+    state: DeliveryState,
+) -> Result<(), muon_result> {
+    delivery_call(d, |st, dcid, did| {
+        if dcid != cid {
+            return Err(muon_result::InvalidArgument);
+        }
+        engine(st, dcid)?
+            .disposition(did, Some(state), true)
+            .map_err(map_engine)?;
+        st.settled_here(d.key());
+        Ok(())
+    })
+}
+
+/// Settles declare request `d` (on a coordinator's link) as declared
+/// with `id`.
+pub(crate) fn settle_declared(d: muon_delivery, id: Vec<u8>) -> Result<(), muon_result> {
+    delivery_call(d, |st, cid, did| {
+        let lk = st.deliveries.get(d.key()).map(|e| e.link);
+        let on_coordinator = lk
+            .and_then(|k| st.links.get(k))
+            .is_some_and(|l| l.coordinator && l.role == crate::codec::transport::Role::Receiver);
+        if !on_coordinator {
+            return Err(muon_result::InvalidArgument);
+        }
+        let state = DeliveryState::Declared(Declared {
+            txn_id: crate::codec::Binary(id),
+        });
+        engine(st, cid)?
+            .disposition(did, Some(state), true)
+            .map_err(map_engine)?;
+        st.settled_here(d.key());
+        Ok(())
+    })
+}
+
+/// The id of the transaction the peer's state for delivery `d` names.
+pub(crate) fn remote_txn_id(d: muon_delivery) -> Option<Vec<u8>> {
+    delivery_call(d, |st, cid, did| {
+        Ok(
+            match st
+                .lp
+                .engine_ref(cid)
+                .and_then(|x| x.delivery_remote_state(did))
+            {
+                Some(DeliveryState::TransactionalState(t)) => Some(t.txn_id.0.clone()),
+                _ => None,
+            },
+        )
+    })
+    .ok()
+    .flatten()
 }
 
 /// Accepts and settles an incoming delivery (its handle is stale after):
@@ -172,7 +237,9 @@ pub unsafe extern "C" fn muon_delivery_settle(delivery: muon_delivery) -> muon_r
 }
 
 /// The outcome the peer gave the delivery (`MUON_DELIVERY_STATE_NONE` if
-/// none yet, and for a stale or null handle). Not thread-safe; may be
+/// none yet, and for a stale or null handle). For an outcome given in a
+/// transaction (`muon_delivery_transaction_id` is not 0), the outcome it
+/// takes if that transaction commits. Not thread-safe; may be
 /// called from a callback.
 ///
 /// # Safety
@@ -183,20 +250,24 @@ pub unsafe extern "C" fn muon_delivery_remote_state(
 ) -> muon_delivery_state {
     boundary!(muon_delivery_state::None, {
         delivery_call(delivery, |st, cid, did| {
-            Ok(
-                match st
-                    .lp
-                    .engine_ref(cid)
-                    .and_then(|x| x.delivery_remote_state(did))
-                {
-                    Some(DeliveryState::Accepted) => muon_delivery_state::Accepted,
-                    Some(DeliveryState::Rejected(_)) => muon_delivery_state::Rejected,
-                    Some(DeliveryState::Released) => muon_delivery_state::Released,
-                    Some(DeliveryState::Modified(_)) => muon_delivery_state::Modified,
-                    Some(DeliveryState::Received(_)) => muon_delivery_state::Received,
-                    _ => muon_delivery_state::None,
-                },
-            )
+            let state = st
+                .lp
+                .engine_ref(cid)
+                .and_then(|x| x.delivery_remote_state(did));
+            // Work in a transaction: the outcome it takes on commit.
+            let state = match state {
+                Some(DeliveryState::TransactionalState(t)) => t.outcome.as_deref(),
+                s => s,
+            };
+            let r = match state {
+                Some(DeliveryState::Accepted) => muon_delivery_state::Accepted,
+                Some(DeliveryState::Rejected(_)) => muon_delivery_state::Rejected,
+                Some(DeliveryState::Released) => muon_delivery_state::Released,
+                Some(DeliveryState::Modified(_)) => muon_delivery_state::Modified,
+                Some(DeliveryState::Received(_)) => muon_delivery_state::Received,
+                _ => muon_delivery_state::None,
+            };
+            Ok(r)
         })
         .unwrap_or(muon_delivery_state::None)
     })

@@ -52,6 +52,9 @@ pub(crate) struct ConnEntry {
     pub stash: IdMap<LinkId, LinkEntry>,
     /// The condition the application closed it with.
     pub local_error: Option<AmqpError>,
+    /// The link to the peer's transaction coordinator this side opened
+    /// (`muon_connection_declare_transaction`), while it lasts.
+    pub controller: Option<Key>,
 }
 
 pub(crate) struct LinkEntry {
@@ -68,6 +71,10 @@ pub(crate) struct LinkEntry {
     /// A sender's messages waiting for credit, oldest first (at most
     /// `opts.max_queued`); sent before any newer message.
     pub queue: VecDeque<Queued>,
+    /// A transaction controller's link (ours, to the peer's coordinator)
+    /// or a coordinator's (the peer's controller attached it): muon's
+    /// own, whose events are transaction events, never link events.
+    pub coordinator: bool,
 }
 
 /// A message `muon_sender_send` queued: its encoding, and its delivery
@@ -79,6 +86,9 @@ pub(crate) struct Queued {
     pub tag: Option<crate::codec::DeliveryTag>,
     /// The transfer's message-format.
     pub format: u32,
+    /// The transfer's state (a `transactional-state` for a message sent
+    /// in a transaction).
+    pub state: Option<DeliveryState>,
 }
 
 /// The condition of a queued message handed back unsent.
@@ -207,6 +217,11 @@ pub(crate) struct State {
     /// The senders `muon_connection_sender_to` opened, by connection and
     /// address (peer input: a SipHash map).
     pub senders_to: std::collections::HashMap<(Key, String), Key>,
+    /// Transactions this side declared (`muon_transaction` handles).
+    pub txns: Slab<super::transaction::TxnEntry>,
+    /// The declare and discharge deliveries in flight, with their
+    /// transaction.
+    pub txn_requests: IdMap<Key, Key>,
 }
 
 /// A close asked for inside a callback.
@@ -261,6 +276,13 @@ pub(crate) enum Builtin {
     RemoveListener(Key),
     /// A login the application did not decide on is refused.
     SaslUndecided(Key),
+    /// Answers a controller's attach: opened if the application
+    /// coordinates transactions (`on_coordinator_declare`), else refused.
+    OpenCoordinator(Key),
+    /// A declare or discharge the application left unanswered is refused.
+    CoordinatorUndecided(Key),
+    /// A transaction's final event was dispatched: its handle goes.
+    RemoveTxn(Key),
 }
 
 impl State {
@@ -285,6 +307,8 @@ impl State {
             pending_closes: Vec::new(),
             log: None,
             senders_to: Default::default(),
+            txns: Slab::default(),
+            txn_requests: IdMap::default(),
         }
     }
 
@@ -302,6 +326,10 @@ impl State {
         *mut c_void,
     )> {
         let l = link.and_then(|k| self.links.get(k));
+        if l.is_some_and(|l| l.coordinator) {
+            // muon's own link: its events are transaction events.
+            return None;
+        }
         let conn = conn.or_else(|| l.map(|l| l.conn));
         let c = conn.and_then(|k| self.conns.get(k));
         let lis = match listener {
@@ -374,6 +402,7 @@ impl State {
             closed_by_app: false,
             local_error: None,
             queue: VecDeque::new(),
+            coordinator: false,
         });
         self.link_index.insert((cid, link), k);
         k
@@ -424,7 +453,8 @@ impl State {
         let mut too_large = Vec::new();
         while let Some(q) = entry.queue.front() {
             let tag = q.tag.as_ref().map(crate::codec::DeliveryTag::as_bytes);
-            match x.send_with_format(l, tag, q.bytes.as_slice(), presettled, q.format) {
+            let state = q.state.clone();
+            match x.send_with_state(l, tag, q.bytes.as_slice(), presettled, q.format, state) {
                 Ok(d) => {
                     let Some(q) = entry.queue.pop_front() else {
                         break;
@@ -597,6 +627,7 @@ impl State {
                     handshake,
                     stash: IdMap::default(),
                     local_error: None,
+                    controller: None,
                 });
                 self.conn_index.insert(cid, ck);
                 let mut e = self.event(K::ConnectionAccepted, Some(ck));
@@ -737,6 +768,20 @@ impl State {
                             ..LinkOpts::default()
                         };
                         let lk = self.register_link(ck, cid, l, role, None, opts);
+                        let coordinator = role == Role::Receiver
+                            && self
+                                .lp
+                                .engine_ref(cid)
+                                .is_some_and(|x| x.link_remote_coordinator(l).is_some());
+                        if coordinator {
+                            // A controller: muon answers it (or refuses it,
+                            // when the application coordinates nothing).
+                            if let Some(e) = self.links.get_mut(lk) {
+                                e.coordinator = true;
+                            }
+                            out.push(Action::Builtin(Builtin::OpenCoordinator(lk)));
+                            return;
+                        }
                         let ev = self.link_event(K::LinkRemoteAttach, lk);
                         Self::dispatch(out, |h| h.on_link_remote_attach, Some(lk), me, ev);
                         out.push(Action::Builtin(Builtin::OpenLink(lk)));
@@ -768,6 +813,9 @@ impl State {
                             "the link ended before the message could be sent",
                             out,
                         );
+                    }
+                    if self.links.get(lk).is_some_and(|e| e.coordinator) {
+                        self.controller_gone(ck, lk, out);
                     }
                     let ev = self.link_event(K::LinkFinal, lk);
                     Self::dispatch(out, |h| h.on_link_final, Some(lk), me, ev);
@@ -820,6 +868,14 @@ impl State {
         else {
             return;
         };
+        if self.links.get(lk).is_some_and(|e| e.coordinator) {
+            self.coordinator_request(cid, ck, lk, d, out);
+            out.push(Action::Builtin(Builtin::TopUp(lk)));
+            return;
+        }
+        let Some(x) = self.lp.engine(cid) else {
+            return;
+        };
         // The bytes move out of the engine into the message, which keeps
         // them (see MessageBox): forwarding it writes them unchanged.
         let raw = x.delivery_take_payload(d);
@@ -870,6 +926,10 @@ impl State {
         let Some(dk) = self.delivery_index.get(&(cid, d)).copied() else {
             return;
         };
+        if let Some(tk) = self.txn_requests.get(&dk).copied() {
+            self.txn_answered(cid, dk, tk, d, out);
+            return;
+        }
         let Some(entry) = self.deliveries.get(dk) else {
             return;
         };
@@ -881,6 +941,11 @@ impl State {
         let sent = self.links.get(lk).is_some_and(|e| e.role == Role::Sender);
         let state = x.delivery_remote_state(d).cloned().filter(|_| sent);
         let settled = x.delivery_remote_settled(d);
+        // Work in a transaction (§4.5.6): the outcome it takes on commit.
+        let state = match state {
+            Some(DeliveryState::TransactionalState(t)) => t.outcome.map(|o| *o),
+            s => s,
+        };
         let outcome: Option<(K, Pick)> = match &state {
             Some(DeliveryState::Accepted) => Some((K::Accepted, |h| h.on_accepted)),
             Some(DeliveryState::Rejected(_)) => Some((K::Rejected, |h| h.on_rejected)),

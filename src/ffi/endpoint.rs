@@ -243,6 +243,7 @@ pub unsafe extern "C" fn muon_loop_connect(
                         handshake: opts.handshake,
                         stash: Default::default(),
                         local_error: None,
+                        controller: None,
                     });
                     st.conn_index.insert(cid, k);
                     Ok(muon_connection::new(st.me, k))

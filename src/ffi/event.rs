@@ -7,6 +7,7 @@ use super::boundary::{Opaque, boundary, view};
 use super::event_loop::muon_loop;
 use super::handle::{
     muon_connection, muon_delivery, muon_listener, muon_receiver, muon_sender, muon_timer,
+    muon_transaction,
 };
 use super::message::{MessageBox, muon_message};
 use super::value::muon_value;
@@ -70,6 +71,16 @@ pub enum muon_event_kind {
     SaslAuthenticate = 24,
     /// `on_message_error`
     MessageError = 25,
+    /// `on_transaction_declared`
+    TransactionDeclared = 26,
+    /// `on_transaction_discharged`
+    TransactionDischarged = 27,
+    /// `on_transaction_failed`
+    TransactionFailed = 28,
+    /// `on_coordinator_declare`
+    CoordinatorDeclare = 29,
+    /// `on_coordinator_discharge`
+    CoordinatorDischarge = 30,
 }
 
 /// An AMQP error condition: a symbolic name such as `amqp:not-found`, a
@@ -111,7 +122,9 @@ impl Opaque for muon_condition {
 /// Functions: `muon_event_get_kind`, `muon_event_loop`,
 /// `muon_event_connection`, `muon_event_sender`, `muon_event_receiver`,
 /// `muon_event_is_receiver`, `muon_event_delivery`, `muon_event_listener`,
-/// `muon_event_timer`, `muon_event_message`, `muon_event_condition`.
+/// `muon_event_timer`, `muon_event_message`, `muon_event_condition`,
+/// `muon_event_transaction`, `muon_event_transaction_id`,
+/// `muon_event_transaction_rollback`.
 pub struct muon_event {
     _private: [u8; 0],
 }
@@ -127,6 +140,11 @@ pub(crate) struct EventData {
     pub timer: muon_timer,
     pub message: Option<MessageBox>,
     pub condition: Option<Condition>,
+    pub transaction: muon_transaction,
+    /// The transaction's id (transaction and coordinator events).
+    pub txn_id: Option<Vec<u8>>,
+    /// A rollback (discharge events).
+    pub txn_rollback: bool,
 }
 
 impl EventData {
@@ -142,6 +160,9 @@ impl EventData {
             timer: muon_timer::NULL,
             message: None,
             condition: None,
+            transaction: muon_transaction::NULL,
+            txn_id: None,
+            txn_rollback: false,
         }
     }
 }

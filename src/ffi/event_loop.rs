@@ -261,8 +261,13 @@ unsafe fn execute(lp: *mut muon_loop, actions: Vec<Action>) -> Result<(), muon_r
                 ev,
             } => {
                 // SAFETY: the caller's promise.
-                let target =
-                    unsafe { with_state(lp, |st| Ok(st.resolve(pick, link, conn, listener))) }?;
+                let target = unsafe {
+                    with_state(lp, |st| {
+                        Ok(st
+                            .txn_target(pick, ev.transaction)
+                            .or_else(|| st.resolve(pick, link, conn, listener)))
+                    })
+                }?;
                 if let Some((f, ud)) = target {
                     let ev_ptr: *const muon_event = (&*ev as *const EventData).cast();
                     // SAFETY: `f` is the application's callback for this
@@ -657,6 +662,7 @@ unsafe fn free_loop(lp: *mut muon_loop) -> Result<(), muon_result> {
     shared.dedup_by(|a, b| Rc::ptr_eq(a, b));
     regs.extend(shared.into_iter().map(|r| **r));
     regs.extend(st.timers.values().filter_map(|t| t.reg));
+    regs.extend(st.txns.iter().filter_map(|(_, t)| t.handler));
     regs.extend(st.default);
     // Sockets close here, before any application code runs.
     drop(st.lp);

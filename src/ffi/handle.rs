@@ -24,7 +24,8 @@ use crate::engine::Key;
 /// `muon_connection_remote_desires_capability`,
 /// `muon_connection_remote_properties`, `muon_connection_remote_condition`,
 /// `muon_connection_local_condition`, `muon_connection_user`,
-/// `muon_connection_sender_to`, `muon_connection_send_reply`.
+/// `muon_connection_sender_to`, `muon_connection_send_reply`,
+/// `muon_connection_declare_transaction`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct muon_connection {
@@ -61,7 +62,8 @@ pub struct muon_listener {
 /// Functions: `muon_connection_open_sender`, `muon_connection_sender_to`,
 /// `muon_sender_answer_open`,
 /// `muon_sender_set_handler`, `muon_sender_set_auto_settle`,
-/// `muon_sender_send`, `muon_sender_send_with`, `muon_sender_credit`,
+/// `muon_sender_send`, `muon_sender_send_with`, `muon_sender_send_in`,
+/// `muon_sender_credit`,
 /// `muon_sender_queued`, `muon_sender_offered`, `muon_sender_drained`,
 /// `muon_sender_close`, `muon_sender_close_with`,
 /// `muon_sender_close_with_info`, `muon_sender_detach`,
@@ -128,10 +130,31 @@ pub struct muon_receiver {
 /// `muon_delivery_release`, `muon_delivery_modify`,
 /// `muon_delivery_settle`, `muon_delivery_remote_state`,
 /// `muon_delivery_is_remote_settled`, `muon_delivery_tag`,
-/// `muon_delivery_message_format`.
+/// `muon_delivery_message_format`, `muon_delivery_accept_in`,
+/// `muon_delivery_declared`, `muon_delivery_transaction_id`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct muon_delivery {
+    /// The loop that owns the object (NULL for the null handle).
+    pub owner: *mut muon_loop,
+    /// Slot index.
+    pub index: u32,
+    /// Slot generation (0 for the null handle).
+    pub generation: u32,
+}
+
+/// A transaction this side declared (`muon_connection_declare_transaction`)
+/// on a peer that coordinates them: a handle owned by the loop, valid until
+/// the transaction's final event (`on_transaction_discharged` or
+/// `on_transaction_failed`) returns. A zeroed value is the null handle.
+///
+/// Functions: `muon_connection_declare_transaction`,
+/// `muon_transaction_commit`, `muon_transaction_rollback`,
+/// `muon_transaction_id`, `muon_sender_send_in`, `muon_delivery_accept_in`,
+/// `muon_event_transaction`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct muon_transaction {
     /// The loop that owns the object (NULL for the null handle).
     pub owner: *mut muon_loop,
     /// Slot index.
@@ -195,5 +218,6 @@ handle_methods!(
     muon_sender,
     muon_receiver,
     muon_delivery,
-    muon_timer
+    muon_timer,
+    muon_transaction
 );

@@ -125,6 +125,37 @@ pub struct muon_handler {
     /// `muon_event_condition` says what was wrong and whether the message
     /// was rejected or lost; `muon_event_receiver` is the link.
     pub on_message_error: muon_callback,
+    /// A transaction this side declared is ready
+    /// (`muon_event_transaction`): send and accept in it, then commit or
+    /// roll it back.
+    pub on_transaction_declared: muon_callback,
+    /// A transaction was discharged as asked: committed
+    /// (`muon_transaction_commit`) or rolled back
+    /// (`muon_transaction_rollback`; `muon_event_transaction_rollback` says
+    /// which). Its final event: the handle is stale after this callback.
+    pub on_transaction_discharged: muon_callback,
+    /// A transaction failed (its final event): the coordinator refused to
+    /// declare it, or refused its discharge (a commit refused with
+    /// `amqp:transaction:rollback` was rolled back; `amqp:transaction:
+    /// unknown-id`, `amqp:transaction:timeout`), or the coordinator link or
+    /// the connection ended first (its work is then rolled back by the
+    /// coordinator). `muon_event_condition` says why.
+    pub on_transaction_failed: muon_callback,
+    /// Server side: a peer's controller asks to declare a transaction
+    /// (`muon_event_delivery` is the request). Answer before returning,
+    /// with `muon_delivery_declared` (naming the new transaction) or
+    /// `muon_delivery_reject`; a request left unanswered is rejected. A
+    /// listener's (or connection's) handler that implements this callback
+    /// makes muon accept controllers' links (target `coordinator`); without
+    /// it they are refused with `amqp:not-implemented`.
+    pub on_coordinator_declare: muon_callback,
+    /// Server side: a peer's controller asks to discharge the transaction
+    /// `muon_event_transaction_id`: commit, or roll back when
+    /// `muon_event_transaction_rollback` is true. Answer before returning
+    /// with `muon_delivery_accept` (done) or `muon_delivery_reject` (e.g.
+    /// `amqp:transaction:unknown-id`); a request left unanswered is
+    /// rejected.
+    pub on_coordinator_discharge: muon_callback,
 }
 
 impl muon_handler {
@@ -157,6 +188,11 @@ impl muon_handler {
             on_listener_final: None,
             on_sasl_authenticate: None,
             on_message_error: None,
+            on_transaction_declared: None,
+            on_transaction_discharged: None,
+            on_transaction_failed: None,
+            on_coordinator_declare: None,
+            on_coordinator_discharge: None,
             userdata_free: None,
         }
     }

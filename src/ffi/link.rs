@@ -15,7 +15,7 @@ use super::link_options::{LinkOpts, muon_link_options};
 use super::message::muon_message;
 use super::result::muon_result;
 use super::value::muon_value;
-use crate::codec::messaging::{Source, Target};
+use crate::codec::messaging::{DeliveryState, Source, Target};
 use crate::codec::transport::{AmqpError, ReceiverSettleMode, Role, SenderSettleMode};
 use crate::codec::{DeliveryTag, Symbols};
 use crate::engine::{EndpointState, Key, LinkId, LinkOptions};
@@ -116,6 +116,7 @@ fn engine_options(role: Role, address: Option<String>, opts: &LinkOpts) -> LinkO
         name: opts.name.clone().unwrap_or_default(),
         source: Some(source),
         target: Some(target),
+        coordinator: None,
         snd_settle_mode: Some(if opts.presettled {
             SenderSettleMode::Settled
         } else {
@@ -468,16 +469,18 @@ pub unsafe extern "C" fn muon_sender_send(
     message: *const muon_message,
     out: *mut muon_delivery,
 ) -> muon_result {
-    boundary!(result: { send_message(sender, message, None, 0, out) })
+    boundary!(result: { send_message(sender, message, None, 0, None, out) })
 }
 
-/// Sends or queues `message` with `tag` (None: one muon makes up) and
-/// `format` (the transfer's message-format); see `muon_sender_send`.
-fn send_message(
+/// Sends or queues `message` with `tag` (None: one muon makes up),
+/// `format` (the transfer's message-format) and the transfer's `state`
+/// (a transaction's); see `muon_sender_send`.
+pub(crate) fn send_message(
     sender: muon_sender,
     message: *const muon_message,
     tag: Option<DeliveryTag>,
     format: u32,
+    state: Option<DeliveryState>,
     out: *mut muon_delivery,
 ) -> Result<(), muon_result> {
     check(sender.owner, sender.generation)?;
@@ -497,9 +500,10 @@ fn send_message(
         } else {
             let t = tag.as_ref().map(DeliveryTag::as_bytes);
             // A message received and not changed goes out as it came in.
+            let st8 = state.clone();
             let sent = match m.raw() {
-                Some(raw) => x.send_with_format(l, t, raw, presettled, format),
-                None => x.send_with_format(l, t, m.msg(), presettled, format),
+                Some(raw) => x.send_with_state(l, t, raw, presettled, format, st8),
+                None => x.send_with_state(l, t, m.msg(), presettled, format, st8),
             };
             match sent {
                 Ok(d) => {
@@ -521,7 +525,7 @@ fn send_message(
                 Err(e) => return Err(map_engine(e)),
             }
         };
-        enqueue(st, h.key, cid, l, m, (tag, format), refused)
+        enqueue(st, h.key, cid, l, m, (tag, format, state), refused)
     })?;
     write_out(out, d);
     Ok(())
@@ -577,13 +581,13 @@ pub unsafe extern "C" fn muon_sender_send_with(
             let bytes = unsafe { std::slice::from_raw_parts(tag, tag_len) };
             Some(DeliveryTag::new(bytes).ok_or(muon_result::InvalidArgument)?)
         };
-        send_message(sender, message, tag, message_format, out)
+        send_message(sender, message, tag, message_format, None, out)
     })
 }
 
 /// True for a refusal the queue can wait out: no credit yet, the attach
 /// not answered yet, too much output waiting.
-fn waits_for_credit(e: &crate::engine::Error) -> bool {
+pub(crate) fn waits_for_credit(e: &crate::engine::Error) -> bool {
     use crate::engine::Error as E;
     matches!(e, E::NoCredit | E::OutputFull(_) | E::WrongState(_))
 }
@@ -597,7 +601,7 @@ fn enqueue(
     cid: ConnId,
     l: LinkId,
     m: &super::message::MessageBox,
-    (tag, format): (Option<DeliveryTag>, u32),
+    (tag, format, state): (Option<DeliveryTag>, u32, Option<DeliveryState>),
     refused: muon_result,
 ) -> Result<muon_delivery, muon_result> {
     let x = engine(st, cid)?;
@@ -651,6 +655,7 @@ fn enqueue(
         delivery,
         tag,
         format,
+        state,
     });
     Ok(delivery.map_or(muon_delivery::NULL, |dk| muon_delivery::new(st.me, dk)))
 }

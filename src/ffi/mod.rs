@@ -44,6 +44,7 @@ pub mod signal;
 pub mod terminus;
 pub mod tls;
 pub mod trace;
+pub mod transaction;
 pub mod url;
 pub mod value;
 pub mod value_container;
