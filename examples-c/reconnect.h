@@ -8,15 +8,23 @@
  * to 10 s, saying so on stdout. Anything else (a refused login, a TLS
  * failure, a protocol error) would only happen again: it ends the program
  * as common.h's handler does.
+ *
+ * Failover: -a may list several URLs separated by commas (the nodes of a
+ * cluster: `-a host1:5672/queue,host2:5672,host3:5672`). The address is the
+ * first URL's; each attempt to reconnect goes to the next URL in the list,
+ * round and round. At the start each URL is tried once, in order, before
+ * the program gives up.
  */
 #ifndef MUON_EXAMPLES_RECONNECT_H
 #define MUON_EXAMPLES_RECONNECT_H
 
+#define EXAMPLES_FAILOVER 1 /* common.h: -a takes a comma-separated list */
 #include "common.h"
 
 static muon_callback on_open;
 static unsigned delay_ms; /* before the next attempt: 0, then 100 doubling to 10000 */
 static bool opened;
+static int tried; /* URLs that could not be reached before the first open */
 
 static inline void reconnect_to(muon_callback open);
 
@@ -38,9 +46,21 @@ static inline void on_retry(void *app, const muon_event *ev) {
     reconnect_to(on_open);
 }
 
+/* The next URL of the list (the same one when there is only one). */
+static inline void next_url(void) {
+    url_index = (url_index + 1) % n_urls;
+    peer = peer_of(url_index);
+}
+
 static inline void on_lost(void *app, const muon_event *ev) {
-    if (!lost(muon_event_condition(ev)) || done || !opened) {
+    bool first_round = !opened && ++tried < n_urls; /* another URL is left to try */
+    if (!lost(muon_event_condition(ev)) || done || (!opened && !first_round)) {
         on_gone(app, ev); /* "cannot connect to ..." or "disconnected from ...", unless done */
+        return;
+    }
+    next_url();
+    if (first_round) {
+        reconnect_to(on_open);
         return;
     }
     if (delay_ms == 0) {
@@ -56,8 +76,8 @@ static inline void on_lost(void *app, const muon_event *ev) {
 
 static inline void reconnect_to(muon_callback open) {
     on_open = open;
-    connect_to(url_text, HANDLER(.on_connection_remote_open = on_reconnected,
-                                 .on_disconnected = on_lost));
+    connect_to(urls[url_index], HANDLER(.on_connection_remote_open = on_reconnected,
+                                        .on_disconnected = on_lost));
 }
 
 #endif

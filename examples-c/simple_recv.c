@@ -8,8 +8,9 @@
  * 10 s (reconnect.h). It stops after COUNT messages; -m 0 receives until
  * interrupted (SIGINT or SIGTERM).
  *
- *   simple_recv [-a URL] [-m COUNT]   URL defaults to localhost:5672/examples,
- *                                     COUNT to 100
+ *   simple_recv [-a URL[,URL]...] [-m COUNT]   URL defaults to localhost:5672/examples,
+ *                                              COUNT to 100; several URLs: failover
+ *                                              (reconnect.h)
  *
  * Prints: each message body, one per line (and a line for each reconnect)
  */

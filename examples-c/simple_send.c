@@ -10,8 +10,9 @@
  * again, so the receiver may see duplicates. A message the peer rejects,
  * releases or modifies ends the program with status 1 (common.h).
  *
- *   simple_send [-a URL] [-m COUNT]   URL defaults to localhost:5672/examples,
- *                                     COUNT to 100
+ *   simple_send [-a URL[,URL]...] [-m COUNT]   URL defaults to localhost:5672/examples,
+ *                                              COUNT to 100; several URLs: failover
+ *                                              (reconnect.h)
  *
  * Prints: all messages confirmed  (and a line for each reconnect)
  */

@@ -330,6 +330,11 @@ impl Client {
         })
     }
 
+    /// The client's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the client is still running.
     pub fn running(&mut self) -> bool {
         self.child
