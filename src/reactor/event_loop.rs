@@ -83,6 +83,28 @@ pub struct ConnectOptions {
     pub failover: Vec<Address>,
     /// TLS settings for `amqps://` URLs.
     pub tls: TlsClientSettings,
+    /// Follow a peer's `amqp:connection:redirect`: connect at once to the
+    /// host its info names (same scheme, credentials and TLS settings; the
+    /// certificate checked against the redirect's `hostname`), re-attaching
+    /// the links as a reconnect does. Off by default.
+    pub follow_redirect: bool,
+}
+
+/// Redirects followed in a row (without a link attached in between) before
+/// a redirect is reported as the close it is.
+pub const MAX_REDIRECTS: u32 = 10;
+
+/// Where a peer's `amqp:connection:redirect` sends a client connection.
+#[derive(Debug, Clone)]
+pub(super) struct Redirect {
+    /// What to connect to: the info's `network-host` (else `hostname`)
+    /// and `port`, with the current address's scheme and credentials.
+    pub addr: Address,
+    /// The info's `hostname`: the AMQP hostname, and the name the TLS
+    /// certificate must be valid for.
+    pub hostname: String,
+    /// The close's error, reported by `on_disconnected`.
+    pub error: AmqpError,
 }
 
 /// What the loop reports to the layer above.
@@ -169,6 +191,12 @@ pub(super) struct Conn {
     /// Client side: the URL and the failover URLs, tried in turn.
     pub addresses: Vec<Address>,
     pub next_address: usize,
+    /// Client side: the address of the current transport.
+    pub current: Option<Address>,
+    /// A redirect being followed: the next transport goes there.
+    pub redirect: Option<Redirect>,
+    /// Redirects followed since a link last attached.
+    pub redirects: u32,
     /// Client side: how it was made (`None` for accepted connections).
     pub options: Option<ConnectOptions>,
     /// The hostname and credentials came from the URL, so each failover
@@ -404,6 +432,9 @@ impl Loop {
             deadline: None,
             addresses,
             next_address: 0,
+            current: None,
+            redirect: None,
+            redirects: 0,
             options: Some(options),
             url_hostname,
             url_credentials,
@@ -509,7 +540,10 @@ impl Loop {
         let c = self.live_conn(id)?;
         let l = c.engine.link_new(s, role, options.clone())?;
         c.engine.link_open(l)?;
-        if c.options.as_ref().is_some_and(|o| o.reconnect.is_some()) {
+        if c.options
+            .as_ref()
+            .is_some_and(|o| o.reconnect.is_some() || o.follow_redirect)
+        {
             c.recipes.push(Recipe {
                 link: l,
                 role,
@@ -939,9 +973,11 @@ impl Loop {
                 // A failure is reported even while closing: the close
                 // did not complete (no reconnect follows a close).
                 let failure = c.failure.take();
+                let redirect = c.redirect.is_some();
                 self.shut(id);
                 match failure {
                     Some(reason) => self.transport_lost(id, reason),
+                    None if redirect => self.redirected(id),
                     None => self.finalize(id),
                 }
             }
@@ -971,9 +1007,27 @@ impl Loop {
                 }
                 // The AMQP connection is up: the backoff starts over.
                 Event::ConnectionRemoteOpen => c.attempt = 0,
+                // A link attached: the peer serves this connection (a
+                // redirecting peer opens before it closes, so an open
+                // alone says nothing).
+                Event::LinkRemoteOpen(_) => c.redirects = 0,
+                // A redirect to follow: answered here (the close is not
+                // handed out; `on_disconnected` reports it once the
+                // transport is over, and a new one starts).
+                Event::ConnectionRemoteClose if c.redirect.is_none() => {
+                    if let Some(r) = redirect_of(c) {
+                        c.redirect = Some(r);
+                        c.redirects += 1;
+                        c.engine.close(None);
+                        continue;
+                    }
+                }
                 // A link that ended while the transport was up is not
-                // re-attached by a later reconnect.
-                Event::LinkFinal(l) if up => c.recipes.retain(|r| r.link != *l),
+                // re-attached by a later reconnect (unless a redirect
+                // ends it).
+                Event::LinkFinal(l) if up && c.redirect.is_none() => {
+                    c.recipes.retain(|r| r.link != *l)
+                }
                 _ => {}
             }
             self.queue.push_back(LoopEvent::Engine(id, e));
@@ -1021,6 +1075,57 @@ impl Loop {
         self.note_finished(id);
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
     }
+}
+
+/// The redirect a client connection's peer asked for by closing it with
+/// `amqp:connection:redirect`, if the connection follows redirects, has
+/// not followed too many in a row, and the info names a host.
+fn redirect_of(c: &Conn) -> Option<Redirect> {
+    use crate::codec::Value;
+    let follow = c.options.as_ref().is_some_and(|o| o.follow_redirect);
+    if !follow || c.closing || c.redirects >= MAX_REDIRECTS {
+        return None;
+    }
+    let error = c.engine.remote_condition()?;
+    if error.condition.as_str() != crate::codec::transport::condition::REDIRECT {
+        return None;
+    }
+    let info = error.info.as_ref()?;
+    let text = |key: &str| match info.get(key) {
+        Some(Value::String(s) | Value::Symbol(s)) if !s.is_empty() => Some(s.to_string()),
+        _ => None,
+    };
+    let hostname = text("hostname");
+    let host = text("network-host").or_else(|| hostname.clone())?;
+    let current = c.current.as_ref()?;
+    let port = match info.get("port") {
+        None | Some(Value::Null) => {
+            if current.scheme == "amqps" {
+                5671
+            } else {
+                5672
+            }
+        }
+        Some(v) => match v {
+            Value::Ushort(p) => *p,
+            Value::Ubyte(p) => u16::from(*p),
+            Value::Uint(p) => u16::try_from(*p).ok()?,
+            Value::Ulong(p) => u16::try_from(*p).ok()?,
+            Value::Short(p) => u16::try_from(*p).ok()?,
+            Value::Int(p) => u16::try_from(*p).ok()?,
+            Value::Long(p) => u16::try_from(*p).ok()?,
+            _ => return None,
+        },
+    };
+    Some(Redirect {
+        hostname: hostname.unwrap_or_else(|| host.clone()),
+        addr: Address {
+            host,
+            port,
+            ..current.clone()
+        },
+        error: error.clone(),
+    })
 }
 
 /// Drops repeated connections from a dirty list (each command marks its
