@@ -22,7 +22,6 @@
 //! `MUON_CLUSTER_KEEP=1` keeps the scratch directory (every node's log, the
 //! clients' output and traces).
 
-#[allow(dead_code)]
 mod common;
 #[allow(dead_code)]
 #[path = "interop/harness.rs"]
@@ -352,12 +351,13 @@ fn connected_ports(pid: u32) -> Vec<u16> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/net/{f}")).unwrap_or_default();
         for l in text.lines().skip(1) {
             let c: Vec<&str> = l.split_whitespace().collect();
-            if c.len() > 9 && c[3] == "01" && inodes.contains(c[9]) {
-                if let Some(p) = c[2].rsplit(':').next() {
-                    if let Ok(p) = u16::from_str_radix(p, 16) {
-                        ports.push(p);
-                    }
-                }
+            if c.len() > 9
+                && c[3] == "01"
+                && inodes.contains(c[9])
+                && let Some(p) = c[2].rsplit(':').next()
+                && let Ok(p) = u16::from_str_radix(p, 16)
+            {
+                ports.push(p);
             }
         }
     }

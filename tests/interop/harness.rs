@@ -331,6 +331,7 @@ impl Client {
     }
 
     /// The client's process id while it runs.
+    #[allow(dead_code)] // tests/cluster.rs's, not the interop suite's
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
