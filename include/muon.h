@@ -4758,9 +4758,18 @@ enum muon_result muon_connection_options_set_reconnect(struct muon_connection_op
  * that arrives while the application is closing the connection, and every
  * redirect on a connection without this option, end the connection as any
  * close with an error: `on_connection_remote_close` with the condition and
- * its info, for the application to act on. A link detached with
- * `amqp:link:redirect` is never followed: `on_link_remote_close` reports
- * the condition and its info (`address`, ...).
+ * its info, for the application to act on.
+ *
+ * The option also follows links: a link the peer detaches with
+ * `amqp:link:redirect`, whose info names an `address` (and no other host
+ * than the connection's, in `network-host` or `hostname`), is attached
+ * again on the same connection with that address as its target (a
+ * sender) or source (a receiver), everything else as it was: the old
+ * link ends with `on_link_final` (no `on_link_remote_close`), messages
+ * still queued on it go out on the new one, whose events reach the same
+ * handler. At most 10 redirects per link (counting the links it
+ * replaced). Otherwise, and without the option, `on_link_remote_close`
+ * reports the condition and its info.
  *
  * Off by default because a redirect sends the connection, and its
  * credentials, to a host the peer chooses; turn it on for brokers whose

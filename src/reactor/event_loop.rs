@@ -170,6 +170,11 @@ pub(super) struct Recipe {
     pub link: LinkId,
     pub role: Role,
     pub options: LinkOptions,
+    /// `amqp:link:redirect`s followed by this link and those it replaced.
+    pub redirects: u32,
+    /// The peer redirected the link: it is attached again, to the new
+    /// address, once its final event was handed out.
+    pub redirected: bool,
 }
 
 /// The two directions of a traced connection.
@@ -290,6 +295,9 @@ pub struct Loop {
     /// still find what they name (a delivery's outcome, a link's
     /// condition).
     pub(super) releasing: Vec<ConnId>,
+    /// Links a peer redirected, to attach again once their final events
+    /// were handed out (so that the layer above has kept them for it).
+    pub(super) link_redirects: Vec<(ConnId, LinkId)>,
     pub(super) buf: Vec<u8>,
     pub(super) stopped: bool,
     pub(super) trace_frames: bool,
@@ -344,6 +352,7 @@ impl Loop {
             read_again: Vec::new(),
             to_write: Vec::new(),
             releasing: Vec::new(),
+            link_redirects: Vec::new(),
             buf: vec![0; READ_CHUNK],
             stopped: false,
             trace_frames: super::trace::env_wants_frames(),
@@ -548,6 +557,8 @@ impl Loop {
                 link: l,
                 role,
                 options,
+                redirects: 0,
+                redirected: false,
             });
         }
         self.dirty.push(id);
@@ -916,6 +927,9 @@ impl Loop {
         if self.queue.is_empty() && !self.releasing.is_empty() {
             self.release_finished();
         }
+        if self.queue.is_empty() && !self.link_redirects.is_empty() {
+            self.reattach_redirected();
+        }
         // Collect the events of every engine touched since the last call
         // (one clock read for them all).
         let now = Instant::now();
@@ -1022,11 +1036,42 @@ impl Loop {
                         continue;
                     }
                 }
+                // A link redirect to follow: the detach is answered here,
+                // and the link attached again to the new address once its
+                // final event was handed out.
+                Event::LinkRemoteClose(l) if up && c.redirect.is_none() => {
+                    if let Some(address) = link_redirect_of(c, *l)
+                        && let Some(r) = c.recipes.iter_mut().find(|r| r.link == *l)
+                    {
+                        match r.role {
+                            Role::Sender => {
+                                r.options
+                                    .target
+                                    .get_or_insert_with(Default::default)
+                                    .address = Some(address)
+                            }
+                            Role::Receiver => {
+                                r.options
+                                    .source
+                                    .get_or_insert_with(Default::default)
+                                    .address = Some(address)
+                            }
+                        }
+                        r.redirects += 1;
+                        r.redirected = true;
+                        let _ = c.engine.link_close(*l, true, None);
+                        continue;
+                    }
+                }
                 // A link that ended while the transport was up is not
                 // re-attached by a later reconnect (unless a redirect
                 // ends it).
                 Event::LinkFinal(l) if up && c.redirect.is_none() => {
-                    c.recipes.retain(|r| r.link != *l)
+                    if c.recipes.iter().any(|r| r.link == *l && r.redirected) {
+                        self.link_redirects.push((id, *l));
+                    } else {
+                        c.recipes.retain(|r| r.link != *l)
+                    }
                 }
                 _ => {}
             }
@@ -1075,6 +1120,42 @@ impl Loop {
         self.note_finished(id);
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
     }
+}
+
+/// The address a peer's `amqp:link:redirect` detach of link `l` names, if
+/// the connection follows redirects, the link has not followed too many,
+/// and the info names no other host than the connection's.
+fn link_redirect_of(c: &Conn, l: LinkId) -> Option<String> {
+    use crate::codec::Value;
+    let follow = c.options.as_ref().is_some_and(|o| o.follow_redirect);
+    if !follow || c.closing {
+        return None;
+    }
+    let recipe = c.recipes.iter().find(|r| r.link == l)?;
+    if recipe.redirects >= MAX_REDIRECTS {
+        return None;
+    }
+    let error = c.engine.link_remote_condition(l)?;
+    if error.condition.as_str() != crate::codec::transport::condition::LINK_REDIRECT {
+        return None;
+    }
+    let info = error.info.as_ref()?;
+    let text = |key: &str| match info.get(key) {
+        Some(Value::String(s) | Value::Symbol(s)) if !s.is_empty() => Some(s.to_string()),
+        _ => None,
+    };
+    // Another host would need another connection: not followed.
+    let current = c.current.as_ref()?;
+    let hostname = c.engine.config().hostname.clone();
+    for key in ["network-host", "hostname"] {
+        if let Some(h) = text(key)
+            && h != current.host
+            && Some(&h) != hostname.as_ref()
+        {
+            return None;
+        }
+    }
+    text("address")
 }
 
 /// The redirect a client connection's peer asked for by closing it with

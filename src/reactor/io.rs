@@ -647,6 +647,48 @@ impl Loop {
         }
     }
 
+    /// Attaches the links peers redirected again, to their new addresses
+    /// (call only with the queue empty: their final events were handed
+    /// out, and the layer above keeps what `LinkRecreated` moves over).
+    pub(super) fn reattach_redirected(&mut self) {
+        for (id, old) in std::mem::take(&mut self.link_redirects) {
+            let Some(c) = self.conns.get_mut(id.0) else {
+                continue;
+            };
+            let Some(i) = c.recipes.iter().position(|r| r.link == old && r.redirected) else {
+                continue;
+            };
+            let r = c.recipes.remove(i);
+            if c.closing || c.final_sent || c.engine.is_done() {
+                continue;
+            }
+            let address = match r.role {
+                crate::codec::transport::Role::Sender => {
+                    r.options.target.as_ref().and_then(|t| t.address.clone())
+                }
+                crate::codec::transport::Role::Receiver => {
+                    r.options.source.as_ref().and_then(|s| s.address.clone())
+                }
+            };
+            if let Some(t) = &c.trace {
+                self.log.emit(format!(
+                    "[{}] link redirected to {}",
+                    t.label,
+                    address.unwrap_or_default()
+                ));
+            }
+            if let Ok(new) = self.open_link(id, r.role, r.options) {
+                if let Some(c) = self.conns.get_mut(id.0)
+                    && let Some(n) = c.recipes.iter_mut().find(|n| n.link == new)
+                {
+                    n.redirects = r.redirects;
+                }
+                self.queue
+                    .push_back(LoopEvent::LinkRecreated { conn: id, old, new });
+            }
+        }
+    }
+
     /// Attaches the remembered links again, on a new transport.
     fn reattach(&mut self, id: ConnId) {
         let Some(c) = self.conns.get_mut(id.0) else {

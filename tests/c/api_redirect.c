@@ -16,6 +16,12 @@
  *   2. follow off (the default): on_connection_remote_close with the
  *      redirect and its info; no reconnect, nothing reaches T;
  *   3. a redirect to itself: followed 10 times, then reported as a close;
+ *   5. a link redirect: listener K detaches every link attached to
+ *      "old-address" with amqp:link:redirect, info {address:
+ *      "new-address"}: followed, the sender is attached again to
+ *      "new-address" (the old link ends with on_link_final, no
+ *      on_link_remote_close) and its message arrives there; not followed,
+ *      on_link_remote_close reports the condition and its info;
  *   4. with the PKI arguments, the same over TLS (amqps://, listeners with
  *      SERVER.pem for localhost and 127.0.0.1, the client trusting CA.pem
  *      only): a redirect naming hostname "localhost" is followed and the
@@ -34,9 +40,13 @@ static unsigned target_port;
 static int target_messages;
 static char target_body[64];
 
+static char target_address[64]; /* of the link a message came on */
+
 static void on_target_message(void *ud, const muon_event *ev) {
     (void)ud;
     target_messages++;
+    const char *a = muon_receiver_remote_target_address(muon_event_receiver(ev));
+    snprintf(target_address, sizeof target_address, "%s", a ? a : "");
     muon_value_format(muon_message_body(muon_event_message(ev)), target_body,
                       sizeof target_body);
 }
@@ -66,6 +76,25 @@ static void redirect_it(void *ud, const muon_event *ev) {
     r->closed++;
 }
 
+/* K: links attached to "old-address" are redirected to "new-address". */
+static int links_redirected;
+
+static void redirect_link(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (!muon_event_is_receiver(ev)) return;
+    muon_receiver r = muon_event_receiver(ev);
+    const char *a = muon_receiver_remote_target_address(r);
+    if (a == NULL || strcmp(a, "old-address") != 0) return;
+    muon_value *info, *k, *v;
+    OK(muon_value_map_new(&info));
+    OK(muon_value_symbol("address", &k));
+    OK(muon_value_string("new-address", &v));
+    OK(muon_value_map_put(info, k, v));
+    OK(muon_receiver_close_with_info(r, "amqp:link:redirect", "moved", info));
+    muon_value_free(info);
+    links_redirected++;
+}
+
 static muon_listener listen_on(muon_connection_options *o, muon_handler *h, void *ud) {
     muon_listener l;
     OK(muon_loop_listen(L, "127.0.0.1:0", o, h, ud, &l));
@@ -77,6 +106,7 @@ static muon_listener listen_on(muon_connection_options *o, muon_handler *h, void
 
 static struct client {
     int disconnects, reconnects, remote_closes, accepted, sent, failed;
+    int link_remote_closes, link_finals;
     char first_cond[256], last_cond[256];
     unsigned info_port;
     char info_host[64];
@@ -120,12 +150,34 @@ static void on_remote_close(void *ud, const muon_event *ev) {
     OK(muon_connection_close(muon_event_connection(ev)));
 }
 
-/* Sends once, on the target (the redirector might grant credit before it
- * closes: a message sent there would be lost with the connection). */
+static void on_link_remote_close(void *ud, const muon_event *ev) {
+    (void)ud;
+    C.link_remote_closes++;
+    remember(ev);
+    const muon_value *info = muon_condition_info(muon_event_condition(ev));
+    CHECK(info != NULL && muon_value_map_get_symbol_key(info, "address") != NULL);
+    muon_value_format(muon_value_map_get_symbol_key(info, "address"), C.info_host,
+                      sizeof C.info_host);
+    OK(muon_connection_close(muon_event_connection(ev)));
+}
+
+static void on_link_final(void *ud, const muon_event *ev) {
+    (void)ud, (void)ev;
+    C.link_finals++;
+}
+
+/* The sender's address, and where its message may go: after a connection
+ * redirect (want_target NULL: the redirector might grant credit before it
+ * closes, and a message sent there would be lost with the connection), or
+ * once the peer answered the attach to want_target. */
+static const char *sender_address = "redirected", *want_target;
+
 static void on_flow(void *ud, const muon_event *ev) {
     (void)ud;
     muon_sender s = muon_event_sender(ev);
-    if (C.sent || C.reconnects == 0 || muon_sender_credit(s) == 0) return;
+    const char *t = muon_sender_remote_target_address(s);
+    bool there = want_target ? t != NULL && strcmp(t, want_target) == 0 : C.reconnects > 0;
+    if (C.sent || !there || muon_sender_credit(s) == 0) return;
     muon_message *m;
     OK(muon_message_new(&m));
     OK(muon_message_set_body_string(m, "after the redirect"));
@@ -158,10 +210,12 @@ static void run_client(const char *url, muon_connection_options *o) {
     h.on_link_flow = on_flow;
     h.on_accepted = on_accepted;
     h.on_connection_final = on_conn_final;
+    h.on_link_remote_close = on_link_remote_close;
+    h.on_link_final = on_link_final;
     muon_connection conn;
     OK(muon_loop_connect(L, url, o, &h, NULL, &conn));
     muon_sender s;
-    OK(muon_connection_open_sender(conn, "redirected", NULL, NULL, NULL, &s));
+    OK(muon_connection_open_sender(conn, sender_address, NULL, NULL, NULL, &s));
     for (int i = 0; i < 1000 && !conn_final; i++) OK(muon_loop_run_once(L, 10));
     CHECK(conn_final);
 }
@@ -231,6 +285,37 @@ static void cases(muon_connection_options *lo, const char *ca) {
         CHECK(C.accepted == 0);
         muon_connection_options_free(o);
         OK(muon_listener_close(sl));
+
+        /* 5. A link redirect, followed. */
+        muon_handler kh = MUON_HANDLER_INIT;
+        kh.on_link_remote_open = redirect_link;
+        kh.on_message = on_target_message;
+        muon_listener kl = listen_on(lo, &kh, NULL);
+        snprintf(url, sizeof url, "amqp://127.0.0.1:%u", muon_listener_port(kl));
+        sender_address = "old-address";
+        want_target = "new-address";
+        target_messages = 0;
+        o = client_options(true, NULL);
+        run_client(url, o);
+        CHECK(links_redirected == 1);
+        CHECK(C.link_remote_closes == 0 && C.link_finals == 2); /* the old link, then the new */
+        CHECK(C.disconnects == 0 && C.remote_closes == 0);
+        CHECK(C.accepted == 1 && target_messages == 1);
+        CHECK_STR(target_address, "new-address");
+        muon_connection_options_free(o);
+
+        /* Not followed (the default): reported with its info. */
+        target_messages = 0;
+        OK(muon_connection_options_new(&o));
+        run_client(url, o);
+        CHECK(links_redirected == 2);
+        CHECK(C.link_remote_closes == 1 && C.accepted == 0 && target_messages == 0);
+        CHECK(strncmp(C.last_cond, "amqp:link:redirect: moved", 25) == 0);
+        CHECK_STR(C.info_host, "new-address");
+        muon_connection_options_free(o);
+        sender_address = "redirected";
+        want_target = NULL;
+        OK(muon_listener_close(kl));
     } else {
         /* 4. A redirect to a name the certificate is not valid for. */
         struct redirector bad = {"elsewhere.invalid", target_port, 0};
