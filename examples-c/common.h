@@ -82,12 +82,6 @@ static muon_connection conn; /* the program's connection */
 static muon_listener listener; /* helloworld_direct's */
 static muon_timer timer;     /* reconnect.h's next attempt */
 static bool done;
-#ifdef EXAMPLES_FAILOVER /* simple_send and simple_recv (reconnect.h) */
-#define MAX_URLS 16
-static const char *urls[MAX_URLS]; /* -a's URLs, separated by commas: tried in turn */
-static muon_url *parsed[MAX_URLS];
-static int n_urls, url_index; /* url_index: the one being used */
-#endif
 
 /* A message's body as text ("Hello World!", "{'sequence': 1}"), in a buffer
  * the caller may change. */
@@ -156,37 +150,6 @@ static inline void usage(const char *about, int status) {
     exit(status);
 }
 
-#ifdef EXAMPLES_FAILOVER
-/* -a URL,URL,...: each URL is checked; the first is url_text (its address is the one used, on
- * every node), and reconnect.h goes through them in turn. */
-static inline void split_urls(void) {
-    static char list[4096];
-    if (strlen(url_text) >= sizeof list) {
-        fprintf(stderr, "%s: -a: the list of URLs is too long\n", program);
-        exit(2);
-    }
-    strcpy(list, url_text);
-    for (char *s = strtok(list, ","); s != NULL; s = strtok(NULL, ",")) {
-        if (n_urls == MAX_URLS) {
-            fprintf(stderr, "%s: -a: more than %d URLs\n", program, MAX_URLS);
-            exit(2);
-        }
-        if (muon_url_parse(s, &parsed[n_urls]) != MUON_RESULT_OK) {
-            fprintf(stderr, "%s: -a: %s\n", program, muon_last_error());
-            exit(2);
-        }
-        urls[n_urls++] = s;
-    }
-    if (n_urls > 0) url_text = urls[0]; /* else "" or ",": muon_url_parse reports it */
-}
-
-/* The peer of URL i as messages show it (with the scheme if given). */
-static inline const char *peer_of(int i) {
-    return muon_url_origin(parsed[i]) +
-           (strstr(urls[i], "://") ? 0 : strlen(muon_url_scheme(parsed[i])) + 3);
-}
-#endif
-
 /* Reads the command line of the program `name` and makes the loop.
  * `about` says what the program does; `m` and `r`, when not NULL, what -m COUNT and -r ADDRESS
  * are; `defaults`, when not NULL, that arguments may follow the options,
@@ -214,9 +177,6 @@ static inline void setup(const char *name, int argc, char **argv, const char *ab
         exit(2);
     }
     if (!cert_file != !key_file) usage(about, 2);
-#ifdef EXAMPLES_FAILOVER
-    split_urls();
-#endif
     if (muon_url_parse(url_text, &url) != MUON_RESULT_OK) {
         fprintf(stderr, "%s: -a: %s\n", program, muon_last_error());
         exit(2);
@@ -258,9 +218,6 @@ static inline int run(void) {
     muon_result rc = muon_loop_run(loop);
     muon_loop_free(loop);
     muon_url_free(url);
-#ifdef EXAMPLES_FAILOVER
-    for (int i = 0; i < n_urls; i++) muon_url_free(parsed[i]);
-#endif
     if (rc != MUON_RESULT_OK) fprintf(stderr, "%s: %s\n", program, muon_result_message(rc));
     return rc != MUON_RESULT_OK ? 1 : exit_code;
 }

@@ -39,6 +39,7 @@ static void open_receiver(void *app, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     count_text = "100";
+    failover_urls("simple_recv", argc, argv); /* -a URL,URL,...: reconnect.h */
     setup("simple_recv", argc, argv, "Receives messages from the URL's address and prints "
           "their bodies.", "how many to receive (default 100; 0: until interrupted)", NULL, NULL);
     reconnect_to(open_receiver);

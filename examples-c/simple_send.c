@@ -61,6 +61,7 @@ static void open_sender(void *app, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     count_text = "100";
+    failover_urls("simple_send", argc, argv); /* -a URL,URL,...: reconnect.h */
     setup("simple_send", argc, argv, "Sends COUNT messages {'sequence': n} to the URL's address "
           "and waits until the peer has accepted each.", "how many to send (default 100)", NULL,
           NULL);
