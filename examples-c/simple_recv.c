@@ -8,8 +8,9 @@
  * 10 s (reconnect.h). It stops after COUNT messages; -m 0 receives until
  * interrupted (SIGINT or SIGTERM).
  *
- *   simple_recv [-a URL] [-m COUNT]   URL defaults to localhost:5672/examples,
- *                                     COUNT to 100
+ *   simple_recv [-a URL[,URL]...] [-m COUNT]   URL defaults to localhost:5672/examples,
+ *                                              COUNT to 100; several URLs: failover
+ *                                              (reconnect.h)
  *
  * Prints: each message body, one per line (and a line for each reconnect)
  */
@@ -38,6 +39,7 @@ static void open_receiver(void *app, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     count_text = "100";
+    failover_urls("simple_recv", argc, argv); /* -a URL,URL,...: reconnect.h */
     setup("simple_recv", argc, argv, "Receives messages from the URL's address and prints "
           "their bodies.", "how many to receive (default 100; 0: until interrupted)", NULL, NULL);
     reconnect_to(open_receiver);

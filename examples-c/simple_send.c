@@ -10,8 +10,9 @@
  * again, so the receiver may see duplicates. A message the peer rejects,
  * releases or modifies ends the program with status 1 (common.h).
  *
- *   simple_send [-a URL] [-m COUNT]   URL defaults to localhost:5672/examples,
- *                                     COUNT to 100
+ *   simple_send [-a URL[,URL]...] [-m COUNT]   URL defaults to localhost:5672/examples,
+ *                                              COUNT to 100; several URLs: failover
+ *                                              (reconnect.h)
  *
  * Prints: all messages confirmed  (and a line for each reconnect)
  */
@@ -60,6 +61,7 @@ static void open_sender(void *app, const muon_event *ev) {
 
 int main(int argc, char **argv) {
     count_text = "100";
+    failover_urls("simple_send", argc, argv); /* -a URL,URL,...: reconnect.h */
     setup("simple_send", argc, argv, "Sends COUNT messages {'sequence': n} to the URL's address "
           "and waits until the peer has accepted each.", "how many to send (default 100)", NULL,
           NULL);

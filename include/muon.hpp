@@ -2024,6 +2024,8 @@ public:
     connection_options &handshake(bool on) { return flag(muon_connection_options_set_handshake, on, "handshake"); }
     /** Adds a URL for the built-in reconnect to rotate through. */
     connection_options &add_failover_url(const std::string &url) { return str(muon_connection_options_add_failover_url, url, "add_failover_url"); }
+    /** Follows the peer's connection and link redirects (default off; see `muon_connection_options_set_follow_redirect`). */
+    connection_options &follow_redirect(bool on = true) { return flag(muon_connection_options_set_follow_redirect, on, "follow_redirect"); }
     /** Turns on the built-in reconnect (initial 0: off; max 0: 10 s; attempts 0: no limit). */
     connection_options &reconnect(std::chrono::milliseconds initial, std::chrono::milliseconds max = std::chrono::milliseconds(0), uint32_t max_attempts = 0) {
         return check(muon_connection_options_set_reconnect(o_, ms(initial), ms(max), max_attempts), "reconnect");

@@ -189,6 +189,31 @@ c_program!(api_durations);
 c_program!(api_sendq);
 c_program!(api_limits);
 c_program!(api_links);
+c_program!(api_redirect);
+
+/// tests/c/api_redirect.c with the TLS cases: a redirect over `amqps://`
+/// is followed when the target's certificate is valid for the redirect's
+/// `hostname`, and fails the handshake when it is not.
+#[test]
+fn api_redirect_over_tls() {
+    let dir = out_dir().join("api_redirect_pki");
+    let pki = common::pki::Pki::builder(&dir)
+        .ca("ca", "/CN=muon redirect test CA")
+        .server("server", "ca")
+        .build()
+        .expect("the test certificates");
+    let exe = compile("api_redirect", false, "tls");
+    run(
+        &exe,
+        &[
+            &pki.path("ca.pem"),
+            &pki.path("server.pem"),
+            &pki.path("server.key"),
+        ],
+        &[],
+        "api_redirect: ok",
+    );
+}
 
 /// The shared library works the same: one program linked to `libmuon.so`.
 #[test]

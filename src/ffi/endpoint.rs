@@ -233,6 +233,7 @@ pub unsafe extern "C" fn muon_loop_connect(
                                 config: opts.config,
                                 reconnect: opts.reconnect,
                                 failover: opts.failover,
+                                follow_redirect: opts.follow_redirect,
                             },
                         )
                         .map_err(|e| super::url::reactor_error(e, &mut why))?;

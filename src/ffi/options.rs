@@ -43,6 +43,7 @@ use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSetti
 /// `muon_connection_options_set_handshake`,
 /// `muon_connection_options_set_reconnect`,
 /// `muon_connection_options_add_failover_url`,
+/// `muon_connection_options_set_follow_redirect`,
 /// `muon_connection_options_add_tls_ca_file`,
 /// `muon_connection_options_add_tls_ca_pem`,
 /// `muon_connection_options_set_tls_system_trust`,
@@ -68,6 +69,7 @@ pub(crate) struct ConnOptions {
     pub config: Config,
     pub reconnect: Option<ReconnectPolicy>,
     pub failover: Vec<Address>,
+    pub follow_redirect: bool,
     pub handshake: bool,
     /// TLS for connecting (`amqps://`), but for the certificate.
     pub tls_client: TlsClientSettings,
@@ -86,6 +88,7 @@ impl Default for ConnOptions {
             config: Config::default(),
             reconnect: None,
             failover: Vec::new(),
+            follow_redirect: false,
             handshake: true,
             tls_client: TlsClientSettings::default(),
             tls_server: TlsServerSettings::default(),
@@ -621,6 +624,61 @@ pub unsafe extern "C" fn muon_connection_options_set_reconnect(
             max: millis(max_ms.max(initial_ms)),
             max_attempts,
         });
+        Ok(())
+    })
+}
+
+/// Follows redirects (default off): when the peer closes the connection
+/// with `amqp:connection:redirect`, whose info names the new host
+/// (`network-host`, else `hostname`) and `port` (absent: the scheme's
+/// default), the connection is not ended but connects at once to that
+/// host, and re-attaches the links the application had open, as
+/// `muon_connection_options_set_reconnect` does. The application sees
+/// `on_disconnected` with the peer's condition (its info readable with
+/// `muon_condition_info`), then `on_reconnected`; not
+/// `on_connection_remote_close`. The new transport keeps the current
+/// URL's scheme (an `amqps://` connection stays TLS, never downgraded),
+/// credentials and TLS settings; with TLS, the redirect host's certificate
+/// is verified against the redirect's `hostname` (else `network-host`), as
+/// for any URL, and its `hostname` is the one sent in `open`. At most 10
+/// redirects are followed in a row without a link attached in between
+/// (a redirecting peer opens before it closes); the next is reported as
+/// the close it is. A redirect without a host, one
+/// that arrives while the application is closing the connection, and every
+/// redirect on a connection without this option, end the connection as any
+/// close with an error: `on_connection_remote_close` with the condition and
+/// its info, for the application to act on.
+///
+/// The option also follows links: a link the peer detaches with
+/// `amqp:link:redirect`, whose info names an `address` (and no other host
+/// than the connection's, in `network-host` or `hostname`), is attached
+/// again on the same connection with that address as its target (a
+/// sender) or source (a receiver), everything else as it was: the old
+/// link ends with `on_link_final` (no `on_link_remote_close`), messages
+/// still queued on it go out on the new one, whose events reach the same
+/// handler. At most 10 redirects per link (counting the links it
+/// replaced). Otherwise, and without the option, `on_link_remote_close`
+/// reports the condition and its info.
+///
+/// Off by default because a redirect sends the connection, and its
+/// credentials, to a host the peer chooses; turn it on for brokers whose
+/// redirects are trusted (clusters that send clients to a node's leader).
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_follow_redirect(
+    opts: *mut muon_connection_options,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.follow_redirect = on;
         Ok(())
     })
 }

@@ -83,6 +83,28 @@ pub struct ConnectOptions {
     pub failover: Vec<Address>,
     /// TLS settings for `amqps://` URLs.
     pub tls: TlsClientSettings,
+    /// Follow a peer's `amqp:connection:redirect`: connect at once to the
+    /// host its info names (same scheme, credentials and TLS settings; the
+    /// certificate checked against the redirect's `hostname`), re-attaching
+    /// the links as a reconnect does. Off by default.
+    pub follow_redirect: bool,
+}
+
+/// Redirects followed in a row (without a link attached in between) before
+/// a redirect is reported as the close it is.
+pub const MAX_REDIRECTS: u32 = 10;
+
+/// Where a peer's `amqp:connection:redirect` sends a client connection.
+#[derive(Debug, Clone)]
+pub(super) struct Redirect {
+    /// What to connect to: the info's `network-host` (else `hostname`)
+    /// and `port`, with the current address's scheme and credentials.
+    pub addr: Address,
+    /// The info's `hostname`: the AMQP hostname, and the name the TLS
+    /// certificate must be valid for.
+    pub hostname: String,
+    /// The close's error, reported by `on_disconnected`.
+    pub error: AmqpError,
 }
 
 /// What the loop reports to the layer above.
@@ -148,6 +170,11 @@ pub(super) struct Recipe {
     pub link: LinkId,
     pub role: Role,
     pub options: LinkOptions,
+    /// `amqp:link:redirect`s followed by this link and those it replaced.
+    pub redirects: u32,
+    /// The peer redirected the link: it is attached again, to the new
+    /// address, once its final event was handed out.
+    pub redirected: bool,
 }
 
 /// The two directions of a traced connection.
@@ -169,6 +196,12 @@ pub(super) struct Conn {
     /// Client side: the URL and the failover URLs, tried in turn.
     pub addresses: Vec<Address>,
     pub next_address: usize,
+    /// Client side: the address of the current transport.
+    pub current: Option<Address>,
+    /// A redirect being followed: the next transport goes there.
+    pub redirect: Option<Redirect>,
+    /// Redirects followed since a link last attached.
+    pub redirects: u32,
     /// Client side: how it was made (`None` for accepted connections).
     pub options: Option<ConnectOptions>,
     /// The hostname and credentials came from the URL, so each failover
@@ -262,6 +295,9 @@ pub struct Loop {
     /// still find what they name (a delivery's outcome, a link's
     /// condition).
     pub(super) releasing: Vec<ConnId>,
+    /// Links a peer redirected, to attach again once their final events
+    /// were handed out (so that the layer above has kept them for it).
+    pub(super) link_redirects: Vec<(ConnId, LinkId)>,
     pub(super) buf: Vec<u8>,
     pub(super) stopped: bool,
     pub(super) trace_frames: bool,
@@ -316,6 +352,7 @@ impl Loop {
             read_again: Vec::new(),
             to_write: Vec::new(),
             releasing: Vec::new(),
+            link_redirects: Vec::new(),
             buf: vec![0; READ_CHUNK],
             stopped: false,
             trace_frames: super::trace::env_wants_frames(),
@@ -404,6 +441,9 @@ impl Loop {
             deadline: None,
             addresses,
             next_address: 0,
+            current: None,
+            redirect: None,
+            redirects: 0,
             options: Some(options),
             url_hostname,
             url_credentials,
@@ -509,11 +549,16 @@ impl Loop {
         let c = self.live_conn(id)?;
         let l = c.engine.link_new(s, role, options.clone())?;
         c.engine.link_open(l)?;
-        if c.options.as_ref().is_some_and(|o| o.reconnect.is_some()) {
+        if c.options
+            .as_ref()
+            .is_some_and(|o| o.reconnect.is_some() || o.follow_redirect)
+        {
             c.recipes.push(Recipe {
                 link: l,
                 role,
                 options,
+                redirects: 0,
+                redirected: false,
             });
         }
         self.dirty.push(id);
@@ -882,6 +927,9 @@ impl Loop {
         if self.queue.is_empty() && !self.releasing.is_empty() {
             self.release_finished();
         }
+        if self.queue.is_empty() && !self.link_redirects.is_empty() {
+            self.reattach_redirected();
+        }
         // Collect the events of every engine touched since the last call
         // (one clock read for them all).
         let now = Instant::now();
@@ -939,9 +987,11 @@ impl Loop {
                 // A failure is reported even while closing: the close
                 // did not complete (no reconnect follows a close).
                 let failure = c.failure.take();
+                let redirect = c.redirect.is_some();
                 self.shut(id);
                 match failure {
                     Some(reason) => self.transport_lost(id, reason),
+                    None if redirect => self.redirected(id),
                     None => self.finalize(id),
                 }
             }
@@ -971,9 +1021,58 @@ impl Loop {
                 }
                 // The AMQP connection is up: the backoff starts over.
                 Event::ConnectionRemoteOpen => c.attempt = 0,
+                // A link attached: the peer serves this connection (a
+                // redirecting peer opens before it closes, so an open
+                // alone says nothing).
+                Event::LinkRemoteOpen(_) => c.redirects = 0,
+                // A redirect to follow: answered here (the close is not
+                // handed out; `on_disconnected` reports it once the
+                // transport is over, and a new one starts).
+                Event::ConnectionRemoteClose if c.redirect.is_none() => {
+                    if let Some(r) = redirect_of(c) {
+                        c.redirect = Some(r);
+                        c.redirects += 1;
+                        c.engine.close(None);
+                        continue;
+                    }
+                }
+                // A link redirect to follow: the detach is answered here,
+                // and the link attached again to the new address once its
+                // final event was handed out.
+                Event::LinkRemoteClose(l) if up && c.redirect.is_none() => {
+                    if let Some(address) = link_redirect_of(c, *l)
+                        && let Some(r) = c.recipes.iter_mut().find(|r| r.link == *l)
+                    {
+                        match r.role {
+                            Role::Sender => {
+                                r.options
+                                    .target
+                                    .get_or_insert_with(Default::default)
+                                    .address = Some(address)
+                            }
+                            Role::Receiver => {
+                                r.options
+                                    .source
+                                    .get_or_insert_with(Default::default)
+                                    .address = Some(address)
+                            }
+                        }
+                        r.redirects += 1;
+                        r.redirected = true;
+                        let _ = c.engine.link_close(*l, true, None);
+                        continue;
+                    }
+                }
                 // A link that ended while the transport was up is not
-                // re-attached by a later reconnect.
-                Event::LinkFinal(l) if up => c.recipes.retain(|r| r.link != *l),
+                // re-attached by a later reconnect (unless a redirect
+                // ends it).
+                Event::LinkFinal(l) if up && c.redirect.is_none() => {
+                    if c.recipes.iter().any(|r| r.link == *l && r.redirected) {
+                        self.link_redirects.push((id, *l));
+                    } else {
+                        c.recipes.retain(|r| r.link != *l)
+                    }
+                }
                 _ => {}
             }
             self.queue.push_back(LoopEvent::Engine(id, e));
@@ -1021,6 +1120,93 @@ impl Loop {
         self.note_finished(id);
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
     }
+}
+
+/// The address a peer's `amqp:link:redirect` detach of link `l` names, if
+/// the connection follows redirects, the link has not followed too many,
+/// and the info names no other host than the connection's.
+fn link_redirect_of(c: &Conn, l: LinkId) -> Option<String> {
+    use crate::codec::Value;
+    let follow = c.options.as_ref().is_some_and(|o| o.follow_redirect);
+    if !follow || c.closing {
+        return None;
+    }
+    let recipe = c.recipes.iter().find(|r| r.link == l)?;
+    if recipe.redirects >= MAX_REDIRECTS {
+        return None;
+    }
+    let error = c.engine.link_remote_condition(l)?;
+    if error.condition.as_str() != crate::codec::transport::condition::LINK_REDIRECT {
+        return None;
+    }
+    let info = error.info.as_ref()?;
+    let text = |key: &str| match info.get(key) {
+        Some(Value::String(s) | Value::Symbol(s)) if !s.is_empty() => Some(s.to_string()),
+        _ => None,
+    };
+    // Another host would need another connection: not followed.
+    let current = c.current.as_ref()?;
+    let hostname = c.engine.config().hostname.clone();
+    for key in ["network-host", "hostname"] {
+        if let Some(h) = text(key)
+            && h != current.host
+            && Some(&h) != hostname.as_ref()
+        {
+            return None;
+        }
+    }
+    text("address")
+}
+
+/// The redirect a client connection's peer asked for by closing it with
+/// `amqp:connection:redirect`, if the connection follows redirects, has
+/// not followed too many in a row, and the info names a host.
+fn redirect_of(c: &Conn) -> Option<Redirect> {
+    use crate::codec::Value;
+    let follow = c.options.as_ref().is_some_and(|o| o.follow_redirect);
+    if !follow || c.closing || c.redirects >= MAX_REDIRECTS {
+        return None;
+    }
+    let error = c.engine.remote_condition()?;
+    if error.condition.as_str() != crate::codec::transport::condition::REDIRECT {
+        return None;
+    }
+    let info = error.info.as_ref()?;
+    let text = |key: &str| match info.get(key) {
+        Some(Value::String(s) | Value::Symbol(s)) if !s.is_empty() => Some(s.to_string()),
+        _ => None,
+    };
+    let hostname = text("hostname");
+    let host = text("network-host").or_else(|| hostname.clone())?;
+    let current = c.current.as_ref()?;
+    let port = match info.get("port") {
+        None | Some(Value::Null) => {
+            if current.scheme == "amqps" {
+                5671
+            } else {
+                5672
+            }
+        }
+        Some(v) => match v {
+            Value::Ushort(p) => *p,
+            Value::Ubyte(p) => u16::from(*p),
+            Value::Uint(p) => u16::try_from(*p).ok()?,
+            Value::Ulong(p) => u16::try_from(*p).ok()?,
+            Value::Short(p) => u16::try_from(*p).ok()?,
+            Value::Int(p) => u16::try_from(*p).ok()?,
+            Value::Long(p) => u16::try_from(*p).ok()?,
+            _ => return None,
+        },
+    };
+    Some(Redirect {
+        hostname: hostname.unwrap_or_else(|| host.clone()),
+        addr: Address {
+            host,
+            port,
+            ..current.clone()
+        },
+        error: error.clone(),
+    })
 }
 
 /// Drops repeated connections from a dirty list (each command marks its

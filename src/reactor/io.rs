@@ -7,7 +7,7 @@
 //! only while the engine has output the socket did not take.
 
 use std::io::{self, Read, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
@@ -54,9 +54,22 @@ impl Loop {
         let Some(c) = self.conns.get_mut(id.0) else {
             return;
         };
-        let addr = c.addresses[c.next_address % c.addresses.len()].clone();
-        c.next_address = (c.next_address + 1) % c.addresses.len();
+        let redirect = c.redirect.take();
+        let addr = match &redirect {
+            Some(r) => r.addr.clone(),
+            None => {
+                let a = c.addresses[c.next_address % c.addresses.len()].clone();
+                c.next_address = (c.next_address + 1) % c.addresses.len();
+                a
+            }
+        };
         let mut config = config_for(c, &addr);
+        if let Some(r) = redirect {
+            // The redirect names the host: its certificate must be valid
+            // for that name, whatever the options said for the first.
+            config.hostname = Some(r.hostname);
+        }
+        c.current = Some(addr.clone());
         let tls = match (&c.tls_config, addr.scheme == "amqps") {
             (Some(tc), true) => {
                 config.encrypted = true;
@@ -177,6 +190,9 @@ impl Loop {
                         deadline: None,
                         addresses: Vec::new(),
                         next_address: 0,
+                        current: None,
+                        redirect: None,
+                        redirects: 0,
                         options: None,
                         url_hostname: false,
                         url_credentials: false,
@@ -594,6 +610,82 @@ impl Loop {
                 }
             }
             _ => self.finalize(id),
+        }
+    }
+
+    /// The peer closed the connection with a redirect to follow (see
+    /// `redirect_of`): the close ends this transport (every link and
+    /// session gets its final event), [`LoopEvent::Disconnected`] reports
+    /// the peer's error, and a transport to the new host starts on the
+    /// loop's next turn, re-attaching the links as a reconnect does.
+    pub(super) fn redirected(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(id.0) else {
+            return;
+        };
+        let Some(r) = c.redirect.as_ref() else {
+            return;
+        };
+        let error = r.error.clone();
+        let target = format!("{}:{} ({})", r.addr.host, r.addr.port, r.hostname);
+        c.transport_over = true;
+        c.deadline = None;
+        while let Some(e) = c.engine.next_event_held() {
+            self.queue.push_back(LoopEvent::Engine(id, e));
+        }
+        let finished = c.engine.has_finished();
+        if let Some(t) = &c.trace {
+            self.log
+                .emit(format!("[{}] redirected to {target}", t.label));
+        }
+        self.queue.push_back(LoopEvent::Disconnected(id, error));
+        if finished && !self.releasing.contains(&id) {
+            self.releasing.push(id);
+        }
+        let t = self.add_timer(Duration::ZERO, TimerKind::Reconnect(id));
+        if let Some(c) = self.conns.get_mut(id.0) {
+            c.reconnect_timer = Some(t);
+        }
+    }
+
+    /// Attaches the links peers redirected again, to their new addresses
+    /// (call only with the queue empty: their final events were handed
+    /// out, and the layer above keeps what `LinkRecreated` moves over).
+    pub(super) fn reattach_redirected(&mut self) {
+        for (id, old) in std::mem::take(&mut self.link_redirects) {
+            let Some(c) = self.conns.get_mut(id.0) else {
+                continue;
+            };
+            let Some(i) = c.recipes.iter().position(|r| r.link == old && r.redirected) else {
+                continue;
+            };
+            let r = c.recipes.remove(i);
+            if c.closing || c.final_sent || c.engine.is_done() {
+                continue;
+            }
+            let address = match r.role {
+                crate::codec::transport::Role::Sender => {
+                    r.options.target.as_ref().and_then(|t| t.address.clone())
+                }
+                crate::codec::transport::Role::Receiver => {
+                    r.options.source.as_ref().and_then(|s| s.address.clone())
+                }
+            };
+            if let Some(t) = &c.trace {
+                self.log.emit(format!(
+                    "[{}] link redirected to {}",
+                    t.label,
+                    address.unwrap_or_default()
+                ));
+            }
+            if let Ok(new) = self.open_link(id, r.role, r.options) {
+                if let Some(c) = self.conns.get_mut(id.0)
+                    && let Some(n) = c.recipes.iter_mut().find(|n| n.link == new)
+                {
+                    n.redirects = r.redirects;
+                }
+                self.queue
+                    .push_back(LoopEvent::LinkRecreated { conn: id, old, new });
+            }
         }
     }
 

@@ -330,6 +330,12 @@ impl Client {
         })
     }
 
+    /// The client's process id while it runs.
+    #[allow(dead_code)] // tests/cluster.rs's, not the interop suite's
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the client is still running.
     pub fn running(&mut self) -> bool {
         self.child

@@ -476,7 +476,7 @@ impl Drop for Rabbit {
 }
 
 /// The environment of every rabbitmq-* command for the private node.
-fn rabbit_env(cmd: &mut Command, dir: &Path, node: &str, amqp: u16, dist: u16, epmd: u16) {
+pub fn rabbit_env(cmd: &mut Command, dir: &Path, node: &str, amqp: u16, dist: u16, epmd: u16) {
     cmd.env("HOME", dir.join("home"))
         .env("RABBITMQ_CONF_ENV_FILE", dir.join("rabbitmq-env.conf"))
         .env("RABBITMQ_NODENAME", node)
