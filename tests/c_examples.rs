@@ -182,7 +182,10 @@ fn simple_recv_first_then_simple_send_1000_in_order() {
 fn embed_poll_sends_each_line_of_its_input_through_the_broker() {
     let broker = Broker::start(Build::Static);
     let url = broker.url("lines");
-    let recv = Program::start(&build("simple_recv", Build::Static), &["-a", &url, "-m", "3"]);
+    let recv = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &url, "-m", "3"],
+    );
     broker.wait_consumers("lines", 1);
     let send = Program::start_input(
         &build("embed_poll", Build::Static),
@@ -196,7 +199,10 @@ fn embed_poll_sends_each_line_of_its_input_through_the_broker() {
     );
     let url = broker.url("many");
     let input: String = (1..=3000).map(|n| format!("line {n}\n")).collect();
-    let recv = Program::start(&build("simple_recv", Build::Shared), &["-a", &url, "-m", "3000"]);
+    let recv = Program::start(
+        &build("simple_recv", Build::Shared),
+        &["-a", &url, "-m", "3000"],
+    );
     broker.wait_consumers("many", 1);
     let send = Program::start_input(&build("embed_poll", Build::Shared), &["-a", &url], &input);
     assert_eq!(send.success(LIMIT), ["all 3000 lines confirmed"]);

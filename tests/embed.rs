@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{cc_command, lib_dir, manifest_dir, out_dir, run_compiler};
@@ -47,7 +47,7 @@ fn compile(name: &str, tag: &str, extra: &[&str], libs: &[&str]) -> PathBuf {
 
 /// Runs `exe` with `args`; it must exit 0 with a last line starting with
 /// `expect`.
-fn run(exe: &PathBuf, args: &[&str], expect: &str) {
+fn run(exe: &Path, args: &[&str], expect: &str) {
     let child = common::command(exe)
         .args(args)
         .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
