@@ -585,8 +585,9 @@ typedef struct muon_connection_options muon_connection_options;
  * `muon_driver_written`, reports the end of its transport with
  * `muon_driver_read_closed` or `muon_driver_transport_error`, and gets
  * the same events and callbacks as with a connection muon makes itself.
- * Made with `muon_driver_new`, freed with `muon_driver_free`; used from
- * the thread of its loop.
+ * Made with `muon_driver_new`, freed with `muon_driver_free` (before
+ * the loop it was made on, if it was given one: a driver is live from
+ * `muon_driver_new` until then); used from the thread of its loop.
  *
  * Functions: `muon_driver_new`, `muon_driver_connection`,
  * `muon_driver_loop`, `muon_driver_read`, `muon_driver_read_closed`,
@@ -1492,7 +1493,8 @@ enum muon_result muon_driver_process(struct muon_driver *d);
  * `d`: ownership moves in (unless nothing happens). Not thread-safe.
  *
  * # Safety
- * `d` is NULL or a live driver, not used again after this call.
+ * `d` is NULL or a live driver, not used again after this call; the loop
+ * it was made on (if given) is live.
  */
 void muon_driver_free(struct muon_driver *d);
 

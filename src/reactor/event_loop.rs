@@ -592,7 +592,8 @@ impl Loop {
     /// connecting, not between reconnect attempts).
     pub fn is_connected(&self, id: ConnId) -> bool {
         self.conns.get(id.0).is_some_and(|c| {
-            (c.socket.is_some() && !c.connecting) || (c.external && !c.transport_over)
+            (c.socket.is_some() && !c.connecting)
+                || (c.external && !c.transport_over && !c.final_sent)
         })
     }
 
