@@ -2092,7 +2092,8 @@ enum muon_result muon_loop_run_once(struct muon_loop *lp, int64_t timeout_ms);
 
 /**
  * The loop's file descriptor, for running the loop inside another event
- * loop (`poll`, `epoll`, libuv, GLib, Qt, Boost.Asio): it is readable
+ * loop, any that can watch a descriptor for reading (`poll`, `epoll`,
+ * libuv's `uv_poll_t`, GLib's `g_unix_fd_add`): it is readable
  * whenever the loop has work, whether a socket is ready, a timer or a
  * connection's deadline (handshake, idle time-out, heartbeat) is due, a
  * wake or a posted function arrived, or a call made outside a run left

@@ -571,7 +571,8 @@ pub unsafe extern "C" fn muon_loop_run_once(lp: *mut muon_loop, timeout_ms: i64)
 }
 
 /// The loop's file descriptor, for running the loop inside another event
-/// loop (`poll`, `epoll`, libuv, GLib, Qt, Boost.Asio): it is readable
+/// loop, any that can watch a descriptor for reading (`poll`, `epoll`,
+/// libuv's `uv_poll_t`, GLib's `g_unix_fd_add`): it is readable
 /// whenever the loop has work, whether a socket is ready, a timer or a
 /// connection's deadline (handshake, idle time-out, heartbeat) is due, a
 /// wake or a posted function arrived, or a call made outside a run left
