@@ -11,9 +11,10 @@
 //! - `embed_driver`: `muon_driver` over a socketpair, over a pipe pair and
 //!   over the application's TCP socket to a muon listener (20,000
 //!   messages each, some split across frames, heartbeats through the
-//!   drivers' deadlines), and its errors; the socketpair and error cases
-//!   again under AddressSanitizer and UndefinedBehaviorSanitizer when the
-//!   compiler has them (required on CI: `MUON_REQUIRE_ASAN`).
+//!   drivers' deadlines), and its errors; the error cases, the socketpair
+//!   (with 2,000 messages) and `embed_poll` again under AddressSanitizer
+//!   and UndefinedBehaviorSanitizer when the compiler has them (required
+//!   on CI: `MUON_REQUIRE_ASAN`).
 
 mod common;
 
@@ -141,7 +142,11 @@ fn drivers_and_the_loop_descriptor_under_address_sanitizer() {
     }
     let driver = compile("embed_driver", "asan", &ASAN, &[]);
     run(&driver, &["errors"], "embed_driver errors: ok");
-    run(&driver, &["socketpair"], "embed_driver socketpair: ok");
+    run(
+        &driver,
+        &["socketpair", "2000"],
+        "embed_driver socketpair: ok",
+    );
     let poll = compile("embed_poll", "asan", &ASAN, &[]);
     run(&poll, &[], "embed_poll: ok");
 }
