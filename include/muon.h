@@ -600,6 +600,25 @@ typedef struct muon_condition muon_condition;
 typedef struct muon_connection_options muon_connection_options;
 
 /**
+ * A connection over a transport the application owns: it reads bytes
+ * from its transport and hands them to `muon_driver_read`, writes what
+ * `muon_driver_write_buffer` returns and says how much with
+ * `muon_driver_written`, reports the end of its transport with
+ * `muon_driver_read_closed` or `muon_driver_transport_error`, and gets
+ * the same events and callbacks as with a connection muon makes itself.
+ * Made with `muon_driver_new`, freed with `muon_driver_free` (before
+ * the loop it was made on, if it was given one: a driver is live from
+ * `muon_driver_new` until then); used from the thread of its loop.
+ *
+ * Functions: `muon_driver_new`, `muon_driver_connection`,
+ * `muon_driver_loop`, `muon_driver_read`, `muon_driver_read_closed`,
+ * `muon_driver_write_buffer`, `muon_driver_written`,
+ * `muon_driver_transport_error`, `muon_driver_timeout`,
+ * `muon_driver_process`, `muon_driver_free`.
+ */
+typedef struct muon_driver muon_driver;
+
+/**
  * The event a callback is handed: borrowed until the callback returns.
  * It names the handles the event concerns; handles not concerned are the
  * null handle.
@@ -655,7 +674,8 @@ typedef struct muon_link_options muon_link_options;
  * Functions: `muon_loop_new`, `muon_loop_set_handler`,
  * `muon_loop_set_log`, `muon_loop_set_trace`, `muon_loop_connect`,
  * `muon_loop_listen`, `muon_loop_schedule`, `muon_timer_cancel`,
- * `muon_loop_run`, `muon_loop_run_once`, `muon_loop_stop`,
+ * `muon_loop_run`, `muon_loop_run_once`, `muon_loop_fd`,
+ * `muon_loop_timeout`, `muon_driver_new`, `muon_loop_stop`,
  * `muon_loop_wake`, `muon_loop_wake_on_signal`, `muon_loop_post`,
  * `muon_loop_free`, `muon_loop_try_free`.
  */
@@ -1365,6 +1385,215 @@ size_t muon_delivery_tag(struct muon_delivery delivery, uint8_t *buf, size_t cap
 uint32_t muon_delivery_message_format(struct muon_delivery delivery);
 
 /**
+ * Makes a connection over a transport the application owns: the AMQP
+ * connection a socket from `muon_loop_connect` (`server` false: this
+ * side opens, and its protocol header is the first output) or one
+ * accepted by `muon_loop_listen` (`server` true: it waits for the
+ * peer's header) would have, with `options`' container id, SASL, limits,
+ * time-outs and handshake setting (URL, reconnect, failover and TLS
+ * options do not apply: the transport is the application's, and is not
+ * counted as encrypted, so SASL PLAIN needs
+ * `muon_connection_options_set_allow_insecure_plain`). Its events go to
+ * `handler` (else the loop's default handler), as a connection's.
+ *
+ * With a loop `lp`, the driver's callbacks run inside that loop's
+ * `muon_loop_run`/`muon_loop_run_once`, beside its other connections;
+ * bytes fed to the driver make the loop's descriptor (`muon_loop_fd`)
+ * readable. With `lp` NULL, the driver makes a loop of its own
+ * (`muon_driver_loop`), and its callbacks run inside the driver calls
+ * that cause them: `muon_driver_read`, `muon_driver_read_closed`,
+ * `muon_driver_written`, `muon_driver_transport_error`,
+ * `muon_driver_process`.
+ *
+ * `lp` (may be NULL), `options` (may be NULL: defaults) and `handler`
+ * (may be NULL) are borrowed for the call; `userdata` stays the
+ * application's; `out` is borrowed and receives the driver on success:
+ * ownership moves out, free with `muon_driver_free`. Results:
+ * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`out` is NULL),
+ * `MUON_RESULT_IO_ERROR` (no loop could be made), `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * `lp` is NULL or a live loop; `options` is NULL or live options;
+ * `handler` is NULL or a valid table; `out` is NULL or writable.
+ */
+enum muon_result muon_driver_new(struct muon_loop *lp,
+                                 bool server,
+                                 const struct muon_connection_options *options,
+                                 const struct muon_handler *handler,
+                                 void *userdata,
+                                 struct muon_driver **out);
+
+/**
+ * The driver's connection: open links on it, close it, read its
+ * properties, as any connection's. The null handle for NULL; the handle
+ * is stale once `on_connection_final` for it has returned.
+ *
+ * `d` is borrowed for the call. Thread-safe (it only reads what never
+ * changes); may be called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver.
+ */
+struct muon_connection muon_driver_connection(const struct muon_driver *d);
+
+/**
+ * The loop the driver's connection belongs to: the one given to
+ * `muon_driver_new`, or the driver's own (made when that was NULL, and
+ * freed by `muon_driver_free`: do not free it, nor run it while it runs
+ * a callback). NULL for NULL. Use it for timers, the log and the trace.
+ *
+ * `d` is borrowed for the call; the loop stays the application's (given)
+ * or the driver's (own). Thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver.
+ */
+struct muon_loop *muon_driver_loop(const struct muon_driver *d);
+
+/**
+ * Hands the driver `len` bytes the application read from its transport
+ * (any split: partial frames wait for the rest). They are taken at once
+ * and in full; the answers they cause wait in `muon_driver_write_buffer`
+ * (take them: a peer whose answers are not taken is dropped after the
+ * connection's stalled-output time-out).
+ *
+ * `d` and `bytes` are borrowed for the call (`bytes` may be NULL when
+ * `len` is 0). Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_CLOSED` (the connection reads no more: it was closed,
+ * failed or ended; the bytes are dropped), `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver; `bytes` is NULL or `len` readable bytes.
+ */
+enum muon_result muon_driver_read(struct muon_driver *d, const uint8_t *bytes, size_t len);
+
+/**
+ * The application's transport reached end of stream (its read returned
+ * 0). After the peer's AMQP close this is the normal end; before it, the
+ * connection is lost: `on_disconnected` with `amqp:connection:forced`,
+ * then the final events.
+ *
+ * `d` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_CLOSED` (ended already),
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ * called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver.
+ */
+enum muon_result muon_driver_read_closed(struct muon_driver *d);
+
+/**
+ * The bytes to write to the transport now: `*bytes` and `*len` receive
+ * them (`*len` 0: nothing now). Write what the transport takes, then
+ * call `muon_driver_written` with that count; the pointer is valid until
+ * the next call into the driver's loop (any muon call on it), so ask
+ * again after each. More output comes after reads, sends, time-outs:
+ * ask again then.
+ *
+ * `d` is borrowed for the call; `bytes` and `len` are borrowed and
+ * written on `MUON_RESULT_OK` only; the bytes stay the driver's.
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_CLOSED` (nothing more will ever be written: the
+ * connection ended and its last bytes were taken; close the transport),
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may
+ * be called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver; `bytes` and `len` are NULL or writable.
+ */
+enum muon_result muon_driver_write_buffer(struct muon_driver *d,
+                                          const uint8_t **bytes,
+                                          size_t *len);
+
+/**
+ * The application wrote the first `n` bytes of what
+ * `muon_driver_write_buffer` returned to its transport: they are
+ * dropped from the driver's output (and shown by the frame trace).
+ *
+ * `d` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_ARGUMENT` (more than
+ * is pending: nothing is dropped), `MUON_RESULT_CLOSED`,
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ * called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver.
+ */
+enum muon_result muon_driver_written(struct muon_driver *d, size_t n);
+
+/**
+ * The application's transport failed (a read or write error, its TLS
+ * stack gave up): output not yet taken is dropped and the connection is
+ * lost, `on_disconnected` with `amqp:connection:forced` and
+ * `description` (`"transport failed: DESCRIPTION"`), then the final events.
+ *
+ * `d` and `description` are borrowed for the call. Results:
+ * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_CLOSED` (ended already),
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may be
+ * called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver; `description` is NULL or NUL-terminated.
+ */
+enum muon_result muon_driver_transport_error(struct muon_driver *d, const char *description);
+
+/**
+ * When `muon_driver_process` must be called next, in milliseconds from
+ * now, rounded up (0: now; -1: not before more bytes come or go). For a
+ * driver with its own loop it covers that loop's timers too; for a
+ * driver on a given loop it is the connection's own deadline (handshake,
+ * idle time-out, heartbeat, close), which that loop also keeps (its
+ * `muon_loop_timeout` and `muon_loop_fd` include it).
+ *
+ * `d` is borrowed for the call; `ms` is borrowed and written on success.
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_CLOSED` (the connection ended), `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * `d` is NULL or a live driver; `ms` is NULL or writable.
+ */
+enum muon_result muon_driver_timeout(struct muon_driver *d, int64_t *ms);
+
+/**
+ * Does what is due: time-outs and heartbeats of the connection (and, for
+ * a driver with its own loop, that loop's timers and posted functions),
+ * and dispatches the events that are ready. Call it when the time of
+ * `muon_driver_timeout` has come. For a driver on a given loop it is
+ * `muon_loop_run_once(loop, 0)`.
+ *
+ * `d` is borrowed for the call. Results: those of `muon_loop_run_once`
+ * (`MUON_RESULT_REENTRANT` from one of the loop's callbacks: nothing is
+ * run). Not thread-safe; not callable from a callback of the driver's
+ * loop.
+ *
+ * # Safety
+ * `d` is NULL or a live driver.
+ */
+enum muon_result muon_driver_process(struct muon_driver *d);
+
+/**
+ * Frees the driver. A connection not yet ended is aborted (no close
+ * frame; `on_connection_final` follows in the given loop's next run);
+ * a driver's own loop is freed with it, after the final events are
+ * dispatched, and the handler's `userdata_free` is called. NULL is
+ * ignored. Nothing happens when called from inside a callback of the
+ * driver's own loop, or from another thread: free it after the call that
+ * ran the callback returned.
+ *
+ * `d`: ownership moves in (unless nothing happens). Not thread-safe.
+ *
+ * # Safety
+ * `d` is NULL or a live driver, not used again after this call; the loop
+ * it was made on (if given) is live.
+ */
+void muon_driver_free(struct muon_driver *d);
+
+/**
  * Connects to `url` (`[amqp://|amqps://][user[:password]@]host[:port][/address]`,
  * parsed as `muon_url_parse` does; the address part is not used here;
  * `amqps://` is TLS, see `muon_connection_options_add_tls_ca_file`;
@@ -1940,8 +2169,16 @@ enum muon_result muon_loop_run(struct muon_loop *lp);
 /**
  * Waits up to `timeout_ms` milliseconds (a negative number such as -1:
  * without limit; 0: not at all) for something to happen, then dispatches
- * every event that is ready, and returns. Returns at once if no work is
- * left. For applications that run their own outer loop.
+ * every event that is ready, and returns. With a timeout other than 0 it
+ * returns at once if no work is left (no connection, listener or timer).
+ * For applications that run their own outer loop.
+ *
+ * With `timeout_ms` 0 it never waits: it looks at the sockets, timers,
+ * wakes and posted functions once (also when the loop has no work, so
+ * that wakes and posts are collected), runs what is due, dispatches every
+ * event that is ready and returns. This is the call to make each time the
+ * descriptor of `muon_loop_fd` is readable, or when the time of
+ * `muon_loop_timeout` has come.
  *
  * `lp` is borrowed for the call. Results as `muon_loop_run`. Not
  * thread-safe; not callable from a callback.
@@ -1950,6 +2187,57 @@ enum muon_result muon_loop_run(struct muon_loop *lp);
  * `lp` is NULL or a live loop.
  */
 enum muon_result muon_loop_run_once(struct muon_loop *lp, int64_t timeout_ms);
+
+/**
+ * The loop's file descriptor, for running the loop inside another event
+ * loop, any that can watch a descriptor for reading (`poll`, `epoll`,
+ * libuv's `uv_poll_t`, GLib's `g_unix_fd_add`): it is readable
+ * whenever the loop has work, whether a socket is ready, a timer or a
+ * connection's deadline (handshake, idle time-out, heartbeat) is due, a
+ * wake or a posted function arrived, or a call made outside a run left
+ * something to do (a message sent from the application's own code, bytes
+ * fed to a driver). Wait for it to be readable (level-triggered: `poll`'s
+ * `POLLIN`, libuv's `UV_READABLE`), then call
+ * `muon_loop_run_once(lp, 0)` once; it is readable again while work is
+ * left. Never read from it, write to it or close it: it stays the loop's
+ * and is closed by `muon_loop_free`.
+ *
+ * Linux only: it is the loop's epoll descriptor, with a timerfd for the
+ * deadlines inside it (elsewhere the result is `MUON_RESULT_IO_ERROR`).
+ * The first call makes the timerfd (one more descriptor for the loop);
+ * later calls return the same descriptor. `muon_loop_timeout` gives the
+ * next deadline too, for loops that prefer their own timers.
+ *
+ * `lp` is borrowed for the call; `fd` is borrowed and receives the
+ * descriptor on success. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_IO_ERROR` (not Linux, or no
+ * descriptor left for the timerfd), `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * `lp` is NULL or a live loop; `fd` is NULL or writable.
+ */
+enum muon_result muon_loop_fd(struct muon_loop *lp, int *fd);
+
+/**
+ * How long the loop may sleep before `muon_loop_run_once(lp, 0)` must be
+ * called, in milliseconds, rounded up: 0 when something is due now
+ * (events queued, a timer or deadline passed, work left by a call made
+ * outside a run), -1 when nothing is timed (only I/O, a wake or a post
+ * can bring work, which `muon_loop_fd` tells). For applications that keep
+ * their own timers (a libuv `uv_timer_t`, a GLib timeout): after every
+ * `muon_loop_run_once`, and after calls into muon made outside a run, set
+ * the timer again from this.
+ *
+ * `lp` is borrowed for the call; `ms` is borrowed and receives the time
+ * on success. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may
+ * be called from a callback.
+ *
+ * # Safety
+ * `lp` is NULL or a live loop; `ms` is NULL or writable.
+ */
+enum muon_result muon_loop_timeout(struct muon_loop *lp, int64_t *ms);
 
 /**
  * Makes `muon_loop_run` return once the current callback returns

@@ -32,7 +32,7 @@ use fault_proxy::FaultProxy;
 
 // ---- building -------------------------------------------------------------------
 
-const EXAMPLES: [&str; 9] = [
+const EXAMPLES: [&str; 10] = [
     "helloworld",
     "helloworld_direct",
     "simple_send",
@@ -42,6 +42,7 @@ const EXAMPLES: [&str; 9] = [
     "broker",
     "tx_send",
     "tx_recv",
+    "embed_poll",
 ];
 
 /// The test client that probes the broker's queueing.
@@ -169,6 +170,47 @@ fn simple_recv_first_then_simple_send_1000_in_order() {
         &["all messages confirmed"],
     );
     assert_eq!(recv.success(LIMIT), sequences(1000));
+    broker.stop();
+}
+
+// ---- embed_poll: muon inside the application's poll() loop --------------------------------
+
+/// `embed_poll` sends each line of its standard input from its own
+/// `poll()` loop (stdin and `muon_loop_fd`); `simple_recv` receives them
+/// through the broker, and a last line without a newline counts too. Then
+/// 3,000 lines, read only as credit allows, all confirmed and received in
+/// order.
+#[test]
+fn embed_poll_sends_each_line_of_its_input_through_the_broker() {
+    let broker = Broker::start(Build::Static);
+    let url = broker.url("lines");
+    let recv = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &url, "-m", "3"],
+    );
+    broker.wait_consumers("lines", 1);
+    let send = Program::start_input(
+        &build("embed_poll", Build::Static),
+        &["-a", &url],
+        "Twas brillig,\nand the slithy toves\ndid gire",
+    );
+    assert_eq!(send.success(LIMIT), ["all 3 lines confirmed"]);
+    assert_eq!(
+        recv.success(LIMIT),
+        ["Twas brillig,", "and the slithy toves", "did gire"]
+    );
+    let url = broker.url("many");
+    let input: String = (1..=3000).map(|n| format!("line {n}\n")).collect();
+    let recv = Program::start(
+        &build("simple_recv", Build::Shared),
+        &["-a", &url, "-m", "3000"],
+    );
+    broker.wait_consumers("many", 1);
+    let send = Program::start_input(&build("embed_poll", Build::Shared), &["-a", &url], &input);
+    assert_eq!(send.success(LIMIT), ["all 3000 lines confirmed"]);
+    let got = recv.success(LIMIT);
+    let want: Vec<String> = (1..=3000).map(|n| format!("line {n}")).collect();
+    assert_eq!(got, want);
     broker.stop();
 }
 

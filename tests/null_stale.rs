@@ -566,6 +566,18 @@ impl Call {
                 writeln!(self.post, "    if (!succeeded_) muon_value_free({v});").unwrap();
                 v
             }
+            "const struct muon_driver *" | "struct muon_driver *" => {
+                // A driver with a loop of its own, freed with it.
+                let v = self.var("struct muon_driver *$ = make_driver();");
+                writeln!(self.post, "    muon_driver_free({v});").unwrap();
+                v
+            }
+            // muon_driver_write_buffer's `bytes`: an out-parameter.
+            "const uint8_t **" => {
+                let v = self.var("OUT_STORAGE($);");
+                self.outs.push(v.clone());
+                format!("({ty})(void *){v}")
+            }
             "const struct muon_terminus *" => "LIVE_TERMINUS".into(),
             "const struct muon_handler *" => "&HANDLER".into(),
             "void *" => "NULL".into(),
@@ -910,6 +922,13 @@ static muon_value *make_described(void) {
     CHECK(muon_value_described_new(k, v, &d));
     return d;
 }
+/* A driver over no transport yet, with a loop of its own. */
+static muon_driver *make_driver(void) {
+    muon_driver *d = NULL;
+    CHECK(muon_driver_new(NULL, false, NULL, NULL, NULL, &d));
+    return d;
+}
+
 static muon_message *make_message(void) {
     muon_message *m = NULL;
     CHECK(muon_message_new(&m));

@@ -18,7 +18,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -47,7 +47,8 @@ use crate::reactor::{self, Loop, LoopWaker, TimerId};
 /// Functions: `muon_loop_new`, `muon_loop_set_handler`,
 /// `muon_loop_set_log`, `muon_loop_set_trace`, `muon_loop_connect`,
 /// `muon_loop_listen`, `muon_loop_schedule`, `muon_timer_cancel`,
-/// `muon_loop_run`, `muon_loop_run_once`, `muon_loop_stop`,
+/// `muon_loop_run`, `muon_loop_run_once`, `muon_loop_fd`,
+/// `muon_loop_timeout`, `muon_driver_new`, `muon_loop_stop`,
 /// `muon_loop_wake`, `muon_loop_wake_on_signal`, `muon_loop_post`,
 /// `muon_loop_free`, `muon_loop_try_free`.
 pub struct muon_loop {
@@ -82,6 +83,10 @@ pub(crate) struct LoopBox {
     /// every call on the loop from them is refused. Read and written on
     /// the owner thread only.
     pub freeing: Cell<bool>,
+    /// Set while `muon_loop_run` or `muon_loop_run_once` runs: the loop's
+    /// descriptor is armed when they return, not after each step. Read and
+    /// written on the owner thread only.
+    pub running: Cell<bool>,
 }
 
 impl Opaque for muon_loop {
@@ -114,7 +119,16 @@ pub(crate) unsafe fn with_state<R>(
     if st.poisoned {
         return Err(muon_result::Panic);
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(st))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let r = f(st);
+        // A call from outside a run (a send after reading stdin, bytes fed
+        // to a driver) may leave work for the loop: its descriptor says so
+        // (see `muon_loop_fd`).
+        if !lb.running.get() && st.lp.has_fd() {
+            st.lp.arm();
+        }
+        r
+    })) {
         Ok(r) => r,
         Err(_) => {
             poison(p);
@@ -361,7 +375,10 @@ unsafe fn step(
             if let Some(ev) = st.lp.next_event() {
                 return Ok(Some(st.prepare(ev)));
             }
-            if !poll || !st.lp.has_work() {
+            // Without work a wait would not end, but a look (timeout 0)
+            // still collects wakes and posted functions, so that a loop
+            // run from the loop's descriptor drains it.
+            if !poll || (!st.lp.has_work() && timeout != Some(Duration::ZERO)) {
                 return Ok(None);
             }
             st.lp.poll(timeout).map_err(map_reactor)?;
@@ -391,7 +408,8 @@ unsafe fn step(
     Ok(more)
 }
 
-/// Refuses a run from inside a callback; clears an earlier stop.
+/// Refuses a run from inside a callback; clears an earlier stop. On
+/// success the run must end with [`leave`].
 fn enter(lp: *mut muon_loop) -> Result<(), muon_result> {
     // SAFETY: callers pass a pointer the application promised is live.
     unsafe {
@@ -402,7 +420,21 @@ fn enter(lp: *mut muon_loop) -> Result<(), muon_result> {
             st.lp.resume();
             Ok(())
         })
-    }
+    }?;
+    // SAFETY: `with_state` just found a live loop.
+    unsafe { &*lp.cast::<LoopBox>() }.running.set(true);
+    Ok(())
+}
+
+/// Ends a run begun by [`enter`]: the loop's descriptor (if the
+/// application asked for it) is armed for what is left.
+fn leave(lp: *mut muon_loop, r: Result<(), muon_result>) -> Result<(), muon_result> {
+    // SAFETY: `enter` found a live loop, and the run does not free it.
+    unsafe { &*lp.cast::<LoopBox>() }.running.set(false);
+    // SAFETY: as above; arming is done by `with_state` itself now that the
+    // run is over. A poisoned loop answers PANIC, which `r` says already.
+    let _ = unsafe { with_state(lp, |_| Ok(())) };
+    r
 }
 
 /// Makes an event loop, with no handler, connection or listener yet. The
@@ -434,6 +466,7 @@ pub unsafe extern "C" fn muon_loop_new(out: *mut *mut muon_loop) -> muon_result 
             owner: ThreadMark::current(),
             state: UnsafeCell::new(ManuallyDrop::new(State::new(lp))),
             freeing: Cell::new(false),
+            running: Cell::new(false),
         });
         let p = Box::into_raw(lb);
         // SAFETY: `p` was just made from a Box and nothing else refers to
@@ -494,7 +527,7 @@ pub unsafe extern "C" fn muon_loop_set_handler(
 pub unsafe extern "C" fn muon_loop_run(lp: *mut muon_loop) -> muon_result {
     boundary!(result: {
         enter(lp)?;
-        guarded(lp, || loop {
+        let r = guarded(lp, || loop {
             // SAFETY: the caller promises a live loop; `enter` checked that
             // it is not dispatching.
             if !unsafe { step(lp, None, true) }? {
@@ -504,14 +537,23 @@ pub unsafe extern "C" fn muon_loop_run(lp: *mut muon_loop) -> muon_result {
             if unsafe { with_state(lp, |st| Ok(st.lp.is_stopped())) }? {
                 return Ok(());
             }
-        })
+        });
+        leave(lp, r)
     })
 }
 
 /// Waits up to `timeout_ms` milliseconds (a negative number such as -1:
 /// without limit; 0: not at all) for something to happen, then dispatches
-/// every event that is ready, and returns. Returns at once if no work is
-/// left. For applications that run their own outer loop.
+/// every event that is ready, and returns. With a timeout other than 0 it
+/// returns at once if no work is left (no connection, listener or timer).
+/// For applications that run their own outer loop.
+///
+/// With `timeout_ms` 0 it never waits: it looks at the sockets, timers,
+/// wakes and posted functions once (also when the loop has no work, so
+/// that wakes and posts are collected), runs what is due, dispatches every
+/// event that is ready and returns. This is the call to make each time the
+/// descriptor of `muon_loop_fd` is readable, or when the time of
+/// `muon_loop_timeout` has come.
 ///
 /// `lp` is borrowed for the call. Results as `muon_loop_run`. Not
 /// thread-safe; not callable from a callback.
@@ -523,14 +565,93 @@ pub unsafe extern "C" fn muon_loop_run_once(lp: *mut muon_loop, timeout_ms: i64)
     boundary!(result: {
         enter(lp)?;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        guarded(lp, || {
+        let r = guarded(lp, || {
             // SAFETY: the caller promises a live loop, not dispatching.
             unsafe { step(lp, timeout, true) }?;
             // SAFETY: as above.
             while unsafe { step(lp, None, false) }? {}
             Ok(())
-        })
+        });
+        leave(lp, r)
     })
+}
+
+/// The loop's file descriptor, for running the loop inside another event
+/// loop, any that can watch a descriptor for reading (`poll`, `epoll`,
+/// libuv's `uv_poll_t`, GLib's `g_unix_fd_add`): it is readable
+/// whenever the loop has work, whether a socket is ready, a timer or a
+/// connection's deadline (handshake, idle time-out, heartbeat) is due, a
+/// wake or a posted function arrived, or a call made outside a run left
+/// something to do (a message sent from the application's own code, bytes
+/// fed to a driver). Wait for it to be readable (level-triggered: `poll`'s
+/// `POLLIN`, libuv's `UV_READABLE`), then call
+/// `muon_loop_run_once(lp, 0)` once; it is readable again while work is
+/// left. Never read from it, write to it or close it: it stays the loop's
+/// and is closed by `muon_loop_free`.
+///
+/// Linux only: it is the loop's epoll descriptor, with a timerfd for the
+/// deadlines inside it (elsewhere the result is `MUON_RESULT_IO_ERROR`).
+/// The first call makes the timerfd (one more descriptor for the loop);
+/// later calls return the same descriptor. `muon_loop_timeout` gives the
+/// next deadline too, for loops that prefer their own timers.
+///
+/// `lp` is borrowed for the call; `fd` is borrowed and receives the
+/// descriptor on success. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_IO_ERROR` (not Linux, or no
+/// descriptor left for the timerfd), `MUON_RESULT_WRONG_THREAD`,
+/// `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+///
+/// # Safety
+/// `lp` is NULL or a live loop; `fd` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_loop_fd(lp: *mut muon_loop, fd: *mut c_int) -> muon_result {
+    boundary!(result: {
+        check_out(fd)?;
+        // SAFETY: the caller promises a live loop.
+        let raw = unsafe { with_state(lp, |st| st.lp.fd().map_err(|_| muon_result::IoError)) }?;
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        unsafe { write(fd, raw) }
+    })
+}
+
+/// How long the loop may sleep before `muon_loop_run_once(lp, 0)` must be
+/// called, in milliseconds, rounded up: 0 when something is due now
+/// (events queued, a timer or deadline passed, work left by a call made
+/// outside a run), -1 when nothing is timed (only I/O, a wake or a post
+/// can bring work, which `muon_loop_fd` tells). For applications that keep
+/// their own timers (a libuv `uv_timer_t`, a GLib timeout): after every
+/// `muon_loop_run_once`, and after calls into muon made outside a run, set
+/// the timer again from this.
+///
+/// `lp` is borrowed for the call; `ms` is borrowed and receives the time
+/// on success. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+/// `MUON_RESULT_WRONG_THREAD`, `MUON_RESULT_PANIC`. Not thread-safe; may
+/// be called from a callback.
+///
+/// # Safety
+/// `lp` is NULL or a live loop; `ms` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_loop_timeout(lp: *mut muon_loop, ms: *mut i64) -> muon_result {
+    boundary!(result: {
+        check_out(ms)?;
+        // SAFETY: the caller promises a live loop.
+        let t = unsafe { with_state(lp, |st| Ok(st.lp.next_deadline())) }?;
+        // SAFETY: checked non-NULL; the caller promises it is writable.
+        unsafe { write(ms, timeout_ms(t)) }
+    })
+}
+
+/// Milliseconds from now until `t`, rounded up (0 if passed), or -1 for
+/// none.
+pub(crate) fn timeout_ms(t: Option<std::time::Instant>) -> i64 {
+    match t {
+        None => -1,
+        Some(t) => {
+            let d = t.saturating_duration_since(std::time::Instant::now());
+            let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+            i64::try_from(ms).unwrap_or(i64::MAX)
+        }
+    }
 }
 
 /// Makes `muon_loop_run` return once the current callback returns

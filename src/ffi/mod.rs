@@ -23,6 +23,7 @@ pub(crate) mod boundary;
 pub(crate) mod builtin;
 pub mod delivery;
 pub(crate) mod dispatch;
+pub mod driver;
 pub mod endpoint;
 pub mod event;
 pub mod event_loop;

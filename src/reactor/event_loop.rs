@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::embed::{TIMER_TOKEN, TimerFd};
 use super::slab::Slab;
 use super::tls::{TlsClientSettings, TlsServerSettings, TlsSession};
 use super::trace::{FrameTracer, LogSink};
@@ -188,6 +189,9 @@ pub(super) struct Tracers {
 pub(super) struct Conn {
     pub engine: Connection,
     pub socket: Option<TcpStream>,
+    /// The transport is the application's (see `embed.rs`): no socket,
+    /// and the application takes the output.
+    pub external: bool,
     /// A TCP connect is in progress (WRITABLE will say how it went).
     pub connecting: bool,
     /// WRITABLE is registered.
@@ -303,6 +307,9 @@ pub struct Loop {
     pub(super) trace_frames: bool,
     pub(super) log: LogSink,
     pub(super) conn_serial: u64,
+    /// Made by [`Loop::fd`]: armed for the next deadline, so that the
+    /// loop's descriptor is readable when it has work.
+    pub(super) timerfd: Option<TimerFd>,
 }
 
 pub(super) fn token_of(key: Key, listener: bool) -> Token {
@@ -358,6 +365,7 @@ impl Loop {
             trace_frames: super::trace::env_wants_frames(),
             log: LogSink::default(),
             conn_serial: 0,
+            timerfd: None,
         })
     }
 
@@ -436,6 +444,7 @@ impl Loop {
         let id = ConnId(self.conns.insert(Conn {
             engine: Connection::client(options.config.clone(), Instant::now()),
             socket: None,
+            external: false,
             connecting: false,
             writable: false,
             deadline: None,
@@ -627,9 +636,10 @@ impl Loop {
     /// True while the connection has a transport that is connected (not
     /// connecting, not between reconnect attempts).
     pub fn is_connected(&self, id: ConnId) -> bool {
-        self.conns
-            .get(id.0)
-            .is_some_and(|c| c.socket.is_some() && !c.connecting)
+        self.conns.get(id.0).is_some_and(|c| {
+            (c.socket.is_some() && !c.connecting)
+                || (c.external && !c.transport_over && !c.final_sent)
+        })
     }
 
     /// Releases a connection's slot after its final event was handled.
@@ -751,7 +761,7 @@ impl Loop {
         }
     }
 
-    fn next_timer(&mut self) -> Option<Instant> {
+    pub(super) fn next_timer(&mut self) -> Option<Instant> {
         while let Some(Reverse((at, _, id))) = self.heap.peek().copied() {
             if self.timers.get(id.0).is_some_and(|t| t.at == at) {
                 return Some(at);
@@ -827,19 +837,11 @@ impl Loop {
         let now = Instant::now();
         let mut deadline = timeout.map(|t| now + t);
         let mut earliest = |d: Instant| deadline = Some(deadline.map_or(d, |x| x.min(d)));
-        if let Some(t) = self.next_timer() {
+        if let Some(t) = self.timed_deadline() {
             earliest(t);
         }
         if !self.read_again.is_empty() {
             earliest(now);
-        }
-        for (_, c) in self.conns.iter() {
-            if let Some(d) = c.deadline {
-                earliest(d);
-            }
-            if let Some(d) = c.linger {
-                earliest(d);
-            }
         }
         let wait = deadline.map(|d| d.saturating_duration_since(now));
         match self.poll.poll(&mut self.events, wait) {
@@ -859,6 +861,14 @@ impl Loop {
             })
             .collect();
         for (token, readable, writable) in ready {
+            if token == TIMER_TOKEN {
+                // It only makes the loop's descriptor readable; what was
+                // due is handled below.
+                if let Some(t) = self.timerfd.as_mut() {
+                    t.expired();
+                }
+                continue;
+            }
             if token == WAKE_TOKEN {
                 if self.waker.flag.swap(false, Ordering::SeqCst) {
                     self.queue.push_back(LoopEvent::Wake);
@@ -982,7 +992,10 @@ impl Loop {
             let lingered = c.linger.is_some_and(|t| now >= t);
             if c.engine.is_done()
                 && !c.transport_over
-                && (!c.output_pending() || c.socket.is_none() || c.connecting || lingered)
+                && (!c.output_pending()
+                    || (c.socket.is_none() && !c.external)
+                    || c.connecting
+                    || lingered)
             {
                 // A failure is reported even while closing: the close
                 // did not complete (no reconnect follows a close).

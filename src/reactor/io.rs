@@ -13,6 +13,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
 
 use super::Address;
+use super::embed::take_in;
 use super::event_loop::{
     Conn, ConnId, ListenerId, Loop, LoopEvent, READ_BUDGET, READ_CHUNK, TimerKind, resolve,
     token_of,
@@ -185,6 +186,7 @@ impl Loop {
                     let cid = ConnId(self.conns.insert(Conn {
                         engine: Connection::server(config, Instant::now()),
                         socket: None,
+                        external: false,
                         connecting: false,
                         writable: false,
                         deadline: None,
@@ -308,12 +310,7 @@ impl Loop {
                                     engine.set_external_identity(identity);
                                 }
                             }
-                            Input::Plain(plain) => {
-                                if let Some(t) = trace.as_mut() {
-                                    t.input.feed(&t.label, Dir::In, plain, log);
-                                }
-                                engine.receive(plain, now);
-                            }
+                            Input::Plain(plain) => take_in(engine, trace, log, plain, now),
                         });
                         let handshake_done = match r {
                             Ok(a) => {
@@ -344,11 +341,8 @@ impl Loop {
                             Self::write_out(&self.poll, &mut self.log, c, token_of(id.0, false));
                         }
                     } else {
-                        if let Some(t) = c.trace.as_mut() {
-                            t.input
-                                .feed(&t.label, Dir::In, &self.buf[..n], &mut self.log);
-                        }
-                        c.engine.receive(&self.buf[..n], now);
+                        let (engine, trace) = (&mut c.engine, &mut c.trace);
+                        take_in(engine, trace, &mut self.log, &self.buf[..n], now);
                     }
                     if c.engine.is_done() {
                         return;
@@ -469,7 +463,7 @@ impl Loop {
 
     /// The first `n` bytes of the engine's output went to the transport:
     /// the trace shows them, and the engine lets them go.
-    fn sent(
+    pub(super) fn sent(
         engine: &mut Connection,
         trace: &mut Option<Box<super::event_loop::Tracers>>,
         log: &mut LogSink,

@@ -21,6 +21,7 @@
 //!   [`LoopEvent`]s (and trace lines) for the layer above to hand out.
 
 mod address;
+mod embed;
 mod event_loop;
 mod io;
 mod slab;
