@@ -165,7 +165,8 @@ pub unsafe extern "C" fn muon_driver_new(
                 let k = st.conns.insert(ConnEntry {
                     id: cid,
                     handler: reg,
-                    listener: None,
+                    listener_handler: None,
+                    controller: None,
                     handshake: opts.handshake,
                     stash: Default::default(),
                     local_error: None,
