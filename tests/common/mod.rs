@@ -3,13 +3,14 @@
 //! C file against them, and how to run the result with a time limit and,
 //! when `VALGRIND` is set, under valgrind. The submodules serve the tests
 //! that run the examples: `program` (a running program and its output),
-//! `examples` (building the examples, the example broker) and `pki` (test
-//! certificates).
+//! `examples` (building the examples, the example broker), `pki` (test
+//! certificates) and `tsan` (ThreadSanitizer builds).
 #![allow(dead_code)] // each test binary uses its own subset (submodules too)
 
 pub mod examples;
 pub mod pki;
 pub mod program;
+pub mod tsan;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
