@@ -66,7 +66,7 @@ static int n_loops, n_conns, n_storms;
 static long n_messages;
 static struct lp loops[MAX_LOOPS];
 static struct storm storms[MAX_STORMS];
-static pthread_barrier_t made;
+static pthread_barrier_t made, posted;
 static atomic_int loops_done;
 static atomic_int storms_stop;
 
@@ -81,6 +81,13 @@ static void fail(void *ud, const muon_event *ev) {
     fprintf(stderr, "threads_broker: event %d: %s: %s\n", (int)muon_event_get_kind(ev),
             c ? muon_condition_name(c) : "-", c ? muon_condition_description(c) : "");
     exit(1);
+}
+
+/* The broker closing a connection: with an error, or before its messages
+ * are all through, is a failure; else it answers our close. */
+static void on_connection_remote_close(void *ud, const muon_event *ev) {
+    struct conn *k = ud;
+    if (muon_event_condition(ev) != NULL || !k->done) fail(NULL, ev);
 }
 
 static void check_done(struct conn *k) {
@@ -168,7 +175,6 @@ static void *loop_thread(void *arg) {
     muon_handler d = MUON_HANDLER_INIT;
     d.on_wake = on_wake;
     d.on_disconnected = fail;
-    d.on_connection_remote_close = fail;
     d.on_link_remote_close = fail;
     d.on_rejected = fail;
     d.on_released = fail;
@@ -184,6 +190,7 @@ static void *loop_thread(void *arg) {
     h.on_link_flow = on_link_flow;
     h.on_message = on_message;
     h.on_accepted = on_accepted;
+    h.on_connection_remote_close = on_connection_remote_close;
     long all = (long)n_loops * n_conns;
     for (int i = 0; i < n_conns; i++) {
         struct conn *k = &l->conns[i];
@@ -206,6 +213,10 @@ static void *loop_thread(void *arg) {
     pthread_barrier_wait(&made);
     OK(muon_loop_run(l->loop));
     CHECK(l->finished);
+    /* finish_job can run, and the loop end, before main's muon_loop_post
+     * that carried it has returned: no loop is freed while another thread
+     * may still be in a post or wake for it. */
+    pthread_barrier_wait(&posted);
     for (int i = 0; i < n_conns; i++) muon_message_free(l->conns[i].msg);
     muon_loop_free(l->loop);
     return NULL;
@@ -263,6 +274,7 @@ int main(int argc, char **argv) {
     double t0 = now_s();
 
     CHECK(pthread_barrier_init(&made, NULL, (unsigned)n_loops + 1) == 0);
+    CHECK(pthread_barrier_init(&posted, NULL, (unsigned)n_loops + 1) == 0);
     for (int i = 0; i < n_loops; i++) {
         loops[i].index = i;
         CHECK(pthread_create(&loops[i].thread, NULL, loop_thread, &loops[i]) == 0);
@@ -278,6 +290,7 @@ int main(int argc, char **argv) {
     atomic_store(&storms_stop, 1);
     for (int i = 0; i < n_storms; i++) CHECK(pthread_join(storms[i].thread, NULL) == 0);
     for (int i = 0; i < n_loops; i++) OK(muon_loop_post(loops[i].loop, finish_job, &loops[i]));
+    pthread_barrier_wait(&posted);
     for (int i = 0; i < n_loops; i++) CHECK(pthread_join(loops[i].thread, NULL) == 0);
 
     long received = 0, accepted = 0, posts = 0, handoffs = 0;

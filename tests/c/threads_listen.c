@@ -33,7 +33,7 @@ struct server {
 static struct server servers[MAX_LOOPS];
 static int n_loops, n_conns;
 static atomic_uint port;
-static pthread_barrier_t listening;
+static pthread_barrier_t listening, posted;
 
 /* The client's side. */
 static int client_opened, client_accepted, client_finals;
@@ -94,6 +94,10 @@ static void *server_thread(void *arg) {
     muon_connection_options_free(o);
     pthread_barrier_wait(&listening); /* every loop listens */
     OK(muon_loop_run(s->loop));
+    /* The stop function can run, and the loop end, before main's
+     * muon_loop_post that carried it has returned: no loop is freed while
+     * another thread may still be in a post or wake for it. */
+    pthread_barrier_wait(&posted);
     muon_loop_free(s->loop);
     return NULL;
 }
@@ -141,6 +145,7 @@ int main(int argc, char **argv) {
     n_conns = atoi(argv[2]);
     CHECK(n_loops >= 2 && n_loops <= MAX_LOOPS && n_conns >= 1);
     CHECK(pthread_barrier_init(&listening, NULL, (unsigned)n_loops + 1) == 0);
+    CHECK(pthread_barrier_init(&posted, NULL, (unsigned)n_loops + 1) == 0);
     for (int i = 0; i < n_loops; i++) {
         servers[i].index = i;
         CHECK(pthread_create(&servers[i].thread, NULL, server_thread, &servers[i]) == 0);
@@ -169,6 +174,7 @@ int main(int argc, char **argv) {
     free(client_conns);
 
     for (int i = 0; i < n_loops; i++) OK(muon_loop_post(servers[i].loop, stop, &servers[i]));
+    pthread_barrier_wait(&posted);
     int accepted = 0, used = 0;
     printf("threads_listen: connections per loop:");
     for (int i = 0; i < n_loops; i++) {
