@@ -180,14 +180,16 @@ const REQUESTS: [&str; 4] = [
     "And the mome raths outgrabe. => AND THE MOME RATHS OUTGRABE.",
 ];
 
-/// `server_direct -t 2`: two loops on two threads share the port; six
-/// `client` examples at once, then six more, each get their four
-/// answers; SIGTERM ends it with status 0 and nothing on stderr.
+/// `server_direct -t 2` (under AddressSanitizer with leak detection):
+/// two loops on two threads share the port; six `client` examples at once,
+/// then six more, each get their four answers; SIGTERM ends it with status
+/// 0 and nothing on stderr.
 #[test]
 fn server_direct_with_two_threads_answers_several_clients_at_once() {
-    let server = Program::start(
-        &build("server_direct", Build::Static),
+    let server = Program::start_env(
+        &build("server_direct", Build::Asan),
         &["-a", "127.0.0.1:0", "-t", "2"],
+        &[("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")],
     );
     let line = server.wait_line("listening on ", Duration::from_secs(30));
     let url = format!("127.0.0.1:{}/examples", &line["listening on ".len()..]);
