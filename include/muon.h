@@ -1328,14 +1328,15 @@ enum muon_result muon_loop_connect(struct muon_loop *lp,
  * `muon_connection_options_set_reuse_port`, listeners of several loops
  * may share one address and port. Each accepted connection is reported with
  * `on_connection_accepted`; its events go to its own handler if one is
- * set with `muon_connection_set_handler`, else to `handler`, else the
- * loop's default. With the handshake on (the default), accepted
+ * set with `muon_connection_set_handler`, else to `handler` (also after
+ * the listener is closed), else the loop's default. With the handshake on (the default), accepted
  * connections answer the peer's open, begin, attach, detach, end and
  * close by themselves.
  *
  * `lp`, `address`, `options` (TLS, SASL, limits, capabilities, handshake;
  * may be NULL) and `handler` are borrowed for the call; `userdata` stays the
- * application's; `out` (may be NULL) receives the listener, owned by the
+ * application's (`handler`'s `userdata_free` is called once the listener
+ * and the connections using `handler` have ended); `out` (may be NULL) receives the listener, owned by the
  * loop until `on_listener_final` returns. Results: `MUON_RESULT_OK`,
  * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
  * `MUON_RESULT_INVALID_ARGUMENT`, `MUON_RESULT_ADDRESS_IN_USE`,
@@ -1367,7 +1368,9 @@ uint16_t muon_listener_port(struct muon_listener listener);
 
 /**
  * Stops listening: the tutorial's `acceptor.close()`. `on_listener_final`
- * follows; accepted connections carry on.
+ * follows; accepted connections carry on, still with the listener's
+ * handler (unless given their own), so its `userdata_free` is called once
+ * the listener and every connection it accepted have ended.
  *
  * Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
  * `MUON_RESULT_STALE_HANDLE` (also when closed already),

@@ -1,6 +1,7 @@
 //! The interop suite: muon's C programs against Qpid Proton (Python and C,
-//! from Debian's packages) and a private RabbitMQ node, and Proton's
-//! programs against muon's broker. It installs missing peers itself
+//! from Debian's packages), a private RabbitMQ node and a private ActiveMQ
+//! Classic broker (tests/interop/activemq.rs says when its cases run), and
+//! Proton's programs against muon's broker. It installs missing peers itself
 //! (tests/interop/install-peers.sh), starts every server on ports of its
 //! own (never 5672), stops only processes it started, and prints a matrix
 //! (peer × case × result) at the end. A peer that cannot be installed or
@@ -86,6 +87,16 @@ fn build(dir: &Path) -> (cases::Programs, cases::Programs) {
                         &peers::interop_dir().join("types.c"),
                         &bin.join("types"),
                         None,
+                    )
+                }),
+            )))
+            .chain(std::iter::once((
+                "amq_features",
+                s.spawn(|| {
+                    peers::compile_muon(
+                        &common::manifest_dir().join("tests/c/amq_features.c"),
+                        &bin.join("amq_features"),
+                        Some(&common::manifest_dir().join("tests/c")),
                     )
                 }),
             )))
@@ -281,6 +292,10 @@ fn interop_matrix() {
     // The servers: started from this thread (their parent-death signal is
     // tied to it), RabbitMQ from a thread of its own in the background.
     let rabbit = peers::Rabbit::start(dir.join("rabbitmq"), pkg("rabbitmq-server"));
+    let activemq = match cases::activemq::enabled() {
+        Ok(()) => cases::activemq::Node::start(dir.join("activemq"), peers::ensure_activemq()),
+        Err(why) => cases::activemq::Node::absent(why),
+    };
     let muon_broker = match muon.get("broker") {
         Some(Ok(p)) => {
             let mut cmd = Command::new(p);
@@ -323,6 +338,7 @@ fn interop_matrix() {
         proton_c_broker,
         broker_py,
         rabbit,
+        activemq,
     });
 
     let only = std::env::var("MUON_INTEROP_ONLY").ok();
@@ -342,13 +358,20 @@ fn interop_matrix() {
         b.stop();
     }
     env.rabbit.stop();
+    let activemq_start = env.activemq.startup();
+    env.activemq.stop();
 
-    let header = format!(
-        "interop matrix: muon {} against Qpid Proton {} (Python and C) and RabbitMQ {}",
+    let mut header = format!(
+        "interop matrix: muon {} against Qpid Proton {} (Python and C), RabbitMQ {} and \
+         ActiveMQ {}",
         env!("CARGO_PKG_VERSION"),
         peers::package_version("python3-qpid-proton"),
-        peers::package_version("rabbitmq-server")
+        peers::package_version("rabbitmq-server"),
+        peers::package_version("activemq")
     );
+    if let Some(t) = activemq_start {
+        header.push_str(&format!(" (ActiveMQ started in {:.1} s)", t.as_secs_f64()));
+    }
     let text = matrix(&results, t0.elapsed(), &header);
     let _ = std::fs::write(dir.join("matrix.txt"), &text);
     // Printed straight to stderr so that it shows even when the test

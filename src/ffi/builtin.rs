@@ -10,6 +10,7 @@ use super::result::muon_result;
 use crate::codec::messaging::DeliveryState;
 use crate::codec::transport::Role;
 use crate::engine::{EndpointState, Key};
+use std::rc::Rc;
 
 impl State {
     /// Carries out the closes asked for inside callbacks.
@@ -200,13 +201,17 @@ impl State {
                     self.drop_views(ViewOf::Conn(ck));
                     let stashed = c.stash.into_values().filter_map(|l| l.handler);
                     self.deferred_free.extend(stashed.chain(c.handler));
+                    // The last holder of a listener's handler frees it.
+                    let shared = c.listener_handler.and_then(Rc::into_inner);
+                    self.deferred_free.extend(shared);
                 }
             }
             Builtin::RemoveListener(lk) => {
                 if let Some(l) = self.listeners.remove(lk) {
                     self.listener_index.remove(&l.id);
                     self.lp.release_listener(l.id);
-                    self.deferred_free.extend(l.handler);
+                    self.deferred_free
+                        .extend(l.handler.and_then(Rc::into_inner));
                 }
             }
         }

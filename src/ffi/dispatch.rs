@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::{CString, c_void};
+use std::rc::Rc;
 
 use super::event::{Condition, EventData, muon_event_kind as K};
 use super::event_loop::muon_loop;
@@ -40,8 +41,9 @@ pub(crate) struct LogTarget {
 pub(crate) struct ConnEntry {
     pub id: ConnId,
     pub handler: Option<Registered>,
-    /// The listener that accepted it.
-    pub listener: Option<Key>,
+    /// The handler of the listener that accepted it, copied at accept so
+    /// that the connection keeps it after the listener's final event.
+    pub listener_handler: Option<Rc<Registered>>,
     /// Answer the peer's open and close (and, for its links, attach and
     /// detach) automatically.
     pub handshake: bool,
@@ -103,7 +105,10 @@ pub(crate) struct DeliveryEntry {
 
 pub(crate) struct ListenerEntry {
     pub id: ListenerId,
-    pub handler: Option<Registered>,
+    /// Shared with the connections it accepted, which keep it after the
+    /// listener's final event; its `userdata_free` is due when the last of
+    /// them is removed.
+    pub handler: Option<Rc<Registered>>,
     /// Handshake setting of the connections it accepts.
     pub handshake: bool,
 }
@@ -299,13 +304,15 @@ impl State {
         let l = link.and_then(|k| self.links.get(k));
         let conn = conn.or_else(|| l.map(|l| l.conn));
         let c = conn.and_then(|k| self.conns.get(k));
-        let lis = listener
-            .or_else(|| c.and_then(|e| e.listener))
-            .and_then(|k| self.listeners.get(k));
+        let lis = match listener {
+            Some(k) => self.listeners.get(k).and_then(|e| e.handler.as_deref()),
+            None => c.and_then(|e| e.listener_handler.as_deref()),
+        }
+        .copied();
         [
             l.and_then(|e| e.handler),
             c.and_then(|e| e.handler),
-            lis.and_then(|e| e.handler),
+            lis,
             self.default,
         ]
         .into_iter()
@@ -580,13 +587,13 @@ impl State {
             LoopEvent::Engine(cid, e) => self.prepare_engine(cid, e, &mut out),
             LoopEvent::Accepted(lid, cid) => {
                 let lk = self.listener_index.get(&lid).copied();
-                let handshake = lk
-                    .and_then(|k| self.listeners.get(k))
-                    .is_none_or(|l| l.handshake);
+                let entry = lk.and_then(|k| self.listeners.get(k));
+                let handshake = entry.is_none_or(|l| l.handshake);
+                let listener_handler = entry.and_then(|l| l.handler.clone());
                 let ck = self.conns.insert(ConnEntry {
                     id: cid,
                     handler: None,
-                    listener: lk,
+                    listener_handler,
                     handshake,
                     stash: IdMap::default(),
                     local_error: None,

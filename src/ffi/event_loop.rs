@@ -20,6 +20,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -640,7 +641,21 @@ unsafe fn free_loop(lp: *mut muon_loop) -> Result<(), muon_result> {
         regs.extend(c.stash.values().filter_map(|l| l.handler));
         regs.extend(c.handler);
     }
-    regs.extend(st.listeners.iter().filter_map(|(_, l)| l.handler));
+    // A listener's handler is shared with the connections it accepted:
+    // freed once, whoever holds it.
+    let mut shared: Vec<&Rc<Registered>> = st
+        .listeners
+        .iter()
+        .filter_map(|(_, l)| l.handler.as_ref())
+        .collect();
+    shared.extend(
+        st.conns
+            .iter()
+            .filter_map(|(_, c)| c.listener_handler.as_ref()),
+    );
+    shared.sort_by_key(|r| Rc::as_ptr(r));
+    shared.dedup_by(|a, b| Rc::ptr_eq(a, b));
+    regs.extend(shared.into_iter().map(|r| **r));
     regs.extend(st.timers.values().filter_map(|t| t.reg));
     regs.extend(st.default);
     // Sockets close here, before any application code runs.

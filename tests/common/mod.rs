@@ -4,9 +4,11 @@
 //! when `VALGRIND` is set, under valgrind. The submodules serve the tests
 //! that run the examples: `program` (a running program and its output),
 //! `examples` (building the examples, the example broker), `pki` (test
-//! certificates) and `tsan` (ThreadSanitizer builds).
+//! certificates), `activemq` (a private ActiveMQ Classic broker) and
+//! `tsan` (ThreadSanitizer builds).
 #![allow(dead_code)] // each test binary uses its own subset (submodules too)
 
+pub mod activemq;
 pub mod examples;
 pub mod pki;
 pub mod program;

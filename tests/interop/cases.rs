@@ -6,7 +6,9 @@
 //! 4. RabbitMQ;
 //! 5. type fidelity;
 //! 6. large and many;
-//! 7. failures are clear.
+//! 7. failures are clear;
+//! 8. link features brokers are used for: selectors, browsing, durable
+//!    subscriptions (ActiveMQ).
 //!
 //! Plus controls, Proton against Proton, so that a muon failure is never a
 //! broken peer.
@@ -19,6 +21,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "activemq.rs"]
+pub mod activemq;
 #[path = "rabbit_tls.rs"]
 mod rabbit_tls;
 #[path = "volume.rs"]
@@ -38,6 +42,7 @@ pub struct Env {
     pub proton_c_broker: Broker,
     pub broker_py: Broker,
     pub rabbit: Rabbit,
+    pub activemq: activemq::Node,
 }
 
 /// What a case found.
@@ -320,6 +325,7 @@ pub enum B {
     ProtonC,
     ProtonPy,
     Rabbit,
+    ActiveMq,
 }
 
 impl B {
@@ -329,6 +335,7 @@ impl B {
             B::ProtonC => "Proton C broker",
             B::ProtonPy => "Proton broker.py",
             B::Rabbit => "RabbitMQ",
+            B::ActiveMq => "ActiveMQ",
         }
     }
 
@@ -338,11 +345,16 @@ impl B {
             B::ProtonC => ctx.env.proton_c_broker.port(),
             B::ProtonPy => ctx.env.broker_py.port(),
             B::Rabbit => ctx.env.rabbit.wait(Duration::from_secs(150)),
+            B::ActiveMq => activemq::port(ctx),
         }
     }
 
-    /// `host:port`, with guest:guest for RabbitMQ (SASL PLAIN).
+    /// `host:port`, with guest:guest for RabbitMQ and ActiveMQ's user
+    /// (SASL PLAIN).
     fn hostport(self, ctx: &Ctx) -> Result<String, String> {
+        if self == B::ActiveMq {
+            return activemq::hostport(ctx);
+        }
         let p = self.port(ctx)?;
         Ok(match self {
             B::Rabbit => format!("amqp://guest:guest@127.0.0.1:{p}"),
@@ -369,7 +381,7 @@ impl B {
             B::Muon => ctx.env.muon_broker.health(),
             B::ProtonC => ctx.env.proton_c_broker.health(),
             B::ProtonPy => ctx.env.broker_py.health(),
-            B::Rabbit => Ok(()),
+            B::Rabbit | B::ActiveMq => Ok(()),
         }
     }
 }
@@ -1704,6 +1716,9 @@ pub fn all() -> Vec<Case> {
         "Proton sender → muon receiver asking max-frame-size 512",
         small_frames_direct_muon_receiver,
     ));
+
+    // ActiveMQ (its broker starts in the background).
+    v.extend(activemq::cases());
 
     // 4. RabbitMQ (last: the node takes a while to boot).
     let r = B::Rabbit;

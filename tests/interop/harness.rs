@@ -337,6 +337,13 @@ impl Client {
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
+    /// What the client has written to stderr so far.
+    pub fn stderr_now(&self) -> String {
+        std::fs::read(&self.err)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Waits for the client to exit, killing its group after `limit`.
     pub fn finish(mut self, limit: Duration) -> Run {
         self.wait_inner(limit, false)

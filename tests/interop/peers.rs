@@ -97,6 +97,21 @@ pub fn ensure_packages() -> Vec<(&'static str, Result<(), String>)> {
         .collect()
 }
 
+/// Installs Debian's `activemq` when it is missing (only when the
+/// ActiveMQ cases run: the package alone has no AMQP transport, see
+/// tests/common/activemq.rs); `Err` says why it is not there.
+pub fn ensure_activemq() -> Result<(), String> {
+    if installed("activemq") {
+        return Ok(());
+    }
+    if std::env::var_os("MUON_INTEROP_NO_INSTALL").is_some() {
+        return Err("Debian package activemq is not installed (MUON_INTEROP_NO_INSTALL)".into());
+    }
+    let mut cmd = Command::new(interop_dir().join("install-peers.sh"));
+    cmd.arg("activemq");
+    output_of(cmd, "install-peers.sh activemq").map(drop)
+}
+
 /// Runs `cmd` and returns its output, or `Err` with what went wrong.
 pub fn output_of(mut cmd: Command, what: &str) -> Result<String, String> {
     let o = cmd
@@ -420,6 +435,18 @@ impl Rabbit {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// The node's operating-system process id (the Erlang VM, `beam.smp`),
+    /// from the pid file it writes (`RABBITMQ_PID_FILE`) once it is up.
+    /// Used by tests/hostile_peers.rs, which measures the node's memory.
+    #[allow(dead_code)]
+    pub fn os_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("rabbit.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     pub fn log_tail(&self, n: usize) -> String {
