@@ -28,6 +28,19 @@
  * - muon_result_name, muon_result_message, muon_connection_sasl_mechanism:
  *   static strings.
  * Each getter's documentation says which span applies.
+ *
+ * Threads: a loop, and everything made through it (connections,
+ * listeners, links, deliveries, timers, events, and the pointers their
+ * getters return), belongs to the thread that made the loop: a call from
+ * another thread returns MUON_RESULT_WRONG_THREAD (a getter its default)
+ * and changes nothing. From any thread: muon_loop_wake, muon_loop_post
+ * (hands a function, and its context, to the loop's thread) and
+ * muon_loop_wake_on_signal. What the application owns (messages, values,
+ * options, URLs) is plain data: it may move from thread to thread, a
+ * message in a muon_loop_post context say, but not be used from two at
+ * once. Any number of loops may run, each on its own thread; listeners
+ * made with muon_connection_options_set_reuse_port share one port among
+ * them.
  */
 
 #ifndef MUON_H
@@ -577,6 +590,7 @@ typedef struct muon_condition muon_condition;
  * `muon_connection_options_add_desired_capability`,
  * `muon_connection_options_set_properties`,
  * `muon_connection_options_set_handshake`,
+ * `muon_connection_options_set_reuse_port`,
  * `muon_connection_options_set_reconnect`,
  * `muon_connection_options_add_failover_url`,
  * `muon_connection_options_set_follow_redirect`,
@@ -1634,7 +1648,9 @@ enum muon_result muon_loop_connect(struct muon_loop *lp,
  * `eventloop.listen(url)`. A certificate in `options`
  * (`muon_connection_options_set_tls_cert_file`) makes it a TLS listener;
  * `amqps://` without one is `MUON_RESULT_INVALID_ARGUMENT`.
- * `on_listener_open` follows. Each accepted connection is reported with
+ * `on_listener_open` follows. With
+ * `muon_connection_options_set_reuse_port`, listeners of several loops
+ * may share one address and port. Each accepted connection is reported with
  * `on_connection_accepted`; its events go to its own handler if one is
  * set with `muon_connection_set_handler`, else to `handler` (also after
  * the listener is closed), else the loop's default. With the handshake on (the default), accepted
@@ -5081,6 +5097,30 @@ enum muon_result muon_connection_options_set_properties(struct muon_connection_o
  */
 enum muon_result muon_connection_options_set_handshake(struct muon_connection_options *opts,
                                                        bool on);
+
+/**
+ * Listener: binds the listening socket with `SO_REUSEPORT` (default
+ * false), so that several listeners, each made with this option, may
+ * listen on the same address and port at once: one per loop, each loop on
+ * a thread of its own, and the kernel spreads incoming connections among
+ * them (on Linux, by a hash of each connection's addresses and ports). A
+ * server uses every core this way. With port 0, read the port the first
+ * listener picked with `muon_listener_port` and give it to the others. A
+ * connection is served by the loop whose listener accepted it, from
+ * accept to end. Closing one of the listeners may drop the connections
+ * the kernel had queued for it but it had not yet accepted. Listeners of
+ * other processes of the same user may share the port too. Ignored by
+ * `muon_loop_connect`.
+ *
+ * `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+ * (plain data); may be called from a callback.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object.
+ */
+enum muon_result muon_connection_options_set_reuse_port(struct muon_connection_options *opts,
+                                                        bool on);
 
 /**
  * Adds a URL that the built-in reconnect tries, in turn with the first

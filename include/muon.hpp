@@ -2040,6 +2040,8 @@ public:
     }
     /** Listener: keeps offering ANONYMOUS beside users or the callback. */
     connection_options &allow_anonymous(bool on = true) { return flag(muon_connection_options_set_allow_anonymous, on, "allow_anonymous"); }
+    /** Listener: binds with `SO_REUSEPORT`, so that listeners of several loops (one per thread) share the port. */
+    connection_options &reuse_port(bool on = true) { return flag(muon_connection_options_set_reuse_port, on, "reuse_port"); }
     /** Listener: logins are decided in `on_sasl_authenticate`. */
     connection_options &authenticate_callback(bool on = true) { return flag(muon_connection_options_set_authenticate_callback, on, "authenticate_callback"); }
     /** Adds the CA certificates of a PEM file to those trusted. */

@@ -264,7 +264,9 @@ pub unsafe extern "C" fn muon_loop_connect(
 /// `eventloop.listen(url)`. A certificate in `options`
 /// (`muon_connection_options_set_tls_cert_file`) makes it a TLS listener;
 /// `amqps://` without one is `MUON_RESULT_INVALID_ARGUMENT`.
-/// `on_listener_open` follows. Each accepted connection is reported with
+/// `on_listener_open` follows. With
+/// `muon_connection_options_set_reuse_port`, listeners of several loops
+/// may share one address and port. Each accepted connection is reported with
 /// `on_connection_accepted`; its events go to its own handler if one is
 /// set with `muon_connection_set_handler`, else to `handler` (also after
 /// the listener is closed), else the loop's default. With the handshake on (the default), accepted
@@ -314,7 +316,13 @@ pub unsafe extern "C" fn muon_loop_listen(
                 with_state(lp, |st| {
                     let id = st
                         .lp
-                        .listen(&address, opts.config, &tls)
+                        .listen_with(
+                            &address,
+                            opts.config,
+                            &tls,
+                            opts.reuse_port
+                                .then_some(super::options::bind_reuse_port as crate::reactor::Binder),
+                        )
                         .map_err(|e| super::url::reactor_error(e, &mut why))?;
                     let k = st.listeners.insert(ListenerEntry {
                         id,

@@ -2,6 +2,9 @@
 //! link options are in `link_options.rs`.
 
 use std::ffi::c_char;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use super::boundary::{Opaque, borrow_mut, boundary, cstr, into_raw, take, write};
@@ -41,6 +44,7 @@ use crate::reactor::{Address, ReconnectPolicy, TlsClientSettings, TlsServerSetti
 /// `muon_connection_options_add_desired_capability`,
 /// `muon_connection_options_set_properties`,
 /// `muon_connection_options_set_handshake`,
+/// `muon_connection_options_set_reuse_port`,
 /// `muon_connection_options_set_reconnect`,
 /// `muon_connection_options_add_failover_url`,
 /// `muon_connection_options_set_follow_redirect`,
@@ -80,6 +84,8 @@ pub(crate) struct ConnOptions {
     pub tls_cert: Option<(Vec<u8>, Vec<u8>)>,
     /// Why the last setter failed, for `muon_connection_options_error`.
     pub error: Option<std::ffi::CString>,
+    /// A listener's socket is bound with `SO_REUSEPORT`.
+    pub reuse_port: bool,
 }
 
 impl Default for ConnOptions {
@@ -94,6 +100,7 @@ impl Default for ConnOptions {
             tls_server: TlsServerSettings::default(),
             tls_cert: None,
             error: None,
+            reuse_port: false,
         }
     }
 }
@@ -561,6 +568,105 @@ pub unsafe extern "C" fn muon_connection_options_set_handshake(
         o.handshake = on;
         Ok(())
     })
+}
+
+/// Listener: binds the listening socket with `SO_REUSEPORT` (default
+/// false), so that several listeners, each made with this option, may
+/// listen on the same address and port at once: one per loop, each loop on
+/// a thread of its own, and the kernel spreads incoming connections among
+/// them (on Linux, by a hash of each connection's addresses and ports). A
+/// server uses every core this way. With port 0, read the port the first
+/// listener picked with `muon_listener_port` and give it to the others. A
+/// connection is served by the loop whose listener accepted it, from
+/// accept to end. Closing one of the listeners may drop the connections
+/// the kernel had queued for it but it had not yet accepted. Listeners of
+/// other processes of the same user may share the port too. Ignored by
+/// `muon_loop_connect`.
+///
+/// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
+/// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
+/// (plain data); may be called from a callback.
+///
+/// # Safety
+/// `opts` is NULL or a live options object.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_connection_options_set_reuse_port(
+    opts: *mut muon_connection_options,
+    on: bool,
+) -> muon_result {
+    boundary!(result: {
+        // SAFETY: the caller promises a live options object or NULL.
+        let o = unsafe { borrow_mut(opts) }?;
+        o.reuse_port = on;
+        Ok(())
+    })
+}
+
+/// A listening TCP socket bound to `sa` with `SO_REUSEADDR` and
+/// `SO_REUSEPORT` (the `Binder` of a listener made with
+/// `muon_connection_options_set_reuse_port`).
+pub(crate) fn bind_reuse_port(sa: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let domain = if sa.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: socket(2) takes no memory; a descriptor it returns is owned
+    // by the OwnedFd made just below and by nothing else.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    for opt in [libc::SO_REUSEADDR, libc::SO_REUSEPORT] {
+        let one: libc::c_int = 1;
+        // SAFETY: a live c_int and its size, on our own socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&raw const one).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // SAFETY: sockaddr_storage is plain integers; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match sa {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for any
+            // socket address, a sockaddr_in included.
+            let sin = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr.s_addr = u32::from(*a.ip()).to_be();
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: as above, for a sockaddr_in6.
+            let sin6 = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_scope_id = a.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    // SAFETY: a live socket address of `len` bytes, on our own socket.
+    if unsafe { libc::bind(fd, (&raw const storage).cast(), len as libc::socklen_t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: no memory arguments; our own socket. The backlog is mio's.
+    if unsafe { libc::listen(fd, 1024) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(std::net::TcpListener::from(owned))
 }
 
 /// Adds a URL that the built-in reconnect tries, in turn with the first

@@ -38,6 +38,9 @@ pub struct ConnId(pub Key);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(pub Key);
 
+/// Makes a listening socket bound to an address, for [`Loop::listen_with`].
+pub type Binder = fn(SocketAddr) -> io::Result<std::net::TcpListener>;
+
 /// A timer of a [`Loop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimerId(pub Key);
@@ -658,8 +661,21 @@ impl Loop {
     pub fn listen(
         &mut self,
         addr: &str,
+        config: Config,
+        tls: &TlsServerSettings,
+    ) -> Result<ListenerId, Error> {
+        self.listen_with(addr, config, tls, None)
+    }
+
+    /// [`Loop::listen`], with the listening socket made by `bind` (bound
+    /// to the resolved address and listening) instead of mio's bind: how
+    /// the C API makes a listener several loops share (`SO_REUSEPORT`).
+    pub fn listen_with(
+        &mut self,
+        addr: &str,
         mut config: Config,
         tls: &TlsServerSettings,
+        bind: Option<Binder>,
     ) -> Result<ListenerId, Error> {
         let a = Address::parse(addr)?;
         let tls_config = if a.scheme == "amqps" || tls.cert.is_some() {
@@ -671,7 +687,14 @@ impl Loop {
             config.encrypted = true;
         }
         let sa = resolve(&a.host, a.port)?;
-        let mut sock = TcpListener::bind(sa)?;
+        let mut sock = match bind {
+            None => TcpListener::bind(sa)?,
+            Some(bind) => {
+                let std_sock = bind(sa)?;
+                std_sock.set_nonblocking(true)?;
+                TcpListener::from_std(std_sock)
+            }
+        };
         let port = sock.local_addr()?.port();
         let id = ListenerId(self.listeners.insert(Listener {
             socket: None,

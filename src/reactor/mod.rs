@@ -30,7 +30,8 @@ mod trace;
 
 pub use address::Address;
 pub use event_loop::{
-    ConnId, ConnectOptions, ListenerId, Loop, LoopEvent, LoopWaker, ReconnectPolicy, TimerId,
+    Binder, ConnId, ConnectOptions, ListenerId, Loop, LoopEvent, LoopWaker, ReconnectPolicy,
+    TimerId,
 };
 pub use slab::Slab;
 pub use tls::{TlsClientSettings, TlsServerSettings, parse_certs, parse_key, subject_identity};

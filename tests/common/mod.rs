@@ -4,13 +4,15 @@
 //! when `VALGRIND` is set, under valgrind. The submodules serve the tests
 //! that run the examples: `program` (a running program and its output),
 //! `examples` (building the examples, the example broker), `pki` (test
-//! certificates) and `activemq` (a private ActiveMQ Classic broker).
+//! certificates), `activemq` (a private ActiveMQ Classic broker) and
+//! `tsan` (ThreadSanitizer builds).
 #![allow(dead_code)] // each test binary uses its own subset (submodules too)
 
 pub mod activemq;
 pub mod examples;
 pub mod pki;
 pub mod program;
+pub mod tsan;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
