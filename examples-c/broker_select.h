@@ -71,12 +71,11 @@ static bool consumer_options(struct link *k) {
         return true;
     case MUON_RESULT_NOT_FOUND: /* other filters only: none applied, none answered */
         return true;
-    case MUON_RESULT_INVALID_ARGUMENT:
-        k->refusal = copy_text(muon_last_error());
+    default: { /* unsupported (where and why), or not a string */
+        const char *why = muon_last_error();
+        k->refusal = copy_text(why != NULL ? why : muon_result_message(rc));
         return false;
-    default:
-        k->refusal = copy_text("the selector filter does not describe a string");
-        return false;
+    }
     }
 }
 

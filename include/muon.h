@@ -5165,7 +5165,8 @@ enum muon_result muon_selector_new(const char *text, size_t len, struct muon_sel
  * `MUON_RESULT_INVALID_ARGUMENT` (the selector is not supported:
  * `muon_last_error()` says where and why, see `muon_selector_new`);
  * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. `out` is written only
- * on success. Other entries of the filter set are ignored: a server must
+ * on success; `muon_last_error` is cleared on success and says why on
+ * the other results but NULL_ARGUMENT and PANIC. Other entries of the filter set are ignored: a server must
  * not answer with filters it does not apply. Thread-safe for a value no
  * other thread changes; may be called from a callback.
  *
@@ -5768,15 +5769,16 @@ void muon_url_free(struct muon_url *url);
 
 /**
  * Why the last failed call on this thread of `muon_url_parse`,
- * `muon_loop_connect` or `muon_loop_listen` failed, in one line that
- * names what was wrong (the part of a bad URL, the TLS file, the address
- * in use), e.g. `invalid URL "localhost:abc/q": the port "abc" is not a
- * number`; NULL when the last of those calls on this thread succeeded, or
- * none was made. A URL quoted in the text never shows its password (it is
+ * `muon_loop_connect`, `muon_loop_listen`, `muon_selector_new` or
+ * `muon_selector_from_filter` failed, in one line that names what was
+ * wrong (the part of a bad URL, the TLS file, the address in use, where a
+ * selector stops being supported), e.g. `invalid URL "localhost:abc/q":
+ * the port "abc" is not a number`; NULL when the last of those calls on
+ * this thread succeeded, or none was made. A URL quoted in the text never shows its password (it is
  * replaced by `***`).
  *
  * The text belongs to the thread and stays valid until the next call of
- * one of those three functions on the same thread; never free it.
+ * one of those functions on the same thread; never free it.
  * Thread-safe (each thread has its own); may be called from a callback.
  *
  * # Safety

@@ -172,7 +172,8 @@ pub unsafe extern "C" fn muon_selector_new(
 /// `MUON_RESULT_INVALID_ARGUMENT` (the selector is not supported:
 /// `muon_last_error()` says where and why, see `muon_selector_new`);
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. `out` is written only
-/// on success. Other entries of the filter set are ignored: a server must
+/// on success; `muon_last_error` is cleared on success and says why on
+/// the other results but NULL_ARGUMENT and PANIC. Other entries of the filter set are ignored: a server must
 /// not answer with filters it does not apply. Thread-safe for a value no
 /// other thread changes; may be called from a callback.
 ///
@@ -190,8 +191,12 @@ pub unsafe extern "C" fn muon_selector_from_filter(
         if out.is_null() {
             return Err(muon_result::NullArgument);
         }
+        let fail = |code: muon_result, why: &str| {
+            set_last_error(Some(why.to_owned()));
+            Err(code)
+        };
         let Value::Map(entries) = filter else {
-            return Err(muon_result::WrongType);
+            return fail(muon_result::WrongType, "the filter set is not a map");
         };
         let found = entries.iter().find_map(|(k, v)| match v {
             Value::Described(d) => match &d.0 {
@@ -202,10 +207,10 @@ pub unsafe extern "C" fn muon_selector_from_filter(
             _ => None,
         });
         let Some((key, d)) = found else {
-            return Err(muon_result::NotFound);
+            return fail(muon_result::NotFound, "the filter set has no selector");
         };
         let (Value::String(text) | Value::Symbol(text)) = &d.1 else {
-            return Err(muon_result::WrongType);
+            return fail(muon_result::WrongType, "the selector filter does not describe a string");
         };
         if text.contains('\0') {
             set_last_error(Some("invalid selector: it contains a NUL character".to_owned()));
