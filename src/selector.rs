@@ -952,24 +952,27 @@ mod tests {
     use crate::codec::sections::{Header, Properties};
 
     fn msg() -> Message {
-        let mut m = Message::default();
-        m.application_properties = Some(Map(vec![
-            (Value::String("colour".into()), Value::String("red".into())),
-            (Value::String("weight".into()), Value::Int(12)),
-            (Value::String("price".into()), Value::Double(2.5)),
-            (Value::String("ok".into()), Value::Bool(true)),
-            (Value::String("code".into()), Value::String("A_1%".into())),
-        ]));
-        let mut h = Header::default();
-        h.priority = 7;
-        h.durable = true;
-        m.header = Some(h);
-        let mut p = Properties::default();
-        p.subject = Some("order".into());
-        p.message_id = Some(Value::String("id-1".into()));
-        p.creation_time = Some(crate::codec::Timestamp(1000));
-        m.properties = Some(p);
-        m
+        Message {
+            application_properties: Some(Map(vec![
+                (Value::String("colour".into()), Value::String("red".into())),
+                (Value::String("weight".into()), Value::Int(12)),
+                (Value::String("price".into()), Value::Double(2.5)),
+                (Value::String("ok".into()), Value::Bool(true)),
+                (Value::String("code".into()), Value::String("A_1%".into())),
+            ])),
+            header: Some(Header {
+                priority: 7,
+                durable: true,
+                ..Default::default()
+            }),
+            properties: Some(Properties {
+                subject: Some("order".into()),
+                message_id: Some(Value::String("id-1".into())),
+                creation_time: Some(crate::codec::Timestamp(1000)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
     }
 
     fn check(sel: &str) -> bool {
