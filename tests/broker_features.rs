@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::examples::{Broker, Build};
+use common::examples::{Broker, Build, build};
 use common::program::Program;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -182,5 +182,44 @@ fn durable_subscription_survives_detach_and_reconnect() {
     p.wait_line("subscribed", LIMIT);
     publish(6, 7);
     assert_eq!(p.success(LIMIT), ["subscribed", "news 6"]);
+    broker.stop();
+}
+
+#[test]
+fn c_examples_select_and_browse() {
+    let broker = Broker::launch(Build::Static, 0, &[], &[], Duration::from_secs(20));
+    let url = format!("localhost:{}/examples", broker.port);
+    let run = |name: &str, args: &[&str]| {
+        let mut all = vec!["-a", url.as_str()];
+        all.extend_from_slice(args);
+        Program::start(&build(name, Build::Static), &all).success(LIMIT)
+    };
+    assert_eq!(run("colour_send", &["-m", "10"]), ["all messages confirmed"]);
+    let all: Vec<String> = (1..=10)
+        .map(|i| format!("{} {i}", if i % 2 == 0 { "red" } else { "green" }))
+        .collect();
+    assert_eq!(run("queue_browser", &[]), all);
+    assert_eq!(run("queue_browser", &[]), all, "browsing took messages away");
+    assert_eq!(
+        run("selected_recv", &["-m", "5"]),
+        ["green 1", "green 3", "green 5", "green 7", "green 9"]
+    );
+    assert_eq!(
+        run("queue_browser", &[]),
+        ["red 2", "red 4", "red 6", "red 8", "red 10"]
+    );
+    // Proton's browser sees the same.
+    let seen = browse(broker.port, 5);
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(seen.iter().all(|l| l.contains("red")), "{seen:?}");
+    // An empty queue: the browser ends at once.
+    assert!(
+        Program::start(
+            &build("queue_browser", Build::Static),
+            &["-a", &format!("localhost:{}/nothing-here", broker.port)]
+        )
+        .success(LIMIT)
+        .is_empty()
+    );
     broker.stop();
 }
