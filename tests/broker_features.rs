@@ -194,12 +194,19 @@ fn c_examples_select_and_browse() {
         all.extend_from_slice(args);
         Program::start(&build(name, Build::Static), &all).success(LIMIT)
     };
-    assert_eq!(run("colour_send", &["-m", "10"]), ["all messages confirmed"]);
+    assert_eq!(
+        run("colour_send", &["-m", "10"]),
+        ["all messages confirmed"]
+    );
     let all: Vec<String> = (1..=10)
         .map(|i| format!("{} {i}", if i % 2 == 0 { "red" } else { "green" }))
         .collect();
     assert_eq!(run("queue_browser", &[]), all);
-    assert_eq!(run("queue_browser", &[]), all, "browsing took messages away");
+    assert_eq!(
+        run("queue_browser", &[]),
+        all,
+        "browsing took messages away"
+    );
     assert_eq!(
         run("selected_recv", &["-m", "5"]),
         ["green 1", "green 3", "green 5", "green 7", "green 9"]
@@ -221,5 +228,42 @@ fn c_examples_select_and_browse() {
         .success(LIMIT)
         .is_empty()
     );
+    broker.stop();
+}
+
+#[test]
+fn durable_subscription_through_the_c_api() {
+    let broker = Broker::launch(Build::Static, 0, &[], &[], Duration::from_secs(20));
+    let port = broker.port.to_string();
+    let sub = |n: &str, end: &str| {
+        Program::start(
+            &build("tests/c/durable_sub.c", Build::Static),
+            &[&port, n, end],
+        )
+    };
+    let topic = format!("localhost:{port}/topic://news");
+    let send = |n: &str| {
+        let out = Program::start(
+            &build("colour_send", Build::Static),
+            &["-a", &topic, "-m", n],
+        )
+        .success(LIMIT);
+        assert_eq!(out, ["all messages confirmed"]);
+    };
+    let name = "topic://news#c-durable/sub-1";
+    let subscribed = "subscribed to topic://news".to_owned();
+    assert_eq!(sub("0", "detach").success(LIMIT), [subscribed.as_str()]);
+    send("3"); // kept for the detached subscription
+    assert_eq!(
+        sub("2", "detach").success(LIMIT),
+        [subscribed.as_str(), "green 1", "red 2"]
+    );
+    send("2");
+    broker.wait_log(&format!("resumes subscription {name} (3 messages waiting)"));
+    assert_eq!(
+        sub("3", "close").success(LIMIT),
+        [subscribed.as_str(), "green 3", "green 1", "red 2"]
+    );
+    broker.wait_log(&format!("subscription {name} ends"));
     broker.stop();
 }
