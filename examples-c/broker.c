@@ -538,7 +538,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         LOG(b, "connection %u: producer to %s", c->id, target ? target : "(anonymous relay)");
         /* A producer to a full queue starts with no credit (a reconnecting
          * one would otherwise bring a whole window past the bound). */
-        struct queue *q = target ? find_queue(b, target, true) : NULL;
+        struct queue *q = target && !is_topic(target) ? find_queue(b, target, true) : NULL;
         if (q != NULL && queue_full(b, q)) block_producer(k, q);
         return;
     }
