@@ -28,6 +28,8 @@
  *   - Transactions: messages posted in one join their queue on commit,
  *     messages accepted in one are delivered again on rollback
  *     (broker_txn.h).
+ *   - Selectors, browsing (distribution mode copy), topics ("topic://"
+ *     addresses) and durable subscriptions: see broker_select.h.
  *   - Many connections are served at once, on one thread.
  *   - SIGINT or SIGTERM closes the listener and every connection and stops.
  *
@@ -68,6 +70,8 @@ struct queue {
     size_t depth;                    /* how many are waiting */
     size_t bytes;                    /* their encoded size */
     size_t n_blocked;                /* producers waiting for it to drain */
+    char *topic;                     /* a subscription: the topic it copies (broker_select.h) */
+    bool durable;                    /* a durable subscription: outlives its consumer */
     struct link **consumers;         /* round-robin, within credit */
     size_t n_consumers, cap_consumers, next;
     struct queue *next_queue;
@@ -88,6 +92,10 @@ struct link {              /* userdata of each link's handler */
     bool credited;           /* CONSUMER: its first credit arrived (logged once) */
     bool denied;             /* the access rules refuse it: closed once open */
     struct queue *blocked_on; /* PRODUCER: credit taken back until it drains */
+    muon_selector *selector; /* CONSUMER: only the messages it matches (NULL: all) */
+    bool browse;             /* CONSUMER: distribution mode copy: takes nothing away */
+    unsigned long long browsed; /* CONSUMER browsing: the last seq it saw */
+    char *refusal;           /* CONSUMER: why its attach is refused (a bad selector) */
     struct link *next_link;  /* in conn->links */
 };
 
@@ -182,6 +190,7 @@ static void delete_queue(struct broker *b, struct queue *q) {
     }
     free_nodes(q->head);
     free(q->consumers);
+    free(q->topic);
     free(q->name);
     free(q);
 }
@@ -233,7 +242,10 @@ static void unblock_producers(struct broker *b, struct queue *q) {
     }
 }
 
-/* Sends waiting messages round-robin to the consumers that have credit. */
+#include "broker_select.h"
+
+/* Sends waiting messages round-robin to the consumers that have credit:
+ * each the first message it may take (consumer_pick). */
 static void deliver(struct queue *q) {
     size_t idle = 0; /* consumers in a row that could take nothing */
     while (q->head != NULL && idle < q->n_consumers) {
@@ -243,7 +255,11 @@ static void deliver(struct queue *q) {
             idle++;
             continue;
         }
-        struct node *n = q->head;
+        struct node *prev = NULL, *n = consumer_pick(c, q, &prev);
+        if (n == NULL) {
+            idle++;
+            continue;
+        }
         muon_delivery d;
         muon_result rc = muon_sender_send(c->sender, n->msg, &d);
         if (rc != MUON_RESULT_OK) {
@@ -257,8 +273,12 @@ static void deliver(struct queue *q) {
             continue;
         }
         idle = 0;
-        q->head = n->next;
-        if (q->head == NULL) q->tail = NULL;
+        if (c->browse) { /* a copy went: the message stays */
+            c->browsed = n->seq;
+            continue;
+        }
+        if (prev != NULL) prev->next = n->next; else q->head = n->next;
+        if (q->tail == n) q->tail = prev;
         q->depth--;
         q->bytes -= n->bytes;
         n->next = NULL;
@@ -380,6 +400,7 @@ static void on_consumer_close(void *app, const muon_event *ev) {
     struct link *c = app;
     (void)ev;
     c->closing = true;
+    consumer_closing(c);
 }
 
 /* Settled with no outcome: delivered. A settlement with an outcome was taken
@@ -414,6 +435,10 @@ static void on_message(void *app, const muon_event *ev) {
               "muon_delivery_reject");
         return;
     }
+    if (is_topic(to)) {
+        publish(p->b, to, m);
+        return;
+    }
     struct queue *q = find_queue(p->b, to, true);
     if (q == NULL) {
         check(muon_delivery_reject(muon_event_delivery(ev), "amqp:not-found", to),
@@ -443,6 +468,8 @@ static void forget_link(struct link *k) {
             break;
         }
     }
+    muon_selector_free(k->selector);
+    free(k->refusal);
     free(k->address);
     free(k);
 }
@@ -518,7 +545,7 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
         LOG(b, "connection %u: producer to %s", c->id, target ? target : "(anonymous relay)");
         /* A producer to a full queue starts with no credit (a reconnecting
          * one would otherwise bring a whole window past the bound). */
-        struct queue *q = target ? find_queue(b, target, true) : NULL;
+        struct queue *q = target && !is_topic(target) ? find_queue(b, target, true) : NULL;
         if (q != NULL && queue_full(b, q)) block_producer(k, q);
         return;
     }
@@ -545,7 +572,13 @@ static void on_link_remote_attach(void *app, const muon_event *ev) {
             check(muon_sender_set_handler(k->sender, &h, k), "muon_sender_set_handler");
             return;
         }
-        q = source ? find_queue(b, source, true) : NULL;
+        if (!consumer_options(k)) {
+            LOG(b, "connection %u: consumer from %s refused: %s", c->id, source ? source : "?",
+                k->refusal);
+            check(muon_sender_set_handler(k->sender, &h, k), "muon_sender_set_handler");
+            return;
+        }
+        q = is_topic(source) ? subscribe(b, k, source) : source ? find_queue(b, source, true) : NULL;
     }
     h.on_link_flow = on_link_flow;
     h.on_accepted = on_accepted;
@@ -587,6 +620,9 @@ static void on_link_remote_open(void *app, const muon_event *ev) {
         }
         if (k->denied) {
             check(muon_sender_close_with(s, "amqp:unauthorized-access", denied),
+                  "muon_sender_close_with");
+        } else if (k->refusal != NULL) {
+            check(muon_sender_close_with(s, "amqp:invalid-field", k->refusal),
                   "muon_sender_close_with");
         } else if (k->queue == NULL) {
             check(muon_sender_close_with(s, "amqp:not-found", "no such queue"), "muon_sender_close_with");
@@ -788,6 +824,8 @@ int main(int argc, char **argv) {
             struct link *k = c->links;
             c->links = k->next_link;
             free_nodes(k->unsettled);
+            muon_selector_free(k->selector);
+            free(k->refusal);
             free(k->address);
             free(k);
         }

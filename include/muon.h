@@ -744,6 +744,51 @@ typedef struct muon_loop muon_loop;
 typedef struct muon_message muon_message;
 
 /**
+ * A parsed JMS message selector (a documented subset of the JMS 2.0
+ * selector grammar), to match messages against: what a server needs to
+ * honour a receiver's `apache.org:selector-filter:string` source filter.
+ *
+ * The subset: string literals in single quotes (`''` is a quote), exact
+ * numbers (`42`, `0x1F`, `42L`), approximate numbers (`1.5`, `2e3`,
+ * `1.5F`), `TRUE`, `FALSE`; identifiers; `=`, `<>`, `<`, `<=`, `>`, `>=`;
+ * `+`, `-`, `*`, `/`, unary `-`; `AND`, `OR`, `NOT`, parentheses;
+ * `x [NOT] BETWEEN a AND b`; `x [NOT] IN ('a', 'b')` (string or number
+ * literals); `x [NOT] LIKE 'pat' [ESCAPE 'c']` (`%` any text, `_` one
+ * character); `x IS [NOT] NULL`. Keywords are case-insensitive. At most
+ * 16 KiB of text and 100 levels of nesting (operator chains count).
+ *
+ * Identifiers: the JMS header names map to the AMQP message as
+ * ActiveMQ's AMQP mapping does: `JMSMessageID` the message-id,
+ * `JMSCorrelationID` the correlation-id (a string id as is; a ulong,
+ * uuid or binary id as text), `JMSType` the subject, `JMSPriority` the
+ * priority (4 when the header is absent), `JMSDeliveryMode`
+ * `'PERSISTENT'` (durable) or `'NON_PERSISTENT'`, `JMSTimestamp` the
+ * creation-time and `JMSExpiration` the absolute-expiry-time
+ * (milliseconds since the Unix epoch, NULL when absent),
+ * `JMSDestination` the to field, `JMSReplyTo` the reply-to,
+ * `JMSXUserID` the user-id, `JMSXGroupID` the group-id, `JMSXGroupSeq`
+ * the group-sequence, `JMSXDeliveryCount` the delivery-count plus one.
+ * Any other identifier is an application property: booleans, integers,
+ * timestamps (milliseconds), floats, doubles, strings, symbols and chars
+ * have values; other types and absent keys are NULL.
+ *
+ * Matching follows SQL's three-valued logic, as JMS says: a comparison
+ * with a NULL operand, or between types that do not compare (a string
+ * and a number; strings and booleans compare only with `=` and `<>`), is
+ * unknown; `NOT` unknown is unknown; a message matches only when the
+ * selector is true.
+ *
+ * Owned by the application: made by `muon_selector_new` or
+ * `muon_selector_from_filter`, freed with `muon_selector_free`. Plain
+ * data: it may move between threads, but not be used from two at once.
+ *
+ * Functions: `muon_selector_new`, `muon_selector_from_filter`,
+ * `muon_selector_matches`, `muon_selector_text`, `muon_selector_filter`,
+ * `muon_selector_free`.
+ */
+typedef struct muon_selector muon_selector;
+
+/**
  * A source or target terminus the peer attached a link with: its
  * address, whether it is dynamic, its durability, expiry policy and
  * timeout, distribution mode, capabilities, dynamic node properties and
@@ -5549,6 +5594,110 @@ enum muon_result muon_connection_sasl_scram_credentials(struct muon_connection c
                                                         const char *credentials);
 
 /**
+ * Parses the `len` bytes at `text` (UTF-8, no NUL needed) as a JMS
+ * message selector, e.g. `colour = 'red' AND weight > 10` (the grammar
+ * subset and the mapping of JMS header names are in `muon_selector`'s
+ * documentation).
+ *
+ * On success `*out` receives a new selector (ownership moves out: free it
+ * with `muon_selector_free`), whose `muon_selector_filter` is the filter
+ * set `{jms-selector: apache.org:selector-filter:string(text)}`, and
+ * `muon_last_error` is cleared. Text the subset does not support returns
+ * `MUON_RESULT_INVALID_ARGUMENT` and `muon_last_error()` says where and
+ * why, e.g. `invalid selector at column 8: expected an identifier, a
+ * literal or '(', found '='`. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT` (`text` or `out` NULL, also when `len` is 0),
+ * `MUON_RESULT_INVALID_UTF8`, `MUON_RESULT_INVALID_ARGUMENT`,
+ * `MUON_RESULT_PANIC`; `out` is written only on success. Thread-safe (it
+ * touches no loop); may be called from a callback.
+ *
+ * # Safety
+ * `text` is NULL or points to `len` readable bytes; `out` is NULL or
+ * writable.
+ */
+enum muon_result muon_selector_new(const char *text, size_t len, struct muon_selector **out);
+
+/**
+ * Finds the JMS selector in a source's filter set `filter` (a map, such
+ * as `muon_terminus_filter` of `muon_sender_remote_source` returns in
+ * `on_link_remote_attach`): the entry whose value is a string described
+ * by the symbol `apache.org:selector-filter:string` or the code
+ * 0x0000468C00000004, under any key; and parses it as
+ * `muon_selector_new` does.
+ *
+ * On success `*out` receives a new selector (free it with
+ * `muon_selector_free`) whose `muon_selector_filter` is that one entry,
+ * key and descriptor as the peer sent them: what a server answers with
+ * (`muon_sender_set_source_filter`) to say the selector is in force.
+ * Results: `MUON_RESULT_OK`; `MUON_RESULT_NOT_FOUND` (no selector entry:
+ * the receiver asked for no selector); `MUON_RESULT_WRONG_TYPE` (`filter`
+ * is not a map, or the selector entry does not describe a string);
+ * `MUON_RESULT_INVALID_ARGUMENT` (the selector is not supported:
+ * `muon_last_error()` says where and why, see `muon_selector_new`);
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. `out` is written only
+ * on success; `muon_last_error` is cleared on success and says why on
+ * the other results but NULL_ARGUMENT and PANIC. Other entries of the filter set are ignored: a server must
+ * not answer with filters it does not apply. Thread-safe for a value no
+ * other thread changes; may be called from a callback.
+ *
+ * # Safety
+ * `filter` is NULL or a live value (owned or a view); `out` is NULL or
+ * writable.
+ */
+enum muon_result muon_selector_from_filter(const struct muon_value *filter,
+                                           struct muon_selector **out);
+
+/**
+ * Whether `msg` matches `sel`: `*out` is true when the selector is true
+ * for the message, false when it is false or unknown (three-valued
+ * logic; see `muon_selector`). Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT` (any argument NULL; `out` untouched),
+ * `MUON_RESULT_PANIC`. Not thread-safe for one selector or message; may
+ * be called from a callback (a message handed to `on_message` included).
+ *
+ * # Safety
+ * `sel` is NULL or a live selector; `msg` is NULL or a live message;
+ * `out` is NULL or writable.
+ */
+enum muon_result muon_selector_matches(const struct muon_selector *sel,
+                                       const struct muon_message *msg,
+                                       bool *out);
+
+/**
+ * The selector's text, NUL-terminated; NULL for NULL. Borrowed until
+ * `sel` is freed. Not thread-safe for one selector; may be called from a
+ * callback.
+ *
+ * # Safety
+ * `sel` is NULL or a live selector.
+ */
+const char *muon_selector_text(const struct muon_selector *sel);
+
+/**
+ * The filter set that says this selector is in force: a map with one
+ * entry, the selector as a string described by its filter descriptor
+ * (for a selector from `muon_selector_from_filter`, the key and
+ * descriptor the peer used). A server passes it to
+ * `muon_sender_set_source_filter` in `on_link_remote_attach` (which
+ * copies it). A view borrowed until `sel` is freed; NULL for NULL. Not
+ * thread-safe for one selector; may be called from a callback.
+ *
+ * # Safety
+ * `sel` is NULL or a live selector.
+ */
+const struct muon_value *muon_selector_filter(const struct muon_selector *sel);
+
+/**
+ * Frees a selector; NULL is ignored. Its text and filter views are
+ * invalid afterwards. Not thread-safe for one selector; may be called
+ * from a callback.
+ *
+ * # Safety
+ * `sel` is NULL or a selector not yet freed.
+ */
+void muon_selector_free(struct muon_selector *sel);
+
+/**
  * A sender to `address` on `conn`: the one an earlier call of this
  * function opened for the same address on the same connection, while it
  * is still open (neither side closed it, its transport was not lost);
@@ -6302,15 +6451,16 @@ void muon_url_free(struct muon_url *url);
 
 /**
  * Why the last failed call on this thread of `muon_url_parse`,
- * `muon_loop_connect` or `muon_loop_listen` failed, in one line that
- * names what was wrong (the part of a bad URL, the TLS file, the address
- * in use), e.g. `invalid URL "localhost:abc/q": the port "abc" is not a
- * number`; NULL when the last of those calls on this thread succeeded, or
- * none was made. A URL quoted in the text never shows its password (it is
+ * `muon_loop_connect`, `muon_loop_listen`, `muon_selector_new` or
+ * `muon_selector_from_filter` failed, in one line that names what was
+ * wrong (the part of a bad URL, the TLS file, the address in use, where a
+ * selector stops being supported), e.g. `invalid URL "localhost:abc/q":
+ * the port "abc" is not a number`; NULL when the last of those calls on
+ * this thread succeeded, or none was made. A URL quoted in the text never shows its password (it is
  * replaced by `***`).
  *
  * The text belongs to the thread and stays valid until the next call of
- * one of those three functions on the same thread; never free it.
+ * one of those functions on the same thread; never free it.
  * Thread-safe (each thread has its own); may be called from a callback.
  *
  * # Safety

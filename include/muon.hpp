@@ -2246,6 +2246,63 @@ private:
     muon_url *u_ = nullptr;
 };
 
+/**
+ * A parsed JMS message selector (a `muon_selector`; the subset and the
+ * mapping of JMS header names are in muon.h), for a server that applies a
+ * receiver's `apache.org:selector-filter:string` filter. Move-only.
+ */
+class selector {
+public:
+    /** Parses `text`; throws `muon::error` (invalid_argument) whose `what()` is `muon::last_error()` (where and why). */
+    explicit selector(const std::string &text) {
+        check(muon_selector_new(text.data(), text.size(), &s_), "muon::selector");
+    }
+    /**
+     * The selector in a receiver's filter set (`terminus::filter()`, any
+     * key, by symbol or numeric descriptor); std::nullopt when it has
+     * none. Throws `muon::error` when it is not a string or not supported.
+     */
+    static std::optional<selector> from_filter(value_view filter) {
+        muon_selector *s = nullptr;
+        muon_result rc = muon_selector_from_filter(filter.get(), &s);
+        if (rc == MUON_RESULT_NOT_FOUND || rc == MUON_RESULT_NULL_ARGUMENT) return std::nullopt;
+        selector out;
+        out.s_ = s;
+        out.check(rc, "muon::selector::from_filter");
+        return out;
+    }
+    ~selector() { muon_selector_free(s_); }
+    /** Takes `o`'s selector. */
+    selector(selector &&o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    /** Takes `o`'s selector. */
+    selector &operator=(selector &&o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    selector(const selector &) = delete;
+    selector &operator=(const selector &) = delete;
+    /** True when `m` matches (false for false and for unknown). */
+    bool matches(message_view m) const {
+        bool yes = false;
+        muon_result rc = muon_selector_matches(s_, m.get(), &yes);
+        if (rc != MUON_RESULT_OK) throw error(static_cast<errc>(rc), "muon::selector::matches");
+        return yes;
+    }
+    /** The selector's text. */
+    std::string text() const { return muon_selector_text(s_); }
+    /** The filter set to answer with (`muon_sender_set_source_filter`); valid as long as this selector. */
+    value_view filter() const noexcept { return value_view(muon_selector_filter(s_)); }
+    /** The C selector. */
+    const muon_selector *get() const noexcept { return s_; }
+
+private:
+    selector() = default;
+    void check(muon_result rc, const char *what) const {
+        if (rc != MUON_RESULT_OK) throw error(static_cast<errc>(rc), last_error().value_or(what));
+    }
+    muon_selector *s_ = nullptr;
+};
+
 // --------------------------------------------------------------- handles
 
 class loop_ref;

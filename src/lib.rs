@@ -14,5 +14,6 @@
 pub mod codec;
 pub mod engine;
 pub mod reactor;
+pub mod selector;
 
 mod ffi;

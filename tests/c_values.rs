@@ -190,3 +190,31 @@ fn every_header_function_is_called_from_c() {
         "never called from C with a real argument: {uncalled:?}"
     );
 }
+
+const SELECTOR_EXPECTED: &str = r#"colour = 'red' -> yes no no
+weight > 10 AND colour <> 'red' -> no no yes
+colour IN ('red', 'green') OR JMSPriority >= 9 -> yes yes no
+colour LIKE '%e%' AND NOT weight BETWEEN 1 AND 5 -> yes no yes
+missing = 1 OR missing IS NULL AND JMSType = 'order' -> yes yes yes
+colour == 'red' -> MUON_RESULT_INVALID_ARGUMENT: invalid selector at column 9: expected an identifier, a literal or '(', found '='
+colour = 'red -> MUON_RESULT_INVALID_ARGUMENT: invalid selector at column 10: the string literal is not closed (missing ')
+weight IN (colour) -> MUON_RESULT_INVALID_ARGUMENT: invalid selector at column 12: expected a string or number literal in the IN list, found 'colour'
+filter: {:jms-selector: @:apache.org:selector-filter:string 'weight < 5'}
+from filter: colour = 'green'
+answers: {:my-selector: @0x468c00000004 "colour = 'green'"}
+green matches: yes
+bad filter: invalid selector at column 4: expected an identifier, a literal or '(', found the end of the selector
+selector: ok
+"#;
+
+#[test]
+fn selector_c_static() {
+    let exe = compile_c(Path::new("tests/c/selector.c"), Link::Static);
+    run_expecting(&exe, &[], SELECTOR_EXPECTED);
+}
+
+#[test]
+fn selector_c_shared() {
+    let exe = compile_c(Path::new("tests/c/selector.c"), Link::Shared);
+    run_expecting(&exe, &[], SELECTOR_EXPECTED);
+}

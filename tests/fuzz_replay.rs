@@ -64,3 +64,8 @@ fn parse_frame() {
 fn connection() {
     replay("connection", common_connection::check_connection);
 }
+
+#[test]
+fn selector() {
+    replay("selector", common::check_selector);
+}

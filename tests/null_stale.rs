@@ -543,6 +543,16 @@ impl Call {
                 writeln!(self.post, "    muon_link_options_free({v});").unwrap();
                 v
             }
+            "const struct muon_selector *" | "struct muon_selector *" => {
+                let v = self.var("struct muon_selector *$ = NULL;");
+                writeln!(
+                    self.pre,
+                    "    CHECK(muon_selector_new(\"a = 1\", 5, &{v}));"
+                )
+                .unwrap();
+                writeln!(self.post, "    muon_selector_free({v});").unwrap();
+                v
+            }
             "const struct muon_message *" | "struct muon_message *" => {
                 let v = self.var("struct muon_message *$ = make_message();");
                 writeln!(self.post, "    muon_message_free({v});").unwrap();
@@ -594,6 +604,7 @@ impl Call {
             "size_t" => match (f.name.as_str(), p.name.as_str()) {
                 ("muon_message_decode", "len") => "sizeof MESSAGE_BYTES".into(),
                 ("muon_value_decode", "len") => "sizeof VALUE_BYTES".into(),
+                ("muon_selector_new", "len") => "1".into(),
                 (_, "index" | "section") => "0".into(),
                 _ => "16".into(),
             },

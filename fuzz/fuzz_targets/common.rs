@@ -200,3 +200,34 @@ pub fn check_parse_frame(data: &[u8]) {
         }
     }
 }
+
+/// A JMS selector (`muon::selector`): the input up to its first NUL byte
+/// is the selector's text, the rest (if any) a message to match it
+/// against. Parsing must not panic and, bounded as it is, must refuse or
+/// accept; a refusal names a column within the text (or just past it); an
+/// accepted selector must match, without panicking, the default message
+/// and the message that follows when it decodes.
+pub fn check_selector(data: &[u8]) {
+    use muon::selector::Selector;
+    let (text, rest) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let Ok(text) = std::str::from_utf8(text) else {
+        return;
+    };
+    match Selector::parse(text) {
+        Ok(sel) => {
+            assert_eq!(sel.text(), text);
+            let _ = sel.matches(&Message::default());
+            if let Ok(m) = Message::decode(rest) {
+                let _ = sel.matches(&m);
+            }
+        }
+        Err(e) => assert!(
+            e.column >= 1 && e.column <= text.chars().count() + 1,
+            "column {} outside {text:?}",
+            e.column
+        ),
+    }
+}

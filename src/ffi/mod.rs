@@ -40,6 +40,7 @@ pub mod message_props;
 pub mod options;
 pub mod result;
 pub mod sasl;
+pub mod selector;
 pub mod sender_to;
 pub mod signal;
 pub mod terminus;

@@ -478,6 +478,15 @@ void additions() {
     m.string_property("s", "text").long_property("n", -5).bool_property("b", true);
     CHECK(m.string_property("s") == "text" && m.long_property("n") == -5 && m.bool_property("b") == true);
     CHECK(!m.string_property("missing") && !m.long_property("missing") && !m.bool_property("missing"));
+
+    muon::selector sel("n < 0 AND s LIKE 't%' AND b");
+    CHECK(sel.matches(m) && sel.text() == "n < 0 AND s LIKE 't%' AND b" && sel.filter());
+    CHECK(!muon::selector("n > 0").matches(m));
+    EXPECT_ERROR(invalid_argument, muon::selector("n == 1"));
+    CHECK(muon::last_error() && muon::last_error()->find("column 4") != std::string::npos);
+    auto again = muon::selector::from_filter(sel.filter());
+    CHECK(again && again->matches(m) && again->text() == sel.text());
+    CHECK(!muon::selector::from_filter(muon::value_view()));
     EXPECT_ERROR(wrong_type, m.long_property("s"));
     CHECK(muon::message_view(m).string_property("s") == "text");
 

@@ -1,0 +1,1120 @@
+//! JMS message selectors (a subset of the grammar of JMS 2.0 §3.8.1), for
+//! servers that honour the `apache.org:selector-filter:string` source
+//! filter.
+//!
+//! A [`Selector`] is parsed once by a hand-written recursive-descent parser
+//! with bounded input (at most [`MAX_LEN`] bytes) and bounded expression
+//! depth ([`MAX_DEPTH`]), so hostile text costs bounded time and stack;
+//! anything outside the subset is refused with the position where parsing
+//! stopped. [`Selector::matches`] evaluates it against a [`Message`] with
+//! SQL's three-valued logic, as JMS requires: a comparison involving an
+//! absent value (or values of types that do not compare) is *unknown*, and
+//! a message matches only when the whole selector is *true*.
+//!
+//! The subset:
+//! - literals: strings in single quotes (`''` is a quote), exact numbers
+//!   (`42`, `-7`, `0x1F`, `42L`), approximate numbers (`1.5`, `.5`, `2e3`,
+//!   `1.5F`, `1.5D`), `TRUE`, `FALSE`, `NULL` is not a literal (only in
+//!   `IS [NOT] NULL`);
+//! - identifiers: the JMS header names below, else an application property;
+//! - `=`, `<>`, `<`, `<=`, `>`, `>=`; `+`, `-`, `*`, `/` and unary `+`/`-`;
+//!   `AND`, `OR`, `NOT`; parentheses;
+//! - `x [NOT] BETWEEN a AND b`, `x [NOT] IN ('a', 'b', ...)` (string or
+//!   numeric literals), `x [NOT] LIKE 'pattern' [ESCAPE 'c']` (`%` any
+//!   text, `_` one character), `x IS [NOT] NULL`.
+//!
+//! Keywords are case-insensitive; identifiers are case-sensitive.
+//!
+//! JMS header names map to the AMQP message as ActiveMQ's AMQP mapping
+//! does: `JMSMessageID` the message-id, `JMSCorrelationID` the
+//! correlation-id (a string, or the text of a ulong, uuid or binary id),
+//! `JMSType` the subject, `JMSPriority` the header's priority (4 when
+//! absent), `JMSDeliveryMode` `'PERSISTENT'` when the header's durable flag
+//! is set and `'NON_PERSISTENT'` otherwise, `JMSTimestamp` the
+//! creation-time and `JMSExpiration` the absolute-expiry-time (milliseconds
+//! since the Unix epoch; NULL when absent), `JMSDestination` the to field,
+//! `JMSReplyTo` the reply-to, `JMSXUserID` the user-id (as UTF-8 text),
+//! `JMSXGroupID` the group-id, `JMSXGroupSeq` the group-sequence,
+//! `JMSXDeliveryCount` the header's delivery-count plus one. Any other
+//! identifier names an application property (§3.2.5): booleans, integers
+//! of any width, timestamps (as milliseconds), floats, doubles, strings,
+//! symbols and chars have values; other types and absent keys are NULL.
+
+use std::fmt;
+
+use crate::codec::Value;
+use crate::codec::message::Message;
+
+/// The longest selector text accepted, in bytes.
+pub const MAX_LEN: usize = 16 * 1024;
+/// The deepest expression tree accepted (nesting and operator chains).
+pub const MAX_DEPTH: usize = 100;
+
+/// Why a selector was refused: where (1-based character column) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorError {
+    /// 1-based column (in characters) where parsing stopped.
+    pub column: usize,
+    /// What was wrong there.
+    pub reason: String,
+}
+
+impl fmt::Display for SelectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid selector at column {}: {}",
+            self.column, self.reason
+        )
+    }
+}
+
+impl std::error::Error for SelectorError {}
+
+/// A parsed JMS selector.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    root: Expr,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Lit {
+    Bool(bool),
+    Long(i64),
+    Double(f64),
+    Str(String),
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Lit(Lit),
+    Ident(String),
+    Neg(Box<Expr>),
+    Arith(Arith, Box<Expr>, Box<Expr>),
+    Cmp(Cmp, Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Between(Box<Expr>, Box<Expr>, Box<Expr>),
+    In(Box<Expr>, Vec<Lit>),
+    Like(Box<Expr>, Vec<char>, Option<char>),
+    IsNull(Box<Expr>),
+}
+
+// ---- lexer ---------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Long(i64),
+    Double(f64),
+    Op(&'static str),
+    /// 9223372036854775808: valid only after a unary minus.
+    MinLongMagnitude,
+    End,
+}
+
+struct Lexer<'a> {
+    chars: Vec<(usize, char)>,
+    pos: usize,
+    _text: &'a str,
+}
+
+fn err<T>(column: usize, reason: impl Into<String>) -> Result<T, SelectorError> {
+    Err(SelectorError {
+        column,
+        reason: reason.into(),
+    })
+}
+
+impl<'a> Lexer<'a> {
+    fn new(text: &'a str) -> Self {
+        Lexer {
+            chars: text.char_indices().collect(),
+            pos: 0,
+            _text: text,
+        }
+    }
+
+    fn peek_char(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.pos + ahead).map(|&(_, c)| c)
+    }
+
+    /// The next token and its 1-based column.
+    fn next(&mut self) -> Result<(Tok, usize), SelectorError> {
+        while self.peek_char(0).is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+        let col = self.pos + 1;
+        let Some(c) = self.peek_char(0) else {
+            return Ok((Tok::End, col));
+        };
+        if c.is_alphabetic() || c == '_' || c == '$' {
+            let start = self.pos;
+            while self
+                .peek_char(0)
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            {
+                self.pos += 1;
+            }
+            let s: String = self.chars[start..self.pos]
+                .iter()
+                .map(|&(_, c)| c)
+                .collect();
+            return Ok((Tok::Ident(s), col));
+        }
+        if c == '\'' {
+            self.pos += 1;
+            let mut s = String::new();
+            loop {
+                match self.peek_char(0) {
+                    None => return err(col, "the string literal is not closed (missing ')"),
+                    Some('\'') if self.peek_char(1) == Some('\'') => {
+                        s.push('\'');
+                        self.pos += 2;
+                    }
+                    Some('\'') => {
+                        self.pos += 1;
+                        return Ok((Tok::Str(s), col));
+                    }
+                    Some(c) => {
+                        s.push(c);
+                        self.pos += 1;
+                    }
+                }
+            }
+        }
+        if c.is_ascii_digit() || (c == '.' && self.peek_char(1).is_some_and(|d| d.is_ascii_digit()))
+        {
+            return self.number(col);
+        }
+        let two: String = [Some(c), self.peek_char(1)].iter().flatten().collect();
+        for op in ["<>", "<=", ">="] {
+            if two == op {
+                self.pos += 2;
+                return Ok((Tok::Op(op), col));
+            }
+        }
+        for op in ["=", "<", ">", "+", "-", "*", "/", "(", ")", ","] {
+            if op.starts_with(c) {
+                self.pos += 1;
+                return Ok((Tok::Op(op), col));
+            }
+        }
+        if c == '"' {
+            return err(
+                col,
+                "quoted identifiers are not supported (strings use single quotes)",
+            );
+        }
+        err(col, format!("unexpected character {c:?}"))
+    }
+
+    fn number(&mut self, col: usize) -> Result<(Tok, usize), SelectorError> {
+        let start = self.pos;
+        let take = |l: &mut Self, f: &dyn Fn(char) -> bool| {
+            while l.peek_char(0).is_some_and(f) {
+                l.pos += 1;
+            }
+        };
+        let text = |l: &Self, from: usize| -> String {
+            l.chars[from..l.pos].iter().map(|&(_, c)| c).collect()
+        };
+        if self.peek_char(0) == Some('0') && matches!(self.peek_char(1), Some('x' | 'X')) {
+            self.pos += 2;
+            let digits = self.pos;
+            take(self, &|c| c.is_ascii_hexdigit());
+            let t = text(self, digits);
+            if matches!(self.peek_char(0), Some('l' | 'L')) {
+                self.pos += 1;
+            }
+            self.no_trailing_letter()?;
+            return match i64::from_str_radix(&t, 16) {
+                Ok(v) => Ok((Tok::Long(v), col)),
+                Err(_) => err(col, format!("bad hexadecimal number 0x{t}")),
+            };
+        }
+        take(self, &|c| c.is_ascii_digit());
+        let mut approx = false;
+        if self.peek_char(0) == Some('.') {
+            approx = true;
+            self.pos += 1;
+            take(self, &|c| c.is_ascii_digit());
+        }
+        if matches!(self.peek_char(0), Some('e' | 'E')) {
+            let sign = usize::from(matches!(self.peek_char(1), Some('+' | '-')));
+            if self.peek_char(1 + sign).is_some_and(|c| c.is_ascii_digit()) {
+                approx = true;
+                self.pos += 1 + sign;
+                take(self, &|c| c.is_ascii_digit());
+            }
+        }
+        let t = text(self, start);
+        match self.peek_char(0) {
+            Some('f' | 'F' | 'd' | 'D') => {
+                approx = true;
+                self.pos += 1;
+            }
+            Some('l' | 'L') if !approx => self.pos += 1,
+            _ => {}
+        }
+        self.no_trailing_letter()?;
+        if approx {
+            match t.parse::<f64>() {
+                Ok(v) => Ok((Tok::Double(v), col)),
+                Err(_) => err(col, format!("bad number {t}")),
+            }
+        } else {
+            match t.parse::<i64>() {
+                Ok(v) => Ok((Tok::Long(v), col)),
+                Err(_) if t == "9223372036854775808" => Ok((Tok::MinLongMagnitude, col)),
+                Err(_) => err(col, format!("the number {t} is out of range")),
+            }
+        }
+    }
+
+    fn no_trailing_letter(&self) -> Result<(), SelectorError> {
+        match self.peek_char(0) {
+            Some(c) if c.is_alphanumeric() || c == '_' || c == '$' || c == '.' => {
+                err(self.pos + 1, format!("unexpected {c:?} after a number"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+// ---- parser --------------------------------------------------------------
+
+const KEYWORDS: [&str; 11] = [
+    "AND", "OR", "NOT", "BETWEEN", "LIKE", "IN", "IS", "NULL", "ESCAPE", "TRUE", "FALSE",
+];
+
+fn is_kw(t: &Tok, kw: &str) -> bool {
+    matches!(t, Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
+}
+
+struct Parser<'a> {
+    lex: Lexer<'a>,
+    tok: Tok,
+    col: usize,
+    depth: usize,
+}
+
+fn depth(e: &Expr) -> usize {
+    // Only called on freshly built nodes whose children are bounded.
+    1 + match e {
+        Expr::Lit(_) | Expr::Ident(_) => 0,
+        Expr::Neg(a) | Expr::Not(a) | Expr::IsNull(a) | Expr::In(a, _) | Expr::Like(a, _, _) => {
+            depth(a)
+        }
+        Expr::Arith(_, a, b) | Expr::Cmp(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            depth(a).max(depth(b))
+        }
+        Expr::Between(a, b, c) => depth(a).max(depth(b)).max(depth(c)),
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn bump(&mut self) -> Result<(), SelectorError> {
+        let (t, c) = self.lex.next()?;
+        self.tok = t;
+        self.col = c;
+        Ok(())
+    }
+
+    fn found(&self) -> String {
+        match &self.tok {
+            Tok::End => "the end of the selector".to_owned(),
+            Tok::Ident(s) => format!("'{s}'"),
+            Tok::Str(s) => format!("the string '{s}'"),
+            Tok::Long(v) => format!("the number {v}"),
+            Tok::Double(v) => format!("the number {v}"),
+            Tok::Op(o) => format!("'{o}'"),
+            Tok::MinLongMagnitude => "the number 9223372036854775808".to_owned(),
+        }
+    }
+
+    fn expected<T>(&self, what: &str) -> Result<T, SelectorError> {
+        err(self.col, format!("expected {what}, found {}", self.found()))
+    }
+
+    /// Builds a node, refusing trees deeper than MAX_DEPTH.
+    fn node(&self, e: Expr) -> Result<Expr, SelectorError> {
+        if depth(&e) > MAX_DEPTH {
+            return err(
+                self.col,
+                format!("the expression is nested deeper than {MAX_DEPTH} levels"),
+            );
+        }
+        Ok(e)
+    }
+
+    fn enter(&mut self) -> Result<(), SelectorError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return err(
+                self.col,
+                format!("the expression is nested deeper than {MAX_DEPTH} levels"),
+            );
+        }
+        Ok(())
+    }
+
+    fn or(&mut self) -> Result<Expr, SelectorError> {
+        self.enter()?;
+        let mut e = self.and()?;
+        while is_kw(&self.tok, "OR") {
+            self.bump()?;
+            let r = self.and()?;
+            e = self.node(Expr::Or(Box::new(e), Box::new(r)))?;
+        }
+        self.depth -= 1;
+        Ok(e)
+    }
+
+    fn and(&mut self) -> Result<Expr, SelectorError> {
+        let mut e = self.not()?;
+        while is_kw(&self.tok, "AND") {
+            self.bump()?;
+            let r = self.not()?;
+            e = self.node(Expr::And(Box::new(e), Box::new(r)))?;
+        }
+        Ok(e)
+    }
+
+    fn not(&mut self) -> Result<Expr, SelectorError> {
+        if is_kw(&self.tok, "NOT") {
+            self.enter()?;
+            self.bump()?;
+            let e = self.not()?;
+            self.depth -= 1;
+            return self.node(Expr::Not(Box::new(e)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr, SelectorError> {
+        let left = self.sum()?;
+        if let Tok::Op(op) = self.tok {
+            let cmp = match op {
+                "=" => Some(Cmp::Eq),
+                "<>" => Some(Cmp::Ne),
+                "<" => Some(Cmp::Lt),
+                "<=" => Some(Cmp::Le),
+                ">" => Some(Cmp::Gt),
+                ">=" => Some(Cmp::Ge),
+                _ => None,
+            };
+            if let Some(cmp) = cmp {
+                self.bump()?;
+                let right = self.sum()?;
+                return self.node(Expr::Cmp(cmp, Box::new(left), Box::new(right)));
+            }
+        }
+        if is_kw(&self.tok, "IS") {
+            self.bump()?;
+            let negate = is_kw(&self.tok, "NOT");
+            if negate {
+                self.bump()?;
+            }
+            if !is_kw(&self.tok, "NULL") {
+                return self.expected("NULL after IS");
+            }
+            self.bump()?;
+            let e = self.node(Expr::IsNull(Box::new(left)))?;
+            return if negate {
+                self.node(Expr::Not(Box::new(e)))
+            } else {
+                Ok(e)
+            };
+        }
+        let negate = is_kw(&self.tok, "NOT");
+        if negate {
+            self.bump()?;
+        }
+        let e = if is_kw(&self.tok, "BETWEEN") {
+            self.bump()?;
+            let low = self.sum()?;
+            if !is_kw(&self.tok, "AND") {
+                return self.expected("AND in BETWEEN ... AND ...");
+            }
+            self.bump()?;
+            let high = self.sum()?;
+            Expr::Between(Box::new(left), Box::new(low), Box::new(high))
+        } else if is_kw(&self.tok, "IN") {
+            self.bump()?;
+            if self.tok != Tok::Op("(") {
+                return self.expected("'(' after IN");
+            }
+            let mut items = Vec::new();
+            loop {
+                self.bump()?;
+                items.push(self.literal_in_list()?);
+                self.bump()?;
+                match self.tok {
+                    Tok::Op(",") => continue,
+                    Tok::Op(")") => break,
+                    _ => return self.expected("',' or ')' in the IN list"),
+                }
+            }
+            self.bump()?;
+            Expr::In(Box::new(left), items)
+        } else if is_kw(&self.tok, "LIKE") {
+            self.bump()?;
+            let Tok::Str(pattern) = &self.tok else {
+                return self.expected("a string pattern after LIKE");
+            };
+            let pattern: Vec<char> = pattern.chars().collect();
+            self.bump()?;
+            let mut escape = None;
+            if is_kw(&self.tok, "ESCAPE") {
+                self.bump()?;
+                match &self.tok {
+                    Tok::Str(s) if s.chars().count() == 1 => escape = s.chars().next(),
+                    _ => return self.expected("a one-character string after ESCAPE"),
+                }
+                self.bump()?;
+            }
+            Expr::Like(Box::new(left), pattern, escape)
+        } else if negate {
+            return self.expected("BETWEEN, IN or LIKE after NOT");
+        } else {
+            return Ok(left);
+        };
+        let e = self.node(e)?;
+        if negate {
+            self.node(Expr::Not(Box::new(e)))
+        } else {
+            Ok(e)
+        }
+    }
+
+    fn literal_in_list(&mut self) -> Result<Lit, SelectorError> {
+        let neg = self.tok == Tok::Op("-");
+        if neg {
+            self.bump()?;
+        }
+        match (&self.tok, neg) {
+            (Tok::Str(s), false) => Ok(Lit::Str(s.clone())),
+            (Tok::Long(v), _) => Ok(Lit::Long(if neg { -*v } else { *v })),
+            (Tok::Double(v), _) => Ok(Lit::Double(if neg { -*v } else { *v })),
+            _ => self.expected("a string or number literal in the IN list"),
+        }
+    }
+
+    fn sum(&mut self) -> Result<Expr, SelectorError> {
+        let mut e = self.product()?;
+        loop {
+            let op = match self.tok {
+                Tok::Op("+") => Arith::Add,
+                Tok::Op("-") => Arith::Sub,
+                _ => return Ok(e),
+            };
+            self.bump()?;
+            let r = self.product()?;
+            e = self.node(Expr::Arith(op, Box::new(e), Box::new(r)))?;
+        }
+    }
+
+    fn product(&mut self) -> Result<Expr, SelectorError> {
+        let mut e = self.unary()?;
+        loop {
+            let op = match self.tok {
+                Tok::Op("*") => Arith::Mul,
+                Tok::Op("/") => Arith::Div,
+                _ => return Ok(e),
+            };
+            self.bump()?;
+            let r = self.unary()?;
+            e = self.node(Expr::Arith(op, Box::new(e), Box::new(r)))?;
+        }
+    }
+
+    fn unary(&mut self) -> Result<Expr, SelectorError> {
+        match self.tok {
+            Tok::Op("-") => {
+                self.enter()?;
+                self.bump()?;
+                let e = match self.tok {
+                    // The literal's own sign: -9223372036854775808 fits.
+                    Tok::MinLongMagnitude => {
+                        self.bump()?;
+                        Expr::Lit(Lit::Long(i64::MIN))
+                    }
+                    _ => {
+                        let inner = self.unary()?;
+                        self.node(Expr::Neg(Box::new(inner)))?
+                    }
+                };
+                self.depth -= 1;
+                Ok(e)
+            }
+            Tok::Op("+") => {
+                self.enter()?;
+                self.bump()?;
+                let e = self.unary()?;
+                self.depth -= 1;
+                Ok(e)
+            }
+            _ => self.primary(),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, SelectorError> {
+        let e = match &self.tok {
+            Tok::Op("(") => {
+                self.bump()?;
+                let e = self.or()?;
+                if self.tok != Tok::Op(")") {
+                    return self.expected("')'");
+                }
+                e
+            }
+            Tok::Str(s) => Expr::Lit(Lit::Str(s.clone())),
+            Tok::Long(v) => Expr::Lit(Lit::Long(*v)),
+            Tok::MinLongMagnitude => {
+                return err(self.col, "the number 9223372036854775808 is out of range");
+            }
+            Tok::Double(v) => Expr::Lit(Lit::Double(*v)),
+            t if is_kw(t, "TRUE") => Expr::Lit(Lit::Bool(true)),
+            t if is_kw(t, "FALSE") => Expr::Lit(Lit::Bool(false)),
+            t if is_kw(t, "NULL") => {
+                return err(self.col, "NULL is supported only in IS [NOT] NULL");
+            }
+            Tok::Ident(s) if KEYWORDS.iter().any(|k| s.eq_ignore_ascii_case(k)) => {
+                return self.expected("an identifier or a literal");
+            }
+            Tok::Ident(s) => Expr::Ident(s.clone()),
+            _ => return self.expected("an identifier, a literal or '('"),
+        };
+        self.bump()?;
+        Ok(e)
+    }
+}
+
+impl Selector {
+    /// Parses `text`; refuses what the subset does not support, saying
+    /// where.
+    pub fn parse(text: &str) -> Result<Selector, SelectorError> {
+        if text.len() > MAX_LEN {
+            return err(1, format!("the selector is longer than {MAX_LEN} bytes"));
+        }
+        let mut p = Parser {
+            lex: Lexer::new(text),
+            tok: Tok::End,
+            col: 1,
+            depth: 0,
+        };
+        p.bump()?;
+        if p.tok == Tok::End {
+            return err(1, "the selector is empty");
+        }
+        let root = p.or()?;
+        if p.tok != Tok::End {
+            return p.expected("an operator or the end of the selector");
+        }
+        Ok(Selector {
+            root,
+            text: text.to_owned(),
+        })
+    }
+
+    /// The text it was parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// True when `msg` matches (the selector is *true* for it; *false* and
+    /// *unknown* do not match).
+    pub fn matches(&self, msg: &Message) -> bool {
+        truth(&eval(&self.root, msg)) == Some(true)
+    }
+}
+
+// ---- evaluation ----------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum V {
+    Null,
+    Bool(bool),
+    Long(i64),
+    Double(f64),
+    Str(String),
+}
+
+fn truth(v: &V) -> Option<bool> {
+    match v {
+        V::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+fn from_truth(t: Option<bool>) -> V {
+    t.map_or(V::Null, V::Bool)
+}
+
+fn lit(l: &Lit) -> V {
+    match l {
+        Lit::Bool(b) => V::Bool(*b),
+        Lit::Long(v) => V::Long(*v),
+        Lit::Double(v) => V::Double(*v),
+        Lit::Str(s) => V::Str(s.clone()),
+    }
+}
+
+fn id_text(v: &Value<'_>) -> V {
+    match v {
+        Value::String(s) | Value::Symbol(s) => V::Str(s.to_string()),
+        Value::Ulong(n) => V::Str(n.to_string()),
+        Value::Uuid(u) => V::Str(
+            u.iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let sep = if matches!(i, 4 | 6 | 8 | 10) { "-" } else { "" };
+                    format!("{sep}{b:02x}")
+                })
+                .collect(),
+        ),
+        Value::Binary(b) => V::Str(String::from_utf8_lossy(b).into_owned()),
+        _ => V::Null,
+    }
+}
+
+fn property(v: &Value<'_>) -> V {
+    match v {
+        Value::Bool(b) => V::Bool(*b),
+        Value::Ubyte(n) => V::Long(i64::from(*n)),
+        Value::Ushort(n) => V::Long(i64::from(*n)),
+        Value::Uint(n) => V::Long(i64::from(*n)),
+        Value::Ulong(n) => i64::try_from(*n).map_or(V::Double(*n as f64), V::Long),
+        Value::Byte(n) => V::Long(i64::from(*n)),
+        Value::Short(n) => V::Long(i64::from(*n)),
+        Value::Int(n) => V::Long(i64::from(*n)),
+        Value::Long(n) | Value::Timestamp(n) => V::Long(*n),
+        Value::Float(f) => V::Double(f64::from(*f)),
+        Value::Double(f) => V::Double(*f),
+        Value::String(s) | Value::Symbol(s) => V::Str(s.to_string()),
+        Value::Char(c) => V::Str(c.to_string()),
+        _ => V::Null,
+    }
+}
+
+fn ident(name: &str, m: &Message) -> V {
+    let p = m.properties.as_ref();
+    let h = m.header.as_ref();
+    let text = |s: Option<&String>| s.map_or(V::Null, |s| V::Str(s.clone()));
+    match name {
+        "JMSMessageID" => p
+            .and_then(|p| p.message_id.as_ref())
+            .map_or(V::Null, id_text),
+        "JMSCorrelationID" => p
+            .and_then(|p| p.correlation_id.as_ref())
+            .map_or(V::Null, id_text),
+        "JMSType" => text(p.and_then(|p| p.subject.as_ref())),
+        "JMSDestination" => text(p.and_then(|p| p.to.as_ref())),
+        "JMSReplyTo" => text(p.and_then(|p| p.reply_to.as_ref())),
+        "JMSXGroupID" => text(p.and_then(|p| p.group_id.as_ref())),
+        "JMSXGroupSeq" => p
+            .and_then(|p| p.group_sequence)
+            .map_or(V::Null, |n| V::Long(i64::from(n))),
+        "JMSXUserID" => p.and_then(|p| p.user_id.as_ref()).map_or(V::Null, |b| {
+            V::Str(String::from_utf8_lossy(&b.0).into_owned())
+        }),
+        "JMSTimestamp" => p
+            .and_then(|p| p.creation_time)
+            .map_or(V::Null, |t| V::Long(t.0)),
+        "JMSExpiration" => p
+            .and_then(|p| p.absolute_expiry_time)
+            .map_or(V::Null, |t| V::Long(t.0)),
+        "JMSPriority" => V::Long(i64::from(h.map_or(4, |h| h.priority))),
+        "JMSDeliveryMode" => V::Str(
+            if h.is_some_and(|h| h.durable) {
+                "PERSISTENT"
+            } else {
+                "NON_PERSISTENT"
+            }
+            .to_owned(),
+        ),
+        "JMSXDeliveryCount" => V::Long(i64::from(h.map_or(0, |h| h.delivery_count)) + 1),
+        _ => m
+            .application_properties
+            .as_ref()
+            .and_then(|a| {
+                a.0.iter().find_map(|(k, v)| match k {
+                    Value::String(s) if s == name => Some(v),
+                    _ => None,
+                })
+            })
+            .map_or(V::Null, property),
+    }
+}
+
+fn as_f64(v: &V) -> Option<f64> {
+    match v {
+        V::Long(n) => Some(*n as f64),
+        V::Double(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn arith(op: Arith, a: V, b: V) -> V {
+    if let (V::Long(x), V::Long(y)) = (&a, &b) {
+        let r = match op {
+            Arith::Add => x.checked_add(*y),
+            Arith::Sub => x.checked_sub(*y),
+            Arith::Mul => x.checked_mul(*y),
+            Arith::Div if *y == 0 => return V::Null,
+            Arith::Div => x.checked_div(*y),
+        };
+        if let Some(r) = r {
+            return V::Long(r);
+        }
+    }
+    match (as_f64(&a), as_f64(&b)) {
+        (Some(x), Some(y)) => V::Double(match op {
+            Arith::Add => x + y,
+            Arith::Sub => x - y,
+            Arith::Mul => x * y,
+            Arith::Div => x / y,
+        }),
+        _ => V::Null,
+    }
+}
+
+fn compare(op: Cmp, a: &V, b: &V) -> Option<bool> {
+    let ord = match (a, b) {
+        (V::Null, _) | (_, V::Null) => return None,
+        (V::Long(x), V::Long(y)) => x.cmp(y),
+        (V::Str(x), V::Str(y)) if matches!(op, Cmp::Eq | Cmp::Ne) => x.cmp(y),
+        (V::Bool(x), V::Bool(y)) if matches!(op, Cmp::Eq | Cmp::Ne) => x.cmp(y),
+        _ => match (as_f64(a), as_f64(b)) {
+            (Some(x), Some(y)) => x.partial_cmp(&y)?,
+            _ => return None,
+        },
+    };
+    use std::cmp::Ordering::*;
+    Some(match op {
+        Cmp::Eq => ord == Equal,
+        Cmp::Ne => ord != Equal,
+        Cmp::Lt => ord == Less,
+        Cmp::Le => ord != Greater,
+        Cmp::Gt => ord == Greater,
+        Cmp::Ge => ord != Less,
+    })
+}
+
+/// `%` any run of characters, `_` any one, `escape` makes the next
+/// character literal. Iterative with one backtrack point: O(n·m).
+fn like(text: &[char], pat: &[char], escape: Option<char>) -> bool {
+    // Tokenise the pattern: Some(c) a literal, None for '_', and '%' apart.
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        Lit(char),
+        One,
+        Any,
+    }
+    let mut ps = Vec::with_capacity(pat.len());
+    let mut i = 0;
+    while i < pat.len() {
+        let c = pat[i];
+        if Some(c) == escape && i + 1 < pat.len() {
+            ps.push(P::Lit(pat[i + 1]));
+            i += 2;
+            continue;
+        }
+        ps.push(match c {
+            '%' => P::Any,
+            '_' => P::One,
+            c => P::Lit(c),
+        });
+        i += 1;
+    }
+    let (mut t, mut p) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match ps.get(p) {
+            Some(P::Any) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(P::One) => {
+                t += 1;
+                p += 1;
+            }
+            Some(P::Lit(c)) if *c == text[t] => {
+                t += 1;
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    ps[p..].iter().all(|x| *x == P::Any)
+}
+
+fn eval(e: &Expr, m: &Message) -> V {
+    match e {
+        Expr::Lit(l) => lit(l),
+        Expr::Ident(name) => ident(name, m),
+        Expr::Neg(a) => match eval(a, m) {
+            V::Long(n) => n.checked_neg().map_or(V::Double(-(n as f64)), V::Long),
+            V::Double(f) => V::Double(-f),
+            _ => V::Null,
+        },
+        Expr::Arith(op, a, b) => arith(*op, eval(a, m), eval(b, m)),
+        Expr::Cmp(op, a, b) => from_truth(compare(*op, &eval(a, m), &eval(b, m))),
+        Expr::And(a, b) => {
+            let x = truth(&eval(a, m));
+            if x == Some(false) {
+                return V::Bool(false);
+            }
+            match (x, truth(&eval(b, m))) {
+                (_, Some(false)) => V::Bool(false),
+                (Some(true), Some(true)) => V::Bool(true),
+                _ => V::Null,
+            }
+        }
+        Expr::Or(a, b) => {
+            let x = truth(&eval(a, m));
+            if x == Some(true) {
+                return V::Bool(true);
+            }
+            match (x, truth(&eval(b, m))) {
+                (_, Some(true)) => V::Bool(true),
+                (Some(false), Some(false)) => V::Bool(false),
+                _ => V::Null,
+            }
+        }
+        Expr::Not(a) => from_truth(truth(&eval(a, m)).map(|b| !b)),
+        Expr::Between(a, lo, hi) => {
+            let v = eval(a, m);
+            let ge = compare(Cmp::Ge, &v, &eval(lo, m));
+            let le = compare(Cmp::Le, &v, &eval(hi, m));
+            match (ge, le) {
+                (Some(false), _) | (_, Some(false)) => V::Bool(false),
+                (Some(true), Some(true)) => V::Bool(true),
+                _ => V::Null,
+            }
+        }
+        Expr::In(a, items) => {
+            let v = eval(a, m);
+            if v == V::Null {
+                return V::Null;
+            }
+            let mut unknown = false;
+            for item in items {
+                match compare(Cmp::Eq, &v, &lit(item)) {
+                    Some(true) => return V::Bool(true),
+                    None => unknown = true,
+                    Some(false) => {}
+                }
+            }
+            if unknown { V::Null } else { V::Bool(false) }
+        }
+        Expr::Like(a, pat, escape) => match eval(a, m) {
+            V::Str(s) => V::Bool(like(&s.chars().collect::<Vec<_>>(), pat, *escape)),
+            _ => V::Null,
+        },
+        Expr::IsNull(a) => V::Bool(eval(a, m) == V::Null),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::composite::Map;
+    use crate::codec::sections::{Header, Properties};
+
+    fn msg() -> Message {
+        Message {
+            application_properties: Some(Map(vec![
+                (Value::String("colour".into()), Value::String("red".into())),
+                (Value::String("weight".into()), Value::Int(12)),
+                (Value::String("price".into()), Value::Double(2.5)),
+                (Value::String("ok".into()), Value::Bool(true)),
+                (Value::String("code".into()), Value::String("A_1%".into())),
+            ])),
+            header: Some(Header {
+                priority: 7,
+                durable: true,
+                ..Default::default()
+            }),
+            properties: Some(Properties {
+                subject: Some("order".into()),
+                message_id: Some(Value::String("id-1".into())),
+                creation_time: Some(crate::codec::Timestamp(1000)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn check(sel: &str) -> bool {
+        Selector::parse(sel)
+            .unwrap_or_else(|e| panic!("{sel}: {e}"))
+            .matches(&msg())
+    }
+
+    #[test]
+    fn matching() {
+        for (sel, want) in [
+            ("colour = 'red'", true),
+            ("colour = 'blue'", false),
+            ("colour <> 'blue'", true),
+            ("weight > 10 AND weight < 13", true),
+            ("weight >= 12.0", true),
+            ("price * 2 = 5", true),
+            ("weight / 5 = 2", true),
+            ("weight - -3 = 15", true),
+            ("-weight = -12", true),
+            ("weight + 1 = 0xD", true),
+            ("ok", true),
+            ("ok = TRUE", true),
+            ("NOT ok", false),
+            ("colour IN ('green', 'red')", true),
+            ("colour NOT IN ('green', 'red')", false),
+            ("weight IN (1, 12)", true),
+            ("colour LIKE 'r%'", true),
+            ("colour LIKE '_e_'", true),
+            ("colour LIKE 're'", false),
+            ("colour NOT LIKE '%d'", false),
+            ("code LIKE 'A!_1!%' ESCAPE '!'", true),
+            ("code LIKE 'A!_2%' ESCAPE '!'", false),
+            ("weight BETWEEN 10 AND 12", true),
+            ("weight NOT BETWEEN 10 AND 12", false),
+            ("missing IS NULL", true),
+            ("colour IS NOT NULL", true),
+            ("JMSPriority = 7", true),
+            ("JMSType = 'order'", true),
+            ("JMSMessageID = 'id-1'", true),
+            ("JMSDeliveryMode = 'PERSISTENT'", true),
+            ("JMSTimestamp = 1000", true),
+            ("JMSCorrelationID IS NULL", true),
+            // three-valued logic
+            ("missing = 1", false),
+            ("NOT (missing = 1)", false),
+            ("missing = 1 OR colour = 'red'", true),
+            ("missing = 1 AND colour = 'red'", false),
+            ("NOT (missing = 1 AND colour = 'blue')", true),
+            ("missing IN ('a')", false),
+            ("missing NOT IN ('a')", false),
+            ("missing LIKE 'a'", false),
+            ("missing NOT LIKE 'a'", false),
+            ("colour = 1", false),
+            ("NOT (colour = 1)", false),
+            ("weight / 0 = 1", false),
+            ("(colour = 'red') AND ((weight = 12))", true),
+            ("colour = 'red' and Weight IS NULL", true),
+            ("1 = 1", true),
+            ("'it''s' = 'it''s'", true),
+            ("-9223372036854775808 < 0", true),
+        ] {
+            assert_eq!(check(sel), want, "{sel}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        for (sel, col, has) in [
+            ("", 1, "empty"),
+            ("colour = ", 10, "expected an identifier"),
+            ("colour == 'red'", 9, "expected an identifier"),
+            ("colour = 'red", 10, "not closed"),
+            ("colour = \"red\"", 10, "quoted identifiers"),
+            ("a IS 3", 6, "NULL after IS"),
+            ("a = NULL", 5, "IS [NOT] NULL"),
+            ("a LIKE b", 8, "string pattern"),
+            ("a LIKE 'x' ESCAPE 'ab'", 19, "one-character"),
+            ("a BETWEEN 1 OR 2", 13, "AND in BETWEEN"),
+            ("a IN (b)", 7, "literal in the IN list"),
+            ("a NOT 3", 7, "BETWEEN, IN or LIKE"),
+            ("(a = 1", 7, "')'"),
+            ("a = 1)", 6, "end of the selector"),
+            ("a = 99999999999999999999", 5, "out of range"),
+            ("a = 12abc", 7, "after a number"),
+            ("a # 1", 3, "unexpected character"),
+            ("AND = 1", 1, "identifier or a literal"),
+        ] {
+            let e = Selector::parse(sel).expect_err(sel);
+            assert_eq!(
+                (e.column, e.reason.contains(has)),
+                (col, true),
+                "{sel}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile() {
+        let deep = format!("{}a = 1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(
+            Selector::parse(&deep)
+                .unwrap_err()
+                .reason
+                .contains("deeper")
+        );
+        let nots = format!("{}a", "NOT ".repeat(1000));
+        assert!(
+            Selector::parse(&nots)
+                .unwrap_err()
+                .reason
+                .contains("deeper")
+        );
+        let chain = format!("a = 1{}", " + 1".repeat(3000));
+        assert!(
+            Selector::parse(&chain)
+                .unwrap_err()
+                .reason
+                .contains("deeper")
+        );
+        let ors = vec!["a = 1"; 1000].join(" OR ");
+        assert!(Selector::parse(&ors).unwrap_err().reason.contains("deeper"));
+        let negs = format!("a = {}1", "-".repeat(5000));
+        assert!(
+            Selector::parse(&negs)
+                .unwrap_err()
+                .reason
+                .contains("deeper")
+        );
+        let long = format!("a = '{}'", "x".repeat(MAX_LEN));
+        assert!(
+            Selector::parse(&long)
+                .unwrap_err()
+                .reason
+                .contains("longer")
+        );
+        // LIKE with many %: polynomial, not exponential.
+        let text: Vec<char> = "a".repeat(2000).chars().collect();
+        let pat: Vec<char> = "%a".repeat(50).chars().chain("b".chars()).collect();
+        assert!(!like(&text, &pat, None));
+        // 99 levels are fine.
+        let ok = format!("{}a = 1{}", "(".repeat(90), ")".repeat(90));
+        assert!(Selector::parse(&ok).is_ok());
+    }
+}
