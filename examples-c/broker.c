@@ -348,6 +348,8 @@ static void detach_consumer(struct broker *b, struct link *c) {
                 }
             }
         }
+        /* A topic's producers waiting for this subscription go on. */
+        unblock_producers(b, q);
         delete_queue(b, q);
     } else {
         deliver(q);
@@ -436,7 +438,8 @@ static void on_message(void *app, const muon_event *ev) {
         return;
     }
     if (is_topic(to)) {
-        publish(p->b, to, m);
+        struct queue *full = publish(p->b, to, m);
+        if (full != NULL) block_producer(p, full);
         return;
     }
     struct queue *q = find_queue(p->b, to, true);

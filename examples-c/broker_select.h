@@ -126,8 +126,11 @@ static void consumer_closing(struct link *c) {
     }
 }
 
-/* A message sent to a topic: a copy for each of its subscriptions. */
-static void publish(struct broker *b, const char *topic, const muon_message *m) {
+/* A message sent to a topic: a copy for each of its subscriptions, which
+ * are bounded like any queue (-m, -b). Returns a subscription that is now
+ * full (its producer then waits for it, as for a full queue), else NULL. */
+static struct queue *publish(struct broker *b, const char *topic, const muon_message *m) {
+    struct queue *full = NULL;
     for (struct queue *q = b->queues; q != NULL; q = q->next_queue) {
         if (q->topic == NULL || strcmp(q->topic, topic) != 0) continue;
         struct node *n = calloc(1, sizeof *n);
@@ -139,7 +142,9 @@ static void publish(struct broker *b, const char *topic, const muon_message *m) 
         n->seq = ++b->next_seq;
         push_tail(q, n);
         deliver(q);
+        if (full == NULL && queue_full(b, q)) full = q;
     }
+    return full;
 }
 
 #endif

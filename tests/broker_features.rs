@@ -18,6 +18,8 @@ use common::examples::{Broker, Build, build};
 use common::program::Program;
 
 const LIMIT: Duration = Duration::from_secs(60);
+/// The credit the broker gives each producer (examples-c/broker.c).
+const PRODUCER_WINDOW: usize = 1000;
 const PYTHON: &str = "/usr/bin/python3";
 const EXAMPLES: &str = "/usr/share/proton/examples/python";
 
@@ -265,5 +267,71 @@ fn durable_subscription_through_the_c_api() {
         [subscribed.as_str(), "green 3", "green 1", "red 2"]
     );
     broker.wait_log(&format!("subscription {name} ends"));
+    broker.stop();
+}
+
+/// A durable subscription nobody is attached to is bounded like a queue
+/// (`-m`): once it is full its topic's producer gets no more credit, and it
+/// goes on when the subscriber comes back and takes the messages. Nothing
+/// is lost on the way and the subscription never holds more than the bound
+/// plus the producer's window.
+#[test]
+fn a_detached_durable_subscription_is_bounded_and_holds_its_producer() {
+    let broker = Broker::launch(
+        Build::Static,
+        0,
+        &["-m", "100"],
+        &[],
+        Duration::from_secs(20),
+    );
+    let port = broker.port.to_string();
+    let sub = |n: &str, end: &str| {
+        Program::start(
+            &build("tests/c/durable_sub.c", Build::Static),
+            &[&port, n, end],
+        )
+    };
+    let subscribed = "subscribed to topic://news".to_owned();
+    assert_eq!(sub("0", "detach").success(LIMIT), [subscribed.as_str()]);
+    let topic = format!("localhost:{port}/topic://news");
+    let mut sender = Program::start(
+        &build("colour_send", Build::Static),
+        &["-a", &topic, "-m", "3000"],
+    );
+    let name = "topic://news#c-durable/sub-1";
+    broker.wait_log(&format!("queue {name} is full"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        sender.is_running(),
+        "the producer finished past a full subscription"
+    );
+    // The subscriber comes back for all of them; the producer resumes.
+    let resubscriber = sub("3000", "close");
+    broker.wait_log(&format!("resumes subscription {name} ("));
+    let log = broker.stderr();
+    let at = log.find(&format!("resumes subscription {name} (")).unwrap();
+    let waiting: usize = log[at..]
+        .split('(')
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (100..=100 + PRODUCER_WINDOW).contains(&waiting),
+        "the subscription held {waiting} messages (bound 100, producer window {PRODUCER_WINDOW})"
+    );
+    let got = resubscriber.success(LIMIT);
+    assert_eq!(
+        got.len(),
+        1001,
+        "subscribed + 1000 messages: {}",
+        common::program::tail(&got, 5)
+    );
+    let (status, out, _) = sender.wait(LIMIT);
+    assert!(status.success());
+    assert_eq!(out, ["all messages confirmed"]);
     broker.stop();
 }
