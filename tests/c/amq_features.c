@@ -22,9 +22,10 @@
  *       the subscription is gone and what was published meanwhile is not
  *       kept.
  *   amq_features transactions URL NAME   local transactions with the
- *       broker's coordinator: two messages sent in a committed
- *       transaction arrive, two sent in a rolled-back one never do (a
- *       drain finds nothing more); the two accepted in a rolled-back
+ *       broker's coordinator: two messages sent in a transaction, which
+ *       the broker accepted, are not on the queue before the commit (a
+ *       drain finds nothing) and arrive after it; two sent in a
+ *       rolled-back one never do (a drain finds nothing more); the two accepted in a rolled-back
  *       transaction come again (delivery-count 1), accepted in a committed
  *       one they are gone (a drain on the link, then a new consumer's, find
  *       nothing).
@@ -698,7 +699,7 @@ static struct {
     muon_sender s;
     muon_receiver r;
     muon_transaction txn;
-    int stage, got, declares, frees;
+    int stage, got, declares, frees, accepted;
     muon_delivery dlv[MAX_WANT];
     char body[MAX_WANT][32];
     uint32_t count[MAX_WANT];
@@ -723,10 +724,9 @@ static void txn_declared(void *ud, const muon_event *ev) {
     size_t n = muon_transaction_id(T.txn, NULL, 0);
     CHECK(n > 0);
     switch (T.stage) {
-    case 1: /* sends, committed */
+    case 1: /* sends, committed once the broker took them (txn_accepted) */
         txn_send("t-commit-1");
         txn_send("t-commit-2");
-        OK(muon_transaction_commit(T.txn));
         break;
     case 2: /* sends, rolled back */
         txn_send("t-rollback-1");
@@ -792,6 +792,15 @@ static void txn_message(void *ud, const muon_event *ev) {
     T.got++;
 }
 
+/* The broker took a message sent in the transaction (its disposition
+ * carries transactional-state, outcome accepted): once both of the first
+ * transaction's are in, a drain must find nothing before the commit. */
+static void txn_accepted(void *ud, const muon_event *ev) {
+    (void)ud;
+    CHECK(!muon_event_is_receiver(ev) && SAME(muon_event_sender(ev), T.s));
+    if (T.stage == 1 && ++T.accepted == 2) OK(muon_receiver_drain(T.r, 10));
+}
+
 /* The two committed messages, in order, each with `count`. */
 static void txn_check_got(uint32_t count) {
     static const char *const want[] = {"t-commit-1", "t-commit-2"};
@@ -816,6 +825,16 @@ static void txn_flow(void *ud, const muon_event *ev) {
     (void)ud;
     if (!muon_event_is_receiver(ev) || muon_receiver_is_draining(T.r)) return;
     switch (T.stage) {
+    case 1:
+        if (T.got != 0) {
+            fprintf(stderr, "stage 1: %s arrived before its transaction was committed\n",
+                    T.body[0]);
+            exit(1);
+        }
+        printf("ok transactions: the broker accepted the 2 sends in the transaction, and a "
+               "drain before the commit found neither\n");
+        OK(muon_transaction_commit(T.txn));
+        return;
     case 3:
         txn_check_got(0);
         printf("ok transactions: the 2 committed sends arrived (delivery-count 0, "
@@ -871,6 +890,7 @@ static int transactions(void) {
     muon_handler h = MUON_HANDLER_INIT;
     h.on_message = txn_message;
     h.on_link_flow = txn_flow;
+    h.on_accepted = txn_accepted;
     h.on_rejected = txn_unexpected;
     h.on_released = txn_unexpected;
     h.on_modified = txn_unexpected;
@@ -886,7 +906,7 @@ static int transactions(void) {
     OK(muon_loop_run(loop));
     muon_loop_free(loop);
     CHECK(T.stage == 8);
-    CHECK(T.declares == 4 && T.frees == 4);
+    CHECK(T.declares == 4 && T.frees == 4 && T.accepted >= 2);
 
     /* From a new connection, the queue is empty. */
     receive_step empty = {.address = q, .nwant = 0, .drain = true};
