@@ -38,6 +38,8 @@ const MUON_EXAMPLES: &[&str] = &[
     "simple_recv",
     "server",
     "client",
+    "tx_send",
+    "tx_recv",
 ];
 const PROTON_C: &[&str] = &["broker", "send", "receive", "direct"];
 /// How many cases run at once (2-core machines; most cases are I/O bound).

@@ -21,6 +21,14 @@
  *       new ones when it attaches again from a new connection; closed,
  *       the subscription is gone and what was published meanwhile is not
  *       kept.
+ *   amq_features transactions URL NAME   local transactions with the
+ *       broker's coordinator: two messages sent in a transaction, which
+ *       the broker accepted, are not on the queue before the commit (a
+ *       drain finds nothing) and arrive after it; two sent in a
+ *       rolled-back one never do (a drain finds nothing more); the two accepted in a rolled-back
+ *       transaction come again (delivery-count 1), accepted in a committed
+ *       one they are gone (a drain on the link, then a new consumer's, find
+ *       nothing).
  *
  * URL is the broker's amqp://USER:PASSWORD@HOST:PORT; NAME makes the
  * queue, topic, container id and link names unique to the run. Each step
@@ -681,10 +689,236 @@ static int durable(void) {
     return 0;
 }
 
+/* ---- transactions ---------------------------------------------------------- */
+
+/* One connection to the broker's coordinator, a sender and a receiver
+ * (credit by hand, accepts by hand) on one queue; each stage starts when
+ * the one before it ended (a discharge answered, a drain over). */
+static struct {
+    muon_connection conn;
+    muon_sender s;
+    muon_receiver r;
+    muon_transaction txn;
+    int stage, got, declares, frees, accepted;
+    muon_delivery dlv[MAX_WANT];
+    char body[MAX_WANT][32];
+    uint32_t count[MAX_WANT];
+    bool first[MAX_WANT];
+} T;
+
+static void txn_next(void);
+
+static void txn_send(const char *body) {
+    muon_message *m;
+    OK(muon_message_new(&m));
+    OK(muon_message_set_body_string(m, body));
+    muon_delivery d;
+    OK(muon_sender_send_in(T.s, T.txn, m, &d));
+    CHECK(d.generation != 0);
+    muon_message_free(m);
+}
+
+static void txn_declared(void *ud, const muon_event *ev) {
+    (void)ud;
+    CHECK(SAME(muon_event_transaction(ev), T.txn));
+    size_t n = muon_transaction_id(T.txn, NULL, 0);
+    CHECK(n > 0);
+    switch (T.stage) {
+    case 1: /* sends, committed once the broker took them (txn_accepted) */
+        txn_send("t-commit-1");
+        txn_send("t-commit-2");
+        break;
+    case 2: /* sends, rolled back */
+        txn_send("t-rollback-1");
+        txn_send("t-rollback-2");
+        OK(muon_transaction_rollback(T.txn));
+        break;
+    case 4: /* acknowledgements, rolled back */
+    case 6: /* acknowledgements, committed */
+        CHECK(T.got == 2);
+        for (int i = 0; i < T.got; i++) OK(muon_delivery_accept_in(T.dlv[i], T.txn));
+        T.got = 0;
+        OK(T.stage == 4 ? muon_transaction_rollback(T.txn) : muon_transaction_commit(T.txn));
+        break;
+    default:
+        fprintf(stderr, "transaction declared in stage %d\n", T.stage);
+        exit(1);
+    }
+}
+
+static void txn_discharged(void *ud, const muon_event *ev) {
+    (void)ud;
+    CHECK(SAME(muon_event_transaction(ev), T.txn));
+    bool rollback = muon_event_transaction_rollback(ev);
+    CHECK(rollback == (T.stage == 2 || T.stage == 4));
+    CHECK(T.stage == 1 || T.stage == 2 || T.stage == 4 || T.stage == 6);
+    printf("ok transactions: stage %d: the broker %s the transaction\n", T.stage,
+           rollback ? "rolled back" : "committed");
+    txn_next();
+}
+
+static void txn_failed(void *ud, const muon_event *ev) {
+    (void)ud;
+    const muon_condition *c = muon_event_condition(ev);
+    fprintf(stderr, "stage %d: the transaction failed: %s: %s\n", T.stage,
+            c ? muon_condition_name(c) : "?",
+            c && muon_condition_description(c) ? muon_condition_description(c) : "");
+    exit(1);
+}
+
+static void txn_free(void *ud) {
+    (void)ud;
+    T.frees++;
+}
+
+static void txn_declare(void) {
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_transaction_declared = txn_declared;
+    h.on_transaction_discharged = txn_discharged;
+    h.on_transaction_failed = txn_failed;
+    h.userdata_free = txn_free;
+    OK(muon_connection_declare_transaction(T.conn, &h, NULL, &T.txn));
+    T.declares++;
+}
+
+static void txn_message(void *ud, const muon_event *ev) {
+    (void)ud;
+    const muon_message *m = muon_event_message(ev);
+    CHECK(T.got < MAX_WANT);
+    muon_value_format(muon_message_body(m), T.body[T.got], sizeof T.body[0]);
+    T.count[T.got] = muon_message_delivery_count(m);
+    T.first[T.got] = muon_message_first_acquirer(m);
+    T.dlv[T.got] = muon_event_delivery(ev);
+    T.got++;
+}
+
+/* The broker took a message sent in the transaction (its disposition
+ * carries transactional-state, outcome accepted): once both of the first
+ * transaction's are in, a drain must find nothing before the commit. */
+static void txn_accepted(void *ud, const muon_event *ev) {
+    (void)ud;
+    CHECK(!muon_event_is_receiver(ev) && SAME(muon_event_sender(ev), T.s));
+    if (T.stage == 1 && ++T.accepted == 2) OK(muon_receiver_drain(T.r, 10));
+}
+
+/* The two committed messages, in order, each with `count`. */
+static void txn_check_got(uint32_t count) {
+    static const char *const want[] = {"t-commit-1", "t-commit-2"};
+    if (T.got != 2) {
+        fprintf(stderr, "stage %d: %d messages arrived, expected 2:", T.stage, T.got);
+        for (int i = 0; i < T.got; i++) fprintf(stderr, " %s", T.body[i]);
+        fprintf(stderr, "\n");
+        exit(1);
+    }
+    for (int i = 0; i < 2; i++) {
+        CHECK_STR(T.body[i], want[i]);
+        if (T.count[i] != count) {
+            fprintf(stderr, "stage %d: %s has delivery-count %u, expected %u\n", T.stage,
+                    T.body[i], (unsigned)T.count[i], (unsigned)count);
+            exit(1);
+        }
+    }
+}
+
+/* A drain is over: what arrived is all the broker had for the receiver. */
+static void txn_flow(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (!muon_event_is_receiver(ev) || muon_receiver_is_draining(T.r)) return;
+    switch (T.stage) {
+    case 1:
+        if (T.got != 0) {
+            fprintf(stderr, "stage 1: %s arrived before its transaction was committed\n",
+                    T.body[0]);
+            exit(1);
+        }
+        printf("ok transactions: the broker accepted the 2 sends in the transaction, and a "
+               "drain before the commit found neither\n");
+        OK(muon_transaction_commit(T.txn));
+        return;
+    case 3:
+        txn_check_got(0);
+        printf("ok transactions: the 2 committed sends arrived (delivery-count 0, "
+               "first-acquirer %s), the 2 rolled-back ones did not (drained)\n",
+               T.first[0] ? "true" : "false");
+        break;
+    case 5:
+        txn_check_got(1);
+        printf("ok transactions: the 2 acknowledged in a rolled-back transaction came again "
+               "(delivery-count %u, first-acquirer %s), nothing more (drained)\n",
+               (unsigned)T.count[0], T.first[0] ? "true" : "false");
+        break;
+    case 7:
+        if (T.got != 0) {
+            fprintf(stderr, "stage 7: %s came again after its acknowledgement was committed\n",
+                    T.body[0]);
+            exit(1);
+        }
+        printf("ok transactions: the 2 acknowledged in a committed transaction did not come "
+               "again (drained)\n");
+        break;
+    default: return;
+    }
+    txn_next();
+}
+
+static void txn_next(void) {
+    T.stage++;
+    switch (T.stage) {
+    case 2: case 4: case 6: txn_declare(); break;
+    case 3: case 5: case 7: OK(muon_receiver_drain(T.r, 10)); break;
+    case 8: OK(muon_connection_close(T.conn)); break;
+    }
+}
+
+static void txn_unexpected(void *ud, const muon_event *ev) {
+    (void)ud;
+    if (T.stage == 8 && muon_event_get_kind(ev) == MUON_EVENT_KIND_LINK_REMOTE_CLOSE) return;
+    const muon_condition *c = muon_event_condition(ev);
+    fprintf(stderr, "stage %d: unexpected event %d%s%s%s%s\n", T.stage,
+            (int)muon_event_get_kind(ev), c ? ": " : "", c ? muon_condition_name(c) : "",
+            c && muon_condition_description(c) ? ": " : "",
+            c && muon_condition_description(c) ? muon_condition_description(c) : "");
+    exit(1);
+}
+
+static int transactions(void) {
+    char q[128];
+    snprintf(q, sizeof q, "txn-%s", NAME);
+    memset(&T, 0, sizeof T);
+    muon_loop *loop;
+    OK(muon_loop_new(&loop));
+    muon_handler h = MUON_HANDLER_INIT;
+    h.on_message = txn_message;
+    h.on_link_flow = txn_flow;
+    h.on_accepted = txn_accepted;
+    h.on_rejected = txn_unexpected;
+    h.on_released = txn_unexpected;
+    h.on_modified = txn_unexpected;
+    h.on_link_remote_close = txn_unexpected;
+    h.on_disconnected = fail_on_disconnect;
+    T.conn = connect_to(loop, NULL, &h);
+    OK(muon_connection_open_sender(T.conn, q, NULL, &h, NULL, &T.s));
+    muon_link_options *lo = receiver_options();
+    OK(muon_connection_open_receiver(T.conn, q, lo, &h, NULL, &T.r));
+    muon_link_options_free(lo);
+    T.stage = 1;
+    txn_declare();
+    OK(muon_loop_run(loop));
+    muon_loop_free(loop);
+    CHECK(T.stage == 8);
+    CHECK(T.declares == 4 && T.frees == 4 && T.accepted >= 2);
+
+    /* From a new connection, the queue is empty. */
+    receive_step empty = {.address = q, .nwant = 0, .drain = true};
+    receive(&empty);
+    printf("ok transactions: a new consumer then drained an empty queue\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     alarm(60);
     if (argc != 4) {
-        fprintf(stderr, "usage: amq_features selector|browse|durable URL NAME\n");
+        fprintf(stderr, "usage: amq_features selector|browse|durable|transactions URL NAME\n");
         return 2;
     }
     URL = argv[2];
@@ -692,6 +926,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "selector") == 0) return selector();
     if (strcmp(argv[1], "browse") == 0) return browse();
     if (strcmp(argv[1], "durable") == 0) return durable();
+    if (strcmp(argv[1], "transactions") == 0) return transactions();
     fprintf(stderr, "amq_features: unknown test %s\n", argv[1]);
     return 2;
 }

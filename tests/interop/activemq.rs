@@ -7,7 +7,7 @@
 //! each getting every message), Proton's programs beside muon's, the
 //! type-fidelity message, 10 MiB messages, small frames and many links,
 //! wrong credentials, and the link features of tests/c/amq_features.c (a
-//! JMS selector, browsing, a durable subscription).
+//! JMS selector, browsing, a durable subscription, transactions).
 //!
 //! Debian's package has no AMQP transport (see tests/common/activemq.rs):
 //! the cases run when the broker has one (`MUON_ACTIVEMQ_LIB` or
@@ -299,7 +299,38 @@ fn wrong_password_example(ctx: &Ctx) -> Result<String, String> {
     }
 }
 
-/// tests/c/amq_features.c's test `which` (selector, browse, durable): its
+/// examples-c's tx_send and tx_recv: 30 messages sent in transactions of 7
+/// (the last of 2), 25 received and acknowledged in transactions of 5, then
+/// simple_recv gets exactly the 5 not acknowledged: the committed
+/// acknowledgements took the others off the queue.
+fn tx_examples(ctx: &Ctx) -> Result<String, String> {
+    ctx.needs(&["tx_send", "tx_recv", "simple_recv"])?;
+    let url = format!("{}/{}", hostport(ctx)?, unique(ctx, "txex"));
+    let send = ok(
+        ctx,
+        args(ctx.muon("tx_send"), &["-a", &url, "-m", "30", "7"]),
+        LIMIT,
+    )?;
+    expect_lines("muon tx_send", &send.stdout, "all messages committed\n")?;
+    let recv = ok(
+        ctx,
+        args(ctx.muon("tx_recv"), &["-a", &url, "-m", "25", "5"]),
+        LIMIT,
+    )?;
+    let all = sequence_lines(30);
+    let (first, rest) = all.split_at(all.match_indices('\n').nth(24).map_or(0, |(i, _)| i + 1));
+    expect_lines("muon tx_recv", &recv.stdout, first)?;
+    let tail = ok(
+        ctx,
+        args(ctx.muon("simple_recv"), &["-a", &url, "-m", "5"]),
+        LIMIT,
+    )?;
+    expect_lines("muon simple_recv", &tail.stdout, rest)?;
+    Ok("30 sent in 5 transactions, 25 acknowledged in 5, simple_recv got the other 5".into())
+}
+
+/// tests/c/amq_features.c's test `which` (selector, browse, durable,
+/// transactions): its
 /// "ok" lines are the note.
 fn features(ctx: &Ctx, which: &str) -> Result<String, String> {
     let hp = hostport(ctx)?;
@@ -401,6 +432,11 @@ pub fn cases() -> Vec<Case> {
             "wrong password → simple_send exits non-zero",
             wrong_password_example,
         ),
+        amq(
+            "8",
+            "tx_send (30, by 7) → tx_recv (25, by 5) → simple_recv (the other 5)",
+            tx_examples,
+        ),
     ];
     for (which, name) in [
         (
@@ -414,6 +450,10 @@ pub fn cases() -> Vec<Case> {
         (
             "durable",
             "durable subscription: detach, publish, re-attach (C API)",
+        ),
+        (
+            "transactions",
+            "transactions: sends and acknowledgements, committed and rolled back (C API)",
         ),
     ] {
         v.push(amq("8", name, move |c| features(c, which)));
