@@ -25,7 +25,7 @@ class HelloWorldReceiver(IncomingMessageHandler):
         sys.stdout.flush()
         self.received += 1
         if self.received == ex.count:
-            hello.closed()
+            hello.finish()
 
     def on_connection_remote_close(self, event):  # an accepted connection's
         if event.condition and not ex.done:
@@ -65,12 +65,15 @@ class HelloWorld(object):
         if error:
             print("Closed due to %s" % error)
             ex.fail(what, str(error))
+            self.finish()
+
+    def finish(self):
         ex.done = True
         self.conn.close()
         self.acceptor.close()
 
     def run(self):
-        return ex.run(self.eventloop, self.closed)
+        return ex.run(self.eventloop, self.finish)
 
 
 ex = Example("helloworld_direct", 'Listens at the URL, sends itself "Hello World!" and prints '
@@ -82,7 +85,7 @@ if ex.url.scheme == "amqps" and "cert" not in ex.tls:
     sys.stderr.write(f"{ex.name}: -a amqps://... needs --cert FILE --key FILE\n")
     sys.exit(2)
 eventloop = EventLoop(HelloWorldReceiver(), Handshaker(), FlowController(10),
-                      Failures(ex, lambda: hello.closed()))
+                      Failures(ex, lambda: hello.finish()))
 try:
     hello = HelloWorld(eventloop, ex.url_text, ex.address)
 except (OSError, ValueError) as e:

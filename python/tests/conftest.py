@@ -3,6 +3,7 @@ and addresses come in environment variables), and helpers to run programs
 with time limits. A missing peer is a failure, never a skip."""
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -54,8 +55,9 @@ class Proc:
     def __init__(self, argv: List[str], cwd: Optional[Path] = None,
                  env: Optional[dict] = None) -> None:
         self.argv = argv
+        # Unbuffered bytes: readline() must not read ahead of what wait() gets.
         self.p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, bufsize=0)
 
     def wait(self, limit: float = 60) -> Tuple[int, str, str]:
         try:
@@ -63,16 +65,23 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.p.kill()
             out, err = self.p.communicate()
-            pytest.fail(f"{self.argv} did not end within {limit} s:\n{out}\n{err}")
-        return self.p.returncode, out, err
+            pytest.fail(f"{self.argv} did not end within {limit} s:\n{out.decode()}\n"
+                        f"{err.decode()}")
+        return self.p.returncode, out.decode(), err.decode()
 
     def readline(self, limit: float = 20) -> str:
         """The next line of stdout (for 'listening on PORT')."""
         deadline = time.monotonic() + limit
-        line = self.p.stdout.readline()
-        if not line and time.monotonic() > deadline:
-            pytest.fail(f"{self.argv}: no output")
-        return line.rstrip("\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            ready, _, _ = select.select([self.p.stdout], [], [], max(0, deadline - time.monotonic()))
+            if not ready:
+                pytest.fail(f"{self.argv}: no line of output within {limit} s")
+            c = self.p.stdout.read(1)
+            if not c:
+                break
+            line += c
+        return line.decode().rstrip("\n")
 
     def kill(self) -> None:
         if self.p.poll() is None:
