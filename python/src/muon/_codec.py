@@ -154,7 +154,11 @@ def _array(value: Array, what: str) -> Any:
     try:
         for item in value.elements:
             if conv is not None and type(item) is not conv:
-                item = conv(item)
+                try:
+                    item = conv(item)
+                except (TypeError, ValueError) as e:
+                    raise ValueError(f"{what}: {item!r} cannot be an element of an array of "
+                                     f"{AMQPType.NAMES[value.type]} ({e})") from None
             v = to_c(item, what)
             if lib.muon_value_array_append(arr, v) != 0:
                 lib.muon_value_free(v)
