@@ -32,7 +32,7 @@ EVENT_NAMES: Tuple[str, ...] = (
 )
 _METHODS = tuple("on_" + n if n else "" for n in EVENT_NAMES)
 _WAKE = 20
-_CONNECTION_FINAL = 22
+_LINK_FINAL = 21
 
 
 def _text(value: Any, what: str) -> bytes:
@@ -161,6 +161,8 @@ def muon_py_event(userdata: Any, ev: Any) -> None:
                 f(event)
         elif kind == _WAKE:
             loop._on_wake(event)
+        if kind == _LINK_FINAL and loop._local_terms:
+            loop._forget_terms(event)
     except BaseException as e:  # noqa: B036 - re-raised by run()
         loop._fail(e)
     finally:
@@ -421,6 +423,18 @@ class Link(_Handle):
              else lib.muon_sender_remote_condition)
         return _condition(f(self._h))
 
+    @property
+    def source(self) -> "LocalTerminus":
+        """This side's source: a sender's address can be set while the peer's
+        attach is handled (``on_link_remote_attach``), e.g. for a dynamic one."""
+        return LocalTerminus(self, True)
+
+    @property
+    def target(self) -> "LocalTerminus":
+        """This side's target: a receiver's address can be set while the
+        peer's attach is handled (``on_link_remote_attach``)."""
+        return LocalTerminus(self, False)
+
     def close(self, condition: Optional[Condition] = None) -> None:
         """Closes the link (with an error condition if given)."""
         if condition is None:
@@ -435,6 +449,44 @@ class Link(_Handle):
         """Detaches the link without closing it."""
         f = lib.muon_receiver_detach if self.is_receiver else lib.muon_sender_detach
         self._check(f(self._h), "detach")
+
+
+class LocalTerminus:
+    """A link's own source or target. Setting ``address`` sets a sender's
+    source or a receiver's target (what a peer's dynamic or unnamed node is
+    called); the other two carry what muon's handshake answers by itself,
+    and setting them only records the value."""
+
+    __slots__ = ("_link", "_source")
+
+    def __init__(self, link: "Link", source: bool) -> None:
+        self._link = link
+        self._source = source
+
+    def _key(self) -> Tuple[bool, int, int, bool]:
+        return (self._link.is_sender, self._link._h.index, self._link._h.generation,
+                self._source)
+
+    @property
+    def address(self) -> Optional[str]:
+        """The address set here (None if none was)."""
+        return self._link._loop._local_terms.get(self._key())
+
+    @address.setter
+    def address(self, value: Optional[str]) -> None:
+        link = self._link
+        if link.is_sender and self._source:
+            link._check(lib.muon_sender_set_source_address(link._h, _opt_text(value, "address")),
+                        "source.address")
+        elif link.is_receiver and not self._source:
+            link._check(lib.muon_receiver_set_target_address(link._h,
+                                                             _opt_text(value, "address")),
+                        "target.address")
+        terms = link._loop._local_terms
+        if value is None:
+            terms.pop(self._key(), None)
+        else:
+            terms[self._key()] = value
 
 
 class Sender(Link):
@@ -790,14 +842,22 @@ class EventLoop:
         self._injected: "collections.deque[Callable[[], Any]]" = collections.deque()
         self._post_ran = False
         self._running = False
+        self._local_terms: Dict[Tuple[bool, int, int, bool], str] = {}
         self._self_handle = ffi.new_handle(self)
         self.handlers = list(handlers)
         self._set_loop_handler()
 
     def _set_loop_handler(self) -> None:
         t = _Target(self, self.handlers)
-        check(lib.muon_loop_set_handler(self._lp, _table(t.mask(1 << _WAKE)), self._userdata(t)),
+        check(lib.muon_loop_set_handler(self._lp, _table(t.mask(1 << _WAKE | 1 << _LINK_FINAL)), self._userdata(t)),
               "muon_loop_set_handler")
+
+    def _forget_terms(self, event: Event) -> None:
+        link = event.link
+        if link is not None:
+            for source in (True, False):
+                self._local_terms.pop((link.is_sender, link._h.index, link._h.generation,
+                                       source), None)
 
     def _target(self, handlers: Iterable[Any]) -> _Target:
         return _Target(self, handlers)

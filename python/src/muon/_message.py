@@ -86,11 +86,14 @@ class Message:
         self.address = value
 
     def __repr__(self) -> str:
+        # The fields that are set (true), in the order Qpid Proton shows them.
         fields = []
-        for name in self.__slots__:
+        for name in ("inferred", "address", "reply_to", "durable", "ttl", "priority",
+                     "first_acquirer", "delivery_count", "id", "correlation_id", "user_id",
+                     "group_id", "group_sequence", "reply_to_group_id", "instructions",
+                     "annotations", "properties", "body"):
             v = getattr(self, name)
-            default = _DEFAULTS.get(name)
-            if v != default:
+            if v:
                 fields.append(f"{name}={v!r}")
         return "Message(" + ", ".join(fields) + ")"
 
@@ -99,11 +102,6 @@ class Message:
             getattr(self, n) == getattr(other, n) for n in self.__slots__)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-_DEFAULTS: Dict[str, Any] = {n: None for n in Message.__slots__}
-_DEFAULTS.update(durable=False, priority=4, first_acquirer=False, delivery_count=0,
-                 inferred=False)
 
 
 def _check(rc: int, field: str, value: Any) -> None:
