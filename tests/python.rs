@@ -114,8 +114,14 @@ fn python_binding() {
         .parse()
         .expect("an address");
     let proxy = FaultProxy::start(upstream, 20_000, 60_000);
-    env.push(("MUON_TEST_BROKER".into(), format!("localhost:{}", broker.port)));
-    env.push(("MUON_TEST_PROXY".into(), format!("127.0.0.1:{}", proxy.port())));
+    env.push((
+        "MUON_TEST_BROKER".into(),
+        format!("localhost:{}", broker.port),
+    ));
+    env.push((
+        "MUON_TEST_PROXY".into(),
+        format!("127.0.0.1:{}", proxy.port()),
+    ));
 
     let mut pytest = Command::new(&py);
     pytest

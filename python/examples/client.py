@@ -14,7 +14,7 @@ import sys
 
 from muon import EventLoop, IncomingMessageHandler, Message
 
-from example import Example, Failures
+from example import Example, Failures, close
 
 
 class Client(IncomingMessageHandler):
@@ -35,7 +35,7 @@ class Client(IncomingMessageHandler):
         self.reply_to = ex.reply_to or self.receiver.remote_source.address
         if self.reply_to is None:
             ex.fail("no reply address from", "a dynamic receiver without an address")
-            self.conn.close()
+            close(self.conn)
         else:
             self.next_request()
 
@@ -45,17 +45,17 @@ class Client(IncomingMessageHandler):
             self.next_request()
         else:
             ex.done = True
-            self.conn.close()
+            close(self.conn)
 
     def on_link_remote_close(self, event):
         error = event.link.remote_condition
         if error:
             print("Closed due to %s" % error)
             ex.fail("link closed by", str(error))
-            self.conn.close()
+            close(self.conn)
 
     def run(self):
-        return ex.run(self.eventloop, self.conn.close)
+        return ex.run(self.eventloop, lambda: close(self.conn))
 
 
 REQUESTS = ["Twas brillig, and the slithy toves",
@@ -67,6 +67,6 @@ ex = Example("client", "Sends each ARGUMENT (else the tutorial's four requests) 
              "address and prints it with its response.",
              reply_help="receive responses at this fixed address, not a dynamic one",
              takes_args=True)
-client = Client(EventLoop(Failures(ex, lambda: client.conn.close())), ex.url_text, ex.address,
+client = Client(EventLoop(Failures(ex, lambda: close(client.conn))), ex.url_text, ex.address,
                 ex.args or REQUESTS)
 sys.exit(client.run())

@@ -85,11 +85,11 @@ class Example:
         return loop.connect(url, handler=handler, **self.tls)
 
     def fail(self, what, why):
-        """Reports the first failure ("PROGRAM: WHAT PEER: WHY") unless done."""
+        """Reports the first failure ("PROGRAM: WHAT PEER: WHY") unless done;
+        the caller then finishes."""
         if not self.done:
             sys.stderr.write(f"{self.name}: {what} {self.peer}: {why}\n")
             self.exit_code = 1
-        self.done = True
 
     def run(self, loop, finish):
         """Runs the loop; on Ctrl-C, finishes (closes everything) and runs on
@@ -105,6 +105,18 @@ class Example:
         return self.exit_code
 
 
+def close(*objects):
+    """Closes each connection, listener or timer that is still there (as the
+    C examples' finish() does, ignoring the ones already gone)."""
+    for o in objects:
+        if o is None:
+            continue
+        try:
+            o.cancel() if isinstance(o, muon.Timer) else o.close()
+        except muon.StaleHandleError:
+            pass
+
+
 class Failures:
     """The loop's handler: what the tutorial's closed() leaves out. A
     message the peer did not accept, a connection lost or never made, each
@@ -112,7 +124,13 @@ class Failures:
 
     def __init__(self, example, finish):
         self.example = example
-        self.finish = finish
+        self._finish = finish
+
+    def finish(self):
+        """Finishes the program, unless it has finished already."""
+        if not self.example.done:
+            self.example.done = True
+            self._finish()
 
     def on_connection_remote_close(self, event):
         self.closed_by_peer(event, False)

@@ -10,7 +10,7 @@ import sys
 
 from muon import EventLoop, IncomingMessageHandler, Message
 
-from example import Example, Failures
+from example import Example, Failures, close
 
 
 class HelloWorldReceiver(IncomingMessageHandler):
@@ -48,13 +48,13 @@ class HelloWorld(object):
         if error:
             print("Closed due to %s" % error)
             ex.fail(what, str(error))
-            self.conn.close()
+            close(self.conn)
 
     def run(self):
-        return ex.run(self.eventloop, self.conn.close)
+        return ex.run(self.eventloop, lambda: close(self.conn))
 
 
 ex = Example("helloworld", 'Sends "Hello World!" to the URL\'s address, receives it back '
              "and prints it.")
-hello = HelloWorld(EventLoop(Failures(ex, lambda: hello.conn.close())), ex.url_text, ex.address)
+hello = HelloWorld(EventLoop(Failures(ex, lambda: close(hello.conn))), ex.url_text, ex.address)
 sys.exit(hello.run())

@@ -14,7 +14,7 @@ import sys
 
 from muon import EventLoop, FlowController, Handshaker, IncomingMessageHandler, Message
 
-from example import Example, Failures
+from example import Example, Failures, close
 
 
 class HelloWorldReceiver(IncomingMessageHandler):
@@ -69,8 +69,7 @@ class HelloWorld(object):
 
     def finish(self):
         ex.done = True
-        self.conn.close()
-        self.acceptor.close()
+        close(self.conn, self.acceptor)
 
     def run(self):
         return ex.run(self.eventloop, self.finish)

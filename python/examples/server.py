@@ -14,7 +14,7 @@ import sys
 
 from muon import Condition, EventLoop, IncomingMessageHandler, Message
 
-from example import Example, Failures
+from example import Example, Failures, close
 
 
 class Server(IncomingMessageHandler):
@@ -42,10 +42,10 @@ class Server(IncomingMessageHandler):
         if error:
             print("Closed due to %s" % error)
             ex.fail("link closed by", str(error))
-            self.conn.close()
+            close(self.conn)
 
     def run(self):
-        return ex.run(self.eventloop, self.conn.close)
+        return ex.run(self.eventloop, lambda: close(self.conn))
 
 
 class ReplyTrouble(object):
@@ -73,10 +73,10 @@ class ReplyTrouble(object):
             print("Closed due to %s" % error)
         ex.fail("connection closed by", str(error) if error else
                 "closed without an error before the end")
-        server.conn.close()
+        close(server.conn)
 
 
 ex = Example("server", "Answers each request from the URL's address with its body in upper "
              "case, until interrupted.")
-server = Server(EventLoop(Failures(ex, lambda: server.conn.close())), ex.url_text, ex.address)
+server = Server(EventLoop(Failures(ex, lambda: close(server.conn))), ex.url_text, ex.address)
 sys.exit(server.run())

@@ -13,7 +13,7 @@ import sys
 
 from muon import EventLoop, IncomingMessageHandler
 
-from example import Example, Failures
+from example import Example, Failures, close
 
 
 class Recv(IncomingMessageHandler):
@@ -43,9 +43,7 @@ class Recv(IncomingMessageHandler):
 
     def finish(self):
         ex.done = True
-        self.conn.close()
-        if self.timer:
-            self.timer.cancel()
+        close(self.conn, self.timer)
 
     def on_connection_remote_open(self, event):
         self.delay = 0

@@ -14,7 +14,7 @@ import sys
 
 from muon import EventLoop, Message, OutgoingMessageHandler
 
-from example import Example, Failures
+from example import Example, Failures, close
 
 
 class Send(OutgoingMessageHandler):
@@ -51,9 +51,7 @@ class Send(OutgoingMessageHandler):
 
     def finish(self):
         ex.done = True
-        self.conn.close()
-        if self.timer:
-            self.timer.cancel()
+        close(self.conn, self.timer)
 
     def on_connection_remote_open(self, event):
         self.sent = self.confirmed
