@@ -264,6 +264,8 @@ ffibuilder.set_source(
     SOURCE,
     include_dirs=[str(REPO / "include")],
     extra_objects=[str(library_dir() / "libmuon.a")],
+    # Rebuilt whenever the library or the header changes (not only the C source).
+    depends=[str(library_dir() / "libmuon.a"), str(HEADER)],
     libraries=["pthread", "dl", "m"],
 )
 
