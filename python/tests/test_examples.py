@@ -114,3 +114,32 @@ def test_reconnect_through_fault_proxy(broker, proxy, queue):
     rc, out, err = recv.wait()
     assert got == set(range(1, n + 1)), sorted(set(range(1, n + 1)) - got)[:10]
     assert rc == 0, err
+
+
+def test_against_proton_broker_py(queue):
+    """helloworld and simple_send/simple_recv through Qpid Proton's broker.py
+    (on /usr/bin/python3, on a free port of its own)."""
+    import socket
+    from conftest import PROTON_EXAMPLES, PROTON_PYTHON
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    b = start([PROTON_PYTHON, str(PROTON_EXAMPLES / "broker.py"), "-a", f"127.0.0.1:{port}"])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "broker.py did not listen"
+                time.sleep(0.05)
+        url = f"127.0.0.1:{port}/{queue}"
+        assert run(py_example("helloworld", "-a", url)) == (0, "Hello World!\n", "")
+        recv = start(py_example("simple_recv", "-a", url, "-m", "200"))
+        assert run(py_example("simple_send", "-a", url, "-m", "200")) == \
+            (0, "all messages confirmed\n", "")
+        rc, out, err = recv.wait()
+        assert rc == 0 and seqs(out) == list(range(1, 201)), err
+    finally:
+        b.kill()

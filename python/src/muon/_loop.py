@@ -905,7 +905,7 @@ class EventLoop:
         ``cert``, ``key``, ``tls_skip_verify``, ``handshake``. A connection
         that cannot be made is reported by ``on_disconnected``."""
         u = _text(url, "url")
-        opts = _connection_options(url, options) if True else _NULL
+        opts = _connection_options(url, options)
         out = ffi.new("muon_connection *")
         t = _Target(self, [handler]) if handler is not None else None
         try:
