@@ -3,6 +3,7 @@ tests/interop/types.c (muon's C API) and between Qpid Proton's Python
 (tests/interop/types_peer.py on /usr/bin/python3), each hop checked against
 tests/interop/types.expected; and the Python mapping itself in process."""
 
+import sys
 import uuid
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 import muon
 from muon import types as t
-from conftest import PROTON_PYTHON, c_program, run, start
+from conftest import PROTON_PYTHON, c_program, run
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = (REPO / "tests/interop/types.expected").read_text().splitlines()
@@ -32,7 +33,6 @@ def same(who, got):
 
 
 def through_python(sender, receiver, broker, queue):
-    import sys
     a, b = queue + "-a", queue + "-b"
     rc, out, err = run(sender + ["send", "--connect", broker, "--address", a])
     assert rc == 0, out + err
