@@ -163,8 +163,14 @@ impl Connection {
             let Some(del) = self.deliveries.get_mut(d.0) else {
                 continue;
             };
-            if dp.state.is_some() {
-                del.remote_state.clone_from(&dp.state);
+            if let Some(state) = &dp.state {
+                if !super::stats::is_outcome(del.remote_state.as_ref()) {
+                    self.counters.outcome(state);
+                    if let Some(link) = self.links.get_mut(del.link.0) {
+                        link.counters.outcome(state);
+                    }
+                }
+                del.remote_state = Some(state.clone());
             }
             if dp.settled {
                 del.remote_settled = true;
@@ -195,6 +201,9 @@ impl Connection {
         if del.settle_pending {
             return Ok(());
         }
+        let first_outcome = !del.remote_settled
+            && !super::stats::is_outcome(del.local_state.as_ref())
+            && super::stats::is_outcome(state.as_ref());
         if state.is_some() {
             del.local_state.clone_from(&state);
         }
@@ -206,6 +215,18 @@ impl Connection {
         del.settle_pending = defer;
         let (l, id, outgoing, remote_settled) =
             (del.link, del.id, del.outgoing, del.remote_settled);
+        if let Some(state) = state.as_ref().filter(|_| first_outcome) {
+            self.counters.outcome(state);
+            if let Some(link) = self.links.get_mut(l.0) {
+                link.counters.outcome(state);
+            }
+        }
+        if settle {
+            self.counters.settled += 1;
+            if let Some(link) = self.links.get_mut(l.0) {
+                link.counters.settled += 1;
+            }
+        }
         let s = self.links.get(l.0).map(|k| k.session);
         if !remote_settled
             && (state.is_some() || wire_settled)

@@ -561,7 +561,7 @@ pub unsafe extern "C" fn muon_url_free(url: *mut muon_url) {
 }
 
 /// Why the last failed call on this thread of `muon_url_parse`,
-/// `muon_loop_connect` or `muon_loop_listen` failed, in one line that
+/// `muon_loop_connect`, `muon_loop_listen` or `muon_set_log_level` failed, in one line that
 /// names what was wrong (the part of a bad URL, the TLS file, the address
 /// in use), e.g. `invalid URL "localhost:abc/q": the port "abc" is not a
 /// number`; NULL when the last of those calls on this thread succeeded, or
@@ -569,7 +569,7 @@ pub unsafe extern "C" fn muon_url_free(url: *mut muon_url) {
 /// replaced by `***`).
 ///
 /// The text belongs to the thread and stays valid until the next call of
-/// one of those three functions on the same thread; never free it.
+/// one of those four functions on the same thread; never free it.
 /// Thread-safe (each thread has its own); may be called from a callback.
 ///
 /// # Safety

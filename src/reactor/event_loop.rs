@@ -207,6 +207,12 @@ pub(super) struct Conn {
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
     /// Server: TLS or plain is decided by the peer's first byte.
     pub sniff: Option<Arc<rustls::ServerConfig>>,
+    /// Counters of the engines of earlier transports (reconnects).
+    pub prior: engine::Counters,
+    /// Reconnects that reached a connected transport.
+    pub reconnects: u32,
+    /// When the current transport connected.
+    pub connected_at: Option<Instant>,
 }
 
 impl Conn {
@@ -424,6 +430,9 @@ impl Loop {
             sniff: None,
             read_paused: false,
             linger: None,
+            prior: engine::Counters::default(),
+            reconnects: 0,
+            connected_at: None,
         }));
         self.start_transport(id, false);
         Ok(id)
@@ -585,6 +594,38 @@ impl Loop {
         self.conns
             .get(id.0)
             .is_some_and(|c| c.socket.is_some() && !c.connecting)
+    }
+
+    /// The connection's counters over all its transports so far.
+    pub fn conn_counters(&self, id: ConnId) -> Option<engine::Counters> {
+        let c = self.conns.get(id.0)?;
+        let mut total = c.prior;
+        total.add(c.engine.counters());
+        Some(total)
+    }
+
+    /// Reconnects of the connection that reached a connected transport.
+    pub fn reconnects(&self, id: ConnId) -> u32 {
+        self.conns.get(id.0).map_or(0, |c| c.reconnects)
+    }
+
+    /// When the current transport connected (`None` while not connected).
+    pub fn connected_since(&self, id: ConnId) -> Option<Instant> {
+        self.conns
+            .get(id.0)
+            .filter(|c| c.socket.is_some() && !c.connecting)
+            .and_then(|c| c.connected_at)
+    }
+
+    /// The current transport is TLS (handshake done or not).
+    pub fn is_tls(&self, id: ConnId) -> bool {
+        self.conns.get(id.0).is_some_and(|c| c.tls.is_some())
+    }
+
+    /// The TLS protocol version and cipher suite of the current transport,
+    /// once its handshake is done (`None` without TLS).
+    pub fn tls_in_use(&self, id: ConnId) -> Option<(String, String)> {
+        self.conns.get(id.0)?.tls.as_ref()?.negotiated()
     }
 
     /// Releases a connection's slot after its final event was handled.

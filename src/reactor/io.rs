@@ -70,6 +70,8 @@ impl Loop {
         let mut engine = Connection::client(config, Instant::now());
         engine.open();
         let old = std::mem::replace(&mut c.engine, engine);
+        c.prior.add(old.counters());
+        c.connected_at = None;
         c.session = None;
         c.failure = None;
         c.deadline = None;
@@ -197,6 +199,9 @@ impl Loop {
                         sniff,
                         read_paused: false,
                         linger: None,
+                        prior: crate::engine::Counters::default(),
+                        reconnects: 0,
+                        connected_at: Some(Instant::now()),
                     }));
                     if self
                         .poll
@@ -376,10 +381,12 @@ impl Loop {
                 return;
             }
             c.connecting = false;
+            c.connected_at = Some(Instant::now());
             if let Some(t) = &c.trace {
                 self.log.emit(format!("[{}] connected", t.label));
             }
             if std::mem::take(&mut c.reconnecting) {
+                c.reconnects += 1;
                 self.queue.push_back(LoopEvent::Reconnected(id));
                 self.reattach(id);
             }
