@@ -20,6 +20,7 @@ use super::trace::{FrameTracer, LogSink};
 use super::{Address, Error};
 use crate::codec::transport::{AmqpError, Role};
 use crate::engine::{self, Config, Connection, Event, Key, LinkId, LinkOptions, SessionId};
+use crate::log::{self, Category, Level};
 
 pub(super) const WAKE_TOKEN: Token = Token(usize::MAX);
 pub(super) const READ_CHUNK: usize = 64 * 1024;
@@ -216,6 +217,30 @@ pub(super) struct Conn {
 }
 
 impl Conn {
+    /// Who a log message is about: `[c1] host:port (container "a", peer
+    /// "b")`, the peer's container once its open came. Never credentials.
+    pub(super) fn who(&self) -> String {
+        let peer = if self.addresses.is_empty() {
+            self.socket
+                .as_ref()
+                .and_then(|s| s.peer_addr().ok())
+                .map_or_else(|| "?".to_owned(), |a| a.to_string())
+        } else {
+            let n = self.addresses.len();
+            let a = &self.addresses[(self.next_address + n - 1) % n];
+            format!("{}:{}", a.host, a.port)
+        };
+        let remote = self
+            .engine
+            .remote_open()
+            .map_or_else(String::new, |o| format!(", peer {:?}", o.container_id));
+        format!(
+            "[c{}] {peer} (container {:?}{remote})",
+            self.serial,
+            self.engine.config().container_id
+        )
+    }
+
     /// Output is waiting: the engine's, or TLS records.
     pub(super) fn output_pending(&self) -> bool {
         self.engine.output_len() > 0 || self.tls.as_ref().is_some_and(|t| t.wants_write())
@@ -1012,6 +1037,29 @@ impl Loop {
                 }
                 // The AMQP connection is up: the backoff starts over.
                 Event::ConnectionRemoteOpen => c.attempt = 0,
+                Event::ConnectionRemoteClose => {
+                    if let Some(e) = c.engine.remote_condition()
+                        && log::enabled(Category::Connection, Level::Warning)
+                    {
+                        log::deliver(
+                            Category::Connection,
+                            Level::Warning,
+                            &format!("{}: the peer closed the connection: {}", c.who(), show(e)),
+                        );
+                    }
+                }
+                Event::LinkRemoteClose(l) => {
+                    if let Some(e) = c.engine.link_remote_condition(*l)
+                        && log::enabled(Category::Connection, Level::Warning)
+                    {
+                        let name = c.engine.link_name(*l).unwrap_or_default();
+                        log::deliver(
+                            Category::Connection,
+                            Level::Warning,
+                            &format!("{}: the peer closed link {name:?}: {}", c.who(), show(e)),
+                        );
+                    }
+                }
                 // A link that ended while the transport was up is not
                 // re-attached by a later reconnect.
                 Event::LinkFinal(l) if up => c.recipes.retain(|r| r.link != *l),
@@ -1061,6 +1109,14 @@ impl Loop {
         }
         self.note_finished(id);
         self.queue.push_back(LoopEvent::ConnectionFinal(id));
+    }
+}
+
+/// A condition in one line: `amqp:condition: description`.
+pub(super) fn show(e: &AmqpError) -> String {
+    match &e.description {
+        Some(d) => format!("{}: {d}", e.condition.as_str()),
+        None => e.condition.as_str().to_owned(),
     }
 }
 

@@ -14,13 +14,14 @@ use mio::{Interest, Poll, Token};
 
 use super::Address;
 use super::event_loop::{
-    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_BUDGET, READ_CHUNK, TimerKind, resolve,
+    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_BUDGET, READ_CHUNK, TimerKind, resolve, show,
     token_of,
 };
 use super::tls::{Input, TlsSession};
 use super::trace::{Dir, LogSink};
 use crate::codec::transport::{AmqpError, condition};
 use crate::engine::{Config, Connection, Event};
+use crate::log::{self, Category, Level};
 
 /// The engine settings for a transport to `addr`: the hostname and
 /// credentials come from the URL unless the options set them.
@@ -55,7 +56,23 @@ impl Loop {
             return;
         };
         let addr = c.addresses[c.next_address % c.addresses.len()].clone();
+        let (which, of) = (c.next_address % c.addresses.len() + 1, c.addresses.len());
         c.next_address = (c.next_address + 1) % c.addresses.len();
+        if reconnect && log::enabled(Category::Reconnect, Level::Info) {
+            let failover = if of > 1 {
+                format!(" (failover: address {which} of {of})")
+            } else {
+                String::new()
+            };
+            log::deliver(
+                Category::Reconnect,
+                Level::Info,
+                &format!(
+                    "[c{}] reconnect attempt {} to {}:{}{failover}",
+                    c.serial, c.attempt, addr.host, addr.port
+                ),
+            );
+        }
         let mut config = config_for(c, &addr);
         let tls = match (&c.tls_config, addr.scheme == "amqps") {
             (Some(tc), true) => {
@@ -89,6 +106,16 @@ impl Loop {
         let tls = match tls {
             Some(Ok(t)) => Some(Box::new(t)),
             Some(Err(reason)) => {
+                log::log(
+                    Category::Tls,
+                    Level::Error,
+                    &format!(
+                        "[c{serial}] {}:{}: TLS cannot start: {}",
+                        addr.host,
+                        addr.port,
+                        show(&reason)
+                    ),
+                );
                 self.transport_lost(id, reason);
                 return;
             }
@@ -316,6 +343,13 @@ impl Loop {
                                 if let Some(sock) = c.socket.as_mut() {
                                     tls.write_to(sock).ok();
                                 }
+                                if log::enabled(Category::Tls, Level::Error) {
+                                    log::deliver(
+                                        Category::Tls,
+                                        Level::Error,
+                                        &format!("{}: TLS failed: {}", c.who(), show(&reason)),
+                                    );
+                                }
                                 c.engine.transport_broken(&reason, now);
                                 c.failure.get_or_insert(reason);
                                 return;
@@ -387,6 +421,13 @@ impl Loop {
             }
             if std::mem::take(&mut c.reconnecting) {
                 c.reconnects += 1;
+                if log::enabled(Category::Reconnect, Level::Info) {
+                    log::deliver(
+                        Category::Reconnect,
+                        Level::Info,
+                        &format!("{}: reconnected", c.who()),
+                    );
+                }
                 self.queue.push_back(LoopEvent::Reconnected(id));
                 self.reattach(id);
             }
@@ -579,6 +620,24 @@ impl Loop {
             }
         }
         let finished = c.engine.has_finished();
+        // A SASL failure is the engine's, with a description that starts
+        // so; every other loss is the connection's.
+        let category = if reason
+            .description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("SASL"))
+        {
+            Category::Sasl
+        } else {
+            Category::Connection
+        };
+        if log::enabled(category, Level::Error) {
+            log::deliver(
+                category,
+                Level::Error,
+                &format!("{}: disconnected: {}", c.who(), show(&reason)),
+            );
+        }
         if let Some(t) = &c.trace {
             self.log
                 .emit(format!("[{}] disconnected: {}", t.label, show(&reason)));
@@ -595,10 +654,33 @@ impl Loop {
             Some(p) if !c.closing && (p.max_attempts == 0 || c.attempt < p.max_attempts) => {
                 let delay = p.delay(c.attempt);
                 c.attempt += 1;
+                if log::enabled(Category::Reconnect, Level::Info) {
+                    log::deliver(
+                        Category::Reconnect,
+                        Level::Info,
+                        &format!(
+                            "[c{}] reconnect attempt {} in {} ms",
+                            c.serial,
+                            c.attempt,
+                            delay.as_millis()
+                        ),
+                    );
+                }
                 let t = self.add_timer(delay, TimerKind::Reconnect(id));
                 if let Some(c) = self.conns.get_mut(id.0) {
                     c.reconnect_timer = Some(t);
                 }
+            }
+            Some(p) if !c.closing => {
+                log::log(
+                    Category::Reconnect,
+                    Level::Warning,
+                    &format!(
+                        "[c{}] giving up after {} reconnect attempts",
+                        c.serial, p.max_attempts
+                    ),
+                );
+                self.finalize(id);
             }
             _ => self.finalize(id),
         }
@@ -630,12 +712,5 @@ impl Loop {
             return;
         }
         self.start_transport(id, true);
-    }
-}
-
-fn show(e: &AmqpError) -> String {
-    match &e.description {
-        Some(d) => format!("{}: {d}", e.condition.as_str()),
-        None => e.condition.as_str().to_owned(),
     }
 }
