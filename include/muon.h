@@ -5477,6 +5477,20 @@ enum muon_result muon_connection_send_reply(struct muon_connection conn,
 enum muon_result muon_loop_wake_on_signal(struct muon_loop *lp, int signum);
 
 /**
+ * How many times the signal `signum` has arrived since the process began
+ * (counted only while `muon_loop_wake_on_signal` handles it; 0 for a
+ * number that is no signal). `on_wake` does not say what woke the loop:
+ * a program that wakes on several signals compares these counts with the
+ * ones it saw last, e.g. SIGUSR1 to print statistics and SIGTERM to stop.
+ *
+ * Thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * None.
+ */
+uint64_t muon_signal_count(int signum);
+
+/**
  * Fills `stats` with the connection's statistics now (see
  * `muon_connection_stats`): bytes and frames in and out, messages sent,
  * received and settled, outcomes by kind, deliveries unsettled,

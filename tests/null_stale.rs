@@ -51,6 +51,11 @@ use common::{lib_dir, manifest_dir, out_dir};
 /// or a stale handle to.
 const NO_HANDLE_OR_POINTER: &[(&str, &str)] = &[
     (
+        "muon_signal_count",
+        "takes a signal number; any number is answered (0 for one that is no signal); \
+         examples-c/broker.c uses it and tests/ops.rs signals the broker",
+    ),
+    (
         "muon_last_error",
         "takes nothing: the calling thread's last error (tests/c/api_url.c checks it)",
     ),

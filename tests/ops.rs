@@ -178,3 +178,48 @@ fn muon_trace_reports_unknown_words_once_and_traces_in_spec_notation() {
         assert!(rest.starts_with("[c"), "{l}");
     }
 }
+
+/// The example broker's summary: on SIGUSR1 (it keeps running) and, with
+/// -v, on exit: a line per queue (depth, consumers, in and out counts and
+/// rates) and per connection (muon's statistics).
+#[test]
+fn broker_prints_a_summary_on_sigusr1_and_on_exit() {
+    use common::examples::{Broker, Build, build};
+    use common::program::Program;
+    let limit = Duration::from_secs(30);
+    let broker = Broker::launch(Build::Static, 0, &[], &[], limit);
+    let url = format!("localhost:{}/ops-q", broker.port);
+    let (status, out, err) = Program::start(
+        &build("simple_send", Build::Static),
+        &["-a", &url, "-m", "7"],
+    )
+    .wait(limit);
+    assert!(status.success(), "simple_send: {out:?} {err}");
+    let recv = Program::start(
+        &build("simple_recv", Build::Static),
+        &["-a", &url, "-m", "100"],
+    );
+    recv.wait_line("{'sequence': 7}", limit);
+    broker.program.signal(libc::SIGUSR1);
+    broker.wait_log("broker: queue ops-q: depth 0, consumers 1, in 7 (");
+    broker.wait_log(", out 7 (");
+    let log = broker.stderr();
+    let conn = log
+        .lines()
+        .find(|l| {
+            l.starts_with("broker: connection ") && l.contains(" bytes, 7 messages; unsettled 0;")
+        })
+        .unwrap_or_else(|| panic!("no connection line:\n{log}"));
+    assert!(conn.contains("SASL ANONYMOUS; TLS no"), "{conn}");
+    // Still running: a second signal, a second summary.
+    broker.program.signal(libc::SIGUSR1);
+    broker.wait_log_count("broker: queue ops-q: depth 0", 2);
+    let log = broker.stop();
+    assert!(
+        log.matches("broker: queue ops-q: depth 0, consumers")
+            .count()
+            >= 3,
+        "-v: the summary again on exit:\n{log}"
+    );
+    drop(recv);
+}
