@@ -1316,7 +1316,7 @@ typedef struct muon_connection_stats {
    */
   bool tls;
   /**
-   * The TLS protocol version, e.g. "TLSv1.3"; empty without TLS or
+   * The TLS protocol version, "TLSv1.2" or "TLSv1.3"; empty without TLS or
    * before the handshake is done. NUL-terminated.
    */
   char tls_protocol[16];
@@ -3464,7 +3464,11 @@ void muon_link_options_free(struct muon_link_options *opts);
  * The frame trace of a loop (`MUON_TRACE=frm`, `muon_loop_set_trace`)
  * comes here too, as category `MUON_LOG_CATEGORY_FRAMES`, level
  * `MUON_LOG_LEVEL_DEBUG`, unless that loop has its own
- * `muon_loop_set_log`.
+ * `muon_loop_set_log`; so does the warning about TLS without
+ * verification (`muon_connection_options_set_tls_insecure_skip_verify`),
+ * as category `MUON_LOG_CATEGORY_TLS`, level `MUON_LOG_LEVEL_WARNING`,
+ * which goes to standard error when no callback is set, whatever the
+ * levels.
  *
  * `cb` is called on the thread that logs (a loop's thread, inside
  * `muon_loop_run*`, or the thread calling a muon function), possibly on

@@ -114,7 +114,11 @@ fn category_of(c: Category) -> muon_log_category {
 /// The frame trace of a loop (`MUON_TRACE=frm`, `muon_loop_set_trace`)
 /// comes here too, as category `MUON_LOG_CATEGORY_FRAMES`, level
 /// `MUON_LOG_LEVEL_DEBUG`, unless that loop has its own
-/// `muon_loop_set_log`.
+/// `muon_loop_set_log`; so does the warning about TLS without
+/// verification (`muon_connection_options_set_tls_insecure_skip_verify`),
+/// as category `MUON_LOG_CATEGORY_TLS`, level `MUON_LOG_LEVEL_WARNING`,
+/// which goes to standard error when no callback is set, whatever the
+/// levels.
 ///
 /// `cb` is called on the thread that logs (a loop's thread, inside
 /// `muon_loop_run*`, or the thread calling a muon function), possibly on

@@ -66,7 +66,7 @@ pub struct muon_connection_stats {
     pub connected: bool,
     /// True if the current transport is TLS.
     pub tls: bool,
-    /// The TLS protocol version, e.g. "TLSv1.3"; empty without TLS or
+    /// The TLS protocol version, "TLSv1.2" or "TLSv1.3"; empty without TLS or
     /// before the handshake is done. NUL-terminated.
     pub tls_protocol: [c_char; 16],
     /// The TLS cipher suite, e.g. "TLS13_AES_256_GCM_SHA384"; empty as

@@ -123,7 +123,7 @@ impl Loop {
         };
         if tls.is_some() && insecure {
             // Said whether or not the trace is on.
-            self.log.emit(format!(
+            self.log.warn_tls(format!(
                 "muon: WARNING: TLS to {}:{} without verifying the server's certificate \
                  (insecure_skip_verify): anyone on the path can read and change this connection",
                 addr.host, addr.port

@@ -414,7 +414,11 @@ impl TlsSession {
     pub fn negotiated(&self) -> Option<(String, String)> {
         let v = self.conn.protocol_version()?;
         let c = self.conn.negotiated_cipher_suite()?;
-        let v = v.as_str().map_or_else(|| format!("{v:?}"), str::to_owned);
+        // rustls spells the version "TLSv1_3"; people write "TLSv1.3".
+        let v = v
+            .as_str()
+            .map_or_else(|| format!("{v:?}"), str::to_owned)
+            .replace('_', ".");
         let c = c
             .suite()
             .as_str()

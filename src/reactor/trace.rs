@@ -60,6 +60,19 @@ pub struct LogSink {
 }
 
 impl LogSink {
+    /// Emits a warning that is said whether or not anything is traced: to
+    /// the loop's queue if it captures, else to the process-wide log
+    /// callback (as a TLS warning) if one is set, else standard error.
+    pub fn warn_tls(&mut self, line: String) {
+        if self.capture {
+            self.emit(line);
+        } else if crate::log::has_callback() {
+            crate::log::deliver(crate::log::Category::Tls, crate::log::Level::Warning, &line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
     /// Emits one line.
     pub fn emit(&mut self, line: String) {
         let line = format!("{} {line}", crate::log::timestamp());
