@@ -1392,7 +1392,11 @@ typedef struct muon_link_stats {
 
 /**
  * Receives one trace line: `line` is NUL-terminated, without a newline,
- * and borrowed for the call.
+ * and borrowed for the call. A line starts with a UTC timestamp and the
+ * connection's id (`2026-12-06T05:26:53.397645Z [c1] 0 -> @open(16)
+ * [container-id="a", ...]`); frames are shown with the AMQP
+ * specification's type and field names, null fields left out, and a
+ * transfer's payload as its size and first bytes.
  */
 typedef void (*muon_log_fn)(void *userdata, const char *line);
 
