@@ -163,14 +163,16 @@ impl Connection {
             let Some(del) = self.deliveries.get_mut(d.0) else {
                 continue;
             };
-            if let Some(state) = &dp.state {
-                if !super::stats::is_outcome(del.remote_state.as_ref()) {
-                    self.counters.outcome(state);
-                    if let Some(link) = self.links.get_mut(del.link.0) {
-                        link.counters.outcome(state);
-                    }
+            if let Some(state) = &dp.state
+                && !super::stats::is_outcome(del.remote_state.as_ref())
+            {
+                self.counters.outcome(state);
+                if let Some(link) = self.links.get_mut(del.link.0) {
+                    link.counters.outcome(state);
                 }
-                del.remote_state = Some(state.clone());
+            }
+            if dp.state.is_some() {
+                del.remote_state.clone_from(&dp.state);
             }
             if dp.settled {
                 del.remote_settled = true;
@@ -215,19 +217,21 @@ impl Connection {
         del.settle_pending = defer;
         let (l, id, outgoing, remote_settled) =
             (del.link, del.id, del.outgoing, del.remote_settled);
-        if let Some(state) = state.as_ref().filter(|_| first_outcome) {
-            self.counters.outcome(state);
-            if let Some(link) = self.links.get_mut(l.0) {
-                link.counters.outcome(state);
-            }
+        let outcome = state.as_ref().filter(|_| first_outcome);
+        if let Some(o) = outcome {
+            self.counters.outcome(o);
         }
-        if settle {
-            self.counters.settled += 1;
-            if let Some(link) = self.links.get_mut(l.0) {
-                link.counters.settled += 1;
+        self.counters.settled += u64::from(settle);
+        let s = match self.links.get_mut(l.0) {
+            Some(link) => {
+                if let Some(o) = outcome {
+                    link.counters.outcome(o);
+                }
+                link.counters.settled += u64::from(settle);
+                Some(link.session)
             }
-        }
-        let s = self.links.get(l.0).map(|k| k.session);
+            None => None,
+        };
         if !remote_settled
             && (state.is_some() || wire_settled)
             && let Some(s) = s
