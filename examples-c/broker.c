@@ -32,6 +32,10 @@
  *     addresses) and durable subscriptions: see broker_select.h.
  *   - Many connections are served at once, on one thread.
  *   - SIGINT or SIGTERM closes the listener and every connection and stops.
+ *   - SIGUSR1 prints a summary on stderr: a line per queue (depth,
+ *     consumers, messages in and out, and their rates since the last
+ *     summary) and per connection (muon's statistics: bytes, messages,
+ *     unsettled, time connected, SASL and TLS). With -v, also on exit.
  *
  *   broker [-a HOST:PORT] [-b BYTES] [-m MAX] [-v]
  *                                  default localhost:5672; -b the most
@@ -40,10 +44,12 @@
  *                                  limit), -m the most messages; -v logs
  *                                  connections and links on stderr
  */
+#define _POSIX_C_SOURCE 200809L /* SIGUSR1, clock_gettime */
 #include "broker_util.h"
 #include "broker_auth.h"
 
 #include <errno.h>
+#include <time.h>
 
 #define TEMP_PREFIX "temp."
 #define PRODUCER_WINDOW 1000  /* as ActiveMQ Artemis's default AMQP credit */
@@ -74,6 +80,8 @@ struct queue {
     bool durable;                    /* a durable subscription: outlives its consumer */
     struct link **consumers;         /* round-robin, within credit */
     size_t n_consumers, cap_consumers, next;
+    unsigned long long in, out;      /* messages queued; gone for good (settled) */
+    unsigned long long in_seen, out_seen; /* at the last summary */
     struct queue *next_queue;
 };
 
@@ -118,6 +126,8 @@ struct broker {
     size_t max_depth;        /* messages a queue holds before producers wait; 0: any */
     unsigned long long max_bytes; /* bytes a queue holds before producers wait; 0: any */
     bool verbose, stopping;
+    unsigned long long usr1_seen, stop_seen; /* muon_signal_count at the last wake */
+    double summary_at;       /* seconds (monotonic) of the last summary, or the start */
 };
 
 #define LOG(b, ...) \
@@ -369,9 +379,15 @@ static void on_link_flow(void *app, const muon_event *ev) {
     if (c->queue != NULL) deliver(c->queue);
 }
 
+/* A message left its queue for good. */
+static void gone(struct link *c, struct node *n) {
+    if (n != NULL && c->queue != NULL) c->queue->out++;
+    free_nodes(n);
+}
+
 static void on_accepted(void *app, const muon_event *ev) {
     if (txn_ack(app, ev)) return;
-    free_nodes(take_unsettled(app, muon_event_delivery(ev)));
+    gone(app, take_unsettled(app, muon_event_delivery(ev)));
 }
 
 static void on_rejected(void *app, const muon_event *ev) {
@@ -381,7 +397,7 @@ static void on_rejected(void *app, const muon_event *ev) {
     c->b->rejected++;
     LOG(c->b, "connection %u: a message on %s was rejected (%lu so far)", c->conn->id,
         c->queue ? c->queue->name : "?", c->b->rejected);
-    free_nodes(n);
+    gone(c, n);
 }
 
 /* Released or modified: back to the head of the queue, for anyone. */
@@ -417,7 +433,7 @@ static void on_settled(void *app, const muon_event *ev) {
     case MUON_DELIVERY_STATE_MODIFIED:
         return;
     default:
-        free_nodes(take_unsettled(app, d));
+        gone(app, take_unsettled(app, d));
     }
 }
 
@@ -457,6 +473,7 @@ static void on_message(void *app, const muon_event *ev) {
         n->bytes = 0;
     }
     n->seq = ++p->b->next_seq;
+    q->in++;
     push_tail(q, n);
     deliver(q);
     if (queue_full(p->b, q)) block_producer(p, q);
@@ -663,6 +680,42 @@ static void on_connection_final(void *app, const muon_event *ev) {
     free(c);
 }
 
+/* ---- the summary (SIGUSR1; on exit with -v) ------------------------------------ */
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void print_summary(struct broker *b) {
+    double now = now_s(), span = now - b->summary_at;
+    if (span <= 0) span = 1e-9;
+    for (struct queue *q = b->queues; q != NULL; q = q->next_queue) {
+        fprintf(stderr,
+                "broker: queue %s: depth %zu, consumers %zu, in %llu (%.1f/s), out %llu (%.1f/s)\n",
+                q->name, q->depth, q->n_consumers, q->in, (double)(q->in - q->in_seen) / span,
+                q->out, (double)(q->out - q->out_seen) / span);
+        q->in_seen = q->in;
+        q->out_seen = q->out;
+    }
+    for (struct conn *c = b->conns; c != NULL; c = c->next_conn) {
+        muon_connection_stats s = MUON_CONNECTION_STATS_INIT;
+        if (muon_connection_get_stats(c->handle, &s) != MUON_RESULT_OK) continue;
+        const char *peer = muon_connection_remote_container_id(c->handle);
+        fprintf(stderr,
+                "broker: connection %u (%s): in %llu bytes, %llu messages; out %llu bytes, "
+                "%llu messages; unsettled %llu; up %.1f s; SASL %s; TLS %s%s%s\n",
+                c->id, peer ? peer : "?", (unsigned long long)s.bytes_in,
+                (unsigned long long)s.messages_received, (unsigned long long)s.bytes_out,
+                (unsigned long long)s.messages_sent, (unsigned long long)s.unsettled,
+                (double)s.connected_ms / 1000.0,
+                s.sasl_mechanism[0] ? s.sasl_mechanism : "none", s.tls ? s.tls_protocol : "no",
+                s.tls ? " " : "", s.tls ? s.tls_cipher : "");
+    }
+    b->summary_at = now;
+}
+
 /* ---- stopping on SIGINT / SIGTERM (the loop's handler) ----------------------- */
 
 static void on_stop_timer(void *app, const muon_event *ev) {
@@ -675,9 +728,19 @@ static void on_stop_timer(void *app, const muon_event *ev) {
 static void on_wake(void *app, const muon_event *ev) {
     struct broker *b = app;
     (void)ev;
+    /* on_wake does not say which signal woke the loop: their counts do. */
+    unsigned long long usr1 = muon_signal_count(SIGUSR1);
+    unsigned long long stop = muon_signal_count(SIGINT) + muon_signal_count(SIGTERM);
+    if (usr1 != b->usr1_seen) {
+        b->usr1_seen = usr1;
+        print_summary(b);
+        if (stop == b->stop_seen) return; /* only SIGUSR1 */
+    }
+    b->stop_seen = stop;
     if (b->stopping) return;
     b->stopping = true;
     LOG(b, "stopping");
+    if (b->verbose) print_summary(b);
     check(muon_listener_close(b->listener), "muon_listener_close");
     for (struct conn *c = b->conns; c != NULL; c = c->next_conn) {
         (void)muon_connection_close(c->handle); /* may be closing already */
@@ -762,6 +825,8 @@ int main(int argc, char **argv) {
     }
     check(muon_loop_wake_on_signal(b.loop, SIGINT), "muon_loop_wake_on_signal");
     check(muon_loop_wake_on_signal(b.loop, SIGTERM), "muon_loop_wake_on_signal");
+    check(muon_loop_wake_on_signal(b.loop, SIGUSR1), "muon_loop_wake_on_signal");
+    b.summary_at = now_s();
 
     muon_handler lh = MUON_HANDLER_INIT;
     lh.on_wake = on_wake;

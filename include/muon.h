@@ -84,6 +84,34 @@
 #define MUON_HANDLER_INIT { .struct_size = sizeof(muon_handler) }
 #endif
 
+/**
+ * Initializer for a muon_connection_stats: sets struct_size, every other
+ * member zero (C++: value-initialized, struct_size set, as
+ * MUON_HANDLER_INIT).
+ *
+ * @code
+ * muon_connection_stats s = MUON_CONNECTION_STATS_INIT;
+ * if (muon_connection_get_stats(conn, &s) == MUON_RESULT_OK)
+ *     printf("%llu bytes in
+", (unsigned long long)s.bytes_in);
+ * @endcode
+ */
+#ifdef __cplusplus
+#define MUON_CONNECTION_STATS_INIT ([]() -> ::muon_connection_stats { ::muon_connection_stats muon_stats_init_{}; muon_stats_init_.struct_size = sizeof(::muon_connection_stats); return muon_stats_init_; }())
+#else
+#define MUON_CONNECTION_STATS_INIT { .struct_size = sizeof(muon_connection_stats) }
+#endif
+
+/**
+ * Initializer for a muon_link_stats: sets struct_size, every other member
+ * zero (C++: as MUON_CONNECTION_STATS_INIT).
+ */
+#ifdef __cplusplus
+#define MUON_LINK_STATS_INIT ([]() -> ::muon_link_stats { ::muon_link_stats muon_stats_init_{}; muon_stats_init_.struct_size = sizeof(::muon_link_stats); return muon_stats_init_; }())
+#else
+#define MUON_LINK_STATS_INIT { .struct_size = sizeof(muon_link_stats) }
+#endif
+
 
 /**
  * `muon_loop_set_trace` flag: trace every frame sent and received. The
@@ -369,6 +397,57 @@ typedef enum muon_event_kind {
    */
   MUON_EVENT_KIND_COORDINATOR_DISCHARGE = 30,
 } muon_event_kind;
+
+/**
+ * How serious a log message is (`muon_set_log_callback`); each level
+ * includes the ones before it. The numbers are stable.
+ */
+typedef enum muon_log_level {
+  /**
+   * Something failed: a connection lost, a TLS or SASL failure.
+   */
+  MUON_LOG_LEVEL_ERROR = 1,
+  /**
+   * Something is wrong but muon carries on: the peer closed with an
+   * error, a reconnect gave up.
+   */
+  MUON_LOG_LEVEL_WARNING = 2,
+  /**
+   * What an operator wants to know: reconnect attempts, failover.
+   */
+  MUON_LOG_LEVEL_INFO = 3,
+  /**
+   * Detail: the frame trace.
+   */
+  MUON_LOG_LEVEL_DEBUG = 4,
+} muon_log_level;
+
+/**
+ * What a log message is about (`muon_set_log_callback`). The numbers are
+ * stable.
+ */
+typedef enum muon_log_category {
+  /**
+   * Connections: lost, closed by the peer with an error, protocol errors.
+   */
+  MUON_LOG_CATEGORY_CONNECTION = 0,
+  /**
+   * Reconnect attempts and failover choices.
+   */
+  MUON_LOG_CATEGORY_RECONNECT = 1,
+  /**
+   * SASL failures.
+   */
+  MUON_LOG_CATEGORY_SASL = 2,
+  /**
+   * TLS failures.
+   */
+  MUON_LOG_CATEGORY_TLS = 3,
+  /**
+   * The frame trace (`MUON_TRACE=frm`), at level debug.
+   */
+  MUON_LOG_CATEGORY_FRAMES = 4,
+} muon_log_category;
 
 /**
  * The form of a message's body (AMQP 1.0 §3.2.6-3.2.8). The numbers are
@@ -1271,6 +1350,18 @@ typedef struct muon_timer {
 typedef void (*muon_post_fn)(void *context);
 
 /**
+ * Receives one log message: `message` is NUL-terminated, without a
+ * newline, and borrowed for the call. It names the connection (`[c1]`,
+ * the id the frame trace uses), its peer's address and both container
+ * ids where it is about a connection; it never holds a password, token or
+ * SASL response.
+ */
+typedef void (*muon_log_callback)(void *context,
+                                  enum muon_log_level level,
+                                  enum muon_log_category category,
+                                  const char *message);
+
+/**
  * A borrowed view of bytes owned by muon: `len` bytes at `ptr`. Not
  * NUL-terminated. Each function that fills one says how long it stays
  * valid; never free `ptr`. `ptr` may be NULL when `len` is 0.
@@ -1287,8 +1378,171 @@ typedef struct muon_bytes {
 } muon_bytes;
 
 /**
+ * A connection's statistics, filled by `muon_connection_get_stats`. Set
+ * `struct_size` to `sizeof(muon_connection_stats)` first (the
+ * `MUON_CONNECTION_STATS_INIT` initializer does): muon fills only the
+ * fields that fit in `struct_size`, so a program built against an older,
+ * shorter struct keeps working when fields are added at the end.
+ *
+ * Counts are totals since the connection was made, over every transport
+ * of a reconnecting connection. Bytes are AMQP bytes (what the frame
+ * trace shows: inside TLS, not counting TLS records).
+ */
+typedef struct muon_connection_stats {
+  /**
+   * `sizeof(muon_connection_stats)` as the caller knew it; on return,
+   * how many bytes muon filled.
+   */
+  size_t struct_size;
+  /**
+   * AMQP bytes read from the peer.
+   */
+  uint64_t bytes_in;
+  /**
+   * AMQP bytes written to the peer.
+   */
+  uint64_t bytes_out;
+  /**
+   * Frames read (empty heartbeat frames included; protocol headers not).
+   */
+  uint64_t frames_in;
+  /**
+   * Frames written (empty heartbeat frames included).
+   */
+  uint64_t frames_out;
+  /**
+   * Messages sent on the connection's senders (transfers started; a
+   * message still in a sender's queue is not counted).
+   */
+  uint64_t messages_sent;
+  /**
+   * Messages received complete on the connection's receivers.
+   */
+  uint64_t messages_received;
+  /**
+   * Deliveries settled: sent pre-settled, or settled by this side.
+   */
+  uint64_t settled;
+  /**
+   * Deliveries accepted: by the peer for messages sent, by this side for
+   * messages received (each delivery counted once).
+   */
+  uint64_t accepted;
+  /**
+   * Deliveries rejected (counted as `accepted` is).
+   */
+  uint64_t rejected;
+  /**
+   * Deliveries released (counted as `accepted` is).
+   */
+  uint64_t released;
+  /**
+   * Deliveries modified (counted as `accepted` is).
+   */
+  uint64_t modified;
+  /**
+   * Deliveries not settled yet, now (both directions).
+   */
+  uint64_t unsettled;
+  /**
+   * Milliseconds the current transport has been connected; 0 while not
+   * connected.
+   */
+  uint64_t connected_ms;
+  /**
+   * Reconnects that reached a connected transport.
+   */
+  uint32_t reconnects;
+  /**
+   * True while a transport is connected.
+   */
+  bool connected;
+  /**
+   * True if the current transport is TLS.
+   */
+  bool tls;
+  /**
+   * The TLS protocol version, "TLSv1.2" or "TLSv1.3"; empty without TLS or
+   * before the handshake is done. NUL-terminated.
+   */
+  char tls_protocol[16];
+  /**
+   * The TLS cipher suite, e.g. "TLS13_AES_256_GCM_SHA384"; empty as
+   * `tls_protocol` is. NUL-terminated.
+   */
+  char tls_cipher[64];
+  /**
+   * The SASL mechanism in use or chosen, e.g. "PLAIN"; empty without
+   * SASL or before one is chosen. NUL-terminated.
+   */
+  char sasl_mechanism[32];
+} muon_connection_stats;
+
+/**
+ * A sender's or receiver's statistics, filled by
+ * `muon_sender_get_stats` or `muon_receiver_get_stats`. Set `struct_size`
+ * to `sizeof(muon_link_stats)` first (`MUON_LINK_STATS_INIT` does); muon
+ * fills only the fields that fit in it. Counts are since the link was
+ * opened; a link re-attached by a reconnect is a new link and starts
+ * from 0.
+ */
+typedef struct muon_link_stats {
+  /**
+   * `sizeof(muon_link_stats)` as the caller knew it; on return, how many
+   * bytes muon filled.
+   */
+  size_t struct_size;
+  /**
+   * Messages sent (a sender: transfers started, not those still in its
+   * queue) or received complete (a receiver).
+   */
+  uint64_t messages;
+  /**
+   * Deliveries settled: sent or received pre-settled and settled by this
+   * side, or settled by this side.
+   */
+  uint64_t settled;
+  /**
+   * Deliveries accepted: by the peer (a sender) or by this side (a
+   * receiver), each counted once.
+   */
+  uint64_t accepted;
+  /**
+   * Deliveries rejected (counted as `accepted` is).
+   */
+  uint64_t rejected;
+  /**
+   * Deliveries released (counted as `accepted` is).
+   */
+  uint64_t released;
+  /**
+   * Deliveries modified (counted as `accepted` is).
+   */
+  uint64_t modified;
+  /**
+   * Deliveries not settled yet, now.
+   */
+  uint64_t unsettled;
+  /**
+   * Credit now: for a sender, what the peer granted and is not used yet
+   * (queued messages not deducted, unlike `muon_sender_credit`); for a
+   * receiver, what it granted and is not used yet.
+   */
+  uint32_t credit;
+  /**
+   * A sender's messages waiting in its queue for credit (0 for a
+   * receiver).
+   */
+  uint32_t queued;
+} muon_link_stats;
+
+/**
  * Receives one trace line: `line` is NUL-terminated, without a newline,
- * and borrowed for the call.
+ * and borrowed for the call. A line starts with a UTC timestamp and the
+ * connection's id (`2026-12-06T05:26:53.397645Z [c1] 0 -> @open(16)
+ * [container-id="a", ...]`); frames are shown with the AMQP
+ * specification's type and field names, null fields left out, and a
+ * transfer's payload as its size and first bytes.
  */
 typedef void (*muon_log_fn)(void *userdata, const char *line);
 
@@ -3649,6 +3903,62 @@ enum muon_result muon_link_options_set_properties(struct muon_link_options *opts
 void muon_link_options_free(struct muon_link_options *opts);
 
 /**
+ * Sends muon's log messages to `cb` (with `context`) instead of standard
+ * error; NULL sends them back to standard error. Process-wide: one
+ * callback for every loop.
+ *
+ * Which messages come is chosen by level and category: by the `MUON_LOG`
+ * environment variable (e.g. `MUON_LOG=info`,
+ * `MUON_LOG=reconnect:debug,tls:info`) or `muon_set_log_level`; if
+ * neither chose anything, installing a callback turns on `info` for every
+ * category. Without a callback and without `MUON_LOG`, nothing is logged.
+ * The frame trace of a loop (`MUON_TRACE=frm`, `muon_loop_set_trace`)
+ * comes here too, as category `MUON_LOG_CATEGORY_FRAMES`, level
+ * `MUON_LOG_LEVEL_DEBUG`, unless that loop has its own
+ * `muon_loop_set_log`; so does the warning about TLS without
+ * verification (`muon_connection_options_set_tls_insecure_skip_verify`),
+ * as category `MUON_LOG_CATEGORY_TLS`, level `MUON_LOG_LEVEL_WARNING`,
+ * which goes to standard error when no callback is set, whatever the
+ * levels.
+ *
+ * `cb` is called on the thread that logs (a loop's thread, inside
+ * `muon_loop_run*`, or the thread calling a muon function), possibly on
+ * several threads at once when several loops run: it must be
+ * thread-safe. Messages muon would log while `cb` runs on that thread
+ * (from muon functions `cb` calls) are dropped. Once this function
+ * returns, the previous callback is no longer called. `context` stays the
+ * application's.
+ *
+ * Results: `MUON_RESULT_OK`, `MUON_RESULT_REENTRANT` (called from inside
+ * the log callback), `MUON_RESULT_PANIC`. Thread-safe.
+ *
+ * # Safety
+ * `cb`, if not NULL, may be called with `context` from any thread until
+ * it is replaced.
+ */
+enum muon_result muon_set_log_callback(muon_log_callback cb, void *context);
+
+/**
+ * Chooses which log messages are made, as the `MUON_LOG` environment
+ * variable does (and replacing what it said): items separated by commas
+ * or spaces, each `LEVEL` (every category) or `CATEGORY:LEVEL`, a later
+ * item winning. Levels: `off`, `error`, `warning`, `info`, `debug`;
+ * categories: `connection`, `reconnect`, `sasl`, `tls`, `frames`. E.g.
+ * `"warning,reconnect:info"`; `""` or `"off"` turns logging off.
+ * `frames:debug` also turns the frame trace on for loops made afterwards.
+ *
+ * `spec` is borrowed for the call. Results: `MUON_RESULT_OK`,
+ * `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_INVALID_UTF8`,
+ * `MUON_RESULT_INVALID_ARGUMENT` (an item names no level or category;
+ * nothing changes, and `muon_last_error` names the item), `MUON_RESULT_PANIC`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `spec` is NULL or a NUL-terminated string.
+ */
+enum muon_result muon_set_log_level(const char *spec);
+
+/**
  * Makes an empty message: no header, annotations, properties or footer,
  * and the null value as its body.
  *
@@ -5797,6 +6107,79 @@ enum muon_result muon_connection_send_reply(struct muon_connection conn,
 enum muon_result muon_loop_wake_on_signal(struct muon_loop *lp, int signum);
 
 /**
+ * How many times the signal `signum` has arrived since the process began
+ * (counted only while `muon_loop_wake_on_signal` handles it; 0 for a
+ * number that is no signal). `on_wake` does not say what woke the loop:
+ * a program that wakes on several signals compares these counts with the
+ * ones it saw last, e.g. SIGUSR1 to print statistics and SIGTERM to stop.
+ *
+ * Thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * None.
+ */
+uint64_t muon_signal_count(int signum);
+
+/**
+ * Fills `stats` with the connection's statistics now (see
+ * `muon_connection_stats`): bytes and frames in and out, messages sent,
+ * received and settled, outcomes by kind, deliveries unsettled,
+ * reconnects, time connected, the TLS protocol and cipher and the SASL
+ * mechanism in use. Cheap: the counters are always kept, this copies
+ * them. Readable at any time until the connection's final event.
+ *
+ * `stats` is the caller's, with `struct_size` set (see
+ * `muon_connection_stats`); it is written only on success. Results:
+ * `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT` (`stats` NULL),
+ * `MUON_RESULT_INVALID_ARGUMENT` (`struct_size` smaller than a
+ * `size_t`), `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `stats` is NULL or
+ * points to `stats->struct_size` writable bytes.
+ */
+enum muon_result muon_connection_get_stats(struct muon_connection conn,
+                                           struct muon_connection_stats *stats);
+
+/**
+ * Fills `stats` with the sender's statistics now (see `muon_link_stats`):
+ * messages sent, settled, the peer's outcomes by kind, deliveries
+ * unsettled, credit and queued messages. Readable at any time until the
+ * link's final event.
+ *
+ * `stats` is the caller's, with `struct_size` set; it is written only on
+ * success. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_ARGUMENT` (`struct_size` smaller than a
+ * `size_t`), `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `stats` is NULL or
+ * points to `stats->struct_size` writable bytes.
+ */
+enum muon_result muon_sender_get_stats(struct muon_sender sender, struct muon_link_stats *stats);
+
+/**
+ * Fills `stats` with the receiver's statistics now (see
+ * `muon_link_stats`): messages received, settled, this side's outcomes
+ * by kind, deliveries unsettled and credit. Readable at any time until
+ * the link's final event.
+ *
+ * `stats` is the caller's, with `struct_size` set; it is written only on
+ * success. Results: `MUON_RESULT_OK`, `MUON_RESULT_NULL_ARGUMENT`,
+ * `MUON_RESULT_INVALID_ARGUMENT` (`struct_size` smaller than a
+ * `size_t`), `MUON_RESULT_STALE_HANDLE`, `MUON_RESULT_WRONG_THREAD`,
+ * `MUON_RESULT_PANIC`. Not thread-safe; may be called from a callback.
+ *
+ * # Safety
+ * The handle is the null handle or its loop is live; `stats` is NULL or
+ * points to `stats->struct_size` writable bytes.
+ */
+enum muon_result muon_receiver_get_stats(struct muon_receiver receiver,
+                                         struct muon_link_stats *stats);
+
+/**
  * The terminus's address: NUL-terminated, borrowed as long as the
  * terminus. NULL if it has none (a dynamic request, an anonymous relay)
  * and for NULL. Not thread-safe; may be called from a callback.
@@ -6451,13 +6834,14 @@ void muon_url_free(struct muon_url *url);
 
 /**
  * Why the last failed call on this thread of `muon_url_parse`,
- * `muon_loop_connect`, `muon_loop_listen`, `muon_selector_new` or
- * `muon_selector_from_filter` failed, in one line that names what was
- * wrong (the part of a bad URL, the TLS file, the address in use, where a
- * selector stops being supported), e.g. `invalid URL "localhost:abc/q":
- * the port "abc" is not a number`; NULL when the last of those calls on
- * this thread succeeded, or none was made. A URL quoted in the text never shows its password (it is
- * replaced by `***`).
+ * `muon_loop_connect`, `muon_loop_listen`, `muon_set_log_level`,
+ * `muon_selector_new` or `muon_selector_from_filter` failed, in one line
+ * that names what was wrong (the part of a bad URL, the TLS file, the
+ * address in use, the log setting, where a selector stops being
+ * supported), e.g. `invalid URL "localhost:abc/q": the port "abc" is not
+ * a number`; NULL when the last of those calls on this thread succeeded,
+ * or none was made. A URL quoted in the text never shows its password (it
+ * is replaced by `***`).
  *
  * The text belongs to the thread and stays valid until the next call of
  * one of those functions on the same thread; never free it.

@@ -2204,6 +2204,52 @@ inline std::string scram_hash_password(const std::string &mechanism, const std::
  */
 inline std::optional<std::string> last_error() { return detail::opt_string(muon_last_error()); }
 
+/** What a process-wide log callback gets (`muon::set_log_callback`). */
+using log_callback = std::function<void(muon_log_level, muon_log_category, std::string_view message)>;
+
+/// @cond DETAIL
+namespace detail {
+inline void run_process_log(void *context, muon_log_level level, muon_log_category category,
+                            const char *message) noexcept {
+    try {
+        (*static_cast<log_callback *>(context))(level, category, std::string_view(message));
+    } catch (...) {
+        // A log line is not worth ending the program for.
+    }
+}
+inline std::unique_ptr<log_callback> &process_log() {
+    static std::unique_ptr<log_callback> f;
+    return f;
+}
+} // namespace detail
+/// @endcond
+
+/**
+ * Sends muon's log messages to `f` (empty: back to standard error); see
+ * `muon_set_log_callback`. `f` may be called on any thread that runs a
+ * loop; an exception it throws is dropped. Not to be called from `f`.
+ */
+inline void set_log_callback(log_callback f) {
+    auto &kept = detail::process_log();
+    if (!f) {
+        detail::check(muon_set_log_callback(nullptr, nullptr), "muon::set_log_callback");
+        kept.reset(); // no longer called once muon_set_log_callback returned
+        return;
+    }
+    auto box = std::make_unique<log_callback>(std::move(f));
+    detail::check(muon_set_log_callback(&detail::run_process_log, box.get()), "muon::set_log_callback");
+    kept = std::move(box);
+}
+
+/** Chooses the log's levels and categories (`muon_set_log_level`, `MUON_LOG`'s syntax). */
+inline void set_log_level(const std::string &spec) {
+    muon_result rc = muon_set_log_level(detail::c_str(spec, "muon::set_log_level"));
+    if (rc != MUON_RESULT_OK) throw error(static_cast<errc>(rc), last_error().value_or("muon::set_log_level"));
+}
+
+/** How many times `signum` has arrived (`muon_signal_count`). */
+inline std::uint64_t signal_count(int signum) noexcept { return muon_signal_count(signum); }
+
 /**
  * A parsed `[amqp://|amqps://][user[:password]@]host[:port][/address]` (a
  * `muon_url`), as `loop::connect` and `loop::listen` read it. Move-only.
@@ -2764,6 +2810,12 @@ public:
     }
     /** How many messages it may send now without their waiting in the queue. */
     uint32_t credit() const noexcept { return muon_sender_credit(h_); }
+    /** Its statistics now (`muon_sender_get_stats`); throws `muon::error` for a stale handle. */
+    muon_link_stats stats() const {
+        muon_link_stats s = MUON_LINK_STATS_INIT;
+        detail::check(muon_sender_get_stats(h_, &s), "muon::sender::stats");
+        return s;
+    }
     /** How many messages wait in its queue for credit. */
     uint32_t queued() const noexcept { return muon_sender_queued(h_); }
     /** Tells the receiver how many messages wait to be sent. */
@@ -2859,6 +2911,12 @@ public:
     void drain(uint32_t credit) { detail::check(muon_receiver_drain(h_, credit), "muon::receiver::drain"); }
     /** The credit granted and not used yet. */
     uint32_t credit() const noexcept { return muon_receiver_credit(h_); }
+    /** Its statistics now (`muon_receiver_get_stats`); throws `muon::error` for a stale handle. */
+    muon_link_stats stats() const {
+        muon_link_stats s = MUON_LINK_STATS_INIT;
+        detail::check(muon_receiver_get_stats(h_, &s), "muon::receiver::stats");
+        return s;
+    }
     /** True while a drain is not over. */
     bool draining() const noexcept { return muon_receiver_is_draining(h_); }
     /** Begins closing it; closing a link that is closed or gone does nothing. */
@@ -3062,6 +3120,12 @@ public:
     }
     /** The SASL mechanism chosen (client) or asked for (listener). */
     std::optional<std::string> sasl_mechanism() const { return detail::opt_string(muon_connection_sasl_mechanism(h_)); }
+    /** Its statistics now (`muon_connection_get_stats`); throws `muon::error` for a stale handle. */
+    muon_connection_stats stats() const {
+        muon_connection_stats s = MUON_CONNECTION_STATS_INIT;
+        detail::check(muon_connection_get_stats(h_, &s), "muon::connection::stats");
+        return s;
+    }
     /** In `on_sasl_authenticate`: the user the client claims. */
     std::optional<std::string> sasl_request_user() const { return detail::opt_string(muon_connection_sasl_request_user(h_)); }
     /** In `on_sasl_authenticate` for PLAIN: the password to check. */

@@ -13,6 +13,7 @@
 
 pub mod codec;
 pub mod engine;
+pub mod log;
 pub mod reactor;
 pub mod selector;
 

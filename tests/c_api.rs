@@ -232,11 +232,11 @@ fn muon_trace_env_prints_frames_to_stderr() {
     for needle in [
         "-> SASL header",
         "-> AMQP header",
-        "0 -> @open Open {",
-        "0 <- @open Open {",
-        "@attach Attach {",
-        "@transfer Transfer {",
-        "@close Close {",
+        "0 -> @open(16) [container-id=",
+        "0 <- @open(16) [",
+        "@attach(18) [",
+        "@transfer(20) [",
+        "@close(24) [",
     ] {
         assert!(stderr.contains(needle), "no {needle:?} in:\n{stderr}");
     }

@@ -51,6 +51,11 @@ use common::{lib_dir, manifest_dir, out_dir};
 /// or a stale handle to.
 const NO_HANDLE_OR_POINTER: &[(&str, &str)] = &[
     (
+        "muon_signal_count",
+        "takes a signal number; any number is answered (0 for one that is no signal); \
+         examples-c/broker.c uses it and tests/ops.rs signals the broker",
+    ),
+    (
         "muon_last_error",
         "takes nothing: the calling thread's last error (tests/c/api_url.c checks it)",
     ),
@@ -67,6 +72,16 @@ const NO_HANDLE_OR_POINTER: &[(&str, &str)] = &[
 /// Pointer parameters that may be NULL, in words the doc scan (see
 /// `optional_params`) does not match: (function, parameter, reason).
 const OPTIONAL: &[(&str, &str, &str)] = &[
+    (
+        "muon_set_log_callback",
+        "cb",
+        "\"NULL sends them back to standard error\"",
+    ),
+    (
+        "muon_set_log_callback",
+        "context",
+        "the application's, passed to the callback as it is",
+    ),
     (
         "muon_sender_set_source_filter",
         "filter",
@@ -225,6 +240,13 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
         "thread-safe: touches only the loop's wake-up, as muon_loop_wake",
     ),
     (
+        "muon_set_log_callback",
+        "all-null",
+        "MUON_RESULT_OK",
+        "a NULL callback is the documented reset (messages back to standard error); \
+         tests/c/ops_log.c checks it",
+    ),
+    (
         "muon_loop_wake",
         "thread:lp",
         "MUON_RESULT_OK",
@@ -271,7 +293,7 @@ fn handle_kind(ty: &str) -> Option<&'static str> {
 }
 
 fn is_pointer(ty: &str) -> bool {
-    ty.ends_with('*') || ty == "muon_post_fn" || ty == "muon_log_fn"
+    ty.ends_with('*') || ty == "muon_post_fn" || ty == "muon_log_fn" || ty == "muon_log_callback"
 }
 
 /// Reads every function declaration of the header, with its doc comment.
@@ -593,6 +615,7 @@ impl Call {
             "void *" => "NULL".into(),
             "muon_post_fn" => "post_noop".into(),
             "muon_log_fn" => "log_noop".into(),
+            "muon_log_callback" => "log_callback_noop".into(),
             "const char *" => valid_string(&f.name, &p.name),
             "char *" => self.var("char $[64] = {0};"),
             "uint8_t *" => self.var("uint8_t $[64] = {0};"),
@@ -885,6 +908,10 @@ static const muon_terminus *LIVE_TERMINUS;
 
 static void post_noop(void *ctx) { (void)ctx; }
 static void log_noop(void *ud, const char *line) { (void)ud; (void)line; }
+static void log_callback_noop(void *ctx, muon_log_level level, muon_log_category category,
+                              const char *message) {
+    (void)ctx; (void)level; (void)category; (void)message;
+}
 
 static muon_value *v_;
 /* The value a constructor call just wrote to v_. */

@@ -272,7 +272,7 @@ fn a_client_certificate_logs_in_with_external_as_its_common_name() {
     let init = r
         .stderr
         .lines()
-        .find(|l| l.contains("SaslInit"))
+        .find(|l| l.contains("@sasl-init"))
         .unwrap_or_else(|| panic!("no sasl-init in the trace:\n{}", r.stderr));
     assert!(init.contains("EXTERNAL"), "{init}");
 

@@ -122,17 +122,61 @@ fn show_plain(b: &[u8]) -> String {
     }
 }
 
+/// A sasl-init's initial response as it may be shown (secrets redacted).
+pub fn show_initial_response(mech: &str, b: &[u8]) -> String {
+    match mech {
+        "PLAIN" => show_plain(b),
+        // Trace string, authzid, client-first (user name and nonce).
+        "ANONYMOUS" | "EXTERNAL" | "SCRAM-SHA-1" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => quoted(b),
+        _ => redacted(b),
+    }
+}
+
+/// A sasl-challenge as it may be shown (secrets redacted).
+pub fn show_challenge(b: &[u8]) -> String {
+    // SCRAM server-first (r=, s=, i=; or m= first) and errors (e=), and
+    // XOAUTH2's JSON error, are harmless; a server-final's v= is not.
+    let harmless = [&b"r="[..], b"m=", b"e=", b"{"]
+        .iter()
+        .any(|p| b.starts_with(p))
+        && std::str::from_utf8(b).is_ok();
+    if harmless {
+        quoted(b)
+    } else if b.starts_with(b"v=") {
+        "\"v=<redacted>\"".to_owned()
+    } else {
+        redacted(b)
+    }
+}
+
+/// A sasl-response as it may be shown (secrets redacted).
+pub fn show_response(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok("") => "\"\"".to_owned(),
+        // SCRAM client-final: show all but the proof.
+        Ok(t) if t.starts_with("c=") && t.contains(",p=") => {
+            let cut = t.rfind(",p=").unwrap_or(t.len());
+            format!("{:?}", format!("{},p=<redacted>", &t[..cut]))
+        }
+        _ => redacted(b),
+    }
+}
+
+/// A sasl-outcome's additional data as it may be shown (secrets redacted).
+pub fn show_outcome_data(b: &[u8]) -> String {
+    if b.starts_with(b"e=") && std::str::from_utf8(b).is_ok() {
+        quoted(b)
+    } else if b.starts_with(b"v=") {
+        "\"v=<redacted>\"".to_owned()
+    } else {
+        redacted(b)
+    }
+}
+
 impl fmt::Debug for SaslInit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mech = self.mechanism.as_str();
-        let response = show_opt(&self.initial_response, |b| match mech {
-            "PLAIN" => show_plain(b),
-            // Trace string, authzid, client-first (user name and nonce).
-            "ANONYMOUS" | "EXTERNAL" | "SCRAM-SHA-1" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => {
-                quoted(b)
-            }
-            _ => redacted(b),
-        });
+        let response = show_opt(&self.initial_response, |b| show_initial_response(mech, b));
         f.debug_struct("SaslInit")
             .field("mechanism", &self.mechanism)
             .field("initial_response", &response)
@@ -143,20 +187,7 @@ impl fmt::Debug for SaslInit {
 
 impl fmt::Debug for SaslChallenge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.challenge.0;
-        // SCRAM server-first (r=, s=, i=; or m= first) and errors (e=), and
-        // XOAUTH2's JSON error, are harmless; a server-final's v= is not.
-        let harmless = [&b"r="[..], b"m=", b"e=", b"{"]
-            .iter()
-            .any(|p| b.starts_with(p))
-            && std::str::from_utf8(b).is_ok();
-        let text = if harmless {
-            quoted(b)
-        } else if b.starts_with(b"v=") {
-            "\"v=<redacted>\"".to_owned()
-        } else {
-            redacted(b)
-        };
+        let text = show_challenge(&self.challenge.0);
         f.debug_struct("SaslChallenge")
             .field("challenge", &Shown(text))
             .finish()
@@ -165,16 +196,7 @@ impl fmt::Debug for SaslChallenge {
 
 impl fmt::Debug for SaslResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.response.0;
-        let text = match std::str::from_utf8(b) {
-            Ok("") => "\"\"".to_owned(),
-            // SCRAM client-final: show all but the proof.
-            Ok(t) if t.starts_with("c=") && t.contains(",p=") => {
-                let cut = t.rfind(",p=").unwrap_or(t.len());
-                format!("{:?}", format!("{},p=<redacted>", &t[..cut]))
-            }
-            _ => redacted(b),
-        };
+        let text = show_response(&self.response.0);
         f.debug_struct("SaslResponse")
             .field("response", &Shown(text))
             .finish()
@@ -183,15 +205,7 @@ impl fmt::Debug for SaslResponse {
 
 impl fmt::Debug for SaslOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let data = show_opt(&self.additional_data, |b| {
-            if b.starts_with(b"e=") && std::str::from_utf8(b).is_ok() {
-                quoted(b)
-            } else if b.starts_with(b"v=") {
-                "\"v=<redacted>\"".to_owned()
-            } else {
-                redacted(b)
-            }
-        });
+        let data = show_opt(&self.additional_data, show_outcome_data);
         f.debug_struct("SaslOutcome")
             .field("code", &self.code)
             .field("additional_data", &data)

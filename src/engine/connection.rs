@@ -89,6 +89,8 @@ pub struct Connection {
     pub(crate) last_output_total: u64,
     pub(crate) last_output_at: Instant,
     total_consumed: u64,
+    /// Frames, bytes and deliveries so far (see [`Connection::counters`]).
+    pub(crate) counters: super::Counters,
     pub(crate) amqp_header_sent: bool,
     pub(crate) open_requested: bool,
     pub(crate) open_sent: bool,
@@ -189,6 +191,7 @@ impl Connection {
             last_output_total: 0,
             last_output_at: now,
             total_consumed: 0,
+            counters: super::Counters::default(),
             amqp_header_sent: false,
             open_requested: false,
             open_sent: false,
@@ -287,6 +290,7 @@ impl Connection {
         let n = n.min(self.out.len() - self.out_pos);
         self.out_pos += n;
         self.total_consumed += n as u64;
+        self.counters.bytes_out += n as u64;
         if n > 0 && self.output_full_since.is_some() {
             // Progress: the stall clock starts over at the next tick (or
             // stops).
@@ -379,6 +383,7 @@ impl Connection {
         if self.close_sent {
             return;
         }
+        self.counters.frames_out += 1;
         let mark = frame::begin_frame(&mut self.out, FRAME_TYPE_AMQP, channel);
         perf.encode(&mut self.out);
         self.out.extend_from_slice(payload);
@@ -386,6 +391,7 @@ impl Connection {
     }
 
     pub(crate) fn write_sasl_frame<P: Encode>(&mut self, perf: &P) {
+        self.counters.frames_out += 1;
         let mark = frame::begin_frame(&mut self.out, FRAME_TYPE_SASL, 0);
         perf.encode(&mut self.out);
         frame::end_frame(&mut self.out, mark);

@@ -163,6 +163,14 @@ impl Connection {
             let Some(del) = self.deliveries.get_mut(d.0) else {
                 continue;
             };
+            if let Some(state) = &dp.state
+                && !super::stats::is_outcome(del.remote_state.as_ref())
+            {
+                self.counters.outcome(state);
+                if let Some(link) = self.links.get_mut(del.link.0) {
+                    link.counters.outcome(state);
+                }
+            }
             if dp.state.is_some() {
                 del.remote_state.clone_from(&dp.state);
             }
@@ -195,6 +203,9 @@ impl Connection {
         if del.settle_pending {
             return Ok(());
         }
+        let first_outcome = !del.remote_settled
+            && !super::stats::is_outcome(del.local_state.as_ref())
+            && super::stats::is_outcome(state.as_ref());
         if state.is_some() {
             del.local_state.clone_from(&state);
         }
@@ -206,7 +217,21 @@ impl Connection {
         del.settle_pending = defer;
         let (l, id, outgoing, remote_settled) =
             (del.link, del.id, del.outgoing, del.remote_settled);
-        let s = self.links.get(l.0).map(|k| k.session);
+        let outcome = state.as_ref().filter(|_| first_outcome);
+        if let Some(o) = outcome {
+            self.counters.outcome(o);
+        }
+        self.counters.settled += u64::from(settle);
+        let s = match self.links.get_mut(l.0) {
+            Some(link) => {
+                if let Some(o) = outcome {
+                    link.counters.outcome(o);
+                }
+                link.counters.settled += u64::from(settle);
+                Some(link.session)
+            }
+            None => None,
+        };
         if !remote_settled
             && (state.is_some() || wire_settled)
             && let Some(s) = s

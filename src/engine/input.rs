@@ -22,6 +22,7 @@ impl Connection {
             return;
         }
         self.last_input = now;
+        self.counters.bytes_in += bytes.len() as u64;
         if self.inbuf.is_empty() {
             let used = self.process(bytes);
             if self.phase != Phase::Done
@@ -107,6 +108,7 @@ impl Connection {
                         Ok(None) => return pos,
                         Ok(Some((f, used))) => {
                             pos += used;
+                            self.counters.frames_in += 1;
                             let expect = if self.phase == Phase::Sasl {
                                 FRAME_TYPE_SASL
                             } else {

@@ -96,6 +96,8 @@ pub(crate) struct Link {
     pub local_error: Option<AmqpError>,
     pub remote_error: Option<AmqpError>,
     pub final_sent: bool,
+    /// The link's deliveries so far (see [`Connection::link_counters`]).
+    pub counters: super::Counters,
 }
 
 impl Connection {
@@ -155,6 +157,7 @@ impl Connection {
             local_error: None,
             remote_error: None,
             final_sent: false,
+            counters: super::Counters::default(),
         };
         Ok(LinkId(self.links.insert(link)))
     }

@@ -60,6 +60,7 @@ mod scram;
 mod serial;
 mod session;
 mod slab;
+mod stats;
 mod timer;
 mod transfer;
 mod unsettled;
@@ -75,6 +76,7 @@ pub use scram::{
     CredentialStore, CredentialsError, DEFAULT_ITERATIONS, MAX_ITERATIONS, ScramCredentials,
 };
 pub use slab::{Key, Slab};
+pub use stats::Counters;
 
 /// A session of a [`Connection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

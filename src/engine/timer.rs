@@ -142,6 +142,7 @@ impl Connection {
             let mut due = self.last_output_at.checked_add(interval);
             if due.is_some_and(|d| now >= d) {
                 frame::write_empty_frame(&mut self.out);
+                self.counters.frames_out += 1;
                 self.note_output();
                 due = now.checked_add(interval);
             }

@@ -191,6 +191,7 @@ impl Connection {
         let mut pending = None;
         if direct && fits {
             frame::end_frame(&mut self.out, mark);
+            self.counters.frames_out += 1;
             let ses = self.session_mut(s)?;
             ses.next_outgoing_id = ses.next_outgoing_id.wrapping_add(1);
             ses.remote_incoming_window = ses.remote_incoming_window.saturating_sub(1);
@@ -216,6 +217,8 @@ impl Connection {
         let link = self.link_mut(l)?;
         link.delivery_count = link.delivery_count.wrapping_add(1);
         link.link_credit = link.link_credit.saturating_sub(1);
+        link.counters.messages_sent += 1;
+        link.counters.settled += u64::from(settled);
         let id = if settled {
             PRESETTLED
         } else {
@@ -225,6 +228,8 @@ impl Connection {
             del.message_format = message_format;
             DeliveryId(self.deliveries.insert(del))
         };
+        self.counters.messages_sent += 1;
+        self.counters.settled += u64::from(settled);
         let ses = self.session_mut(s)?;
         ses.next_delivery_id = ses.next_delivery_id.wrapping_add(1);
         if !settled {
@@ -305,6 +310,7 @@ impl Connection {
             self.out
                 .extend_from_slice(p.payload.get(p.offset..end).unwrap_or_default());
             frame::end_frame(&mut self.out, mark);
+            self.counters.frames_out += 1;
             p.offset = end;
             p.first_sent = true;
             self.pending_bytes = self.pending_bytes.saturating_sub(chunk);
@@ -537,7 +543,9 @@ impl Connection {
             let (id, remote_settled) = (del.id, del.remote_settled);
             if let Some(link) = self.links.get_mut(l.0) {
                 link.incoming = None;
+                link.counters.messages_received += 1;
             }
+            self.counters.messages_received += 1;
             if remote_settled && let Some(ses) = self.sessions.get_mut(s.0) {
                 // Pre-settled: no disposition will ever name it.
                 ses.incoming.remove(id);

@@ -298,7 +298,7 @@ pub unsafe extern "C" fn muon_connection_sasl_mechanism(conn: muon_connection) -
     })
 }
 
-fn mechanism_cstr(m: Mechanism) -> *const c_char {
+pub(crate) fn mechanism_cstr(m: Mechanism) -> *const c_char {
     let s: &'static std::ffi::CStr = match m {
         Mechanism::Anonymous => c"ANONYMOUS",
         Mechanism::Plain => c"PLAIN",

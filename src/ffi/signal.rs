@@ -10,7 +10,7 @@
 
 use std::ffi::c_int;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::boundary::boundary;
@@ -29,11 +29,19 @@ static TARGETS: [AtomicPtr<Shared>; SLOTS] = [const { AtomicPtr::new(null_mut())
 /// running on another thread may still read one a later call replaced.
 static KEPT: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
 
+/// For each signal number, how many times it arrived (see
+/// `muon_signal_count`).
+static COUNTS: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
+
 /// The signal handler.
 extern "C" fn on_signal(signum: c_int) {
     let Some(slot) = usize::try_from(signum).ok().and_then(|i| TARGETS.get(i)) else {
         return;
     };
+    if let Some(n) = usize::try_from(signum).ok().and_then(|i| COUNTS.get(i)) {
+        // A lock-free atomic: async-signal-safe.
+        n.fetch_add(1, Ordering::Relaxed);
+    }
     let p = slot.load(Ordering::Acquire);
     // SAFETY: a non-NULL pointer is that of a `Shared` kept alive in `KEPT`
     // for the rest of the process.
@@ -120,5 +128,25 @@ pub unsafe extern "C" fn muon_loop_wake_on_signal(
             return Err(muon_result::IoError);
         }
         Ok(())
+    })
+}
+
+/// How many times the signal `signum` has arrived since the process began
+/// (counted only while `muon_loop_wake_on_signal` handles it; 0 for a
+/// number that is no signal). `on_wake` does not say what woke the loop:
+/// a program that wakes on several signals compares these counts with the
+/// ones it saw last, e.g. SIGUSR1 to print statistics and SIGTERM to stop.
+///
+/// Thread-safe; may be called from a callback.
+///
+/// # Safety
+/// None.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn muon_signal_count(signum: c_int) -> u64 {
+    boundary!(0, {
+        usize::try_from(signum)
+            .ok()
+            .and_then(|i| COUNTS.get(i))
+            .map_or(0, |n| n.load(Ordering::Relaxed))
     })
 }

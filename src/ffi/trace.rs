@@ -1,7 +1,8 @@
 //! The loop's trace: which kinds of trace are on, and where the lines go.
 //! The frame trace shows every protocol header and frame each connection
-//! writes (`->`) and reads (`<-`), decoded, one line each, e.g.
-//! `[c1] 0 -> @attach Attach { name: "sender-1", handle: 0, ... }`.
+//! writes (`->`) and reads (`<-`), decoded, one line each, in the spec's
+//! notation, e.g. `2026-12-06T05:26:53.397645Z [c1] 0 -> @attach(18)
+//! [name="sender-1", handle=0, role=sender, ...]`.
 
 use std::ffi::{c_char, c_void};
 
@@ -15,7 +16,11 @@ use super::result::muon_result;
 pub const MUON_TRACE_FRAMES: u32 = 1;
 
 /// Receives one trace line: `line` is NUL-terminated, without a newline,
-/// and borrowed for the call.
+/// and borrowed for the call. A line starts with a UTC timestamp and the
+/// connection's id (`2026-12-06T05:26:53.397645Z [c1] 0 -> @open(16)
+/// [container-id="a", ...]`); frames are shown with the AMQP
+/// specification's type and field names, null fields left out, and a
+/// transfer's payload as its size and first bytes.
 pub type muon_log_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, line: *const c_char)>;
 
 /// Chooses what the loop traces: `MUON_TRACE_FRAMES`, or 0 for nothing.

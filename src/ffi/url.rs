@@ -561,13 +561,14 @@ pub unsafe extern "C" fn muon_url_free(url: *mut muon_url) {
 }
 
 /// Why the last failed call on this thread of `muon_url_parse`,
-/// `muon_loop_connect`, `muon_loop_listen`, `muon_selector_new` or
-/// `muon_selector_from_filter` failed, in one line that names what was
-/// wrong (the part of a bad URL, the TLS file, the address in use, where a
-/// selector stops being supported), e.g. `invalid URL "localhost:abc/q":
-/// the port "abc" is not a number`; NULL when the last of those calls on
-/// this thread succeeded, or none was made. A URL quoted in the text never shows its password (it is
-/// replaced by `***`).
+/// `muon_loop_connect`, `muon_loop_listen`, `muon_set_log_level`,
+/// `muon_selector_new` or `muon_selector_from_filter` failed, in one line
+/// that names what was wrong (the part of a bad URL, the TLS file, the
+/// address in use, the log setting, where a selector stops being
+/// supported), e.g. `invalid URL "localhost:abc/q": the port "abc" is not
+/// a number`; NULL when the last of those calls on this thread succeeded,
+/// or none was made. A URL quoted in the text never shows its password (it
+/// is replaced by `***`).
 ///
 /// The text belongs to the thread and stays valid until the next call of
 /// one of those functions on the same thread; never free it.

@@ -21,6 +21,7 @@ use super::trace::{FrameTracer, LogSink};
 use super::{Address, Error};
 use crate::codec::transport::{AmqpError, Role};
 use crate::engine::{self, Config, Connection, Event, Key, LinkId, LinkOptions, SessionId};
+use crate::log::{self, Category, Level};
 
 pub(super) const WAKE_TOKEN: Token = Token(usize::MAX);
 pub(super) const READ_CHUNK: usize = 64 * 1024;
@@ -247,9 +248,39 @@ pub(super) struct Conn {
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
     /// Server: TLS or plain is decided by the peer's first byte.
     pub sniff: Option<Arc<rustls::ServerConfig>>,
+    /// Counters of the engines of earlier transports (reconnects).
+    pub prior: engine::Counters,
+    /// Reconnects that reached a connected transport.
+    pub reconnects: u32,
+    /// When the current transport connected.
+    pub connected_at: Option<Instant>,
 }
 
 impl Conn {
+    /// Who a log message is about: `[c1] host:port (container "a", peer
+    /// "b")`, the peer's container once its open came. Never credentials.
+    pub(super) fn who(&self) -> String {
+        let peer = if self.addresses.is_empty() {
+            self.socket
+                .as_ref()
+                .and_then(|s| s.peer_addr().ok())
+                .map_or_else(|| "?".to_owned(), |a| a.to_string())
+        } else {
+            let n = self.addresses.len();
+            let a = &self.addresses[(self.next_address + n - 1) % n];
+            format!("{}:{}", a.host, a.port)
+        };
+        let remote = self
+            .engine
+            .remote_open()
+            .map_or_else(String::new, |o| format!(", peer {:?}", o.container_id));
+        format!(
+            "[c{}] {peer} (container {:?}{remote})",
+            self.serial,
+            self.engine.config().container_id
+        )
+    }
+
     /// Output is waiting: the engine's, or TLS records.
     pub(super) fn output_pending(&self) -> bool {
         self.engine.output_len() > 0 || self.tls.as_ref().is_some_and(|t| t.wants_write())
@@ -476,6 +507,9 @@ impl Loop {
             sniff: None,
             read_paused: false,
             linger: None,
+            prior: engine::Counters::default(),
+            reconnects: 0,
+            connected_at: None,
         }));
         self.start_transport(id, false);
         Ok(id)
@@ -643,6 +677,38 @@ impl Loop {
             (c.socket.is_some() && !c.connecting)
                 || (c.external && !c.transport_over && !c.final_sent)
         })
+    }
+
+    /// The connection's counters over all its transports so far.
+    pub fn conn_counters(&self, id: ConnId) -> Option<engine::Counters> {
+        let c = self.conns.get(id.0)?;
+        let mut total = c.prior;
+        total.add(c.engine.counters());
+        Some(total)
+    }
+
+    /// Reconnects of the connection that reached a connected transport.
+    pub fn reconnects(&self, id: ConnId) -> u32 {
+        self.conns.get(id.0).map_or(0, |c| c.reconnects)
+    }
+
+    /// When the current transport connected (`None` while not connected).
+    pub fn connected_since(&self, id: ConnId) -> Option<Instant> {
+        self.conns
+            .get(id.0)
+            .filter(|c| c.socket.is_some() && !c.connecting)
+            .and_then(|c| c.connected_at)
+    }
+
+    /// The current transport is TLS (handshake done or not).
+    pub fn is_tls(&self, id: ConnId) -> bool {
+        self.conns.get(id.0).is_some_and(|c| c.tls.is_some())
+    }
+
+    /// The TLS protocol version and cipher suite of the current transport,
+    /// once its handshake is done (`None` without TLS).
+    pub fn tls_in_use(&self, id: ConnId) -> Option<(String, String)> {
+        self.conns.get(id.0)?.tls.as_ref()?.negotiated()
     }
 
     /// Releases a connection's slot after its final event was handled.
@@ -1064,19 +1130,32 @@ impl Loop {
                 // A redirect to follow: answered here (the close is not
                 // handed out; `on_disconnected` reports it once the
                 // transport is over, and a new one starts).
-                Event::ConnectionRemoteClose if c.redirect.is_none() => {
-                    if let Some(r) = redirect_of(c) {
+                Event::ConnectionRemoteClose => {
+                    if c.redirect.is_none()
+                        && let Some(r) = redirect_of(c)
+                    {
                         c.redirect = Some(r);
                         c.redirects += 1;
                         c.engine.close(None);
                         continue;
                     }
+                    if let Some(e) = c.engine.remote_condition()
+                        && log::enabled(Category::Connection, Level::Warning)
+                    {
+                        log::deliver(
+                            Category::Connection,
+                            Level::Warning,
+                            &format!("{}: the peer closed the connection: {}", c.who(), show(e)),
+                        );
+                    }
                 }
                 // A link redirect to follow: the detach is answered here,
                 // and the link attached again to the new address once its
                 // final event was handed out.
-                Event::LinkRemoteClose(l) if up && c.redirect.is_none() => {
-                    if let Some(address) = link_redirect_of(c, *l)
+                Event::LinkRemoteClose(l) => {
+                    if up
+                        && c.redirect.is_none()
+                        && let Some(address) = link_redirect_of(c, *l)
                         && let Some(r) = c.recipes.iter_mut().find(|r| r.link == *l)
                     {
                         match r.role {
@@ -1097,6 +1176,16 @@ impl Loop {
                         r.redirected = true;
                         let _ = c.engine.link_close(*l, true, None);
                         continue;
+                    }
+                    if let Some(e) = c.engine.link_remote_condition(*l)
+                        && log::enabled(Category::Connection, Level::Warning)
+                    {
+                        let name = c.engine.link_name(*l).unwrap_or_default();
+                        log::deliver(
+                            Category::Connection,
+                            Level::Warning,
+                            &format!("{}: the peer closed link {name:?}: {}", c.who(), show(e)),
+                        );
                     }
                 }
                 // A link that ended while the transport was up is not
@@ -1243,6 +1332,14 @@ fn redirect_of(c: &Conn) -> Option<Redirect> {
         },
         error: error.clone(),
     })
+}
+
+/// A condition in one line: `amqp:condition: description`.
+pub(super) fn show(e: &AmqpError) -> String {
+    match &e.description {
+        Some(d) => format!("{}: {d}", e.condition.as_str()),
+        None => e.condition.as_str().to_owned(),
+    }
 }
 
 /// Drops repeated connections from a dirty list (each command marks its

@@ -15,13 +15,14 @@ use mio::{Interest, Poll, Token};
 use super::Address;
 use super::embed::take_in;
 use super::event_loop::{
-    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_BUDGET, READ_CHUNK, TimerKind, resolve,
+    Conn, ConnId, ListenerId, Loop, LoopEvent, READ_BUDGET, READ_CHUNK, TimerKind, resolve, show,
     token_of,
 };
 use super::tls::{Input, TlsSession};
 use super::trace::{Dir, LogSink};
 use crate::codec::transport::{AmqpError, condition};
 use crate::engine::{Config, Connection, Event};
+use crate::log::{self, Category, Level};
 
 /// The engine settings for a transport to `addr`: the hostname and
 /// credentials come from the URL unless the options set them.
@@ -60,10 +61,38 @@ impl Loop {
             Some(r) => r.addr.clone(),
             None => {
                 let a = c.addresses[c.next_address % c.addresses.len()].clone();
+                let (which, of) = (c.next_address % c.addresses.len() + 1, c.addresses.len());
                 c.next_address = (c.next_address + 1) % c.addresses.len();
+                if reconnect && log::enabled(Category::Reconnect, Level::Info) {
+                    let failover = if of > 1 {
+                        format!(" (failover: address {which} of {of})")
+                    } else {
+                        String::new()
+                    };
+                    log::deliver(
+                        Category::Reconnect,
+                        Level::Info,
+                        &format!(
+                            "[c{}] reconnect attempt {} to {}:{}{failover}",
+                            c.serial, c.attempt, a.host, a.port
+                        ),
+                    );
+                }
                 a
             }
         };
+        if let Some(r) = &redirect {
+            if log::enabled(Category::Reconnect, Level::Info) {
+                log::deliver(
+                    Category::Reconnect,
+                    Level::Info,
+                    &format!(
+                        "[c{}] following the peer's redirect to {}:{}",
+                        c.serial, r.addr.host, r.addr.port
+                    ),
+                );
+            }
+        }
         let mut config = config_for(c, &addr);
         if let Some(r) = redirect {
             // The redirect names the host: its certificate must be valid
@@ -84,6 +113,8 @@ impl Loop {
         let mut engine = Connection::client(config, Instant::now());
         engine.open();
         let old = std::mem::replace(&mut c.engine, engine);
+        c.prior.add(old.counters());
+        c.connected_at = None;
         c.session = None;
         c.failure = None;
         c.deadline = None;
@@ -101,6 +132,16 @@ impl Loop {
         let tls = match tls {
             Some(Ok(t)) => Some(Box::new(t)),
             Some(Err(reason)) => {
+                log::log(
+                    Category::Tls,
+                    Level::Error,
+                    &format!(
+                        "[c{serial}] {}:{}: TLS cannot start: {}",
+                        addr.host,
+                        addr.port,
+                        show(&reason)
+                    ),
+                );
                 self.transport_lost(id, reason);
                 return;
             }
@@ -108,7 +149,7 @@ impl Loop {
         };
         if tls.is_some() && insecure {
             // Said whether or not the trace is on.
-            self.log.emit(format!(
+            self.log.warn_tls(format!(
                 "muon: WARNING: TLS to {}:{} without verifying the server's certificate \
                  (insecure_skip_verify): anyone on the path can read and change this connection",
                 addr.host, addr.port
@@ -215,6 +256,9 @@ impl Loop {
                         sniff,
                         read_paused: false,
                         linger: None,
+                        prior: crate::engine::Counters::default(),
+                        reconnects: 0,
+                        connected_at: Some(Instant::now()),
                     }));
                     if self
                         .poll
@@ -324,6 +368,13 @@ impl Loop {
                                 if let Some(sock) = c.socket.as_mut() {
                                     tls.write_to(sock).ok();
                                 }
+                                if log::enabled(Category::Tls, Level::Error) {
+                                    log::deliver(
+                                        Category::Tls,
+                                        Level::Error,
+                                        &format!("{}: TLS failed: {}", c.who(), show(&reason)),
+                                    );
+                                }
                                 c.engine.transport_broken(&reason, now);
                                 c.failure.get_or_insert(reason);
                                 return;
@@ -386,10 +437,19 @@ impl Loop {
                 return;
             }
             c.connecting = false;
+            c.connected_at = Some(Instant::now());
             if let Some(t) = &c.trace {
                 self.log.emit(format!("[{}] connected", t.label));
             }
             if std::mem::take(&mut c.reconnecting) {
+                c.reconnects += 1;
+                if log::enabled(Category::Reconnect, Level::Info) {
+                    log::deliver(
+                        Category::Reconnect,
+                        Level::Info,
+                        &format!("{}: reconnected", c.who()),
+                    );
+                }
                 self.queue.push_back(LoopEvent::Reconnected(id));
                 self.reattach(id);
             }
@@ -582,6 +642,24 @@ impl Loop {
             }
         }
         let finished = c.engine.has_finished();
+        // A SASL failure is the engine's, with a description that starts
+        // so; every other loss is the connection's.
+        let category = if reason
+            .description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("SASL"))
+        {
+            Category::Sasl
+        } else {
+            Category::Connection
+        };
+        if log::enabled(category, Level::Error) {
+            log::deliver(
+                category,
+                Level::Error,
+                &format!("{}: disconnected: {}", c.who(), show(&reason)),
+            );
+        }
         if let Some(t) = &c.trace {
             self.log
                 .emit(format!("[{}] disconnected: {}", t.label, show(&reason)));
@@ -598,10 +676,33 @@ impl Loop {
             Some(p) if !c.closing && (p.max_attempts == 0 || c.attempt < p.max_attempts) => {
                 let delay = p.delay(c.attempt);
                 c.attempt += 1;
+                if log::enabled(Category::Reconnect, Level::Info) {
+                    log::deliver(
+                        Category::Reconnect,
+                        Level::Info,
+                        &format!(
+                            "[c{}] reconnect attempt {} in {} ms",
+                            c.serial,
+                            c.attempt,
+                            delay.as_millis()
+                        ),
+                    );
+                }
                 let t = self.add_timer(delay, TimerKind::Reconnect(id));
                 if let Some(c) = self.conns.get_mut(id.0) {
                     c.reconnect_timer = Some(t);
                 }
+            }
+            Some(p) if !c.closing => {
+                log::log(
+                    Category::Reconnect,
+                    Level::Warning,
+                    &format!(
+                        "[c{}] giving up after {} reconnect attempts",
+                        c.serial, p.max_attempts
+                    ),
+                );
+                self.finalize(id);
             }
             _ => self.finalize(id),
         }
@@ -709,12 +810,5 @@ impl Loop {
             return;
         }
         self.start_transport(id, true);
-    }
-}
-
-fn show(e: &AmqpError) -> String {
-    match &e.description {
-        Some(d) => format!("{}: {d}", e.condition.as_str()),
-        None => e.condition.as_str().to_owned(),
     }
 }

@@ -410,6 +410,22 @@ impl TlsSession {
         format!("{v}, {c}")
     }
 
+    /// The protocol version and cipher suite, once negotiated.
+    pub fn negotiated(&self) -> Option<(String, String)> {
+        let v = self.conn.protocol_version()?;
+        let c = self.conn.negotiated_cipher_suite()?;
+        // rustls spells the version "TLSv1_3"; people write "TLSv1.3".
+        let v = v
+            .as_str()
+            .map_or_else(|| format!("{v:?}"), str::to_owned)
+            .replace('_', ".");
+        let c = c
+            .suite()
+            .as_str()
+            .map_or_else(|| format!("{:?}", c.suite()), str::to_owned);
+        Some((v, c))
+    }
+
     /// The subject of the peer's verified certificate: its common name if
     /// it has one, else the whole distinguished name.
     pub fn peer_identity(&self) -> Option<String> {

@@ -10,26 +10,47 @@
 
 use std::collections::VecDeque;
 
-use crate::codec::Decoder;
-use crate::codec::frame::{FRAME_TYPE_SASL, ProtocolHeader, parse_frame};
-use crate::codec::security::SaslFrame;
-use crate::codec::transport::Performative;
+use crate::codec::frame::{ProtocolHeader, parse_frame};
+use crate::codec::security::{
+    show_challenge, show_initial_response, show_outcome_data, show_response,
+};
+use crate::codec::{Decoder, Descriptor, Value};
 
 /// Frames larger than this are not buffered for the trace: the direction's
 /// trace stops with a note instead (the connection itself is unaffected).
 const MAX_TRACED_FRAME: u32 = 64 * 1024 * 1024;
 
 /// What `MUON_TRACE` (read when a loop is made) asks for: a comma- or
-/// space-separated list; `frm` turns the frame trace on.
+/// space-separated list; `frm` turns the frame trace on, as does
+/// `MUON_LOG=frames:debug`. Other words are reported on standard error,
+/// once per process.
 pub fn env_wants_frames() -> bool {
-    std::env::var("MUON_TRACE").is_ok_and(|v| {
-        v.split([',', ' ', ':'])
-            .any(|w| w.eq_ignore_ascii_case("frm"))
-    })
+    static REPORTED: std::sync::Once = std::sync::Once::new();
+    let by_log = crate::log::enabled(crate::log::Category::Frames, crate::log::Level::Debug);
+    let Ok(v) = std::env::var("MUON_TRACE") else {
+        return by_log;
+    };
+    let words: Vec<&str> = v.split([',', ' ', ':']).filter(|w| !w.is_empty()).collect();
+    let bad: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !w.eq_ignore_ascii_case("frm"))
+        .collect();
+    if !bad.is_empty() {
+        REPORTED.call_once(|| {
+            eprintln!(
+                "muon: MUON_TRACE: not understood, ignored: {} (the one trace is frm: frames)",
+                bad.join(", ")
+            );
+        });
+    }
+    by_log || words.iter().any(|w| w.eq_ignore_ascii_case("frm"))
 }
 
-/// Where trace lines go: standard error, or a queue the layer above drains
-/// (the C API hands them to the application's log callback).
+/// Where trace lines go: a queue the layer above drains (the C API hands
+/// them to the loop's own log callback), else the process-wide log
+/// callback (category frames, level debug) if one is set, else standard
+/// error. Each line starts with a UTC timestamp.
 #[derive(Debug, Default)]
 pub struct LogSink {
     /// Queue lines instead of printing them.
@@ -39,10 +60,30 @@ pub struct LogSink {
 }
 
 impl LogSink {
+    /// Emits a warning that is said whether or not anything is traced: to
+    /// the loop's queue if it captures, else to the process-wide log
+    /// callback (as a TLS warning) if one is set, else standard error.
+    pub fn warn_tls(&mut self, line: String) {
+        if self.capture {
+            self.emit(line);
+        } else if crate::log::has_callback() {
+            crate::log::deliver(crate::log::Category::Tls, crate::log::Level::Warning, &line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
     /// Emits one line.
     pub fn emit(&mut self, line: String) {
+        let line = format!("{} {line}", crate::log::timestamp());
         if self.capture {
             self.lines.push_back(line);
+        } else if crate::log::has_callback() {
+            crate::log::deliver(
+                crate::log::Category::Frames,
+                crate::log::Level::Debug,
+                &line,
+            );
         } else {
             eprintln!("{line}");
         }
@@ -127,29 +168,10 @@ impl FrameTracer {
             match parse_frame(rest, MAX_TRACED_FRAME) {
                 Ok(None) => break,
                 Ok(Some((frame, n))) => {
-                    let text = if frame.frame_type == FRAME_TYPE_SASL {
-                        let mut d = Decoder::new(frame.body);
-                        match SaslFrame::decode(&mut d) {
-                            Ok(f) => {
-                                format!("@{} {}", f.name(), tidy(&sasl_body(&f)))
-                            }
-                            Err(e) => format!("undecodable SASL frame: {e}"),
-                        }
-                    } else if frame.is_heartbeat() {
+                    let text = if frame.is_heartbeat() {
                         "(empty frame)".to_owned()
                     } else {
-                        let mut d = Decoder::new(frame.body);
-                        match Performative::decode(&mut d) {
-                            Ok(p) => {
-                                let payload = frame.body.len() - d.position();
-                                let mut s = format!("@{} {}", p.name(), tidy(&perf_body(&p)));
-                                if payload > 0 {
-                                    s.push_str(&format!(" (+{payload} bytes of payload)"));
-                                }
-                                s
-                            }
-                            Err(e) => format!("undecodable frame: {e}"),
-                        }
+                        show_frame(frame.body)
                     };
                     sink.emit(format!(
                         "[{label}] {} {} {text}",
@@ -172,29 +194,334 @@ impl FrameTracer {
     }
 }
 
-/// The performative's fields, as Debug prints them (without the enum
-/// variant wrapper, which the name already says).
-fn perf_body(p: &Performative) -> String {
-    match p {
-        Performative::Open(x) => format!("{x:?}"),
-        Performative::Begin(x) => format!("{x:?}"),
-        Performative::Attach(x) => format!("{x:?}"),
-        Performative::Flow(x) => format!("{x:?}"),
-        Performative::Transfer(x) => format!("{x:?}"),
-        Performative::Disposition(x) => format!("{x:?}"),
-        Performative::Detach(x) => format!("{x:?}"),
-        Performative::End(x) => format!("{x:?}"),
-        Performative::Close(x) => format!("{x:?}"),
+/// How many payload bytes a transfer's line shows.
+const PAYLOAD_PREFIX: usize = 32;
+
+/// The spec's name and field names of the composite types a frame holds
+/// (AMQP 1.0 parts 2–5), by descriptor code.
+fn composite(code: u64) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match code {
+        0x10 => (
+            "open",
+            &[
+                "container-id",
+                "hostname",
+                "max-frame-size",
+                "channel-max",
+                "idle-time-out",
+                "outgoing-locales",
+                "incoming-locales",
+                "offered-capabilities",
+                "desired-capabilities",
+                "properties",
+            ],
+        ),
+        0x11 => (
+            "begin",
+            &[
+                "remote-channel",
+                "next-outgoing-id",
+                "incoming-window",
+                "outgoing-window",
+                "handle-max",
+                "offered-capabilities",
+                "desired-capabilities",
+                "properties",
+            ],
+        ),
+        0x12 => (
+            "attach",
+            &[
+                "name",
+                "handle",
+                "role",
+                "snd-settle-mode",
+                "rcv-settle-mode",
+                "source",
+                "target",
+                "unsettled",
+                "incomplete-unsettled",
+                "initial-delivery-count",
+                "max-message-size",
+                "offered-capabilities",
+                "desired-capabilities",
+                "properties",
+            ],
+        ),
+        0x13 => (
+            "flow",
+            &[
+                "next-incoming-id",
+                "incoming-window",
+                "next-outgoing-id",
+                "outgoing-window",
+                "handle",
+                "delivery-count",
+                "link-credit",
+                "available",
+                "drain",
+                "echo",
+                "properties",
+            ],
+        ),
+        0x14 => (
+            "transfer",
+            &[
+                "handle",
+                "delivery-id",
+                "delivery-tag",
+                "message-format",
+                "settled",
+                "more",
+                "rcv-settle-mode",
+                "state",
+                "resume",
+                "aborted",
+                "batchable",
+            ],
+        ),
+        0x15 => (
+            "disposition",
+            &["role", "first", "last", "settled", "state", "batchable"],
+        ),
+        0x16 => ("detach", &["handle", "closed", "error"]),
+        0x17 => ("end", &["error"]),
+        0x18 => ("close", &["error"]),
+        0x1d => ("error", &["condition", "description", "info"]),
+        0x23 => ("received", &["section-number", "section-offset"]),
+        0x24 => ("accepted", &[]),
+        0x25 => ("rejected", &["error"]),
+        0x26 => ("released", &[]),
+        0x27 => (
+            "modified",
+            &[
+                "delivery-failed",
+                "undeliverable-here",
+                "message-annotations",
+            ],
+        ),
+        0x28 => (
+            "source",
+            &[
+                "address",
+                "durable",
+                "expiry-policy",
+                "timeout",
+                "dynamic",
+                "dynamic-node-properties",
+                "distribution-mode",
+                "filter",
+                "default-outcome",
+                "outcomes",
+                "capabilities",
+            ],
+        ),
+        0x29 => (
+            "target",
+            &[
+                "address",
+                "durable",
+                "expiry-policy",
+                "timeout",
+                "dynamic",
+                "dynamic-node-properties",
+                "capabilities",
+            ],
+        ),
+        0x30 => ("coordinator", &["capabilities"]),
+        0x31 => ("declare", &["global-id"]),
+        0x32 => ("discharge", &["txn-id", "fail"]),
+        0x33 => ("declared", &["txn-id"]),
+        0x34 => ("transactional-state", &["txn-id", "outcome"]),
+        0x40 => ("sasl-mechanisms", &["sasl-server-mechanisms"]),
+        0x41 => ("sasl-init", &["mechanism", "initial-response", "hostname"]),
+        0x42 => ("sasl-challenge", &["challenge"]),
+        0x43 => ("sasl-response", &["response"]),
+        0x44 => ("sasl-outcome", &["code", "additional-data"]),
+        _ => return None,
+    })
+}
+
+/// A SASL field that may hold a secret, shown redacted (the same rules as
+/// the SASL frames' `Debug`); `None` for every other field.
+fn sasl_secret(code: u64, field: &str, fields: &[Value<'_>], v: &Value<'_>) -> Option<String> {
+    let Value::Binary(b) = v else {
+        return None;
+    };
+    match (code, field) {
+        (0x41, "initial-response") => {
+            let mech = match fields.first() {
+                Some(Value::Symbol(m)) => m.as_ref(),
+                _ => "",
+            };
+            Some(show_initial_response(mech, b))
+        }
+        (0x42, "challenge") => Some(show_challenge(b)),
+        (0x43, "response") => Some(show_response(b)),
+        (0x44, "additional-data") => Some(show_outcome_data(b)),
+        _ => None,
     }
 }
 
-fn sasl_body(f: &SaslFrame) -> String {
-    match f {
-        SaslFrame::Mechanisms(x) => format!("{x:?}"),
-        SaslFrame::Init(x) => format!("{x:?}"),
-        SaslFrame::Challenge(x) => format!("{x:?}"),
-        SaslFrame::Response(x) => format!("{x:?}"),
-        SaslFrame::Outcome(x) => format!("{x:?}"),
+/// One frame body (a described list) in the trace's notation:
+/// `@attach(18) [name="sender-1", handle=0, role=sender, ...]`: the spec's
+/// type and field names, fields that are null left out.
+fn show_value(v: &Value<'_>, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Ubyte(n) => out.push_str(&n.to_string()),
+        Value::Ushort(n) => out.push_str(&n.to_string()),
+        Value::Uint(n) => out.push_str(&n.to_string()),
+        Value::Ulong(n) => out.push_str(&n.to_string()),
+        Value::Byte(n) => out.push_str(&n.to_string()),
+        Value::Short(n) => out.push_str(&n.to_string()),
+        Value::Int(n) => out.push_str(&n.to_string()),
+        Value::Long(n) => out.push_str(&n.to_string()),
+        Value::Float(f) => out.push_str(&f.to_string()),
+        Value::Double(f) => out.push_str(&f.to_string()),
+        Value::Decimal32(b) => hex(b, out),
+        Value::Decimal64(b) => hex(b, out),
+        Value::Decimal128(b) => hex(b, out),
+        Value::Char(c) => out.push_str(&format!("{c:?}")),
+        Value::Timestamp(ms) => out.push_str(&format!("timestamp({ms})")),
+        Value::Uuid(u) => {
+            out.push_str("uuid(");
+            hex(u, out);
+            out.push(')');
+        }
+        Value::Binary(b) => quoted_bytes(b, out),
+        Value::String(s) => out.push_str(&format!("{s:?}")),
+        Value::Symbol(s) => {
+            out.push(':');
+            if s.chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != ',')
+                && !s.is_empty()
+            {
+                out.push_str(s);
+            } else {
+                out.push_str(&format!("{s:?}"));
+            }
+        }
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                show_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Map(pairs) => {
+            out.push('{');
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                show_value(k, out);
+                out.push('=');
+                show_value(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                show_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Described(b) => {
+            let (d, body) = (&b.0, &b.1);
+            let known = match d {
+                Descriptor::Code(c) => composite(*c).map(|k| (*c, k)),
+                Descriptor::Symbol(_) => None,
+            };
+            match (known, body) {
+                (Some((code, (name, names))), Value::List(fields)) => {
+                    out.push_str(&format!("@{name}({code}) ["));
+                    let mut first = true;
+                    for (i, f) in fields.iter().enumerate() {
+                        if matches!(f, Value::Null) {
+                            continue;
+                        }
+                        if !first {
+                            out.push_str(", ");
+                        }
+                        first = false;
+                        let field = names.get(i).copied().unwrap_or("?");
+                        out.push_str(field);
+                        out.push('=');
+                        if let Some(text) = sasl_secret(code, field, fields, f) {
+                            out.push_str(&text);
+                        } else if field == "role" && matches!(f, Value::Bool(_)) {
+                            let receiver = matches!(f, Value::Bool(true));
+                            out.push_str(if receiver { "receiver" } else { "sender" });
+                        } else {
+                            show_value(f, out);
+                        }
+                    }
+                    out.push(']');
+                }
+                _ => {
+                    match d {
+                        Descriptor::Code(c) => out.push_str(&format!("@0x{c:x} ")),
+                        Descriptor::Symbol(s) => out.push_str(&format!("@:{s} ")),
+                    }
+                    show_value(body, out);
+                }
+            }
+        }
+    }
+}
+
+fn hex(b: &[u8], out: &mut String) {
+    out.push_str("0x");
+    for x in b {
+        out.push_str(&format!("{x:02x}"));
+    }
+}
+
+/// Bytes as quoted text: `b"..."`, printable ASCII as it is, every other
+/// byte as `\xhh`.
+fn quoted_bytes(b: &[u8], out: &mut String) {
+    out.push_str("b\"");
+    for &c in b {
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(c as char),
+            c => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+}
+
+/// A frame body: its performative, and for a transfer the payload's size
+/// and first bytes.
+fn show_frame(body: &[u8]) -> String {
+    let mut d = Decoder::new(body);
+    match d.read_value() {
+        Ok(v @ Value::Described(_)) => {
+            let mut s = String::new();
+            show_value(&v, &mut s);
+            let payload = &body[d.position()..];
+            if !payload.is_empty() {
+                s.push_str(&format!(" (payload {} bytes: ", payload.len()));
+                quoted_bytes(&payload[..payload.len().min(PAYLOAD_PREFIX)], &mut s);
+                if payload.len() > PAYLOAD_PREFIX {
+                    s.push_str("...");
+                }
+                s.push(')');
+            }
+            s
+        }
+        Ok(_) => "undecodable frame: not a performative".to_owned(),
+        Err(e) => format!("undecodable frame: {e}"),
     }
 }
 
@@ -279,6 +606,21 @@ pub fn tidy(debug: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The sink's lines without their timestamps (checked to be there).
+    fn untimed(sink: LogSink) -> Vec<String> {
+        sink.lines
+            .into_iter()
+            .map(|l| {
+                let (ts, rest) = l.split_once(' ').expect("a timestamp");
+                assert!(
+                    ts.len() == 27 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+                    "{l}"
+                );
+                rest.to_owned()
+            })
+            .collect()
+    }
+
     #[test]
     fn tidy_drops_none_fields_and_some_wrappers() {
         assert_eq!(
@@ -326,18 +668,16 @@ mod tests {
                 ..Default::default()
             };
             FrameTracer::default().feed("c", Dir::Out, &wire, &mut sink);
-            sink.lines.into_iter().collect::<Vec<_>>()
+            untimed(sink)
         };
         assert_eq!(whole.len(), 4, "{whole:?}");
         assert_eq!(whole[0], "[c] -> AMQP header");
-        assert!(
-            whole[1].starts_with("[c] 0 -> @open Open {"),
-            "{}",
-            whole[1]
+        assert_eq!(
+            whole[1],
+            "[c] 0 -> @open(16) [container-id=\"c1\", max-frame-size=512, channel-max=0]"
         );
-        assert!(whole[1].contains("container_id: \"c1\""), "{}", whole[1]);
         assert_eq!(whole[2], "[c] 0 -> (empty frame)");
-        assert_eq!(whole[3], "[c] 0 -> @close Close {}");
+        assert_eq!(whole[3], "[c] 0 -> @close(24) []");
         for split in 1..wire.len() {
             let mut sink = LogSink {
                 capture: true,
@@ -346,13 +686,13 @@ mod tests {
             let mut t = FrameTracer::default();
             t.feed("c", Dir::Out, &wire[..split], &mut sink);
             t.feed("c", Dir::Out, &wire[split..], &mut sink);
-            assert_eq!(sink.lines.into_iter().collect::<Vec<_>>(), whole);
+            assert_eq!(untimed(sink), whole);
         }
     }
 
     #[test]
     fn sasl_credentials_never_reach_the_trace() {
-        use crate::codec::frame::{SASL_HEADER, begin_frame, end_frame};
+        use crate::codec::frame::{FRAME_TYPE_SASL, SASL_HEADER, begin_frame, end_frame};
         use crate::codec::security::{SaslCode, SaslInit, SaslOutcome, SaslResponse};
         use crate::codec::{Binary, Encode, Symbol};
         let mut wire = SASL_HEADER.to_vec();

@@ -224,8 +224,8 @@ static void idle_between_muon_ends(void) {
     run_until(&S.client_open, 1);
     run_until(&S.server_open, 1);
     /* Each side read half of the other's time-out in its open. */
-    CHECK_TRACED("<- @open Open {", "idle_time_out: 300");
-    CHECK_TRACED("<- @open Open {", "idle_time_out: 200");
+    CHECK_TRACED("<- @open(16) [", "idle-time-out=300");
+    CHECK_TRACED("<- @open(16) [", "idle-time-out=200");
     /* Idle for three times the shorter time-out: heartbeats keep both up. */
     int before = traced("(empty frame)", NULL);
     run_for(1200);
@@ -299,8 +299,8 @@ static void idle_drops_a_silent_peer(void) {
         if (memcmp(in + i, want, sizeof want - 1) == 0)
             found = true;
     CHECK(found);
-    CHECK_TRACED("<- @open Open {", "container_id: \"raw\"");
-    CHECK_TRACED("-> @close Close {", "amqp:resource-limit-exceeded");
+    CHECK_TRACED("<- @open(16) [", "container-id=\"raw\"");
+    CHECK_TRACED("-> @close(24) [", "condition=:amqp:resource-limit-exceeded");
     close(fd);
     finish(1);
 }
@@ -355,7 +355,7 @@ static void open_fields_reach_the_peer(void) {
     run_until(&S.server_open, 1);
     run_until(&S.client_open, 1);
     CHECK_STR(S.server_hostname, "vhost.example");
-    CHECK_TRACED("<- @open Open {", "channel_max: 7");
+    CHECK_TRACED("<- @open(16) [", "channel-max=7");
     /* Without SASL on the client, the server ran no SASL exchange. */
     CHECK(!S.server_had_mech);
     CHECK(traced("SASL header", NULL) == 0);

@@ -52,7 +52,9 @@ static void posted(void *ctx) {
 
 static void on_log(void *ud, const char *line) {
     struct app *a = ud;
-    CHECK(line != NULL && line[0] == '[');
+    /* 2026-12-06T05:26:53.397645Z [c1] ...: a timestamp, then the connection */
+    CHECK(line != NULL && strlen(line) > 29 && line[10] == 'T' && line[26] == 'Z' &&
+          line[28] == '[');
     if (a->log_lines++ == 0)
         refuse_all(a);
 }

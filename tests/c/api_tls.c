@@ -38,7 +38,24 @@ struct attempt {
 static void on_open(void *ud, const muon_event *ev) {
     struct attempt *a = ud;
     a->opened = 1;
+    /* The statistics name the TLS in use and the SASL mechanism. */
+    muon_connection_stats s = MUON_CONNECTION_STATS_INIT;
+    OK(muon_connection_get_stats(muon_event_connection(ev), &s));
+    CHECK(s.tls && s.connected);
+    CHECK(strncmp(s.tls_protocol, "TLSv1.", 6) == 0);
+    CHECK(strncmp(s.tls_cipher, "TLS", 3) == 0);
+    CHECK(strcmp(s.sasl_mechanism, "ANONYMOUS") == 0);
+    CHECK(s.bytes_in > 0 && s.frames_in > 0);
     OK(muon_connection_close(muon_event_connection(ev)));
+}
+
+/* TLS failures reach the process-wide log (category tls). */
+static int tls_errors;
+static void on_log(void *ctx, muon_log_level level, muon_log_category category, const char *msg) {
+    (void)ctx;
+    if (category == MUON_LOG_CATEGORY_TLS && level == MUON_LOG_LEVEL_ERROR &&
+        strstr(msg, "unknown certificate authority") != NULL && strstr(msg, "[c") != NULL)
+        tls_errors++;
 }
 
 static void on_error(void *ud, const muon_event *ev) {
@@ -154,10 +171,14 @@ int main(int argc, char **argv) {
     OK(muon_connection_options_new(&o2));
     OK(muon_connection_options_set_tls_system_trust(o2, false));
     OK(muon_connection_options_add_tls_ca_file(o2, other_ca));
+    OK(muon_set_log_level("tls:error"));
+    OK(muon_set_log_callback(on_log, NULL));
     struct attempt a2 = {.name = "untrusted"};
     run_attempt(loop, port, o2, &a2);
     muon_connection_options_free(o2);
     CHECK(!a2.opened && a2.failed);
+    CHECK(tls_errors > 0);
+    OK(muon_set_log_callback(NULL, NULL)); /* the insecure warning below goes to stderr */
     CHECK(strstr(a2.condition, "amqp:unauthorized-access") != NULL);
     CHECK(strstr(a2.condition, "unknown certificate authority") != NULL);
 

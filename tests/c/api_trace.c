@@ -16,10 +16,10 @@ struct app {
 };
 
 static const char *const wanted[10] = {
-    "[c1] -> SASL header",   "[c2] <- SASL header",      "[c1] -> AMQP header",
-    "[c1] 0 -> @open Open {", "[c2] 0 <- @open Open {",  "[c1] 0 -> @attach Attach {",
-    "@transfer Transfer {",  "bytes of payload",         "[c2] 0 -> @disposition Disposition {",
-    "[c2] 0 -> @close Close {",
+    "[c1] -> SASL header",        "[c2] <- SASL header",    "[c1] -> AMQP header",
+    "[c1] 0 -> @open(16) [container-id=", "[c2] 0 <- @open(16) [", "[c1] 0 -> @attach(18) [name=",
+    "@transfer(20) [handle=0",   "(payload ",              "[c2] 0 -> @disposition(21) [role=receiver",
+    "[c2] 0 -> @close(24) [",
 };
 
 static void on_log(void *ud, const char *line) {

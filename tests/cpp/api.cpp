@@ -18,6 +18,7 @@
 #include "muon.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -365,6 +366,12 @@ void loop_and_links() {
     CHECK((outcomes == std::vector<muon::delivery_state>{muon::delivery_state::accepted, muon::delivery_state::rejected,
                                                          muon::delivery_state::released, muon::delivery_state::accepted,
                                                          muon::delivery_state::accepted}));
+    // Statistics: the five messages and their outcomes, as the client saw them.
+    muon_connection_stats cs = conn.stats();
+    CHECK(cs.messages_sent == 5 && cs.accepted == 3 && cs.rejected == 1 && cs.released == 1);
+    CHECK(cs.bytes_out > 0 && cs.frames_in > 0 && cs.connected);
+    muon_link_stats ls = sender.stats();
+    CHECK(ls.messages == 5 && ls.accepted == 3 && ls.rejected == 1 && ls.released == 1);
     // A posted function, from another thread, that throws.
     std::thread t([&] { loop.post([] { throw std::logic_error("posted"); }); });
     t.join();
@@ -416,6 +423,8 @@ void loop_and_links() {
     sender.close();
     srv->listener.close();
     EXPECT_ERROR(stale_handle, conn.open_sender("x"s));
+    EXPECT_ERROR(stale_handle, conn.stats());
+    EXPECT_ERROR(stale_handle, sender.stats());
     EXPECT_ERROR(stale_handle, sender.send(muon::message("late")));
     std::error_code ec;
     CHECK(!sender.send(muon::message("late"), ec) && ec == muon::errc::stale_handle);
@@ -554,7 +563,35 @@ void additions() {
     loop.run();
 }
 
+/* The process-wide log: levels, a callback that sees a failed connect, reset. */
+void process_log() {
+    EXPECT_ERROR(invalid_argument, muon::set_log_level("nonsense"));
+    muon::set_log_level("connection:error");
+    std::vector<std::string> lines;
+    muon::set_log_callback([&](muon_log_level level, muon_log_category category, std::string_view m) {
+        CHECK(level == MUON_LOG_LEVEL_ERROR && category == MUON_LOG_CATEGORY_CONNECTION);
+        lines.emplace_back(m);
+    });
+    {
+        muon::loop loop;
+        muon::listener l = loop.listen("127.0.0.1:0");
+        std::string url = "127.0.0.1:" + std::to_string(l.port());
+        l.close();
+        loop.run(); // the port is free again: nothing listens there
+        muon::handler h;
+        loop.connect(url, muon::connection_options(), h);
+        loop.run();
+    }
+    CHECK(!lines.empty() && lines[0].find("disconnected: ") != std::string::npos);
+    muon::set_log_callback(nullptr);
+    muon::set_log_level("off");
+    CHECK(muon::signal_count(SIGUSR1) == 0);
+    muon::receiver none;
+    EXPECT_ERROR(null_argument, none.stats());
+}
+
 int main() {
+    process_log();
     errors();
     values();
     messages();

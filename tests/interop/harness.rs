@@ -260,6 +260,11 @@ impl Run {
 /// channel for a frame, direction) or a transport note (`[c1] connecting
 /// to ...`, `connected`, `accepted from ...`, `disconnected: ...`).
 fn is_trace_line(line: &str) -> bool {
+    // Each line starts with its UTC timestamp (2026-01-02T03:04:05.000006Z).
+    let line = match line.split_once(' ') {
+        Some((ts, rest)) if ts.ends_with('Z') && ts.contains('T') => rest,
+        _ => line,
+    };
     let Some((label, rest)) = line.strip_prefix('[').and_then(|l| l.split_once("] ")) else {
         return false;
     };

@@ -21,27 +21,30 @@ fn traced(ctx: &Ctx, name: &str) -> Result<Command, String> {
     Ok(c)
 }
 
-/// The value of `field: Symbol("X")` in the first trace line that has it.
+/// The symbol X of `[field=:X` (a frame's first field) in the first trace line
+/// that has it.
 fn symbol_after<'a>(trace: &'a str, field: &str) -> Option<&'a str> {
-    let start = format!("{field}: Symbol(\"");
+    // `@sasl-init(65) [mechanism=:PLAIN, ...]`
+    let start = format!("[{field}=:");
     let i = trace.find(&start)? + start.len();
     let rest = &trace[i..];
-    Some(&rest[..rest.find('"')?])
+    Some(&rest[..rest.find([',', ']'])?])
 }
 
 /// The mechanisms the server offered, from the sasl-mechanisms frame in
 /// the trace: `ANONYMOUS AMQPLAIN PLAIN EXTERNAL`.
 fn offered(trace: &str) -> String {
-    let start = "sasl_server_mechanisms: Symbols([";
+    // `@sasl-mechanisms(64) [sasl-server-mechanisms=[:ANONYMOUS, :PLAIN]]`
+    let start = "sasl-server-mechanisms=[";
     trace
         .find(start)
         .map(|i| &trace[i + start.len()..])
-        .and_then(|rest| rest.find("])").map(|end| &rest[..end]))
+        .and_then(|rest| rest.find(']').map(|end| &rest[..end]))
         .map_or_else(
             || "?".into(),
             |list| {
                 list.split(", ")
-                    .map(|m| m.trim_start_matches("Symbol(\"").trim_end_matches("\")"))
+                    .map(|m| m.trim_start_matches(':'))
                     .collect::<Vec<_>>()
                     .join(" ")
             },
@@ -68,7 +71,10 @@ fn check_login(what: &str, run: &Run, want: &str) -> Result<String, String> {
             run.describe()
         ));
     }
-    if !trace.lines().any(|l| l.contains("code: Ok")) {
+    if !trace
+        .lines()
+        .any(|l| l.contains("@sasl-outcome(68) [code=0"))
+    {
         return Err(format!(
             "{what}: no sasl-outcome with code Ok in the frame trace: {}",
             run.describe()
