@@ -25,7 +25,7 @@
  *     Qpid Proton's senders keep sending on the negative credit it leaves),
  *     so a queue may pass its bound by the credit its producers still hold
  *     and what they already sent on it: up to twice PRODUCER_WINDOW
- *     messages each (measured: a queue bounded at 100 held 2,100). Topic
+ *     messages each (measured: a queue bounded at 100 held 2,000). Topic
  *     subscriptions are bounded the same way.
  *   - Transactions: messages posted in one join their queue on commit,
  *     messages accepted in one are delivered again on rollback
