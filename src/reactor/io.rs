@@ -81,17 +81,17 @@ impl Loop {
                 a
             }
         };
-        if let Some(r) = &redirect {
-            if log::enabled(Category::Reconnect, Level::Info) {
-                log::deliver(
-                    Category::Reconnect,
-                    Level::Info,
-                    &format!(
-                        "[c{}] following the peer's redirect to {}:{}",
-                        c.serial, r.addr.host, r.addr.port
-                    ),
-                );
-            }
+        if let Some(r) = &redirect
+            && log::enabled(Category::Reconnect, Level::Info)
+        {
+            log::deliver(
+                Category::Reconnect,
+                Level::Info,
+                &format!(
+                    "[c{}] following the peer's redirect to {}:{}",
+                    c.serial, r.addr.host, r.addr.port
+                ),
+            );
         }
         let mut config = config_for(c, &addr);
         if let Some(r) = redirect {
