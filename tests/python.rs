@@ -4,11 +4,19 @@
 //! extension), and pytest runs python/tests against real peers: the example
 //! broker and the C examples built here, a fault-injecting proxy in front of
 //! the broker (tests/fault_proxy), Qpid Proton's Python examples on
-//! /usr/bin/python3, and tests/interop/types.c. The test fails (never skips)
-//! when the venv, pip, the build or any peer cannot work.
+//! /usr/bin/python3, tests/interop/types.c, and a private RabbitMQ node
+//! (the interop suite's, tests/interop/peers.rs, on ports and in a directory
+//! of its own; it boots while the wheel builds). The test fails (never
+//! skips) when the venv, pip, the build or any peer cannot work.
 
 mod common;
 mod fault_proxy;
+#[allow(dead_code)] // the interop suite's helpers, of which this uses a few
+#[path = "interop/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "interop/peers.rs"]
+mod peers;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -74,6 +82,16 @@ fn venv() -> PathBuf {
 #[test]
 fn python_binding() {
     let root = manifest_dir();
+    // The private RabbitMQ node boots in the background meanwhile.
+    let rabbit_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("python-rabbitmq-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&rabbit_dir);
+    let rabbit_pkg = peers::ensure_packages()
+        .into_iter()
+        .find(|(p, _)| *p == "rabbitmq-server")
+        .map_or(Ok(()), |(_, r)| r);
+    let mut rabbit = peers::Rabbit::start(rabbit_dir.clone(), rabbit_pkg);
+    let rabbit_t0 = Instant::now();
     let py = venv();
     run(
         Command::new(&py)
@@ -113,7 +131,11 @@ fn python_binding() {
     let upstream: SocketAddr = format!("127.0.0.1:{}", broker.port)
         .parse()
         .expect("an address");
-    let proxy = FaultProxy::start(upstream, 20_000, 60_000);
+    // Cuts after 80-200 KB, as in tests/c_examples.rs: more than one credit
+    // window of simple_send's messages (the broker grants 1,000), so every
+    // connection gets some confirmations back before its cut. Below a
+    // window the sender can resend the same unconfirmed window forever.
+    let proxy = FaultProxy::start(upstream, 80_000, 200_000);
     env.push((
         "MUON_TEST_BROKER".into(),
         format!("localhost:{}", broker.port),
@@ -121,6 +143,17 @@ fn python_binding() {
     env.push((
         "MUON_TEST_PROXY".into(),
         format!("127.0.0.1:{}", proxy.port()),
+    ));
+    let rabbit_port = rabbit
+        .wait(Duration::from_secs(150))
+        .unwrap_or_else(|e| panic!("{e}\nthe node's log ends:\n{}", rabbit.log_tail(20)));
+    eprintln!(
+        "python: RabbitMQ up after {:.1} s",
+        rabbit_t0.elapsed().as_secs_f64()
+    );
+    env.push((
+        "MUON_TEST_RABBITMQ".into(),
+        format!("127.0.0.1:{rabbit_port}"),
     ));
 
     let mut pytest = Command::new(&py);
@@ -134,6 +167,8 @@ fn python_binding() {
     run(&mut pytest, "pytest python/tests");
     assert!(proxy.cuts() > 0, "the fault proxy cut no connection");
     broker.stop();
+    rabbit.stop();
+    let _ = std::fs::remove_dir_all(&rabbit_dir);
 }
 
 fn path(p: &Path) -> String {

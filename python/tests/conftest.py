@@ -43,6 +43,14 @@ def proxy() -> str:
     return need("MUON_TEST_PROXY")
 
 
+@pytest.fixture(scope="session")
+def rabbitmq() -> str:
+    """127.0.0.1:port of the private RabbitMQ 3.10 node tests/python.rs
+    started (AMQP 1.0 through its rabbitmq_amqp1_0 plugin; users as in
+    tests/interop/rabbitmq.conf.in)."""
+    return need("MUON_TEST_RABBITMQ")
+
+
 @pytest.fixture
 def queue() -> str:
     """An address of this test's own."""

@@ -1,7 +1,9 @@
 """The tutorial's programs in python/examples against muon's example broker,
 each beside its C twin in examples-c (same output, same exit status), and
 across languages: Python to C and C to Python, through the broker and
-directly; plus the reconnect through the fault-injecting proxy."""
+directly; plus the reconnect through the fault-injecting proxy, and
+helloworld and simple_send/simple_recv through Proton's broker.py and a
+private RabbitMQ node."""
 
 import re
 import time
@@ -97,9 +99,11 @@ def test_bad_options_same_as_c():
 
 
 def test_reconnect_through_fault_proxy(broker, proxy, queue):
-    """simple_send through a proxy that cuts every connection after 20-60 KB:
-    it reconnects and resumes; every sequence arrives (duplicates allowed)."""
-    n = 3000
+    """simple_send through a proxy that cuts every connection after 80-200 KB:
+    it reconnects and resumes; every sequence arrives (duplicates allowed).
+    5,000 messages are more bytes than the largest cut, so there is at least
+    one."""
+    n = 5000
     send = run(py_example("simple_send", "-a", f"{proxy}/{queue}", "-m", str(n)), 120)
     assert send[0] == 0, send
     assert send[1].endswith("all messages confirmed\n")
@@ -143,3 +147,20 @@ def test_against_proton_broker_py(queue):
         assert rc == 0 and seqs(out) == list(range(1, 201)), err
     finally:
         b.kill()
+
+
+def test_against_rabbitmq(rabbitmq, queue):
+    """helloworld, then 1,000 messages simple_send -> simple_recv (in order,
+    all confirmed) through the private RabbitMQ 3.10 node tests/python.rs
+    started, on its queue addresses /queue/NAME (written after a double
+    slash). helloworld logs in with SASL ANONYMOUS (the node's
+    amqp1_0.default_user); the send and receive with PLAIN as guest."""
+    hello = f"{rabbitmq}//queue/{queue}-hello"
+    assert run(py_example("helloworld", "-a", hello)) == (0, "Hello World!\n", "")
+    url = f"amqp://guest:guest@{rabbitmq}//queue/{queue}"
+    recv = start(py_example("simple_recv", "-a", url, "-m", "1000"))
+    assert run(py_example("simple_send", "-a", url, "-m", "1000")) == \
+        (0, "all messages confirmed\n", "")
+    rc, out, err = recv.wait()
+    assert (rc, err) == (0, ""), err
+    assert seqs(out) == list(range(1, 1001)), out[-300:]
