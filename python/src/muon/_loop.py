@@ -748,7 +748,7 @@ class Event:
 _CONNECT_OPTIONS = (
     "container_id", "hostname", "user", "password", "sasl_mechanisms", "allow_insecure_plain",
     "sasl_enabled", "idle_timeout", "max_frame_size", "reconnect", "failover", "ca",
-    "cert", "key", "tls_skip_verify", "handshake", "users", "allow_anonymous", "token",
+    "cert", "key", "tls_insecure_skip_verify", "handshake", "users", "allow_anonymous", "token",
 )
 
 
@@ -811,7 +811,7 @@ def _connection_options(url: str, options: Dict[str, Any]) -> Any:
                 raise ValueError("cert needs key (the private key's file)")
             ok(lib.muon_connection_options_set_tls_cert_file(
                 o, _text(g("cert"), "cert"), _text(g("key"), "key")), "cert")
-        if g("tls_skip_verify"):
+        if g("tls_insecure_skip_verify"):
             lib.muon_connection_options_set_tls_insecure_skip_verify(o, True)
         for user, password in (g("users") or {}).items():
             ok(lib.muon_connection_options_add_user(o, _text(user, "user"),
@@ -902,7 +902,7 @@ class EventLoop:
         ``sasl_mechanisms``, ``allow_insecure_plain``, ``sasl_enabled``,
         ``idle_timeout`` (s), ``max_frame_size``, ``reconnect`` (True, or
         ``(initial_s, max_s, attempts)``), ``failover`` (URLs), ``ca``,
-        ``cert``, ``key``, ``tls_skip_verify``, ``handshake``. A connection
+        ``cert``, ``key``, ``tls_insecure_skip_verify``, ``handshake``. A connection
         that cannot be made is reported by ``on_disconnected``."""
         u = _text(url, "url")
         opts = _connection_options(url, options)
