@@ -715,6 +715,109 @@ fn a_large_message_crosses_in_many_frames_and_partial_writes() {
     assert_eq!(got.body, Body::Value(Value::Binary(payload.into())));
 }
 
+/// Over a real socket, the receiving side's session window, not credit,
+/// limits the sender: the listener takes frames of 512 bytes and opens a
+/// session window of 4 frames while granting credit for every message at
+/// once, and 100 messages of 3,000 bytes (7 frames each) go out in one
+/// batch. Every message arrives intact and in order, and the listener has
+/// re-opened its window with session flows (no handle) many times over:
+/// a sender ignoring the window would be closed with
+/// `amqp:session:window-violation`, one that never resumed would hang.
+#[test]
+fn the_session_window_not_credit_paces_multi_frame_messages() {
+    const MESSAGES: usize = 100;
+    let mut lp = Loop::new().unwrap();
+    lp.set_frame_trace(true);
+    lp.set_log_capture(true);
+    let server = Config {
+        max_frame_size: 512,
+        session_window: 4,
+        ..Config::default()
+    };
+    let l = lp
+        .listen("127.0.0.1:0", server, &Default::default())
+        .unwrap();
+    let port = lp.listener_port(l).unwrap();
+    let c = lp
+        .connect(&format!("127.0.0.1:{port}"), ConnectOptions::default())
+        .unwrap();
+    let snd = lp.open_link(c, Role::Sender, sender_opts("paced")).unwrap();
+    let body = |n: usize| -> Vec<u8> { (0..3000).map(|i| ((i * 13 + n) % 251) as u8).collect() };
+    let mut sent = false;
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    drive(&mut lp, |lp, ev| {
+        match &ev {
+            LoopEvent::Engine(id, Event::LinkRemoteOpen(k)) if *id != c => {
+                handshake(lp, &ev);
+                // Credit for all of them at once: credit never runs out.
+                lp.engine(*id)
+                    .unwrap()
+                    .link_flow(*k, MESSAGES as u32, false)
+                    .unwrap();
+                return false;
+            }
+            LoopEvent::Engine(id, Event::LinkFlow(k)) if *id == c && *k == snd && !sent => {
+                let e = lp.engine(c).unwrap();
+                assert!(
+                    e.link_credit(snd) >= MESSAGES as u32,
+                    "credit for every message"
+                );
+                for n in 0..MESSAGES {
+                    let m = Message {
+                        body: Body::Value(Value::Binary(body(n).into())),
+                        ..Default::default()
+                    };
+                    e.send(snd, None, &m, true).unwrap();
+                }
+                sent = true;
+            }
+            LoopEvent::Engine(id, Event::Delivery(d)) => {
+                let e = lp.engine(*id).unwrap();
+                let m = Message::decode(e.delivery_payload(*d).unwrap()).unwrap();
+                let Body::Value(Value::Binary(b)) = m.body else {
+                    panic!("a binary body");
+                };
+                got.push(b.to_vec());
+                e.settle(*d).unwrap();
+                if got.len() == MESSAGES {
+                    lp.close(c, None).unwrap();
+                }
+            }
+            LoopEvent::ConnectionFinal(id) if *id == c => lp.close_listener(l).unwrap(),
+            _ => {}
+        }
+        handshake(lp, &ev);
+        false
+    });
+    assert_eq!(got.len(), MESSAGES);
+    for (n, b) in got.iter().enumerate() {
+        assert_eq!(b, &body(n), "message {n}");
+    }
+    let log = lp.take_log();
+    assert!(
+        !log.iter().any(|l| l.contains("window-violation")),
+        "{}",
+        log.join("\n")
+    );
+    let transfers = log
+        .iter()
+        .filter(|l| l.contains("[c1] 0 -> @transfer(20)"))
+        .count();
+    assert!(
+        transfers >= MESSAGES * 6,
+        "{transfers} transfer frames: multi-frame messages"
+    );
+    let window_flows = log
+        .iter()
+        .filter(|l| l.contains("[c2] 0 -> @flow(19)") && !l.contains("handle="))
+        .count();
+    eprintln!("{transfers} transfer frames, {window_flows} session flows");
+    assert!(
+        window_flows >= transfers / 5,
+        "{window_flows} session flows for {transfers} frames through a window of 4"
+    );
+}
+
 #[test]
 fn the_frame_trace_shows_every_frame_both_ways() {
     let mut lp = Loop::new().unwrap();
