@@ -263,40 +263,11 @@ impl Loop {
             ));
         }
         let id = ConnId(self.conns.insert(Conn {
-            engine,
-            socket: None,
             external: true,
-            connecting: false,
-            writable: false,
-            deadline: None,
-            addresses: Vec::new(),
-            next_address: 0,
             options,
-            url_hostname: false,
-            url_credentials: false,
-            current: None,
-            redirect: None,
-            redirects: 0,
-            prior: crate::engine::Counters::default(),
-            reconnects: 0,
             connected_at: Some(now),
-            attempt: 0,
-            reconnect_timer: None,
-            reconnecting: false,
-            closing: false,
-            recipes: Vec::new(),
-            session: None,
-            final_sent: false,
-            failure: None,
-            transport_over: false,
-            write_queued: false,
             trace,
-            serial,
-            tls: None,
-            tls_config: None,
-            sniff: None,
-            read_paused: false,
-            linger: None,
+            ..Conn::new(engine, serial)
         }));
         // Collected once now, so that the handshake time-out is known.
         self.dirty.push(id);

@@ -257,6 +257,48 @@ pub(super) struct Conn {
 }
 
 impl Conn {
+    /// A connection entry around `engine` in its first state: no socket,
+    /// no addresses, no TLS, nothing traced; each maker (connect, accept,
+    /// an external transport) sets what differs.
+    pub(super) fn new(engine: Connection, serial: u64) -> Conn {
+        Conn {
+            engine,
+            socket: None,
+            external: false,
+            connecting: false,
+            writable: false,
+            deadline: None,
+            addresses: Vec::new(),
+            next_address: 0,
+            current: None,
+            redirect: None,
+            redirects: 0,
+            options: None,
+            url_hostname: false,
+            url_credentials: false,
+            attempt: 0,
+            reconnect_timer: None,
+            reconnecting: false,
+            closing: false,
+            recipes: Vec::new(),
+            session: None,
+            final_sent: false,
+            failure: None,
+            transport_over: false,
+            write_queued: false,
+            trace: None,
+            serial,
+            tls: None,
+            tls_config: None,
+            sniff: None,
+            read_paused: false,
+            linger: None,
+            prior: engine::Counters::default(),
+            reconnects: 0,
+            connected_at: None,
+        }
+    }
+
     /// Who a log message is about: `[c1] host:port (container "a", peer
     /// "b")`, the peer's container once its open came. Never credentials.
     pub(super) fn who(&self) -> String {
@@ -475,41 +517,14 @@ impl Loop {
         };
         self.conn_serial += 1;
         let serial = self.conn_serial;
+        let engine = Connection::client(options.config.clone(), Instant::now());
         let id = ConnId(self.conns.insert(Conn {
-            engine: Connection::client(options.config.clone(), Instant::now()),
-            socket: None,
-            external: false,
-            connecting: false,
-            writable: false,
-            deadline: None,
             addresses,
-            next_address: 0,
-            current: None,
-            redirect: None,
-            redirects: 0,
             options: Some(options),
             url_hostname,
             url_credentials,
-            attempt: 0,
-            reconnect_timer: None,
-            reconnecting: false,
-            closing: false,
-            recipes: Vec::new(),
-            session: None,
-            final_sent: false,
-            failure: None,
-            transport_over: false,
-            write_queued: false,
-            trace: None,
-            serial,
-            tls: None,
             tls_config,
-            sniff: None,
-            read_paused: false,
-            linger: None,
-            prior: engine::Counters::default(),
-            reconnects: 0,
-            connected_at: None,
+            ..Conn::new(engine, serial)
         }));
         self.start_transport(id, false);
         Ok(id)

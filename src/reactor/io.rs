@@ -225,40 +225,11 @@ impl Loop {
                         self.log.emit(format!("[{}] accepted from {peer}", t.label));
                     }
                     let cid = ConnId(self.conns.insert(Conn {
-                        engine: Connection::server(config, Instant::now()),
-                        socket: None,
-                        external: false,
-                        connecting: false,
-                        writable: false,
-                        deadline: None,
-                        addresses: Vec::new(),
-                        next_address: 0,
-                        current: None,
-                        redirect: None,
-                        redirects: 0,
-                        options: None,
-                        url_hostname: false,
-                        url_credentials: false,
-                        attempt: 0,
-                        reconnect_timer: None,
-                        reconnecting: false,
-                        closing: false,
-                        recipes: Vec::new(),
-                        session: None,
-                        final_sent: false,
-                        failure: None,
-                        transport_over: false,
-                        write_queued: false,
                         trace,
-                        serial,
                         tls,
-                        tls_config: None,
                         sniff,
-                        read_paused: false,
-                        linger: None,
-                        prior: crate::engine::Counters::default(),
-                        reconnects: 0,
                         connected_at: Some(Instant::now()),
+                        ..Conn::new(Connection::server(config, Instant::now()), serial)
                     }));
                     if self
                         .poll
