@@ -51,6 +51,25 @@ def library_dir() -> Path:
     return base / "release"
 
 
+# What muon_py_read_message fills: declared for cffi and defined for the C
+# compiler from this one text.
+PY_FIELDS = """
+struct muon_py_fields {
+    int body_kind;
+    const struct muon_value *body, *id, *correlation_id;
+    const char *reply_to, *subject, *to, *content_type, *content_encoding, *group_id,
+        *reply_to_group_id;
+    bool has_user_id, has_ttl, has_creation_time, has_expiry_time, has_group_sequence;
+    bool durable, first_acquirer;
+    uint8_t priority;
+    uint32_t delivery_count, group_sequence;
+    uint64_t ttl;
+    int64_t creation_time, expiry_time;
+    struct muon_bytes user_id;
+    size_t properties, annotations, instructions, footer;
+};
+"""
+
 CDEF_EXTRA = """
 extern "Python" void muon_py_event(void *userdata, const struct muon_event *event);
 extern "Python" void muon_py_free(void *userdata);
@@ -102,21 +121,7 @@ struct muon_bytes muon_py_get_string(const struct muon_value *v);
 struct muon_bytes muon_py_get_symbol(const struct muon_value *v);
 struct muon_bytes muon_py_descriptor_symbol(const struct muon_value *v);
 struct muon_message *muon_py_message_new(void);
-struct muon_py_fields {
-    int body_kind;
-    const struct muon_value *body, *id, *correlation_id;
-    const char *reply_to, *subject, *to, *content_type, *content_encoding, *group_id,
-        *reply_to_group_id;
-    bool has_user_id, has_ttl, has_creation_time, has_expiry_time, has_group_sequence;
-    bool durable, first_acquirer;
-    uint8_t priority;
-    uint32_t delivery_count, group_sequence;
-    uint64_t ttl;
-    int64_t creation_time, expiry_time;
-    struct muon_bytes user_id;
-    size_t properties, annotations, instructions, footer;
-};
-void muon_py_read_message(const struct muon_message *m, struct muon_py_fields *f);
+""" + PY_FIELDS + """void muon_py_read_message(const struct muon_message *m, struct muon_py_fields *f);
 """
 
 SOURCE = r"""
@@ -129,21 +134,7 @@ static void muon_py_post(void *context);
 
 const char muon_py_library_version[] = MUON_VERSION_STRING;
 
-struct muon_py_fields {
-    int body_kind;
-    const struct muon_value *body, *id, *correlation_id;
-    const char *reply_to, *subject, *to, *content_type, *content_encoding, *group_id,
-        *reply_to_group_id;
-    bool has_user_id, has_ttl, has_creation_time, has_expiry_time, has_group_sequence;
-    bool durable, first_acquirer;
-    uint8_t priority;
-    uint32_t delivery_count, group_sequence;
-    uint64_t ttl;
-    int64_t creation_time, expiry_time;
-    struct muon_bytes user_id;
-    size_t properties, annotations, instructions, footer;
-};
-
+""" + PY_FIELDS + r"""
 /* Every field of a message, in one call. */
 void muon_py_read_message(const struct muon_message *m, struct muon_py_fields *f) {
     f->body_kind = (int)muon_message_body_kind(m);

@@ -258,31 +258,24 @@ class Connection(_Handle):
             auto_accept = getattr(handler, "auto_accept", None)
         if credit_window is None and handler is not None:
             credit_window = getattr(handler, "credit_window", None)
-        out = ffi.new("muon_receiver *")
         opts = _link_options(name, dynamic, credit_window, auto_accept, options)
-        t = self._loop._target([handler]) if handler is not None else None
-        try:
-            rc = lib.muon_connection_open_receiver(
-                self._h, _opt_text(address, "address"), opts,
-                _table(t.mask()) if t else _NULL, self._loop._userdata(t) if t else _NULL, out)
-        finally:
-            if opts != _NULL:
-                lib.muon_link_options_free(opts)
-        if rc != 0 and t is not None:
-            self._loop._keep.pop(id(t), None)
-        self._check(rc, "receiver")
-        return Receiver(self._loop, out[0])
+        return Receiver(self._loop, self._open_link("receiver", address, opts, handler))
 
     def sender(self, address: Optional[str], handler: Any = None, name: Optional[str] = None,
                **options: Any) -> "Sender":
         """Opens a sending link to ``address`` (``None``: the anonymous relay,
         each message saying its own ``address``). Its events go to
         ``handler``, else to the connection's handler, else to the loop's."""
-        out = ffi.new("muon_sender *")
         opts = _link_options(name, False, None, None, options)
+        return Sender(self._loop, self._open_link("sender", address, opts, handler))
+
+    def _open_link(self, kind: str, address: Optional[str], opts: Any, handler: Any) -> Any:
+        """muon_connection_open_<kind> ("sender" or "receiver") with `opts`
+        (freed here) and `handler`'s table; the new link's handle."""
+        out = ffi.new(f"muon_{kind} *")
         t = self._loop._target([handler]) if handler is not None else None
         try:
-            rc = lib.muon_connection_open_sender(
+            rc = getattr(lib, f"muon_connection_open_{kind}")(
                 self._h, _opt_text(address, "address"), opts,
                 _table(t.mask()) if t else _NULL, self._loop._userdata(t) if t else _NULL, out)
         finally:
@@ -290,8 +283,8 @@ class Connection(_Handle):
                 lib.muon_link_options_free(opts)
         if rc != 0 and t is not None:
             self._loop._keep.pop(id(t), None)
-        self._check(rc, "sender")
-        return Sender(self._loop, out[0])
+        self._check(rc, kind)
+        return out[0]
 
     def sender_to(self, address: str) -> "Sender":
         """The sender to ``address`` on this connection: opened by the first
