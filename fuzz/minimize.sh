@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")"
 MAX_LEN=${MAX_LEN:-2048}
-[ $# -gt 0 ] || set -- decode_value decode_message parse_frame connection
+[ $# -gt 0 ] || set -- decode_value decode_message parse_frame connection selector
 for t in "$@"; do
     tmp=$(mktemp -d)
     small=$(mktemp -d)

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 mkdir -p logs
-for t in decode_value decode_message parse_frame connection; do
+for t in decode_value decode_message parse_frame connection selector; do
     mkdir -p "found/$t" "corpus/$t"
     RUSTC_BOOTSTRAP=1 nice -n 19 cargo fuzz run "$t" "found/$t" "seeds/$t" "corpus/$t" -- \
         -max_total_time="$SECONDS_EACH" -print_final_stats=1 > "logs/$t.log" 2>&1
