@@ -1716,7 +1716,10 @@ uint32_t muon_delivery_message_format(struct muon_delivery delivery);
  * (`muon_driver_loop`), and its callbacks run inside the driver calls
  * that cause them: `muon_driver_read`, `muon_driver_read_closed`,
  * `muon_driver_written`, `muon_driver_transport_error`,
- * `muon_driver_process`.
+ * `muon_driver_process`. Those calls first take what they are given and
+ * then run the loop once: `MUON_RESULT_IO_ERROR` (the loop's wait failed)
+ * or `MUON_RESULT_PANIC` from that run means what was given was taken
+ * all the same; do not hand it again.
  *
  * `lp` (may be NULL), `options` (may be NULL: defaults) and `handler`
  * (may be NULL) are borrowed for the call; `userdata` stays the
@@ -1803,7 +1806,8 @@ enum muon_result muon_driver_read_closed(struct muon_driver *d);
  * them (`*len` 0: nothing now). Write what the transport takes, then
  * call `muon_driver_written` with that count; the pointer is valid until
  * the next call into the driver's loop (any muon call on it), so ask
- * again after each. More output comes after reads, sends, time-outs:
+ * again after each; a transport that writes later (libuv's `uv_write`)
+ * copies them first. More output comes after reads, sends, time-outs:
  * ask again then.
  *
  * `d` is borrowed for the call; `bytes` and `len` are borrowed and
@@ -3924,10 +3928,14 @@ void muon_link_options_free(struct muon_link_options *opts);
  * `cb` is called on the thread that logs (a loop's thread, inside
  * `muon_loop_run*`, or the thread calling a muon function), possibly on
  * several threads at once when several loops run: it must be
- * thread-safe. Messages muon would log while `cb` runs on that thread
- * (from muon functions `cb` calls) are dropped. Once this function
- * returns, the previous callback is no longer called. `context` stays the
- * application's.
+ * thread-safe. It is often called in the middle of a loop's work: a
+ * call from `cb` on that loop, or on anything made through it, returns
+ * `MUON_RESULT_REENTRANT` (a getter its default) and changes nothing, so
+ * `cb` should only record the message. Messages muon would log while `cb`
+ * runs on that thread (from muon functions `cb` calls) are dropped. Once
+ * this function returns, the previous callback is no longer called; `cb`
+ * must therefore not wait for a thread that may be calling this function.
+ * `context` stays the application's.
  *
  * Results: `MUON_RESULT_OK`, `MUON_RESULT_REENTRANT` (called from inside
  * the log callback), `MUON_RESULT_PANIC`. Thread-safe.
@@ -5930,9 +5938,10 @@ enum muon_result muon_selector_new(const char *text, size_t len, struct muon_sel
 /**
  * Finds the JMS selector in a source's filter set `filter` (a map, such
  * as `muon_terminus_filter` of `muon_sender_remote_source` returns in
- * `on_link_remote_attach`): the entry whose value is a string described
- * by the symbol `apache.org:selector-filter:string` or the code
- * 0x0000468C00000004, under any key; and parses it as
+ * `on_link_remote_attach`): the entry whose value is a string (a symbol
+ * is taken too) described by the symbol
+ * `apache.org:selector-filter:string` or the code 0x0000468C00000004,
+ * under any key; and parses it as
  * `muon_selector_new` does.
  *
  * On success `*out` receives a new selector (free it with

@@ -14,7 +14,7 @@
 //! names, never a password, token or SASL response.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Once, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -103,6 +103,9 @@ impl Category {
 /// The most detailed level logged, per category (0: nothing).
 static LEVELS: [AtomicU8; 5] = [const { AtomicU8::new(0) }; 5];
 static ENV: Once = Once::new();
+/// Levels were chosen, by `MUON_LOG` or [`set_levels`] ("off" included):
+/// installing a callback then leaves them as they are.
+static CHOSEN: AtomicBool = AtomicBool::new(false);
 
 /// Receives one message (without a trailing newline).
 pub type Callback = Box<dyn Fn(Level, Category, &str) + Send + Sync>;
@@ -150,6 +153,9 @@ fn init_from_env() {
         for (slot, l) in LEVELS.iter().zip(levels) {
             slot.store(l, Ordering::Relaxed);
         }
+        if !spec.trim().is_empty() {
+            CHOSEN.store(true, Ordering::Relaxed);
+        }
         if !bad.is_empty() {
             eprintln!(
                 "muon: MUON_LOG: not understood, ignored: {} (use LEVEL or CATEGORY:LEVEL, \
@@ -173,6 +179,7 @@ pub fn set_levels(spec: &str) -> Result<(), Vec<String>> {
     for (slot, l) in LEVELS.iter().zip(levels) {
         slot.store(l, Ordering::Relaxed);
     }
+    CHOSEN.store(true, Ordering::Relaxed);
     Ok(())
 }
 
@@ -185,7 +192,7 @@ pub fn set_callback(cb: Option<Callback>) {
     let mut slot = CALLBACK.write().unwrap_or_else(|e| e.into_inner());
     *slot = cb;
     drop(slot);
-    if on && LEVELS.iter().all(|l| l.load(Ordering::Relaxed) == 0) {
+    if on && !CHOSEN.load(Ordering::Relaxed) {
         for slot in &LEVELS {
             slot.store(Level::Info as u8, Ordering::Relaxed);
         }
@@ -199,8 +206,13 @@ pub fn enabled(category: Category, level: Level) -> bool {
     LEVELS[category as usize].load(Ordering::Relaxed) >= level as u8
 }
 
-/// True if a callback is installed.
+/// True if a callback is installed. False inside the callback: what muon
+/// would log there is dropped, and the lock is not taken a second time
+/// on this thread (a writer waiting in [`set_callback`] would block it).
 pub fn has_callback() -> bool {
+    if in_callback() {
+        return false;
+    }
     CALLBACK.read().map(|c| c.is_some()).unwrap_or(false)
 }
 

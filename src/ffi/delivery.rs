@@ -100,11 +100,9 @@ pub(crate) fn settle_in(
 /// with `id`.
 pub(crate) fn settle_declared(d: muon_delivery, id: Vec<u8>) -> Result<(), muon_result> {
     delivery_call(d, |st, cid, did| {
-        let lk = st.deliveries.get(d.key()).map(|e| e.link);
-        let on_coordinator = lk
-            .and_then(|k| st.links.get(k))
-            .is_some_and(|l| l.coordinator && l.role == crate::codec::transport::Role::Receiver);
-        if !on_coordinator {
+        // A declare request: marked so when it arrived on a coordinator's
+        // link (a discharge, or any other delivery, is refused).
+        if !st.deliveries.get(d.key()).is_some_and(|e| e.declare) {
             return Err(muon_result::InvalidArgument);
         }
         let state = DeliveryState::Declared(Declared {

@@ -111,6 +111,9 @@ pub(crate) struct DeliveryEntry {
     /// Still in its sender's queue: not sent, `did` is [`NOT_YET_SENT`]
     /// and it is not in `delivery_index`.
     pub queued: bool,
+    /// A declare request on a coordinator's link (server side): the one
+    /// kind of delivery `muon_delivery_declared` answers.
+    pub declare: bool,
 }
 
 pub(crate) struct ListenerEntry {
@@ -419,6 +422,7 @@ impl State {
             outcome_reported: false,
             settled_reported: false,
             queued: false,
+            declare: false,
         });
         self.delivery_index.insert((cid, did), k);
         k

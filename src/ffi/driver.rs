@@ -75,7 +75,12 @@ unsafe fn with_conn<R>(
     unsafe {
         with_state(d.lp, |st| {
             let (_, cid) = conn_of(st, d.conn).map_err(|_| muon_result::Closed)?;
-            f(st, cid)
+            // The reactor calls a connection that was aborted, or has had
+            // its final event, stale; to the driver's caller it is closed.
+            f(st, cid).map_err(|e| match e {
+                muon_result::StaleHandle => muon_result::Closed,
+                e => e,
+            })
         })
     }
 }
@@ -116,7 +121,10 @@ unsafe fn pump(d: &DriverBox) -> Result<(), muon_result> {
 /// (`muon_driver_loop`), and its callbacks run inside the driver calls
 /// that cause them: `muon_driver_read`, `muon_driver_read_closed`,
 /// `muon_driver_written`, `muon_driver_transport_error`,
-/// `muon_driver_process`.
+/// `muon_driver_process`. Those calls first take what they are given and
+/// then run the loop once: `MUON_RESULT_IO_ERROR` (the loop's wait failed)
+/// or `MUON_RESULT_PANIC` from that run means what was given was taken
+/// all the same; do not hand it again.
 ///
 /// `lp` (may be NULL), `options` (may be NULL: defaults) and `handler`
 /// (may be NULL) are borrowed for the call; `userdata` stays the
@@ -287,7 +295,8 @@ pub unsafe extern "C" fn muon_driver_read_closed(d: *mut muon_driver) -> muon_re
 /// them (`*len` 0: nothing now). Write what the transport takes, then
 /// call `muon_driver_written` with that count; the pointer is valid until
 /// the next call into the driver's loop (any muon call on it), so ask
-/// again after each. More output comes after reads, sends, time-outs:
+/// again after each; a transport that writes later (libuv's `uv_write`)
+/// copies them first. More output comes after reads, sends, time-outs:
 /// ask again then.
 ///
 /// `d` is borrowed for the call; `bytes` and `len` are borrowed and

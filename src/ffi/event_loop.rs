@@ -5,7 +5,9 @@
 //!
 //! Invariants:
 //! - the state is borrowed only inside [`with_state`], which checks the
-//!   thread and the poison flag and never calls C;
+//!   thread and the poison flag; the only C it calls while the borrow
+//!   lives is the process-wide log callback, and the `borrowed` flag
+//!   refuses any call on the loop made from there (`MUON_RESULT_REENTRANT`);
 //! - the `dispatching` flag is set exactly while a callback runs, which is
 //!   what makes `muon_loop_run*` (and `muon_loop_try_free`) refuse with
 //!   `MUON_RESULT_REENTRANT` there, and `muon_loop_free` do nothing;
@@ -87,6 +89,12 @@ pub(crate) struct LoopBox {
     /// descriptor is armed when they return, not after each step. Read and
     /// written on the owner thread only.
     pub running: Cell<bool>,
+    /// Set while `with_state` holds the state borrowed. muon calls out of
+    /// a step only through the process-wide log callback, which may call
+    /// muon again: a call on this loop from there is refused
+    /// (`MUON_RESULT_REENTRANT`) instead of borrowing the state twice.
+    /// Read and written on the owner thread only.
+    pub borrowed: Cell<bool>,
 }
 
 impl Opaque for muon_loop {
@@ -111,15 +119,23 @@ pub(crate) unsafe fn with_state<R>(
         // Called from a `userdata_free` that `muon_loop_free` runs.
         return Err(muon_result::Reentrant);
     }
+    if lb.borrowed.get() {
+        // Called from the log callback, in the middle of one of this
+        // loop's steps.
+        return Err(muon_result::Reentrant);
+    }
     // SAFETY: only the owner thread gets here, the state is there (not
     // freeing), and no other borrow of it is alive: this function is the
-    // only place that makes one, it never calls C while the borrow lives,
-    // and callbacks (the only way back in) run between calls of it.
+    // only place that makes one (`free_loop` and `poison` take it only
+    // when `borrowed` is clear), `borrowed` refuses a second one made from
+    // C code muon calls while this one lives (the log callback), and the
+    // application's handlers run between calls of it.
     let st: &mut State = unsafe { &mut *lb.state.get() };
     if st.poisoned {
         return Err(muon_result::Panic);
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    lb.borrowed.set(true);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let r = f(st);
         // A call from outside a run (a send after reading stdin, bytes fed
         // to a driver) may leave work for the loop: its descriptor says so
@@ -128,7 +144,9 @@ pub(crate) unsafe fn with_state<R>(
             st.lp.arm();
         }
         r
-    })) {
+    }));
+    lb.borrowed.set(false);
+    match r {
         Ok(r) => r,
         Err(_) => {
             poison(p);
@@ -145,6 +163,7 @@ pub(crate) fn poison(p: *mut muon_loop) {
     if let Some(lb) = unsafe { p.cast::<LoopBox>().as_ref() }
         && ThreadMark::current() == lb.owner
         && !lb.freeing.get()
+        && !lb.borrowed.get()
     {
         // SAFETY: as above, and the state is there (not freeing).
         unsafe { &mut *lb.state.get() }.poisoned = true;
@@ -467,6 +486,7 @@ pub unsafe extern "C" fn muon_loop_new(out: *mut *mut muon_loop) -> muon_result 
             state: UnsafeCell::new(ManuallyDrop::new(State::new(lp))),
             freeing: Cell::new(false),
             running: Cell::new(false),
+            borrowed: Cell::new(false),
         });
         let p = Box::into_raw(lb);
         // SAFETY: `p` was just made from a Box and nothing else refers to
@@ -748,11 +768,12 @@ unsafe fn free_loop(lp: *mut muon_loop) -> Result<(), muon_result> {
     if ThreadMark::current() != lb.owner {
         return Err(muon_result::WrongThread);
     }
-    if lb.freeing.get() {
+    if lb.freeing.get() || lb.borrowed.get() {
         return Err(muon_result::Reentrant);
     }
     // SAFETY: on the owner thread, not freeing, with no borrow of the
-    // state alive (this is not called from inside `with_state`).
+    // state alive (`borrowed` is clear: not called from the log callback
+    // inside `with_state`).
     let st: &mut ManuallyDrop<State> = unsafe { &mut *lb.state.get() };
     if st.dispatching {
         return Err(muon_result::Reentrant);

@@ -517,6 +517,7 @@ pub(crate) fn send_message(
                         outcome_reported: false,
                         settled_reported: false,
                         queued: false,
+                        declare: false,
                     });
                     st.delivery_index.insert((cid, d), dk);
                     return Ok(muon_delivery::new(st.me, dk));
@@ -647,6 +648,7 @@ fn enqueue(
             outcome_reported: false,
             settled_reported: false,
             queued: true,
+            declare: false,
         })
     });
     let e = st.links.get_mut(lk).ok_or(muon_result::StaleHandle)?;

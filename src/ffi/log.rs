@@ -123,10 +123,14 @@ fn category_of(c: Category) -> muon_log_category {
 /// `cb` is called on the thread that logs (a loop's thread, inside
 /// `muon_loop_run*`, or the thread calling a muon function), possibly on
 /// several threads at once when several loops run: it must be
-/// thread-safe. Messages muon would log while `cb` runs on that thread
-/// (from muon functions `cb` calls) are dropped. Once this function
-/// returns, the previous callback is no longer called. `context` stays the
-/// application's.
+/// thread-safe. It is often called in the middle of a loop's work: a
+/// call from `cb` on that loop, or on anything made through it, returns
+/// `MUON_RESULT_REENTRANT` (a getter its default) and changes nothing, so
+/// `cb` should only record the message. Messages muon would log while `cb`
+/// runs on that thread (from muon functions `cb` calls) are dropped. Once
+/// this function returns, the previous callback is no longer called; `cb`
+/// must therefore not wait for a thread that may be calling this function.
+/// `context` stays the application's.
 ///
 /// Results: `MUON_RESULT_OK`, `MUON_RESULT_REENTRANT` (called from inside
 /// the log callback), `MUON_RESULT_PANIC`. Thread-safe.

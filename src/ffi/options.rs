@@ -611,14 +611,25 @@ pub(crate) fn bind_reuse_port(sa: SocketAddr) -> io::Result<std::net::TcpListene
     } else {
         libc::AF_INET6
     };
+    // Close-on-exec from the start where socket(2) can say so (Linux);
+    // elsewhere (macOS has no SOCK_CLOEXEC) right after.
+    #[cfg(target_os = "linux")]
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    #[cfg(not(target_os = "linux"))]
+    let kind = libc::SOCK_STREAM;
     // SAFETY: socket(2) takes no memory; a descriptor it returns is owned
     // by the OwnedFd made just below and by nothing else.
-    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    let fd = unsafe { libc::socket(domain, kind, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fd` is a fresh descriptor nothing else owns.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    #[cfg(not(target_os = "linux"))]
+    // SAFETY: fcntl(2) on our own descriptor, no memory.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
     for opt in [libc::SO_REUSEADDR, libc::SO_REUSEPORT] {
         let one: libc::c_int = 1;
         // SAFETY: a live c_int and its size, on our own socket.

@@ -157,9 +157,10 @@ pub unsafe extern "C" fn muon_selector_new(
 
 /// Finds the JMS selector in a source's filter set `filter` (a map, such
 /// as `muon_terminus_filter` of `muon_sender_remote_source` returns in
-/// `on_link_remote_attach`): the entry whose value is a string described
-/// by the symbol `apache.org:selector-filter:string` or the code
-/// 0x0000468C00000004, under any key; and parses it as
+/// `on_link_remote_attach`): the entry whose value is a string (a symbol
+/// is taken too) described by the symbol
+/// `apache.org:selector-filter:string` or the code 0x0000468C00000004,
+/// under any key; and parses it as
 /// `muon_selector_new` does.
 ///
 /// On success `*out` receives a new selector (free it with

@@ -26,6 +26,12 @@
 
 use std::ffi::c_void;
 
+/// The longest transaction id muon takes from a coordinator. The spec sets
+/// no limit; ids in use are a few bytes (muon's own coordinator API gives
+/// at most 32), and one that rides on every transactional frame must
+/// leave them well inside the 512-byte minimum frame size.
+const MAX_PEER_TXN_ID: usize = 255;
+
 use super::boundary::{borrow, boundary, copy_out};
 use super::dispatch::{Action, Builtin, DeliveryEntry, NOT_YET_SENT, Queued, State};
 use super::endpoint::{check, conn_of, engine, write_out};
@@ -177,6 +183,21 @@ impl State {
         };
         let (phase, ck) = (e.phase, e.conn);
         match (phase, state) {
+            (Phase::Declaring, Some(DeliveryState::Declared(Declared { txn_id })))
+                if !(1..=MAX_PEER_TXN_ID).contains(&txn_id.0.len()) =>
+            {
+                // An empty id would read as "not declared"; a long one would
+                // ride on every transactional transfer and disposition.
+                let error = AmqpError::new(
+                    condition::INVALID_FIELD,
+                    format!(
+                        "the coordinator declared a transaction id of {} bytes (muon takes 1 to {})",
+                        txn_id.0.len(),
+                        MAX_PEER_TXN_ID
+                    ),
+                );
+                self.txn_failed(tk, &error, out);
+            }
             (Phase::Declaring, Some(DeliveryState::Declared(Declared { txn_id }))) => {
                 if let Some(e) = self.txns.get_mut(tk) {
                     e.id = Some(txn_id.0);
@@ -322,6 +343,7 @@ impl State {
             outcome_reported: false,
             settled_reported: false,
             queued: sent.is_none(),
+            declare: false,
         });
         match sent {
             Some(d) => {
@@ -364,6 +386,9 @@ impl State {
         }
         let dk = self.register_delivery(cid, lk, d);
         let delivery = muon_delivery::new(self.me, dk);
+        if let Some(e) = self.deliveries.get_mut(dk) {
+            e.declare = matches!(request, Some(Request::Declare));
+        }
         match request {
             Some(Request::Declare) => {
                 let mut ev = self.event(K::CoordinatorDeclare, Some(ck));

@@ -22,6 +22,12 @@ static struct {
 } lines[MAX_LINES];
 static int nlines;
 static int reentrant_checked;
+/* The loop and client of wrong_password while it runs: the callback is
+ * called in the middle of that loop's work, and every call on the loop
+ * from there is refused (calling it would borrow the loop a second time). */
+static muon_loop *logging_loop;
+static muon_connection logging_client;
+static int loop_calls_refused;
 
 static void on_log(void *context, muon_log_level level, muon_log_category category,
                    const char *message) {
@@ -29,6 +35,15 @@ static void on_log(void *context, muon_log_level level, muon_log_category catego
     if (!reentrant_checked++)
         CHECK_RC(muon_set_log_callback(NULL, NULL), MUON_RESULT_REENTRANT);
     CHECK(strstr(message, PASSWORD) == NULL);
+    if (logging_loop != NULL) {
+        CHECK_RC(muon_loop_stop(logging_loop), MUON_RESULT_REENTRANT);
+        CHECK_RC(muon_loop_run_once(logging_loop, 0), MUON_RESULT_REENTRANT);
+        CHECK_RC(muon_loop_try_free(logging_loop), MUON_RESULT_REENTRANT);
+        muon_loop_free(logging_loop); /* does nothing: refused too */
+        CHECK(!muon_connection_is_open(logging_client));
+        CHECK_RC(muon_connection_close(logging_client), MUON_RESULT_REENTRANT);
+        loop_calls_refused++;
+    }
     if (nlines < MAX_LINES) {
         lines[nlines].level = level;
         lines[nlines].category = category;
@@ -108,7 +123,10 @@ static void wrong_password(bool trace) {
     snprintf(url, sizeof url, "127.0.0.1:%u", (unsigned)muon_listener_port(r.lis));
     OK(muon_loop_connect(loop, url, co, NULL, NULL, &r.client));
     muon_connection_options_free(co);
+    logging_loop = loop;
+    logging_client = r.client;
     OK(muon_loop_run(loop));
+    logging_loop = NULL;
     CHECK(r.disconnected == 1);
     muon_loop_free(loop);
 }
@@ -198,6 +216,7 @@ int main(int argc, char **argv) {
     OK(muon_set_log_callback(on_log, lines));
 
     wrong_password(true);
+    CHECK(loop_calls_refused > 0);
     EXPECT(MUON_LOG_CATEGORY_SASL, MUON_LOG_LEVEL_ERROR, "container \"ops-client\"", "SASL");
     EXPECT(MUON_LOG_CATEGORY_SASL, MUON_LOG_LEVEL_ERROR, "container \"ops-server\"", "SASL");
     EXPECT(MUON_LOG_CATEGORY_FRAMES, MUON_LOG_LEVEL_DEBUG, "-> @sasl-init(65) [mechanism=:PLAIN",

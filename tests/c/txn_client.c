@@ -229,6 +229,8 @@ static void on_coordinator_discharge(void *ud, const muon_event *ev) {
     size_t n = muon_event_transaction_id(ev, id, sizeof id - 1);
     bool rollback = muon_event_transaction_rollback(ev);
     CHECK(n == 3);
+    /* A discharge is not answered with declared. */
+    CHECK_RC(muon_delivery_declared(d, (const uint8_t *)"t-9", 3), MUON_RESULT_INVALID_ARGUMENT);
     if (!strcmp((char *)id, "t-1")) {
         CHECK(!rollback);
         OK(muon_delivery_reject(d, "amqp:transaction:rollback", "refused by the test"));
