@@ -780,6 +780,13 @@ pub unsafe extern "C" fn muon_connection_options_set_reconnect(
 /// Off by default because a redirect sends the connection, and its
 /// credentials, to a host the peer chooses; turn it on for brokers whose
 /// redirects are trusted (clusters that send clients to a node's leader).
+/// What that host gets: over `amqps://` it must hold a certificate valid
+/// for the name the peer gave, and then SASL PLAIN (the password itself)
+/// is allowed as on any TLS connection, even if the first broker was
+/// logged in to with SCRAM; over plain `amqp://` PLAIN still needs
+/// `muon_connection_options_set_allow_insecure_plain`, and a SCRAM login
+/// hands the new host the client's proof, enough to test guesses of the
+/// password offline.
 ///
 /// `opts` is borrowed for the call. Results: `MUON_RESULT_OK`,
 /// `MUON_RESULT_NULL_ARGUMENT`, `MUON_RESULT_PANIC`. Not thread-safe
