@@ -86,6 +86,9 @@ fn request_payload(body: &impl Encode) -> Vec<u8> {
 /// A controller's request, as the coordinator reads it.
 enum Request {
     Declare,
+    /// A declare with a `global-id`: a distributed transaction, which a
+    /// coordinator offering only `amqp:local-transactions` refuses.
+    DeclareGlobal,
     Discharge(Discharge),
 }
 
@@ -105,9 +108,13 @@ fn parse_request(raw: &[u8], depth: usize) -> Option<Request> {
     }
     let mut d = Decoder::new(&bytes);
     let ctor = d.read_constructor().ok()?;
-    <Declare as Decode<'_>>::decode(&mut d, ctor)
-        .ok()
-        .map(|_| Request::Declare)
+    <Declare as Decode<'_>>::decode(&mut d, ctor).ok().map(|x| {
+        if x.global_id.is_some() {
+            Request::DeclareGlobal
+        } else {
+            Request::Declare
+        }
+    })
 }
 
 impl State {
@@ -402,12 +409,20 @@ impl State {
                 ev.txn_rollback = r.fail.unwrap_or(false);
                 Self::dispatch(out, |h| h.on_coordinator_discharge, None, Some(ck), ev);
             }
-            None => {
+            Some(Request::DeclareGlobal) | None => {
                 if !settled && let Some(x) = self.lp.engine(cid) {
-                    let error = AmqpError::new(
-                        condition::DECODE_ERROR,
-                        "a coordinator takes only declare and discharge requests",
-                    );
+                    let error = if request.is_some() {
+                        AmqpError::new(
+                            condition::NOT_IMPLEMENTED,
+                            "distributed transactions (a declare with a global-id) are not \
+                             supported: this coordinator offers amqp:local-transactions",
+                        )
+                    } else {
+                        AmqpError::new(
+                            condition::DECODE_ERROR,
+                            "a coordinator takes only declare and discharge requests",
+                        )
+                    };
                     let state = DeliveryState::Rejected(crate::codec::messaging::Rejected {
                         error: Some(error),
                     });
