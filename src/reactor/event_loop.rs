@@ -88,10 +88,13 @@ pub struct ConnectOptions {
     pub failover: Vec<Address>,
     /// TLS settings for `amqps://` URLs.
     pub tls: TlsClientSettings,
-    /// Follow a peer's `amqp:connection:redirect`: connect at once to the
-    /// host its info names (same scheme, credentials and TLS settings; the
+    /// Follow a peer's `amqp:connection:redirect`: connect to the host its
+    /// info names (same scheme, credentials and TLS settings; the
     /// certificate checked against the redirect's `hostname`), re-attaching
-    /// the links as a reconnect does. Off by default.
+    /// the links as a reconnect does, after a short wait that grows with
+    /// each redirect in a row (see [`MAX_REDIRECTS`]). A host that is not
+    /// a DNS name or an IP literal, or port 0, is not followed. Off by
+    /// default.
     pub follow_redirect: bool,
 }
 
