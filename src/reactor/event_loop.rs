@@ -17,7 +17,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::embed::{TIMER_TOKEN, TimerFd};
 use super::slab::Slab;
 use super::tls::{TlsClientSettings, TlsServerSettings, TlsSession};
-use super::trace::{FrameTracer, LogSink};
+use super::trace::{self, FrameTracer, LogSink};
 use super::{Address, Error};
 use crate::codec::transport::{AmqpError, Role};
 use crate::engine::{self, Config, Connection, Event, Key, LinkId, LinkOptions, SessionId};
@@ -88,16 +88,46 @@ pub struct ConnectOptions {
     pub failover: Vec<Address>,
     /// TLS settings for `amqps://` URLs.
     pub tls: TlsClientSettings,
-    /// Follow a peer's `amqp:connection:redirect`: connect at once to the
-    /// host its info names (same scheme, credentials and TLS settings; the
+    /// Follow a peer's `amqp:connection:redirect`: connect to the host its
+    /// info names (same scheme, credentials and TLS settings; the
     /// certificate checked against the redirect's `hostname`), re-attaching
-    /// the links as a reconnect does. Off by default.
+    /// the links as a reconnect does, after a short wait that grows with
+    /// each redirect in a row (see [`MAX_REDIRECTS`]). A host that is not
+    /// a DNS name or an IP literal, or port 0, is not followed. Off by
+    /// default.
     pub follow_redirect: bool,
 }
 
-/// Redirects followed in a row (without a link attached in between) before
-/// a redirect is reported as the close it is.
+/// Redirects followed in a row before a redirect is reported as the close
+/// it is. "In a row": the count starts over only once a transport's AMQP
+/// connection stayed open for [`REDIRECT_SETTLED`] (a redirecting peer
+/// opens before it closes, and may attach links too, so neither alone
+/// ends a run); each followed redirect waits first (20 ms doubling up to
+/// 500 ms, or the reconnect policy's delays if there is one).
+/// Two nodes redirecting to each other thus cost at most 10 connections,
+/// a few seconds apart at most, before the close is reported.
 pub const MAX_REDIRECTS: u32 = 10;
+
+/// How long a transport's AMQP connection must have been open, with no
+/// redirect, before the redirects in a row count from zero again.
+pub const REDIRECT_SETTLED: Duration = Duration::from_secs(10);
+
+/// The wait before following connection redirect number `n` in a row (1
+/// for the first): the reconnect policy's delay for attempt `n - 1` if the
+/// connection has one, else 20 ms doubling up to 500 ms (the 10 allowed
+/// in a row take about 3 s in all).
+pub(super) fn redirect_delay(policy: Option<&ReconnectPolicy>, n: u32) -> Duration {
+    let attempt = n.saturating_sub(1);
+    match policy {
+        Some(p) => p.delay(attempt),
+        None => ReconnectPolicy {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(500),
+            max_attempts: 0,
+        }
+        .delay(attempt),
+    }
+}
 
 /// Where a peer's `amqp:connection:redirect` sends a client connection.
 #[derive(Debug, Clone)]
@@ -208,8 +238,11 @@ pub(super) struct Conn {
     pub current: Option<Address>,
     /// A redirect being followed: the next transport goes there.
     pub redirect: Option<Redirect>,
-    /// Redirects followed since a link last attached.
+    /// Redirects followed in a row (see [`MAX_REDIRECTS`]).
     pub redirects: u32,
+    /// When the current transport's AMQP connection opened (the peer's
+    /// open came), if it did: see [`REDIRECT_SETTLED`].
+    pub opened_at: Option<Instant>,
     /// Client side: how it was made (`None` for accepted connections).
     pub options: Option<ConnectOptions>,
     /// The hostname and credentials came from the URL, so each failover
@@ -273,6 +306,7 @@ impl Conn {
             current: None,
             redirect: None,
             redirects: 0,
+            opened_at: None,
             options: None,
             url_hostname: false,
             url_credentials: false,
@@ -299,10 +333,24 @@ impl Conn {
         }
     }
 
+    /// Starts the count of redirects in a row over if the current
+    /// transport's AMQP connection has been open for [`REDIRECT_SETTLED`].
+    pub(super) fn settle_redirects(&mut self, now: Instant) {
+        if self
+            .opened_at
+            .is_some_and(|t| now.saturating_duration_since(t) >= REDIRECT_SETTLED)
+        {
+            self.redirects = 0;
+        }
+    }
+
     /// Who a log message is about: `[c1] host:port (container "a", peer
     /// "b")`, the peer's container once its open came. Never credentials.
     pub(super) fn who(&self) -> String {
-        let peer = if self.addresses.is_empty() {
+        let peer = if let Some(a) = &self.current {
+            // After a redirect, the host followed, not the URL.
+            format!("{}:{}", trace::escape(&a.host), a.port)
+        } else if self.addresses.is_empty() {
             self.socket
                 .as_ref()
                 .and_then(|s| s.peer_addr().ok())
@@ -1136,16 +1184,17 @@ impl Loop {
                 Event::TransportError(err) => {
                     c.failure.get_or_insert(err.clone());
                 }
-                // The AMQP connection is up: the backoff starts over.
-                Event::ConnectionRemoteOpen => c.attempt = 0,
-                // A link attached: the peer serves this connection (a
-                // redirecting peer opens before it closes, so an open
-                // alone says nothing).
-                Event::LinkRemoteOpen(_) => c.redirects = 0,
+                // The AMQP connection is up: the backoff starts over (the
+                // redirects in a row only once it stayed up a while).
+                Event::ConnectionRemoteOpen => {
+                    c.attempt = 0;
+                    c.opened_at = Some(now);
+                }
                 // A redirect to follow: answered here (the close is not
                 // handed out; `on_disconnected` reports it once the
                 // transport is over, and a new one starts).
                 Event::ConnectionRemoteClose => {
+                    c.settle_redirects(now);
                     if c.redirect.is_none()
                         && let Some(r) = redirect_of(c)
                     {
@@ -1284,8 +1333,13 @@ fn link_redirect_of(c: &Conn, l: LinkId) -> Option<String> {
         Some(Value::String(s) | Value::Symbol(s)) if !s.is_empty() => Some(s.to_string()),
         _ => None,
     };
-    // Another host would need another connection: not followed.
+    // Another host or port would need another connection: not followed.
     let current = c.current.as_ref()?;
+    if info.get("port").is_some_and(|v| !matches!(v, Value::Null))
+        && redirect_port(info.get("port"), current)? != current.port
+    {
+        return None;
+    }
     let hostname = c.engine.config().hostname.clone();
     for key in ["network-host", "hostname"] {
         if let Some(h) = text(key)
@@ -1318,8 +1372,33 @@ fn redirect_of(c: &Conn) -> Option<Redirect> {
     };
     let hostname = text("hostname");
     let host = text("network-host").or_else(|| hostname.clone())?;
+    // The host is resolved on the loop's thread: only a name or an IP
+    // literal is followed, never arbitrary text from the peer.
+    if !valid_host(&host) {
+        return None;
+    }
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .map_or(host.clone(), str::to_owned);
     let current = c.current.as_ref()?;
-    let port = match info.get("port") {
+    let port = redirect_port(info.get("port"), current)?;
+    Some(Redirect {
+        hostname: hostname.unwrap_or_else(|| host.clone()),
+        addr: Address {
+            host,
+            port,
+            ..current.clone()
+        },
+        error: error.clone(),
+    })
+}
+
+/// The port a redirect's info names (the scheme's default if none); `None`
+/// if it is not a port number (0 included).
+fn redirect_port(v: Option<&crate::codec::Value<'_>>, current: &Address) -> Option<u16> {
+    use crate::codec::Value;
+    let port = match v {
         None | Some(Value::Null) => {
             if current.scheme == "amqps" {
                 5671
@@ -1338,22 +1417,47 @@ fn redirect_of(c: &Conn) -> Option<Redirect> {
             _ => return None,
         },
     };
-    Some(Redirect {
-        hostname: hostname.unwrap_or_else(|| host.clone()),
-        addr: Address {
-            host,
-            port,
-            ..current.clone()
-        },
-        error: error.clone(),
-    })
+    (port != 0).then_some(port)
 }
 
-/// A condition in one line: `amqp:condition: description`.
+/// A host a redirect may send a connection to: at most 253 characters,
+/// an IPv4 or IPv6 literal (the latter possibly in brackets), or a DNS
+/// name: labels of 1 to 63 letters, digits, `-` or `_`, separated by dots
+/// (one final dot allowed).
+pub(super) fn valid_host(host: &str) -> bool {
+    if host.is_empty() || host.len() > 253 {
+        return false;
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// How much of a peer's description a log line shows.
+pub(super) const DESCRIPTION_SHOWN: usize = 1024;
+
+/// A condition in one line: `amqp:condition: description`, the peer's
+/// text escaped (see [`trace::escape`]) and its description cut at
+/// 1024 characters.
 pub(super) fn show(e: &AmqpError) -> String {
+    let condition = trace::escape(e.condition.as_str());
     match &e.description {
-        Some(d) => format!("{}: {d}", e.condition.as_str()),
-        None => e.condition.as_str().to_owned(),
+        Some(d) => format!(
+            "{condition}: {}",
+            trace::escape_capped(d, DESCRIPTION_SHOWN)
+        ),
+        None => condition,
     }
 }
 
@@ -1391,4 +1495,66 @@ pub(super) fn unique_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("muon-{}-{:x}-{n}", std::process::id(), t & 0xffff_ffff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_host_is_a_name_or_an_ip_literal() {
+        for ok in [
+            "localhost",
+            "broker-1.example.com",
+            "broker.example.com.",
+            "_srv.example",
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "[fe80::1]",
+            &format!("{}.{}", "a".repeat(63), "b".repeat(63)),
+        ] {
+            assert!(valid_host(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            ".a",
+            "exa mple",
+            "a/b",
+            "host:5672",
+            "[127.0.0.1]",
+            "[::1",
+            "münchen.de",
+            "a\nb",
+            &"a".repeat(64),
+            &vec!["abcdefg"; 32].join("."), // 255 characters
+        ] {
+            assert!(!valid_host(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn redirects_in_a_row_wait_longer() {
+        let d: Vec<u128> = (1..=10)
+            .map(|n| redirect_delay(None, n).as_millis())
+            .collect();
+        assert_eq!(d, [20, 40, 80, 160, 320, 500, 500, 500, 500, 500]);
+        let p = ReconnectPolicy::default();
+        assert_eq!(redirect_delay(Some(&p), 1), Duration::from_millis(100));
+        assert_eq!(redirect_delay(Some(&p), 3), Duration::from_millis(400));
+    }
+
+    #[test]
+    fn show_escapes_and_cuts_the_peer_text() {
+        let e = AmqpError::new("amqp:x\u{1b}", format!("bad\n{}", "y".repeat(2000)));
+        let s = show(&e);
+        assert!(s.starts_with("amqp:x\\x1b: bad\\x0ay"), "{s:.40}");
+        assert!(
+            s.ends_with("... (980 bytes more)"),
+            "{}",
+            &s[s.len() - 40..]
+        );
+    }
 }

@@ -7,7 +7,7 @@
 //! only while the engine has output the socket did not take.
 
 use std::io::{self, Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
@@ -89,7 +89,9 @@ impl Loop {
                 Level::Info,
                 &format!(
                     "[c{}] following the peer's redirect to {}:{}",
-                    c.serial, r.addr.host, r.addr.port
+                    c.serial,
+                    super::trace::escape(&r.addr.host),
+                    r.addr.port
                 ),
             );
         }
@@ -115,6 +117,10 @@ impl Loop {
         let old = std::mem::replace(&mut c.engine, engine);
         c.prior.add(old.counters());
         c.connected_at = None;
+        // A transport that stayed open long enough ends a run of
+        // redirects (see `MAX_REDIRECTS`), whatever ended it.
+        c.settle_redirects(Instant::now());
+        c.opened_at = None;
         c.session = None;
         c.failure = None;
         c.deadline = None;
@@ -692,7 +698,19 @@ impl Loop {
             return;
         };
         let error = r.error.clone();
-        let target = format!("{}:{} ({})", r.addr.host, r.addr.port, r.hostname);
+        let target = format!(
+            "{}:{} ({})",
+            super::trace::escape(&r.addr.host),
+            r.addr.port,
+            super::trace::escape(&r.hostname)
+        );
+        // Each redirect in a row waits longer: two peers redirecting to
+        // each other are not reconnected to at full speed (and
+        // `MAX_REDIRECTS` ends the run).
+        let delay = super::event_loop::redirect_delay(
+            c.options.as_ref().and_then(|o| o.reconnect.as_ref()),
+            c.redirects,
+        );
         c.transport_over = true;
         c.deadline = None;
         while let Some(e) = c.engine.next_event_held() {
@@ -707,7 +725,7 @@ impl Loop {
         if finished && !self.releasing.contains(&id) {
             self.releasing.push(id);
         }
-        let t = self.add_timer(Duration::ZERO, TimerKind::Reconnect(id));
+        let t = self.add_timer(delay, TimerKind::Reconnect(id));
         if let Some(c) = self.conns.get_mut(id.0) {
             c.reconnect_timer = Some(t);
         }
@@ -740,7 +758,10 @@ impl Loop {
                 self.log.emit(format!(
                     "[{}] link redirected to {}",
                     t.label,
-                    address.unwrap_or_default()
+                    super::trace::escape_capped(
+                        &address.unwrap_or_default(),
+                        super::event_loop::DESCRIPTION_SHOWN
+                    )
                 ));
             }
             if let Ok(new) = self.open_link(id, r.role, r.options) {

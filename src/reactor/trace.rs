@@ -197,6 +197,82 @@ impl FrameTracer {
 /// How many payload bytes a transfer's line shows.
 const PAYLOAD_PREFIX: usize = 32;
 
+/// How long a frame's line gets (in bytes, about): the rest is cut, and
+/// the line says so. A frame of small values in an array can print far
+/// more text than it has bytes.
+pub(super) const MAX_LINE: usize = 8 * 1024;
+
+/// Peer text made safe for a log line: printable characters as they are,
+/// `\\` for a backslash, control characters (and the invisible ones that
+/// reorder or hide text: bidi controls, zero-width characters, line and
+/// paragraph separators) as `\xNN` (ASCII) or `\u{NNNN}`. No quotes
+/// around it.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(s, usize::MAX, &mut out);
+    out
+}
+
+/// [`escape`] of at most `max` characters of `s`, followed by `... (N
+/// bytes more)` if there were more.
+pub(crate) fn escape_capped(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    escape_into(s, max, &mut out);
+    out
+}
+
+fn escape_into(s: &str, max: usize, out: &mut String) {
+    for (n, (i, c)) in s.char_indices().enumerate() {
+        if n >= max {
+            out.push_str(&format!("... ({} bytes more)", s.len() - i));
+            return;
+        }
+        let hidden = matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        );
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() || hidden => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A symbol: bare if it is plain ASCII, else quoted and escaped.
+fn show_symbol(s: &str, out: &mut String) {
+    out.push(':');
+    let s = prefix(s, MAX_LINE);
+    if s.chars()
+        .all(|c| c.is_ascii_graphic() && c != '"' && c != ',')
+        && !s.is_empty()
+    {
+        out.push_str(s);
+    } else {
+        out.push_str(&format!("{s:?}"));
+    }
+}
+
 /// The spec's name and field names of the composite types a frame holds
 /// (AMQP 1.0 parts 2–5), by descriptor code.
 fn composite(code: u64) -> Option<(&'static str, &'static [&'static str])> {
@@ -365,8 +441,12 @@ fn sasl_secret(code: u64, field: &str, fields: &[Value<'_>], v: &Value<'_>) -> O
 
 /// One frame body (a described list) in the trace's notation:
 /// `@attach(18) [name="sender-1", handle=0, role=sender, ...]`: the spec's
-/// type and field names, fields that are null left out.
+/// type and field names, fields that are null left out. Stops adding once
+/// `out` passes [`MAX_LINE`] (the caller cuts it and says so).
 fn show_value(v: &Value<'_>, out: &mut String) {
+    if out.len() > MAX_LINE {
+        return;
+    }
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -390,22 +470,15 @@ fn show_value(v: &Value<'_>, out: &mut String) {
             hex(u, out);
             out.push(')');
         }
-        Value::Binary(b) => quoted_bytes(b, out),
-        Value::String(s) => out.push_str(&format!("{s:?}")),
-        Value::Symbol(s) => {
-            out.push(':');
-            if s.chars()
-                .all(|c| c.is_ascii_graphic() && c != '"' && c != ',')
-                && !s.is_empty()
-            {
-                out.push_str(s);
-            } else {
-                out.push_str(&format!("{s:?}"));
-            }
-        }
+        Value::Binary(b) => quoted_bytes(&b[..b.len().min(MAX_LINE)], out),
+        Value::String(s) => out.push_str(&format!("{:?}", prefix(s, MAX_LINE))),
+        Value::Symbol(s) => show_symbol(s, out),
         Value::List(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
+                if out.len() > MAX_LINE {
+                    break;
+                }
                 if i > 0 {
                     out.push_str(", ");
                 }
@@ -416,6 +489,9 @@ fn show_value(v: &Value<'_>, out: &mut String) {
         Value::Map(pairs) => {
             out.push('{');
             for (i, (k, v)) in pairs.iter().enumerate() {
+                if out.len() > MAX_LINE {
+                    break;
+                }
                 if i > 0 {
                     out.push_str(", ");
                 }
@@ -428,6 +504,9 @@ fn show_value(v: &Value<'_>, out: &mut String) {
         Value::Array(a) => {
             out.push('[');
             for (i, item) in a.items.iter().enumerate() {
+                if out.len() > MAX_LINE {
+                    break;
+                }
                 if i > 0 {
                     out.push_str(", ");
                 }
@@ -446,6 +525,9 @@ fn show_value(v: &Value<'_>, out: &mut String) {
                     out.push_str(&format!("@{name}({code}) ["));
                     let mut first = true;
                     for (i, f) in fields.iter().enumerate() {
+                        if out.len() > MAX_LINE {
+                            break;
+                        }
                         if matches!(f, Value::Null) {
                             continue;
                         }
@@ -470,7 +552,11 @@ fn show_value(v: &Value<'_>, out: &mut String) {
                 _ => {
                     match d {
                         Descriptor::Code(c) => out.push_str(&format!("@0x{c:x} ")),
-                        Descriptor::Symbol(s) => out.push_str(&format!("@:{s} ")),
+                        Descriptor::Symbol(s) => {
+                            out.push('@');
+                            show_symbol(s, out);
+                            out.push(' ');
+                        }
                     }
                     show_value(body, out);
                 }
@@ -509,6 +595,14 @@ fn show_frame(body: &[u8]) -> String {
         Ok(v @ Value::Described(_)) => {
             let mut s = String::new();
             show_value(&v, &mut s);
+            if s.len() > MAX_LINE {
+                let shown = prefix(&s, MAX_LINE).len();
+                s.truncate(shown);
+                s.push_str(&format!(
+                    "... (line cut at {MAX_LINE} bytes; frame body {} bytes)",
+                    body.len()
+                ));
+            }
             let payload = &body[d.position()..];
             if !payload.is_empty() {
                 s.push_str(&format!(" (payload {} bytes: ", payload.len()));
@@ -742,5 +836,58 @@ mod tests {
         ] {
             assert!(!all.contains(secret), "{all}");
         }
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_printable_text_and_escapes_the_rest() {
+        assert_eq!(
+            escape("amqp:not-found ümlaut 名前"),
+            "amqp:not-found ümlaut 名前"
+        );
+        assert_eq!(escape("a\nb\x1b[31m\\"), "a\\x0ab\\x1b[31m\\\\");
+        assert_eq!(escape("x\u{202e}y\u{85}"), "x\\u{202e}y\\u{85}");
+        assert_eq!(escape_capped("abcdef", 3), "abc... (3 bytes more)");
+        assert_eq!(escape_capped("abc", 3), "abc");
+    }
+
+    /// An array of 100,000 ubytes (a 100 kB frame that would print 500 kB
+    /// of text) gives a line of about `MAX_LINE` bytes.
+    #[test]
+    fn a_huge_array_prints_a_bounded_line() {
+        let n: usize = 100_000;
+        let mut body = vec![0x00, 0x53, 0x14, 0xd0];
+        let array_len = 4 + 1 + n; // count, constructor, elements
+        let list_size = 4 + 1 + 4 + array_len;
+        body.extend_from_slice(&(list_size as u32).to_be_bytes());
+        body.extend_from_slice(&1u32.to_be_bytes());
+        body.push(0xf0);
+        body.extend_from_slice(&(array_len as u32).to_be_bytes());
+        body.extend_from_slice(&(n as u32).to_be_bytes());
+        body.push(0x50); // ubyte
+        body.resize(body.len() + n, 0xff);
+        let line = show_frame(&body);
+        assert!(
+            line.starts_with("@transfer(20) [handle=[255, 255, "),
+            "{line:.80}"
+        );
+        assert!(line.len() < MAX_LINE + 200, "{}", line.len());
+        let end = format!(
+            "(line cut at {MAX_LINE} bytes; frame body {} bytes)",
+            body.len()
+        );
+        assert!(line.ends_with(&end), "{}", &line[line.len() - 100..]);
+    }
+
+    #[test]
+    fn a_symbol_descriptor_is_escaped() {
+        let mut body = vec![0x00, 0xa3, 6];
+        body.extend_from_slice(b"a\x1b[31m");
+        body.push(0x40);
+        assert_eq!(show_frame(&body), "@:\"a\\u{1b}[31m\" null");
     }
 }
