@@ -748,8 +748,10 @@ pub unsafe extern "C" fn muon_connection_options_set_reconnect(
 /// Follows redirects (default off): when the peer closes the connection
 /// with `amqp:connection:redirect`, whose info names the new host
 /// (`network-host`, else `hostname`) and `port` (absent: the scheme's
-/// default), the connection is not ended but connects at once to that
-/// host, and re-attaches the links the application had open, as
+/// default), the connection is not ended but connects to that host after
+/// a short wait (20 ms, doubling with each redirect in a row up to 500
+/// ms; with `muon_connection_options_set_reconnect`, that policy's
+/// delays), and re-attaches the links the application had open, as
 /// `muon_connection_options_set_reconnect` does. The application sees
 /// `on_disconnected` with the peer's condition (its info readable with
 /// `muon_condition_info`), then `on_reconnected`; not
@@ -758,9 +760,11 @@ pub unsafe extern "C" fn muon_connection_options_set_reconnect(
 /// credentials and TLS settings; with TLS, the redirect host's certificate
 /// is verified against the redirect's `hostname` (else `network-host`), as
 /// for any URL, and its `hostname` is the one sent in `open`. At most 10
-/// redirects are followed in a row without a link attached in between
-/// (a redirecting peer opens before it closes); the next is reported as
-/// the close it is. A redirect without a host, one
+/// redirects are followed in a row (the count starts over only once a
+/// connection stayed open for 10 seconds); the next is reported as the
+/// close it is. A host that is not a DNS name (labels of letters, digits,
+/// `-`, `_`; at most 253 characters) or an IP literal, and port 0, are
+/// taken as a redirect without a host. A redirect without a host, one
 /// that arrives while the application is closing the connection, and every
 /// redirect on a connection without this option, end the connection as any
 /// close with an error: `on_connection_remote_close` with the condition and
@@ -768,7 +772,8 @@ pub unsafe extern "C" fn muon_connection_options_set_reconnect(
 ///
 /// The option also follows links: a link the peer detaches with
 /// `amqp:link:redirect`, whose info names an `address` (and no other host
-/// than the connection's, in `network-host` or `hostname`), is attached
+/// than the connection's, in `network-host` or `hostname`, nor another
+/// `port`), is attached
 /// again on the same connection with that address as its target (a
 /// sender) or source (a receiver), everything else as it was: the old
 /// link ends with `on_link_final` (no `on_link_remote_close`), messages
