@@ -736,6 +736,7 @@ impl Selector {
             m: msg,
             props,
             headers: std::array::from_fn(|_| OnceCell::new()),
+            like_budget: std::cell::Cell::new(LIKE_BUDGET),
         };
         truth(&eval(&self.root, &cx)) == Some(true)
     }
@@ -761,6 +762,9 @@ struct Ctx<'a> {
     m: &'a Message,
     props: Vec<Option<&'a Value<'static>>>,
     headers: [OnceCell<V<'a>>; HEADERS.len()],
+    /// What the selector's LIKEs may still spend, all together, on this
+    /// message (see [`LIKE_BUDGET`]).
+    like_budget: std::cell::Cell<u64>,
 }
 
 fn truth(v: &V<'_>) -> Option<bool> {
@@ -918,8 +922,9 @@ fn compare(op: Cmp, a: &V<'_>, b: &V<'_>) -> Option<bool> {
 
 // ---- LIKE ----------------------------------------------------------------
 
-/// How many character comparisons one LIKE may spend searching for
-/// segments that hold `_` before its result is *unknown*.
+/// How many character comparisons the LIKEs of one selector may spend,
+/// all together on one message, searching for segments that hold `_`;
+/// a LIKE that would need more is *unknown*.
 const LIKE_BUDGET: u64 = 10_000_000;
 
 /// A run of a LIKE pattern between two unescaped `%`.
@@ -1027,18 +1032,26 @@ impl Pattern {
 /// Whether `text` matches `pat`; `None` (*unknown*) when searching would
 /// cost more than [`LIKE_BUDGET`] steps. Greedy leftmost matching of the
 /// `%`-separated segments: linear for segments without `_`.
+#[cfg(test)]
 fn like(text: &str, pat: &Pattern) -> Option<bool> {
-    like_within(text, pat, LIKE_BUDGET)
+    like_within(text, pat, &mut { LIKE_BUDGET })
 }
 
-fn like_within(text: &str, pat: &Pattern, budget: u64) -> Option<bool> {
+/// `like` with `budget` steps left, which it takes what it spends from.
+fn like_within(text: &str, pat: &Pattern, budget: &mut u64) -> Option<bool> {
     let mut steps = 0;
+    let r = like_steps(text, pat, &mut steps, *budget);
+    *budget = budget.saturating_sub(steps);
+    r
+}
+
+fn like_steps(text: &str, pat: &Pattern, steps: &mut u64, budget: u64) -> Option<bool> {
     let segs = &pat.segs;
     let (first, last) = (&segs[0], &segs[segs.len() - 1]);
     if segs.len() == 1 {
-        return Some(first.match_at(text, &mut steps) == Some(text.len()));
+        return Some(first.match_at(text, steps) == Some(text.len()));
     }
-    let Some(mut pos) = first.match_at(text, &mut steps) else {
+    let Some(mut pos) = first.match_at(text, steps) else {
         return Some(false);
     };
     // The last segment ends the text, after what the first matched.
@@ -1051,11 +1064,11 @@ fn like_within(text: &str, pat: &Pattern, budget: u64) -> Option<bool> {
             None => return Some(false),
         }
     };
-    if last.match_at(&text[end..], &mut steps).is_none() {
+    if last.match_at(&text[end..], steps).is_none() {
         return Some(false);
     }
     for seg in &segs[1..segs.len() - 1] {
-        match seg.find(&text[pos..end], &mut steps, budget) {
+        match seg.find(&text[pos..end], steps, budget) {
             Ok(Some(n)) => pos += n,
             Ok(None) => return Some(false),
             Err(()) => return None,
@@ -1128,7 +1141,12 @@ fn eval<'c>(e: &'c Expr, cx: &'c Ctx<'_>) -> V<'c> {
             if unknown { V::Null } else { V::Bool(false) }
         }
         Expr::Like(a, pat) => match eval(a, cx) {
-            V::Str(s) => from_truth(like(&s, pat)),
+            V::Str(s) => {
+                let mut left = cx.like_budget.get();
+                let r = like_within(&s, pat, &mut left);
+                cx.like_budget.set(left);
+                from_truth(r)
+            }
             _ => V::Null,
         },
         Expr::IsNull(a) => V::Bool(eval(a, cx) == V::Null),
@@ -1455,10 +1473,19 @@ mod tests {
         let text = "a".repeat(1 << 20);
         let pat = Pattern::new(&format!("%{}b%", "a_".repeat(4000)), None);
         assert_eq!(like(&text, &pat), None);
-        assert_eq!(like_within(&text, &pat, 100_000), None);
+        assert_eq!(like_within(&text, &pat, &mut 100_000), None);
         // With a generous budget a smaller case still answers.
         let short = "a".repeat(3000);
-        assert_eq!(like_within(&short, &pat, u64::MAX), Some(false));
+        assert_eq!(like_within(&short, &pat, &mut { u64::MAX }), Some(false));
+        // The budget is spent across LIKEs (a selector's, on one message):
+        // what one spends, the next no longer has.
+        let mut left = u64::MAX;
+        like_within(&short, &pat, &mut left);
+        let cost = u64::MAX - left;
+        assert!(cost > 1000, "{cost} steps");
+        let mut left = cost + cost / 2;
+        assert_eq!(like_within(&short, &pat, &mut left), Some(false));
+        assert_eq!(like_within(&short, &pat, &mut left), None);
         // Unknown does not match, negated or not.
         let m = Message {
             application_properties: Some(Map(vec![(
