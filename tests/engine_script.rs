@@ -853,6 +853,60 @@ fn sender_credit_follows_the_receiver_flow_including_an_absent_count() {
     assert_eq!(s.eng.link_credit(l), 0);
 }
 
+/// A peer that sends received, accepted, received, accepted for one
+/// delivery has given one outcome: the counters say accepted once, and the
+/// delivery's state stays accepted.
+#[test]
+fn an_outcome_is_counted_once_however_the_peer_repeats_it() {
+    let mut s = Script::server();
+    s.begun();
+    s.feed(&amqp_frame(
+        1,
+        &attach_frame("out", 0, LinkRole::Receiver),
+        &[],
+    ));
+    let l = s
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::LinkRemoteOpen(l) => Some(*l),
+            _ => None,
+        })
+        .unwrap();
+    let mut f = flow_frame(Some(0));
+    f.link_credit = Some(4);
+    s.feed(&amqp_frame(1, &f, &[]));
+    let d = s.eng.send(l, None, &b"once"[..], false).unwrap();
+    s.settle_down();
+    let received = DeliveryState::Received(muon::codec::messaging::Received {
+        section_number: 0,
+        section_offset: 0,
+    });
+    for state in [
+        received.clone(),
+        DeliveryState::Accepted,
+        received,
+        DeliveryState::Accepted,
+    ] {
+        let dp = Disposition {
+            role: LinkRole::Receiver,
+            first: 0,
+            last: None,
+            settled: false,
+            state: Some(state),
+            batchable: false,
+        };
+        s.feed(&amqp_frame(1, &dp, &[]));
+    }
+    assert!(transport_errors(&s.events).is_empty());
+    assert_eq!(s.eng.counters().accepted, 1);
+    assert_eq!(s.eng.link_counters(l).unwrap().accepted, 1);
+    assert_eq!(
+        s.eng.delivery_remote_state(d),
+        Some(&DeliveryState::Accepted)
+    );
+}
+
 #[test]
 fn close_from_the_peer_is_answered_and_ends_the_transport() {
     let mut s = Script::server();

@@ -171,7 +171,12 @@ impl Connection {
                     link.counters.outcome(state);
                 }
             }
-            if dp.state.is_some() {
+            // A non-terminal state (received) after an outcome does not
+            // take the outcome back: a peer alternating them is counted once.
+            if dp.state.is_some()
+                && (super::stats::is_outcome(dp.state.as_ref())
+                    || !super::stats::is_outcome(del.remote_state.as_ref()))
+            {
                 del.remote_state.clone_from(&dp.state);
             }
             if dp.settled {

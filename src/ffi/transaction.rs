@@ -180,7 +180,12 @@ impl State {
         };
         let state = x.delivery_remote_state(d).cloned();
         let settled = x.delivery_remote_settled(d);
-        if state.is_none() && !settled {
+        // No answer yet: nothing, or a non-terminal state (received) on a
+        // request the coordinator still holds.
+        let terminal = state
+            .as_ref()
+            .is_some_and(|s| !matches!(s, DeliveryState::Received(_)));
+        if !terminal && !settled {
             return;
         }
         self.txn_requests.remove(&dk);
