@@ -148,6 +148,24 @@ impl Script {
             .unwrap()
     }
 
+    /// Open, begin and a receiving link on handle 0 (the script receives;
+    /// the engine's sender answers).
+    fn receiving_link(&mut self) -> LinkId {
+        self.begun();
+        self.feed(&amqp_frame(
+            1,
+            &attach_frame("out", 0, LinkRole::Receiver),
+            &[],
+        ));
+        self.events
+            .iter()
+            .find_map(|e| match e {
+                Event::LinkRemoteOpen(l) => Some(*l),
+                _ => None,
+            })
+            .unwrap()
+    }
+
     /// Asserts the engine closed with `cond`: in a close frame, in a
     /// `TransportError`, and it is done.
     fn assert_closed_with(&self, cond: &str) {
@@ -594,13 +612,8 @@ fn transfer_beyond_our_incoming_window_is_window_violation() {
 #[test]
 fn transfer_on_a_sending_link_is_not_allowed() {
     let mut s = Script::server();
-    s.begun();
     // The script attaches as receiver: the engine's end sends.
-    s.feed(&amqp_frame(
-        1,
-        &attach_frame("out", 0, LinkRole::Receiver),
-        &[],
-    ));
+    s.receiving_link();
     s.feed(&amqp_frame(1, &transfer_frame(0, Some(0), false), b"x"));
     s.assert_closed_with(condition::NOT_ALLOWED);
 }
@@ -815,21 +828,8 @@ fn dispositions_naming_unused_ids_or_running_backwards_are_invalid_field() {
 #[test]
 fn sender_credit_follows_the_receiver_flow_including_an_absent_count() {
     let mut s = Script::server();
-    s.begun();
     // The script is the receiver; the engine's sender answers.
-    s.feed(&amqp_frame(
-        1,
-        &attach_frame("out", 0, LinkRole::Receiver),
-        &[],
-    ));
-    let l = s
-        .events
-        .iter()
-        .find_map(|e| match e {
-            Event::LinkRemoteOpen(l) => Some(*l),
-            _ => None,
-        })
-        .unwrap();
+    let l = s.receiving_link();
     let mut f = flow_frame(Some(0));
     f.delivery_count = None; // the receiver had not seen our attach
     f.link_credit = Some(4);
@@ -859,20 +859,7 @@ fn sender_credit_follows_the_receiver_flow_including_an_absent_count() {
 #[test]
 fn an_outcome_is_counted_once_however_the_peer_repeats_it() {
     let mut s = Script::server();
-    s.begun();
-    s.feed(&amqp_frame(
-        1,
-        &attach_frame("out", 0, LinkRole::Receiver),
-        &[],
-    ));
-    let l = s
-        .events
-        .iter()
-        .find_map(|e| match e {
-            Event::LinkRemoteOpen(l) => Some(*l),
-            _ => None,
-        })
-        .unwrap();
+    let l = s.receiving_link();
     let mut f = flow_frame(Some(0));
     f.link_credit = Some(4);
     s.feed(&amqp_frame(1, &f, &[]));

@@ -10,33 +10,7 @@
 
 #include "muon.h"
 
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      exit(1);                                                                \
-    }                                                                         \
-  } while (0)
-
-#define EXPECT(call, want)                                                    \
-  do {                                                                        \
-    muon_result got_ = (call);                                                \
-    if (got_ != (want)) {                                                     \
-      fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__,      \
-              __LINE__, #call, muon_result_name(got_),                        \
-              muon_result_name(want));                                        \
-      exit(1);                                                                \
-    }                                                                         \
-  } while (0)
-
-#define OK(call) EXPECT(call, MUON_RESULT_OK)
-
-static const char *fmt(const muon_value *v) {
-  static char buf[1024];
-  size_t n = muon_value_format(v, buf, sizeof buf);
-  CHECK(n < sizeof buf);
-  return buf;
-}
+#include "value_check.h"
 
 static muon_value *new_string(const char *s) {
   muon_value *v = NULL;
