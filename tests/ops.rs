@@ -200,9 +200,25 @@ fn broker_prints_a_summary_on_sigusr1_and_on_exit() {
         &["-a", &url, "-m", "100"],
     );
     recv.wait_line("{'sequence': 7}", limit);
-    broker.program.signal(libc::SIGUSR1);
-    broker.wait_log("broker: queue ops-q: depth 0, consumers 1, in 7 (");
-    broker.wait_log(", out 7 (");
+    // The receiver printed the last message; its acceptances, which the
+    // broker counts as "out", may still be on their way: ask again until
+    // a summary shows all 7 out and settled.
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        broker.program.signal(libc::SIGUSR1);
+        std::thread::sleep(Duration::from_millis(200));
+        let log = broker.stderr();
+        if log.contains("broker: queue ops-q: depth 0, consumers 1, in 7 (")
+            && log.contains(", out 7 (")
+            && log.contains(" bytes, 7 messages; unsettled 0;")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no summary with 7 out and nothing unsettled:\n{log}"
+        );
+    }
     let log = broker.stderr();
     let conn = log
         .lines()
@@ -211,14 +227,17 @@ fn broker_prints_a_summary_on_sigusr1_and_on_exit() {
         })
         .unwrap_or_else(|| panic!("no connection line:\n{log}"));
     assert!(conn.contains("SASL ANONYMOUS; TLS no"), "{conn}");
-    // Still running: a second signal, a second summary.
+    // Still running: another signal, another summary.
+    let summaries = log
+        .matches("broker: queue ops-q: depth 0, consumers")
+        .count();
     broker.program.signal(libc::SIGUSR1);
-    broker.wait_log_count("broker: queue ops-q: depth 0", 2);
+    broker.wait_log_count("broker: queue ops-q: depth 0, consumers", summaries + 1);
     let log = broker.stop();
     assert!(
         log.matches("broker: queue ops-q: depth 0, consumers")
             .count()
-            >= 3,
+            >= summaries + 2,
         "-v: the summary again on exit:\n{log}"
     );
     drop(recv);
