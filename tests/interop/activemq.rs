@@ -241,30 +241,8 @@ fn topic_two_subscribers(ctx: &Ctx, n: usize) -> Result<String, String> {
 /// Wrong credentials through the C API: the connection fails with
 /// amqp:unauthorized-access.
 fn wrong_password_api(ctx: &Ctx) -> Result<String, String> {
-    let hp = format!("amqp://{USER}:wrong@127.0.0.1:{}", port(ctx)?);
-    let r = ctx.run(
-        args(
-            ctx.muon("types"),
-            &[
-                "fail",
-                "--connect",
-                &hp,
-                "--address",
-                "never",
-                "--expect-condition",
-                "amqp:unauthorized-access",
-            ],
-        )?,
-        Duration::from_secs(30),
-    );
-    let cond = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("condition "))
-        .unwrap_or("")
-        .to_string();
-    r.require_ok()?;
-    Ok(cond)
+    let url = format!("amqp://{USER}:wrong@127.0.0.1:{}", port(ctx)?);
+    wrong_password_condition(ctx, &url, "never")
 }
 
 /// Wrong credentials given to simple_send: it exits non-zero, soon, saying

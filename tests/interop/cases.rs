@@ -1280,16 +1280,26 @@ fn rabbit_cpp_examples(ctx: &Ctx) -> Result<String, String> {
 
 fn rabbit_wrong_password_api(ctx: &Ctx) -> Result<String, String> {
     let p = B::Rabbit.port(ctx)?;
-    let hp = format!("amqp://guest:wrong@127.0.0.1:{p}");
+    wrong_password_condition(
+        ctx,
+        &format!("amqp://guest:wrong@127.0.0.1:{p}"),
+        "/queue/never",
+    )
+}
+
+/// The `types` program's `fail` mode logging in at `url` (wrong
+/// credentials) to attach to `address`: it must fail with
+/// `amqp:unauthorized-access`; returns its `condition ...` line.
+pub fn wrong_password_condition(ctx: &Ctx, url: &str, address: &str) -> Result<String, String> {
     let r = ctx.run(
         args(
             ctx.muon("types"),
             &[
                 "fail",
                 "--connect",
-                &hp,
+                url,
                 "--address",
-                "/queue/never",
+                address,
                 "--expect-condition",
                 "amqp:unauthorized-access",
             ],
@@ -1302,8 +1312,7 @@ fn rabbit_wrong_password_api(ctx: &Ctx) -> Result<String, String> {
         .find(|l| l.starts_with("condition "))
         .unwrap_or("")
         .to_string();
-    let r = r.require_ok()?;
-    let _ = r;
+    r.require_ok()?;
     Ok(cond)
 }
 
